@@ -1,0 +1,8 @@
+"""monitor: a service uptime monitor for public-facing applications."""
+
+from importlib.metadata import PackageNotFoundError, version
+
+try:
+    __version__ = version("monitor")
+except PackageNotFoundError:  # running from a source tree that was never installed
+    __version__ = "0.0.0"

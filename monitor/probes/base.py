@@ -1,0 +1,70 @@
+"""The probe seam: what every probe kind provides, and what it is given.
+
+A probe kind is a `ProbeKind`: the name users write (`kind = "push"`) or that a URL
+scheme selects, a `parse` function that reads the kind's own keys of a `[targets.*]`
+table into a frozen spec, and `probe(target, ctx) -> Result`. Probes return results and
+never raise for a failing target (see `monitor.result.Reason`); they must finish within
+`target.timeout` (the scheduler also enforces it, a second later, as a safety net).
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Protocol
+from urllib.parse import SplitResult
+
+from monitor.result import Result
+from monitor.schema import Table
+
+if TYPE_CHECKING:
+    import httpx
+
+    from monitor.config import Target
+
+
+class TlsContexts(Protocol):
+    """Cached `ssl.SSLContext`s: building one costs milliseconds, a probe must not."""
+
+    def client(self, verify: bool, ca_file: str | None) -> ssl.SSLContext: ...
+
+
+class Heartbeats(Protocol):
+    """What the push probe reads: the last heartbeat each push target received."""
+
+    def last(self, target_id: str) -> Result | None: ...
+
+
+@dataclass(frozen=True)
+class ProbeContext:
+    """Shared resources, built once by the runtime and handed to every probe.
+
+    `http_transport` is the seam for a faster HTTP/1.1 path: when None, the HTTP probe
+    uses httpx's default transport.
+    """
+
+    tls: TlsContexts
+    heartbeats: Heartbeats | None = None
+    http_transport: httpx.AsyncBaseTransport | None = None
+
+
+ParseFn = Callable[[Table, SplitResult | None], Any]
+ProbeFn = Callable[["Target", ProbeContext], Awaitable[Result]]
+
+
+@dataclass(frozen=True)
+class ProbeKind:
+    """One probe family. `parse(table, url)` reads the kind's own keys from the target's
+    table (through `Table`, which reports every problem and unknown key) and returns a
+    frozen spec stored as `Target.spec`; `url` is None for kinds without one (push).
+    `metrics` declares the kind-specific gauges (full name -> help) a `Result.extra` may
+    carry. `secrets` names spec fields that must never be shown, even to admins.
+    """
+
+    name: str
+    schemes: tuple[str, ...]
+    parse: ParseFn
+    probe: ProbeFn
+    metrics: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))

@@ -1,0 +1,95 @@
+"""What a probe returns, what state a target is in, and what a change of state is.
+
+These are immutable values passed between stages: probe -> state machine -> store,
+metrics, status page and alerts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+
+class Reason:
+    """Machine reasons for a probe's outcome (`Result.reason`). Probes may add their own;
+    these are the shared ones. The status page and alerts describe each in plain words."""
+
+    OK = "ok"
+    TIMEOUT = "timeout"
+    CONNECTION_REFUSED = "connection_refused"
+    CONNECTION_RESET = "connection_reset"
+    DNS_ERROR = "dns_error"
+    NETWORK_UNREACHABLE = "network_unreachable"
+    TLS_ERROR = "tls_error"
+    CERT_EXPIRED = "cert_expired"
+    CERT_EXPIRING = "cert_expiring"
+    STATUS_MISMATCH = "status_mismatch"
+    BODY_MISMATCH = "body_mismatch"
+    HEADER_MISMATCH = "header_mismatch"
+    JSON_MISMATCH = "json_mismatch"
+    TOO_MANY_REDIRECTS = "too_many_redirects"
+    INVALID_RESPONSE = "invalid_response"
+    RESPONSE_TOO_LARGE = "response_too_large"
+    EXPECT_MISMATCH = "expect_mismatch"
+    SLOW = "slow"
+    AUTH_FAILED = "auth_failed"
+    STREAM_NOT_FOUND = "stream_not_found"
+    PACKET_LOSS = "packet_loss"
+    PERMISSION_DENIED = "permission_denied"
+    NO_HEARTBEAT = "no_heartbeat"
+    REPORTED_DOWN = "reported_down"
+    MAINTENANCE = "maintenance"
+    DEPENDENCY_DOWN = "dependency_down"
+    ERROR = "error"
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """One probe's outcome. Probes return these, they never raise for a failing target.
+
+    `ok` is False for a failure; `degraded` marks a success that is slow or whose
+    certificate is inside its warning window. `phases` holds durations in seconds keyed by
+    phase name (http: resolve, connect, tls, processing, transfer; dns: resolve).
+    `extra` holds kind-specific gauge values keyed by their full metric name (the kind
+    declares each in its `ProbeKind.metrics`).
+    """
+
+    ok: bool
+    reason: str = Reason.OK
+    detail: str = ""
+    duration: float = 0.0
+    started: float = 0.0  # unix time the probe started
+    degraded: bool = False
+    status_code: int | None = None
+    cert_expiry: float | None = None  # unix time of the earliest certificate expiry seen
+    phases: Mapping[str, float] = field(default_factory=dict)
+    extra: Mapping[str, float] = field(default_factory=dict)
+
+
+class State(StrEnum):
+    """A target's state after thresholds, as users see it."""
+
+    UP = "UP"
+    DEGRADED = "DEGRADED"
+    DOWN = "DOWN"
+    MAINTENANCE = "MAINTENANCE"
+    UNKNOWN = "UNKNOWN"
+
+    @property
+    def is_up(self) -> bool:
+        return self in (State.UP, State.DEGRADED)
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """An incident event: one target changed state. Alerts, the status page and the
+    report are all built from these."""
+
+    target: str
+    at: float  # unix time
+    old: State
+    new: State
+    reason: str
+    detail: str = ""

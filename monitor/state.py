@@ -1,0 +1,115 @@
+"""The state machine: raw probe results in, a target's state and incident events out.
+
+A target goes DOWN after `failure_threshold` consecutive failures, back UP (or DEGRADED)
+after `success_threshold` consecutive successes; UP and DEGRADED swap on the same
+thresholds so a jittery latency does not flap. From UNKNOWN the first success counts at
+once. Maintenance overlays the state: the target shows MAINTENANCE while its window is
+open, and its underlying state keeps being tracked so the end of the window reveals it.
+Every change of the shown state is an `Event`. This is the one place state lives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from monitor.config import Target
+from monitor.result import Event, Reason, Result, State
+
+
+@dataclass
+class Status:
+    """One target's live status. Mutated only by `StateMachine`."""
+
+    state: State = State.UNKNOWN  # as shown
+    underlying: State = State.UNKNOWN  # ignoring maintenance
+    since: float = 0.0
+    reason: str = ""
+    detail: str = ""
+    maintenance: bool = False
+    last: Result | None = None
+    failures: int = 0  # consecutive failed probes
+    successes: int = 0  # consecutive passed probes
+    clean: int = 0  # consecutive passed probes that were not degraded
+    degraded: int = 0  # consecutive passed probes that were degraded
+    counts: dict[bool, int] = field(default_factory=lambda: {True: 0, False: 0})
+
+
+class StateMachine:
+    """Holds every target's `Status`; `observe` and `set_maintenance` return the event
+    a change makes, or None."""
+
+    def __init__(self) -> None:
+        self.statuses: dict[str, Status] = {}
+
+    def status(self, target_id: str) -> Status:
+        status = self.statuses.get(target_id)
+        if status is None:
+            status = self.statuses[target_id] = Status()
+        return status
+
+    def sync(self, target_ids: Iterable[str]) -> None:
+        """Keep the statuses of these targets only (after a reload)."""
+        keep = set(target_ids)
+        for tid in [t for t in self.statuses if t not in keep]:
+            del self.statuses[tid]
+        for tid in keep:
+            self.status(tid)
+
+    def restore(self, target_id: str, state: State, since: float, reason: str = "") -> None:
+        """Resume from a stored state after a restart: a DOWN target stays DOWN until it
+        passes `success_threshold` probes, so a restart never fakes a recovery."""
+        status = self.status(target_id)
+        underlying = State.UNKNOWN if state == State.MAINTENANCE else state
+        status.state = status.underlying = underlying
+        status.since, status.reason = since, reason
+
+    def observe(self, target: Target, result: Result) -> Event | None:
+        status = self.status(target.id)
+        status.last = result
+        status.counts[result.ok] += 1
+        if result.ok:
+            status.failures = 0
+            status.successes += 1
+            status.clean = 0 if result.degraded else status.clean + 1
+            status.degraded = status.degraded + 1 if result.degraded else 0
+        else:
+            status.failures += 1
+            status.successes = status.clean = status.degraded = 0
+        new = _next_state(status, target, result)
+        if new != status.underlying:
+            status.underlying = new
+            status.reason, status.detail = result.reason, result.detail
+        return self._show(target.id, status, result.started or 0.0)
+
+    def set_maintenance(self, target_id: str, active: bool, now: float) -> Event | None:
+        status = self.status(target_id)
+        if status.maintenance == active:
+            return None
+        status.maintenance = active
+        return self._show(target_id, status, now)
+
+    def _show(self, target_id: str, status: Status, now: float) -> Event | None:
+        shown = State.MAINTENANCE if status.maintenance else status.underlying
+        if shown == status.state:
+            return None
+        old, status.state, status.since = status.state, shown, now
+        reason = Reason.MAINTENANCE if shown == State.MAINTENANCE else status.reason
+        detail = "" if shown == State.MAINTENANCE else status.detail
+        return Event(target_id, now, old, shown, reason, detail)
+
+
+def _next_state(status: Status, target: Target, result: Result) -> State:
+    current = status.underlying
+    passed = State.DEGRADED if result.degraded else State.UP
+    if not result.ok:
+        return State.DOWN if status.failures >= target.failure_threshold else current
+    if current == State.UNKNOWN:
+        return passed
+    if current == State.DOWN:
+        return passed if status.successes >= target.success_threshold else current
+    if current == State.UP and status.degraded >= target.failure_threshold:
+        return State.DEGRADED
+    if current == State.DEGRADED and status.clean >= target.success_threshold:
+        return State.UP
+    return current
