@@ -1,0 +1,124 @@
+"""The status page's small graphics: the day bars and the latency sparklines and chart.
+
+Their shapes are computed here and drawn by the templates (inline SVG and plain HTML, no
+JavaScript). A thousand targets make 90,000 day bars, so the bar tooltips are built with
+per-day texts computed once per page, not once per bar.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+
+from monitor.store import DayUptime, Rollup
+from monitor.web.texts import Texts
+
+# A day with less availability than this is a major outage day (a taller, darker bar).
+MAJOR_BELOW = 0.95
+
+
+@dataclass(frozen=True, slots=True)
+class DayBar:
+    """One day's bar: `level` is ok, degraded, minor, major, maintenance or none;
+    `title` is the tooltip (the day and its downtime in words)."""
+
+    level: str
+    title: str
+
+
+class BarPainter:
+    """Builds day bars for one page in one language; remembers each day's texts."""
+
+    def __init__(self, texts: Texts) -> None:
+        self.texts = texts
+        self._label = lru_cache(maxsize=512)(texts.date)
+        self._plain = lru_cache(maxsize=2048)(self._plain_title)
+
+    def bars(self, days: Sequence[DayUptime | None]) -> list[DayBar]:
+        return [self.bar(day) for day in days]
+
+    def bar(self, day: DayUptime | None) -> DayBar:
+        if day is None:
+            return DayBar("none", "")
+        u = day.uptime
+        if u.down > 0:
+            ratio = u.ratio if u.ratio is not None else 0.0
+            level = "major" if ratio < MAJOR_BELOW else "minor"
+            return DayBar(level, self._title("page.day_down", day, u.down))
+        if u.observed <= 0:
+            if u.maintenance > 0:
+                return DayBar(
+                    "maintenance", self._title("page.day_maintenance", day, u.maintenance)
+                )
+            return DayBar("none", self._plain("page.day_none", day.day))
+        if u.degraded > 0:
+            return DayBar("degraded", self._title("page.day_degraded", day, u.degraded))
+        return DayBar("ok", self._plain("page.day_ok", day.day))
+
+    def _title(self, key: str, day: DayUptime, seconds: float) -> str:
+        return self.texts(key, date=self._label(day.day), duration=self.texts.duration(seconds))
+
+    def _plain_title(self, key: str, day: date) -> str:
+        return self.texts(key, date=self._label(day))
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    """A polyline in a `width` x `height` box (y grows downwards), with its range."""
+
+    points: str
+    low: float
+    high: float
+    width: int
+    height: int
+
+
+def sparkline(values: Sequence[float | None], width: int = 96, height: int = 20) -> Line | None:
+    """The values as a polyline (gaps skipped), scaled to fit; None without any value."""
+    present = [v for v in values if v is not None]
+    if not present:
+        return None
+    low, high = min(present), max(present)
+    span = (high - low) or 1.0
+    step = width / max(1, len(values) - 1)
+    points = " ".join(
+        f"{i * step:.1f},{height - 1 - (v - low) / span * (height - 2):.1f}"
+        for i, v in enumerate(values)
+        if v is not None
+    )
+    return Line(points, low, high, width, height)
+
+
+@dataclass(frozen=True, slots=True)
+class Chart:
+    """The target page's latency chart: the mean and the slowest probe per bucket."""
+
+    mean: Line
+    slowest: Line
+    start: float
+    end: float
+
+
+def latency_chart(series: Sequence[Rollup], width: int = 600, height: int = 160) -> Chart | None:
+    """Both lines share one scale (0 to the slowest probe) so they can be compared."""
+    if not any(r.latency_count for r in series):
+        return None
+    top = max((r.latency_max or 0.0) for r in series) or 1.0
+    step = width / max(1, len(series) - 1)
+
+    def line(values: list[float | None]) -> Line:
+        points = " ".join(
+            f"{i * step:.1f},{height - v / top * (height - 4) - 2:.1f}"
+            for i, v in enumerate(values)
+            if v is not None
+        )
+        return Line(points, 0.0, top, width, height)
+
+    return Chart(
+        mean=line([r.latency_mean for r in series]),
+        slowest=line([r.latency_max for r in series]),
+        start=series[0].start,
+        end=series[-1].end,
+    )
