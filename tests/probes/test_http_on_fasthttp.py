@@ -1,0 +1,20 @@
+"""Every HTTP probe test again, with `FastTransport` as the context's transport: the
+fast path must behave exactly as httpx's default transport does (same results, reasons,
+details and phases). The tests are collected from their own modules unchanged; only
+the `ctx` fixture differs."""
+
+from __future__ import annotations
+
+import pytest
+
+from monitor.probes.base import ProbeContext
+from monitor.probes.fasthttp import FastTransport
+from monitor.probes.tlsutil import TlsContextCache
+from tests.probes import test_http
+
+globals().update({name: fn for name, fn in vars(test_http).items() if name.startswith("test_")})
+
+
+@pytest.fixture
+def ctx() -> ProbeContext:
+    return ProbeContext(tls=TlsContextCache(), http_transport=FastTransport())
