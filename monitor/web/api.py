@@ -41,7 +41,7 @@ def problem(status_code: int, message: str) -> JSONResponse:
 
 async def status(request: Request) -> Response:
     runtime: views.Runtime = request.app.state.monitor
-    snap = await views.snapshot(runtime, time.time())
+    snap = await views.cached_snapshot(runtime, request.app.state)
     watch = snap.watch
     return JSONResponse(
         {
