@@ -295,7 +295,7 @@ class Store(Protocol):
     async def rollups(
         self, target_ids: Collection[str] | None, start: float, end: float
     ) -> dict[str, list[Rollup]]:
-        """The hourly rollups of each target whose hour starts in `[start, end)`."""
+        """The hourly rollups of each target for the hours overlapping `[start, end)`."""
         ...
 
     async def probe_stats(

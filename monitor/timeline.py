@@ -1,0 +1,137 @@
+"""Time-based availability maths: a target's state timeline (from its incident events)
+and the monitor's runs in, `Uptime`s and `Period`s out. Pure functions, no I/O; the store
+feeds them and the report reuses them.
+
+A moment counts as *unmonitored* when no run of the monitor covers it (the process was
+stopped or had crashed) or the target's state was still UNKNOWN; as *maintenance* when
+the target was in MAINTENANCE; otherwise as *observed*, and *down* when it was DOWN.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left, bisect_right
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from monitor.result import Event, State
+from monitor.store import Period, Uptime
+
+
+@dataclass(frozen=True, slots=True)
+class Segment:
+    """A stretch `[start, end)` spent in one state while the monitor ran (`state` is
+    UNKNOWN for time no run covers)."""
+
+    start: float
+    end: float
+    state: State
+
+
+def covered(
+    runs: Iterable[tuple[float, float]], start: float, end: float
+) -> list[tuple[float, float]]:
+    """The union of the runs' `[started, last_seen)` intervals, clipped to a window."""
+    spans = sorted((max(a, start), min(b, end)) for a, b in runs if b > start and a < end)
+    merged: list[tuple[float, float]] = []
+    for a, b in spans:
+        if b <= a:
+            continue
+        if merged and a <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], b))
+        else:
+            merged.append((a, b))
+    return merged
+
+
+def states(
+    before: Event | None, events: Sequence[Event], start: float, end: float
+) -> list[Segment]:
+    """The state timeline over `[start, end)`: `before` is the last event before the
+    window (None: the target was UNKNOWN), `events` those inside it, oldest first."""
+    out: list[Segment] = []
+    state, since = (before.new if before else State.UNKNOWN), start
+    for event in events:
+        at = min(max(event.at, start), end)
+        if at > since:
+            out.append(Segment(since, at, state))
+        state, since = event.new, max(since, at)
+    if end > since:
+        out.append(Segment(since, end, state))
+    return out
+
+
+def segments(
+    before: Event | None,
+    events: Sequence[Event],
+    runs: Sequence[tuple[float, float]],
+    start: float,
+    end: float,
+) -> list[Segment]:
+    """`states` with the time outside every run turned UNKNOWN (`runs` as `covered`
+    returns them: sorted, disjoint)."""
+    out: list[Segment] = []
+    cursor = start
+    for seg in states(before, events, start, end):
+        for a, b in runs:
+            if b <= seg.start or a >= seg.end:
+                continue
+            a, b = max(a, seg.start), min(b, seg.end)
+            if a > cursor:
+                out.append(Segment(cursor, a, State.UNKNOWN))
+            out.append(Segment(a, b, seg.state))
+            cursor = b
+    if end > cursor:
+        out.append(Segment(cursor, end, State.UNKNOWN))
+    return out
+
+
+def tally(target: str, segs: Sequence[Segment], starts: Sequence[float], start: float, end: float,
+          incidents: int = 0) -> Uptime:
+    """Sum the segments overlapping `[start, end)` into an `Uptime`. `starts` is the list
+    of the segments' start times (for bisecting)."""
+    sums = {State.UP: 0.0, State.DEGRADED: 0.0, State.DOWN: 0.0, State.MAINTENANCE: 0.0,
+            State.UNKNOWN: 0.0}
+    i = max(bisect_right(starts, start) - 1, 0)
+    while i < len(segs) and segs[i].start < end:
+        seg = segs[i]
+        overlap = min(seg.end, end) - max(seg.start, start)
+        if overlap > 0:
+            sums[seg.state] += overlap
+        i += 1
+    observed = sums[State.UP] + sums[State.DEGRADED] + sums[State.DOWN]
+    return Uptime(
+        target=target, start=start, end=end, observed=observed, down=sums[State.DOWN],
+        degraded=sums[State.DEGRADED], maintenance=sums[State.MAINTENANCE],
+        unmonitored=sums[State.UNKNOWN], incidents=incidents,
+    )
+
+
+def uptimes(
+    target: str,
+    before: Event | None,
+    events: Sequence[Event],
+    runs: Sequence[tuple[float, float]],
+    windows: Sequence[tuple[float, float]],
+) -> list[Uptime]:
+    """One `Uptime` per window (sorted, within the span of `events` and `runs`)."""
+    if not windows:
+        return []
+    start, end = windows[0][0], windows[-1][1]
+    segs = segments(before, events, covered(runs, start, end), start, end)
+    starts = [s.start for s in segs]
+    down_starts = sorted(e.at for e in events if e.new == State.DOWN)
+    out = []
+    for a, b in windows:
+        count = bisect_left(down_starts, b) - bisect_left(down_starts, a)
+        out.append(tally(target, segs, starts, a, b, count))
+    return out
+
+
+def periods(before: Event | None, events: Sequence[Event]) -> list[Period]:
+    """The periods the events delimit, oldest first; the last one is open (end None)."""
+    chain = ([before] if before else []) + list(events)
+    out = []
+    for i, event in enumerate(chain):
+        end = chain[i + 1].at if i + 1 < len(chain) else None
+        out.append(Period(event.target, event.new, event.at, end, event.reason, event.detail))
+    return out
