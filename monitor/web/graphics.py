@@ -88,9 +88,7 @@ class BarPainter:
             return DayBar(level, self._title("page.day_down", day, u.down))
         if u.observed <= 0:
             if u.maintenance > 0:
-                return DayBar(
-                    "maintenance", self._title("page.day_maintenance", day, u.maintenance)
-                )
+                return DayBar("maintenance", self._title("page.day_maintenance", day, u.maintenance))
             return DayBar("none", self._plain("page.day_none", day.day))
         if u.degraded > 0:
             return DayBar("degraded", self._title("page.day_degraded", day, u.degraded))
@@ -125,11 +123,7 @@ def sparkline(values: Sequence[float | None], width: int = 230, height: int = 48
     step = width / max(1, len(values) - 1)
     bottom = height - 1
     points = " ".join(
-        [
-            f"{i * step:.0f},{bottom - (v - low) * scale:.0f}"
-            for i, v in enumerate(values)
-            if v is not None
-        ]
+        [f"{i * step:.0f},{bottom - (v - low) * scale:.0f}" for i, v in enumerate(values) if v is not None]
     )
     return Line(points, low, high, width, height)
 
@@ -153,9 +147,7 @@ def latency_chart(series: Sequence[Rollup], width: int = 600, height: int = 160)
 
     def line(values: list[float | None]) -> Line:
         points = " ".join(
-            f"{i * step:.1f},{height - v / top * (height - 4) - 2:.1f}"
-            for i, v in enumerate(values)
-            if v is not None
+            f"{i * step:.1f},{height - v / top * (height - 4) - 2:.1f}" for i, v in enumerate(values) if v is not None
         )
         return Line(points, 0.0, top, width, height)
 

@@ -6,7 +6,6 @@ page is a 404, the same answer for both so the private one is not revealed.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -128,7 +127,7 @@ async def target_page(request: Request) -> Response:
         return PlainTextResponse("Not Found", status_code=404)
     chosen = request.query_params.get("range", "24h")
     chosen = chosen if chosen in views.RANGES else "24h"
-    now = time.time()
+    now = views.clock(request.app.state)
     detail = await views.target_detail(runtime, target, now - views.RANGES[chosen], now)
     context = {
         "now": now,

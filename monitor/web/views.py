@@ -219,10 +219,17 @@ async def snapshot(runtime: Runtime, now: float) -> Snapshot:
     )
 
 
+def clock(state: Any) -> float:
+    """The time now: `state.clock()` when the app has one (tests pin it), else the
+    system's."""
+    fn = getattr(state, "clock", None)
+    return float(fn()) if fn is not None else time.time()
+
+
 async def cached_snapshot(runtime: Runtime, state: Any) -> Snapshot:
     """The app's current snapshot, kept on the app's `state` for `SNAPSHOT_SECONDS`
     (`state.snapshot_seconds` overrides it; 0 turns the cache off)."""
-    now = time.time()
+    now = clock(state)
     ttl = getattr(state, "snapshot_seconds", SNAPSHOT_SECONDS)
     cached: Snapshot | None = getattr(state, "web_snapshot", None)
     if cached is None or not cached.now <= now < cached.now + ttl:
@@ -265,11 +272,7 @@ async def public_incidents(
 def _incident(target: PublicTarget, period: Period, notes: list[Note]) -> PublicIncident:
     stop = period.end if period.end is not None else float("inf")
     # The author is an admin's user name: never public.
-    mine = tuple(
-        replace(n, author="")
-        for n in notes
-        if n.target == target.id and period.start <= n.at <= stop
-    )
+    mine = tuple(replace(n, author="") for n in notes if n.target == target.id and period.start <= n.at <= stop)
     return PublicIncident(target, period.reason, period.start, period.end, mine)
 
 
@@ -298,9 +301,7 @@ async def public_maintenance(runtime: Runtime, now: float) -> list[PublicMainten
 
 
 def _covered(config: Config, window: Maintenance | PlannedMaintenance) -> tuple[Target, ...]:
-    return tuple(
-        t for t in config.targets.values() if t.id in window.targets or t.group in window.groups
-    )
+    return tuple(t for t in config.targets.values() if t.id in window.targets or t.group in window.groups)
 
 
 @dataclass(frozen=True, slots=True)
