@@ -71,7 +71,7 @@ def results(conn: sqlite3.Connection, target_id: str, start: float, end: float,
         sql += f" LIMIT {int(limit)}"
     return [
         StoredResult(
-            target=target_id, at=at, ok=bool(flags & OK), duration=duration,
+            target=target_id, at=at, ok=bool(flags & OK), duration=duration / 1e6,
             reason=reason or "ok", degraded=bool(flags & DEGRADED),
             maintenance=bool(flags & MAINTENANCE), status_code=code, detail=detail or "")
         for at, flags, duration, reason, code, detail in conn.execute(sql, (target_id, start, end))

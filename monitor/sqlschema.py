@@ -23,16 +23,16 @@ from monitor.rollup import HOUR, Accumulator
 
 SCHEMA_VERSION = 2
 
-# Result flags, packed into one integer column.
+# Result flags, packed into one integer column. Raw durations are whole microseconds and
+# a result is keyed by (target, start time): no rowid, no second index.
 OK, DEGRADED, MAINTENANCE = 1, 2, 4
 
 _V2 = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE targets (key INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE);
 CREATE TABLE results (
-    target INTEGER NOT NULL, at REAL NOT NULL, flags INTEGER NOT NULL, duration REAL NOT NULL,
-    reason TEXT, status_code INTEGER, detail TEXT);
-CREATE INDEX results_by_target ON results (target, at);
+    target INTEGER NOT NULL, at REAL NOT NULL, flags INTEGER NOT NULL, duration INTEGER NOT NULL,
+    reason TEXT, status_code INTEGER, detail TEXT, PRIMARY KEY (target, at)) WITHOUT ROWID;
 CREATE TABLE rollups (
     target INTEGER NOT NULL, hour INTEGER NOT NULL, count INTEGER NOT NULL,
     failures INTEGER NOT NULL, degraded INTEGER NOT NULL, maintenance INTEGER NOT NULL,
@@ -103,8 +103,9 @@ def _from_v1(conn: sqlite3.Connection) -> None:
                  "SELECT target FROM events_v1")
     conn.execute(
         "INSERT INTO results (target, at, flags, duration, reason, status_code, detail) "
-        "SELECT t.key, r.at, CASE WHEN r.ok THEN 1 ELSE 0 END, r.duration, r.reason, NULL, "
-        "r.detail FROM results_v1 r JOIN targets t ON t.id = r.target ORDER BY r.at")
+        "SELECT t.key, r.at, CASE WHEN r.ok THEN 1 ELSE 0 END, "
+        "CAST(r.duration * 1e6 AS INTEGER), r.reason, NULL, r.detail FROM results_v1 r "
+        "JOIN targets t ON t.id = r.target ORDER BY r.at")
     conn.execute(
         "INSERT INTO events (target, at, old, new, reason, detail) SELECT t.key, e.at, e.old, "
         "e.new, e.reason, COALESCE(e.detail, '') FROM events_v1 e JOIN targets t "
@@ -124,7 +125,8 @@ def _rebuild_rollups(conn: sqlite3.Connection) -> None:
     for target, at, flags, duration in conn.execute(
             "SELECT target, at, flags, duration FROM results"):
         acc = accs.setdefault((target, int(at // HOUR)), Accumulator())
-        acc.add(bool(flags & OK), bool(flags & DEGRADED), bool(flags & MAINTENANCE), duration)
+        acc.add(bool(flags & OK), bool(flags & DEGRADED), bool(flags & MAINTENANCE),
+                duration / 1e6)
     conn.executemany(
         "INSERT INTO rollups VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         [(t, h, *acc.row()) for (t, h), acc in accs.items()])

@@ -170,7 +170,7 @@ class Writer:
                 target_id, result, maint = item
                 key = self._key(conn, target_id)
                 flags = OK * result.ok | DEGRADED * result.degraded | MAINTENANCE * maint
-                rows.append((key, result.started, flags, result.duration,
+                rows.append((key, result.started, flags, round(result.duration * 1e6),
                              None if result.ok and result.reason == "ok" else result.reason,
                              result.status_code, result.detail or None))
                 self._acc(conn, key, result.started).add(
@@ -181,7 +181,7 @@ class Writer:
 
     def _write_rows(self, conn: sqlite3.Connection, rows: list[Any], events: list[Any],
                     latest: dict[int, Result]) -> None:
-        conn.executemany("INSERT INTO results VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+        conn.executemany("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
         conn.executemany(
             "INSERT INTO events (target, at, old, new, reason, detail) VALUES (?, ?, ?, ?, ?, ?)",
             events)

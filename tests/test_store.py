@@ -220,3 +220,13 @@ async def test_it_refuses_a_database_newer_than_itself(tmp_path: Path) -> None:
         conn.execute("INSERT INTO meta VALUES ('schema_version', '99')")
     with pytest.raises(StoreError, match="newer"):
         await SQLiteStore(path).open()
+
+
+async def test_it_stays_within_one_megabyte_per_target_per_year(tmp_path: Path) -> None:
+    from bench.dbgrowth import measure
+
+    # Sixty days: enough pages that scaling the growing tables to a year is fair.
+    growth = await measure(targets=1, days=60, interval=30.0, folder=tmp_path)
+    assert growth.results == 60 * 2880
+    assert growth.tables["rollups"] > 0
+    assert growth.per_target_year < 1_000_000

@@ -19,11 +19,18 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute
 
 from monitor.runtime import Monitor
-from monitor.web import health, scrape
+from monitor.web import admin, api, badge, health, pages, scrape
 
 
 def _routes() -> list[BaseRoute]:
-    return [*health.routes(), *scrape.routes()]
+    return [
+        *health.routes(),
+        *scrape.routes(),
+        *pages.routes(),
+        *api.routes(),
+        *badge.routes(),
+        *admin.routes(),
+    ]
 
 
 def create_app(monitor: Monitor, manage: bool = False, watch_config: bool = False) -> Starlette:

@@ -21,7 +21,6 @@ import binascii
 import hmac
 import json
 import os
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -84,7 +83,7 @@ def authorized(header: str, token: str, allow_basic: bool) -> bool:
 
 async def admin_page(request: Request) -> Response:
     runtime: views.Runtime = request.app.state.monitor
-    config, now = runtime.config, time.time()
+    config, now = runtime.config, views.clock(request.app.state)
     events = await runtime.store.events(None, now - 7 * 86400.0, now, limit=100)
     planned = await runtime.store.planned_maintenance(now)
     rows = [_row(t, runtime.states.statuses.get(t.id)) for t in config.targets.values()]
@@ -117,7 +116,7 @@ def redact(url: str | None) -> str:
 
 async def list_maintenance(request: Request) -> Response:
     runtime: views.Runtime = request.app.state.monitor
-    planned = await runtime.store.planned_maintenance(time.time())
+    planned = await runtime.store.planned_maintenance(views.clock(request.app.state))
     return JSONResponse({"maintenance": [_window(w) for w in planned]})
 
 
@@ -210,11 +209,9 @@ async def add_note(request: Request) -> Response:
         return JSONResponse({"error": f"at: {exc}"}, 400)
     author = body.get("author", "")
     note = await runtime.store.add_note(
-        target_id, when or time.time(), text.strip(), author if isinstance(author, str) else ""
+        target_id, when or views.clock(request.app.state), text.strip(), author if isinstance(author, str) else ""
     )
-    return JSONResponse(
-        {"id": note.id, "target": note.target, "at": isotime(note.at), "text": note.text}, 201
-    )
+    return JSONResponse({"id": note.id, "target": note.target, "at": isotime(note.at), "text": note.text}, 201)
 
 
 async def _json_body(request: Request) -> dict[str, Any] | Response:

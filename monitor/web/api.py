@@ -9,7 +9,6 @@ answers against it.
 from __future__ import annotations
 
 import math
-import time
 from datetime import datetime
 from typing import Any
 
@@ -41,7 +40,7 @@ def problem(status_code: int, message: str) -> JSONResponse:
 
 async def status(request: Request) -> Response:
     runtime: views.Runtime = request.app.state.monitor
-    snap = await views.snapshot(runtime, time.time())
+    snap = await views.cached_snapshot(runtime, request.app.state)
     watch = snap.watch
     return JSONResponse(
         {
@@ -145,7 +144,7 @@ async def incidents(request: Request) -> Response:
     else:
         ids = [t.id for t in views.public_targets(runtime.config)]
     found_incidents = await views.public_incidents(runtime, ids, since, until, MAX_INCIDENTS)
-    now = time.time()
+    now = views.clock(request.app.state)
     return JSONResponse(
         {
             "since": isotime(since),
@@ -163,7 +162,7 @@ def _span(request: Request, default: float) -> tuple[float, float] | JSONRespons
     """`?since=&until=` as unix times (ISO 8601 or unix seconds); `until` defaults to now
     and `since` to `default` seconds before it."""
     try:
-        until = _parse_time(request.query_params.get("until")) or time.time()
+        until = _parse_time(request.query_params.get("until")) or views.clock(request.app.state)
         since = _parse_time(request.query_params.get("since")) or until - default
     except ValueError as exc:
         return problem(400, str(exc))
@@ -183,9 +182,7 @@ def _parse_time(text: str | None) -> float | None:
         except ValueError:
             raise ValueError(f"not a time: {text!r} (ISO 8601 or unix seconds)") from None
         if parsed.tzinfo is None:
-            raise ValueError(
-                f"time {text!r} needs a UTC offset, e.g. 2026-06-11T00:00:00+07:00"
-            ) from None
+            raise ValueError(f"time {text!r} needs a UTC offset, e.g. 2026-06-11T00:00:00+07:00") from None
         return parsed.timestamp()
     if not math.isfinite(value) or value < 0:
         raise ValueError(f"not a time: {text!r}")

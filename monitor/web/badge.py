@@ -7,8 +7,6 @@ a private or unknown one gets the same grey "not found" badge with status 404.
 
 from __future__ import annotations
 
-import time
-
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -63,10 +61,8 @@ async def badge(request: Request) -> Response:
     if window is None:
         state = views.public_status(runtime.states, target).state
         return svg(request, t("badge.status"), t(f"state.{state.value}"), STATE_COLORS[state])
-    now = time.time()
-    uptime = (await runtime.store.uptime([target.id], now - views.WINDOWS[window], now)).get(
-        target.id
-    )
+    now = views.clock(request.app.state)
+    uptime = (await runtime.store.uptime([target.id], now - views.WINDOWS[window], now)).get(target.id)
     ratio = uptime.ratio if uptime is not None else None
     return svg(request, t("badge.uptime", window=window), t.percent(ratio), uptime_color(ratio))
 

@@ -12,8 +12,21 @@ from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 
+from markupsafe import Markup, escape
+
 from monitor.store import DayUptime, Rollup
 from monitor.web.texts import Texts
+
+# Every state is shown by an icon and a word, never by colour alone.
+ICONS = {"UP": "✓", "DEGRADED": "!", "DOWN": "✕", "MAINTENANCE": "⚙", "UNKNOWN": "?"}
+OVERALL_ICONS = {
+    "operational": "✓",
+    "degraded": "!",
+    "partial_outage": "!",
+    "major_outage": "✕",
+    "maintenance": "⚙",
+    "unknown": "?",
+}
 
 # A day with less availability than this is a major outage day (a taller, darker bar).
 MAJOR_BELOW = 0.95
@@ -29,15 +42,41 @@ class DayBar:
 
 
 class BarPainter:
-    """Builds day bars for one page in one language; remembers each day's texts."""
+    """Builds day bars for one page in one language; remembers each day's texts.
+
+    `html(days)` gives a row's bars as ready, escaped `<li>` items: the one piece of
+    markup written here rather than in a template, because a jinja loop over 90,000 bars
+    alone takes longer than the whole page may (see the README's render figure).
+    """
 
     def __init__(self, texts: Texts) -> None:
         self.texts = texts
         self._label = lru_cache(maxsize=512)(texts.date)
         self._plain = lru_cache(maxsize=2048)(self._plain_title)
+        self._ok_items: dict[date, str] = {}
 
     def bars(self, days: Sequence[DayUptime | None]) -> list[DayBar]:
         return [self.bar(day) for day in days]
+
+    def html(self, days: Sequence[DayUptime | None]) -> Markup:
+        # Most days are clean: their item depends on the date only, so it is built once
+        # per page and looked up; the others are built one by one.
+        ok_items, items = self._ok_items, []
+        for day in days:
+            if day is not None:
+                u = day.uptime
+                if u.observed > 0 and u.down <= 0 and u.degraded <= 0:
+                    item = ok_items.get(day.day)
+                    if item is None:
+                        item = ok_items[day.day] = self._item(self.bar(day))
+                    items.append(item)
+                    continue
+            items.append(self._item(self.bar(day)))
+        return Markup("".join(items))
+
+    @staticmethod
+    def _item(bar: DayBar) -> str:
+        return f'<li class="{bar.level}" title="{escape(bar.title)}"></li>'
 
     def bar(self, day: DayUptime | None) -> DayBar:
         if day is None:
@@ -49,9 +88,7 @@ class BarPainter:
             return DayBar(level, self._title("page.day_down", day, u.down))
         if u.observed <= 0:
             if u.maintenance > 0:
-                return DayBar(
-                    "maintenance", self._title("page.day_maintenance", day, u.maintenance)
-                )
+                return DayBar("maintenance", self._title("page.day_maintenance", day, u.maintenance))
             return DayBar("none", self._plain("page.day_none", day.day))
         if u.degraded > 0:
             return DayBar("degraded", self._title("page.day_degraded", day, u.degraded))
@@ -75,18 +112,18 @@ class Line:
     height: int
 
 
-def sparkline(values: Sequence[float | None], width: int = 96, height: int = 20) -> Line | None:
-    """The values as a polyline (gaps skipped), scaled to fit; None without any value."""
+def sparkline(values: Sequence[float | None], width: int = 230, height: int = 48) -> Line | None:
+    """The values as a polyline (gaps skipped), scaled to fit in whole units (the box is
+    large enough for that; whole numbers format fast); None without any value."""
     present = [v for v in values if v is not None]
     if not present:
         return None
     low, high = min(present), max(present)
-    span = (high - low) or 1.0
+    scale = (height - 2) / ((high - low) or 1.0)
     step = width / max(1, len(values) - 1)
+    bottom = height - 1
     points = " ".join(
-        f"{i * step:.1f},{height - 1 - (v - low) / span * (height - 2):.1f}"
-        for i, v in enumerate(values)
-        if v is not None
+        [f"{i * step:.0f},{bottom - (v - low) * scale:.0f}" for i, v in enumerate(values) if v is not None]
     )
     return Line(points, low, high, width, height)
 
@@ -110,9 +147,7 @@ def latency_chart(series: Sequence[Rollup], width: int = 600, height: int = 160)
 
     def line(values: list[float | None]) -> Line:
         points = " ".join(
-            f"{i * step:.1f},{height - v / top * (height - 4) - 2:.1f}"
-            for i, v in enumerate(values)
-            if v is not None
+            f"{i * step:.1f},{height - v / top * (height - 4) - 2:.1f}" for i, v in enumerate(values) if v is not None
         )
         return Line(points, 0.0, top, width, height)
 

@@ -41,9 +41,7 @@ def _ref(name: str) -> dict[str, str]:
 
 
 SCHEMAS: dict[str, Any] = {
-    "TargetRef": _object(
-        {"id": {"type": "string"}, "name": {"type": "string"}, "group": {"type": "string"}}
-    ),
+    "TargetRef": _object({"id": {"type": "string"}, "name": {"type": "string"}, "group": {"type": "string"}}),
     "State": {"type": "string", "enum": [s.value for s in State]},
     "Target": _object(
         {

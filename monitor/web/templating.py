@@ -18,6 +18,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from monitor.config import Config
+from monitor.web.graphics import ICONS, OVERALL_ICONS
 from monitor.web.texts import LANGUAGES, Texts, load_catalog, templates_dir
 
 
@@ -34,6 +35,8 @@ class Renderer:
             auto_reload=False,
         )
         self.env.filters["isotime"] = isotime
+        self.env.globals["icons"] = ICONS
+        self.env.globals["overall_icons"] = OVERALL_ICONS
         self.catalog = load_catalog(directory / "strings.toml")
 
     def texts(self, lang: str, zone: ZoneInfo) -> Texts:

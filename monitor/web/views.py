@@ -13,10 +13,11 @@ page for a thousand targets costs a handful of queries.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Any, Protocol
 
 from monitor.config import Config, Maintenance, Target
 from monitor.result import State
@@ -28,6 +29,10 @@ RANGES: Mapping[str, float] = {**WINDOWS, "90d": 90 * 86400.0}
 BAR_DAYS = 90
 RECENT_DAYS = 30
 RECENT_LIMIT = 10
+# A snapshot serves every request for this long: probes run every 30 s or so and the
+# page refreshes each minute, while a crowd refreshing a 1,000-target page must not
+# cost a store read and a render each.
+SNAPSHOT_SECONDS = 5.0
 
 
 class Runtime(Protocol):
@@ -214,6 +219,24 @@ async def snapshot(runtime: Runtime, now: float) -> Snapshot:
     )
 
 
+def clock(state: Any) -> float:
+    """The time now: `state.clock()` when the app has one (tests pin it), else the
+    system's."""
+    fn = getattr(state, "clock", None)
+    return float(fn()) if fn is not None else time.time()
+
+
+async def cached_snapshot(runtime: Runtime, state: Any) -> Snapshot:
+    """The app's current snapshot, kept on the app's `state` for `SNAPSHOT_SECONDS`
+    (`state.snapshot_seconds` overrides it; 0 turns the cache off)."""
+    now = clock(state)
+    ttl = getattr(state, "snapshot_seconds", SNAPSHOT_SECONDS)
+    cached: Snapshot | None = getattr(state, "web_snapshot", None)
+    if cached is None or not cached.now <= now < cached.now + ttl:
+        cached = state.web_snapshot = await snapshot(runtime, now)
+    return cached
+
+
 def _days(days: list[DayUptime], count: int) -> tuple[DayUptime | None, ...]:
     return tuple(days[-count:]) if days else ()
 
@@ -249,11 +272,7 @@ async def public_incidents(
 def _incident(target: PublicTarget, period: Period, notes: list[Note]) -> PublicIncident:
     stop = period.end if period.end is not None else float("inf")
     # The author is an admin's user name: never public.
-    mine = tuple(
-        replace(n, author="")
-        for n in notes
-        if n.target == target.id and period.start <= n.at <= stop
-    )
+    mine = tuple(replace(n, author="") for n in notes if n.target == target.id and period.start <= n.at <= stop)
     return PublicIncident(target, period.reason, period.start, period.end, mine)
 
 
@@ -282,9 +301,7 @@ async def public_maintenance(runtime: Runtime, now: float) -> list[PublicMainten
 
 
 def _covered(config: Config, window: Maintenance | PlannedMaintenance) -> tuple[Target, ...]:
-    return tuple(
-        t for t in config.targets.values() if t.id in window.targets or t.group in window.groups
-    )
+    return tuple(t for t in config.targets.values() if t.id in window.targets or t.group in window.groups)
 
 
 @dataclass(frozen=True, slots=True)
