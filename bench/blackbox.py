@@ -63,6 +63,7 @@ def version() -> str:
 @contextlib.contextmanager
 def exporter(folder: Path, ca_file: Path) -> Iterator[Exporter]:
     """Run the exporter until the context exits."""
+    folder.mkdir(parents=True, exist_ok=True)
     config = folder / "blackbox.yml"
     config.write_text(_CONFIG.format(ca_file=ca_file))
     port = free_port()

@@ -136,6 +136,7 @@ def farmserver() -> Iterator[tuple[int, dict[str, int]]]:
 @contextlib.contextmanager
 def farm(folder: Path) -> Iterator[Farm]:
     """Start every farm target; stop them all on exit."""
+    folder.mkdir(parents=True, exist_ok=True)
     ca_file = _certificates(folder)
     with nginx(folder) as (npid, http, https), farmserver() as (fpid, ports):
         yield Farm(http, https, ports["slow"], ports["tcp"], ca_file,

@@ -134,8 +134,7 @@ def monitor_run(folder: Path, config: Path, cpu: int | None = None) -> Iterator[
         preexec_fn=(lambda: os.sched_setaffinity(0, {cpu})) if cpu is not None else None,
     )
     try:
-        mon = Monitor(proc.pid, port, data, " ".join(["monitor", "run", "-c", config.name] if not prefix
-                                                     else ["taskset", "-c", str(cpu), "monitor", "run", "-c", config.name]))
+        mon = Monitor(proc.pid, port, data, " ".join([*prefix, "monitor", "run", "-c", config.name]))
         _wait_ready(mon, proc)
         mon.startup = time.monotonic() - began
         yield mon
@@ -161,13 +160,17 @@ def _wait_ready(mon: Monitor, proc: subprocess.Popen[bytes], timeout: float = 12
     raise RuntimeError("monitor run did not come up")
 
 
-def stored_durations(data: Path, id_prefix: str, since: float, until: float) -> list[float]:
-    """Durations of the stored results of targets whose id starts with `id_prefix`."""
+def stored_results(data: Path, ids: str, since: float, until: float) -> list[tuple[bool, float]]:
+    """(ok, duration in seconds) of the stored results, started within [since, until], of
+    targets whose id is LIKE `ids`. Read from the file, so it costs the monitor
+    nothing; call it after the monitor stopped (its writer flushes on the way out)."""
     db = data / "monitor.db"
     with contextlib.closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
+        types = {row[1]: row[2].upper() for row in conn.execute("PRAGMA table_info(results)")}
+        scale = 1e-6 if types.get("duration") == "INTEGER" else 1.0  # stored in µs, or seconds
         rows = conn.execute(
-            "SELECT r.duration FROM results r JOIN targets t ON r.target = t.key "
-            "WHERE t.id LIKE ? AND r.at BETWEEN ? AND ? AND r.flags & 1",
-            (id_prefix + "%", since, until),
+            "SELECT r.flags & 1, r.duration FROM results r JOIN targets t ON r.target = t.key "
+            "WHERE t.id LIKE ? AND r.at BETWEEN ? AND ?",
+            (ids, since, until),
         ).fetchall()
-    return [float(r[0]) for r in rows]
+    return [(bool(ok), float(d) * scale) for ok, d in rows]

@@ -46,3 +46,25 @@ class CpuWindow:
     def utilisation(self) -> float:
         """Cores used on average over the window."""
         return self.cpu / self.wall if self.wall else 0.0
+
+
+def children(pid: int) -> list[int]:
+    """Direct children of `pid` (e.g. nginx's workers)."""
+    found: list[int] = []
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children", encoding="ascii") as handle:
+                found += [int(p) for p in handle.read().split()]
+    except OSError:
+        pass
+    return found
+
+
+def pin(pid: int, cpus: set[int]) -> None:
+    """Restrict `pid`, its threads and its children to `cpus`."""
+    for each in (pid, *children(pid)):
+        try:
+            for task in os.listdir(f"/proc/{each}/task"):
+                os.sched_setaffinity(int(task), cpus)
+        except OSError:
+            pass

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import logging
 import time
 from collections.abc import Callable
@@ -60,6 +61,15 @@ async def run_probe(target: Target, ctx: ProbeContext) -> Result:
     return assess(target, result)
 
 
+def freeze_heap() -> None:
+    """Take what is alive now (configuration, targets, states: long-lived) out of the
+    cyclic garbage collector's walks. With 20,000 targets each full collection walked
+    them for 120-240 ms, stalling every probe due meanwhile. Frozen objects are still
+    freed by reference counting when a reload drops them."""
+    gc.collect()
+    gc.freeze()
+
+
 class Monitor:
     """One monitor instance. `start()`/`stop()` bracket its life; `reload()` swaps the
     configuration (an invalid one is logged and the running one stays)."""
@@ -99,6 +109,7 @@ class Monitor:
         self._housekeeping = AsyncIOScheduler(timezone=UTC)
         self._housekeeping.add_job(self._apply_maintenance_job, "interval", seconds=MAINTENANCE_TICK)
         self._housekeeping.start()
+        freeze_heap()
         self.ready = True
         log.info("monitor started", extra=kv(targets=len(self.config.targets)))
 
@@ -151,6 +162,8 @@ class Monitor:
 
     def _apply_maintenance(self, now: float | None = None) -> None:
         now = time.time() if now is None else now
+        if not self.config.maintenance and not any(s.maintenance for s in self.states.statuses.values()):
+            return  # nothing to start or end: a walk of every target stalled the loop 30 ms at 20,000
         at = datetime.fromtimestamp(now, UTC)
         for target in self.config.targets.values():
             active = self.config.maintenance_for(target, at) is not None
@@ -180,6 +193,7 @@ class Monitor:
         self.metrics.forget_missing(set(config.targets))
         self._apply_maintenance()
         self.scheduler.set_targets(config.targets.values())
+        freeze_heap()
 
     async def _watch_config(self) -> None:
         from watchfiles import awatch
