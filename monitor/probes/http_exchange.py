@@ -120,15 +120,18 @@ class Exchange:
         port = url.port or (443 if url.scheme == "https" else 80)
         self.stage = "resolving the name"
         begun = time.perf_counter()
-        addresses = await resolve(host, port)
-        self.phases["resolve"] += time.perf_counter() - begun
+        try:
+            addresses = await resolve(host, port)
+        finally:
+            self.phases["resolve"] += time.perf_counter() - begun
         extensions: dict[str, Any] = {"trace": self._trace, "ssl_context": self._ssl}
         if url.scheme == "https" and addresses[0] != host:
             extensions["sni_hostname"] = host
         all_headers = ((b"Host", url.netloc), *headers)
         for i, address in enumerate(addresses):
             request = httpx.Request(
-                method, url.copy_with(host=address), headers=all_headers, content=body, extensions=extensions
+                method, url if address == host else url.copy_with(host=address),
+                headers=all_headers, content=body, extensions=extensions,
             )
             try:
                 response = await self._send(request)

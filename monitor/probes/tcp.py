@@ -98,8 +98,10 @@ class _Session:
     async def run(self) -> None:
         spec = self.spec
         begun = time.perf_counter()
-        addresses = await resolve(spec.host, spec.port)
-        self.phases["resolve"] = time.perf_counter() - begun
+        try:
+            addresses = await resolve(spec.host, spec.port)
+        finally:
+            self.phases["resolve"] = time.perf_counter() - begun
         reader = await self._connect(addresses)
         if spec.tls:
             await self._start_tls()
