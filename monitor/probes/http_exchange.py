@@ -6,9 +6,15 @@ a transport's `handle_async_request`, with no `AsyncClient` (whose construction 
 more than a loopback request). The name is resolved here, timed as its own phase, and
 the request is sent to the address with `Host` and the `sni_hostname` extension naming
 the host, so certificate checks still see the name. The other phases come from
-httpcore's `trace` extension. Each request also carries the cached `ssl_context` as an
-extension for transports shared between targets (the default transport is built per
-probe around it, which also guarantees a fresh connection).
+httpcore's `trace` extension.
+
+The transport: without `ctx.http_transport`, httpx's default transport is built per
+probe around the cached `SSLContext` (cheap: no context, no client), which guarantees a
+fresh connection. A transport given in `ctx.http_transport` is shared by all targets, so
+its contract is: honour the request extensions `ssl_context` (the target's cached
+context), `sni_hostname` and `trace` (httpcore's event names, for the phases), open a
+fresh connection per request (requests carry `Connection: close`), and put the
+`network_stream` extension on the response when it can (for the certificate's expiry).
 
 Bodies are read raw and decoded here, never more than `max_body` bytes after
 decompression, so a gzip bomb or an endless body costs bounded memory.

@@ -4,6 +4,7 @@ expiry reported even when verification fails, and the thresholds `assess` applie
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -91,3 +92,15 @@ async def test_assess_turns_a_slow_answer_into_degraded(server: HttpServer, ctx:
     assert (result.ok, result.degraded, result.reason) == (True, True, "slow")
     server.reply("/", 200)
     assert assess(target, await http.probe(target, ctx)).degraded is False
+
+
+async def test_a_ca_file_removed_after_validation_fails_the_probe_without_raising(
+    ctx: ProbeContext, ca_file: str, tmp_path: Path
+) -> None:
+    copy = tmp_path / "ca.pem"
+    copy.write_bytes(Path(ca_file).read_bytes())
+    target = make_target(http.KIND, "https://127.0.0.1:1/", ca_file=str(copy))
+    copy.unlink()
+    result = await http.probe(target, ctx)
+    assert (result.ok, result.reason) == (False, "error")
+    assert result.detail.startswith("cannot probe:")

@@ -53,6 +53,12 @@ async def hangs_up(reader: Reader, writer: Writer) -> None:
     await writer.drain()
 
 
+async def speaks_plain(reader: Reader, writer: Writer) -> None:
+    writer.write(b"220 plain text, no TLS here\r\n")
+    await writer.drain()
+    await asyncio.sleep(3600)
+
+
 async def resets(reader: Reader, writer: Writer) -> None:
     await reader.readline()
     reset(writer)
@@ -154,11 +160,11 @@ async def test_it_skips_verification_when_told(ctx: ProbeContext, certs: dict[st
     assert result.cert_expiry == pytest.approx(expiry(certs["unknown_ca"]), abs=1)
 
 
-async def test_a_tls_handshake_with_a_plain_server_fails_within_the_deadline(ctx: ProbeContext) -> None:
+async def test_tls_against_a_plain_server_fails_within_the_deadline(ctx: ProbeContext) -> None:
     result = await probe(ctx, silent, tls=True)
     assert result.reason == "timeout"
-    result = await probe(ctx, hangs_up, tls=True)
-    assert result.reason in ("tls_error", "connection_reset")
+    result = await probe(ctx, speaks_plain, tls=True)
+    assert (result.reason, result.detail) == ("tls_error", "TLS handshake failed: WRONG_VERSION_NUMBER")
 
 
 def load(tmp_path: Path, url: str, keys: str) -> Any:
