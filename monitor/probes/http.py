@@ -165,33 +165,34 @@ def _read_size(t: Table, key: str, default: int) -> int:
 async def probe(target: Target, ctx: ProbeContext) -> Result:
     """Probe an HTTP target once; never raises for a failing target."""
     spec: HttpSpec = target.spec
+    try:
+        # Before the clock starts: the first use of a TLS context loads the trust store.
+        exchange = Exchange(spec, ctx)
+    except (OSError, ValueError) as exc:  # e.g. a ca_file made unreadable since validation
+        return Result(False, Reason.ERROR, f"cannot probe: {exc}", started=time.time())
     started, begun = time.time(), time.perf_counter()
     failure: Failure | None = None
-    exchange: Exchange | None = None
     try:
-        exchange = Exchange(spec, ctx)
         async with asyncio.timeout(target.timeout):
             await exchange.run()
         failure = check(spec.expect, exchange.status_code or 0, exchange.headers, exchange.body, exchange.charset)
     except ProbeFailed as exc:
         failure = exc.failure
     except TimeoutError:
-        stage = exchange.stage if exchange else "starting"
-        failure = Failure(Reason.TIMEOUT, f"no complete answer within {format_duration(target.timeout)} ({stage})")
-    except (OSError, ValueError) as exc:  # e.g. an unreadable ca_file, replaced since validation
-        failure = Failure(Reason.ERROR, f"cannot probe: {exc}")
+        failure = Failure(
+            Reason.TIMEOUT, f"no complete answer within {format_duration(target.timeout)} ({exchange.stage})"
+        )
     finally:
-        if exchange is not None:
-            await exchange.close()
+        await exchange.close()
     return Result(
         ok=failure is None,
         reason=failure.reason if failure else Reason.OK,
-        detail=failure.detail if failure else f"HTTP {exchange.status_code if exchange else ''}",
+        detail=failure.detail if failure else f"HTTP {exchange.status_code}",
         duration=time.perf_counter() - begun,
         started=started,
-        status_code=exchange.status_code if exchange else None,
-        cert_expiry=exchange.cert_expiry if exchange else None,
-        phases=exchange.phases if exchange else {},
+        status_code=exchange.status_code,
+        cert_expiry=exchange.cert_expiry,
+        phases=exchange.phases,
     )
 
 

@@ -6,9 +6,15 @@ a transport's `handle_async_request`, with no `AsyncClient` (whose construction 
 more than a loopback request). The name is resolved here, timed as its own phase, and
 the request is sent to the address with `Host` and the `sni_hostname` extension naming
 the host, so certificate checks still see the name. The other phases come from
-httpcore's `trace` extension. Each request also carries the cached `ssl_context` as an
-extension for transports shared between targets (the default transport is built per
-probe around it, which also guarantees a fresh connection).
+httpcore's `trace` extension.
+
+The transport: without `ctx.http_transport`, httpx's default transport is built per
+probe around the cached `SSLContext` (cheap: no context, no client), which guarantees a
+fresh connection. A transport given in `ctx.http_transport` is shared by all targets, so
+its contract is: honour the request extensions `ssl_context` (the target's cached
+context), `sni_hostname` and `trace` (httpcore's event names, for the phases), open a
+fresh connection per request (requests carry `Connection: close`), and put the
+`network_stream` extension on the response when it can (for the certificate's expiry).
 
 Bodies are read raw and decoded here, never more than `max_body` bytes after
 decompression, so a gzip bomb or an endless body costs bounded memory.
@@ -120,20 +126,23 @@ class Exchange:
         port = url.port or (443 if url.scheme == "https" else 80)
         self.stage = "resolving the name"
         begun = time.perf_counter()
-        addresses = await resolve(host, port)
-        self.phases["resolve"] += time.perf_counter() - begun
+        try:
+            addresses = await resolve(host, port)
+        finally:
+            self.phases["resolve"] += time.perf_counter() - begun
         extensions: dict[str, Any] = {"trace": self._trace, "ssl_context": self._ssl}
         if url.scheme == "https" and addresses[0] != host:
             extensions["sni_hostname"] = host
         all_headers = ((b"Host", url.netloc), *headers)
         for i, address in enumerate(addresses):
             request = httpx.Request(
-                method, url.copy_with(host=address), headers=all_headers, content=body, extensions=extensions
+                method, url if address == host else url.copy_with(host=address),
+                headers=all_headers, content=body, extensions=extensions,
             )
             try:
                 response = await self._send(request)
-            except (httpx.ConnectError, OSError) as exc:
-                failure = classify(exc)
+            except (httpx.TransportError, OSError) as exc:
+                failure = _transport_failure(exc)
                 if failure.reason == Reason.CONNECTION_REFUSED and i + 1 < len(addresses):
                     continue  # as every client does, try the host's next address
                 if verification_error(exc) is not None:
@@ -147,10 +156,6 @@ class Exchange:
         self._marks.clear()
         try:
             response = await self._transport.handle_async_request(request)
-        except httpx.ConnectError:
-            raise
-        except (httpx.TransportError, OSError) as exc:
-            raise ProbeFailed(_transport_failure(exc)) from exc
         finally:
             self._add_spans()
         self._response = response

@@ -39,6 +39,8 @@ class ProbeFailed(Exception):
 
 
 def is_ip(host: str) -> bool:
+    if not (host[:1].isdigit() or ":" in host):
+        return False  # a name: skip the costly parse on every probe
     try:
         ipaddress.ip_address(host)
     except ValueError:
@@ -110,7 +112,9 @@ def classify(exc: BaseException) -> Failure:
 def _verify_failure(exc: ssl.SSLCertVerificationError) -> Failure:
     words = _VERIFY_CODES.get(exc.verify_code, "certificate verification failed")
     message = exc.verify_message or ""
-    detail = f"{words}: {message}" if message and message.lower() != words else words
+    if message.lower().startswith(words):  # OpenSSL's own words: keep only what they add
+        message = message[len(words):].lstrip(" ,:")
+    detail = f"{words}: {message}" if message else words
     reason = Reason.CERT_EXPIRED if exc.verify_code == X509_CERT_HAS_EXPIRED else Reason.TLS_ERROR
     return Failure(reason, detail)
 

@@ -89,17 +89,20 @@ class _Session:
 
     def __init__(self, spec: TcpSpec, ctx: ProbeContext) -> None:
         self.spec = spec
-        self.ctx = ctx
         self.phases: dict[str, float] = {}
         self.cert_expiry: float | None = None
         self.stage = "resolving the name"
         self.writer: asyncio.StreamWriter | None = None
+        # Fetched before the clock starts: a context's first use loads the trust store.
+        self.context = ctx.tls.client(spec.verify_tls, spec.ca_file) if spec.tls else None
 
     async def run(self) -> None:
         spec = self.spec
         begun = time.perf_counter()
-        addresses = await resolve(spec.host, spec.port)
-        self.phases["resolve"] = time.perf_counter() - begun
+        try:
+            addresses = await resolve(spec.host, spec.port)
+        finally:
+            self.phases["resolve"] = time.perf_counter() - begun
         reader = await self._connect(addresses)
         if spec.tls:
             await self._start_tls()
@@ -130,9 +133,9 @@ class _Session:
         self.stage = "in the TLS handshake"
         assert self.writer is not None
         spec, begun = self.spec, time.perf_counter()
-        context = self.ctx.tls.client(spec.verify_tls, spec.ca_file)
+        assert self.context is not None
         try:
-            await self.writer.start_tls(context, server_hostname=spec.host)
+            await self.writer.start_tls(self.context, server_hostname=spec.host)
         except (OSError, ssl.SSLError) as exc:
             if verification_error(exc) is not None:
                 address = self.writer.get_extra_info("peername")[0]
@@ -178,7 +181,10 @@ def _preview(data: bytes, limit: int = 60) -> str:
 
 async def probe(target: Target, ctx: ProbeContext) -> Result:
     """Probe a TCP target once; never raises for a failing target."""
-    session = _Session(target.spec, ctx)
+    try:
+        session = _Session(target.spec, ctx)
+    except (OSError, ValueError) as exc:  # e.g. a ca_file made unreadable since validation
+        return Result(False, Reason.ERROR, f"cannot probe: {exc}", started=time.time())
     started, begun = time.time(), time.perf_counter()
     failure: Failure | None = None
     try:
@@ -188,8 +194,6 @@ async def probe(target: Target, ctx: ProbeContext) -> Result:
         failure = exc.failure
     except TimeoutError:
         failure = Failure(Reason.TIMEOUT, f"no answer within {format_duration(target.timeout)} ({session.stage})")
-    except (OSError, ValueError) as exc:  # e.g. an unreadable ca_file, replaced since validation
-        failure = Failure(Reason.ERROR, f"cannot probe: {exc}")
     finally:
         session.close()
     return Result(

@@ -60,6 +60,8 @@ class LineServer:
             await self.handler(reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
             pass  # the probe hung up first: that is its right
+        except asyncio.CancelledError:
+            pass  # the server is stopping; ending quietly keeps asyncio from logging it
         finally:
             writer.transport.abort()
             self._tasks.discard(task)  # type: ignore[arg-type]
