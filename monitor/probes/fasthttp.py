@@ -24,7 +24,6 @@ never makes; a client that wants them mounts httpx's transport instead.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from functools import lru_cache
@@ -88,13 +87,15 @@ async def _connect(request: httpx.Request, trace: Trace | None, timeout: float |
         await trace("connection.connect_tcp.started", {"host": host, "port": port, "local_address": None,
                                                       "timeout": timeout, "socket_options": None})
     try:
-        async with _deadline(timeout, httpx.ConnectTimeout):
-            await loop.create_connection(lambda: conn, host, port)
-            if trace is not None:
-                await trace("connection.connect_tcp.complete", {"return_value": conn})
-            if url.scheme == "https":
-                await _start_tls(conn, request, trace)
-    except (OSError, ssl.SSLError) as exc:  # ssl.SSLError is an OSError; named for the reader
+        if timeout is None:  # the probe bounds the whole exchange; no timer of our own then
+            await _open(conn, request, trace, host, port)
+        else:
+            async with asyncio.timeout(timeout):
+                await _open(conn, request, trace, host, port)
+    except TimeoutError as exc:
+        conn.abort()
+        raise httpx.ConnectTimeout(f"no connection within {timeout:g}s", request=request) from exc
+    except OSError as exc:  # ssl.SSLError (handshake, verification) is an OSError too
         conn.abort()
         error = httpx.ConnectError(str(exc) or type(exc).__name__, request=request)
         if trace is not None:
@@ -104,6 +105,14 @@ async def _connect(request: httpx.Request, trace: Trace | None, timeout: float |
         conn.abort()
         raise
     return conn
+
+
+async def _open(conn: _Connection, request: httpx.Request, trace: Trace | None, host: str, port: int) -> None:
+    await conn.loop.create_connection(lambda: conn, host, port)
+    if trace is not None:
+        await trace("connection.connect_tcp.complete", {"return_value": conn})
+    if request.url.scheme == "https":
+        await _start_tls(conn, request, trace)
 
 
 async def _start_tls(conn: _Connection, request: httpx.Request, trace: Trace | None) -> None:
@@ -116,19 +125,6 @@ async def _start_tls(conn: _Connection, request: httpx.Request, trace: Trace | N
     await conn.start_tls(context, hostname)
     if trace is not None:
         await trace("connection.start_tls.complete", {"return_value": conn})
-
-
-@contextlib.asynccontextmanager
-async def _deadline(seconds: float | None, error: type[httpx.TimeoutException]) -> AsyncIterator[None]:
-    """httpx's timeout for one step, as its own exception class; free when None."""
-    if seconds is None:
-        yield
-        return
-    try:
-        async with asyncio.timeout(seconds):
-            yield
-    except TimeoutError as exc:
-        raise error(f"timed out after {seconds:g}s") from exc
 
 
 class _Connection(asyncio.Protocol):
@@ -234,8 +230,14 @@ class _Connection(asyncio.Protocol):
         if self.error is not None:
             raise self.error
         self.waiter = self.loop.create_future()
-        async with _deadline(timeout, httpx.ReadTimeout):
+        if timeout is None:
             await self.waiter
+        else:
+            try:
+                async with asyncio.timeout(timeout):
+                    await self.waiter
+            except TimeoutError as exc:
+                raise httpx.ReadTimeout(f"nothing read for {timeout:g}s") from exc
         self.waiter = None
         if self.error is not None:
             raise self.error
