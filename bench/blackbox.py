@@ -72,7 +72,7 @@ def exporter(folder: Path, ca_file: Path) -> Iterator[Exporter]:
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_port(port)
-        yield Exporter(proc.pid, port, " ".join([BINARY, "--config.file=blackbox.yml"]))
+        yield Exporter(proc.pid, port, f"{BINARY} --config.file=blackbox.yml")
     finally:
         proc.terminate()
         try:

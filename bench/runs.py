@@ -4,6 +4,10 @@ returns plain figures; `bench.__main__` turns them into the report."""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import os
+import signal
 import statistics
 import time
 from dataclasses import dataclass
@@ -11,8 +15,8 @@ from pathlib import Path
 
 from bench import blackbox
 from bench.farm import Farm
-from bench.monitorproc import TargetSpec, lag_quantile, monitor_run, stored_results, write_config
-from bench.procstat import CpuWindow, rss_bytes
+from bench.monitorproc import Monitor, TargetSpec, lag_quantile, monitor_run, stored_results, write_config
+from bench.procstat import CpuWindow, pin, rss_bytes
 
 SLOW_DELAY = 0.100  # what bench.farmserver's slow target waits before answering
 
@@ -26,6 +30,8 @@ class Throughput:
     cpu: float
     wall: float
     command: str
+    since: float = 0.0  # unix times of the window, for the stored results
+    until: float = 0.0
 
     @property
     def per_cpu_second(self) -> float:
@@ -82,27 +88,60 @@ def mixed_targets(farm: Farm, n: int, every: int) -> list[TargetSpec]:
     return specs
 
 
-def monitor_throughput(folder: Path, targets: list[TargetSpec], interval: float, warmup: float,
-                       window: float, cpu: int | None) -> Throughput:
-    """The whole `monitor run` process's CPU per probe at `len(targets) / interval`
-    probes a second. Probes are counted by the lag histogram's count (one per probe
-    started), read with a light scrape so the count costs nothing, and checked against
-    the store for failures."""
+@dataclass(frozen=True)
+class SideBySide:
+    """Alternating windows of the monitor and of the blackbox exporter on the same
+    targets at the same rate; the median of each (a VM's CPU accounting drifts by
+    ±15 % between runs, so one window each would compare noise)."""
+
+    monitor: list[Throughput]
+    blackbox: list[Throughput]
+
+    @staticmethod
+    def median(runs: list[Throughput]) -> float:
+        return statistics.median(r.per_cpu_second for r in runs) if runs else 0.0
+
+
+def side_by_side(folder: Path, targets: list[TargetSpec], bb_targets: list[str], module: str,
+                 ca_file: Path, rate: float, rounds: int, warmup: float, window: float,
+                 cpu: int | None) -> SideBySide:
+    """`rounds` alternating windows: the monitor probing `targets` at `rate`, then (the
+    monitor stopped with SIGSTOP, so it takes no CPU and no port) the exporter driven
+    through `/probe` at the same rate. Without the exporter installed, monitor only."""
     folder.mkdir(parents=True, exist_ok=True)
-    config = write_config(folder, targets, f"{interval:g}s")
-    with monitor_run(folder, config, cpu) as mon:
+    config = write_config(folder, targets, f"{len(targets) / rate:g}s")
+    mons: list[Throughput] = []
+    bbs: list[Throughput] = []
+    with monitor_run(folder, config, cpu) as mon, contextlib.ExitStack() as stack:
+        exp = stack.enter_context(blackbox.exporter(folder / "blackbox", ca_file)) if blackbox.available() else None
+        if exp is not None and cpu is not None:
+            pin(exp.pid, {cpu})
         time.sleep(warmup)
-        meter = CpuWindow(mon.pid)
-        before = mon.metrics(light=True)
-        meter.start()
-        since = time.time()
-        time.sleep(window)
-        after = mon.metrics(light=True)
-        meter.stop()
-        until = time.time()
-    stored = stored_results(mon.data, "%", since, until)
-    failures = sum(1 for ok, _ in stored if not ok)
-    return Throughput(int(after.started - before.started), failures, meter.cpu, meter.wall, mon.command)
+        for _ in range(rounds):
+            mons.append(_monitor_window(mon, window))
+            if exp is not None:
+                os.kill(mon.pid, signal.SIGSTOP)
+                try:
+                    bbs.append(blackbox_throughput(exp, module, bb_targets, rate, window))
+                finally:
+                    os.kill(mon.pid, signal.SIGCONT)
+                time.sleep(1.0)  # the slots missed while stopped are skipped, not bunched
+    since, until = mons[0].since, mons[-1].until
+    failures = sum(1 for ok, _ in stored_results(mon.data, "%", since, until) if not ok)
+    mons = [dataclasses.replace(m, failures=failures) for m in mons]
+    return SideBySide(mons, bbs)
+
+
+def _monitor_window(mon: Monitor, window: float) -> Throughput:
+    meter = CpuWindow(mon.pid)
+    before = mon.metrics(light=True)
+    meter.start()
+    since = time.time()
+    time.sleep(window)
+    after = mon.metrics(light=True)
+    meter.stop()
+    return Throughput(int(after.started - before.started), 0, meter.cpu, meter.wall, mon.command,
+                      since, time.time())
 
 
 def blackbox_throughput(exp: blackbox.Exporter, module: str, targets: list[str], rate: float,

@@ -26,21 +26,15 @@ def targets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Farm]:
         yield running
 
 
-def test_the_monitor_process_is_measured_from_outside(targets: Farm, tmp_path: Path) -> None:
-    specs = runs.kind_targets(targets, "http", 20)
-    result = runs.monitor_throughput(tmp_path, specs, 1.0, warmup=1.0, window=2.0, cpu=None)
-    assert result.probes > 0
-    assert result.cpu > 0
-    assert result.failures == 0
-    assert "monitor run" in result.command
-
-
-def test_the_blackbox_exporter_is_driven_at_a_rate(targets: Farm, tmp_path: Path) -> None:
+def test_the_monitor_and_the_exporter_are_measured_side_by_side(targets: Farm, tmp_path: Path) -> None:
     need(blackbox.BINARY, "prometheus-blackbox-exporter")
-    with blackbox.exporter(tmp_path, targets.ca_file) as exp:
-        result = runs.blackbox_throughput(exp, "http_2xx", [targets.http_url], 20, window=1.5)
-    assert result.probes > 0
-    assert result.failures == 0
+    specs = runs.kind_targets(targets, "http", 20)
+    both = runs.side_by_side(tmp_path, specs, [s.url for s in specs], "http_2xx", targets.ca_file, 20,
+                             rounds=1, warmup=1.0, window=1.5, cpu=None)
+    (mon,), (ref,) = both.monitor, both.blackbox
+    assert (mon.probes > 0, mon.cpu > 0, mon.failures) == (True, True, 0)
+    assert (ref.probes > 0, ref.cpu > 0, ref.failures) == (True, True, 0)
+    assert "monitor run" in mon.command
 
 
 def test_the_capacity_run_reads_lag_latency_memory_and_the_metrics(targets: Farm, tmp_path: Path) -> None:
