@@ -72,7 +72,8 @@ class Scheduler:
 
     @property
     def in_flight(self) -> int:
-        return len(self._running)
+        """Probes running now (not counting those waiting for a free place)."""
+        return len(self._running) - len(self._waiting)
 
     def set_targets(self, targets: Iterable[Target]) -> None:
         """Start, keep or stop targets. A kept target with the same interval keeps its
