@@ -39,6 +39,7 @@ class Settings:
     data_dir: Path = Path("data")
     public_url: str | None = None
     heartbeat_url: str | None = None
+    raw_retention: float = 48 * 3600.0  # seconds raw probe results are kept (rollups stay)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -227,6 +228,7 @@ def _read_settings(t: Table, base: Path) -> Settings:
         data_dir=data_dir if data_dir.is_absolute() else base / data_dir,
         public_url=public_url.rstrip("/") if public_url else None,
         heartbeat_url=heartbeat_url or None,
+        raw_retention=t.duration("raw_retention", 48 * 3600.0, low=3600.0),
     )
     t.finish()
     return settings
