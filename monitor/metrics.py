@@ -3,11 +3,22 @@
 Per-target series are built at scrape time from the state machine's statuses, so a probe
 costs no metric updates beyond one histogram bucket, and a target removed by a reload
 disappears from the next scrape by itself.
+
+Two figures are fed from outside, because a collector runs synchronously inside the
+scrape: `monitor_target_uptime_ratio` is read from the store by `refresh_uptime`, which
+the runtime schedules every `uptime_refresh` seconds, and the notification figures are
+reported by the alerting outbox through `notified` and `set_queue`.
+
+Cardinality is bounded by the configuration: label values are target ids, names and
+groups, notifier names, and fixed sets (state, phase, window, result); never a URL, a
+host or an error message.
 """
 
 from __future__ import annotations
 
 import bisect
+import logging
+import time
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING
 
@@ -20,16 +31,21 @@ from prometheus_client.core import (
 )
 
 from monitor import __version__
+from monitor.log import kv
 from monitor.probes import PROBES
 from monitor.result import Result, State
 
 if TYPE_CHECKING:
+    from monitor.config import Target
     from monitor.runtime import Monitor
 
 DURATION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 LAG_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0)
 HTTP_PHASES = ("resolve", "connect", "tls", "processing", "transfer")
 UPTIME_WINDOWS = ("24h", "7d", "30d")
+UPTIME_REFRESH = 60.0  # seconds between reads of the uptime ratios from the store
+
+log = logging.getLogger(__name__)
 
 
 class _Buckets:
@@ -56,7 +72,12 @@ class _Buckets:
 
 
 class Metrics:
-    """Owns the monitor's metrics; `observe` is called once per probe result."""
+    """Owns the monitor's metrics; `observe` is called once per probe result.
+
+    Seams for other parts: the runtime awaits `refresh_uptime()` every `uptime_refresh`
+    seconds; the alerting outbox calls `notified(notifier, ok)` after each delivery
+    attempt and `set_queue(notifier, waiting)` whenever its undelivered count changes.
+    """
 
     def __init__(self, monitor: Monitor, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry(auto_describe=True)
@@ -67,6 +88,7 @@ class Metrics:
         self.notifications_sent: dict[str, int] = {}
         self.notifications_failed: dict[str, int] = {}
         self.notification_queue: dict[str, int] = {}
+        self.uptime_refresh = UPTIME_REFRESH
         self.lag = Histogram(
             "monitor_scheduler_lag_seconds", "How late probes start against their slot.",
             buckets=LAG_BUCKETS, registry=self.registry,
@@ -87,8 +109,33 @@ class Metrics:
             del self.uptime[key]
 
     def notified(self, notifier: str, ok: bool) -> None:
+        """Count one delivery attempt of `notifier`: `ok` sent, else failed (a retry that
+        fails again counts again). Exported for configured notifiers only."""
         book = self.notifications_sent if ok else self.notifications_failed
         book[notifier] = book.get(notifier, 0) + 1
+
+    def set_queue(self, notifier: str, waiting: int) -> None:
+        """How many alerts wait undelivered for `notifier` in the outbox now."""
+        self.notification_queue[notifier] = waiting
+
+    async def refresh_uptime(self, now: float | None = None) -> None:
+        """Read each configured target's availability over 24 h, 7 d and 30 d from the
+        store. A target without observed time yet has no ratio (no series rather than
+        a made-up 100 %). A failing read keeps the previous figures."""
+        now = time.time() if now is None else now
+        ids = list(self.monitor.config.targets)
+        fresh: dict[tuple[str, str], float] = {}
+        try:
+            for window, seconds in uptime_windows().items():
+                found = await self.monitor.store.uptime(ids, now - seconds, now)
+                for tid, uptime in found.items():
+                    if uptime.ratio is not None:
+                        fresh[(tid, window)] = uptime.ratio
+        except Exception as exc:  # the store's own health shows on /readyz
+            log.warning("uptime refresh failed", extra=kv(error=type(exc).__name__))
+            return
+        configured = self.monitor.config.targets  # a reload may have come meanwhile
+        self.uptime = {key: ratio for key, ratio in fresh.items() if key[0] in configured}
 
 
 class _Collector:
@@ -109,37 +156,65 @@ def _gauge(name: str, doc: str, labels: tuple[str, ...] = ("target",)) -> GaugeM
     return GaugeMetricFamily(name, doc, labels=list(labels))
 
 
-def _probe_families(m: Metrics) -> Iterator[Metric]:
-    """The blackbox exporter's names, from each target's last result."""
-    success = _gauge("probe_success", "Last probe: 1 passed (degraded included), 0 failed.")
-    duration = _gauge("probe_duration_seconds", "Last probe's duration in seconds.")
-    status = _gauge("probe_http_status_code", "Last HTTP status code (0: none).")
-    phases = _gauge("probe_http_duration_seconds", "Last HTTP probe's phase durations.", ("target", "phase"))
-    expiry = _gauge("probe_ssl_earliest_cert_expiry", "Unix time of the earliest certificate expiry seen.")
-    dns = _gauge("probe_dns_lookup_time_seconds", "Name resolution time of the last probe.")
-    extras: dict[str, GaugeMetricFamily] = {}
+# The blackbox exporter's per-probe gauges: name -> (help, labels besides `target`).
+BLACKBOX_GAUGES: Mapping[str, tuple[str, tuple[str, ...]]] = {
+    "probe_success": ("Last probe: 1 passed (degraded included), 0 failed.", ()),
+    "probe_duration_seconds": ("Last probe's duration in seconds.", ()),
+    "probe_http_status_code": ("Last HTTP status code (0: none).", ()),
+    "probe_http_duration_seconds": ("Last HTTP probe's duration per phase.", ("phase",)),
+    "probe_ssl_earliest_cert_expiry": ("Unix time of the earliest certificate expiry seen.", ()),
+    "probe_dns_lookup_time_seconds": ("Name resolution time of the last probe.", ()),
+}
+
+
+def blackbox_families(labels: tuple[str, ...]) -> dict[str, GaugeMetricFamily]:
+    """Empty gauge families for the blackbox names and every kind's own gauges, each
+    labelled `labels` first (("target",) for /metrics, () for /probe)."""
+    families = {
+        name: GaugeMetricFamily(name, doc, labels=[*labels, *more])
+        for name, (doc, more) in BLACKBOX_GAUGES.items()
+    }
     for kind in PROBES.values():
         for name, doc in kind.metrics.items():
-            extras.setdefault(name, _gauge(name, doc))
+            families.setdefault(name, GaugeMetricFamily(name, doc, labels=list(labels)))
+    return families
+
+
+def add_blackbox(
+    families: Mapping[str, GaugeMetricFamily], values: list[str], target: Target, result: Result
+) -> None:
+    """Add one result's samples, labelled `values`, as the blackbox exporter reports
+    them. Only gauges the target's kind declares are taken from `Result.extra`."""
+
+    def put(name: str, value: float, *more: str) -> None:
+        families[name].add_metric([*values, *more], value)
+
+    put("probe_success", 1.0 if result.ok else 0.0)
+    put("probe_duration_seconds", result.duration)
+    if target.kind == "http":
+        put("probe_http_status_code", float(result.status_code or 0))
+        for phase in HTTP_PHASES:
+            put("probe_http_duration_seconds", result.phases.get(phase, 0.0), phase)
+    if "resolve" in result.phases:
+        put("probe_dns_lookup_time_seconds", result.phases["resolve"])
+    if result.cert_expiry is not None:
+        put("probe_ssl_earliest_cert_expiry", result.cert_expiry)
+    kind = PROBES.get(target.kind)
+    declared = kind.metrics if kind is not None else {}
+    for name, value in result.extra.items():
+        if name in declared and name in families:
+            put(name, value)
+
+
+def _probe_families(m: Metrics) -> Iterator[Metric]:
+    """The blackbox exporter's names, from each target's last result."""
+    families = blackbox_families(("target",))
     targets = m.monitor.config.targets
-    for tid, status_ in m.monitor.states.statuses.items():
-        result, target = status_.last, targets.get(tid)
-        if result is None or target is None:
-            continue
-        success.add_metric([tid], 1.0 if result.ok else 0.0)
-        duration.add_metric([tid], result.duration)
-        if target.kind == "http":
-            status.add_metric([tid], float(result.status_code or 0))
-            for phase in HTTP_PHASES:
-                phases.add_metric([tid, phase], result.phases.get(phase, 0.0))
-        if "resolve" in result.phases:
-            dns.add_metric([tid], result.phases["resolve"])
-        if result.cert_expiry is not None:
-            expiry.add_metric([tid], result.cert_expiry)
-        for name, value in result.extra.items():
-            if name in extras:
-                extras[name].add_metric([tid], value)
-    yield from (success, duration, status, phases, expiry, dns, *extras.values())
+    for tid, status in m.monitor.states.statuses.items():
+        result, target = status.last, targets.get(tid)
+        if result is not None and target is not None:
+            add_blackbox(families, [tid], target, result)
+    yield from families.values()
 
 
 def _target_families(m: Metrics) -> Iterator[Metric]:

@@ -96,6 +96,8 @@ class Monitor:
             self._tasks.append(asyncio.create_task(self._watch_config(), name="config-watch"))
         self._housekeeping = AsyncIOScheduler(timezone=UTC)
         self._housekeeping.add_job(self._apply_maintenance_job, "interval", seconds=MAINTENANCE_TICK)
+        self._housekeeping.add_job(self.metrics.refresh_uptime, "interval",
+                                   seconds=self.metrics.uptime_refresh, next_run_time=datetime.now(UTC))
         self._housekeeping.start()
         self.ready = True
         log.info("monitor started", extra=kv(targets=len(self.config.targets)))
