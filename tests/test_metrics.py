@@ -246,3 +246,13 @@ def test_promtool_finds_nothing_to_lint(monitor: Monitor, tmp_path: Path,
     done = subprocess.run([promtool, "check", "metrics"], input=generate_latest(monitor.registry),
                           capture_output=True, timeout=30, check=False)
     assert (done.returncode, done.stdout, done.stderr) == (0, b"", b"")
+
+
+def test_the_readme_lists_every_metric(monitor: Monitor) -> None:
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    section = readme.split("<!-- section: metrics -->")[1].split("<!-- section:")[0]
+    names = {family.name for family in monitor.registry.collect()}
+    names |= {name for kind in PROBES.values() for name in kind.metrics}
+    missing = sorted(name for name in names if f"`{name}`" not in section
+                     and f"`{name}_total`" not in section)
+    assert missing == []
