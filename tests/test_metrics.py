@@ -256,3 +256,13 @@ def test_the_readme_lists_every_metric(monitor: Monitor) -> None:
     missing = sorted(name for name in names if f"`{name}`" not in section
                      and f"`{name}_total`" not in section)
     assert missing == []
+
+
+def test_names_and_groups_with_quotes_and_backslashes_survive_the_text_format(
+    store: MemoryStore,
+) -> None:
+    odd = Target(id="odd", name='Server "A" \\ lantai 2\nbaru', kind="http", url=None,
+                 spec=None, group="Gedung \"B\"")
+    monitor = Monitor(config(odd), store)  # type: ignore[arg-type]
+    assert sample(monitor, "monitor_target_info", target="odd", name='Server "A" \\ lantai 2\nbaru',
+                  group='Gedung "B"', kind="http") == 1.0

@@ -3,9 +3,9 @@ exporter's format, so an existing blackbox scrape job can point at `monitor` unc
 
 Only ids from the configuration are accepted: nothing from outside chooses what is
 probed (`?target=https://...` is an unknown id, 404). The samples carry no `target`
-label, as the exporter's do (the scrape job's relabelling adds one). Each request builds
-its own registry; the probe does not feed the state machine, the history or /metrics.
-Like the exporter, the probe is cut short a little before Prometheus's scrape timeout
+label, as the exporter's do (the scrape job's relabelling adds one). Each answer is
+written afresh from that one result; the probe does not feed the state machine, the
+history or /metrics. Like the exporter, the probe is cut short a little before Prometheus's scrape timeout
 (`X-Prometheus-Scrape-Timeout-Seconds`) so that a slow target reports a failure instead
 of a failed scrape.
 """
@@ -14,33 +14,19 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Iterator
 
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
-from prometheus_client.core import Metric
+from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from monitor.config import Target
-from monitor.metrics import add_blackbox, blackbox_families
+from monitor.exposition import probe_text
 from monitor.result import Reason, Result
 from monitor.runtime import Monitor
 
 SCRAPE_TIMEOUT_HEADER = "X-Prometheus-Scrape-Timeout-Seconds"
 TIMEOUT_OFFSET = 0.5  # seconds left to Prometheus for the answer itself (the exporter's default)
-
-
-class _Once:
-    """A collector holding one probe's samples."""
-
-    def __init__(self, target: Target, result: Result) -> None:
-        self.target, self.result = target, result
-
-    def collect(self) -> Iterator[Metric]:
-        families = blackbox_families(())
-        add_blackbox(families, [], self.target, self.result)
-        yield from (family for family in families.values() if family.samples)
 
 
 def _deadline(request: Request) -> float | None:
@@ -74,9 +60,7 @@ async def probe(request: Request) -> Response:
             status_code=404,
         )
     result = await _probe(monitor, target, _deadline(request))
-    registry = CollectorRegistry(auto_describe=False)
-    registry.register(_Once(target, result))
-    return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+    return Response(probe_text(target, result), media_type=CONTENT_TYPE_LATEST)
 
 
 def routes() -> list[BaseRoute]:
