@@ -5,10 +5,11 @@ Adding a kind: write its module with a `KIND = ProbeKind(...)`, add it to `_KIND
 
 from __future__ import annotations
 
-from monitor.probes import push
+from monitor.probes import dns, push
 from monitor.probes.base import ProbeContext, ProbeKind
 
 _KINDS: tuple[ProbeKind, ...] = (
+    dns.KIND,
     push.KIND,
 )
 

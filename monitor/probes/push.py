@@ -42,10 +42,10 @@ class PushSpec:
 
 def parse(table: Table, url: SplitResult | None) -> PushSpec:
     if url is not None:
-        table.problem("url", "must not be set for kind \"push\" (the job calls /push/ID)")
+        table.problem("url", 'must not be set for kind "push" (the job calls /push/ID)')
     period = table.duration("period", low=1.0)
     if period is None:
-        table.problem("period", "is required for kind \"push\" (how often the job runs: \"24h\")")
+        table.problem("period", 'is required for kind "push" (how often the job runs: "24h")')
         period = 0.0
     grace = table.duration("grace", default_grace(period))
     token = table.require_text("token")
@@ -125,13 +125,18 @@ async def probe(target: Target, ctx: ProbeContext) -> Result:
         if now - since <= allowed:
             return Result(ok=True, detail="waiting for the first heartbeat", started=now)
         return Result(
-            ok=False, reason=Reason.NO_HEARTBEAT, started=now,
+            ok=False,
+            reason=Reason.NO_HEARTBEAT,
+            started=now,
             detail=f"no heartbeat received in {format_duration(now - since)} "
             f"(period {format_duration(spec.period)} + grace {format_duration(spec.grace)})",
         )
     if now - last.started > allowed:
         return Result(
-            ok=False, reason=Reason.NO_HEARTBEAT, started=now, extra={LAST_HEARTBEAT: last.started},
+            ok=False,
+            reason=Reason.NO_HEARTBEAT,
+            started=now,
+            extra={LAST_HEARTBEAT: last.started},
             detail=f"last heartbeat {format_duration(now - last.started)} ago "
             f"(period {format_duration(spec.period)} + grace {format_duration(spec.grace)})",
         )
@@ -144,7 +149,9 @@ KIND = ProbeKind(
     schemes=(),
     parse=parse,
     probe=probe,
-    metrics=MappingProxyType({
-        LAST_HEARTBEAT: "Unix time the last heartbeat of a push target arrived",
-    }),
+    metrics=MappingProxyType(
+        {
+            LAST_HEARTBEAT: "Unix time the last heartbeat of a push target arrived",
+        }
+    ),
 )

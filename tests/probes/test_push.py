@@ -17,8 +17,13 @@ TOKEN = "s3cret-token-0123456789"
 
 
 def push_target(period: float = 60.0, grace: float = 10.0) -> Target:
-    return Target(id="backup", name="Backup", kind="push", url=None,
-                  spec=PushSpec(period=period, grace=grace, token=TOKEN))
+    return Target(
+        id="backup",
+        name="Backup",
+        kind="push",
+        url=None,
+        spec=PushSpec(period=period, grace=grace, token=TOKEN),
+    )
 
 
 def ctx(book: HeartbeatBook | None) -> ProbeContext:
@@ -103,8 +108,10 @@ async def test_the_heartbeat_survives_a_restart_through_the_stored_results() -> 
     before = HeartbeatBook()
     arrived = time.time() - 20
     before.record("backup", heartbeat(arrived, down=True, msg="disk full"))
-    stored = {"backup": await probe(push_target(), before),
-              "website": dataclasses.replace(heartbeat(0.0), extra={})}
+    stored = {
+        "backup": await probe(push_target(), before),
+        "website": dataclasses.replace(heartbeat(0.0), extra={}),
+    }
     after = HeartbeatBook()
     after.restore(stored)
     assert after.last("website") is None

@@ -69,8 +69,10 @@ async def test_a_get_heartbeat_makes_the_target_up(
 async def test_a_post_with_a_form_body_reports_down_with_its_message(
     client: httpx.AsyncClient, runtime: Runtime
 ) -> None:
-    response = await client.post(f"/push/backup?token={TOKEN}",
-                                 data={"status": "down", "msg": "dump failed", "duration": "42"})
+    response = await client.post(
+        f"/push/backup?token={TOKEN}",
+        data={"status": "down", "msg": "dump failed", "duration": "42"},
+    )
     assert response.status_code == 200
     [(_, heartbeat)] = runtime.recorded
     assert not heartbeat.ok and heartbeat.detail == "dump failed" and heartbeat.duration == 42.0
