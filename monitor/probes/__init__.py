@@ -5,12 +5,13 @@ Adding a kind: write its module with a `KIND = ProbeKind(...)`, add it to `_KIND
 
 from __future__ import annotations
 
-from monitor.probes import dns, push
+from monitor.probes import dns, push, tls
 from monitor.probes.base import ProbeContext, ProbeKind
 
 _KINDS: tuple[ProbeKind, ...] = (
     dns.KIND,
     push.KIND,
+    tls.KIND,
 )
 
 PROBES: dict[str, ProbeKind] = {kind.name: kind for kind in _KINDS}

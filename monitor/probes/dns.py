@@ -153,9 +153,7 @@ async def _ask(spec: DnsSpec, where: str, timeout: float) -> dns.message.Message
     query = dns.message.make_query(spec.name, spec.rdtype)
     if spec.tcp:
         return await dns.asyncquery.tcp(query, where, timeout=timeout, port=spec.port)
-    response, _ = await dns.asyncquery.udp_with_fallback(
-        query, where, timeout=timeout, port=spec.port
-    )
+    response, _ = await dns.asyncquery.udp_with_fallback(query, where, timeout=timeout, port=spec.port)
     return response
 
 

@@ -65,9 +65,7 @@ async def push(request: Request) -> Response:
         duration = _duration(params.get("duration", ""))
     except ValueError:
         return JSONResponse({"error": "duration must be seconds or e.g. 1500ms"}, status_code=400)
-    result = heartbeat(
-        time.time(), down=status == "down", msg=params.get("msg", "")[:MAX_MSG], duration=duration
-    )
+    result = heartbeat(time.time(), down=status == "down", msg=params.get("msg", "")[:MAX_MSG], duration=duration)
     await runtime.record_heartbeat(target, result)
     return JSONResponse({"ok": True})
 

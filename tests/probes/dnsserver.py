@@ -24,9 +24,7 @@ class DnsServer:
     `SERVFAIL` gets SERVFAIL, `SILENT` gets nothing, names in `truncate` are truncated
     over UDP (full over TCP). `transports` records "udp"/"tcp" per question."""
 
-    def __init__(
-        self, zone: Mapping[tuple[str, str], list[str]], truncate: frozenset[str] = frozenset()
-    ):
+    def __init__(self, zone: Mapping[tuple[str, str], list[str]], truncate: frozenset[str] = frozenset()):
         self.zone = zone
         self.truncate = truncate
         self.transports: list[tuple[str, str]] = []

@@ -38,13 +38,8 @@ async def server() -> AsyncIterator[DnsServer]:
 Load = Callable[[str], Config]
 
 
-def dns_target(
-    config_from: Load, server: DnsServer, path: str, extra: str = "", timeout: str = "2s"
-) -> Target:
-    config = config_from(
-        f'[targets.ns]\nurl = "dns://127.0.0.1:{server.port}/{path}"\n'
-        f'timeout = "{timeout}"\n{extra}'
-    )
+def dns_target(config_from: Load, server: DnsServer, path: str, extra: str = "", timeout: str = "2s") -> Target:
+    config = config_from(f'[targets.ns]\nurl = "dns://127.0.0.1:{server.port}/{path}"\ntimeout = "{timeout}"\n{extra}')
     return config.targets["ns"]
 
 
@@ -76,17 +71,13 @@ async def test_it_passes_when_every_expected_answer_is_present(
 
 
 async def test_it_fails_on_a_wrong_answer(config_from: Load, server: DnsServer) -> None:
-    target = dns_target(
-        config_from, server, "example.test", 'expect = ["192.0.2.10", "192.0.2.99"]\n'
-    )
+    target = dns_target(config_from, server, "example.test", 'expect = ["192.0.2.10", "192.0.2.99"]\n')
     result = await probe(target)
     assert not result.ok and result.reason == Reason.EXPECT_MISMATCH
     assert "192.0.2.99" in result.detail and "192.0.2.10, 192.0.2.11" in result.detail
 
 
-async def test_nxdomain_fails_unless_it_is_the_expected_rcode(
-    config_from: Load, server: DnsServer
-) -> None:
+async def test_nxdomain_fails_unless_it_is_the_expected_rcode(config_from: Load, server: DnsServer) -> None:
     result = await probe(dns_target(config_from, server, "missing.test"))
     assert not result.ok and result.reason == RCODE_MISMATCH
     assert result.detail == "rcode NXDOMAIN, expected NOERROR"
@@ -104,21 +95,15 @@ async def test_an_empty_answer_fails(config_from: Load, server: DnsServer) -> No
     assert not result.ok and result.reason == NO_ANSWER
 
 
-async def test_a_server_that_never_answers_times_out_within_the_timeout(
-    config_from: Load, server: DnsServer
-) -> None:
+async def test_a_server_that_never_answers_times_out_within_the_timeout(config_from: Load, server: DnsServer) -> None:
     begin = time.monotonic()
     result = await probe(dns_target(config_from, server, SILENT.rstrip("."), timeout="500ms"))
     assert not result.ok and result.reason == Reason.TIMEOUT
     assert time.monotonic() - begin < 1.5
 
 
-async def test_a_truncated_udp_answer_is_retried_over_tcp(
-    config_from: Load, server: DnsServer
-) -> None:
-    result = await probe(
-        dns_target(config_from, server, "big.example.test", 'expect = ["198.51.100.119"]\n')
-    )
+async def test_a_truncated_udp_answer_is_retried_over_tcp(config_from: Load, server: DnsServer) -> None:
+    result = await probe(dns_target(config_from, server, "big.example.test", 'expect = ["198.51.100.119"]\n'))
     assert result.ok, result.detail
     assert result.extra[ANSWER_RRS] == 119
     assert server.transports == [("big.example.test.", "udp"), ("big.example.test.", "tcp")]
@@ -130,9 +115,7 @@ async def test_tcp_can_be_forced(config_from: Load, server: DnsServer) -> None:
     assert server.transports == [("example.test.", "tcp")]
 
 
-async def test_a_closed_tcp_port_is_connection_refused(
-    config_from: Load, server: DnsServer
-) -> None:
+async def test_a_closed_tcp_port_is_connection_refused(config_from: Load, server: DnsServer) -> None:
     target = dns_target(config_from, server, "example.test", "tcp = true\n")
     await server.stop()
     result = await probe(target)
@@ -141,9 +124,7 @@ async def test_a_closed_tcp_port_is_connection_refused(
 
 def test_it_rejects_unknown_types_rcodes_and_parameters(config_from: Load) -> None:
     with pytest.raises(ConfigError) as error:
-        config_from(
-            '[targets.ns]\nurl = "dns://127.0.0.1/x.test?type=HINFO&class=IN"\nrcode = "NOPE"\n'
-        )
+        config_from('[targets.ns]\nurl = "dns://127.0.0.1/x.test?type=HINFO&class=IN"\nrcode = "NOPE"\n')
     text = str(error.value)
     assert "type 'HINFO' is not supported" in text
     assert "unknown query parameter 'class'" in text

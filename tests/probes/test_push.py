@@ -35,9 +35,7 @@ async def probe(target: Target, book: HeartbeatBook | None):  # type: ignore[no-
 
 
 def test_it_reads_period_grace_and_token(config_from) -> None:  # type: ignore[no-untyped-def]
-    config = config_from(
-        f'[targets.backup]\nkind = "push"\nperiod = "24h"\ngrace = "2h"\ntoken = "{TOKEN}"\n'
-    )
+    config = config_from(f'[targets.backup]\nkind = "push"\nperiod = "24h"\ngrace = "2h"\ntoken = "{TOKEN}"\n')
     assert config.targets["backup"].spec == PushSpec(period=86400.0, grace=7200.0, token=TOKEN)
 
 

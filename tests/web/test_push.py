@@ -56,9 +56,7 @@ async def probe(runtime: Runtime) -> Result:
     return await PROBES["push"].probe(runtime.config.targets["backup"], ctx)
 
 
-async def test_a_get_heartbeat_makes_the_target_up(
-    client: httpx.AsyncClient, runtime: Runtime
-) -> None:
+async def test_a_get_heartbeat_makes_the_target_up(client: httpx.AsyncClient, runtime: Runtime) -> None:
     response = await client.get("/push/backup", params={"token": TOKEN, "duration": "1500ms"})
     assert response.status_code == 200
     [(target_id, heartbeat)] = runtime.recorded
@@ -80,9 +78,7 @@ async def test_a_post_with_a_form_body_reports_down_with_its_message(
     assert result.reason == Reason.REPORTED_DOWN and result.detail == "dump failed"
 
 
-async def test_a_wrong_token_and_an_unknown_id_get_the_same_404(
-    client: httpx.AsyncClient, runtime: Runtime
-) -> None:
+async def test_a_wrong_token_and_an_unknown_id_get_the_same_404(client: httpx.AsyncClient, runtime: Runtime) -> None:
     wrong = await client.get("/push/backup", params={"token": "another-token-0123456789"})
     missing = await client.get("/push/nope", params={"token": TOKEN})
     no_token = await client.post("/push/backup")
@@ -100,9 +96,7 @@ async def test_it_rejects_an_unknown_status_or_duration(
     assert runtime.recorded == []
 
 
-async def test_it_truncates_long_messages_and_refuses_huge_bodies(
-    client: httpx.AsyncClient, runtime: Runtime
-) -> None:
+async def test_it_truncates_long_messages_and_refuses_huge_bodies(client: httpx.AsyncClient, runtime: Runtime) -> None:
     await client.get("/push/backup", params={"token": TOKEN, "msg": "x" * 2000})
     assert len(runtime.recorded[0][1].detail) == 500
     huge = await client.post(f"/push/backup?token={TOKEN}", content=b"a" * 20000)
