@@ -5,13 +5,14 @@ Adding a kind: write its module with a `KIND = ProbeKind(...)`, add it to `_KIND
 
 from __future__ import annotations
 
-from monitor.probes import dns, icmp, push, tls
+from monitor.probes import dns, icmp, push, rtsp, tls
 from monitor.probes.base import ProbeContext, ProbeKind
 
 _KINDS: tuple[ProbeKind, ...] = (
     dns.KIND,
     icmp.KIND,
     push.KIND,
+    rtsp.KIND,
     tls.KIND,
 )
 
