@@ -91,8 +91,10 @@ async def probe(target: Target, ctx: ProbeContext) -> Result:
 
     try:
         address = await _resolve(spec, target.timeout)
-    except (OSError, TimeoutError) as exc:
-        return failed(Reason.DNS_ERROR, f"cannot resolve {spec.host}: {exc}")
+    except TimeoutError:
+        return failed(Reason.TIMEOUT, f"resolving {spec.host} took over {target.timeout:g}s")
+    except OSError as exc:
+        return failed(Reason.DNS_ERROR, f"cannot resolve {spec.host}: {exc.strerror or exc}")
     try:
         sock = open_socket(address)
     except SocketPermissionError:
@@ -146,7 +148,7 @@ def _judge(spec: IcmpSpec, address: str, rtts: list[float], error: str, started:
         extra |= {RTT: sum(rtts) / len(rtts), RTT_MAX: max(rtts)}
     counts = f"{len(rtts)} of {spec.count} echo replies from {address}"
     if not rtts:
-        reason = Reason.NETWORK_UNREACHABLE if error.startswith("unreachable") else Reason.TIMEOUT
+        reason = Reason.NETWORK_UNREACHABLE if "unreachable" in error.lower() else Reason.TIMEOUT
         return Result(
             ok=False,
             reason=reason,

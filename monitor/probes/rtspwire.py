@@ -45,28 +45,18 @@ class Response:
 
 
 async def read_response(reader: asyncio.StreamReader) -> Response:
-    """Read one response; ProtocolError if it is not RTSP or exceeds the bounds."""
-    try:
-        first = await reader.readuntil(b"\n")
-    except asyncio.IncompleteReadError as exc:
-        raise ProtocolError(
-            "the connection closed without an answer"
-            if not exc.partial
-            else f"not an RTSP answer: {exc.partial[:40]!r}"
-        ) from exc
-    except asyncio.LimitOverrunError as exc:
-        raise ProtocolError("not an RTSP answer (no line break)") from exc
-    match = _STATUS_LINE.match(first.decode("latin-1").rstrip("\r\n"))
+    """Read one response; ProtocolError if it is not RTSP or exceeds the bounds (the
+    reader's line limit and `MAX_HEAD` for the head, `MAX_BODY` for the body)."""
+    first = await _line(reader, "the connection closed without an answer")
+    match = _STATUS_LINE.match(first)
     if match is None:
         raise ProtocolError(f"not an RTSP answer: {first[:40]!r}")
-    try:
-        head = await reader.readuntil(b"\r\n\r\n") if not first.endswith(b"\r\n\r\n") else b""
-    except asyncio.LimitOverrunError as exc:
-        raise ProtocolError("response headers too large", too_large=True) from exc
-    except asyncio.IncompleteReadError as exc:
-        raise ProtocolError("the connection closed inside the response headers") from exc
     headers: dict[str, list[str]] = {}
-    for line in head.decode("latin-1").split("\r\n"):
+    size = len(first)
+    while line := await _line(reader, "the connection closed inside the response headers"):
+        size += len(line)
+        if size > MAX_HEAD:
+            raise ProtocolError("response headers too large", too_large=True)
         name, sep, value = line.partition(":")
         if sep:
             headers.setdefault(name.strip().lower(), []).append(value.strip())
@@ -78,6 +68,18 @@ async def read_response(reader: asyncio.StreamReader) -> Response:
     except asyncio.IncompleteReadError as exc:
         raise ProtocolError("the connection closed inside the response body") from exc
     return Response(int(match.group(1)), match.group(2) or "", headers, body)
+
+
+async def _line(reader: asyncio.StreamReader, closed: str) -> str:
+    try:
+        raw = await reader.readuntil(b"\n")
+    except asyncio.IncompleteReadError as exc:
+        if exc.partial:
+            raise ProtocolError(f"not an RTSP answer: {exc.partial[:40]!r}") from exc
+        raise ProtocolError(closed) from exc
+    except asyncio.LimitOverrunError as exc:
+        raise ProtocolError("response line too long", too_large=True) from exc
+    return raw.decode("latin-1").rstrip("\r\n")
 
 
 def _content_length(headers: dict[str, list[str]]) -> int:
@@ -104,8 +106,8 @@ class RtspConnection:
         self.authenticated_rejected = False
 
     async def request(self, method: str, url: str, headers: dict[str, str] | None = None) -> Response:
-        """Send `method` for `url`; on a 401, answer the challenge once. The returned
-        response's `authenticated_rejected` tells a rejected password from no password."""
+        """Send `method` for `url`; on a 401, answer the challenge once. Afterwards
+        `authenticated_rejected` tells a rejected password from no password."""
         self.authenticated_rejected = False
         sent_auth = self.challenge is not None
         response = await self._send(method, url, headers or {})

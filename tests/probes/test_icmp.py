@@ -185,3 +185,10 @@ def test_an_unprivileged_user_pings_where_ping_group_range_allows_it() -> None:
     result = in_namespace("sysctl -qw net.ipv4.ping_group_range='0 2147483647'", "127.0.0.1", nobody=True)
     assert result["ok"] is True, result["detail"]
     assert result["extra"][LOSS] == 0.0
+
+
+def test_a_host_without_a_route_is_network_unreachable() -> None:
+    # The namespace has only loopback: nothing can leave it, sendto() fails at once.
+    result = in_namespace("true", "10.0.0.1")
+    assert result["ok"] is False and result["reason"] == Reason.NETWORK_UNREACHABLE
+    assert "unreachable" in result["detail"].lower()
