@@ -117,7 +117,12 @@ async def probe(target: Target, ctx: ProbeContext) -> Result:
     spec: PushSpec = target.spec
     now = time.time()
     if ctx.heartbeats is None:
-        return Result(ok=False, reason=Reason.ERROR, detail="no heartbeat book", started=now)
+        return Result(
+            ok=False,
+            reason=Reason.ERROR,
+            detail="no heartbeat records here (the running monitor keeps them)",
+            started=now,
+        )
     last = ctx.heartbeats.last(target.id)
     allowed = spec.period + spec.grace
     if last is None:

@@ -1,18 +1,26 @@
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
-from monitor.config import Config, Target
+from monitor.config import Target
 from monitor.errors import ConfigError
 from monitor.probes import PROBES
 from monitor.probes.base import ProbeContext
 from monitor.probes.dns import ANSWER_RRS, NO_ANSWER, RCODE_MISMATCH
 from monitor.probes.tlsutil import TlsContextCache
 from monitor.result import Reason, Result
+from tests.probes.configfile import Load, loader
 from tests.probes.dnsserver import SERVFAIL, SILENT, DnsServer
+
+
+@pytest.fixture
+def config_from(tmp_path: Path) -> Load:
+    return loader(tmp_path)
+
 
 ZONE = {
     ("example.test.", "A"): ["192.0.2.10", "192.0.2.11"],
@@ -33,9 +41,6 @@ async def server() -> AsyncIterator[DnsServer]:
     server = await DnsServer(ZONE, truncate=frozenset({"big.example.test."})).start()
     yield server
     await server.stop()
-
-
-Load = Callable[[str], Config]
 
 
 def dns_target(config_from: Load, server: DnsServer, path: str, extra: str = "", timeout: str = "2s") -> Target:

@@ -24,6 +24,13 @@ from monitor.probes.base import ProbeContext
 from monitor.probes.icmp import IP_PROTOCOL, LOSS, RTT, RTT_MAX, IcmpSpec
 from monitor.probes.tlsutil import TlsContextCache
 from monitor.result import Reason, Result
+from tests.probes.configfile import Load, loader
+
+
+@pytest.fixture
+def config_from(tmp_path: Path) -> Load:
+    return loader(tmp_path)
+
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -51,7 +58,7 @@ def has_ipv6_loopback() -> bool:
     return True
 
 
-def test_it_reads_its_keys(config_from: Any) -> None:
+def test_it_reads_its_keys(config_from: Load) -> None:
     config: Config = config_from(
         '[targets.gw]\nurl = "icmp://router.test"\ncount = 5\ninterval = "100ms"\nmax_loss = 0.2\nip_version = 6\n'
     )

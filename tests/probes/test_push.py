@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +13,13 @@ from monitor.probes.base import ProbeContext
 from monitor.probes.push import LAST_HEARTBEAT, HeartbeatBook, PushSpec, heartbeat
 from monitor.probes.tlsutil import TlsContextCache
 from monitor.result import Reason
+from tests.probes.configfile import Load, loader
+
+
+@pytest.fixture
+def config_from(tmp_path: Path) -> Load:
+    return loader(tmp_path)
+
 
 TOKEN = "s3cret-token-0123456789"
 
@@ -34,12 +42,12 @@ async def probe(target: Target, book: HeartbeatBook | None):  # type: ignore[no-
     return await PROBES["push"].probe(target, ctx(book))
 
 
-def test_it_reads_period_grace_and_token(config_from) -> None:  # type: ignore[no-untyped-def]
+def test_it_reads_period_grace_and_token(config_from: Load) -> None:
     config = config_from(f'[targets.backup]\nkind = "push"\nperiod = "24h"\ngrace = "2h"\ntoken = "{TOKEN}"\n')
     assert config.targets["backup"].spec == PushSpec(period=86400.0, grace=7200.0, token=TOKEN)
 
 
-def test_grace_defaults_to_a_tenth_of_the_period_but_at_least_a_minute(config_from) -> None:  # type: ignore[no-untyped-def]
+def test_grace_defaults_to_a_tenth_of_the_period_but_at_least_a_minute(config_from: Load) -> None:
     config = config_from(
         f'[targets.daily]\nkind = "push"\nperiod = "24h"\ntoken = "{TOKEN}"\n'
         f'[targets.often]\nkind = "push"\nperiod = "1m"\ntoken = "{TOKEN}"\ninterval = "30s"\n'
@@ -48,7 +56,7 @@ def test_grace_defaults_to_a_tenth_of_the_period_but_at_least_a_minute(config_fr
     assert config.targets["often"].spec.grace == 60.0
 
 
-def test_it_requires_period_and_a_long_enough_token(config_from) -> None:  # type: ignore[no-untyped-def]
+def test_it_requires_period_and_a_long_enough_token(config_from: Load) -> None:
     with pytest.raises(ConfigError) as error:
         config_from('[targets.backup]\nkind = "push"\ntoken = "short"\n')
     messages = str(error.value)

@@ -15,15 +15,21 @@ from urllib.request import parse_http_list, parse_keqv_list
 
 import pytest
 
-from monitor.config import Config, Target
+from monitor.config import Target
 from monitor.probes import PROBES
 from monitor.probes.base import ProbeContext
 from monitor.probes.rtsp import STATUS_CODE, RtspSpec
 from monitor.probes.tlsutil import TlsContextCache
 from monitor.result import Reason, Result
 from tests.integration import REQUIRED, need
+from tests.probes.configfile import Load, loader
 
-Load = Callable[[str], Config]
+
+@pytest.fixture
+def config_from(tmp_path: Path) -> Load:
+    return loader(tmp_path)
+
+
 SERVER = Path(__file__).with_name("rtsp_server.py")
 USER, PASSWORD = "viewer", "s3cret"
 

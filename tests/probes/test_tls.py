@@ -11,14 +11,20 @@ import pytest
 import trustme
 
 from monitor.assess import assess
-from monitor.config import Config, Target
+from monitor.config import Target
 from monitor.probes import PROBES
 from monitor.probes.base import ProbeContext
 from monitor.probes.tls import TLS_VERSION
 from monitor.probes.tlsutil import TlsContextCache
 from monitor.result import Reason, Result
+from tests.probes.configfile import Load, loader
 
-Load = Callable[[str], Config]
+
+@pytest.fixture
+def config_from(tmp_path: Path) -> Load:
+    return loader(tmp_path)
+
+
 Serve = Callable[..., Awaitable[int]]
 DAY = 86400.0
 
