@@ -148,8 +148,8 @@ async def test_loss_above_max_loss_fails(
 def in_namespace(setup: str, host: str, nobody: bool = False, timeout: float = 1.0) -> dict[str, Any]:
     """Probe `host` from a fresh network namespace (only loopback, nothing leaves it)."""
     unshare, setpriv = shutil.which("unshare"), shutil.which("setpriv")
-    if os.geteuid() != 0 or not unshare or not setpriv:
-        pytest.skip("needs root with unshare and setpriv (util-linux) to create a network namespace")
+    if os.geteuid() != 0 or not unshare or not setpriv or not shutil.which("ip"):
+        pytest.skip("needs root, unshare and setpriv (util-linux) and ip (iproute2) to create a network namespace")
     code = (
         "import asyncio, json, dataclasses\n"
         "from tests.probes.test_icmp import target, PROBES, ProbeContext, TlsContextCache\n"
