@@ -5,9 +5,16 @@ Adding a kind: write its module with a `KIND = ProbeKind(...)`, add it to `_KIND
 
 from __future__ import annotations
 
+from monitor.probes import dns, icmp, push, rtsp, tls
 from monitor.probes.base import ProbeContext, ProbeKind
 
-_KINDS: tuple[ProbeKind, ...] = ()
+_KINDS: tuple[ProbeKind, ...] = (
+    dns.KIND,
+    icmp.KIND,
+    push.KIND,
+    rtsp.KIND,
+    tls.KIND,
+)
 
 PROBES: dict[str, ProbeKind] = {kind.name: kind for kind in _KINDS}
 """Probe kinds by name (`kind = "..."` in targets.toml)."""
