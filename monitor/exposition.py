@@ -14,7 +14,7 @@ A family is written as its `# HELP`/`# TYPE` lines and its samples, contiguous;
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from monitor.probes import PROBES
@@ -23,6 +23,9 @@ from monitor.result import Result
 if TYPE_CHECKING:
     from monitor.config import Target
 
+# What this module writes (the text format every Prometheus reads), whatever version
+# prometheus-client would announce for its own output.
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 HTTP_PHASES = ("resolve", "connect", "tls", "processing", "transfer")
 
 # The blackbox exporter's per-probe gauges, name -> help.
@@ -56,10 +59,13 @@ def _help(text: str) -> str:
 
 class Writer:
     """Collects sample lines per family; `text()` writes the families out in the order
-    they were declared. A family declared but left empty is written without samples."""
+    they were declared. A family declared but left empty is written without samples.
+    With `only` (sample names, as `/metrics?name[]=...` gives them) every other sample is
+    dropped, and so is a family left without samples, as prometheus-client does."""
 
-    def __init__(self) -> None:
+    def __init__(self, only: Collection[str] | None = None) -> None:
         self._families: dict[str, tuple[str, str, list[str]]] = {}
+        self.only = None if only is None else frozenset(only)
 
     def family(self, name: str, kind: str, doc: str) -> list[str]:
         """Declare a family (`kind`: gauge, counter, histogram); returns its lines."""
@@ -71,12 +77,16 @@ class Writer:
     def add(self, family: str, labels: str, value: float, sample: str = "") -> None:
         """One sample of a declared family; `labels` is already rendered (`a="b",c="d"`)."""
         name = sample or family
+        if self.only is not None and name not in self.only:
+            return
         line = f"{name}{{{labels}}} {number(value)}\n" if labels else f"{name} {number(value)}\n"
         self._families[family][2].append(line)
 
     def text(self) -> str:
         out: list[str] = []
         for name, (kind, doc, lines) in self._families.items():
+            if self.only is not None and not lines:
+                continue
             out.append(f"# HELP {name} {_help(doc)}\n# TYPE {name} {kind}\n")
             out.extend(lines)
         return "".join(out)

@@ -22,7 +22,7 @@ from __future__ import annotations
 import bisect
 import logging
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry
@@ -94,12 +94,13 @@ class Metrics:
         self.lag = _Buckets(LAG_BUCKETS)  # how late probes start: `lag.observe(seconds)`
         self.registry.register(_Collector(self))
 
-    def render(self) -> bytes:
-        """The whole `/metrics` text."""
-        writer = Writer()
-        _probe_families(self, writer)
-        _target_families(self, writer)
-        _self_families(self, writer)
+    def render(self, only: Collection[str] | None = None) -> bytes:
+        """The `/metrics` text; with `only`, just those samples (by sample name), and
+        the per-target families are not even built unless one of them is asked for."""
+        writer = Writer(only)
+        for write, names in _GROUPS:
+            if only is None or any(name.startswith(names) for name in only):
+                write(self, writer)
         return writer.text().encode()
 
     def observe(self, target_id: str, result: Result) -> None:
@@ -227,6 +228,15 @@ def _self_families(m: Metrics, writer: Writer) -> None:
         writer.add(sent, f'{n},result="sent"', m.notifications_sent.get(name, 0))
         writer.add(sent, f'{n},result="failed"', m.notifications_failed.get(name, 0))
         writer.add(queue, n, m.notification_queue.get(name, 0))
+
+
+# Each family group with the prefixes of the sample names it writes.
+_GROUPS: tuple[tuple[Callable[[Metrics, Writer], None], tuple[str, ...]], ...] = (
+    (_probe_families, ("probe_",)),
+    (_target_families, ("monitor_target_", "monitor_probes_total", "monitor_probe_duration")),
+    (_self_families, ("monitor_scheduler_", "monitor_probes_in_flight", "monitor_config_",
+                      "monitor_build_", "monitor_notification")),
+)
 
 
 def uptime_windows() -> Mapping[str, float]:

@@ -266,3 +266,25 @@ def test_names_and_groups_with_quotes_and_backslashes_survive_the_text_format(
     monitor = Monitor(config(odd), store)  # type: ignore[arg-type]
     assert sample(monitor, "monitor_target_info", target="odd", name='Server "A" \\ lantai 2\nbaru',
                   group='Gedung "B"', kind="http") == 1.0
+
+
+async def test_metrics_route_serves_the_text_and_picks_samples_by_name(monitor: Monitor) -> None:
+    import httpx
+
+    from monitor.web import create_app
+
+    monitor.record(WEB, OK_HTTP)
+    monitor.metrics.lag.observe(0.002)
+    transport = httpx.ASGITransport(app=create_app(monitor))
+    async with httpx.AsyncClient(transport=transport, base_url="http://monitor") as client:
+        whole = await client.get("/metrics")
+        light = await client.get("/metrics?name[]=monitor_scheduler_lag_seconds_count"
+                                 "&name[]=monitor_scheduler_lag_seconds_bucket")
+    assert whole.status_code == 200
+    assert whole.headers["content-type"].startswith("text/plain; version=0.0.4")
+    assert 'probe_success{target="web"} 1.0' in whole.text
+    assert whole.text == monitor.metrics.render().decode()
+    lines = [line for line in light.text.splitlines() if not line.startswith("#")]
+    assert "monitor_scheduler_lag_seconds_count 1.0" in lines
+    assert len(lines) == 1 + 11  # the count and 11 buckets
+    assert "target=" not in light.text

@@ -15,13 +15,12 @@ from __future__ import annotations
 import asyncio
 import time
 
-from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from monitor.config import Target
-from monitor.exposition import probe_text
+from monitor.exposition import CONTENT_TYPE, probe_text
 from monitor.result import Reason, Result
 from monitor.runtime import Monitor
 
@@ -60,7 +59,7 @@ async def probe(request: Request) -> Response:
             status_code=404,
         )
     result = await _probe(monitor, target, _deadline(request))
-    return Response(probe_text(target, result), media_type=CONTENT_TYPE_LATEST)
+    return Response(probe_text(target, result), media_type=CONTENT_TYPE)
 
 
 def routes() -> list[BaseRoute]:

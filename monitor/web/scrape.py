@@ -1,17 +1,21 @@
-"""`GET /metrics`: the app's own registry in Prometheus's text format."""
+"""`GET /metrics`: the monitor's metrics in Prometheus's text format (`?name[]=` to pick)."""
 
 from __future__ import annotations
 
-from prometheus_client import CONTENT_TYPE_LATEST
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
+from monitor.exposition import CONTENT_TYPE
+
 
 async def metrics(request: Request) -> Response:
     # The monitor's own text, not generate_latest(registry): same content, several
-    # times faster (see monitor.exposition).
-    return Response(request.app.state.monitor.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+    # times faster (see monitor.exposition). `?name[]=...` restricts the output to those
+    # samples, as prometheus_client's exposition does: a cheap read of one figure.
+    names = request.query_params.getlist("name[]") or None
+    body = request.app.state.monitor.metrics.render(names)
+    return Response(body, media_type=CONTENT_TYPE)
 
 
 def routes() -> list[BaseRoute]:
