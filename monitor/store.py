@@ -33,7 +33,7 @@ from monitor.result import Event, Result, State
 
 # Latency histogram: bucket i holds latencies in [LATENCY_BASE * 2**((i-1)/4),
 # LATENCY_BASE * 2**(i/4)) seconds; bucket 0 everything below LATENCY_BASE and the last
-# bucket everything above. Quarter-octave buckets bound a quantile's error to about 9%.
+# bucket everything above. Quarter-octave buckets (19% wide) bound a quantile's error.
 LATENCY_BASE = 0.001
 LATENCY_BUCKETS = 72  # up to ~0.001 * 2**17.75 s ≈ 220 s
 
