@@ -65,7 +65,8 @@ class SQLiteStore:
         self.raw_retention = raw_retention
         self.observe = observe
         self.clock = clock
-        self._writer = Writer(self.path, clock, None, flush_interval, batch_size)
+        self._writer = Writer(self.path, clock, None, flush_interval, batch_size,
+                              raw_retention if observe else None)
         self._reader: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
 

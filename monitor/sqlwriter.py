@@ -8,7 +8,8 @@ queued with `call` (flushes, notes, ...), whose futures resolve after the commit
 
 Rollups are kept current in memory (one `Accumulator` per target and hour, loaded from
 the table the first time an hour is touched after a restart) and written with the batch,
-so no separate rollup job exists and the current hour is always answered.
+so no separate rollup job exists and the current hour is always answered. For the same
+reason the running monitor's writer deletes expired raw results itself, once an hour.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from monitor.sqlschema import DEGRADED, MAINTENANCE, OK
 log = logging.getLogger(__name__)
 
 HEARTBEAT = 10.0  # seconds between two `runs.last_seen` updates while idle
+PRUNE_EVERY = 3600.0  # seconds between two deletions of expired raw results
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -65,7 +67,8 @@ class Writer:
     """Owns the writing connection and the queue; see the module doc."""
 
     def __init__(self, path: Path, clock: Callable[[], float], run_id: int | None,
-                 flush_interval: float = 1.0, batch_size: int = 5000) -> None:
+                 flush_interval: float = 1.0, batch_size: int = 5000,
+                 raw_retention: float | None = None) -> None:
         self.queue: deque[tuple[str, Result, bool] | Event | Op] = deque()
         self.path, self.clock, self.run_id = path, clock, run_id
         self.flush_interval, self.batch_size = flush_interval, batch_size
@@ -76,6 +79,8 @@ class Writer:
         self._accs: dict[tuple[int, int], Accumulator] = {}
         self._dirty: set[tuple[int, int]] = set()
         self._beat = 0.0
+        self.raw_retention = raw_retention
+        self._pruned = 0.0
         self._thread = threading.Thread(target=self._run, name="monitor-store-writer", daemon=True)
 
     def start(self) -> None:
@@ -130,6 +135,7 @@ class Writer:
                 conn.execute("UPDATE runs SET last_seen = MAX(last_seen, ?) WHERE id = ?",
                              (now, self.run_id))
                 self._beat = now
+                self._prune(conn, now)
             conn.execute("COMMIT")
             self.healthy = True
         except sqlite3.Error as exc:
@@ -196,6 +202,15 @@ class Writer:
         if len(self._accs) > 4 * max(len(self._keys), 1):
             newest = max(hour for _, hour in self._accs)
             self._accs = {k: a for k, a in self._accs.items() if k[1] >= newest - 1}
+
+    def _prune(self, conn: sqlite3.Connection, now: float) -> None:
+        """Retention, run by the observing monitor only (never by a report's reader)."""
+        if self.raw_retention is None or now - self._pruned < PRUNE_EVERY:
+            return
+        self._pruned = now
+        cutoff = now - self.raw_retention
+        for (key,) in conn.execute("SELECT key FROM targets").fetchall():
+            conn.execute("DELETE FROM results WHERE target = ? AND at < ?", (key, cutoff))
 
     def _key(self, conn: sqlite3.Connection, target_id: str) -> int:
         key = self._keys.get(target_id)

@@ -231,7 +231,8 @@ class Store(Protocol):
 
     async def prune(self, now: float) -> int:
         """Retention: delete raw results older than `raw_retention`; return how many.
-        Rollups are kept up to date as results arrive, so no rollup job is needed."""
+        The running monitor's store does this by itself every hour; rollups are kept up
+        to date as results arrive, so no rollup job is needed either."""
         ...
 
     async def uptime(

@@ -127,7 +127,8 @@ async def test_it_downsamples_series_from_raw_or_from_rollups(store: SQLiteStore
 
 async def test_it_prunes_raw_results_but_keeps_rollups_and_events(tmp_path: Path) -> None:
     clock = await build(tmp_path / "monitor.db")
-    store = SQLiteStore(tmp_path / "monitor.db", raw_retention=12 * H, clock=clock)
+    store = SQLiteStore(tmp_path / "monitor.db", raw_retention=12 * H, clock=clock,
+                        observe=False)  # no hourly pruning of its own: this test prunes
     await store.open()
     try:
         assert await store.prune(END) == 2 * 120  # run 1's results of both targets
@@ -139,8 +140,27 @@ async def test_it_prunes_raw_results_but_keeps_rollups_and_events(tmp_path: Path
         await store.close()
 
 
+async def test_the_running_monitor_deletes_expired_raw_results_every_hour(
+        tmp_path: Path) -> None:
+    clock = Clock(T0)
+    store = SQLiteStore(tmp_path / "monitor.db", raw_retention=H, clock=clock)
+    await store.open()
+    try:
+        for minute in range(0, 180, 10):
+            store.add_result("web", Result(True, duration=0.1, started=T0 + minute * 60))
+        await store.flush()
+        assert len(await store.results("web", T0, T0 + 3 * H)) == 18
+        clock.now = T0 + 3 * H
+        await store.flush()
+        assert len(await store.results("web", T0, T0 + 3 * H)) == 6  # the last hour
+        assert (await store.probe_stats(["web"], T0, T0 + 3 * H))["web"].count == 18
+    finally:
+        await store.close()
+
+
 async def test_it_writes_thousands_of_queued_results_in_batches(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "monitor.db", flush_interval=0.05, batch_size=1000)
+    store = SQLiteStore(tmp_path / "monitor.db", flush_interval=0.05, batch_size=1000,
+                        clock=Clock(T0 + 20_000))
     await store.open()
     try:
         began = time.perf_counter()
