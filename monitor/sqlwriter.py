@@ -138,13 +138,14 @@ class Writer:
                 self._prune(conn, now)
             conn.execute("COMMIT")
             self.healthy = True
-        except sqlite3.Error as exc:
+        except Exception as exc:  # the writer must outlive any one bad batch
             self.healthy = False
-            log.error("store write failed, %d items lost: %s", len(items), exc)
+            log.exception("store write failed, %d items lost: %s", len(items), exc)
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             self._accs.clear()  # they may hold what was not written: reload from disk
             self._dirty.clear()
+            self._keys = dict((i, k) for k, i in conn.execute("SELECT key, id FROM targets"))
             for item in items:
                 if isinstance(item, Op) and not item.future.done():
                     item.future.set_exception(exc)
@@ -173,17 +174,27 @@ class Writer:
                 events.append((self._key(conn, item.target), item.at, item.old.value,
                                item.new.value, item.reason, item.detail))
             else:
-                target_id, result, maint = item
-                key = self._key(conn, target_id)
-                flags = OK * result.ok | DEGRADED * result.degraded | MAINTENANCE * maint
-                rows.append((key, result.started, flags, round(result.duration * 1e6),
-                             None if result.ok and result.reason == "ok" else result.reason,
-                             result.status_code, result.detail or None))
-                self._acc(conn, key, result.started).add(
-                    result.ok, result.degraded, maint, result.duration)
-                latest[key] = result
+                try:
+                    row = self._result(conn, *item)
+                except (TypeError, ValueError, OverflowError) as exc:  # a malformed result
+                    log.error("store skipped a malformed result of %s: %r", item[0], exc)
+                    continue
+                rows.append(row)
+                latest[row[0]] = item[1]
         self._write_rows(conn, rows, events, latest)
         return ops
+
+    def _result(self, conn: sqlite3.Connection, target_id: str, result: Result,
+                maint: bool) -> tuple[Any, ...]:
+        """The `results` row of one result; its rollup updated."""
+        started, duration = float(result.started), float(result.duration)
+        micros = round(duration * 1e6)
+        key = self._key(conn, target_id)
+        flags = OK * result.ok | DEGRADED * result.degraded | MAINTENANCE * maint
+        self._acc(conn, key, started).add(result.ok, result.degraded, maint, duration)
+        return (key, started, flags, micros,
+                None if result.ok and result.reason == "ok" else result.reason,
+                result.status_code, result.detail or None)
 
     def _write_rows(self, conn: sqlite3.Connection, rows: list[Any], events: list[Any],
                     latest: dict[int, Result]) -> None:

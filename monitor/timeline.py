@@ -108,6 +108,9 @@ def uptimes(
     for a, b in windows:
         while first < count and segs[first][1] <= a:
             first += 1
+        if b <= a:
+            out.append(Uptime(target, a, a))
+            continue
         incidents = (bisect_left(down_starts, b) - bisect_left(down_starts, a)
                      if down_starts else 0)
         sums = [0.0, 0.0, 0.0, 0.0, 0.0]

@@ -250,3 +250,17 @@ async def test_it_stays_within_one_megabyte_per_target_per_year(tmp_path: Path) 
     assert growth.results == 60 * 2880
     assert growth.tables["rollups"] > 0
     assert growth.per_target_year < 1_000_000
+
+
+async def test_a_malformed_result_is_skipped_and_the_writer_goes_on(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "monitor.db", clock=Clock(T0))
+    await store.open()
+    try:
+        store.add_result("web", Result(True, duration=0.1, started=T0))
+        store.add_result("web", Result(True, duration=float("nan"), started=T0 + 30))
+        store.add_result("web", Result(True, duration=0.2, started=T0 + 60))
+        await store.flush()
+        assert [r.duration for r in await store.results("web", T0, T0 + H)] == [0.1, 0.2]
+        assert store.healthy()
+    finally:
+        await store.close()
