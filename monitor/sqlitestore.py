@@ -235,9 +235,7 @@ class SQLiteStore:
 
     async def incidents(self, target_ids: Collection[str] | None, start: float, end: float,
                         limit: int | None = None) -> list[Period]:
-        found = await self.periods(target_ids, start, end, {State.DOWN})
-        found.reverse()
-        return found[:limit] if limit is not None else found
+        return await self._read(lambda conn: q.down_periods(conn, target_ids, start, end, limit))
 
     async def rollups(self, target_ids: Collection[str] | None, start: float,
                       end: float) -> dict[str, list[Rollup]]:

@@ -82,6 +82,7 @@ async def test_it_lists_incidents_newest_first_with_their_real_durations(
     assert [(p.target, (p.start - T0) / H) for p in incidents] == [
         ("mail", 22), ("web", 9), ("web", 2)]
     assert incidents[0].end is None
+    assert await store.incidents(None, T0, END, limit=2) == incidents[:2]
     assert incidents[1].duration(END) == pytest.approx(4 * H)
     assert incidents[1].reason == "connection_refused"
     maintenance = await store.periods(["web"], T0, END, {State.MAINTENANCE})
