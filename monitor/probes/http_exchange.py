@@ -141,8 +141,8 @@ class Exchange:
             )
             try:
                 response = await self._send(request)
-            except (httpx.ConnectError, OSError) as exc:
-                failure = classify(exc)
+            except (httpx.TransportError, OSError) as exc:
+                failure = _transport_failure(exc)
                 if failure.reason == Reason.CONNECTION_REFUSED and i + 1 < len(addresses):
                     continue  # as every client does, try the host's next address
                 if verification_error(exc) is not None:
@@ -156,10 +156,6 @@ class Exchange:
         self._marks.clear()
         try:
             response = await self._transport.handle_async_request(request)
-        except httpx.ConnectError:
-            raise
-        except (httpx.TransportError, OSError) as exc:
-            raise ProbeFailed(_transport_failure(exc)) from exc
         finally:
             self._add_spans()
         self._response = response
