@@ -138,9 +138,12 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None)
-        msg = getattr(exc, "msg", str(exc))
-        raise ConfigError([Problem(str(path), "", f"TOML syntax error: {msg}", line)]) from exc
+        # Python < 3.14 puts the position only in the message: "... (at line 2, column 25)".
+        where = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        line = int(where.group(1)) if where else None
+        column = f" (column {where.group(2)})" if where else ""
+        raise ConfigError([Problem(str(path), "", f"TOML syntax error: {msg}{column}", line)]) from exc
     problems = Problems(str(path), LineIndex(text), path.parent)
     data = _substitute(raw, "", env, problems)
     config = _read(path, Table(data, "", problems))
@@ -345,7 +348,6 @@ def _read_maintenance(t: Table, zone: ZoneInfo) -> Maintenance | None:
         return None
     if end <= start:
         t.problem("end", "must be after start")
-        return None
     return window
 
 
