@@ -113,12 +113,12 @@ def targets_toml(farm: Farm, extra: str = "") -> str:
     return f"""
 [monitor]
 title = "Test"
-listen = "127.0.0.1:0"
+listen = "127.0.0.1:9"
 data_dir = "data"
 
 [defaults]
 interval = "1s"
-timeout = "2s"
+timeout = "1s"
 failure_threshold = 1
 success_threshold = 1
 
@@ -170,7 +170,10 @@ def live_monitor(config_path: Path, uptime_refresh: float = 1.0) -> Iterator[Liv
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False, lifespan="on"))
+    # asyncio's loop, not uvloop: outside the main thread uvloop refuses even to try the
+    # app's SIGHUP handler, which asyncio's loop lets the app skip.
+    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False,
+                                           lifespan="on", loop="asyncio"))
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]})
     thread.start()
     try:

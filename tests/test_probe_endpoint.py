@@ -90,7 +90,11 @@ def test_probe_agrees_with_the_blackbox_exporter(
     assert status == 200, text
     ours, theirs = samples(text), exporter_says(base, url_of(targets, target_id))
     for name in ("probe_success", "probe_http_status_code"):
+        assert value(ours, name) is not None, name
         assert value(ours, name) == value(theirs, name), name
+    expected = {"web": (1.0, 200.0), "secure": (1.0, 200.0), "broken": (0.0, 500.0),
+                "closed": (0.0, 0.0)}[target_id]
+    assert (value(ours, "probe_success"), value(ours, "probe_http_status_code")) == expected
     if target_id == "secure":
         assert value(ours, "probe_ssl_earliest_cert_expiry") == value(
             theirs, "probe_ssl_earliest_cert_expiry") == targets.cert_expiry
