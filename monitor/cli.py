@@ -156,8 +156,9 @@ def _print_table(targets: list[Target], results: list[Result]) -> None:
 
 
 def _report(config: Config, args: argparse.Namespace) -> int:
-    print("monitor report: not available in this build yet", file=sys.stderr)
-    return EXIT_CONFIG
+    from monitor.report import run_report
+
+    return asyncio.run(run_report(config, args))
 
 
 def _notify_test(config: Config, args: argparse.Namespace) -> int:
