@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 
 
-
 class Reason:
     """Machine reasons for a probe's outcome (`Result.reason`). Probes may add their own;
     these are the shared ones. The status page and alerts describe each in plain words."""

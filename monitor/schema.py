@@ -41,7 +41,7 @@ def format_duration(seconds: float) -> str:
     """The inverse of `parse_duration` for display: 90 -> "1m30s"."""
     if seconds < 1:
         return f"{round(seconds * 1000)}ms"
-    out, rest = [], int(round(seconds))
+    out, rest = [], round(seconds)
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
         if rest >= size:
             out.append(f"{rest // size}{unit}")
@@ -58,7 +58,8 @@ class LineIndex:
     """
 
     _HEADER = re.compile(r"^\s*(\[\[?)\s*([^\]]+?)\s*\]\]?")
-    _KEY = re.compile(r"^\s*((?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')(?:\s*\.\s*(?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*'))*)\s*=")
+    _PART = r"(?:[A-Za-z0-9_-]+|\"[^\"]*\"|'[^']*')"
+    _KEY = re.compile(rf"^\s*({_PART}(?:\s*\.\s*{_PART})*)\s*=")
 
     def __init__(self, text: str) -> None:
         self.lines: dict[str, int] = {}
@@ -134,7 +135,7 @@ class Table:
         value = self.raw(name)
         if value is None:
             return None
-        if isinstance(value, bool) and bool not in kinds or not isinstance(value, kinds):
+        if (isinstance(value, bool) and bool not in kinds) or not isinstance(value, kinds):
             self.problem(name, f"must be {what}, not {_describe(value)}")
             return None
         return value
@@ -157,7 +158,9 @@ class Table:
     def integer(self, name: str, default: int, low: int | None = ..., high: int | None = ...) -> int: ...
     @overload
     def integer(self, name: str, default: None = None, low: int | None = ..., high: int | None = ...) -> int | None: ...
-    def integer(self, name: str, default: int | None = None, low: int | None = None, high: int | None = None) -> int | None:
+    def integer(
+        self, name: str, default: int | None = None, low: int | None = None, high: int | None = None
+    ) -> int | None:
         value = self._typed(name, (int,), "an integer")
         if value is None:
             return default

@@ -53,7 +53,8 @@ def peer_expiry(sslobj: ssl.SSLObject | ssl.SSLSocket) -> float | None:
     chain = getattr(sslobj, "get_unverified_chain", None)
     if chain is not None:
         try:
-            ders = [c if isinstance(c, bytes) else c.public_bytes(ssl.ENCODING_DER) for c in chain() or []]
+            # Python 3.13+: the chain as certificates; 1 is _ssl.ENCODING_DER (not exported).
+            ders = [c if isinstance(c, bytes) else c.public_bytes(1) for c in chain() or []]
             expiries = [e for e in map(der_expiry, ders) if e is not None]
             if expiries:
                 return min(expiries)

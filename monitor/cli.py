@@ -1,0 +1,165 @@
+"""The `monitor` command line: run, check, validate, report, notify-test.
+
+Exit codes follow DESIGN.md: `check` 0 all up, 1 any down/degraded, 2 bad configuration;
+`validate` 0 valid, 2 invalid. A configuration problem is printed with its file, key
+path and line, never as a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from rich.console import Console
+from rich.table import Table as RichTable
+
+from monitor import __version__
+from monitor.config import Config, Target, load_config
+from monitor.errors import ConfigError
+from monitor.probes import ProbeContext
+from monitor.probes.tlsutil import TlsContextCache
+from monitor.result import Result
+from monitor.runtime import run_probe
+
+EXIT_OK, EXIT_DOWN, EXIT_CONFIG = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="monitor", description="Service uptime monitor.")
+    parser.add_argument("--version", action="version", version=f"monitor {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help_: str) -> argparse.ArgumentParser:
+        p = sub.add_parser(name, help=help_, description=help_)
+        p.add_argument("-c", "--config", type=Path, default=Path("targets.toml"),
+                       help="configuration file (default: ./targets.toml)")
+        p.add_argument("--data", type=Path, help="data directory (overrides [monitor] data_dir)")
+        return p
+
+    run = command("run", "Probe on schedule, serve the web app and send alerts until stopped.")
+    run.add_argument("--listen", help="HOST:PORT to serve on (overrides [monitor] listen)")
+    run.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"])
+    check = command("check", "Probe each target once now and print a table.")
+    check.add_argument("ids", nargs="*", metavar="ID", help="only these targets")
+    check.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    command("validate", "Load and validate the configuration; print every problem.")
+    report = command("report", "Availability report for a window, from the stored history.")
+    window = report.add_mutually_exclusive_group(required=True)
+    window.add_argument("--watch", metavar="NAME", help="the [[watch]] period named NAME")
+    window.add_argument("--from", dest="from_", metavar="T", help="start (ISO 8601 date or date-time)")
+    report.add_argument("--to", metavar="T", help="end (ISO 8601; with --from)")
+    report.add_argument("--format", choices=["html", "csv", "md"], default="html")
+    report.add_argument("-o", "--output", type=Path, help="write to FILE instead of stdout")
+    notify = command("notify-test", "Send a test message through each notifier.")
+    notify.add_argument("notifiers", nargs="*", metavar="NOTIFIER", help="only these notifiers")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        config = _load(args)
+    except ConfigError as exc:
+        _print_problems(exc)
+        return EXIT_CONFIG
+    handler = {
+        "run": _run, "check": _check, "validate": _validate,
+        "report": _report, "notify-test": _notify_test,
+    }[args.command]
+    return handler(config, args)
+
+
+def _load(args: argparse.Namespace) -> Config:
+    config = load_config(args.config)
+    settings = config.settings
+    if getattr(args, "listen", None):
+        settings = dataclasses.replace(settings, listen=args.listen)
+    if args.data:
+        settings = dataclasses.replace(settings, data_dir=args.data)
+    return dataclasses.replace(config, settings=settings)
+
+
+def _print_problems(exc: ConfigError) -> None:
+    err = Console(stderr=True, highlight=False, soft_wrap=True)
+    err.print(f"[bold red]invalid configuration[/]: {len(exc.problems)} problem(s)")
+    for problem in exc.problems:
+        err.print(f"  {problem}", markup=False)
+
+
+def _validate(config: Config, args: argparse.Namespace) -> int:
+    print(f"{config.path}: valid ({len(config.targets)} targets, {len(config.notifiers)} notifiers, "
+          f"{len(config.maintenance)} maintenance windows, {len(config.watches)} watch periods)")
+    return EXIT_OK
+
+
+def _run(config: Config, args: argparse.Namespace) -> int:
+    from monitor.serve import serve
+
+    return serve(config, log_level=args.log_level)
+
+
+def _check(config: Config, args: argparse.Namespace) -> int:
+    unknown = [i for i in args.ids if i not in config.targets]
+    if unknown:
+        print(f"unknown target id(s): {', '.join(unknown)} (known: {', '.join(config.targets)})",
+              file=sys.stderr)
+        return EXIT_CONFIG
+    targets = [config.targets[i] for i in args.ids] if args.ids else list(config.targets.values())
+    results = asyncio.run(_probe_all(targets))
+    if args.json:
+        print(json.dumps([_as_json(t, r) for t, r in zip(targets, results, strict=True)], indent=2))
+    else:
+        _print_table(targets, results)
+    return EXIT_OK if all(r.ok and not r.degraded for r in results) else EXIT_DOWN
+
+
+async def _probe_all(targets: list[Target], concurrency: int = 100) -> list[Result]:
+    ctx = ProbeContext(tls=TlsContextCache())
+    gate = asyncio.Semaphore(concurrency)
+
+    async def one(target: Target) -> Result:
+        async with gate:
+            return await run_probe(target, ctx)
+
+    return list(await asyncio.gather(*(one(t) for t in targets)))
+
+
+def _state_word(result: Result) -> str:
+    return "DOWN" if not result.ok else "DEGRADED" if result.degraded else "UP"
+
+
+def _as_json(target: Target, result: Result) -> dict[str, object]:
+    return {
+        "id": target.id, "name": target.name, "kind": target.kind, "state": _state_word(result),
+        "latency_ms": round(result.duration * 1000, 1), "reason": result.reason,
+        "detail": result.detail, "status_code": result.status_code,
+    }
+
+
+def _print_table(targets: list[Target], results: list[Result]) -> None:
+    styles = {"UP": "green", "DEGRADED": "yellow", "DOWN": "bold red"}
+    table = RichTable(title=None, show_lines=False)
+    for column in ("target", "kind", "state", "latency", "reason", "detail"):
+        table.add_column(column, justify="right" if column == "latency" else "left")
+    for target, result in zip(targets, results, strict=True):
+        word = _state_word(result)
+        table.add_row(
+            target.id, target.kind, f"[{styles[word]}]{word}[/]", f"{result.duration * 1000:.0f} ms",
+            result.reason, result.detail,
+        )
+    Console(highlight=False, width=max(120, Console().width)).print(table)
+
+
+def _report(config: Config, args: argparse.Namespace) -> int:
+    print("monitor report: not available in this build yet", file=sys.stderr)
+    return EXIT_CONFIG
+
+
+def _notify_test(config: Config, args: argparse.Namespace) -> int:
+    print("monitor notify-test: not available in this build yet", file=sys.stderr)
+    return EXIT_CONFIG

@@ -1,0 +1,188 @@
+"""The running monitor: configuration, state, scheduler, store and metrics wired together.
+
+`Monitor` is built by the app factory (`monitor.web.create_app`) or by `monitor check`;
+nothing here is global, so tests build their own. Every probe result goes through
+`record`: the state machine, the store, the metrics, and — for a change of state — the
+event listeners (alerting subscribes there).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from prometheus_client import CollectorRegistry
+
+from monitor.assess import assess
+from monitor.config import Config, Target, load_config
+from monitor.errors import ConfigError
+from monitor.log import kv
+from monitor.metrics import Metrics
+from monitor.probes import PROBES, ProbeContext
+from monitor.probes.tlsutil import TlsContextCache
+from monitor.result import Event, Reason, Result
+from monitor.scheduler import Scheduler
+from monitor.state import StateMachine
+from monitor.store import Store
+
+log = logging.getLogger(__name__)
+
+Listener = Callable[[Event, Target], None]
+MAINTENANCE_TICK = 5.0  # seconds between checks of the maintenance windows
+
+
+async def run_probe(target: Target, ctx: ProbeContext) -> Result:
+    """Probe `target` once, with the timeout enforced and the target's thresholds
+    applied. Never raises for a failing target; a probe that overruns its own deadline
+    by a second is cut off as a timeout."""
+    started = time.time()
+    kind = PROBES[target.kind]
+    try:
+        async with asyncio.timeout(target.timeout + 1.0):
+            result = await kind.probe(target, ctx)
+    except TimeoutError:
+        result = Result(False, Reason.TIMEOUT, f"no answer within {target.timeout:g}s",
+                        duration=time.time() - started)
+    except Exception as exc:  # a bug in a probe must not stop the others
+        log.exception("probe crashed", extra=kv(target=target.id, kind=target.kind))
+        result = Result(False, Reason.ERROR, f"internal error: {type(exc).__name__}",
+                        duration=time.time() - started)
+    if not result.started:
+        result = dataclasses.replace(result, started=started)
+    return assess(target, result)
+
+
+class Monitor:
+    """One monitor instance. `start()`/`stop()` bracket its life; `reload()` swaps the
+    configuration (an invalid one is logged and the running one stays)."""
+
+    def __init__(self, config: Config, store: Store, registry: CollectorRegistry | None = None,
+                 ctx: ProbeContext | None = None, concurrency: int = 2000) -> None:
+        self.config = config
+        self.store = store
+        self.states = StateMachine()
+        self.states.sync(config.targets)
+        self.ctx = ctx or ProbeContext(tls=TlsContextCache())
+        self.scheduler = Scheduler(self._probe_and_record, concurrency=concurrency)
+        self.metrics = Metrics(self, registry)
+        self.scheduler._on_lag = self.metrics.lag.observe
+        self.registry = self.metrics.registry
+        self.listeners: list[Listener] = []
+        self.started_at = time.time()
+        self.ready = False
+        self._tasks: list[asyncio.Task[None]] = []
+        self._housekeeping: AsyncIOScheduler | None = None
+
+    def subscribe(self, listener: Listener) -> None:
+        """Call `listener(event, target)` for every change of state."""
+        self.listeners.append(listener)
+
+    async def start(self, watch_config: bool = False) -> None:
+        await self.store.open()
+        for tid, event in (await self.store.last_events()).items():
+            if tid in self.config.targets:
+                self.states.restore(tid, event.new, event.at, event.reason)
+        self._apply_maintenance()
+        self.scheduler.set_targets(self.config.targets.values())
+        self._tasks.append(asyncio.create_task(self.scheduler.run(), name="scheduler"))
+        if watch_config:
+            self._tasks.append(asyncio.create_task(self._watch_config(), name="config-watch"))
+        self._housekeeping = AsyncIOScheduler(timezone=UTC)
+        self._housekeeping.add_job(self._apply_maintenance_job, "interval", seconds=MAINTENANCE_TICK)
+        self._housekeeping.start()
+        self.ready = True
+        log.info("monitor started", extra=kv(targets=len(self.config.targets)))
+
+    async def stop(self) -> None:
+        self.ready = False
+        if self._housekeeping is not None:
+            self._housekeeping.shutdown(wait=False)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks.clear()
+        await self.store.close()
+        log.info("monitor stopped")
+
+    def healthy(self) -> bool:
+        """Probing runs on time (used by /readyz and the dead-man's switch)."""
+        return self.ready and self.scheduler.healthy()
+
+    async def probe_now(self, target: Target) -> Result:
+        return await run_probe(target, self.ctx)
+
+    async def _probe_and_record(self, target: Target) -> None:
+        result = await run_probe(target, self.ctx)
+        if self.config.targets.get(target.id) is target:  # not removed/replaced meanwhile
+            self.record(target, result)
+
+    def record(self, target: Target, result: Result) -> None:
+        """Feed one result to the state machine, store, metrics and listeners."""
+        event = self.states.observe(target, result)
+        self.store.add_result(target.id, result, self.states.statuses[target.id].maintenance)
+        self.metrics.observe(target.id, result)
+        if event is not None:
+            self._emit(event, target)
+
+    def _emit(self, event: Event, target: Target) -> None:
+        self.store.add_event(event)
+        level = logging.WARNING if event.new == "DOWN" else logging.INFO
+        log.log(level, "state changed", extra=kv(
+            target=target.id, old=event.old, new=event.new, reason=event.reason, detail=event.detail))
+        for listener in self.listeners:
+            try:
+                listener(event, target)
+            except Exception:
+                log.exception("event listener failed", extra=kv(target=target.id))
+
+    async def _apply_maintenance_job(self) -> None:
+        self._apply_maintenance()
+
+    def _apply_maintenance(self, now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        at = datetime.fromtimestamp(now, UTC)
+        for target in self.config.targets.values():
+            active = self.config.maintenance_for(target, at) is not None
+            event = self.states.set_maintenance(target.id, active, now)
+            if event is not None:
+                self._emit(event, target)
+
+    def reload(self, path: Path | None = None) -> bool:
+        """Load the configuration again; keep the running one if the new one is invalid."""
+        path = path or self.config.path
+        try:
+            config = load_config(path)
+        except ConfigError as exc:
+            self.metrics.reload_ok = False
+            for problem in exc.problems:
+                log.error("configuration rejected; the running one stays", extra=kv(problem=str(problem)))
+            return False
+        self.apply(config)
+        self.metrics.reload_ok = True
+        log.info("configuration reloaded", extra=kv(targets=len(config.targets)))
+        return True
+
+    def apply(self, config: Config) -> None:
+        """Swap in a validated configuration."""
+        self.config = config
+        self.states.sync(config.targets)
+        self.metrics.forget_missing(set(config.targets))
+        self._apply_maintenance()
+        self.scheduler.set_targets(config.targets.values())
+
+    async def _watch_config(self) -> None:
+        from watchfiles import awatch
+
+        path = self.config.path.resolve()
+        async for _ in awatch(path.parent, watch_filter=lambda _c, p: Path(p).resolve() == path,
+                              debounce=500, step=100):
+            self.reload(path)

@@ -1,0 +1,33 @@
+"""`monitor run`: the monitor and its web app in one process, until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import logging
+
+import uvicorn
+
+from monitor import log as logsetup
+from monitor.config import Config
+from monitor.log import kv
+from monitor.runtime import Monitor
+from monitor.sqlitestore import SQLiteStore
+from monitor.web import create_app
+
+log = logging.getLogger(__name__)
+
+
+def serve(config: Config, log_level: str = "info") -> int:
+    """Run until stopped; 0 on a clean stop."""
+    logsetup.setup(log_level)
+    config.settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = SQLiteStore(config.settings.data_dir / "monitor.db")
+    monitor = Monitor(config, store)
+    app = create_app(monitor, manage=True, watch_config=True)
+    host, _, port = config.settings.listen.rpartition(":")
+    log.info("serving", extra=kv(listen=config.settings.listen, config=str(config.path)))
+    server = uvicorn.Server(uvicorn.Config(
+        app, host=host.strip("[]"), port=int(port), log_config=None, access_log=False,
+        lifespan="on", timeout_graceful_shutdown=10,
+    ))
+    server.run()
+    return 0

@@ -1,0 +1,56 @@
+"""The web app: status page, API, metrics, push heartbeats, health checks.
+
+`create_app(monitor)` builds a Starlette app around a `Monitor`; each route family is a
+module of this package exposing `routes()`. Handlers reach the runtime through
+`request.app.state.monitor`. With `manage=True` the app's lifespan starts and stops the
+monitor and reloads it on SIGHUP, so `uvicorn` owns the process's signals: SIGINT and
+SIGTERM stop it gracefully.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import AsyncIterator
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.routing import BaseRoute
+
+from monitor.runtime import Monitor
+from monitor.web import health, scrape
+
+
+def _routes() -> list[BaseRoute]:
+    return [*health.routes(), *scrape.routes()]
+
+
+def create_app(monitor: Monitor, manage: bool = False, watch_config: bool = False) -> Starlette:
+    """The ASGI app for `monitor`; `manage` ties the monitor's life to the app's."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        if not manage:
+            yield
+            return
+        await monitor.start(watch_config=watch_config)
+        loop = asyncio.get_running_loop()
+        with contextlib.suppress(NotImplementedError, RuntimeError):
+            loop.add_signal_handler(signal.SIGHUP, monitor.reload)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.remove_signal_handler(signal.SIGHUP)
+            await monitor.stop()
+
+    app = Starlette(routes=_routes(), lifespan=lifespan)
+    app.state.monitor = monitor
+    return app
+
+
+def monitor_of(request: Request) -> Monitor:
+    """The `Monitor` behind the app serving `request`."""
+    monitor: Monitor = request.app.state.monitor
+    return monitor

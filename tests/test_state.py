@@ -1,0 +1,80 @@
+"""The state machine: thresholds, degraded, maintenance and restarts."""
+
+from __future__ import annotations
+
+from monitor.config import Target
+from monitor.result import Reason, Result, State
+from monitor.state import StateMachine
+
+TARGET = Target(id="web", name="Web", kind="http", url=None, spec=None, failure_threshold=3, success_threshold=2)
+OK = Result(True, started=1.0)
+SLOW = Result(True, Reason.SLOW, degraded=True, started=1.0)
+FAIL = Result(False, Reason.TIMEOUT, "no answer", started=1.0)
+
+
+def feed(machine: StateMachine, *results: Result) -> list[tuple[State, State]]:
+    events = [machine.observe(TARGET, r) for r in results]
+    return [(e.old, e.new) for e in events if e is not None]
+
+
+def test_the_first_success_makes_an_unknown_target_up() -> None:
+    assert feed(StateMachine(), OK) == [(State.UNKNOWN, State.UP)]
+
+
+def test_it_marks_down_after_three_failures_not_before() -> None:
+    machine = StateMachine()
+    assert feed(machine, OK, FAIL, FAIL) == [(State.UNKNOWN, State.UP)]
+    assert feed(machine, FAIL) == [(State.UP, State.DOWN)]
+    assert machine.statuses["web"].reason == Reason.TIMEOUT
+
+
+def test_a_success_between_failures_resets_the_count() -> None:
+    machine = StateMachine()
+    assert feed(machine, OK, FAIL, FAIL, OK, FAIL, FAIL) == [(State.UNKNOWN, State.UP)]
+
+
+def test_it_comes_back_up_after_two_successes() -> None:
+    machine = StateMachine()
+    feed(machine, FAIL, FAIL, FAIL)
+    assert machine.statuses["web"].state == State.DOWN
+    assert feed(machine, OK) == []
+    assert feed(machine, OK) == [(State.DOWN, State.UP)]
+
+
+def test_degraded_needs_the_failure_threshold_and_recovers_on_the_success_threshold() -> None:
+    machine = StateMachine()
+    feed(machine, OK)
+    assert feed(machine, SLOW, SLOW) == []
+    assert feed(machine, SLOW) == [(State.UP, State.DEGRADED)]
+    assert feed(machine, OK) == []
+    assert feed(machine, OK) == [(State.DEGRADED, State.UP)]
+
+
+def test_maintenance_overlays_the_state_and_reveals_it_at_the_end() -> None:
+    machine = StateMachine()
+    feed(machine, OK)
+    event = machine.set_maintenance("web", True, 10.0)
+    assert event is not None and (event.old, event.new) == (State.UP, State.MAINTENANCE)
+    assert feed(machine, FAIL, FAIL, FAIL) == []
+    event = machine.set_maintenance("web", False, 20.0)
+    assert event is not None and (event.old, event.new, event.reason) == (State.MAINTENANCE, State.DOWN, "timeout")
+
+
+def test_a_restored_down_target_stays_down_until_it_passes_the_success_threshold() -> None:
+    machine = StateMachine()
+    machine.restore("web", State.DOWN, 5.0, Reason.TIMEOUT)
+    assert feed(machine, OK) == []
+    assert feed(machine, OK) == [(State.DOWN, State.UP)]
+
+
+def test_a_restored_down_target_that_still_fails_sends_no_new_event() -> None:
+    machine = StateMachine()
+    machine.restore("web", State.DOWN, 5.0)
+    assert feed(machine, FAIL, FAIL, FAIL, FAIL) == []
+
+
+def test_sync_forgets_removed_targets() -> None:
+    machine = StateMachine()
+    machine.sync(["a", "b"])
+    machine.sync(["b"])
+    assert list(machine.statuses) == ["b"]
