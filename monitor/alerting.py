@@ -1,23 +1,23 @@
 """Alerting as the runtime holds it: policy -> outbox -> dispatcher -> notifiers.
 
-The runtime builds one `Alerting(config)`, calls `restore()` for each target it resumed,
-`await start()`, subscribes `on_event` to state changes, schedules `tick()` every
-`TICK_SECONDS`, calls `reload(config)` after a reload and `await stop()` at the end.
-`NotificationCollector` exposes `monitor_notifications_total` and
-`monitor_notification_queue` on the app's registry; `failed()` lists what could not be
-delivered (for the admin view).
+The runtime builds one `Alerting(config, metrics=...)`, calls `restore()` for each target
+it resumed, subscribes `on_event` to state changes, `await start()`, schedules `tick()`
+every `TICK_SECONDS`, calls `reload(config)` after a reload and `await stop()` at the end.
+The `metrics` sink receives every outcome (`notified(notifier, ok)`, which feeds
+`monitor_notifications_total`) and keeps `notification_queue` (notifier -> pending, for
+`monitor_notification_queue`) current. `failed()` lists what could not be delivered,
+for the admin view.
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
+from typing import Protocol
 
 import httpx
-from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 
 from monitor import __version__
 from monitor.config import Config, Target
@@ -52,22 +52,32 @@ def http_client() -> httpx.AsyncClient:
                              follow_redirects=False)
 
 
+class NotificationMetrics(Protocol):
+    """Where the notification metrics go (`monitor.metrics.Metrics` is one)."""
+
+    notification_queue: dict[str, int]
+
+    def notified(self, notifier: str, ok: bool) -> None: ...
+
+
 class Alerting:
     """Owns the policy, the outbox, the dispatcher and the notifiers' HTTP client."""
 
     def __init__(self, config: Config, *, clock: Callable[[], float] = time.time,
                  last_result: Callable[[str], Result | None] = lambda _: None,
                  db_path: str | Path | None = None, client: httpx.AsyncClient | None = None,
+                 metrics: NotificationMetrics | None = None,
                  backoff_base: float = 5.0, backoff_cap: float = 600.0) -> None:
-        self.config, self.clock = config, clock
+        self.config, self.clock, self.metrics = config, clock, metrics
         self.policy = Policy(config, clock=clock, last_result=last_result)
         self.outbox = Outbox(db_path or config.settings.data_dir / DB_NAME, clock=clock)
         self._own_client = client is None
         self.client = client or http_client()
         self.outbox.open()
         self.dispatcher = Dispatcher(self.outbox, self._notifiers(config), clock=clock,
-                                     base=backoff_base, cap=backoff_cap)
+                                     base=backoff_base, cap=backoff_cap, on_outcome=self._outcome)
         self._pruned = 0.0
+        self._publish_queue()
 
     def _notifiers(self, config: Config) -> dict[str, Notifier]:
         return build_notifiers(config, NotifyContext(self.client, texts_for(config)))
@@ -93,6 +103,7 @@ class Alerting:
     async def tick(self) -> None:
         """The periodic job (every `TICK_SECONDS`)."""
         self._queue(self.policy.tick())
+        self._publish_queue()
         now = self.clock()
         if now - self._pruned >= PRUNE_SECONDS:
             self._pruned = now
@@ -102,6 +113,7 @@ class Alerting:
         self.config = config
         self.policy.update(config)
         self.dispatcher.update(self._notifiers(config))
+        self._publish_queue()
 
     def failed(self, limit: int = 100) -> list[Entry]:
         """Alerts that could not be delivered (permanent errors), newest first."""
@@ -117,27 +129,16 @@ class Alerting:
                 log.info("alert queued alert=%s kind=%s target=%s notifiers=%s",
                          item.alert.id, item.alert.kind, item.alert.target, ",".join(added))
                 self.dispatcher.wake(added)
+        if outgoing:
+            self._publish_queue()
 
+    def _outcome(self, notifier: str, ok: bool) -> None:
+        if self.metrics is not None:
+            self.metrics.notified(notifier, ok)
+        self._publish_queue()
 
-class NotificationCollector(Collector):
-    """`monitor_notifications_total{notifier,result}` (sent, failed: since start) and
-    `monitor_notification_queue{notifier}` (pending in the outbox, read at scrape)."""
-
-    def __init__(self, alerting: Alerting) -> None:
-        self.alerting = alerting
-
-    def collect(self) -> Iterator[Metric]:
-        total = CounterMetricFamily("monitor_notifications", "Alerts delivered (sent) or "
-                                    "given up on (failed), per notifier",
-                                    labels=["notifier", "result"])
-        names = sorted(self.alerting.config.notifiers)
-        counts = self.alerting.dispatcher.counts
-        for name in names:
-            for result in ("sent", "failed"):
-                total.add_metric([name, result], counts[(name, result)])
-        yield total
-        queue = GaugeMetricFamily("monitor_notification_queue",
-                                  "Undelivered alerts waiting, per notifier", labels=["notifier"])
-        for name, size in sorted(self.alerting.queue_sizes().items()):
-            queue.add_metric([name], size)
-        yield queue
+    def _publish_queue(self) -> None:
+        if self.metrics is not None:
+            sizes = self.queue_sizes()
+            self.metrics.notification_queue.clear()
+            self.metrics.notification_queue.update(sizes)

@@ -27,14 +27,16 @@ log = logging.getLogger("monitor.alerts")
 
 
 class Dispatcher:
-    """Worker tasks draining the outbox; `wake()` after queueing, `counts` for metrics
-    (`(notifier, "sent" | "failed") -> n` since start)."""
+    """Worker tasks draining the outbox; `wake()` after queueing. Each final outcome is
+    counted in `counts` (`(notifier, "sent" | "failed") -> n`) and passed to
+    `on_outcome(notifier, ok)`."""
 
     def __init__(self, outbox: Outbox, notifiers: Mapping[str, Notifier], *,
                  clock: Callable[[], float] = time.time, base: float = 5.0,
                  cap: float = 600.0, jitter: float = 0.2,
-                 rng: Callable[[], float] = random.random) -> None:
-        self.outbox, self.clock = outbox, clock
+                 rng: Callable[[], float] = random.random,
+                 on_outcome: Callable[[str, bool], None] | None = None) -> None:
+        self.outbox, self.clock, self.on_outcome = outbox, clock, on_outcome
         self.base, self.cap, self.jitter, self.rng = base, cap, jitter, rng
         self.notifiers: dict[str, Notifier] = {}
         self.counts: Counter[tuple[str, str]] = Counter()
@@ -104,7 +106,7 @@ class Dispatcher:
             await notifier.send(alert)
         except PermanentNotifyError as exc:
             self.outbox.failed(entry.seq, str(exc))
-            self.counts[(name, "failed")] += 1
+            self._count(name, ok=False)
             log.error("alert failed notifier=%s alert=%s kind=%s target=%s error=%r",
                       name, alert.id, alert.kind, alert.target, str(exc))
         except Exception as exc:  # transient, or a notifier's bug: keep the alert
@@ -117,9 +119,14 @@ class Dispatcher:
                     exc_info=not isinstance(exc, TransientNotifyError))
         else:
             self.outbox.delivered(entry.seq)
-            self.counts[(name, "sent")] += 1
+            self._count(name, ok=True)
             log.info("alert sent notifier=%s alert=%s kind=%s target=%s attempts=%d",
                      name, alert.id, alert.kind, alert.target, entry.attempts + 1)
+
+    def _count(self, name: str, ok: bool) -> None:
+        self.counts[(name, "sent" if ok else "failed")] += 1
+        if self.on_outcome is not None:
+            self.on_outcome(name, ok)
 
     def backoff(self, attempt: int, retry_after: float | None = None) -> float:
         """Seconds before attempt `attempt + 1`: the peer's wish, else base·2^(n-1),

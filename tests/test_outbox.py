@@ -14,9 +14,7 @@ import textwrap
 import time
 from pathlib import Path
 
-from prometheus_client import CollectorRegistry
-
-from monitor.alerting import Alerting, NotificationCollector
+from monitor.alerting import Alerting
 from monitor.dispatcher import Dispatcher
 from monitor.notifiers.base import Alert
 from monitor.outbox import Outbox
@@ -29,6 +27,17 @@ ROOT = Path(__file__).resolve().parent.parent
 def alert(ident: str = "web:down:1", kind: str = "down") -> Alert:
     return Alert(id=ident, kind=kind, target="web", name="Website", group="", old="UP",
                  new="DOWN", reason="timeout", at=1_800_000_000.0)
+
+
+class Sink:
+    """Stands in for the metrics collector's notification numbers."""
+
+    def __init__(self) -> None:
+        self.notification_queue: dict[str, int] = {}
+        self.outcomes: list[tuple[str, bool]] = []
+
+    def notified(self, notifier: str, ok: bool) -> None:
+        self.outcomes.append((notifier, ok))
 
 
 async def until(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
@@ -81,10 +90,9 @@ def test_a_newer_refresh_replaces_one_still_waiting(tmp_path: Path) -> None:
 
 async def test_a_permanent_error_is_recorded_and_never_retried(tmp_path: Path) -> None:
     with receiver(status=404) as rec:
+        sink = Sink()
         alerting = Alerting(webhook_config(rec.url + "/gone"), db_path=tmp_path / "m.db",
-                            backoff_base=0.01)
-        registry = CollectorRegistry()
-        registry.register(NotificationCollector(alerting))
+                            backoff_base=0.01, metrics=sink)
         await alerting.start()
         try:
             alerting.on_event(Event("web", time.time(), State.UP, State.DOWN, "timeout"),
@@ -95,11 +103,8 @@ async def test_a_permanent_error_is_recorded_and_never_retried(tmp_path: Path) -
             assert [(e.notifier, e.alert.kind) for e in failed] == [("hook", "down")]
             assert failed[0].error is not None and failed[0].error.startswith("HTTP 404")
             assert len(rec.requests) == 1
-            value = registry.get_sample_value
-            total = "monitor_notifications_total"
-            assert value(total, {"notifier": "hook", "result": "failed"}) == 1
-            assert value(total, {"notifier": "hook", "result": "sent"}) == 0
-            assert value("monitor_notification_queue", {"notifier": "hook"}) == 0
+            assert sink.outcomes == [("hook", False)]
+            assert sink.notification_queue == {"hook": 0}
         finally:
             await alerting.stop()
 
@@ -107,16 +112,16 @@ async def test_a_permanent_error_is_recorded_and_never_retried(tmp_path: Path) -
 async def test_the_queue_gauge_counts_what_waits_for_a_notifier_that_is_down(
         tmp_path: Path) -> None:
     config = webhook_config(f"http://127.0.0.1:{free_port()}/hook")
-    alerting = Alerting(config, db_path=tmp_path / "m.db", backoff_base=30)
-    registry = CollectorRegistry()
-    registry.register(NotificationCollector(alerting))
+    sink = Sink()
+    alerting = Alerting(config, db_path=tmp_path / "m.db", backoff_base=30, metrics=sink)
     await alerting.start()
     try:
         target = config.targets["web"]
         alerting.on_event(Event("web", 1000.0, State.UP, State.DOWN, "timeout"), target)
         alerting.on_event(Event("web", 1100.0, State.DOWN, State.UP, "ok"), target)
         await until(lambda: (alerting.outbox.head("hook") or alert()).attempts >= 1)
-        assert registry.get_sample_value("monitor_notification_queue", {"notifier": "hook"}) == 2
+        assert sink.notification_queue == {"hook": 2}
+        assert sink.outcomes == []
     finally:
         await alerting.stop()
 
