@@ -11,10 +11,11 @@ permanent; 4xx replies, timeouts and connection failures are transient.
 
 from __future__ import annotations
 
+import re
 import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate
 from typing import TYPE_CHECKING
 
 import aiosmtplib
@@ -27,6 +28,7 @@ if TYPE_CHECKING:
     from monitor.config import NotifierConfig
 
 SECURITY = {"starttls": 587, "tls": 465, "none": 25}
+_MSGID_UNSAFE = re.compile(r"[^A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]")
 
 
 @dataclass(frozen=True)
@@ -81,8 +83,8 @@ class EmailNotifier:
         msg["From"] = self.spec.sender
         msg["To"] = ", ".join(self.spec.to)
         msg["Date"] = formatdate(alert.at, usegmt=True)
-        # A stable Message-ID lets mail clients fold a retried alert into one.
-        msg["Message-ID"] = make_msgid(idstring=alert.id, domain="monitor.invalid")
+        # A stable Message-ID (from the alert id) lets mail clients fold a resent alert.
+        msg["Message-ID"] = f"<{_MSGID_UNSAFE.sub('.', alert.id)}@monitor.invalid>"
         msg["X-Monitor-Event"] = alert.kind
         msg.set_content(self.ctx.texts.render("text.txt.j2", alert) + "\n")
         msg.add_alternative(self.ctx.texts.render("email.html.j2", alert), subtype="html")
