@@ -33,6 +33,7 @@ from monitor.notifiers.base import Alert
 from monitor.result import Event, Result, State
 
 _LIVE = (State.UP, State.DEGRADED, State.DOWN)
+CERT_CHECK_SECONDS = 600.0  # days-left changes slowly; looking every tick is waste
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class _Track:
     pending: float | None = None  # a deferred "down" is due then
     cert_sent: tuple[int, int] | None = None  # (expiry, threshold days)
     refreshed: dict[str, float] = field(default_factory=dict)  # notifier -> last refresh
+    cert_next: float = 0.0  # when to look at the certificate again
 
 
 class Policy:
@@ -133,6 +135,9 @@ class Policy:
             target = self.config.targets.get(tid)
             if target is None:
                 continue
+            quiet = track.problem is None and not track.flapping and track.pending is None
+            if quiet and (not target.cert_warn_days or now < track.cert_next):
+                continue  # the common case, kept cheap: thousands of targets every tick
             last_change = track.changes[-1] if track.changes else 0.0
             if track.flapping and now - last_change >= self.flap_window:
                 out += self._stable(target, track, now)
@@ -260,7 +265,10 @@ class Policy:
         return self._out(alert, names)
 
     def _certificate(self, target: Target, track: _Track, now: float) -> list[Outgoing]:
-        result = self.last_result(target.id) if target.cert_warn_days else None
+        if not target.cert_warn_days or now < track.cert_next:
+            return []
+        track.cert_next = now + CERT_CHECK_SECONDS
+        result = self.last_result(target.id)
         if result is None or result.cert_expiry is None:
             return []
         days = math.floor((result.cert_expiry - now) / 86400)
