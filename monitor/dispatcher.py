@@ -19,11 +19,12 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping
 
-from monitor.errors import PermanentNotifyError, TransientNotifyError
+from monitor.errors import PermanentNotifyError, StoreError, TransientNotifyError
 from monitor.notifiers.base import Notifier
 from monitor.outbox import Entry, Outbox
 
 log = logging.getLogger("monitor.alerts")
+STORE_RETRY_SECONDS = 5.0
 
 
 class Dispatcher:
@@ -86,6 +87,15 @@ class Dispatcher:
                 self._tasks[name] = asyncio.create_task(self._work(name), name=f"notify-{name}")
 
     async def _work(self, name: str) -> None:
+        while True:
+            try:
+                await self._drain(name)
+                return  # the notifier is gone
+            except StoreError as exc:  # e.g. the database stayed locked: try again soon
+                log.error("outbox unavailable notifier=%s error=%r", name, str(exc))
+                await asyncio.sleep(STORE_RETRY_SECONDS)
+
+    async def _drain(self, name: str) -> None:
         event = self._events[name]
         while True:
             entry = self.outbox.head(name)

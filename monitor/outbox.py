@@ -53,6 +53,8 @@ CREATE TABLE IF NOT EXISTS outbox_seen (
 """
 
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+EPHEMERAL = ("refresh",)  # re-posts of an open problem: no dedup memory, pruned early
+KEEP_EPHEMERAL = 3600.0
 
 
 @dataclass(frozen=True)
@@ -105,25 +107,28 @@ class Outbox:
 
     def enqueue(self, alert: Alert, notifiers: Iterable[str]) -> list[str]:
         """Queue `alert` for each notifier not queued this alert id before; return those.
-        A "refresh" replaces the same target's refreshes still waiting (only the newest
-        matters)."""
+        A "refresh" is not remembered in `outbox_seen` (there is one a minute) and replaces
+        the same target's refreshes still waiting: only the newest matters."""
         now, added = self.clock(), []
         payload = json.dumps(alert.to_dict(), ensure_ascii=False)
         with self._transaction() as db:
             for name in notifiers:
-                seen = db.execute("INSERT OR IGNORE INTO outbox_seen VALUES (?, ?, ?)",
-                                  (alert.id, name, now))
-                if seen.rowcount == 0:
-                    continue
-                if alert.kind == "refresh":
+                ephemeral = alert.kind in EPHEMERAL
+                if not ephemeral:
+                    seen = db.execute("INSERT OR IGNORE INTO outbox_seen VALUES (?, ?, ?)",
+                                      (alert.id, name, now))
+                    if seen.rowcount == 0:
+                        continue
+                else:
                     db.execute("DELETE FROM outbox WHERE notifier = ? AND target = ? AND "
-                               "kind = 'refresh' AND status = 'pending' AND attempts = 0",
-                               (name, alert.target))
-                db.execute(
-                    "INSERT INTO outbox (alert_id, notifier, target, kind, alert, created, next_at)"
-                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                               "kind = ? AND status = 'pending' AND attempts = 0",
+                               (name, alert.target, alert.kind))
+                inserted = db.execute(
+                    "INSERT OR IGNORE INTO outbox (alert_id, notifier, target, kind, alert, "
+                    "created, next_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                     (alert.id, name, alert.target, alert.kind, payload, now, now))
-                added.append(name)
+                if inserted.rowcount:
+                    added.append(name)
         return added
 
     def head(self, notifier: str) -> Entry | None:
@@ -181,6 +186,8 @@ class Outbox:
         with self._transaction() as db:
             db.execute("DELETE FROM outbox WHERE status = 'delivered' AND done_at < ?",
                        (now - self.keep_delivered,))
+            db.execute("DELETE FROM outbox WHERE status = 'delivered' AND kind = 'refresh' "
+                       "AND done_at < ?", (now - KEEP_EPHEMERAL,))
             db.execute("DELETE FROM outbox WHERE status = 'failed' AND done_at < ?",
                        (now - self.keep_failed,))
             db.execute("DELETE FROM outbox_seen WHERE at < ?", (now - self.keep_seen,))

@@ -85,6 +85,7 @@ def test_a_newer_refresh_replaces_one_still_waiting(tmp_path: Path) -> None:
     box.enqueue(alert("web:refresh:1", "refresh"), ["am"])
     box.enqueue(alert("web:refresh:2", "refresh"), ["am"])
     assert [e.alert.id for e in box.entries()] == ["web:refresh:2"]
+    assert box.db.execute("SELECT COUNT(*) FROM outbox_seen").fetchone() == (0,)
     box.close()
 
 

@@ -42,7 +42,8 @@ class SlackNotifier:
         blocks = [
             {"type": "header", "text": {"type": "plain_text", "text": title[:150], "emoji": True}},
             {"type": "section",
-             "text": {"type": "mrkdwn", "text": self.ctx.texts.render("slack.md.j2", alert)}},
+             "text": {"type": "mrkdwn",
+                      "text": self.ctx.texts.render("slack.md.j2", alert)[:3000]}},
         ]
         # `text` is the fallback shown in notifications and by clients without blocks.
         return {"text": title, "attachments": [{"color": colour(alert), "blocks": blocks}]}
