@@ -16,6 +16,7 @@ from pathlib import Path
 
 from monitor.alerting import Alerting
 from monitor.dispatcher import Dispatcher
+from monitor.errors import TransientNotifyError
 from monitor.notifiers.base import Alert
 from monitor.outbox import Outbox
 from monitor.result import Event, State
@@ -200,3 +201,39 @@ def test_an_alert_queued_before_a_kill_9_arrives_after_the_restart(tmp_path: Pat
         payload = rec.requests[0].json()
         assert (payload["id"], payload["event"], payload["target"]["id"]) == \
             ("web:down:1800000000", "down", "web")
+
+
+class Limited:
+    """A notifier whose peer answers 429 "retry after 42 s" once, then accepts."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def send(self, alert: Alert) -> None:
+        self.calls += 1
+        if self.calls == 1:
+            raise TransientNotifyError("HTTP 429: Too Many Requests", retry_after=42)
+
+
+async def test_the_dispatcher_waits_as_long_as_a_429_asks(tmp_path: Path) -> None:
+    clock = Clock()
+    box = Outbox(tmp_path / "m.db", clock=clock)
+    box.open()
+    limited = Limited()
+    dispatcher = Dispatcher(box, {"tg": limited}, clock=clock, base=0.01)
+    await dispatcher.start()
+    try:
+        box.enqueue(alert(), ["tg"])
+        dispatcher.wake(["tg"])
+        await until(lambda: limited.calls == 1 and (box.head("tg") or alert()).attempts == 1)
+        head = box.head("tg")
+        assert head is not None and head.next_at == clock.now + 42
+        assert head.error == "HTTP 429: Too Many Requests"
+        clock.now += 42
+        dispatcher.wake(["tg"])
+        await until(lambda: box.head("tg") is None)
+        assert limited.calls == 2
+        assert dispatcher.counts == {("tg", "sent"): 1}
+    finally:
+        await dispatcher.stop()
+        box.close()
