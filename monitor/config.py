@@ -40,6 +40,7 @@ class Settings:
     data_dir: Path = Path("data")
     public_url: str | None = None
     heartbeat_url: str | None = None
+    raw_retention: float = 48 * 3600.0  # seconds raw probe results are kept (rollups stay)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -143,9 +144,12 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None)
-        msg = getattr(exc, "msg", str(exc))
-        raise ConfigError([Problem(str(path), "", f"TOML syntax error: {msg}", line)]) from exc
+        # Python < 3.14 puts the position only in the message: "... (at line 2, column 25)".
+        where = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        line = int(where.group(1)) if where else None
+        column = f" (column {where.group(2)})" if where else ""
+        raise ConfigError([Problem(str(path), "", f"TOML syntax error: {msg}{column}", line)]) from exc
     problems = Problems(str(path), LineIndex(text), path.parent)
     data = _substitute(raw, "", env, problems)
     config = _read(path, Table(data, "", problems))
@@ -233,6 +237,7 @@ def _read_settings(t: Table, base: Path) -> Settings:
         data_dir=data_dir if data_dir.is_absolute() else base / data_dir,
         public_url=public_url.rstrip("/") if public_url else None,
         heartbeat_url=heartbeat_url or None,
+        raw_retention=t.duration("raw_retention", 48 * 3600.0, low=3600.0),
     )
     t.finish()
     return settings
@@ -362,7 +367,6 @@ def _read_maintenance(t: Table, zone: ZoneInfo) -> Maintenance | None:
         return None
     if end <= start:
         t.problem("end", "must be after start")
-        return None
     return window
 
 

@@ -28,6 +28,7 @@ from monitor.errors import ConfigError
 from monitor.log import kv
 from monitor.metrics import Metrics
 from monitor.probes import PROBES, ProbeContext
+from monitor.probes.push import HeartbeatBook
 from monitor.probes.tlsutil import TlsContextCache
 from monitor.result import Event, Reason, Result
 from monitor.scheduler import Scheduler
@@ -72,7 +73,8 @@ class Monitor:
         self.store = store
         self.states = StateMachine()
         self.states.sync(config.targets)
-        self.ctx = ctx or ProbeContext(tls=TlsContextCache())
+        self.heartbeats = HeartbeatBook()
+        self.ctx = ctx or ProbeContext(tls=TlsContextCache(), heartbeats=self.heartbeats)
         self.scheduler = Scheduler(self._probe_and_record, concurrency=concurrency)
         self.metrics = Metrics(self, registry)
         self.scheduler._on_lag = self.metrics.lag.observe
@@ -96,6 +98,7 @@ class Monitor:
 
     async def start(self, watch_config: bool = False) -> None:
         await self.store.open()
+        self.heartbeats.restore(await self.store.last_results())
         for tid, event in (await self.store.last_events()).items():
             if tid in self.config.targets:
                 self.states.restore(tid, event.new, event.at, event.reason)
@@ -151,6 +154,11 @@ class Monitor:
         if self.config.targets.get(target.id) is target:  # not removed/replaced meanwhile
             self.record(target, result)
 
+    async def record_heartbeat(self, target: Target, result: Result) -> None:
+        """A push target's job reported in: keep it as its last heartbeat and judge it now."""
+        self.heartbeats.record(target.id, result)
+        self.record(target, assess(target, result))
+
     def record(self, target: Target, result: Result) -> None:
         """Feed one result to the state machine, store, metrics and listeners."""
         event = self.states.observe(target, result)
@@ -201,6 +209,7 @@ class Monitor:
         """Swap in a validated configuration."""
         self.config = config
         self.states.sync(config.targets)
+        self.heartbeats.retain(config.targets)
         if self.alerting is not None:
             self.alerting.reload(config)
         self.metrics.forget_missing(set(config.targets))

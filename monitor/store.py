@@ -2,19 +2,205 @@
 PostgreSQL implementation can serve several instances behind the same interface.
 
 Writes (`add_result`, `add_event`) are queued and never block the probe loop: one writer
-persists them in batches. Reads are async and never scan raw results for long windows
-(rollups answer those).
+persists them in batches. Reads are async and never scan raw results for long windows.
+
+**Availability is time-based.** A target's state timeline comes from its incident
+events (few rows, kept for ever). Within a window:
+
+- *maintenance*: time in the MAINTENANCE state;
+- *unmonitored*: time the monitor was not running (between one run's last sign of life
+  and the next run's start) and time before the target's first event (UNKNOWN);
+- *observed*: the rest; *down* is the part of it in the DOWN state (DEGRADED is up).
+
+`availability = (observed - down) / observed`, i.e. time DOWN over the window minus
+maintenance and unmonitored time. The status page, the API, the badges, the metrics and
+the report all use this one definition (`Uptime`).
+
+Probe counts and latency come from hourly rollups (`Rollup`): counts, failures,
+latency sum/min/max and a log-bucket histogram for p50/p95. Raw results are kept only
+for a short window (`raw_retention`).
 """
 
 from __future__ import annotations
 
+import math
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass
+from datetime import date, tzinfo
 from typing import Protocol
 
-from monitor.result import Event, Result
+from monitor.result import Event, Result, State
+
+# Latency histogram: bucket i holds latencies in [LATENCY_BASE * 2**((i-1)/4),
+# LATENCY_BASE * 2**(i/4)) seconds; bucket 0 everything below LATENCY_BASE and the last
+# bucket everything above. Quarter-octave buckets (19% wide) bound a quantile's error.
+LATENCY_BASE = 0.001
+LATENCY_BUCKETS = 72  # up to ~0.001 * 2**17.75 s ≈ 220 s
+
+
+def latency_bucket(seconds: float) -> int:
+    """The histogram bucket of a latency."""
+    if seconds < LATENCY_BASE:
+        return 0
+    index = math.floor(4 * math.log2(seconds / LATENCY_BASE)) + 1
+    return min(index, LATENCY_BUCKETS - 1)
+
+
+def bucket_bounds(index: int) -> tuple[float, float]:
+    """The latency range `[low, high)` of a histogram bucket."""
+    if index == 0:
+        return 0.0, LATENCY_BASE
+    return LATENCY_BASE * 2 ** ((index - 1) / 4), LATENCY_BASE * 2 ** (index / 4)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResult:
+    """One raw probe result as stored (kept for `raw_retention` only)."""
+
+    target: str
+    at: float  # unix time the probe started
+    ok: bool
+    duration: float
+    reason: str
+    degraded: bool = False
+    maintenance: bool = False
+    status_code: int | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Rollup:
+    """Probe counts and latency of one target over `[start, end)`: one hourly bucket, a
+    downsampled point of a series, or a whole window merged (`probe_stats`).
+
+    Latency fields cover the successful probes outside maintenance (`latency_count` of
+    them); a failed probe's duration is its timeout and would distort them.
+    `histogram[i]` counts those latencies in bucket i (see `latency_bucket`).
+    """
+
+    target: str
+    start: float
+    end: float
+    count: int = 0  # every probe
+    failures: int = 0  # failed probes outside maintenance
+    degraded: int = 0  # passed but degraded, outside maintenance
+    maintenance: int = 0  # probes taken inside a maintenance window
+    latency_count: int = 0
+    latency_sum: float = 0.0
+    latency_min: float | None = None
+    latency_max: float | None = None
+    histogram: tuple[int, ...] = ()
+
+    @property
+    def latency_mean(self) -> float | None:
+        return self.latency_sum / self.latency_count if self.latency_count else None
+
+    @property
+    def success_ratio(self) -> float | None:
+        """Passed probes over probes, maintenance excluded (a probe-based figure; the
+        availability shown to users is time-based, see `Uptime`)."""
+        counted = self.count - self.maintenance
+        return (counted - self.failures) / counted if counted > 0 else None
+
+    def quantile(self, q: float) -> float | None:
+        """The q-quantile (0..1) of latency, interpolated inside its histogram bucket and
+        clamped to the observed min/max."""
+        total = sum(self.histogram)
+        if total == 0 or self.latency_min is None or self.latency_max is None:
+            return None
+        rank = q * total
+        seen = 0
+        for index, count in enumerate(self.histogram):
+            if count and seen + count >= rank:
+                low, high = bucket_bounds(index)
+                low, high = max(low, self.latency_min), min(high, self.latency_max)
+                if high <= low:
+                    return low
+                fraction = (rank - seen) / count
+                return low + (high - low) * fraction
+            seen += count
+        return self.latency_max
+
+
+@dataclass(frozen=True, slots=True)
+class Uptime:
+    """Time-based availability of one target over `[start, end)` (see the module doc).
+    `start`..`end` = observed + maintenance + unmonitored; down is part of observed."""
+
+    target: str
+    start: float
+    end: float
+    observed: float = 0.0
+    down: float = 0.0
+    degraded: float = 0.0
+    maintenance: float = 0.0
+    unmonitored: float = 0.0
+    incidents: int = 0  # DOWN periods that began inside the window
+
+    @property
+    def ratio(self) -> float | None:
+        """Availability 0..1, or None when nothing was observed."""
+        return (self.observed - self.down) / self.observed if self.observed > 0 else None
+
+    @property
+    def percent(self) -> float | None:
+        ratio = self.ratio
+        return None if ratio is None else 100.0 * ratio
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """A stretch of time a target spent in one state, from its events. `end` is None while
+    it lasts. DOWN periods are incidents; MAINTENANCE periods are maintenance."""
+
+    target: str
+    state: State
+    start: float
+    end: float | None
+    reason: str = ""
+    detail: str = ""
+
+    def duration(self, now: float) -> float:
+        return (self.end if self.end is not None else now) - self.start
+
+
+@dataclass(frozen=True, slots=True)
+class DayUptime:
+    """One local calendar day's availability (a bar of the status page)."""
+
+    day: date
+    uptime: Uptime
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """An admin's note on a target's incident."""
+
+    id: int
+    target: str
+    at: float
+    text: str
+    author: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedMaintenance:
+    """A maintenance window planned at runtime (through the admin view), in addition to
+    the configuration's `[[maintenance]]`."""
+
+    id: int
+    start: float
+    end: float
+    targets: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    reason: str = ""
 
 
 class Store(Protocol):
-    """What the runtime, the web app and the report need from the history."""
+    """What the runtime, the web app and the report need from the history.
+
+    Times are unix seconds (UTC). `target_ids=None` means every target in the store.
+    """
 
     async def open(self) -> None:
         """Create or migrate the schema and start the writer."""
@@ -37,4 +223,118 @@ class Store(Protocol):
 
     async def last_results(self) -> dict[str, Result]:
         """The latest result of each target (push heartbeats survive a restart this way)."""
+        ...
+
+    def healthy(self) -> bool:
+        """The writer is running and its last write succeeded (for `/readyz`)."""
+        ...
+
+    async def prune(self, now: float) -> int:
+        """Retention: delete raw results older than `raw_retention`; return how many.
+        The running monitor's store does this by itself every hour; rollups are kept up
+        to date as results arrive, so no rollup job is needed either."""
+        ...
+
+    async def uptime(
+        self, target_ids: Collection[str] | None, start: float, end: float
+    ) -> dict[str, Uptime]:
+        """Availability of each target over a window (time after now counts as
+        unmonitored). Reads events and runs only, never raw results."""
+        ...
+
+    async def daily(
+        self, target_ids: Collection[str] | None, days: int, zone: tzinfo, now: float
+    ) -> dict[str, list[DayUptime]]:
+        """`days` local calendar days ending with today (oldest first), one per bar."""
+        ...
+
+    async def periods(
+        self,
+        target_ids: Collection[str] | None,
+        start: float,
+        end: float,
+        states: Collection[State] | None = None,
+    ) -> list[Period]:
+        """State periods overlapping a window (clipped to nothing: `start`/`end` are the
+        real ones), oldest first; `states` filters, e.g. `{State.DOWN}`."""
+        ...
+
+    async def incidents(
+        self,
+        target_ids: Collection[str] | None,
+        start: float,
+        end: float,
+        limit: int | None = None,
+    ) -> list[Period]:
+        """DOWN periods overlapping a window, newest first (at most `limit`)."""
+        ...
+
+    async def events(
+        self,
+        target_ids: Collection[str] | None,
+        start: float,
+        end: float,
+        limit: int | None = None,
+    ) -> list[Event]:
+        """Incident events in `[start, end)`, newest first (at most `limit`)."""
+        ...
+
+    async def results(
+        self, target_id: str, start: float, end: float, limit: int | None = None
+    ) -> list[StoredResult]:
+        """Raw results of one target in `[start, end)`, oldest first. Only the last
+        `raw_retention` is kept: use `series` for longer ranges."""
+        ...
+
+    async def series(
+        self, target_id: str, start: float, end: float, points: int = 300
+    ) -> list[Rollup]:
+        """At most `points` buckets covering `[start, end)` for a latency chart: from raw
+        results inside the raw window, from the hourly rollups beyond it."""
+        ...
+
+    async def rollups(
+        self, target_ids: Collection[str] | None, start: float, end: float
+    ) -> dict[str, list[Rollup]]:
+        """The hourly rollups of each target for the hours overlapping `[start, end)`."""
+        ...
+
+    async def probe_stats(
+        self, target_ids: Collection[str] | None, start: float, end: float
+    ) -> dict[str, Rollup]:
+        """Each target's hourly rollups over a window merged into one (probe counts,
+        latency p50/p95 via `Rollup.quantile`). Hour granularity at the edges."""
+        ...
+
+    async def target_ids(self) -> list[str]:
+        """Every target the store has history for."""
+        ...
+
+    async def add_note(self, target_id: str, at: float, text: str, author: str = "") -> Note:
+        """Store an admin's note on a target's incident."""
+        ...
+
+    async def notes(
+        self, target_ids: Collection[str] | None, start: float, end: float
+    ) -> list[Note]:
+        """Notes in `[start, end)`, oldest first."""
+        ...
+
+    async def add_maintenance(
+        self,
+        start: float,
+        end: float,
+        targets: Sequence[str] = (),
+        groups: Sequence[str] = (),
+        reason: str = "",
+    ) -> PlannedMaintenance:
+        """Plan a maintenance window at runtime."""
+        ...
+
+    async def remove_maintenance(self, window_id: int) -> bool:
+        """Delete a planned window; False if there was none with this id."""
+        ...
+
+    async def planned_maintenance(self, since: float) -> list[PlannedMaintenance]:
+        """Planned windows ending after `since`, by start."""
         ...

@@ -19,11 +19,11 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute
 
 from monitor.runtime import Monitor
-from monitor.web import health, scrape
+from monitor.web import health, push, scrape
 
 
 def _routes() -> list[BaseRoute]:
-    return [*health.routes(), *scrape.routes()]
+    return [*health.routes(), *scrape.routes(), *push.routes()]
 
 
 def create_app(monitor: Monitor, manage: bool = False, watch_config: bool = False) -> Starlette:

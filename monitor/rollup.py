@@ -1,0 +1,138 @@
+"""Hourly rollups: the running aggregate of one target's probes in one hour, and its
+compact on-disk form.
+
+A rollup row must stay small (8,760 rows per target per year within a 1 MB budget), so
+latencies are whole microseconds (SQLite stores small integers in 1-4 bytes) and the
+histogram is sparse: for each non-empty bucket one byte of index and the count as a
+LEB128 varint — a steady service fills three to six buckets, about ten bytes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from monitor.store import LATENCY_BUCKETS, Rollup, latency_bucket
+
+HOUR = 3600
+
+
+def encode_histogram(counts: Iterable[int]) -> bytes:
+    """Sparse varint encoding of a histogram (see the module doc)."""
+    out = bytearray()
+    for index, count in enumerate(counts):
+        if count <= 0:
+            continue
+        out.append(index)
+        while True:
+            byte, count = count & 0x7F, count >> 7
+            out.append(byte | (0x80 if count else 0))
+            if not count:
+                break
+    return bytes(out)
+
+
+def decode_histogram(data: bytes | None) -> list[int]:
+    """The inverse of `encode_histogram`: a full list of `LATENCY_BUCKETS` counts."""
+    counts = [0] * LATENCY_BUCKETS
+    pos, size = 0, len(data or b"")
+    while data and pos < size:
+        index, pos = data[pos], pos + 1
+        value, shift = 0, 0
+        while True:
+            byte, pos = data[pos], pos + 1
+            value |= (byte & 0x7F) << shift
+            shift += 7
+            if not byte & 0x80:
+                break
+        if index < LATENCY_BUCKETS:
+            counts[index] += value
+    return counts
+
+
+@dataclass(slots=True)
+class Accumulator:
+    """One (target, hour) aggregate while the writer fills it. Latencies in µs."""
+
+    count: int = 0
+    failures: int = 0
+    degraded: int = 0
+    maintenance: int = 0
+    lat_count: int = 0
+    lat_sum: int = 0
+    lat_min: int | None = None
+    lat_max: int | None = None
+    hist: list[int] = field(default_factory=lambda: [0] * LATENCY_BUCKETS)
+
+    def add(self, ok: bool, degraded: bool, maintenance: bool, duration: float) -> None:
+        self.count += 1
+        if maintenance:
+            self.maintenance += 1
+            return
+        if not ok:
+            self.failures += 1
+            return
+        self.degraded += degraded
+        micros = max(round(duration * 1_000_000), 0)
+        self.lat_count += 1
+        self.lat_sum += micros
+        self.lat_min = micros if self.lat_min is None else min(self.lat_min, micros)
+        self.lat_max = micros if self.lat_max is None else max(self.lat_max, micros)
+        self.hist[latency_bucket(duration)] += 1
+
+    def row(self) -> tuple[object, ...]:
+        """The values of the `rollups` columns after (target, hour)."""
+        return (self.count, self.failures, self.degraded, self.maintenance, self.lat_count,
+                self.lat_sum, self.lat_min, self.lat_max, encode_histogram(self.hist))
+
+    @classmethod
+    def from_row(cls, row: tuple[Any, ...]) -> Accumulator:
+        """Read back `row()`'s values (as the `rollups` table returns them)."""
+        count, failures, degraded, maint, lat_count, lat_sum, lat_min, lat_max, hist = row
+        return cls(count, failures, degraded, maint, lat_count, lat_sum, lat_min, lat_max,
+                   decode_histogram(hist))
+
+    def merge(self, other: Accumulator) -> None:
+        self.count += other.count
+        self.failures += other.failures
+        self.degraded += other.degraded
+        self.maintenance += other.maintenance
+        self.lat_count += other.lat_count
+        self.lat_sum += other.lat_sum
+        for name in ("lat_min", "lat_max"):
+            pick = min if name == "lat_min" else max
+            mine, theirs = getattr(self, name), getattr(other, name)
+            setattr(self, name, theirs if mine is None else mine if theirs is None
+                    else pick(mine, theirs))
+        self.hist = [a + b for a, b in zip(self.hist, other.hist, strict=True)]
+
+    def rollup(self, target: str, start: float, end: float) -> Rollup:
+        return Rollup(
+            target=target, start=start, end=end, count=self.count, failures=self.failures,
+            degraded=self.degraded, maintenance=self.maintenance, latency_count=self.lat_count,
+            latency_sum=self.lat_sum / 1e6,
+            latency_min=None if self.lat_min is None else self.lat_min / 1e6,
+            latency_max=None if self.lat_max is None else self.lat_max / 1e6,
+            histogram=tuple(self.hist),
+        )
+
+
+def merge_rollups(parts: Iterable[Rollup], target: str, start: float, end: float) -> Rollup:
+    """Several rollups (hours, or targets of a group) as one."""
+    parts = list(parts)
+    hist = [0] * LATENCY_BUCKETS
+    for part in parts:
+        for index, count in enumerate(part.histogram):
+            hist[index] += count
+    lows = [p.latency_min for p in parts if p.latency_min is not None]
+    highs = [p.latency_max for p in parts if p.latency_max is not None]
+    return Rollup(
+        target=target, start=start, end=end, count=sum(p.count for p in parts),
+        failures=sum(p.failures for p in parts), degraded=sum(p.degraded for p in parts),
+        maintenance=sum(p.maintenance for p in parts),
+        latency_count=sum(p.latency_count for p in parts),
+        latency_sum=sum(p.latency_sum for p in parts),
+        latency_min=min(lows, default=None), latency_max=max(highs, default=None),
+        histogram=tuple(hist),
+    )
