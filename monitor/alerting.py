@@ -22,6 +22,7 @@ import httpx
 from monitor import __version__
 from monitor.config import Config, Target
 from monitor.dispatcher import Dispatcher
+from monitor.log import kv
 from monitor.notifiers import NOTIFIERS
 from monitor.notifiers.base import Notifier, NotifyContext
 from monitor.notifiers.texts import Texts
@@ -126,8 +127,9 @@ class Alerting:
         for item in outgoing:
             added = self.outbox.enqueue(item.alert, item.notifiers)
             if added:
-                log.info("alert queued alert=%s kind=%s target=%s notifiers=%s",
-                         item.alert.id, item.alert.kind, item.alert.target, ",".join(added))
+                log.info("alert queued", extra=kv(alert=item.alert.id, kind=item.alert.kind,
+                                                  target=item.alert.target,
+                                                  notifiers=",".join(added)))
                 self.dispatcher.wake(added)
         if outgoing:
             self._publish_queue()

@@ -16,6 +16,7 @@ from collections.abc import Callable
 import httpx
 
 from monitor import __version__
+from monitor.log import kv
 
 log = logging.getLogger("monitor.deadman")
 
@@ -52,7 +53,7 @@ class DeadMan:
             response.raise_for_status()
         except httpx.HTTPError as exc:
             self.last_ok, self.last_error = False, f"{type(exc).__name__}: {exc}"
-            log.warning("heartbeat failed error=%r", self.last_error)
+            log.warning("heartbeat failed", extra=kv(error=self.last_error))
             return
         self.last_ok, self.last_error = True, None
 

@@ -20,6 +20,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 
 from monitor.errors import PermanentNotifyError, StoreError, TransientNotifyError
+from monitor.log import kv
 from monitor.notifiers.base import Notifier
 from monitor.outbox import Entry, Outbox
 
@@ -52,7 +53,7 @@ class Dispatcher:
         self.notifiers = dict(notifiers)
         gone = self.outbox.fail_orphans(self.notifiers, "notifier no longer configured")
         if gone:
-            log.warning("alerts failed reason=notifier_removed count=%d", gone)
+            log.warning("alerts failed: notifier no longer configured", extra=kv(count=gone))
         if self._started:
             self._sync_workers()
 
@@ -92,7 +93,7 @@ class Dispatcher:
                 await self._drain(name)
                 return  # the notifier is gone
             except StoreError as exc:  # e.g. the database stayed locked: try again soon
-                log.error("outbox unavailable notifier=%s error=%r", name, str(exc))
+                log.error("outbox unavailable", extra=kv(notifier=name, error=str(exc)))
                 await asyncio.sleep(STORE_RETRY_SECONDS)
 
     async def _drain(self, name: str) -> None:
@@ -117,21 +118,21 @@ class Dispatcher:
         except PermanentNotifyError as exc:
             self.outbox.failed(entry.seq, str(exc))
             self._count(name, ok=False)
-            log.error("alert failed notifier=%s alert=%s kind=%s target=%s error=%r",
-                      name, alert.id, alert.kind, alert.target, str(exc))
+            log.error("alert failed", extra=kv(notifier=name, alert=alert.id, kind=alert.kind,
+                                               target=alert.target, error=str(exc)))
         except Exception as exc:  # transient, or a notifier's bug: keep the alert
             retry_after = exc.retry_after if isinstance(exc, TransientNotifyError) else None
             delay = self.backoff(entry.attempts + 1, retry_after)
             self.outbox.retry(entry.seq, self.clock() + delay, str(exc) or type(exc).__name__)
             level = logging.WARNING if isinstance(exc, TransientNotifyError) else logging.ERROR
-            log.log(level, "alert delayed notifier=%s alert=%s attempt=%d retry_in=%.1fs error=%r",
-                    name, alert.id, entry.attempts + 1, delay, str(exc) or type(exc).__name__,
-                    exc_info=not isinstance(exc, TransientNotifyError))
+            log.log(level, "alert delayed", exc_info=not isinstance(exc, TransientNotifyError),
+                    extra=kv(notifier=name, alert=alert.id, attempt=entry.attempts + 1,
+                             retry_in=f"{delay:.1f}s", error=str(exc) or type(exc).__name__))
         else:
             self.outbox.delivered(entry.seq)
             self._count(name, ok=True)
-            log.info("alert sent notifier=%s alert=%s kind=%s target=%s attempts=%d",
-                     name, alert.id, alert.kind, alert.target, entry.attempts + 1)
+            log.info("alert sent", extra=kv(notifier=name, alert=alert.id, kind=alert.kind,
+                                            target=alert.target, attempts=entry.attempts + 1))
 
     def _count(self, name: str, ok: bool) -> None:
         self.counts[(name, "sent" if ok else "failed")] += 1
