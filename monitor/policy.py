@@ -68,6 +68,7 @@ class _Track:
     flap_notified: set[str] = field(default_factory=set)
     problem: _Problem | None = None
     pending: float | None = None  # a deferred "down" is due then
+    pending_from: State = State.UNKNOWN  # the state the deferred "down" left
     cert_sent: tuple[int, int] | None = None  # (expiry, threshold days)
     refreshed: dict[str, float] = field(default_factory=dict)  # notifier -> last refresh
     cert_next: float = 0.0  # when to look at the certificate again
@@ -148,7 +149,7 @@ class Policy:
             if track.pending is not None and now >= track.pending:
                 track.pending = None
                 if track.state == State.DOWN and track.problem is None and not track.flapping:
-                    out += self._open_down(target, track, track.since, State.UNKNOWN)
+                    out += self._open_down(target, track, track.since, track.pending_from)
             problem = track.problem
             if problem and problem.state == State.DOWN and not track.flapping:
                 out += self._escalate(target, track, problem, now)
@@ -175,7 +176,7 @@ class Policy:
             if self._root_down(target):
                 return out
             if target.depends_on:
-                track.pending = at + self._grace(target)
+                track.pending, track.pending_from = at + self._grace(target), old
                 return out
             out += self._open_down(target, track, at, old)
         elif track.state == State.DEGRADED and track.problem is None and old != State.UNKNOWN:

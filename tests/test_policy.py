@@ -172,6 +172,7 @@ def test_it_alerts_a_dependent_that_is_down_on_its_own(policy, config, clock):
     assert out == []  # still within the grace: the gateway could be seen down yet
     out = [o for o in advance(policy, clock, 120) if o.alert.kind != "refresh"]
     assert kinds(out) == [("down", "cam1", ("oncall", "am"))]
+    assert (out[0].alert.old, out[0].alert.since) == ("UP", clock.now - 180)
 
 
 def test_it_alerts_a_dependent_still_down_after_its_root_recovered(policy, config, clock):
