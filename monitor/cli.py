@@ -162,5 +162,6 @@ def _report(config: Config, args: argparse.Namespace) -> int:
 
 
 def _notify_test(config: Config, args: argparse.Namespace) -> int:
-    print("monitor notify-test: not available in this build yet", file=sys.stderr)
-    return EXIT_CONFIG
+    from monitor.notifytest import run_notify_test
+
+    return asyncio.run(run_notify_test(config, args.notifiers))

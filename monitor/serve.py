@@ -34,7 +34,7 @@ def serve(config: Config, log_level: str = "info") -> int:
     logsetup.setup(log_level)
     config.settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = SQLiteStore.for_settings(config.settings)
-    monitor = Monitor(config, store)
+    monitor = Monitor(config, store, alerting=True)
     app = create_app(monitor, manage=True, watch_config=True)
     host, _, port = config.settings.listen.rpartition(":")
     log.info("serving", extra=kv(listen=config.settings.listen, config=str(config.path)))
