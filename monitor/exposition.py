@@ -122,9 +122,10 @@ def blackbox_samples(target: Target, result: Result) -> Iterator[tuple[str, str,
 
 
 def add_blackbox(writer: Writer, prefix: str, target: Target, result: Result) -> None:
-    """Add one result's blackbox samples, labelled `prefix` (`target="id"` or nothing)."""
+    """Add one result's blackbox samples, labelled `prefix` (`target="id"` or nothing).
+    Label names stay sorted (`phase` before `target`), as prometheus-client writes them."""
     for name, extra, value in blackbox_samples(target, result):
-        labels = f"{prefix},{extra}" if prefix and extra else prefix or extra
+        labels = f"{extra},{prefix}" if prefix and extra else prefix or extra
         writer.add(name, labels, value)
 
 

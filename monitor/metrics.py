@@ -62,13 +62,14 @@ class _Buckets:
         self.sum += value
 
     def write(self, writer: Writer, family: str, prefix: str) -> None:
-        """The `_bucket`, `_count` and `_sum` samples, labelled `prefix` (may be empty)."""
+        """The `_bucket`, `_count` and `_sum` samples, labelled `prefix` (may be empty;
+        its label names must sort after `le`)."""
         sep = "," if prefix else ""
         running = 0
         for bound, count in zip(self.bounds, self.counts, strict=False):
             running += count
-            writer.add(family, f'{prefix}{sep}le="{number(bound)}"', running, family + "_bucket")
-        writer.add(family, f'{prefix}{sep}le="+Inf"', self.total, family + "_bucket")
+            writer.add(family, f'le="{number(bound)}"{sep}{prefix}', running, family + "_bucket")
+        writer.add(family, f'le="+Inf"{sep}{prefix}', self.total, family + "_bucket")
         writer.add(family, prefix, self.total, family + "_count")
         writer.add(family, prefix, self.sum, family + "_sum")
 
@@ -117,8 +118,9 @@ class Metrics:
             del self.uptime[key]
 
     def notified(self, notifier: str, ok: bool) -> None:
-        """Count one delivery attempt of `notifier`: `ok` sent, else failed (a retry that
-        fails again counts again). Exported for configured notifiers only."""
+        """Count one alert's outcome through `notifier`: `ok` sent, else failed for good
+        (a permanent error; transient ones are retried and show in the queue). Exported
+        for configured notifiers only."""
         book = self.notifications_sent if ok else self.notifications_failed
         book[notifier] = book.get(notifier, 0) + 1
 
@@ -170,6 +172,8 @@ def _probe_families(m: Metrics, writer: Writer) -> None:
 
 
 def _target_families(m: Metrics, writer: Writer) -> None:
+    # Label names in sorted order, as prometheus-client writes them (`target` is last
+    # except before `window`), so text-matching readers see the same lines.
     up = "monitor_target_up"
     writer.family(up, "gauge", "State after thresholds: 1 UP/DEGRADED, 0 DOWN.")
     state = "monitor_target_state"
@@ -190,15 +194,15 @@ def _target_families(m: Metrics, writer: Writer) -> None:
         if st is None:
             continue
         t = f'target="{label(tid)}"'
-        writer.add(info, f'{t},name="{label(target.name)}",group="{label(target.group)}",'
-                         f'kind="{label(target.kind)}"', 1.0)
+        writer.add(info, f'group="{label(target.group)}",kind="{label(target.kind)}",'
+                         f'name="{label(target.name)}",{t}', 1.0)
         if st.state is not State.UNKNOWN and st.underlying is not State.UNKNOWN:
             writer.add(up, t, 1.0 if st.underlying.is_up else 0.0)
         for s in State:
-            writer.add(state, f'{t},state="{s.value}"', 1.0 if st.state is s else 0.0)
+            writer.add(state, f'state="{s.value}",{t}', 1.0 if st.state is s else 0.0)
         writer.add(maint, t, 1.0 if st.maintenance else 0.0)
-        writer.add(probes, f'{t},result="success"', st.counts[True])
-        writer.add(probes, f'{t},result="failure"', st.counts[False])
+        writer.add(probes, f'result="success",{t}', st.counts[True])
+        writer.add(probes, f'result="failure",{t}', st.counts[False])
         buckets = m.durations.get(tid)
         if buckets is not None:
             buckets.write(writer, hist, t)
@@ -220,7 +224,7 @@ def _self_families(m: Metrics, writer: Writer) -> None:
     writer.family(build, "gauge", "Build information; always 1.")
     writer.add(build, f'version="{label(__version__)}"', 1.0)
     sent = "monitor_notifications_total"
-    writer.family(sent, "counter", "Notification delivery attempts, by result.")
+    writer.family(sent, "counter", "Alerts sent, or failed for good (permanent error).")
     queue = "monitor_notification_queue"
     writer.family(queue, "gauge", "Undelivered alerts waiting in the outbox.")
     for name in m.monitor.config.notifiers:

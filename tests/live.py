@@ -40,10 +40,16 @@ def closed_port() -> int:
 
 
 class _Handler(http.server.BaseHTTPRequestHandler):
-    """`/` answers 200, `/broken` 500, anything else 404."""
+    """`GET /` answers 200, `/broken` 500, anything else (and every POST) 404."""
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length", "0")))
+        self._answer(404)
 
     def do_GET(self) -> None:
-        status = {"/": 200, "/broken": 500}.get(self.path, 404)
+        self._answer({"/": 200, "/broken": 500}.get(self.path, 404))
+
+    def _answer(self, status: int) -> None:
         body = b"Kotawaringin ok\n" if status == 200 else b"failing\n"
         self.send_response(status)
         self.send_header("Content-Type", "text/plain")
@@ -107,9 +113,10 @@ def farm(tmp: Path) -> Iterator[Farm]:
         yield Farm(plain, secure, closed_port(), ca_file, expiry.timestamp())
 
 
-def targets_toml(farm: Farm, extra: str = "") -> str:
+def targets_toml(farm: Farm, extra: str = "", notify: tuple[str, ...] = ()) -> str:
     """Targets probed every second: two up (plain and TLS), two down (500, refused);
-    `extra` is appended (more targets, notifiers)."""
+    `extra` is appended (more targets, notifiers); `notify` names their notifiers."""
+    notify_line = "notify = [" + ", ".join(f'"{n}"' for n in notify) + "]" if notify else ""
     return f"""
 [monitor]
 title = "Test"
@@ -121,6 +128,7 @@ interval = "1s"
 timeout = "1s"
 failure_threshold = 1
 success_threshold = 1
+{notify_line}
 
 [targets.web]
 name = "Website"
@@ -160,31 +168,40 @@ class LiveMonitor:
 
 @contextlib.contextmanager
 def live_monitor(config_path: Path, uptime_refresh: float = 1.0) -> Iterator[LiveMonitor]:
-    """The real app (`create_app(manage=True)`) with an SQLite store, served by uvicorn in
-    a thread on a free port, until the context ends."""
+    """The real app (`create_app(manage=True)`) with an SQLite store and alerting, as
+    `monitor run` builds it, served by uvicorn in a thread on a free port, until the
+    context ends. Everything is built inside that thread, as `monitor run` builds it in
+    its one thread (SQLite connections belong to the thread that opened them)."""
     config = load_config(config_path)
     config.settings.data_dir.mkdir(parents=True, exist_ok=True)
-    monitor = Monitor(config, SQLiteStore(config.settings.data_dir / "monitor.db"))
-    monitor.metrics.uptime_refresh = uptime_refresh
-    app = create_app(monitor, manage=True)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    # asyncio's loop, not uvloop: outside the main thread uvloop refuses even to try the
-    # app's SIGHUP handler, which asyncio's loop lets the app skip.
-    server = uvicorn.Server(uvicorn.Config(app, log_config=None, access_log=False,
-                                           lifespan="on", loop="asyncio"))
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]})
+    built: list[tuple[Monitor, uvicorn.Server]] = []
+
+    def serve() -> None:
+        monitor = Monitor(config, SQLiteStore.for_settings(config.settings), alerting=True)
+        monitor.metrics.uptime_refresh = uptime_refresh
+        # asyncio's loop, not uvloop: outside the main thread uvloop refuses even to try
+        # the app's SIGHUP handler, which asyncio's loop lets the app skip.
+        server = uvicorn.Server(uvicorn.Config(
+            create_app(monitor, manage=True), log_config=None, access_log=False,
+            lifespan="on", loop="asyncio"))
+        built.append((monitor, server))
+        server.run(sockets=[sock])
+
+    thread = threading.Thread(target=serve)
     thread.start()
     try:
         deadline = time.monotonic() + 10
-        while not server.started:
+        while not (built and built[0][1].started):
             if time.monotonic() > deadline or not thread.is_alive():
                 raise RuntimeError("the monitor app did not start")
             time.sleep(0.02)
-        yield LiveMonitor(monitor, f"http://127.0.0.1:{port}")
+        yield LiveMonitor(built[0][0], f"http://127.0.0.1:{port}")
     finally:
-        server.should_exit = True
+        if built:
+            built[0][1].should_exit = True
         thread.join(15)
         sock.close()
 

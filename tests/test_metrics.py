@@ -288,3 +288,18 @@ async def test_metrics_route_serves_the_text_and_picks_samples_by_name(monitor: 
     assert "monitor_scheduler_lag_seconds_count 1.0" in lines
     assert len(lines) == 1 + 11  # the count and 11 buckets
     assert "target=" not in light.text
+
+
+def test_the_text_is_what_prometheus_client_would_write(monitor: Monitor) -> None:
+    monitor.record(WEB, OK_HTTP)
+    monitor.record(GATE, REFUSED)
+    monitor.metrics.uptime[("web", "24h")] = 0.99
+    monitor.metrics.lag.observe(0.003)
+    monitor.metrics.notified("oncall", ok=False)
+
+    def lines(text: bytes) -> list[tuple[str, float] | str]:
+        return [line if line.startswith("#") else (line.rsplit(" ", 1)[0], float(line.rsplit(" ", 1)[1]))
+                for line in text.decode().splitlines()]
+
+    # generate_latest re-writes, with prometheus-client's writer, what the registry parsed
+    assert lines(monitor.metrics.render()) == lines(generate_latest(monitor.registry))

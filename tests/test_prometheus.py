@@ -24,7 +24,16 @@ import pytest
 import yaml
 
 from tests.integration import need
-from tests.live import LiveMonitor, farm, free_port, get_json, live_monitor, process, targets_toml
+from tests.live import (
+    LiveMonitor,
+    closed_port,
+    farm,
+    free_port,
+    get_json,
+    live_monitor,
+    process,
+    targets_toml,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 DASHBOARD = json.loads((ROOT / "grafana" / "dashboards" / "monitor.json").read_text())
@@ -33,14 +42,18 @@ DEADLINE = 30.0  # seconds for every query to have data
 RATE_INTERVAL = "10s"
 
 
-def _notifier_block() -> str:
-    """A webhook notifier (to a closed port: deliveries fail and queue up), so that the
-    notification panels have series; empty while no webhook notifier kind exists."""
-    from monitor.notifiers import NOTIFIERS
+# Two webhooks, no traffic leaving the machine: `oncall` to the farm's server, which
+# answers 404 (a permanent error: counted as failed), `helpdesk` to a closed port
+# (transient errors: the alerts wait in the queue).
+NOTIFIERS = """
+[notifiers.oncall]
+type = "webhook"
+url = "http://127.0.0.1:{http}/hook"
 
-    if "webhook" not in NOTIFIERS:
-        return ""
-    return '\n[notifiers.oncall]\ntype = "webhook"\nurl = "http://127.0.0.1:9/hook"\n'
+[notifiers.helpdesk]
+type = "webhook"
+url = "http://127.0.0.1:{closed}/hook"
+"""
 
 
 def _rules_copy(tmp: Path) -> Path:
@@ -60,7 +73,8 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveMonito
     tmp = tmp_path_factory.mktemp("prometheus")
     with farm(tmp) as targets:
         config = tmp / "targets.toml"
-        config.write_text(targets_toml(targets, _notifier_block()))
+        notifiers = NOTIFIERS.format(http=targets.http, closed=closed_port())
+        config.write_text(targets_toml(targets, notifiers, ("oncall", "helpdesk")))
         with live_monitor(config) as live:
             port = free_port()
             prom_config = tmp / "prometheus.yml"
@@ -181,3 +195,13 @@ def test_promtool_finds_nothing_to_lint_on_the_live_metrics(stack: tuple[LiveMon
     done = subprocess.run([promtool, "check", "metrics"], input=text.encode(),
                           capture_output=True, timeout=30, check=False)
     assert (done.returncode, done.stdout, done.stderr) == (0, b"", b"")
+
+
+def test_failing_deliveries_show_in_the_notification_series(stack: tuple[LiveMonitor, str]) -> None:
+    _, base = stack
+    deadline = time.monotonic() + DEADLINE
+    failed = 'monitor_notifications_total{notifier="oncall", result="failed"} > 0'
+    wait_for(lambda: bool(query(base, failed)), "a permanently failed delivery", deadline)
+    waiting = 'monitor_notification_queue{notifier="helpdesk"} > 0'
+    wait_for(lambda: bool(query(base, waiting)), "alerts waiting for helpdesk", deadline)
+    assert query(base, 'monitor_notification_queue{notifier="oncall"}')[0]["value"][1] == "0"
