@@ -20,6 +20,8 @@ from monitor.web.graphics import ICONS, BarPainter, Line, latency_chart, sparkli
 from monitor.web.templating import language, page
 from monitor.web.texts import Texts
 
+PHONE_DAYS = 30
+
 
 def routes() -> list[BaseRoute]:
     return [
@@ -50,10 +52,16 @@ def status_context(snap: views.Snapshot, t: Texts) -> Mapping[str, Any]:
     watch, now, painter = snap.watch, snap.now, BarPainter(t)
     if watch is not None:
         caption = t("page.watch_bar")
-        axis = (t.date(watch.start), t.date(watch.end))
+        # A phone shows the last PHONE_DAYS bars only (see base.html.j2).
+        first_shown = watch.start + max(0, watch.days - PHONE_DAYS) * 86400.0
+        axis = (t.date(watch.start), t.date(first_shown), t.date(watch.end))
     else:
         caption = t("page.days_bar", days=views.BAR_DAYS)
-        axis = (t("page.days_ago", n=views.BAR_DAYS), t("page.today"))
+        axis = (
+            t("page.days_ago", n=views.BAR_DAYS),
+            t("page.days_ago", n=PHONE_DAYS),
+            t("page.today"),
+        )
     return {
         "now": now,
         "overall": views.overall([row.status for row in snap.rows]),
