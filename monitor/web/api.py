@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 
 from monitor.store import StoredResult, Uptime
 from monitor.web import views
+from monitor.web.cache import current_snapshot
 from monitor.web.openapi import document
 from monitor.web.templating import isotime
 
@@ -40,7 +41,7 @@ def problem(status_code: int, message: str) -> JSONResponse:
 
 async def status(request: Request) -> Response:
     runtime: views.Runtime = request.app.state.monitor
-    snap = await views.cached_snapshot(runtime, request.app.state)
+    snap = await current_snapshot(runtime, request.app.state)
     watch = snap.watch
     return JSONResponse(
         {

@@ -16,6 +16,7 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from monitor.web import views
+from monitor.web.cache import current_snapshot
 from monitor.web.graphics import ICONS, BarPainter, Line, latency_chart, sparkline
 from monitor.web.templating import language, page
 from monitor.web.texts import Texts
@@ -32,7 +33,7 @@ def routes() -> list[BaseRoute]:
 
 async def status_page(request: Request) -> HTMLResponse:
     runtime: views.Runtime = request.app.state.monitor
-    snap = await views.cached_snapshot(runtime, request.app.state)
+    snap = await current_snapshot(runtime, request.app.state)
     # The rendered page is kept with the snapshot it shows, one per language (only for
     # plain `/?lang=..` requests, so odd query strings cannot fill the cache).
     cacheable = set(request.query_params) <= {"lang"}

@@ -152,11 +152,11 @@ class FakeRuntime:
     clock: Any = None  # pinned time for the app (`make_app(runtime, runtime.clock)`)
 
 
-def make_app(runtime: Any, clock: Any = None) -> Starlette:
-    """The real app factory around a runtime; no snapshot cache (tests change states
-    between requests); `clock` pins the time."""
+def make_app(runtime: Any, clock: Any = None, snapshot_seconds: float = 0) -> Starlette:
+    """The real app factory around a runtime; by default no snapshot cache (tests change
+    states between requests); `clock` pins the time."""
     app = create_app(runtime)
-    app.state.snapshot_seconds = 0
+    app.state.snapshot_seconds = snapshot_seconds
     if clock is not None:
         app.state.clock = clock
     return app
@@ -166,8 +166,8 @@ def make_app(runtime: Any, clock: Any = None) -> Starlette:
 async def client_for() -> AsyncIterator[Any]:
     clients: list[httpx.AsyncClient] = []
 
-    def make(runtime: Any, clock: Any = None) -> httpx.AsyncClient:
-        transport = httpx.ASGITransport(app=make_app(runtime, clock))
+    def make(runtime: Any, clock: Any = None, snapshot_seconds: float = 0) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=make_app(runtime, clock, snapshot_seconds))
         client = httpx.AsyncClient(transport=transport, base_url="http://testserver")
         clients.append(client)
         return client

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from datetime import datetime, timedelta
@@ -252,3 +253,22 @@ async def test_a_thousand_targets_render_within_budget(client_for) -> None:
     assert html.count('<li class="card target">') == 1000
     assert html.count('<li class="ok"') == 90_000
     assert elapsed < 1.5
+
+
+async def test_a_crowd_shares_one_snapshot_and_a_stale_one_is_renewed_behind(client_for) -> None:
+    now = [time.time()]
+    runtime = many_targets(now[0], groups=2, per_group=3)
+    client = client_for(runtime, clock=lambda: now[0], snapshot_seconds=5)
+    first = (await client.get("/?lang=en")).text
+    for _ in range(5):
+        assert (await client.get("/?lang=en")).text == first
+    assert runtime.store.calls.count("daily") == 1
+    set_state(runtime, "g0t0", State.DOWN, now[0], "timeout")
+    now[0] += 6  # stale: answered at once from the old snapshot, renewed behind
+    assert "Partial outage" not in (await client.get("/?lang=en")).text
+    await asyncio.sleep(0.05)
+    assert "Partial outage" in (await client.get("/?lang=en")).text
+    assert runtime.store.calls.count("daily") == 2
+    now[0] += 120  # too old to serve: the request waits for a new one
+    set_state(runtime, "g0t0", State.UP, now[0])
+    assert "All systems operational" in (await client.get("/?lang=en")).text
