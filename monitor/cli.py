@@ -156,10 +156,12 @@ def _print_table(targets: list[Target], results: list[Result]) -> None:
 
 
 def _report(config: Config, args: argparse.Namespace) -> int:
-    print("monitor report: not available in this build yet", file=sys.stderr)
-    return EXIT_CONFIG
+    from monitor.report import run_report
+
+    return asyncio.run(run_report(config, args))
 
 
 def _notify_test(config: Config, args: argparse.Namespace) -> int:
-    print("monitor notify-test: not available in this build yet", file=sys.stderr)
-    return EXIT_CONFIG
+    from monitor.notifytest import run_notify_test
+
+    return asyncio.run(run_notify_test(config, args.notifiers))

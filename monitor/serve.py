@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import Iterator
 
 import uvicorn
 
@@ -16,18 +18,29 @@ from monitor.web import create_app
 log = logging.getLogger(__name__)
 
 
+class _Server(uvicorn.Server):
+    """uvicorn re-raises SIGINT/SIGTERM after its graceful shutdown, so the process would
+    die by the signal; `monitor run` promises exit 0 on a clean stop instead."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            yield
+            self._captured_signals.clear()
+
+
 def serve(config: Config, log_level: str = "info") -> int:
     """Run until stopped; 0 on a clean stop."""
     logsetup.setup(log_level)
     config.settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = SQLiteStore(config.settings.data_dir / "monitor.db")
-    monitor = Monitor(config, store)
+    store = SQLiteStore.for_settings(config.settings)
+    monitor = Monitor(config, store, alerting=True)
     app = create_app(monitor, manage=True, watch_config=True)
     host, _, port = config.settings.listen.rpartition(":")
     log.info("serving", extra=kv(listen=config.settings.listen, config=str(config.path)))
-    server = uvicorn.Server(uvicorn.Config(
+    server = _Server(uvicorn.Config(
         app, host=host.strip("[]"), port=int(port), log_config=None, access_log=False,
         lifespan="on", timeout_graceful_shutdown=10,
     ))
     server.run()
-    return 0
+    return 0 if server.started else 1

@@ -65,7 +65,8 @@ class SQLiteStore:
         self.raw_retention = raw_retention
         self.observe = observe
         self.clock = clock
-        self._writer = Writer(self.path, clock, None, flush_interval, batch_size)
+        self._writer = Writer(self.path, clock, None, flush_interval, batch_size,
+                              raw_retention if observe else None)
         self._reader: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
 
@@ -234,9 +235,7 @@ class SQLiteStore:
 
     async def incidents(self, target_ids: Collection[str] | None, start: float, end: float,
                         limit: int | None = None) -> list[Period]:
-        found = await self.periods(target_ids, start, end, {State.DOWN})
-        found.reverse()
-        return found[:limit] if limit is not None else found
+        return await self._read(lambda conn: q.down_periods(conn, target_ids, start, end, limit))
 
     async def rollups(self, target_ids: Collection[str] | None, start: float,
                       end: float) -> dict[str, list[Rollup]]:

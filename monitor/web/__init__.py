@@ -19,13 +19,14 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute
 
 from monitor.runtime import Monitor
-from monitor.web import admin, api, badge, health, pages, scrape
+from monitor.web import admin, api, badge, health, pages, push, scrape
 
 
 def _routes() -> list[BaseRoute]:
     return [
         *health.routes(),
         *scrape.routes(),
+        *push.routes(),
         *pages.routes(),
         *api.routes(),
         *badge.routes(),

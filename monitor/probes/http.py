@@ -1,0 +1,199 @@
+"""The HTTP probe (`http://`, `https://`): one request, redirects followed hop by hop,
+the answer checked against the target's expectations.
+
+`parse` turns the target's keys into an `HttpSpec` holding everything a probe needs
+ready-made (request headers as bytes, auth header, compiled regexes, the expanded status
+set), so a probe does no parsing. `probe` runs an `Exchange` under one hard deadline,
+`target.timeout`, that covers resolving, connecting, TLS, redirects and the body: a
+server that trickles or never stops ends as a `timeout` (or `response_too_large`), never
+as a hung probe. Thresholds (`degraded_after`, `cert_warn_days`) are not applied here:
+`monitor.assess` applies them to every kind alike.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import re
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+from urllib.parse import SplitResult, unquote
+
+import httpx
+
+from monitor import __version__
+from monitor.probes.base import ProbeContext, ProbeKind
+from monitor.probes.http_exchange import Exchange
+from monitor.probes.http_expect import Expectations, check, read_expectations
+from monitor.probes.network import Failure, ProbeFailed
+from monitor.result import Reason, Result
+from monitor.schema import Table, format_duration
+
+if TYPE_CHECKING:
+    from monitor.config import Target
+
+DEFAULT_MAX_BODY = 4 * 1024 * 1024
+_TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
+_SIZE = re.compile(r"^\s*(\d+)\s*(B|KB|KiB|MB|MiB)?\s*$", re.IGNORECASE)
+_SIZE_UNITS = {"b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2}
+
+
+@dataclass(frozen=True, slots=True)
+class HttpSpec:
+    """An HTTP target's request and expectations, prepared once at configuration time.
+
+    `headers` are the request headers except Host, as bytes, including Authorization
+    (hence hidden from repr) and `Connection: close` (a fresh connection per probe).
+    """
+
+    url: httpx.URL
+    method: str = "GET"
+    headers: tuple[tuple[bytes, bytes], ...] = field(default=(), repr=False)
+    body: bytes | None = None
+    expect: Expectations = field(default_factory=lambda: Expectations(frozenset(range(200, 300)), "2xx"))
+    max_redirects: int = 10
+    verify_tls: bool = True
+    ca_file: str | None = None
+    max_body: int = DEFAULT_MAX_BODY
+
+
+def parse(t: Table, url: SplitResult | None) -> HttpSpec:
+    """Read the http kind's keys of a `[targets.*]` table (see the README)."""
+    parsed = _read_url(t, url)
+    method = t.text("method", "GET").upper()
+    if not _TOKEN.match(method):
+        t.problem("method", f"{method!r} is not an HTTP method")
+    body = t.text("body")
+    verify = t.boolean("verify_tls", True)
+    ca_file = _read_ca_file(t, verify)
+    return HttpSpec(
+        url=parsed,
+        method=method,
+        headers=_request_headers(t, url, body is not None),
+        body=body.encode("utf-8") if body is not None else None,
+        expect=read_expectations(t),
+        max_redirects=t.integer("max_redirects", 10, low=0, high=50),
+        verify_tls=verify,
+        ca_file=ca_file,
+        max_body=_read_size(t, "max_body", DEFAULT_MAX_BODY),
+    )
+
+
+def _read_url(t: Table, url: SplitResult | None) -> httpx.URL:
+    fallback = httpx.URL("http://invalid/")
+    if url is None or not url.hostname:
+        t.problem("url", "needs a host, e.g. \"https://www.example.go.id/\"")
+        return fallback
+    try:
+        url.port  # noqa: B018  (raises on a port out of range)
+        # Credentials in the URL become an Authorization header, not part of the URL.
+        return httpx.URL(url._replace(netloc=url.netloc.rpartition("@")[2], fragment="").geturl())
+    except (ValueError, httpx.InvalidURL) as exc:
+        t.problem("url", f"is not a valid URL: {exc}")
+        return fallback
+
+
+def _read_ca_file(t: Table, verify: bool) -> str | None:
+    ca_file = t.file_path("ca_file")
+    if ca_file is None:
+        return None
+    if not verify:
+        t.problem("ca_file", "has no effect with verify_tls = false")
+    try:
+        with open(ca_file, "rb") as handle:
+            pem = handle.read(1 << 20)
+    except OSError as exc:
+        t.problem("ca_file", f"cannot be read: {exc.strerror}")
+        return None
+    if b"-----BEGIN CERTIFICATE-----" not in pem:
+        t.problem("ca_file", "holds no PEM certificate (-----BEGIN CERTIFICATE-----)")
+        return None
+    return ca_file
+
+
+def _request_headers(t: Table, url: SplitResult | None, has_body: bool) -> tuple[tuple[bytes, bytes], ...]:
+    headers = {
+        "user-agent": ("User-Agent", f"monitor/{__version__}"),
+        "accept": ("Accept", "*/*"),
+        "accept-encoding": ("Accept-Encoding", "gzip, deflate"),
+        "connection": ("Connection", "close"),
+    }
+    auth = _auth_header(t, url)
+    if auth:
+        headers["authorization"] = ("Authorization", auth)
+    for name, value in t.text_mapping("headers").items():
+        if not _TOKEN.match(name) or name.lower() == "host":
+            t.problems.add(f"{t.key('headers')}.{name}", "is not a header name this probe can send")
+        elif "\r" in value or "\n" in value:
+            t.problems.add(f"{t.key('headers')}.{name}", "must not contain line breaks")
+        else:
+            headers[name.lower()] = (name, value)
+    if has_body and "content-type" not in headers:
+        headers["content-type"] = ("Content-Type", "text/plain; charset=utf-8")
+    return tuple((name.encode("latin-1", "replace"), value.encode("utf-8")) for name, value in headers.values())
+
+
+def _auth_header(t: Table, url: SplitResult | None) -> str | None:
+    username = t.text("username", unquote(url.username or "") if url else "")
+    password = t.text("password", unquote(url.password or "") if url else "")
+    token = t.text("bearer_token")
+    if password and not username:
+        t.problem("password", "needs a username")
+    if token is not None and username:
+        t.problem("bearer_token", "cannot be combined with username/password")
+    if token is not None:
+        return f"Bearer {token}"
+    if username:
+        return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
+    return None
+
+
+def _read_size(t: Table, key: str, default: int) -> int:
+    value = t.raw(key)
+    if value is None:
+        return default
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return value
+    match = _SIZE.match(value) if isinstance(value, str) else None
+    if match and int(match.group(1)) > 0:
+        return int(match.group(1)) * _SIZE_UNITS[(match.group(2) or "b").lower()]
+    t.problem(key, f"must be a positive size in bytes or like \"512KiB\", \"4MiB\", not {value!r}")
+    return default
+
+
+async def probe(target: Target, ctx: ProbeContext) -> Result:
+    """Probe an HTTP target once; never raises for a failing target."""
+    spec: HttpSpec = target.spec
+    try:
+        # Before the clock starts: the first use of a TLS context loads the trust store.
+        exchange = Exchange(spec, ctx)
+    except (OSError, ValueError) as exc:  # e.g. a ca_file made unreadable since validation
+        return Result(False, Reason.ERROR, f"cannot probe: {exc}", started=time.time())
+    started, begun = time.time(), time.perf_counter()
+    failure: Failure | None = None
+    try:
+        async with asyncio.timeout(target.timeout):
+            await exchange.run()
+        failure = check(spec.expect, exchange.status_code or 0, exchange.headers, exchange.body, exchange.charset)
+    except ProbeFailed as exc:
+        failure = exc.failure
+    except TimeoutError:
+        failure = Failure(
+            Reason.TIMEOUT, f"no complete answer within {format_duration(target.timeout)} ({exchange.stage})"
+        )
+    finally:
+        await exchange.close()
+    return Result(
+        ok=failure is None,
+        reason=failure.reason if failure else Reason.OK,
+        detail=failure.detail if failure else f"HTTP {exchange.status_code}",
+        duration=time.perf_counter() - begun,
+        started=started,
+        status_code=exchange.status_code,
+        cert_expiry=exchange.cert_expiry,
+        phases=exchange.phases,
+    )
+
+
+KIND = ProbeKind(name="http", schemes=("http", "https"), parse=parse, probe=probe)

@@ -1,0 +1,265 @@
+"""One HTTP probe's exchange with the server: resolve, connect, (TLS), request, follow
+redirects hop by hop, read the body under a cap, and time every phase.
+
+httpx is the client API and its transport interface the seam: requests go straight to
+a transport's `handle_async_request`, with no `AsyncClient` (whose construction costs
+more than a loopback request). The name is resolved here, timed as its own phase, and
+the request is sent to the address with `Host` and the `sni_hostname` extension naming
+the host, so certificate checks still see the name. The other phases come from
+httpcore's `trace` extension.
+
+The transport: without `ctx.http_transport`, httpx's default transport is built per
+probe around the cached `SSLContext` (cheap: no context, no client), which guarantees a
+fresh connection. A transport given in `ctx.http_transport` is shared by all targets, so
+its contract is: honour the request extensions `ssl_context` (the target's cached
+context), `sni_hostname` and `trace` (httpcore's event names, for the phases), open a
+fresh connection per request (requests carry `Connection: close`), and put the
+`network_stream` extension on the response when it can (for the certificate's expiry).
+
+Bodies are read raw and decoded here, never more than `max_body` bytes after
+decompression, so a gzip bomb or an endless body costs bounded memory.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+import zlib
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from monitor.probes import tlsutil
+from monitor.probes.network import Failure, ProbeFailed, classify, resolve, untrusted_expiry, verification_error
+from monitor.result import Reason
+
+if TYPE_CHECKING:
+    from monitor.probes.base import ProbeContext
+    from monitor.probes.http import HttpSpec
+
+_CHARSET = re.compile(r"charset=[\"']?([\w.:-]+)", re.IGNORECASE)
+REDIRECTS = frozenset((301, 302, 303, 307, 308))
+PHASES = ("resolve", "connect", "tls", "processing", "transfer")
+_SPANS = (  # phase, trace event that starts it, trace event that ends it
+    ("connect", "connection.connect_tcp.started", "connection.connect_tcp.complete"),
+    ("tls", "connection.start_tls.started", "connection.start_tls.complete"),
+    ("processing", "http11.send_request_headers.started", "http11.receive_response_headers.complete"),
+)
+# What the exchange was doing, by the last trace event seen: for a timeout's detail.
+_STAGES = {
+    "connection.connect_tcp.started": "connecting",
+    "connection.start_tls.started": "in the TLS handshake",
+    "http11.send_request_headers.started": "sending the request",
+    "http11.send_request_body.complete": "waiting for the response headers",
+    "http11.receive_response_headers.complete": "reading the body",
+}
+
+
+class Exchange:
+    """Runs one probe's requests; the caller bounds `run()` by the deadline and always
+    calls `close()`. Facts gathered so far (phases, status, expiry) survive a timeout."""
+
+    def __init__(self, spec: HttpSpec, ctx: ProbeContext) -> None:
+        self.spec = spec
+        self.phases = dict.fromkeys(PHASES, 0.0)
+        self.status_code: int | None = None
+        self.cert_expiry: float | None = None
+        self.headers: httpx.Headers = httpx.Headers()
+        self.body = b""
+        self.stage = "resolving the name"
+        self._marks: dict[str, float] = {}
+        self._ssl = ctx.tls.client(spec.verify_tls, spec.ca_file)
+        self._own = ctx.http_transport is None
+        self._transport = ctx.http_transport or httpx.AsyncHTTPTransport(verify=self._ssl)
+        self._response: httpx.Response | None = None
+
+    async def run(self) -> None:
+        """Fetch the URL, following redirects; raises `ProbeFailed`."""
+        spec = self.spec
+        url, method, body, headers = spec.url, spec.method, spec.body, spec.headers
+        for hop in range(spec.max_redirects + 1):
+            response = await self._fetch(url, method, headers, body)
+            location = response.headers.get("location") if response.status_code in REDIRECTS else None
+            if location is None or spec.max_redirects == 0:
+                await self._read_body(response)
+                return
+            await self._close_response()
+            if hop == spec.max_redirects:
+                break
+            url, method, body, headers = self._next_hop(url, location, response.status_code, method, body, headers)
+        raise ProbeFailed(Failure(Reason.TOO_MANY_REDIRECTS, f"more than {spec.max_redirects} redirects"))
+
+    @property
+    def charset(self) -> str | None:
+        match = _CHARSET.search(self.headers.get("content-type", ""))
+        return match.group(1) if match else None
+
+    async def close(self) -> None:
+        await self._close_response()
+        if self._own:
+            await self._transport.aclose()
+
+    def _next_hop(
+        self, url: httpx.URL, location: str, status: int, method: str, body: bytes | None,
+        headers: tuple[tuple[bytes, bytes], ...],
+    ) -> tuple[httpx.URL, str, bytes | None, tuple[tuple[bytes, bytes], ...]]:
+        try:
+            target = url.join(location)
+        except httpx.InvalidURL as exc:
+            raise ProbeFailed(Failure(Reason.INVALID_RESPONSE, f"bad redirect location {location!r}")) from exc
+        if target.scheme not in ("http", "https") or not target.host:
+            raise ProbeFailed(Failure(Reason.INVALID_RESPONSE, f"redirect to unsupported URL {location!r}"))
+        # As browsers do: 303, and 301/302 after a POST, continue with a GET and no body.
+        if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):
+            method, body = "GET", None
+            headers = tuple(h for h in headers if h[0].lower() not in (b"content-type", b"content-length"))
+        if (target.scheme, target.host, target.port) != (url.scheme, url.host, url.port):
+            # Credentials are for the configured origin only, never for where it points.
+            headers = tuple(h for h in headers if h[0].lower() != b"authorization")
+        return target, method, body, headers
+
+    async def _fetch(
+        self, url: httpx.URL, method: str, headers: tuple[tuple[bytes, bytes], ...], body: bytes | None,
+    ) -> httpx.Response:
+        host = url.raw_host.decode("ascii")
+        port = url.port or (443 if url.scheme == "https" else 80)
+        self.stage = "resolving the name"
+        begun = time.perf_counter()
+        try:
+            addresses = await resolve(host, port)
+        finally:
+            self.phases["resolve"] += time.perf_counter() - begun
+        extensions: dict[str, Any] = {"trace": self._trace, "ssl_context": self._ssl}
+        if url.scheme == "https" and addresses[0] != host:
+            extensions["sni_hostname"] = host
+        all_headers = ((b"Host", url.netloc), *headers)
+        for i, address in enumerate(addresses):
+            request = httpx.Request(
+                method, url if address == host else url.copy_with(host=address),
+                headers=all_headers, content=body, extensions=extensions,
+            )
+            try:
+                response = await self._send(request)
+            except (httpx.TransportError, OSError) as exc:
+                failure = _transport_failure(exc)
+                if failure.reason == Reason.CONNECTION_REFUSED and i + 1 < len(addresses):
+                    continue  # as every client does, try the host's next address
+                if verification_error(exc) is not None:
+                    self.cert_expiry = await untrusted_expiry(address, port, extensions.get("sni_hostname", ""))
+                raise ProbeFailed(failure) from exc
+            self._on_response(response)
+            return response
+        raise AssertionError("resolve() returns at least one address")
+
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        self._marks.clear()
+        try:
+            response = await self._transport.handle_async_request(request)
+        finally:
+            self._add_spans()
+        self._response = response
+        return response
+
+    def _on_response(self, response: httpx.Response) -> None:
+        self.status_code = response.status_code
+        self.headers = response.headers
+        stream = response.extensions.get("network_stream")
+        sslobj = stream.get_extra_info("ssl_object") if stream is not None else None
+        if sslobj is not None:
+            expiry = tlsutil.peer_expiry(sslobj)
+            if expiry is not None and (self.cert_expiry is None or expiry < self.cert_expiry):
+                self.cert_expiry = expiry
+
+    async def _trace(self, event: str, info: Mapping[str, Any]) -> None:
+        self._marks[event] = time.perf_counter()
+        self.stage = _STAGES.get(event, self.stage)
+
+    def _add_spans(self) -> None:
+        marks = self._marks
+        for phase, start, end in _SPANS:
+            if start in marks:
+                self.phases[phase] += marks.get(end, time.perf_counter()) - marks[start]
+
+    async def _read_body(self, response: httpx.Response) -> None:
+        self.stage = "reading the body"
+        begun = self._marks.get("http11.receive_response_headers.complete", time.perf_counter())
+        try:
+            await self._consume(response)
+        finally:
+            self.phases["transfer"] += time.perf_counter() - begun
+
+    async def _consume(self, response: httpx.Response) -> None:
+        limit = self.spec.max_body
+        length = response.headers.get("content-length", "")
+        if length.isdigit() and int(length) > limit and "content-encoding" not in response.headers:
+            raise ProbeFailed(_too_large(limit, f"Content-Length is {length}"))
+        decoder = BodyDecoder(response.headers.get("content-encoding", ""), limit)
+        keep = self.spec.expect.needs_body
+        parts: list[bytes] = []
+        try:
+            async for chunk in response.stream:  # type: ignore[union-attr]
+                data = decoder.feed(chunk)
+                if keep and data:
+                    parts.append(data)
+        except (httpx.TransportError, OSError) as exc:
+            raise ProbeFailed(_transport_failure(exc)) from exc
+        self.body = b"".join(parts)
+
+    async def _close_response(self) -> None:
+        response, self._response = self._response, None
+        if response is not None:
+            await response.aclose()
+
+
+class BodyDecoder:
+    """Content-Encoding decoding that never produces more than `limit` bytes in all,
+    however small the compressed input (zlib's `max_length` bounds each step)."""
+
+    def __init__(self, encoding: str, limit: int) -> None:
+        self.room = limit
+        self.limit = limit
+        encoding = encoding.strip().lower()
+        self._deflate = encoding == "deflate"
+        self._zlib: Any = None
+        if encoding in ("gzip", "x-gzip"):
+            self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 16)
+        elif self._deflate:
+            self._zlib = zlib.decompressobj()
+
+    def feed(self, data: bytes) -> bytes:
+        if self._zlib is None:  # identity, or an encoding we did not ask for: count raw bytes
+            return self._count(data)
+        parts: list[bytes] = []
+        while data:
+            try:
+                out = self._zlib.decompress(data, self.room + 1)
+            except zlib.error as exc:
+                if self._deflate and not parts and self.room == self.limit:
+                    self._zlib, self._deflate = zlib.decompressobj(-zlib.MAX_WBITS), False
+                    continue  # servers also send "deflate" without the zlib header
+                raise ProbeFailed(Failure(Reason.INVALID_RESPONSE, f"cannot decode the body: {exc}")) from exc
+            parts.append(self._count(out))
+            data = self._zlib.unconsumed_tail
+        return b"".join(parts)
+
+    def _count(self, data: bytes) -> bytes:
+        self.room -= len(data)
+        if self.room < 0:
+            raise ProbeFailed(_too_large(self.limit, "body"))
+        return data
+
+
+def _too_large(limit: int, what: str) -> Failure:
+    return Failure(Reason.RESPONSE_TOO_LARGE, f"{what} exceeds max_body ({limit} bytes)")
+
+
+def _transport_failure(exc: BaseException) -> Failure:
+    if isinstance(exc, httpx.TimeoutException):
+        return Failure(Reason.TIMEOUT, "timed out")
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.LocalProtocolError | httpx.DecodingError):
+        return Failure(Reason.INVALID_RESPONSE, f"invalid HTTP response: {exc}")
+    failure = classify(exc)
+    if failure.reason == Reason.ERROR and isinstance(exc, httpx.ReadError):
+        return Failure(Reason.CONNECTION_RESET, f"connection lost: {exc or type(exc).__name__}")
+    return failure
