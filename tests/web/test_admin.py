@@ -169,3 +169,30 @@ async def test_a_note_on_an_incident_is_stored_and_shown_under_it(client_for, to
     assert missing.status_code == 404
     empty = await client.post("/admin/api/targets/web/notes", headers=BEARER, json={"text": " "})
     assert empty.status_code == 400
+
+
+async def test_planned_maintenance_puts_the_running_monitor_into_maintenance(client_for, token, tmp_path) -> None:
+    """Through the real runtime and store: a window planned over the admin API is
+    applied by the monitor's maintenance tick like a configured one."""
+    from monitor.runtime import Monitor
+    from monitor.sqlitestore import SQLiteStore
+
+    store = SQLiteStore(tmp_path / "monitor.db")
+    await store.open()
+    monitor = Monitor(make_config([target("web", "Website"), target("mail", "Surel", group="Server")]), store)
+    try:
+        client = client_for(monitor)
+        body = {"start": time.time() - 60, "end": time.time() + 3600, "groups": ["Server"], "reason": "UPS"}
+        assert (await client.post("/admin/api/maintenance", headers=BEARER, json=body)).status_code == 201
+        await monitor._apply_maintenance_job()  # the 5-second housekeeping tick
+        assert monitor.states.statuses["mail"].state == State.MAINTENANCE
+        assert monitor.states.statuses["web"].state == State.UNKNOWN
+        status = (await client.get("/api/v1/status")).json()
+        assert {t["id"]: t["state"] for t in status["targets"]} == {"web": "UNKNOWN", "mail": "MAINTENANCE"}
+        assert status["overall"] == "maintenance"
+        window_id = (await client.get("/admin/api/maintenance", headers=BEARER)).json()["maintenance"][0]["id"]
+        await client.delete(f"/admin/api/maintenance/{window_id}", headers=BEARER)
+        await monitor._apply_maintenance_job()
+        assert monitor.states.statuses["mail"].state == State.UNKNOWN
+    finally:
+        await store.close()
