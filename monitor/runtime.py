@@ -33,7 +33,7 @@ from monitor.probes.tlsutil import TlsContextCache
 from monitor.result import Event, Reason, Result
 from monitor.scheduler import Scheduler
 from monitor.state import StateMachine
-from monitor.store import Store
+from monitor.store import PlannedMaintenance, Store
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +84,7 @@ class Monitor:
         self.ready = False
         self._tasks: list[asyncio.Task[None]] = []
         self._housekeeping: AsyncIOScheduler | None = None
+        self._planned: list[PlannedMaintenance] = []  # planned through the admin API
         # Alerting (policy, outbox, notifiers) and the dead-man's switch: `monitor run` only.
         self.alerting = Alerting(config, metrics=self.metrics, last_result=self._last_result) \
             if alerting else None
@@ -181,13 +182,20 @@ class Monitor:
                 log.exception("event listener failed", extra=kv(target=target.id))
 
     async def _apply_maintenance_job(self) -> None:
+        try:
+            self._planned = await self.store.planned_maintenance(time.time())
+        except Exception:  # keep the windows known so far; the next tick tries again
+            log.exception("reading planned maintenance failed")
         self._apply_maintenance()
 
     def _apply_maintenance(self, now: float | None = None) -> None:
         now = time.time() if now is None else now
         at = datetime.fromtimestamp(now, UTC)
         for target in self.config.targets.values():
-            active = self.config.maintenance_for(target, at) is not None
+            active = self.config.maintenance_for(target, at) is not None or any(
+                w.start <= now < w.end and (target.id in w.targets or target.group in w.groups)
+                for w in self._planned
+            )
             event = self.states.set_maintenance(target.id, active, now)
             if event is not None:
                 self._emit(event, target)

@@ -112,8 +112,10 @@ def rollups(conn: sqlite3.Connection, ids: Collection[str] | None, start: float,
     out: dict[str, list[tuple[int, Accumulator]]] = {}
     for row in conn.execute(
             "SELECT t.id, r.hour, r.count, r.failures, r.degraded, r.maintenance, r.lat_count, "
-            "r.lat_sum, r.lat_min, r.lat_max, r.hist FROM rollups r JOIN targets t "
-            f"ON t.key = r.target WHERE r.hour >= ? AND r.hour < ?{where} ORDER BY t.id, r.hour",
+            # Targets first (CROSS JOIN fixes the order): each target's hours are then one
+            # primary-key range, never a scan of every rollup ever written.
+            "r.lat_sum, r.lat_min, r.lat_max, r.hist FROM targets t CROSS JOIN rollups r "
+            f"ON r.target = t.key WHERE r.hour >= ? AND r.hour < ?{where} ORDER BY t.key, r.hour",
             [int(first), int(last), *params]):
         out.setdefault(row[0], []).append((row[1], Accumulator.from_row(row[2:])))
     return out

@@ -73,6 +73,7 @@ class Writer:
         self.path, self.clock, self.run_id = path, clock, run_id
         self.flush_interval, self.batch_size = flush_interval, batch_size
         self.healthy = True
+        self.started = False
         self._wake = threading.Event()
         self._stopping = False
         self._keys: dict[str, int] = {}
@@ -84,6 +85,7 @@ class Writer:
         self._thread = threading.Thread(target=self._run, name="monitor-store-writer", daemon=True)
 
     def start(self) -> None:
+        self.started = True
         self._thread.start()
 
     def alive(self) -> bool:

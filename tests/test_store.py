@@ -265,3 +265,21 @@ async def test_a_malformed_result_is_skipped_and_the_writer_goes_on(tmp_path: Pa
         assert store.healthy()
     finally:
         await store.close()
+
+
+async def test_it_opens_again_after_closing_as_a_new_run(tmp_path: Path) -> None:
+    clock = Clock(T0)
+    store = SQLiteStore(tmp_path / "monitor.db", clock=clock)
+    for hour in (0, 2):
+        clock.now = T0 + hour * H
+        await store.open()
+        store.add_event(Event("web", T0 + hour * H, State.UNKNOWN, State.UP, "ok"))
+        clock.now = T0 + (hour + 1) * H
+        await store.close()
+    reader = SQLiteStore(tmp_path / "monitor.db", observe=False)
+    await reader.open()
+    try:
+        up = (await reader.uptime(["web"], T0, T0 + 3 * H))["web"]
+        assert (up.observed, up.unmonitored) == pytest.approx((2 * H, H))
+    finally:
+        await reader.close()

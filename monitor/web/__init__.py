@@ -19,11 +19,20 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute
 
 from monitor.runtime import Monitor
-from monitor.web import health, probe, push, scrape
+from monitor.web import admin, api, badge, health, pages, probe, push, scrape
 
 
 def _routes() -> list[BaseRoute]:
-    return [*health.routes(), *scrape.routes(), *push.routes(), *probe.routes()]
+    return [
+        *health.routes(),
+        *scrape.routes(),
+        *probe.routes(),
+        *push.routes(),
+        *pages.routes(),
+        *api.routes(),
+        *badge.routes(),
+        *admin.routes(),
+    ]
 
 
 def create_app(monitor: Monitor, manage: bool = False, watch_config: bool = False) -> Starlette:

@@ -1,0 +1,229 @@
+"""The admin view (`GET /admin`) and the admin write API (`/admin/api/...`).
+
+Off (404 everywhere) unless `MONITOR_ADMIN_TOKEN` is set. The token is compared in
+constant time. The page accepts `Authorization: Bearer TOKEN`, or HTTP Basic with the
+token as the password so a browser can open it; the write API accepts only Bearer, which
+a browser never attaches on its own, so another site cannot forge a write (CSRF).
+
+Routes:
+- `GET /admin`: every target (private ones too) with its address, state and last error,
+  the latest state changes with the probes' details, planned maintenance.
+- `GET|POST /admin/api/maintenance`, `DELETE /admin/api/maintenance/{id}`: maintenance
+  windows planned at runtime (`{"start", "end", "targets"|"groups", "reason"}`).
+- `POST /admin/api/targets/{id}/notes`: a note (`{"text", "at"?}`) on the target's
+  incident at that time; notes are public (they show under the incident).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hmac
+import json
+import os
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from monitor.config import Config, Target
+from monitor.state import Status
+from monitor.store import PlannedMaintenance
+from monitor.web import views
+from monitor.web.api import parse_time
+from monitor.web.templating import isotime, page
+
+TOKEN_ENV = "MONITOR_ADMIN_TOKEN"
+MAX_BODY = 64 * 1024
+Handler = Callable[[Request], Awaitable[Response]]
+
+
+def routes() -> list[BaseRoute]:
+    return [
+        Route("/admin", guarded(admin_page, browser=True), methods=["GET"]),
+        Route("/admin/api/maintenance", guarded(list_maintenance), methods=["GET"]),
+        Route("/admin/api/maintenance", guarded(add_maintenance), methods=["POST"]),
+        Route("/admin/api/maintenance/{id:int}", guarded(remove_maintenance), methods=["DELETE"]),
+        Route("/admin/api/targets/{id}/notes", guarded(add_note), methods=["POST"]),
+    ]
+
+
+def guarded(handler: Handler, browser: bool = False) -> Handler:
+    """Answer 404 while no token is configured, 401 without the right one."""
+
+    async def check(request: Request) -> Response:
+        token = os.environ.get(TOKEN_ENV, "")
+        if not token:
+            return PlainTextResponse("Not Found", 404)
+        if not authorized(request.headers.get("authorization", ""), token, browser):
+            challenge = 'Bearer realm="monitor admin"'
+            if browser:
+                challenge = 'Basic realm="monitor admin", charset="UTF-8", ' + challenge
+            return PlainTextResponse("Unauthorized", 401, {"WWW-Authenticate": challenge})
+        return await handler(request)
+
+    return check
+
+
+def authorized(header: str, token: str, allow_basic: bool) -> bool:
+    scheme, _, value = header.partition(" ")
+    given = value.strip()
+    if scheme.lower() == "basic" and allow_basic:
+        try:
+            given = base64.b64decode(given, validate=True).decode("utf-8").partition(":")[2]
+        except (binascii.Error, UnicodeDecodeError):
+            return False
+    elif scheme.lower() != "bearer":
+        return False
+    return hmac.compare_digest(given.encode("utf-8"), token.encode("utf-8"))
+
+
+async def admin_page(request: Request) -> Response:
+    runtime: views.Runtime = request.app.state.monitor
+    config, now = runtime.config, views.clock(request.app.state)
+    events = await runtime.store.events(None, now - 7 * 86400.0, now, limit=100)
+    planned = await runtime.store.planned_maintenance(now)
+    rows = [_row(t, runtime.states.statuses.get(t.id)) for t in config.targets.values()]
+    names = {t.id: t.name for t in config.targets.values()}
+    context = {"now": now, "rows": rows, "events": events, "planned": planned, "names": names}
+    response = page(request, "admin.html.j2", config, lambda t: context)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _row(target: Target, status: Status | None) -> dict[str, Any]:
+    error = None
+    if status is not None and status.last is not None and not status.last.ok:
+        error = (status.last.reason, status.last.detail, status.last.started)
+    elif status is not None and status.state in ("DOWN", "DEGRADED"):
+        error = (status.reason, status.detail, status.since)
+    return {"target": target, "address": redact(target.url), "status": status, "error": error}
+
+
+def redact(url: str | None) -> str:
+    """The URL without a password (`user:***@host`): the admin page is still a web page."""
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+
+
+async def list_maintenance(request: Request) -> Response:
+    runtime: views.Runtime = request.app.state.monitor
+    planned = await runtime.store.planned_maintenance(views.clock(request.app.state))
+    return JSONResponse({"maintenance": [_window(w) for w in planned]})
+
+
+async def add_maintenance(request: Request) -> Response:
+    runtime: views.Runtime = request.app.state.monitor
+    body = await _json_body(request)
+    if isinstance(body, Response):
+        return body
+    problems, window = _read_window(body, runtime.config)
+    if problems:
+        return JSONResponse({"error": "; ".join(problems)}, 400)
+    start, end, targets, groups, reason = window
+    planned = await runtime.store.add_maintenance(start, end, targets, groups, reason)
+    return JSONResponse(_window(planned), 201)
+
+
+def _read_window(
+    body: dict[str, Any], config: Config
+) -> tuple[list[str], tuple[float, float, list[str], list[str], str]]:
+    problems: list[str] = []
+    times = []
+    for key in ("start", "end"):
+        try:
+            at = parse_time(str(body.get(key, "")))
+        except ValueError as exc:
+            at = None
+            problems.append(f"{key}: {exc}")
+        else:
+            if at is None:
+                problems.append(f"{key} is required")
+        times.append(at or 0.0)
+    start, end = times
+    if not problems and end <= start:
+        problems.append("end must be after start")
+    targets, groups = _names(body, "targets", problems), _names(body, "groups", problems)
+    problems += [f"no target named {t!r}" for t in targets if t not in config.targets]
+    known_groups = {t.group for t in config.targets.values()}
+    problems += [f"no group named {g!r}" for g in groups if g not in known_groups]
+    if not targets and not groups:
+        problems.append("name some targets or groups")
+    reason = body.get("reason", "")
+    if not isinstance(reason, str):
+        problems.append("reason must be a string")
+        reason = ""
+    unknown = set(body) - {"start", "end", "targets", "groups", "reason"}
+    problems += [f"unknown key {k!r}" for k in sorted(unknown)]
+    return problems, (start, end, targets, groups, reason)
+
+
+def _names(body: dict[str, Any], key: str, problems: list[str]) -> list[str]:
+    value = body.get(key, [])
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        problems.append(f"{key} must be a list of strings")
+        return []
+    return value
+
+
+def _window(window: PlannedMaintenance) -> dict[str, Any]:
+    return {
+        "id": window.id,
+        "start": isotime(window.start),
+        "end": isotime(window.end),
+        "targets": list(window.targets),
+        "groups": list(window.groups),
+        "reason": window.reason,
+    }
+
+
+async def remove_maintenance(request: Request) -> Response:
+    runtime: views.Runtime = request.app.state.monitor
+    if await runtime.store.remove_maintenance(request.path_params["id"]):
+        return Response(status_code=204)
+    return JSONResponse({"error": "no such maintenance window"}, 404)
+
+
+async def add_note(request: Request) -> Response:
+    runtime: views.Runtime = request.app.state.monitor
+    target_id = request.path_params["id"]
+    if target_id not in runtime.config.targets:
+        return JSONResponse({"error": "no such target"}, 404)
+    body = await _json_body(request)
+    if isinstance(body, Response):
+        return body
+    text, at = body.get("text"), body.get("at")
+    if not isinstance(text, str) or not text.strip():
+        return JSONResponse({"error": "text is required"}, 400)
+    try:
+        when = parse_time(str(at)) if at is not None else None
+    except ValueError as exc:
+        return JSONResponse({"error": f"at: {exc}"}, 400)
+    author = body.get("author", "")
+    note = await runtime.store.add_note(
+        target_id, when or views.clock(request.app.state), text.strip(), author if isinstance(author, str) else ""
+    )
+    return JSONResponse({"id": note.id, "target": note.target, "at": isotime(note.at), "text": note.text}, 201)
+
+
+async def _json_body(request: Request) -> dict[str, Any] | Response:
+    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
+        return JSONResponse({"error": "send application/json"}, 415)
+    raw = await request.body()
+    if len(raw) > MAX_BODY:
+        return JSONResponse({"error": "body too large"}, 413)
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return JSONResponse({"error": "body is not valid JSON"}, 400)
+    if not isinstance(body, dict):
+        return JSONResponse({"error": "body must be a JSON object"}, 400)
+    return body

@@ -1,0 +1,330 @@
+"""What the public may see, gathered from the configuration, the live states and the store.
+
+This module is the one place that decides what is public. Everything a public page, the
+JSON API or a badge shows passes through a `Public*` value built here, and those carry
+only a target's id, name and group, its state, its reasons as machine codes (shown in
+plain words), times and figures — never a target with `public = false`, never a URL,
+host, address, port, user name, token, password or a probe's own detail text (which can
+name hosts). Admin views read the runtime directly instead.
+
+Everything is read from the store's rollups and events, never from raw results, so the
+page for a thousand targets costs a handful of queries.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from monitor.config import Config, Maintenance, Target
+from monitor.result import State
+from monitor.state import StateMachine
+from monitor.store import DayUptime, Note, Period, PlannedMaintenance, Rollup, Store, Uptime
+
+WINDOWS: Mapping[str, float] = {"24h": 86400.0, "7d": 7 * 86400.0, "30d": 30 * 86400.0}
+RANGES: Mapping[str, float] = {**WINDOWS, "90d": 90 * 86400.0}
+BAR_DAYS = 90
+RECENT_DAYS = 30
+RECENT_LIMIT = 10
+
+
+class Runtime(Protocol):
+    """What the web app reads from the running monitor (`monitor.runtime.Monitor`)."""
+
+    @property
+    def config(self) -> Config: ...
+
+    @property
+    def states(self) -> StateMachine: ...
+
+    @property
+    def store(self) -> Store: ...
+
+
+@dataclass(frozen=True, slots=True)
+class PublicTarget:
+    """The only facts about a target that leave the process publicly."""
+
+    id: str
+    name: str
+    group: str
+
+
+@dataclass(frozen=True, slots=True)
+class PublicStatus:
+    """A public target's live state. `reason` is a machine code (`monitor.result.Reason`)."""
+
+    target: PublicTarget
+    state: State
+    since: float | None
+    last_checked: float | None
+    reason: str
+    latency: float | None  # the last probe's duration, when it passed
+
+
+@dataclass(frozen=True, slots=True)
+class PublicIncident:
+    """A DOWN period of a public target, with the admins' notes written during it."""
+
+    target: PublicTarget
+    reason: str
+    start: float
+    end: float | None
+    notes: tuple[Note, ...] = ()
+
+    def duration(self, now: float) -> float:
+        return (self.end if self.end is not None else now) - self.start
+
+
+@dataclass(frozen=True, slots=True)
+class PublicMaintenance:
+    """A maintenance window touching at least one public target (named, never by id)."""
+
+    targets: tuple[PublicTarget, ...]
+    start: float
+    end: float
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class WatchProgress:
+    """An active `[[watch]]` window: "day `day` of `days`" in local calendar days."""
+
+    name: str
+    start: float
+    end: float
+    day: int
+    days: int
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    """One target's line on the status page."""
+
+    status: PublicStatus
+    uptime: Mapping[str, Uptime | None]  # by window name (WINDOWS)
+    days: tuple[DayUptime | None, ...]  # oldest first; None: a day still to come
+    latency: tuple[float | None, ...]  # hourly mean latency over the last 24 h
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    """Everything the status page and `/api/v1/status` show, at `now`."""
+
+    now: float
+    title: str
+    rows: tuple[Row, ...]
+    incidents: tuple[PublicIncident, ...]  # open ones and the recent ones, newest first
+    maintenance: tuple[PublicMaintenance, ...]  # current and upcoming, by start
+    watch: WatchProgress | None
+
+
+def public_targets(config: Config) -> list[PublicTarget]:
+    return [_public(t) for t in config.targets.values() if t.public]
+
+
+def public_target(config: Config, target_id: str) -> PublicTarget | None:
+    """The target if it exists and is public; None otherwise (the caller answers 404
+    either way, so a private target's existence is not revealed)."""
+    target = config.targets.get(target_id)
+    return _public(target) if target is not None and target.public else None
+
+
+def _public(target: Target) -> PublicTarget:
+    return PublicTarget(target.id, target.name, target.group)
+
+
+def public_status(states: StateMachine, target: PublicTarget) -> PublicStatus:
+    status = states.statuses.get(target.id)
+    if status is None:
+        return PublicStatus(target, State.UNKNOWN, None, None, "", None)
+    last = status.last
+    return PublicStatus(
+        target=target,
+        state=status.state,
+        since=status.since or None,
+        last_checked=last.started if last is not None and last.started else None,
+        reason=status.reason if status.state in (State.DOWN, State.DEGRADED) else "",
+        latency=last.duration if last is not None and last.ok else None,
+    )
+
+
+def overall(statuses: Sequence[PublicStatus]) -> str:
+    """The banner: operational, degraded, partial_outage, major_outage, maintenance or
+    unknown. Major: at least half of the checked targets are down."""
+    states = [s.state for s in statuses if s.state != State.UNKNOWN]
+    if not states:
+        return "unknown"
+    down = states.count(State.DOWN)
+    if down:
+        return "major_outage" if 2 * down >= len(states) else "partial_outage"
+    if State.DEGRADED in states:
+        return "degraded"
+    return "maintenance" if State.MAINTENANCE in states else "operational"
+
+
+def watch_progress(config: Config, now: float) -> WatchProgress | None:
+    """The first `[[watch]]` window open at `now`, with its day count."""
+    zone = config.settings.zone
+    at = datetime.fromtimestamp(now, UTC)
+    for watch in config.watches:
+        if watch.start <= at < watch.end:
+            first = watch.start.astimezone(zone).date()
+            last = (watch.end - timedelta(microseconds=1)).astimezone(zone).date()
+            today = at.astimezone(zone).date()
+            return WatchProgress(
+                watch.name,
+                watch.start.timestamp(),
+                watch.end.timestamp(),
+                (today - first).days + 1,
+                (last - first).days + 1,
+            )
+    return None
+
+
+async def snapshot(runtime: Runtime, now: float) -> Snapshot:
+    """Gather the status page: a few batched store reads for every public target."""
+    config, store = runtime.config, runtime.store
+    targets = public_targets(config)
+    ids = [t.id for t in targets]
+    uptimes = {w: await store.uptime(ids, now - span, now) for w, span in WINDOWS.items()}
+    watch = watch_progress(config, now)
+    day_count = watch.day if watch else BAR_DAYS
+    daily = await store.daily(ids, day_count, config.settings.zone, now)
+    hourly = await store.rollups(ids, now - 86400.0, now)
+    pad: tuple[None, ...] = (None,) * (watch.days - watch.day) if watch else ()
+    rows = tuple(
+        Row(
+            status=public_status(runtime.states, t),
+            uptime={w: uptimes[w].get(t.id) for w in WINDOWS},
+            days=(*_days(daily.get(t.id, []), day_count), *pad),
+            latency=_hourly_latency(hourly.get(t.id, []), now),
+        )
+        for t in targets
+    )
+    return Snapshot(
+        now=now,
+        title=config.settings.title,
+        rows=rows,
+        incidents=tuple(await public_incidents(runtime, ids, now - RECENT_DAYS * 86400.0, now)),
+        maintenance=tuple(await public_maintenance(runtime, now)),
+        watch=watch,
+    )
+
+
+def clock(state: Any) -> float:
+    """The time now: `state.clock()` when the app has one (tests pin it), else the
+    system's."""
+    fn = getattr(state, "clock", None)
+    return float(fn()) if fn is not None else time.time()
+
+
+def _days(days: list[DayUptime], count: int) -> tuple[DayUptime | None, ...]:
+    return tuple(days[-count:]) if days else ()
+
+
+def _hourly_latency(rollups: list[Rollup], now: float) -> tuple[float | None, ...]:
+    """24 points, one per hour ending now, from the hourly rollups."""
+    points: list[float | None] = [None] * 24
+    for rollup in rollups:
+        slot = 23 - int((now - rollup.start) // 3600)
+        if 0 <= slot < 24:
+            points[slot] = rollup.latency_mean
+    return tuple(points)
+
+
+async def public_incidents(
+    runtime: Runtime, ids: Collection[str], start: float, end: float, limit: int = RECENT_LIMIT
+) -> list[PublicIncident]:
+    """DOWN periods of these (public) targets: every open one, and the latest `limit`
+    that overlap the window, newest first, each with its notes. Never the probe's detail."""
+    store, config = runtime.store, runtime.config
+    found = await store.incidents(ids, start, end, limit=limit)
+    found += [p for p in await store.incidents(ids, end - 1.0, end) if p.end is None]
+    unique = {(p.target, p.start): p for p in found}
+    notes = await store.notes(ids, start, end) if unique else []
+    incidents = []
+    for period in sorted(unique.values(), key=lambda p: p.start, reverse=True):
+        target = public_target(config, period.target)
+        if target is not None:
+            incidents.append(_incident(target, period, notes))
+    return incidents
+
+
+def _incident(target: PublicTarget, period: Period, notes: list[Note]) -> PublicIncident:
+    stop = period.end if period.end is not None else float("inf")
+    # The author is an admin's user name: never public.
+    mine = tuple(replace(n, author="") for n in notes if n.target == target.id and period.start <= n.at <= stop)
+    return PublicIncident(target, period.reason, period.start, period.end, mine)
+
+
+async def public_maintenance(runtime: Runtime, now: float) -> list[PublicMaintenance]:
+    """Current and upcoming maintenance (configured and planned at runtime) that covers
+    a public target, by start."""
+    config = runtime.config
+    windows: list[tuple[float, float, str, tuple[Target, ...]]] = []
+    for window in config.maintenance:
+        windows.append(
+            (
+                window.start.timestamp(),
+                window.end.timestamp(),
+                window.reason,
+                _covered(config, window),
+            )
+        )
+    for planned in await runtime.store.planned_maintenance(now):
+        windows.append((planned.start, planned.end, planned.reason, _covered(config, planned)))
+    shown = []
+    for start, end, reason, covered in sorted(windows, key=lambda w: w[0]):
+        names = tuple(_public(t) for t in covered if t.public)
+        if end > now and names:
+            shown.append(PublicMaintenance(names, start, end, reason))
+    return shown
+
+
+def _covered(config: Config, window: Maintenance | PlannedMaintenance) -> tuple[Target, ...]:
+    return tuple(t for t in config.targets.values() if t.id in window.targets or t.group in window.groups)
+
+
+@dataclass(frozen=True, slots=True)
+class PublicChange:
+    """One change of a public target's state (an incident event without its detail)."""
+
+    at: float
+    old: State
+    new: State
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class TargetDetail:
+    """A public target's page and `/api/v1/targets/{id}/...`: one range of its history."""
+
+    status: PublicStatus
+    start: float
+    end: float
+    uptime: Uptime | None
+    series: tuple[Rollup, ...]
+    changes: tuple[PublicChange, ...]  # newest first
+    incidents: tuple[PublicIncident, ...]  # newest first
+
+
+async def target_detail(
+    runtime: Runtime, target: PublicTarget, start: float, end: float, points: int = 200
+) -> TargetDetail:
+    """A public target's history over `[start, end)` from the rollups and events."""
+    store, ids = runtime.store, [target.id]
+    uptime = (await store.uptime(ids, start, end)).get(target.id)
+    events = await store.events(ids, start, end, limit=500)
+    return TargetDetail(
+        status=public_status(runtime.states, target),
+        start=start,
+        end=end,
+        uptime=uptime,
+        series=tuple(await store.series(target.id, start, end, points)),
+        changes=tuple(PublicChange(e.at, e.old, e.new, e.reason) for e in events),
+        incidents=tuple(await public_incidents(runtime, ids, start, end, limit=100)),
+    )
