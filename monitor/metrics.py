@@ -78,8 +78,11 @@ class Metrics:
     """Owns the monitor's metrics; `observe` is called once per probe result.
 
     Seams for other parts: the runtime awaits `refresh_uptime()` every `uptime_refresh`
-    seconds; the alerting outbox calls `notified(notifier, ok)` after each delivery
-    attempt and `set_queue(notifier, waiting)` whenever its undelivered count changes.
+    seconds and feeds `lag.observe(seconds)` from the scheduler; alerting calls
+    `notified(notifier, ok)` for each alert's outcome and keeps `notification_queue`
+    (notifier -> undelivered) current, directly or through `set_queue`. `render()` writes
+    the monitor's own metrics only: other collectors on a registry passed in show through
+    the registry (`generate_latest`), not on `/metrics`.
     """
 
     def __init__(self, monitor: Monitor, registry: CollectorRegistry | None = None) -> None:
