@@ -29,12 +29,12 @@ from monitor.notifiers.texts import Texts
 from monitor.outbox import FAILED, Entry, Outbox
 from monitor.policy import Outgoing, Policy
 from monitor.result import Event, Result, State
+from monitor.sqlitestore import DB_NAME
 
 log = logging.getLogger("monitor.alerts")
 
 TICK_SECONDS = 10.0  # reminders and refreshes are this precise
 PRUNE_SECONDS = 3600.0
-DB_NAME = "monitor.db"
 
 
 def build_notifiers(config: Config, ctx: NotifyContext) -> dict[str, Notifier]:

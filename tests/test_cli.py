@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from monitor.probes.push import heartbeat
+from monitor.sqlitestore import SQLiteStore
 from tests.sites import Site
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -97,3 +101,23 @@ def test_check_exits_2_on_a_bad_configuration(tmp_path: Path) -> None:
     path.write_text('[targets.a]\nurl = "gopher://x/"\n')
     done = monitor("check", "-c", str(path))
     assert done.returncode == 2 and "unsupported scheme" in done.stderr
+
+
+def test_check_judges_push_targets_from_the_heartbeats_monitor_run_stored(tmp_path: Path) -> None:
+    path = tmp_path / "t.toml"
+    path.write_text('[targets.backup]\nkind = "push"\nperiod = "1h"\ntoken = "0123456789abcdef0123"\n'
+                    '[targets.report]\nkind = "push"\nperiod = "1h"\ntoken = "0123456789abcdef0123"\n')
+
+    async def store_heartbeats() -> None:
+        store = SQLiteStore(tmp_path / "data" / "monitor.db")
+        await store.open()
+        store.add_result("backup", heartbeat(time.time() - 60))
+        store.add_result("report", heartbeat(time.time() - 60, down=True, msg="disk full"))
+        await store.close()
+
+    asyncio.run(store_heartbeats())
+    done = monitor("check", "--json", "-c", str(path))
+    rows = {row["id"]: row for row in json.loads(done.stdout)}
+    assert rows["backup"]["state"] == "UP", rows
+    assert rows["report"]["state"] == "DOWN" and rows["report"]["reason"] == "reported_down"
+    assert done.returncode == 1
