@@ -115,10 +115,9 @@ class Metrics:
 
     def forget_missing(self, target_ids: set[str]) -> None:
         """Drop the series of targets no longer configured."""
-        for tid in [t for t in self.durations if t not in target_ids]:
-            del self.durations[tid]
-        for key in [k for k in self.uptime if k[0] not in target_ids]:
-            del self.uptime[key]
+        # New dicts rather than deletions: a scrape may be iterating the old ones.
+        self.durations = {t: b for t, b in self.durations.items() if t in target_ids}
+        self.uptime = {k: r for k, r in self.uptime.items() if k[0] in target_ids}
 
     def notified(self, notifier: str, ok: bool) -> None:
         """Count one alert's outcome through `notifier`: `ok` sent, else failed for good
