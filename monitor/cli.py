@@ -22,9 +22,11 @@ from monitor import __version__
 from monitor.config import Config, Target, load_config
 from monitor.errors import ConfigError
 from monitor.probes import ProbeContext
+from monitor.probes.push import HeartbeatBook
 from monitor.probes.tlsutil import TlsContextCache
 from monitor.result import Result
 from monitor.runtime import run_probe
+from monitor.sqlitestore import DB_NAME, SQLiteStore
 
 EXIT_OK, EXIT_DOWN, EXIT_CONFIG = 0, 1, 2
 
@@ -110,7 +112,7 @@ def _check(config: Config, args: argparse.Namespace) -> int:
               file=sys.stderr)
         return EXIT_CONFIG
     targets = [config.targets[i] for i in args.ids] if args.ids else list(config.targets.values())
-    results = asyncio.run(_probe_all(targets))
+    results = asyncio.run(_probe_all(config, targets))
     if args.json:
         print(json.dumps([_as_json(t, r) for t, r in zip(targets, results, strict=True)], indent=2))
     else:
@@ -118,8 +120,8 @@ def _check(config: Config, args: argparse.Namespace) -> int:
     return EXIT_OK if all(r.ok and not r.degraded for r in results) else EXIT_DOWN
 
 
-async def _probe_all(targets: list[Target], concurrency: int = 100) -> list[Result]:
-    ctx = ProbeContext(tls=TlsContextCache())
+async def _probe_all(config: Config, targets: list[Target], concurrency: int = 100) -> list[Result]:
+    ctx = ProbeContext(tls=TlsContextCache(), heartbeats=await _stored_heartbeats(config))
     gate = asyncio.Semaphore(concurrency)
 
     async def one(target: Target) -> Result:
@@ -127,6 +129,22 @@ async def _probe_all(targets: list[Target], concurrency: int = 100) -> list[Resu
             return await run_probe(target, ctx)
 
     return list(await asyncio.gather(*(one(t) for t in targets)))
+
+
+async def _stored_heartbeats(config: Config) -> HeartbeatBook:
+    """Push targets are judged from the heartbeats `monitor run` stored; `check` only
+    reads them (a reader never counts as the monitor running)."""
+    book = HeartbeatBook()
+    if any(t.kind == "push" for t in config.targets.values()):
+        path = config.settings.data_dir / DB_NAME
+        if path.exists():
+            store = SQLiteStore(path, observe=False)
+            await store.open()
+            try:
+                book.restore(await store.last_results())
+            finally:
+                await store.close()
+    return book
 
 
 def _state_word(result: Result) -> str:
@@ -156,10 +174,12 @@ def _print_table(targets: list[Target], results: list[Result]) -> None:
 
 
 def _report(config: Config, args: argparse.Namespace) -> int:
-    print("monitor report: not available in this build yet", file=sys.stderr)
-    return EXIT_CONFIG
+    from monitor.report import run_report
+
+    return asyncio.run(run_report(config, args))
 
 
 def _notify_test(config: Config, args: argparse.Namespace) -> int:
-    print("monitor notify-test: not available in this build yet", file=sys.stderr)
-    return EXIT_CONFIG
+    from monitor.notifytest import run_notify_test
+
+    return asyncio.run(run_notify_test(config, args.notifiers))

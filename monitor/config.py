@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from monitor.errors import ConfigError, Problem
 from monitor.notifiers import NOTIFIERS
+from monitor.notifiers.base import DEFAULT_EVENTS, EVENT_KINDS
 from monitor.probes import PROBES, SCHEMES
 from monitor.schema import LineIndex, Problems, Table
 
@@ -79,12 +80,17 @@ class Target:
 
 @dataclass(frozen=True)
 class NotifierConfig:
-    """`[notifiers.NAME]`: one alert channel. `spec` is the kind's own frozen spec."""
+    """`[notifiers.NAME]`: one alert channel. `spec` is the kind's own frozen spec.
+    `events`, `repeat_every`, `escalate_after` and `escalate_to` steer the alert policy
+    (see `monitor.policy`)."""
 
     name: str
     type: str
     spec: Any
     repeat_every: float | None = None
+    events: frozenset[str] = DEFAULT_EVENTS
+    escalate_after: float | None = None
+    escalate_to: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -138,9 +144,12 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
     try:
         raw = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        line = getattr(exc, "lineno", None)
-        msg = getattr(exc, "msg", str(exc))
-        raise ConfigError([Problem(str(path), "", f"TOML syntax error: {msg}", line)]) from exc
+        # Python < 3.14 puts the position only in the message: "... (at line 2, column 25)".
+        where = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        line = int(where.group(1)) if where else None
+        column = f" (column {where.group(2)})" if where else ""
+        raise ConfigError([Problem(str(path), "", f"TOML syntax error: {msg}{column}", line)]) from exc
     problems = Problems(str(path), LineIndex(text), path.parent)
     data = _substitute(raw, "", env, problems)
     config = _read(path, Table(data, "", problems))
@@ -310,10 +319,23 @@ def _read_notifier(name: str, t: Table) -> NotifierConfig:
         type=type_name,
         spec=kind.parse(t) if kind else None,
         repeat_every=t.duration("repeat_every", low=60.0),
+        events=_read_events(t),
+        escalate_after=t.duration("escalate_after", low=60.0),
+        escalate_to=t.text_list("escalate_to"),
     )
+    if notifier.escalate_to and notifier.escalate_after is None:
+        t.problem("escalate_to", "needs escalate_after (how long an outage lasts first)")
     if kind is not None:
         t.finish()
     return notifier
+
+
+def _read_events(t: Table) -> frozenset[str]:
+    events = t.text_list("events", tuple(sorted(DEFAULT_EVENTS)))
+    for event in events:
+        if event not in EVENT_KINDS:
+            t.problem("events", f"unknown event {event!r} (known: {', '.join(EVENT_KINDS)})")
+    return frozenset(e for e in events if e in EVENT_KINDS)
 
 
 def _read_watch(t: Table, zone: ZoneInfo) -> Watch | None:
@@ -345,7 +367,6 @@ def _read_maintenance(t: Table, zone: ZoneInfo) -> Maintenance | None:
         return None
     if end <= start:
         t.problem("end", "must be after start")
-        return None
     return window
 
 
@@ -363,6 +384,11 @@ def _check_references(
         for i, dep in enumerate(target.depends_on):
             if dep not in targets:
                 problems.add(f"targets.{target.id}.depends_on[{i}]", f"no target named {dep!r}")
+    for notifier in notifiers.values():
+        for i, name in enumerate(notifier.escalate_to):
+            if name not in notifiers or name == notifier.name:
+                problems.add(f"notifiers.{notifier.name}.escalate_to[{i}]",
+                             f"no other notifier named {name!r}")
     for cycle in _cycles(targets):
         problems.add(f"targets.{cycle[0]}.depends_on", "dependency cycle: " + " -> ".join(cycle))
     groups = {t.group for t in targets.values()}

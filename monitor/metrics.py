@@ -2,25 +2,36 @@
 
 Per-target series are built at scrape time from the state machine's statuses, so a probe
 costs no metric updates beyond one histogram bucket, and a target removed by a reload
-disappears from the next scrape by itself.
+disappears from the next scrape by itself. The text is written by `monitor.exposition`
+(several times faster than prometheus-client's objects for thousands of targets); the
+registry's collector parses that same text back, so `registry.get_sample_value` and
+`generate_latest(registry)` see exactly what `/metrics` serves.
+
+Two figures are fed from outside, because a scrape is synchronous:
+`monitor_target_uptime_ratio` is read from the store by `refresh_uptime`, which the
+runtime schedules every `uptime_refresh` seconds, and the notification figures are
+reported by the alerting outbox through `notified` and `set_queue`.
+
+Cardinality is bounded by the configuration: label values are target ids, names and
+groups, notifier names, and fixed sets (state, phase, window, result); never a URL, a
+host or an error message.
 """
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator, Mapping
+import logging
+import time
+from collections.abc import Callable, Collection, Iterator, Mapping
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Histogram
-from prometheus_client.core import (
-    CounterMetricFamily,
-    GaugeMetricFamily,
-    HistogramMetricFamily,
-    Metric,
-)
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import Metric
+from prometheus_client.parser import text_string_to_metric_families
 
 from monitor import __version__
-from monitor.probes import PROBES
+from monitor.exposition import Writer, add_blackbox, declare_blackbox, label, number
+from monitor.log import kv
 from monitor.result import Result, State
 
 if TYPE_CHECKING:
@@ -28,35 +39,51 @@ if TYPE_CHECKING:
 
 DURATION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 LAG_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0)
-HTTP_PHASES = ("resolve", "connect", "tls", "processing", "transfer")
 UPTIME_WINDOWS = ("24h", "7d", "30d")
+UPTIME_REFRESH = 60.0  # seconds between reads of the uptime ratios from the store
+
+log = logging.getLogger(__name__)
 
 
 class _Buckets:
-    """A per-target histogram kept as plain counts (cheaper than a labelled Histogram)."""
+    """A histogram kept as plain counts (cheaper than a labelled prometheus Histogram)."""
 
-    __slots__ = ("counts", "sum", "total")
+    __slots__ = ("bounds", "counts", "sum", "total")
 
-    def __init__(self) -> None:
-        self.counts = [0] * (len(DURATION_BUCKETS) + 1)
+    def __init__(self, bounds: tuple[float, ...]) -> None:
+        self.bounds = bounds
+        self.counts = [0] * (len(bounds) + 1)
         self.total = 0
         self.sum = 0.0
 
     def observe(self, value: float) -> None:
-        self.counts[bisect.bisect_left(DURATION_BUCKETS, value)] += 1
+        self.counts[bisect.bisect_left(self.bounds, value)] += 1
         self.total += 1
         self.sum += value
 
-    def cumulative(self) -> list[tuple[str, float]]:
-        out, running = [], 0
-        for bound, count in zip((*DURATION_BUCKETS, float("inf")), self.counts, strict=True):
+    def write(self, writer: Writer, family: str, prefix: str) -> None:
+        """The `_bucket`, `_count` and `_sum` samples, labelled `prefix` (may be empty;
+        its label names must sort after `le`)."""
+        sep = "," if prefix else ""
+        running = 0
+        for bound, count in zip(self.bounds, self.counts, strict=False):
             running += count
-            out.append(("+Inf" if bound == float("inf") else repr(bound), float(running)))
-        return out
+            writer.add(family, f'le="{number(bound)}"{sep}{prefix}', running, family + "_bucket")
+        writer.add(family, f'le="+Inf"{sep}{prefix}', self.total, family + "_bucket")
+        writer.add(family, prefix, self.total, family + "_count")
+        writer.add(family, prefix, self.sum, family + "_sum")
 
 
 class Metrics:
-    """Owns the monitor's metrics; `observe` is called once per probe result."""
+    """Owns the monitor's metrics; `observe` is called once per probe result.
+
+    Seams for other parts: the runtime awaits `refresh_uptime()` every `uptime_refresh`
+    seconds and feeds `lag.observe(seconds)` from the scheduler; alerting calls
+    `notified(notifier, ok)` for each alert's outcome and keeps `notification_queue`
+    (notifier -> undelivered) current, directly or through `set_queue`. `render()` writes
+    the monitor's own metrics only: other collectors on a registry passed in show through
+    the registry (`generate_latest`), not on `/metrics`.
+    """
 
     def __init__(self, monitor: Monitor, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry(auto_describe=True)
@@ -67,31 +94,65 @@ class Metrics:
         self.notifications_sent: dict[str, int] = {}
         self.notifications_failed: dict[str, int] = {}
         self.notification_queue: dict[str, int] = {}
-        self.lag = Histogram(
-            "monitor_scheduler_lag_seconds", "How late probes start against their slot.",
-            buckets=LAG_BUCKETS, registry=self.registry,
-        )
+        self.uptime_refresh = UPTIME_REFRESH
+        self.lag = _Buckets(LAG_BUCKETS)  # how late probes start: `lag.observe(seconds)`
         self.registry.register(_Collector(self))
+
+    def render(self, only: Collection[str] | None = None) -> bytes:
+        """The `/metrics` text; with `only`, just those samples (by sample name), and
+        the per-target families are not even built unless one of them is asked for."""
+        writer = Writer(only)
+        for write, names in _GROUPS:
+            if only is None or any(name.startswith(names) for name in only):
+                write(self, writer)
+        return writer.text().encode()
 
     def observe(self, target_id: str, result: Result) -> None:
         buckets = self.durations.get(target_id)
         if buckets is None:
-            buckets = self.durations[target_id] = _Buckets()
+            buckets = self.durations[target_id] = _Buckets(DURATION_BUCKETS)
         buckets.observe(result.duration)
 
     def forget_missing(self, target_ids: set[str]) -> None:
         """Drop the series of targets no longer configured."""
-        for tid in [t for t in self.durations if t not in target_ids]:
-            del self.durations[tid]
-        for key in [k for k in self.uptime if k[0] not in target_ids]:
-            del self.uptime[key]
+        # New dicts rather than deletions: a scrape may be iterating the old ones.
+        self.durations = {t: b for t, b in self.durations.items() if t in target_ids}
+        self.uptime = {k: r for k, r in self.uptime.items() if k[0] in target_ids}
 
     def notified(self, notifier: str, ok: bool) -> None:
+        """Count one alert's outcome through `notifier`: `ok` sent, else failed for good
+        (a permanent error; transient ones are retried and show in the queue). Exported
+        for configured notifiers only."""
         book = self.notifications_sent if ok else self.notifications_failed
         book[notifier] = book.get(notifier, 0) + 1
 
+    def set_queue(self, notifier: str, waiting: int) -> None:
+        """How many alerts wait undelivered for `notifier` in the outbox now."""
+        self.notification_queue[notifier] = waiting
+
+    async def refresh_uptime(self, now: float | None = None) -> None:
+        """Read each configured target's availability over 24 h, 7 d and 30 d from the
+        store. A target without observed time yet has no ratio (no series rather than
+        a made-up 100 %). A failing read keeps the previous figures."""
+        now = time.time() if now is None else now
+        ids = list(self.monitor.config.targets)
+        fresh: dict[tuple[str, str], float] = {}
+        try:
+            for window, seconds in uptime_windows().items():
+                found = await self.monitor.store.uptime(ids, now - seconds, now)
+                for tid, uptime in found.items():
+                    if uptime.ratio is not None:
+                        fresh[(tid, window)] = uptime.ratio
+        except Exception as exc:  # the store's own health shows on /readyz
+            log.warning("uptime refresh failed", extra=kv(error=type(exc).__name__))
+            return
+        configured = self.monitor.config.targets  # a reload may have come meanwhile
+        self.uptime = {key: ratio for key, ratio in fresh.items() if key[0] in configured}
+
 
 class _Collector:
+    """The registry's view: the `/metrics` text parsed back (slow, for tests and tools)."""
+
     def __init__(self, metrics: Metrics) -> None:
         self.metrics = metrics
 
@@ -99,96 +160,89 @@ class _Collector:
         return []
 
     def collect(self) -> Iterator[Metric]:
-        m = self.metrics
-        yield from _probe_families(m)
-        yield from _target_families(m)
-        yield from _self_families(m)
+        yield from text_string_to_metric_families(self.metrics.render().decode())
 
 
-def _gauge(name: str, doc: str, labels: tuple[str, ...] = ("target",)) -> GaugeMetricFamily:
-    return GaugeMetricFamily(name, doc, labels=list(labels))
-
-
-def _probe_families(m: Metrics) -> Iterator[Metric]:
+def _probe_families(m: Metrics, writer: Writer) -> None:
     """The blackbox exporter's names, from each target's last result."""
-    success = _gauge("probe_success", "Last probe: 1 passed (degraded included), 0 failed.")
-    duration = _gauge("probe_duration_seconds", "Last probe's duration in seconds.")
-    status = _gauge("probe_http_status_code", "Last HTTP status code (0: none).")
-    phases = _gauge("probe_http_duration_seconds", "Last HTTP probe's phase durations.", ("target", "phase"))
-    expiry = _gauge("probe_ssl_earliest_cert_expiry", "Unix time of the earliest certificate expiry seen.")
-    dns = _gauge("probe_dns_lookup_time_seconds", "Name resolution time of the last probe.")
-    extras: dict[str, GaugeMetricFamily] = {}
-    for kind in PROBES.values():
-        for name, doc in kind.metrics.items():
-            extras.setdefault(name, _gauge(name, doc))
+    declare_blackbox(writer)
     targets = m.monitor.config.targets
-    for tid, status_ in m.monitor.states.statuses.items():
-        result, target = status_.last, targets.get(tid)
-        if result is None or target is None:
-            continue
-        success.add_metric([tid], 1.0 if result.ok else 0.0)
-        duration.add_metric([tid], result.duration)
-        if target.kind == "http":
-            status.add_metric([tid], float(result.status_code or 0))
-            for phase in HTTP_PHASES:
-                phases.add_metric([tid, phase], result.phases.get(phase, 0.0))
-        if "resolve" in result.phases:
-            dns.add_metric([tid], result.phases["resolve"])
-        if result.cert_expiry is not None:
-            expiry.add_metric([tid], result.cert_expiry)
-        for name, value in result.extra.items():
-            if name in extras:
-                extras[name].add_metric([tid], value)
-    yield from (success, duration, status, phases, expiry, dns, *extras.values())
+    for tid, status in m.monitor.states.statuses.items():
+        result, target = status.last, targets.get(tid)
+        if result is not None and target is not None:
+            add_blackbox(writer, f'target="{label(tid)}"', target, result)
 
 
-def _target_families(m: Metrics) -> Iterator[Metric]:
-    up = _gauge("monitor_target_up", "State after thresholds: 1 UP/DEGRADED, 0 DOWN.")
-    state = _gauge("monitor_target_state", "1 for the current state, 0 for the others.", ("target", "state"))
-    info = _gauge("monitor_target_info", "Target metadata; always 1.", ("target", "name", "group", "kind"))
-    maint = _gauge("monitor_target_maintenance", "1 inside a maintenance window.")
-    uptime = _gauge(
-        "monitor_target_uptime_ratio", "Uptime from the stored history, maintenance excluded.", ("target", "window")
-    )
-    probes = CounterMetricFamily("monitor_probes", "Probes run.", labels=["target", "result"])
-    hist = HistogramMetricFamily("monitor_probe_duration_seconds", "Probe durations.", labels=["target"])
+def _target_families(m: Metrics, writer: Writer) -> None:
+    # Label names in sorted order, as prometheus-client writes them (`target` is last
+    # except before `window`), so text-matching readers see the same lines.
+    up = "monitor_target_up"
+    writer.family(up, "gauge", "State after thresholds: 1 UP/DEGRADED, 0 DOWN.")
+    state = "monitor_target_state"
+    writer.family(state, "gauge", "1 for the current state, 0 for the others.")
+    info = "monitor_target_info"
+    writer.family(info, "gauge", "Target metadata; always 1.")
+    maint = "monitor_target_maintenance"
+    writer.family(maint, "gauge", "1 inside a maintenance window.")
+    uptime = "monitor_target_uptime_ratio"
+    writer.family(uptime, "gauge", "Availability from the stored history, maintenance excluded.")
+    probes = "monitor_probes_total"
+    writer.family(probes, "counter", "Probes run, by result.")
+    hist = "monitor_probe_duration_seconds"
+    writer.family(hist, "histogram", "Probe durations in seconds.")
     statuses = m.monitor.states.statuses
     for tid, target in m.monitor.config.targets.items():
         st = statuses.get(tid)
         if st is None:
             continue
-        info.add_metric([tid, target.name, target.group, target.kind], 1.0)
+        t = f'target="{label(tid)}"'
+        writer.add(info, f'group="{label(target.group)}",kind="{label(target.kind)}",'
+                         f'name="{label(target.name)}",{t}', 1.0)
         if st.state is not State.UNKNOWN and st.underlying is not State.UNKNOWN:
-            up.add_metric([tid], 1.0 if st.underlying.is_up else 0.0)
+            writer.add(up, t, 1.0 if st.underlying.is_up else 0.0)
         for s in State:
-            state.add_metric([tid, s.value], 1.0 if st.state is s else 0.0)
-        maint.add_metric([tid], 1.0 if st.maintenance else 0.0)
-        probes.add_metric([tid, "success"], float(st.counts[True]))
-        probes.add_metric([tid, "failure"], float(st.counts[False]))
+            writer.add(state, f'state="{s.value}",{t}', 1.0 if st.state is s else 0.0)
+        writer.add(maint, t, 1.0 if st.maintenance else 0.0)
+        writer.add(probes, f'result="success",{t}', st.counts[True])
+        writer.add(probes, f'result="failure",{t}', st.counts[False])
         buckets = m.durations.get(tid)
         if buckets is not None:
-            hist.add_metric([tid], buckets.cumulative(), buckets.sum)
+            buckets.write(writer, hist, t)
     for (tid, window), ratio in m.uptime.items():
-        uptime.add_metric([tid, window], ratio)
-    yield from (up, state, info, maint, uptime, probes, hist)
+        writer.add(uptime, f'target="{label(tid)}",window="{window}"', ratio)
 
 
-def _self_families(m: Metrics) -> Iterator[Metric]:
-    flight = GaugeMetricFamily("monitor_probes_in_flight", "Probes running now.")
-    flight.add_metric([], float(m.monitor.scheduler.in_flight))
-    reload_ok = GaugeMetricFamily(
-        "monitor_config_last_reload_successful", "1 if the last configuration load succeeded."
-    )
-    reload_ok.add_metric([], 1.0 if m.reload_ok else 0.0)
-    build = GaugeMetricFamily("monitor_build_info", "Build information; always 1.", labels=["version"])
-    build.add_metric([__version__], 1.0)
-    sent = CounterMetricFamily("monitor_notifications", "Notifications by result.", labels=["notifier", "result"])
-    queue = GaugeMetricFamily("monitor_notification_queue", "Undelivered alerts waiting.", labels=["notifier"])
+def _self_families(m: Metrics, writer: Writer) -> None:
+    lag = "monitor_scheduler_lag_seconds"
+    writer.family(lag, "histogram", "How late probes start against their slot, in seconds.")
+    m.lag.write(writer, lag, "")
+    flight = "monitor_probes_in_flight"
+    writer.family(flight, "gauge", "Probes running now.")
+    writer.add(flight, "", m.monitor.scheduler.in_flight)
+    reload_ok = "monitor_config_last_reload_successful"
+    writer.family(reload_ok, "gauge", "1 if the last configuration load succeeded.")
+    writer.add(reload_ok, "", 1.0 if m.reload_ok else 0.0)
+    build = "monitor_build_info"
+    writer.family(build, "gauge", "Build information; always 1.")
+    writer.add(build, f'version="{label(__version__)}"', 1.0)
+    sent = "monitor_notifications_total"
+    writer.family(sent, "counter", "Alerts sent, or failed for good (permanent error).")
+    queue = "monitor_notification_queue"
+    writer.family(queue, "gauge", "Undelivered alerts waiting in the outbox.")
     for name in m.monitor.config.notifiers:
-        sent.add_metric([name, "sent"], float(m.notifications_sent.get(name, 0)))
-        sent.add_metric([name, "failed"], float(m.notifications_failed.get(name, 0)))
-        queue.add_metric([name], float(m.notification_queue.get(name, 0)))
-    yield from (flight, reload_ok, build, sent, queue)
+        n = f'notifier="{label(name)}"'
+        writer.add(sent, f'{n},result="sent"', m.notifications_sent.get(name, 0))
+        writer.add(sent, f'{n},result="failed"', m.notifications_failed.get(name, 0))
+        writer.add(queue, n, m.notification_queue.get(name, 0))
+
+
+# Each family group with the prefixes of the sample names it writes.
+_GROUPS: tuple[tuple[Callable[[Metrics, Writer], None], tuple[str, ...]], ...] = (
+    (_probe_families, ("probe_",)),
+    (_target_families, ("monitor_target_", "monitor_probes_total", "monitor_probe_duration")),
+    (_self_families, ("monitor_scheduler_", "monitor_probes_in_flight", "monitor_config_",
+                      "monitor_build_", "monitor_notification")),
+)
 
 
 def uptime_windows() -> Mapping[str, float]:

@@ -116,3 +116,23 @@ class Accumulator:
             latency_max=None if self.lat_max is None else self.lat_max / 1e6,
             histogram=tuple(self.hist),
         )
+
+
+def merge_rollups(parts: Iterable[Rollup], target: str, start: float, end: float) -> Rollup:
+    """Several rollups (hours, or targets of a group) as one."""
+    parts = list(parts)
+    hist = [0] * LATENCY_BUCKETS
+    for part in parts:
+        for index, count in enumerate(part.histogram):
+            hist[index] += count
+    lows = [p.latency_min for p in parts if p.latency_min is not None]
+    highs = [p.latency_max for p in parts if p.latency_max is not None]
+    return Rollup(
+        target=target, start=start, end=end, count=sum(p.count for p in parts),
+        failures=sum(p.failures for p in parts), degraded=sum(p.degraded for p in parts),
+        maintenance=sum(p.maintenance for p in parts),
+        latency_count=sum(p.latency_count for p in parts),
+        latency_sum=sum(p.latency_sum for p in parts),
+        latency_min=min(lows, default=None), latency_max=max(highs, default=None),
+        histogram=tuple(hist),
+    )

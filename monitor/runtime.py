@@ -21,18 +21,24 @@ from pathlib import Path
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from prometheus_client import CollectorRegistry
 
+from monitor.alerting import TICK_SECONDS, Alerting
 from monitor.assess import assess
 from monitor.config import Config, Target, load_config
+from monitor.deadman import PING_SECONDS, DeadMan
 from monitor.errors import ConfigError
 from monitor.log import kv
 from monitor.metrics import Metrics
 from monitor.probes import PROBES, ProbeContext
+<<<<<<< HEAD
 from monitor.probes.fasthttp import FastTransport
+=======
+from monitor.probes.push import HeartbeatBook
+>>>>>>> main
 from monitor.probes.tlsutil import TlsContextCache
 from monitor.result import Event, Reason, Result
 from monitor.scheduler import Scheduler
 from monitor.state import StateMachine
-from monitor.store import Store
+from monitor.store import PlannedMaintenance, Store
 
 log = logging.getLogger(__name__)
 
@@ -75,13 +81,19 @@ class Monitor:
     configuration (an invalid one is logged and the running one stays)."""
 
     def __init__(self, config: Config, store: Store, registry: CollectorRegistry | None = None,
-                 ctx: ProbeContext | None = None, concurrency: int = 2000) -> None:
+                 ctx: ProbeContext | None = None, concurrency: int = 2000,
+                 alerting: bool = False) -> None:
         self.config = config
         self.store = store
         self.states = StateMachine()
         self.states.sync(config.targets)
+<<<<<<< HEAD
         # The fast HTTP/1.1 transport: a third of httpx's default transport's CPU per probe.
         self.ctx = ctx or ProbeContext(tls=TlsContextCache(), http_transport=FastTransport())
+=======
+        self.heartbeats = HeartbeatBook()
+        self.ctx = ctx or ProbeContext(tls=TlsContextCache(), heartbeats=self.heartbeats)
+>>>>>>> main
         self.scheduler = Scheduler(self._probe_and_record, concurrency=concurrency)
         self.metrics = Metrics(self, registry)
         self.scheduler._on_lag = self.metrics.lag.observe
@@ -91,6 +103,14 @@ class Monitor:
         self.ready = False
         self._tasks: list[asyncio.Task[None]] = []
         self._housekeeping: AsyncIOScheduler | None = None
+        self._planned: list[PlannedMaintenance] = []  # planned through the admin API
+        # Alerting (policy, outbox, notifiers) and the dead-man's switch: `monitor run` only.
+        self.alerting = Alerting(config, metrics=self.metrics, last_result=self._last_result) \
+            if alerting else None
+        self.deadman = DeadMan(lambda: self.config.settings.heartbeat_url, self.healthy) \
+            if alerting else None
+        if self.alerting is not None:
+            self.subscribe(self.alerting.on_event)
 
     def subscribe(self, listener: Listener) -> None:
         """Call `listener(event, target)` for every change of state."""
@@ -98,9 +118,14 @@ class Monitor:
 
     async def start(self, watch_config: bool = False) -> None:
         await self.store.open()
+        self.heartbeats.restore(await self.store.last_results())
         for tid, event in (await self.store.last_events()).items():
             if tid in self.config.targets:
                 self.states.restore(tid, event.new, event.at, event.reason)
+        if self.alerting is not None:
+            for tid, status in self.states.statuses.items():
+                self.alerting.restore(tid, status.state, status.since)
+            await self.alerting.start()
         self._apply_maintenance()
         self.scheduler.set_targets(self.config.targets.values())
         self._tasks.append(asyncio.create_task(self.scheduler.run(), name="scheduler"))
@@ -108,6 +133,12 @@ class Monitor:
             self._tasks.append(asyncio.create_task(self._watch_config(), name="config-watch"))
         self._housekeeping = AsyncIOScheduler(timezone=UTC)
         self._housekeeping.add_job(self._apply_maintenance_job, "interval", seconds=MAINTENANCE_TICK)
+        self._housekeeping.add_job(self.metrics.refresh_uptime, "interval",
+                                   seconds=self.metrics.uptime_refresh, next_run_time=datetime.now(UTC))
+        if self.alerting is not None:
+            self._housekeeping.add_job(self.alerting.tick, "interval", seconds=TICK_SECONDS)
+        if self.deadman is not None:
+            self._housekeeping.add_job(self.deadman.tick, "interval", seconds=PING_SECONDS)
         self._housekeeping.start()
         freeze_heap()
         self.ready = True
@@ -123,8 +154,16 @@ class Monitor:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        if self.alerting is not None:
+            await self.alerting.stop()
+        if self.deadman is not None:
+            await self.deadman.aclose()
         await self.store.close()
         log.info("monitor stopped")
+
+    def _last_result(self, target_id: str) -> Result | None:
+        status = self.states.statuses.get(target_id)
+        return status.last if status else None
 
     def healthy(self) -> bool:
         """Probing runs on time (used by /readyz and the dead-man's switch)."""
@@ -137,6 +176,11 @@ class Monitor:
         result = await run_probe(target, self.ctx)
         if self.config.targets.get(target.id) is target:  # not removed/replaced meanwhile
             self.record(target, result)
+
+    async def record_heartbeat(self, target: Target, result: Result) -> None:
+        """A push target's job reported in: keep it as its last heartbeat and judge it now."""
+        self.heartbeats.record(target.id, result)
+        self.record(target, assess(target, result))
 
     def record(self, target: Target, result: Result) -> None:
         """Feed one result to the state machine, store, metrics and listeners."""
@@ -158,6 +202,10 @@ class Monitor:
                 log.exception("event listener failed", extra=kv(target=target.id))
 
     async def _apply_maintenance_job(self) -> None:
+        try:
+            self._planned = await self.store.planned_maintenance(time.time())
+        except Exception:  # keep the windows known so far; the next tick tries again
+            log.exception("reading planned maintenance failed")
         self._apply_maintenance()
 
     def _apply_maintenance(self, now: float | None = None) -> None:
@@ -166,7 +214,10 @@ class Monitor:
             return  # nothing to start or end: a walk of every target stalled the loop 30 ms at 20,000
         at = datetime.fromtimestamp(now, UTC)
         for target in self.config.targets.values():
-            active = self.config.maintenance_for(target, at) is not None
+            active = self.config.maintenance_for(target, at) is not None or any(
+                w.start <= now < w.end and (target.id in w.targets or target.group in w.groups)
+                for w in self._planned
+            )
             event = self.states.set_maintenance(target.id, active, now)
             if event is not None:
                 self._emit(event, target)
@@ -190,6 +241,9 @@ class Monitor:
         """Swap in a validated configuration."""
         self.config = config
         self.states.sync(config.targets)
+        self.heartbeats.retain(config.targets)
+        if self.alerting is not None:
+            self.alerting.reload(config)
         self.metrics.forget_missing(set(config.targets))
         self._apply_maintenance()
         self.scheduler.set_targets(config.targets.values())

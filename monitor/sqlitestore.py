@@ -65,7 +65,8 @@ class SQLiteStore:
         self.raw_retention = raw_retention
         self.observe = observe
         self.clock = clock
-        self._writer = Writer(self.path, clock, None, flush_interval, batch_size)
+        self._writer_options = (flush_interval, batch_size, raw_retention if observe else None)
+        self._writer = self._new_writer()
         self._reader: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
 
@@ -75,7 +76,13 @@ class SQLiteStore:
         options.setdefault("raw_retention", settings.raw_retention)
         return cls(settings.data_dir / DB_NAME, **options)
 
+    def _new_writer(self) -> Writer:
+        return Writer(self.path, self.clock, None, *self._writer_options)
+
     async def open(self) -> None:
+        if self._writer.started:  # opened before: a thread starts once, so a new writer
+            queued, self._writer = self._writer.queue, self._new_writer()
+            self._writer.queue.extend(queued)
         await asyncio.to_thread(self._prepare)
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="monitor-store-reader")
         loop = asyncio.get_running_loop()
@@ -234,9 +241,7 @@ class SQLiteStore:
 
     async def incidents(self, target_ids: Collection[str] | None, start: float, end: float,
                         limit: int | None = None) -> list[Period]:
-        found = await self.periods(target_ids, start, end, {State.DOWN})
-        found.reverse()
-        return found[:limit] if limit is not None else found
+        return await self._read(lambda conn: q.down_periods(conn, target_ids, start, end, limit))
 
     async def rollups(self, target_ids: Collection[str] | None, start: float,
                       end: float) -> dict[str, list[Rollup]]:

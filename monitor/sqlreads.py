@@ -12,7 +12,7 @@ from typing import Any
 from monitor.result import Event, Result, State
 from monitor.rollup import HOUR, Accumulator
 from monitor.sqlschema import DEGRADED, MAINTENANCE, OK
-from monitor.store import Note, PlannedMaintenance, StoredResult
+from monitor.store import Note, Period, PlannedMaintenance, StoredResult
 
 _EVENT = "t.id, e.at, e.old, e.new, e.reason, e.detail"
 
@@ -57,6 +57,32 @@ def events(conn: sqlite3.Connection, ids: Collection[str] | None, start: float, 
     return [_event(row) for row in conn.execute(sql, [start, end, *params])]
 
 
+def down_periods(conn: sqlite3.Connection, ids: Collection[str] | None, start: float,
+                 end: float, limit: int | None = None) -> list[Period]:
+    """DOWN periods overlapping `[start, end)`, newest first: the DOWN events inside the
+    window and a DOWN state carried into it, each ended by the target's next event."""
+    where, params = _ids(ids)
+    sql = (f"SELECT e.id, e.target, {_EVENT} FROM events e JOIN targets t ON t.key = e.target "
+           f"WHERE e.new = 'DOWN' AND e.at >= ? AND e.at < ?{where} ORDER BY e.at DESC, e.id DESC")
+    if limit is not None:
+        sql += f" LIMIT {int(limit)}"
+    found = conn.execute(sql, [start, end, *params]).fetchall()
+    if limit is None or len(found) < limit:
+        found += conn.execute(
+            f"SELECT e.id, e.target, {_EVENT} FROM targets t JOIN events e ON e.id = (SELECT id "
+            "FROM events WHERE target = t.key AND at < ? ORDER BY at DESC, id DESC LIMIT 1) "
+            f"WHERE e.new = 'DOWN'{where} ORDER BY e.at DESC", [start, *params]).fetchall()
+    out = []
+    for event_id, key, *row in found[:limit]:
+        event = _event(tuple(row))
+        after = conn.execute(
+            "SELECT at FROM events WHERE target = ? AND (at > ? OR (at = ? AND id > ?)) "
+            "ORDER BY at, id LIMIT 1", (key, event.at, event.at, event_id)).fetchone()
+        out.append(Period(event.target, State.DOWN, event.at, after[0] if after else None,
+                          event.reason, event.detail))
+    return out
+
+
 def runs(conn: sqlite3.Connection) -> list[tuple[int, float, float]]:
     return [(i, a, b) for i, a, b in conn.execute(
         "SELECT id, started, last_seen FROM runs ORDER BY started")]
@@ -86,8 +112,10 @@ def rollups(conn: sqlite3.Connection, ids: Collection[str] | None, start: float,
     out: dict[str, list[tuple[int, Accumulator]]] = {}
     for row in conn.execute(
             "SELECT t.id, r.hour, r.count, r.failures, r.degraded, r.maintenance, r.lat_count, "
-            "r.lat_sum, r.lat_min, r.lat_max, r.hist FROM rollups r JOIN targets t "
-            f"ON t.key = r.target WHERE r.hour >= ? AND r.hour < ?{where} ORDER BY t.id, r.hour",
+            # Targets first (CROSS JOIN fixes the order): each target's hours are then one
+            # primary-key range, never a scan of every rollup ever written.
+            "r.lat_sum, r.lat_min, r.lat_max, r.hist FROM targets t CROSS JOIN rollups r "
+            f"ON r.target = t.key WHERE r.hour >= ? AND r.hour < ?{where} ORDER BY t.key, r.hour",
             [int(first), int(last), *params]):
         out.setdefault(row[0], []).append((row[1], Accumulator.from_row(row[2:])))
     return out

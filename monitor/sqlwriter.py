@@ -8,7 +8,8 @@ queued with `call` (flushes, notes, ...), whose futures resolve after the commit
 
 Rollups are kept current in memory (one `Accumulator` per target and hour, loaded from
 the table the first time an hour is touched after a restart) and written with the batch,
-so no separate rollup job exists and the current hour is always answered.
+so no separate rollup job exists and the current hour is always answered. For the same
+reason the running monitor's writer deletes expired raw results itself, once an hour.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from monitor.sqlschema import DEGRADED, MAINTENANCE, OK
 log = logging.getLogger(__name__)
 
 HEARTBEAT = 10.0  # seconds between two `runs.last_seen` updates while idle
+PRUNE_EVERY = 3600.0  # seconds between two deletions of expired raw results
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -65,20 +67,25 @@ class Writer:
     """Owns the writing connection and the queue; see the module doc."""
 
     def __init__(self, path: Path, clock: Callable[[], float], run_id: int | None,
-                 flush_interval: float = 1.0, batch_size: int = 5000) -> None:
+                 flush_interval: float = 1.0, batch_size: int = 5000,
+                 raw_retention: float | None = None) -> None:
         self.queue: deque[tuple[str, Result, bool] | Event | Op] = deque()
         self.path, self.clock, self.run_id = path, clock, run_id
         self.flush_interval, self.batch_size = flush_interval, batch_size
         self.healthy = True
+        self.started = False
         self._wake = threading.Event()
         self._stopping = False
         self._keys: dict[str, int] = {}
         self._accs: dict[tuple[int, int], Accumulator] = {}
         self._dirty: set[tuple[int, int]] = set()
         self._beat = 0.0
+        self.raw_retention = raw_retention
+        self._pruned = 0.0
         self._thread = threading.Thread(target=self._run, name="monitor-store-writer", daemon=True)
 
     def start(self) -> None:
+        self.started = True
         self._thread.start()
 
     def alive(self) -> bool:
@@ -130,15 +137,17 @@ class Writer:
                 conn.execute("UPDATE runs SET last_seen = MAX(last_seen, ?) WHERE id = ?",
                              (now, self.run_id))
                 self._beat = now
+                self._prune(conn, now)
             conn.execute("COMMIT")
             self.healthy = True
-        except sqlite3.Error as exc:
+        except Exception as exc:  # the writer must outlive any one bad batch
             self.healthy = False
-            log.error("store write failed, %d items lost: %s", len(items), exc)
+            log.exception("store write failed, %d items lost: %s", len(items), exc)
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             self._accs.clear()  # they may hold what was not written: reload from disk
             self._dirty.clear()
+            self._keys = dict((i, k) for k, i in conn.execute("SELECT key, id FROM targets"))
             for item in items:
                 if isinstance(item, Op) and not item.future.done():
                     item.future.set_exception(exc)
@@ -167,17 +176,27 @@ class Writer:
                 events.append((self._key(conn, item.target), item.at, item.old.value,
                                item.new.value, item.reason, item.detail))
             else:
-                target_id, result, maint = item
-                key = self._key(conn, target_id)
-                flags = OK * result.ok | DEGRADED * result.degraded | MAINTENANCE * maint
-                rows.append((key, result.started, flags, round(result.duration * 1e6),
-                             None if result.ok and result.reason == "ok" else result.reason,
-                             result.status_code, result.detail or None))
-                self._acc(conn, key, result.started).add(
-                    result.ok, result.degraded, maint, result.duration)
-                latest[key] = result
+                try:
+                    row = self._result(conn, *item)
+                except (TypeError, ValueError, OverflowError) as exc:  # a malformed result
+                    log.error("store skipped a malformed result of %s: %r", item[0], exc)
+                    continue
+                rows.append(row)
+                latest[row[0]] = item[1]
         self._write_rows(conn, rows, events, latest)
         return ops
+
+    def _result(self, conn: sqlite3.Connection, target_id: str, result: Result,
+                maint: bool) -> tuple[Any, ...]:
+        """The `results` row of one result; its rollup updated."""
+        started, duration = float(result.started), float(result.duration)
+        micros = round(duration * 1e6)
+        key = self._key(conn, target_id)
+        flags = OK * result.ok | DEGRADED * result.degraded | MAINTENANCE * maint
+        self._acc(conn, key, started).add(result.ok, result.degraded, maint, duration)
+        return (key, started, flags, micros,
+                None if result.ok and result.reason == "ok" else result.reason,
+                result.status_code, result.detail or None)
 
     def _write_rows(self, conn: sqlite3.Connection, rows: list[Any], events: list[Any],
                     latest: dict[int, Result]) -> None:
@@ -196,6 +215,15 @@ class Writer:
         if len(self._accs) > 4 * max(len(self._keys), 1):
             newest = max(hour for _, hour in self._accs)
             self._accs = {k: a for k, a in self._accs.items() if k[1] >= newest - 1}
+
+    def _prune(self, conn: sqlite3.Connection, now: float) -> None:
+        """Retention, run by the observing monitor only (never by a report's reader)."""
+        if self.raw_retention is None or now - self._pruned < PRUNE_EVERY:
+            return
+        self._pruned = now
+        cutoff = now - self.raw_retention
+        for (key,) in conn.execute("SELECT key FROM targets").fetchall():
+            conn.execute("DELETE FROM results WHERE target = ? AND at < ?", (key, cutoff))
 
     def _key(self, conn: sqlite3.Connection, target_id: str) -> int:
         key = self._keys.get(target_id)

@@ -49,12 +49,10 @@ class StateMachine:
         return status
 
     def sync(self, target_ids: Iterable[str]) -> None:
-        """Keep the statuses of these targets only (after a reload)."""
-        keep = set(target_ids)
-        for tid in [t for t in self.statuses if t not in keep]:
-            del self.statuses[tid]
-        for tid in keep:
-            self.status(tid)
+        """Keep the statuses of these targets only (after a reload). The dict is replaced,
+        not edited, so a reader iterating the old one (a scrape) is never disturbed."""
+        old = self.statuses
+        self.statuses = {tid: old.get(tid) or Status() for tid in target_ids}
 
     def restore(self, target_id: str, state: State, since: float, reason: str = "") -> None:
         """Resume from a stored state after a restart: a DOWN target stays DOWN until it

@@ -33,7 +33,7 @@ from monitor.result import Event, Result, State
 
 # Latency histogram: bucket i holds latencies in [LATENCY_BASE * 2**((i-1)/4),
 # LATENCY_BASE * 2**(i/4)) seconds; bucket 0 everything below LATENCY_BASE and the last
-# bucket everything above. Quarter-octave buckets bound a quantile's error to about 9%.
+# bucket everything above. Quarter-octave buckets (19% wide) bound a quantile's error.
 LATENCY_BASE = 0.001
 LATENCY_BUCKETS = 72  # up to ~0.001 * 2**17.75 s ≈ 220 s
 
@@ -231,7 +231,8 @@ class Store(Protocol):
 
     async def prune(self, now: float) -> int:
         """Retention: delete raw results older than `raw_retention`; return how many.
-        Rollups are kept up to date as results arrive, so no rollup job is needed."""
+        The running monitor's store does this by itself every hour; rollups are kept up
+        to date as results arrive, so no rollup job is needed either."""
         ...
 
     async def uptime(

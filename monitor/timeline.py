@@ -9,7 +9,7 @@ the target was in MAINTENANCE; otherwise as *observed*, and *down* when it was D
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -85,25 +85,7 @@ def segments(
     return out
 
 
-def tally(target: str, segs: Sequence[Segment], starts: Sequence[float], start: float, end: float,
-          incidents: int = 0) -> Uptime:
-    """Sum the segments overlapping `[start, end)` into an `Uptime`. `starts` is the list
-    of the segments' start times (for bisecting)."""
-    sums = {State.UP: 0.0, State.DEGRADED: 0.0, State.DOWN: 0.0, State.MAINTENANCE: 0.0,
-            State.UNKNOWN: 0.0}
-    i = max(bisect_right(starts, start) - 1, 0)
-    while i < len(segs) and segs[i].start < end:
-        seg = segs[i]
-        overlap = min(seg.end, end) - max(seg.start, start)
-        if overlap > 0:
-            sums[seg.state] += overlap
-        i += 1
-    observed = sums[State.UP] + sums[State.DEGRADED] + sums[State.DOWN]
-    return Uptime(
-        target=target, start=start, end=end, observed=observed, down=sums[State.DOWN],
-        degraded=sums[State.DEGRADED], maintenance=sums[State.MAINTENANCE],
-        unmonitored=sums[State.UNKNOWN], incidents=incidents,
-    )
+_SLOT = {State.UP: 0, State.DEGRADED: 1, State.DOWN: 2, State.MAINTENANCE: 3, State.UNKNOWN: 4}
 
 
 def uptimes(
@@ -113,17 +95,37 @@ def uptimes(
     runs: Sequence[tuple[float, float]],
     windows: Sequence[tuple[float, float]],
 ) -> list[Uptime]:
-    """One `Uptime` per window (sorted, within the span of `events` and `runs`)."""
+    """One `Uptime` per window; `windows` sorted and not overlapping (e.g. days).
+    One sweep over the segments: the status page asks this for 90 days x every target."""
     if not windows:
         return []
     start, end = windows[0][0], windows[-1][1]
-    segs = segments(before, events, covered(runs, start, end), start, end)
-    starts = [s.start for s in segs]
+    segs = [(s.start, s.end, _SLOT[s.state])
+            for s in segments(before, events, covered(runs, start, end), start, end)]
     down_starts = sorted(e.at for e in events if e.new == State.DOWN)
-    out = []
+    out: list[Uptime] = []
+    first, count = 0, len(segs)
     for a, b in windows:
-        count = bisect_left(down_starts, b) - bisect_left(down_starts, a)
-        out.append(tally(target, segs, starts, a, b, count))
+        while first < count and segs[first][1] <= a:
+            first += 1
+        if b <= a:
+            out.append(Uptime(target, a, a))
+            continue
+        incidents = (bisect_left(down_starts, b) - bisect_left(down_starts, a)
+                     if down_starts else 0)
+        sums = [0.0, 0.0, 0.0, 0.0, 0.0]
+        if first < count and segs[first][0] <= a and segs[first][1] >= b:
+            sums[segs[first][2]] = b - a  # the usual day: one state throughout
+        else:
+            i = first
+            while i < count and segs[i][0] < b:
+                seg_start, seg_end, slot = segs[i]
+                sums[slot] += min(seg_end, b) - max(seg_start, a)
+                i += 1
+            sums[4] += max((b - a) - sum(sums), 0.0)  # beyond the segments: unmonitored
+        up, degraded, down, maintenance, unknown = sums
+        out.append(Uptime(target, a, b, up + degraded + down, down, degraded, maintenance,
+                          unknown, incidents))
     return out
 
 

@@ -149,7 +149,8 @@ start = 2026-01-01T00:00:00
 
 
 def test_relative_paths_are_relative_to_the_configuration_folder(tmp_path: Path) -> None:
-    config = load_config(write(tmp_path, '[monitor]\ndata_dir = "var"\n[targets.a]\nurl = "http://127.0.0.1/"\n'), env={})
+    text = '[monitor]\ndata_dir = "var"\n[targets.a]\nurl = "http://127.0.0.1/"\n'
+    config = load_config(write(tmp_path, text), env={})
     assert config.settings.data_dir == tmp_path / "var"
 
 

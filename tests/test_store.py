@@ -82,6 +82,7 @@ async def test_it_lists_incidents_newest_first_with_their_real_durations(
     assert [(p.target, (p.start - T0) / H) for p in incidents] == [
         ("mail", 22), ("web", 9), ("web", 2)]
     assert incidents[0].end is None
+    assert await store.incidents(None, T0, END, limit=2) == incidents[:2]
     assert incidents[1].duration(END) == pytest.approx(4 * H)
     assert incidents[1].reason == "connection_refused"
     maintenance = await store.periods(["web"], T0, END, {State.MAINTENANCE})
@@ -127,7 +128,8 @@ async def test_it_downsamples_series_from_raw_or_from_rollups(store: SQLiteStore
 
 async def test_it_prunes_raw_results_but_keeps_rollups_and_events(tmp_path: Path) -> None:
     clock = await build(tmp_path / "monitor.db")
-    store = SQLiteStore(tmp_path / "monitor.db", raw_retention=12 * H, clock=clock)
+    store = SQLiteStore(tmp_path / "monitor.db", raw_retention=12 * H, clock=clock,
+                        observe=False)  # no hourly pruning of its own: this test prunes
     await store.open()
     try:
         assert await store.prune(END) == 2 * 120  # run 1's results of both targets
@@ -139,8 +141,27 @@ async def test_it_prunes_raw_results_but_keeps_rollups_and_events(tmp_path: Path
         await store.close()
 
 
+async def test_the_running_monitor_deletes_expired_raw_results_every_hour(
+        tmp_path: Path) -> None:
+    clock = Clock(T0)
+    store = SQLiteStore(tmp_path / "monitor.db", raw_retention=H, clock=clock)
+    await store.open()
+    try:
+        for minute in range(0, 180, 10):
+            store.add_result("web", Result(True, duration=0.1, started=T0 + minute * 60))
+        await store.flush()
+        assert len(await store.results("web", T0, T0 + 3 * H)) == 18
+        clock.now = T0 + 3 * H
+        await store.flush()
+        assert len(await store.results("web", T0, T0 + 3 * H)) == 6  # the last hour
+        assert (await store.probe_stats(["web"], T0, T0 + 3 * H))["web"].count == 18
+    finally:
+        await store.close()
+
+
 async def test_it_writes_thousands_of_queued_results_in_batches(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "monitor.db", flush_interval=0.05, batch_size=1000)
+    store = SQLiteStore(tmp_path / "monitor.db", flush_interval=0.05, batch_size=1000,
+                        clock=Clock(T0 + 20_000))
     await store.open()
     try:
         began = time.perf_counter()
@@ -230,3 +251,35 @@ async def test_it_stays_within_one_megabyte_per_target_per_year(tmp_path: Path) 
     assert growth.results == 60 * 2880
     assert growth.tables["rollups"] > 0
     assert growth.per_target_year < 1_000_000
+
+
+async def test_a_malformed_result_is_skipped_and_the_writer_goes_on(tmp_path: Path) -> None:
+    store = SQLiteStore(tmp_path / "monitor.db", clock=Clock(T0))
+    await store.open()
+    try:
+        store.add_result("web", Result(True, duration=0.1, started=T0))
+        store.add_result("web", Result(True, duration=float("nan"), started=T0 + 30))
+        store.add_result("web", Result(True, duration=0.2, started=T0 + 60))
+        await store.flush()
+        assert [r.duration for r in await store.results("web", T0, T0 + H)] == [0.1, 0.2]
+        assert store.healthy()
+    finally:
+        await store.close()
+
+
+async def test_it_opens_again_after_closing_as_a_new_run(tmp_path: Path) -> None:
+    clock = Clock(T0)
+    store = SQLiteStore(tmp_path / "monitor.db", clock=clock)
+    for hour in (0, 2):
+        clock.now = T0 + hour * H
+        await store.open()
+        store.add_event(Event("web", T0 + hour * H, State.UNKNOWN, State.UP, "ok"))
+        clock.now = T0 + (hour + 1) * H
+        await store.close()
+    reader = SQLiteStore(tmp_path / "monitor.db", observe=False)
+    await reader.open()
+    try:
+        up = (await reader.uptime(["web"], T0, T0 + 3 * H))["web"]
+        assert (up.observed, up.unmonitored) == pytest.approx((2 * H, H))
+    finally:
+        await reader.close()

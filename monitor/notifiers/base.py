@@ -1,24 +1,108 @@
-"""The notifier seam: what every alert channel provides.
+"""The notifier seam: what every alert channel provides, and the alert it delivers.
 
-A notifier kind is a `NotifierKind`: the `type` users write in `[notifiers.*]` and a
-`parse` function that reads the kind's own keys into a frozen spec stored as
-`NotifierConfig.spec`. Delivery (`send`) is added by the alerting work (issue #6).
+A notifier kind is a `NotifierKind`: the `type` users write in `[notifiers.*]`, a `parse`
+function that reads the kind's own keys (through `Table`, which reports every problem)
+into a frozen spec stored as `NotifierConfig.spec`, and `build(config, ctx)` which makes
+the `Notifier` that delivers. `Notifier.send(alert)` either returns (delivered) or raises
+`PermanentNotifyError` (retrying cannot help: the alert is recorded as failed) or
+`TransientNotifyError` (the outbox retries later, after `retry_after` when the peer said).
+
+A spec may carry `resend_every: float | None`: such a receiver keeps alert state (e.g.
+Alertmanager) and must hear a still-open problem again every so often ("refresh" alerts).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Callable, Mapping
+from dataclasses import asdict, dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 
 from monitor.schema import Table
 
+if TYPE_CHECKING:
+    import httpx
+
+    from monitor.config import NotifierConfig
+    from monitor.notifiers.texts import Texts
+
+# Kinds a notifier may choose with `events = [...]`; the policy raises these.
+EVENT_KINDS = ("down", "up", "degraded", "cert", "reminder", "flapping")
+DEFAULT_EVENTS = frozenset({"down", "up", "cert", "reminder", "flapping"})
+# Further alert kinds: "escalation" (goes to `escalate_to`), "stable" (ends "flapping",
+# sent where "flapping" goes), "refresh" (re-post for receivers with `resend_every`),
+# "test" (`monitor notify-test`).
+ALERT_KINDS = (*EVENT_KINDS, "escalation", "stable", "refresh", "test")
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alert as every notifier receives it; stored in the outbox as JSON.
+
+    `id` is stable for the same alert (retries, restarts), so receivers can deduplicate.
+    `since` is when the condition began (the outage's start); `duration` is how long it
+    lasted (recovery) or has lasted so far (reminder, escalation). `dependents` names the
+    targets that depend on this one and are down with it. `cert_days` / `cert_expiry`
+    are set for certificate warnings. `old` and `new` are `State` values. Times are unix
+    seconds (UTC).
+    """
+
+    id: str
+    kind: str
+    target: str
+    name: str
+    group: str
+    old: str
+    new: str
+    reason: str
+    at: float
+    detail: str = ""
+    since: float | None = None
+    duration: float | None = None
+    url: str | None = None
+    dependents: tuple[str, ...] = ()
+    cert_days: int | None = None
+    cert_expiry: float | None = None
+    flapping: bool = False  # the target is changing state too often to alert each change
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["dependents"] = list(self.dependents)
+        return data
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Alert:
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        known["dependents"] = tuple(known.get("dependents") or ())
+        return cls(**known)
+
+
+class Notifier(Protocol):
+    """Delivers alerts to one channel. `send` returns when delivered, raises
+    `PermanentNotifyError` or `TransientNotifyError` otherwise, and ends within its
+    configured timeout."""
+
+    async def send(self, alert: Alert) -> None: ...
+
+
+@dataclass(frozen=True)
+class NotifyContext:
+    """Shared resources the runtime builds once: one HTTP client, the message texts."""
+
+    client: httpx.AsyncClient
+    texts: Texts
+
+
 ParseFn = Callable[[Table], Any]
+BuildFn = Callable[["NotifierConfig", NotifyContext], Notifier]
 
 
 @dataclass(frozen=True)
 class NotifierKind:
-    """One alert channel family: `parse(table)` reads its keys (reporting problems)."""
+    """One alert channel family: `parse(table)` reads its keys (reporting problems) into a
+    frozen spec; `build(config, ctx)` makes the `Notifier`. `secrets` names spec fields
+    never to be shown."""
 
     name: str
     parse: ParseFn
+    build: BuildFn = field(repr=False)
+    secrets: tuple[str, ...] = ()

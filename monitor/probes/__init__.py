@@ -5,10 +5,18 @@ Adding a kind: write its module with a `KIND = ProbeKind(...)`, add it to `_KIND
 
 from __future__ import annotations
 
-from monitor.probes import http, tcp
+from monitor.probes import dns, http, icmp, push, rtsp, tcp, tls
 from monitor.probes.base import ProbeContext, ProbeKind
 
-_KINDS: tuple[ProbeKind, ...] = (http.KIND, tcp.KIND)
+_KINDS: tuple[ProbeKind, ...] = (
+    http.KIND,
+    tcp.KIND,
+    icmp.KIND,
+    dns.KIND,
+    tls.KIND,
+    rtsp.KIND,
+    push.KIND,
+)
 
 PROBES: dict[str, ProbeKind] = {kind.name: kind for kind in _KINDS}
 """Probe kinds by name (`kind = "..."` in targets.toml)."""

@@ -36,6 +36,10 @@ class Heartbeats(Protocol):
 
     def last(self, target_id: str) -> Result | None: ...
 
+    def since(self, target_id: str) -> float:
+        """Unix time from which a target that never sent a heartbeat counts as late."""
+        ...
+
 
 @dataclass(frozen=True)
 class ProbeContext:

@@ -19,13 +19,15 @@ from starlette.requests import Request
 from starlette.routing import BaseRoute
 
 from monitor.runtime import Monitor
-from monitor.web import admin, api, badge, health, pages, scrape
+from monitor.web import admin, api, badge, health, pages, probe, push, scrape
 
 
 def _routes() -> list[BaseRoute]:
     return [
         *health.routes(),
         *scrape.routes(),
+        *probe.routes(),
+        *push.routes(),
         *pages.routes(),
         *api.routes(),
         *badge.routes(),

@@ -33,7 +33,7 @@ from monitor.config import Config, Target
 from monitor.state import Status
 from monitor.store import PlannedMaintenance
 from monitor.web import views
-from monitor.web.api import _parse_time
+from monitor.web.api import parse_time
 from monitor.web.templating import isotime, page
 
 TOKEN_ENV = "MONITOR_ADMIN_TOKEN"
@@ -140,7 +140,7 @@ def _read_window(
     times = []
     for key in ("start", "end"):
         try:
-            at = _parse_time(str(body.get(key, "")))
+            at = parse_time(str(body.get(key, "")))
         except ValueError as exc:
             at = None
             problems.append(f"{key}: {exc}")
@@ -204,7 +204,7 @@ async def add_note(request: Request) -> Response:
     if not isinstance(text, str) or not text.strip():
         return JSONResponse({"error": "text is required"}, 400)
     try:
-        when = _parse_time(str(at)) if at is not None else None
+        when = parse_time(str(at)) if at is not None else None
     except ValueError as exc:
         return JSONResponse({"error": f"at: {exc}"}, 400)
     author = body.get("author", "")

@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute, Route
 
 from monitor.store import StoredResult, Uptime
 from monitor.web import views
+from monitor.web.cache import current_snapshot
 from monitor.web.openapi import document
 from monitor.web.templating import isotime
 
@@ -40,7 +41,7 @@ def problem(status_code: int, message: str) -> JSONResponse:
 
 async def status(request: Request) -> Response:
     runtime: views.Runtime = request.app.state.monitor
-    snap = await views.cached_snapshot(runtime, request.app.state)
+    snap = await current_snapshot(runtime, request.app.state)
     watch = snap.watch
     return JSONResponse(
         {
@@ -162,8 +163,8 @@ def _span(request: Request, default: float) -> tuple[float, float] | JSONRespons
     """`?since=&until=` as unix times (ISO 8601 or unix seconds); `until` defaults to now
     and `since` to `default` seconds before it."""
     try:
-        until = _parse_time(request.query_params.get("until")) or views.clock(request.app.state)
-        since = _parse_time(request.query_params.get("since")) or until - default
+        until = parse_time(request.query_params.get("until")) or views.clock(request.app.state)
+        since = parse_time(request.query_params.get("since")) or until - default
     except ValueError as exc:
         return problem(400, str(exc))
     if since >= until:
@@ -171,7 +172,9 @@ def _span(request: Request, default: float) -> tuple[float, float] | JSONRespons
     return since, until
 
 
-def _parse_time(text: str | None) -> float | None:
+def parse_time(text: str | None) -> float | None:
+    """ISO 8601 with an offset, or unix seconds, as unix seconds; None for nothing;
+    ValueError (with a message for the user) otherwise."""
     if not text:
         return None
     try:

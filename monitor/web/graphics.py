@@ -120,12 +120,18 @@ def sparkline(values: Sequence[float | None], width: int = 230, height: int = 48
         return None
     low, high = min(present), max(present)
     scale = (height - 2) / ((high - low) or 1.0)
-    step = width / max(1, len(values) - 1)
+    xs = _xs(len(values), width)
     bottom = height - 1
     points = " ".join(
-        [f"{i * step:.0f},{bottom - (v - low) * scale:.0f}" for i, v in enumerate(values) if v is not None]
+        [f"{x},{round(bottom - (v - low) * scale)}" for x, v in zip(xs, values, strict=True) if v is not None]
     )
     return Line(points, low, high, width, height)
+
+
+@lru_cache(maxsize=16)
+def _xs(count: int, width: int) -> tuple[int, ...]:
+    step = width / max(1, count - 1)
+    return tuple(round(i * step) for i in range(count))
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,9 +16,12 @@ from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from monitor.web import views
+from monitor.web.cache import current_snapshot
 from monitor.web.graphics import ICONS, BarPainter, Line, latency_chart, sparkline
 from monitor.web.templating import language, page
 from monitor.web.texts import Texts
+
+PHONE_DAYS = 30
 
 
 def routes() -> list[BaseRoute]:
@@ -30,7 +33,7 @@ def routes() -> list[BaseRoute]:
 
 async def status_page(request: Request) -> HTMLResponse:
     runtime: views.Runtime = request.app.state.monitor
-    snap = await views.cached_snapshot(runtime, request.app.state)
+    snap = await current_snapshot(runtime, request.app.state)
     # The rendered page is kept with the snapshot it shows, one per language (only for
     # plain `/?lang=..` requests, so odd query strings cannot fill the cache).
     cacheable = set(request.query_params) <= {"lang"}
@@ -50,10 +53,16 @@ def status_context(snap: views.Snapshot, t: Texts) -> Mapping[str, Any]:
     watch, now, painter = snap.watch, snap.now, BarPainter(t)
     if watch is not None:
         caption = t("page.watch_bar")
-        axis = (t.date(watch.start), t.date(watch.end))
+        # A phone shows the last PHONE_DAYS bars only (see base.html.j2).
+        first_shown = watch.start + max(0, watch.days - PHONE_DAYS) * 86400.0
+        axis = (t.date(watch.start), t.date(first_shown), t.date(watch.end))
     else:
         caption = t("page.days_bar", days=views.BAR_DAYS)
-        axis = (t("page.days_ago", n=views.BAR_DAYS), t("page.today"))
+        axis = (
+            t("page.days_ago", n=views.BAR_DAYS),
+            t("page.days_ago", n=PHONE_DAYS),
+            t("page.today"),
+        )
     return {
         "now": now,
         "overall": views.overall([row.status for row in snap.rows]),

@@ -34,7 +34,9 @@ def load_catalog(path: Path) -> dict[str, dict[str, str]]:
     catalog: dict[str, dict[str, str]] = {}
 
     def walk(table: Mapping[str, Any], prefix: str) -> None:
-        if any(lang in table for lang in LANGUAGES):
+        # An entry is a table whose keys are exactly the languages (so no section may
+        # have a sub-table named "id" or "en").
+        if set(table) == set(LANGUAGES):
             catalog[prefix] = {lang: str(table.get(lang, "")) for lang in LANGUAGES}
             return
         for key, value in table.items():

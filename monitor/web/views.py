@@ -29,10 +29,6 @@ RANGES: Mapping[str, float] = {**WINDOWS, "90d": 90 * 86400.0}
 BAR_DAYS = 90
 RECENT_DAYS = 30
 RECENT_LIMIT = 10
-# A snapshot serves every request for this long: probes run every 30 s or so and the
-# page refreshes each minute, while a crowd refreshing a 1,000-target page must not
-# cost a store read and a render each.
-SNAPSHOT_SECONDS = 5.0
 
 
 class Runtime(Protocol):
@@ -224,17 +220,6 @@ def clock(state: Any) -> float:
     system's."""
     fn = getattr(state, "clock", None)
     return float(fn()) if fn is not None else time.time()
-
-
-async def cached_snapshot(runtime: Runtime, state: Any) -> Snapshot:
-    """The app's current snapshot, kept on the app's `state` for `SNAPSHOT_SECONDS`
-    (`state.snapshot_seconds` overrides it; 0 turns the cache off)."""
-    now = clock(state)
-    ttl = getattr(state, "snapshot_seconds", SNAPSHOT_SECONDS)
-    cached: Snapshot | None = getattr(state, "web_snapshot", None)
-    if cached is None or not cached.now <= now < cached.now + ttl:
-        cached = state.web_snapshot = await snapshot(runtime, now)
-    return cached
 
 
 def _days(days: list[DayUptime], count: int) -> tuple[DayUptime | None, ...]:

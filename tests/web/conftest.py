@@ -8,7 +8,7 @@ in it (the web layer's job is to show them, not to compute them).
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
@@ -30,7 +30,7 @@ from monitor.store import (
     StoredResult,
     Uptime,
 )
-from monitor.web import admin, api, badge, pages
+from monitor.web import create_app
 
 DAY = 86400.0
 
@@ -77,9 +77,7 @@ class FakeStore:
     def _ids(self, ids: Collection[str] | None, have: Collection[str]) -> list[str]:
         return list(have if ids is None else [i for i in ids if i in have])
 
-    async def uptime(
-        self, ids: Collection[str] | None, start: float, end: float
-    ) -> dict[str, Uptime]:
+    async def uptime(self, ids: Collection[str] | None, start: float, end: float) -> dict[str, Uptime]:
         self.calls.append("uptime")
         return {i: self.uptimes[i] for i in self._ids(ids, self.uptimes)}
 
@@ -89,14 +87,9 @@ class FakeStore:
         self.calls.append("daily")
         return {i: self.days[i][-days:] for i in self._ids(ids, self.days)}
 
-    async def rollups(
-        self, ids: Collection[str] | None, start: float, end: float
-    ) -> dict[str, list[Rollup]]:
+    async def rollups(self, ids: Collection[str] | None, start: float, end: float) -> dict[str, list[Rollup]]:
         self.calls.append("rollups")
-        return {
-            i: [r for r in self.hourly[i] if start <= r.start < end]
-            for i in self._ids(ids, self.hourly)
-        }
+        return {i: [r for r in self.hourly[i] if start <= r.start < end] for i in self._ids(ids, self.hourly)}
 
     async def series(self, tid: str, start: float, end: float, points: int = 300) -> list[Rollup]:
         return [r for r in self.hourly.get(tid, []) if start <= r.start < end][:points]
@@ -107,9 +100,7 @@ class FakeStore:
         found = [
             p
             for p in self.down
-            if (ids is None or p.target in ids)
-            and p.start < end
-            and (p.end is None or p.end > start)
+            if (ids is None or p.target in ids) and p.start < end and (p.end is None or p.end > start)
         ]
         found.sort(key=lambda p: p.start, reverse=True)
         return found[:limit]
@@ -117,15 +108,11 @@ class FakeStore:
     async def events(
         self, ids: Collection[str] | None, start: float, end: float, limit: int | None = None
     ) -> list[Event]:
-        found = [
-            e for e in self.changes if (ids is None or e.target in ids) and start <= e.at < end
-        ]
+        found = [e for e in self.changes if (ids is None or e.target in ids) and start <= e.at < end]
         found.sort(key=lambda e: e.at, reverse=True)
         return found[:limit]
 
-    async def results(
-        self, tid: str, start: float, end: float, limit: int | None = None
-    ) -> list[StoredResult]:
+    async def results(self, tid: str, start: float, end: float, limit: int | None = None) -> list[StoredResult]:
         return [r for r in self.raw if r.target == tid and start <= r.at < end][:limit]
 
     async def notes(self, ids: Collection[str] | None, start: float, end: float) -> list[Note]:
@@ -147,9 +134,7 @@ class FakeStore:
         groups: Sequence[str] = (),
         reason: str = "",
     ) -> PlannedMaintenance:
-        window = PlannedMaintenance(
-            len(self.planned) + 1, start, end, tuple(targets), tuple(groups), reason
-        )
+        window = PlannedMaintenance(len(self.planned) + 1, start, end, tuple(targets), tuple(groups), reason)
         self.planned.append(window)
         return window
 
@@ -164,20 +149,25 @@ class FakeRuntime:
     config: Config
     states: StateMachine = field(default_factory=StateMachine)
     store: Any = field(default_factory=FakeStore)
+    clock: Any = None  # pinned time for the app (`make_app(runtime, runtime.clock)`)
 
 
-def make_app(runtime: FakeRuntime) -> Starlette:
-    app = Starlette(routes=[*pages.routes(), *api.routes(), *badge.routes(), *admin.routes()])
-    app.state.monitor = runtime
+def make_app(runtime: Any, clock: Any = None, snapshot_seconds: float = 0) -> Starlette:
+    """The real app factory around a runtime; by default no snapshot cache (tests change
+    states between requests); `clock` pins the time."""
+    app = create_app(runtime)
+    app.state.snapshot_seconds = snapshot_seconds
+    if clock is not None:
+        app.state.clock = clock
     return app
 
 
 @pytest.fixture
-async def client_for() -> Iterator[Any]:
+async def client_for() -> AsyncIterator[Any]:
     clients: list[httpx.AsyncClient] = []
 
-    def make(runtime: FakeRuntime) -> httpx.AsyncClient:
-        transport = httpx.ASGITransport(app=make_app(runtime))
+    def make(runtime: Any, clock: Any = None, snapshot_seconds: float = 0) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=make_app(runtime, clock, snapshot_seconds))
         client = httpx.AsyncClient(transport=transport, base_url="http://testserver")
         clients.append(client)
         return client
@@ -215,9 +205,7 @@ def history(
     """Give a target uptime figures, `days` day bars (one with downtime) and 24 hourly rollups."""
     store: FakeStore = runtime.store
     observed = 30 * DAY
-    store.uptimes[tid] = Uptime(
-        tid, now - observed, now, observed=observed, down=observed * (1 - ratio)
-    )
+    store.uptimes[tid] = Uptime(tid, now - observed, now, observed=observed, down=observed * (1 - ratio))
     today = datetime.fromtimestamp(now, UTC).date()
     bars = []
     for back in range(days - 1, -1, -1):
@@ -246,3 +234,30 @@ def now() -> float:
 
 def on(day: date) -> float:
     return datetime(day.year, day.month, day.day, 12, tzinfo=UTC).timestamp()
+
+
+@pytest.fixture
+async def day_runtime(tmp_path: Path) -> AsyncIterator[FakeRuntime]:
+    """The hand-computed day of tests/history.py in the real SQLite store, with the live
+    states it ends in; the app's clock is `day_runtime.clock` (the end of that day)."""
+    from monitor.sqlitestore import SQLiteStore
+    from tests import history as h
+
+    clock = await h.build(tmp_path / "monitor.db")
+    store = SQLiteStore(tmp_path / "monitor.db", clock=clock)
+    await store.open()
+    config = make_config([target("web", "Website Pemkab"), target("mail", "Server surel", group="Server jaringan")])
+    runtime = FakeRuntime(config, store=store)
+    set_state(runtime, "web", State.UP, h.T0 + 13 * h.H, last=Result(True, duration=0.1, started=h.END - 300))
+    set_state(
+        runtime,
+        "mail",
+        State.DOWN,
+        h.T0 + 22 * h.H,
+        "dns_error",
+        "NXDOMAIN",
+        Result(False, "dns_error", "NXDOMAIN", 0.05, h.END - 300),
+    )
+    runtime.clock = clock
+    yield runtime
+    await store.close()

@@ -1,0 +1,62 @@
+"""The dead-man's switch: ping `heartbeat_url` every minute while probing is healthy.
+
+An outside service (Healthchecks, Uptime Kuma's push monitor, Cronitor...) expects the
+ping and alerts when it stops: when the monitor dies, hangs, or stops probing on time.
+So the ping is sent only while `healthy()` says the probes run on time; when they do
+not, the monitor stays silent on purpose. `tick()` is the job the runtime schedules
+every `PING_SECONDS`; it never raises.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+import httpx
+
+from monitor import __version__
+from monitor.log import kv
+
+log = logging.getLogger("monitor.deadman")
+
+PING_SECONDS = 60.0
+
+
+class DeadMan:
+    """Pings `url()` (None: switched off) on each `tick()` while `healthy()`.
+    `last_ping` / `last_ok` / `last_error` tell the admin view how it went."""
+
+    def __init__(self, url: Callable[[], str | None], healthy: Callable[[], bool],
+                 client: httpx.AsyncClient | None = None, timeout: float = 10.0,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.url, self.healthy, self.timeout, self.clock = url, healthy, timeout, clock
+        self._own_client = client is None
+        self.client = client or httpx.AsyncClient(
+            headers={"User-Agent": f"monitor/{__version__}"})
+        self.last_ping: float | None = None
+        self.last_ok: bool | None = None
+        self.last_error: str | None = None
+        self.skipped = 0  # ticks withheld because probing was unhealthy
+
+    async def tick(self) -> None:
+        url = self.url()
+        if not url:
+            return
+        if not self.healthy():
+            self.skipped += 1
+            log.warning("heartbeat withheld: probing is not healthy")
+            return
+        self.last_ping = self.clock()
+        try:
+            response = await self.client.get(url, timeout=self.timeout)
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            self.last_ok, self.last_error = False, f"{type(exc).__name__}: {exc}"
+            log.warning("heartbeat failed", extra=kv(error=self.last_error))
+            return
+        self.last_ok, self.last_error = True, None
+
+    async def aclose(self) -> None:
+        if self._own_client:
+            await self.client.aclose()

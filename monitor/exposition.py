@@ -1,0 +1,140 @@
+"""The Prometheus text format (0.0.4) of the monitor's metrics, written directly.
+
+prometheus-client builds an object per sample and validates and escapes every label on
+every scrape: about 9 µs a line, over 6 s of CPU for 20,000 targets (36 lines each).
+Here each target's `target="id"` is rendered once per scrape and each line is one
+string format: several times faster, same text. `Metrics`' registry collector parses
+this very text back (prometheus-client's own parser), so the registry API and `/metrics`
+can never disagree.
+
+A family is written as its `# HELP`/`# TYPE` lines and its samples, contiguous;
+`Writer` keeps the families in the order they were declared.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Collection, Iterator, Mapping
+from typing import TYPE_CHECKING
+
+from monitor.probes import PROBES
+from monitor.result import Result
+
+if TYPE_CHECKING:
+    from monitor.config import Target
+
+# What this module writes (the text format every Prometheus reads), whatever version
+# prometheus-client would announce for its own output.
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+HTTP_PHASES = ("resolve", "connect", "tls", "processing", "transfer")
+
+# The blackbox exporter's per-probe gauges, name -> help.
+BLACKBOX_GAUGES: Mapping[str, str] = {
+    "probe_success": "Last probe: 1 passed (degraded included), 0 failed.",
+    "probe_duration_seconds": "Last probe's duration in seconds.",
+    "probe_http_status_code": "Last HTTP status code (0: none).",
+    "probe_http_duration_seconds": "Last HTTP probe's duration per phase.",
+    "probe_ssl_earliest_cert_expiry": "Unix time of the earliest certificate expiry seen.",
+    "probe_dns_lookup_time_seconds": "Name resolution time of the last probe.",
+}
+
+
+def number(value: float) -> str:
+    """A sample value as Prometheus reads it."""
+    if math.isfinite(value):
+        return repr(float(value))
+    if math.isnan(value):
+        return "NaN"
+    return "+Inf" if value > 0 else "-Inf"
+
+
+def label(value: str) -> str:
+    """A label value, escaped for the text format."""
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _help(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("\n", "\\n")
+
+
+class Writer:
+    """Collects sample lines per family; `text()` writes the families out in the order
+    they were declared. A family declared but left empty is written without samples.
+    With `only` (sample names, as `/metrics?name[]=...` gives them) every other sample is
+    dropped, and so is a family left without samples, as prometheus-client does."""
+
+    def __init__(self, only: Collection[str] | None = None) -> None:
+        self._families: dict[str, tuple[str, str, list[str]]] = {}
+        self.only = None if only is None else frozenset(only)
+
+    def family(self, name: str, kind: str, doc: str) -> list[str]:
+        """Declare a family (`kind`: gauge, counter, histogram); returns its lines."""
+        known = self._families.get(name)
+        if known is None:
+            known = self._families[name] = (kind, doc, [])
+        return known[2]
+
+    def add(self, family: str, labels: str, value: float, sample: str = "") -> None:
+        """One sample of a declared family; `labels` is already rendered (`a="b",c="d"`)."""
+        name = sample or family
+        if self.only is not None and name not in self.only:
+            return
+        line = f"{name}{{{labels}}} {number(value)}\n" if labels else f"{name} {number(value)}\n"
+        self._families[family][2].append(line)
+
+    def text(self) -> str:
+        out: list[str] = []
+        for name, (kind, doc, lines) in self._families.items():
+            if self.only is not None and not lines:
+                continue
+            out.append(f"# HELP {name} {_help(doc)}\n# TYPE {name} {kind}\n")
+            out.extend(lines)
+        return "".join(out)
+
+
+def declare_blackbox(writer: Writer) -> None:
+    """Declare the blackbox gauges and every probe kind's own gauges."""
+    for name, doc in BLACKBOX_GAUGES.items():
+        writer.family(name, "gauge", doc)
+    for kind in PROBES.values():
+        for name, doc in kind.metrics.items():
+            writer.family(name, "gauge", doc)
+
+
+def blackbox_samples(target: Target, result: Result) -> Iterator[tuple[str, str, float]]:
+    """One result as the blackbox exporter reports it: (gauge, extra labels, value).
+    Only gauges the target's kind declares are taken from `Result.extra`."""
+    yield "probe_success", "", 1.0 if result.ok else 0.0
+    yield "probe_duration_seconds", "", result.duration
+    if target.kind == "http":
+        yield "probe_http_status_code", "", float(result.status_code or 0)
+        for phase in HTTP_PHASES:
+            yield "probe_http_duration_seconds", f'phase="{phase}"', result.phases.get(phase, 0.0)
+    if "resolve" in result.phases:
+        yield "probe_dns_lookup_time_seconds", "", result.phases["resolve"]
+    if result.cert_expiry is not None:
+        yield "probe_ssl_earliest_cert_expiry", "", result.cert_expiry
+    kind = PROBES.get(target.kind)
+    if kind is not None:
+        for name, value in result.extra.items():
+            if name in kind.metrics and name not in BLACKBOX_GAUGES:
+                yield name, "", value
+
+
+def add_blackbox(writer: Writer, prefix: str, target: Target, result: Result) -> None:
+    """Add one result's blackbox samples, labelled `prefix` (`target="id"` or nothing).
+    Label names stay sorted (`phase` before `target`), as prometheus-client writes them."""
+    for name, extra, value in blackbox_samples(target, result):
+        labels = f"{extra},{prefix}" if prefix and extra else prefix or extra
+        writer.add(name, labels, value)
+
+
+def probe_text(target: Target, result: Result) -> str:
+    """What the blackbox exporter's /probe would answer for this result: only the
+    families that have a sample, no `target` label."""
+    writer = Writer()
+    for name, _extra, _value in blackbox_samples(target, result):
+        doc = BLACKBOX_GAUGES.get(name) or PROBES[target.kind].metrics[name]
+        writer.family(name, "gauge", doc)
+    add_blackbox(writer, "", target, result)
+    return writer.text()

@@ -1,0 +1,125 @@
+"""Alertmanager: alerts POSTed to its v2 API (`/api/v2/alerts`), kept alive while firing.
+
+Keys: `url` (Alertmanager's base URL, e.g. http://127.0.0.1:9093; required),
+`resend_every` (default "1m": how often a still-open problem is posted again),
+`labels` (a table of extra labels, e.g. `{ team = "infra" }`), `headers` (e.g. an
+`Authorization` for a proxy in front), `timeout`.
+
+Each firing alert carries `endsAt` = now + 4 × `resend_every`, like Prometheus does: the
+policy re-posts it every `resend_every` ("refresh" alerts), so it stays active while the
+problem lasts, and if the monitor dies Alertmanager resolves it on its own shortly after
+(the dead-man's switch reports the monitor's death). A resolution posts `endsAt` = the
+recovery time. Alert names: `TargetDown` (critical), `TargetDegraded`, `TargetFlapping`,
+`TargetCertificateExpiring` (warning), `MonitorTest` (none); labels `alertname`,
+`target`, `group` (when set), `severity`, then `labels`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from monitor.notifiers.base import Alert, NotifierKind, NotifyContext
+from monitor.notifiers.http import post
+from monitor.notifiers.texts import iso_utc
+from monitor.schema import Table
+
+if TYPE_CHECKING:
+    from monitor.config import NotifierConfig
+
+SEVERITY = {"TargetDown": "critical", "TargetDegraded": "warning", "TargetFlapping": "warning",
+            "TargetCertificateExpiring": "warning", "MonitorTest": "none"}
+CERT_ALERT_LIFETIME = 86400.0  # a one-off warning: shown for a day
+TEST_ALERT_LIFETIME = 300.0
+
+
+@dataclass(frozen=True)
+class AlertmanagerSpec:
+    url: str
+    resend_every: float = 60.0
+    labels: tuple[tuple[str, str], ...] = ()
+    headers: tuple[tuple[str, str], ...] = ()
+    timeout: float = 10.0
+
+
+def parse(t: Table) -> AlertmanagerSpec:
+    url = t.require_text("url")
+    if url and not url.startswith(("https://", "http://")):
+        t.problem("url", "must be Alertmanager's http:// or https:// base URL")
+    return AlertmanagerSpec(
+        url=url.rstrip("/"),
+        resend_every=t.duration("resend_every", 60.0, low=1.0),
+        labels=tuple(sorted(t.text_mapping("labels").items())),
+        headers=tuple(sorted(t.text_mapping("headers").items())),
+        timeout=t.duration("timeout", 10.0, low=0.1),
+    )
+
+
+def _names(alert: Alert) -> dict[str, bool]:
+    """The Alertmanager alerts this alert speaks about, each firing (True) or resolved."""
+    if alert.kind == "test":
+        return {"MonitorTest": True}
+    if alert.kind == "cert":
+        return {"TargetCertificateExpiring": True}
+    names: dict[str, bool] = {}
+    stable = alert.kind in ("stable", "flapping")
+    for name, state in (("TargetDown", "DOWN"), ("TargetDegraded", "DEGRADED")):
+        if stable or state in (alert.old, alert.new):
+            names[name] = alert.new == state
+    if alert.flapping or stable:
+        names["TargetFlapping"] = alert.flapping
+    return names
+
+
+class AlertmanagerNotifier:
+    """Posts each alert as one or more Alertmanager alerts (see the module docstring)."""
+
+    def __init__(self, spec: AlertmanagerSpec, ctx: NotifyContext,
+                 clock: Callable[[], float] = time.time) -> None:
+        self.spec, self.ctx, self.clock = spec, ctx, clock
+
+    def payload(self, alert: Alert) -> list[dict[str, Any]]:
+        now = self.clock()
+        summary = self.ctx.texts.render("title.txt.j2", alert)
+        description = self.ctx.texts.render("text.txt.j2", alert)
+        out = []
+        for name, firing in _names(alert).items():
+            labels = {"alertname": name, "target": alert.target, "severity": SEVERITY[name]}
+            if alert.group:
+                labels["group"] = alert.group
+            labels.update(self.spec.labels)
+            annotations = {"summary": summary, "description": description}
+            if alert.url:
+                annotations["status_page_url"] = alert.url
+            item: dict[str, Any] = {
+                "labels": labels,
+                "annotations": annotations,
+                "startsAt": iso_utc(alert.since or alert.at),
+                "endsAt": iso_utc(self._ends(alert, name, firing, now)),
+            }
+            if alert.url:
+                item["generatorURL"] = alert.url
+            out.append(item)
+        return out
+
+    def _ends(self, alert: Alert, name: str, firing: bool, now: float) -> float:
+        if not firing:
+            return min(alert.at, now)
+        if name == "TargetCertificateExpiring":
+            return alert.at + CERT_ALERT_LIFETIME
+        if name == "MonitorTest":
+            return now + TEST_ALERT_LIFETIME
+        return now + 4 * self.spec.resend_every
+
+    async def send(self, alert: Alert) -> None:
+        await post(self.ctx.client, f"{self.spec.url}/api/v2/alerts", json=self.payload(alert),
+                   headers=dict(self.spec.headers), timeout=self.spec.timeout)
+
+
+def build(config: NotifierConfig, ctx: NotifyContext) -> AlertmanagerNotifier:
+    return AlertmanagerNotifier(config.spec, ctx)
+
+
+KIND = NotifierKind("alertmanager", parse, build, secrets=("headers",))

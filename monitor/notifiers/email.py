@@ -1,0 +1,140 @@
+"""E-mail: SMTP through aiosmtplib, a plain-text body with an HTML alternative.
+
+Keys: `host` (required), `port` (default 587 for starttls, 465 for tls, 25 for none),
+`security` = "starttls" | "tls" | "none" (default "starttls"), `username` and `password`
+(AUTH, both or neither), `from` and `to` (a list; required), `ca_file` (a private CA for
+the server's certificate), `verify_tls` (default true), `timeout`.
+
+SMTP replies 5xx (rejected sender or recipient, failed authentication, no STARTTLS) are
+permanent; 4xx replies, timeouts and connection failures are transient.
+"""
+
+from __future__ import annotations
+
+import re
+import ssl
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import formatdate
+from typing import TYPE_CHECKING
+
+import aiosmtplib
+
+from monitor.errors import PermanentNotifyError, TransientNotifyError
+from monitor.notifiers.base import Alert, NotifierKind, NotifyContext
+from monitor.schema import Table
+
+if TYPE_CHECKING:
+    from monitor.config import NotifierConfig
+
+SECURITY = {"starttls": 587, "tls": 465, "none": 25}
+_MSGID_UNSAFE = re.compile(r"[^A-Za-z0-9!#$%&'*+/=?^_`{|}~.-]")
+
+
+@dataclass(frozen=True)
+class EmailSpec:
+    host: str
+    sender: str
+    to: tuple[str, ...]
+    port: int = 587
+    security: str = "starttls"
+    username: str | None = None
+    password: str | None = None
+    ca_file: str | None = None
+    verify_tls: bool = True
+    timeout: float = 30.0
+
+
+def parse(t: Table) -> EmailSpec:
+    security = t.text("security", "starttls")
+    if security not in SECURITY:
+        t.problem("security", f"must be \"starttls\", \"tls\" or \"none\", not {security!r}")
+        security = "starttls"
+    username, password = t.text("username"), t.text("password")
+    if bool(username) != bool(password):
+        t.problem("password" if username else "username", "username and password go together")
+    to = t.text_list("to")
+    if not to:
+        t.problem("to", "is required: a list of addresses")
+    return EmailSpec(
+        host=t.require_text("host"),
+        sender=t.require_text("from"),
+        to=to,
+        port=t.integer("port", SECURITY[security], low=1, high=65535),
+        security=security,
+        username=username or None,
+        password=password or None,
+        ca_file=t.file_path("ca_file"),
+        verify_tls=t.boolean("verify_tls", True),
+        timeout=t.duration("timeout", 30.0, low=0.1),
+    )
+
+
+class EmailNotifier:
+    """Sends each alert as one multipart/alternative message to every `to` address."""
+
+    def __init__(self, spec: EmailSpec, ctx: NotifyContext) -> None:
+        self.spec, self.ctx = spec, ctx
+        self._tls: ssl.SSLContext | None = None
+
+    def message(self, alert: Alert) -> EmailMessage:
+        msg = EmailMessage()
+        msg["Subject"] = self.ctx.texts.render("title.txt.j2", alert)
+        msg["From"] = self.spec.sender
+        msg["To"] = ", ".join(self.spec.to)
+        msg["Date"] = formatdate(alert.at, usegmt=True)
+        # A stable Message-ID (from the alert id) lets mail clients fold a resent alert.
+        msg["Message-ID"] = f"<{_MSGID_UNSAFE.sub('.', alert.id)}@monitor.invalid>"
+        msg["X-Monitor-Event"] = alert.kind
+        msg.set_content(self.ctx.texts.render("text.txt.j2", alert) + "\n")
+        msg.add_alternative(self.ctx.texts.render("email.html.j2", alert), subtype="html")
+        return msg
+
+    def tls_context(self) -> ssl.SSLContext:
+        if self._tls is None:
+            context = ssl.create_default_context(cafile=self.spec.ca_file)
+            if not self.spec.verify_tls:
+                context.check_hostname = False
+                context.verify_mode = ssl.CERT_NONE
+            self._tls = context
+        return self._tls
+
+    async def send(self, alert: Alert) -> None:
+        spec = self.spec
+        secure = spec.security != "none"
+        try:
+            await aiosmtplib.send(
+                self.message(alert),
+                hostname=spec.host, port=spec.port,
+                username=spec.username, password=spec.password,
+                use_tls=spec.security == "tls", start_tls=spec.security == "starttls",
+                tls_context=self.tls_context() if secure else None,
+                timeout=spec.timeout,
+            )
+        except aiosmtplib.SMTPException as exc:
+            raise _classify(exc) from exc
+        except (OSError, ssl.SSLError) as exc:
+            raise TransientNotifyError(f"cannot reach {spec.host}:{spec.port}: {exc}") from exc
+
+
+def _classify(exc: aiosmtplib.SMTPException) -> PermanentNotifyError | TransientNotifyError:
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        codes = [r.code for r in exc.recipients]
+        text = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
+        permanent = all(code >= 500 for code in codes)
+        return PermanentNotifyError(text) if permanent else TransientNotifyError(text)
+    if isinstance(exc, aiosmtplib.SMTPConnectError | aiosmtplib.SMTPTimeoutError
+                  | aiosmtplib.SMTPServerDisconnected):
+        return TransientNotifyError(str(exc))
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        text = f"{exc.code} {exc.message}"
+        return PermanentNotifyError(text) if exc.code >= 500 else TransientNotifyError(text)
+    # SMTPNotSupported (no STARTTLS or AUTH offered) and the like: configuration.
+    return PermanentNotifyError(str(exc))
+
+
+def build(config: NotifierConfig, ctx: NotifyContext) -> EmailNotifier:
+    return EmailNotifier(config.spec, ctx)
+
+
+KIND = NotifierKind("email", parse, build, secrets=("password",))

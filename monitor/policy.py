@@ -1,0 +1,370 @@
+"""The alert policy: which alert goes to which notifiers, and when.
+
+Driven by incident events (`on_event`) and a periodic `tick` (every ~10 s), it returns
+`Outgoing` alerts for the outbox and never does I/O itself; the clock is injectable.
+
+- DOWN (the state machine already applied `failure_threshold`) -> "down"; back UP (or
+  DEGRADED) -> "up" with the outage's duration, to the notifiers that heard "down".
+  UP -> DEGRADED -> "degraded" for notifiers that list it in `events`, and "up" when clean.
+- While down: a "reminder" every notifier's `repeat_every`; once the outage lasts a
+  notifier's `escalate_after`, an "escalation" to its `escalate_to` notifiers (who then
+  also hear the reminders and the recovery). Receivers with `resend_every` (Alertmanager)
+  get a "refresh" of every open problem that often.
+- Certificates: one "cert" alert per threshold of `cert_warn_days` (30, 14, 7...).
+- Nothing while a target is in maintenance, nor for a target whose `depends_on` target is
+  DOWN: a dependent's "down" waits a grace period (long enough for its root to be seen
+  down) and is dropped when the root is down; the root's alerts list the dependents.
+- Flapping: `flap_changes` state changes within `flap_window` -> one "flapping" alert and
+  silence until no change for `flap_window`, then one "stable" alert.
+- Restart: `restore()` resumes a DOWN target's open outage; its "down" is offered again
+  with the same id, so the outbox (which remembers ids) drops it if it was already sent.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
+
+from monitor.config import Config, NotifierConfig, Target
+from monitor.notifiers.base import Alert
+from monitor.result import Event, Result, State
+
+_LIVE = (State.UP, State.DEGRADED, State.DOWN)
+CERT_CHECK_SECONDS = 600.0  # days-left changes slowly; looking every tick is waste
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One alert for these notifiers (names)."""
+
+    alert: Alert
+    notifiers: tuple[str, ...]
+
+
+@dataclass
+class _Problem:
+    """An alerted, still open DOWN or DEGRADED condition of one target."""
+
+    state: State
+    since: float
+    notified: set[str]
+    reminded: dict[str, int] = field(default_factory=dict)  # notifier -> last reminder number
+    escalated: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _Track:
+    state: State = State.UNKNOWN
+    since: float = 0.0
+    reason: str = ""
+    detail: str = ""
+    maintenance: bool = False
+    changes: deque[float] = field(default_factory=deque)
+    flapping: bool = False
+    flap_from: State = State.UNKNOWN
+    flap_notified: set[str] = field(default_factory=set)
+    problem: _Problem | None = None
+    pending: float | None = None  # a deferred "down" is due then
+    pending_from: State = State.UNKNOWN  # the state the deferred "down" left
+    cert_sent: tuple[int, int] | None = None  # (expiry, threshold days)
+    refreshed: dict[str, float] = field(default_factory=dict)  # notifier -> last refresh
+    cert_next: float = 0.0  # when to look at the certificate again
+
+
+class Policy:
+    """Decides alerts from events and time; see the module docstring."""
+
+    def __init__(self, config: Config, clock: Callable[[], float] = time.time,
+                 last_result: Callable[[str], Result | None] = lambda _: None,
+                 flap_changes: int = 5, flap_window: float = 900.0) -> None:
+        self.clock, self.last_result = clock, last_result
+        self.flap_changes, self.flap_window = flap_changes, flap_window
+        self.tracks: dict[str, _Track] = {}
+        self.update(config)
+
+    def update(self, config: Config) -> None:
+        """Take a reloaded configuration; forget removed targets."""
+        self.config = config
+        self.dependents: dict[str, list[str]] = {tid: [] for tid in config.targets}
+        for target in config.targets.values():
+            for root in target.depends_on:
+                self.dependents.setdefault(root, []).append(target.id)
+        for tid in [t for t in self.tracks if t not in config.targets]:
+            del self.tracks[tid]
+
+    def _track(self, tid: str) -> _Track:
+        return self.tracks.setdefault(tid, _Track())
+
+    def restore(self, target_id: str, state: State, since: float) -> None:
+        """Resume after a restart (the state machine's restored state): a DOWN target's
+        outage stays open; its "down" is re-offered at the next tick, deduplicated."""
+        track = self._track(target_id)
+        track.state, track.since = state, since
+        if state == State.DOWN:
+            track.pending = since
+        elif state == State.DEGRADED:
+            track.problem = _Problem(state, since, set(self._wanting(target_id, "degraded")))
+
+    def on_event(self, event: Event, target: Target) -> list[Outgoing]:
+        track = self._track(target.id)
+        track.state, track.since = event.new, event.at
+        track.reason, track.detail = event.reason, event.detail
+        if event.new != State.DOWN:
+            track.pending = None
+        if event.new == State.MAINTENANCE:
+            track.maintenance = True
+            return []
+        track.maintenance = False
+        if event.old in _LIVE and event.new in _LIVE:
+            track.changes.append(event.at)
+            while track.changes and track.changes[0] < event.at - self.flap_window:
+                track.changes.popleft()
+            if not track.flapping and len(track.changes) >= self.flap_changes:
+                return self._flapping(target, track, event)
+        if track.flapping:
+            return []
+        return self._transition(target, track, event.old, event.at)
+
+    def tick(self) -> list[Outgoing]:
+        """Reminders, escalations, refreshes, deferred downs, flapping's end, certificates."""
+        now = self.clock()
+        out: list[Outgoing] = []
+        for tid, track in list(self.tracks.items()):
+            target = self.config.targets.get(tid)
+            if target is None:
+                continue
+            quiet = track.problem is None and not track.flapping and track.pending is None
+            if quiet and (not target.cert_warn_days or now < track.cert_next):
+                continue  # the common case, kept cheap: thousands of targets every tick
+            last_change = track.changes[-1] if track.changes else 0.0
+            if track.flapping and now - last_change >= self.flap_window:
+                out += self._stable(target, track, now)
+            out += self._refresh(target, track, now)
+            if track.maintenance or self._root_down(target):
+                track.pending = None
+                continue
+            if track.pending is not None and now >= track.pending:
+                track.pending = None
+                if track.state == State.DOWN and track.problem is None and not track.flapping:
+                    out += self._open_down(target, track, track.since, track.pending_from)
+            problem = track.problem
+            if problem and problem.state == State.DOWN and not track.flapping:
+                out += self._escalate(target, track, problem, now)
+                out += self._remind(target, track, problem, now)
+            out += self._certificate(target, track, now)
+        return out
+
+    # -- transitions ----------------------------------------------------------------
+
+    def _transition(self, target: Target, track: _Track, old: State, at: float) -> list[Outgoing]:
+        out: list[Outgoing] = []
+        problem = track.problem
+        if problem and problem.state != track.state:
+            track.problem = None
+            if track.state in (State.UP, State.DEGRADED):
+                # Recovery: only to those who heard of the problem.
+                names = [n for n in sorted(problem.notified) if "up" in self._events(n)]
+                alert = self._alert(target, track, "up", at, problem.since, old=problem.state,
+                                    duration=at - problem.since)
+                out += self._out(alert, names)
+            if problem.state == State.DOWN:
+                out += self._release_dependents(target, at)
+        if track.state == State.DOWN and track.problem is None:
+            if self._root_down(target):
+                return out
+            if target.depends_on:
+                track.pending, track.pending_from = at + self._grace(target), old
+                return out
+            out += self._open_down(target, track, at, old)
+        elif track.state == State.DEGRADED and track.problem is None and old != State.UNKNOWN:
+            names = self._wanting(target.id, "degraded")
+            track.problem = _Problem(State.DEGRADED, at, set(names))
+            track.refreshed = dict.fromkeys(names, at)
+            out += self._out(self._alert(target, track, "degraded", at, at, old=old), names)
+        return out
+
+    def _open_down(self, target: Target, track: _Track, since: float, old: State) -> list[Outgoing]:
+        names = self._wanting(target.id, "down")
+        now = max(self.clock(), since)
+        problem = _Problem(State.DOWN, since, set(names))
+        for name in names:
+            # One less than due: after a restart the current reminder is offered again
+            # and the outbox drops it if it went out before.
+            problem.reminded[name] = max(0, self._reminder_number(name, since, now) - 1)
+        track.problem = problem
+        track.refreshed = dict.fromkeys(names, now)
+        alert = self._alert(target, track, "down", since, since, old=old)
+        return self._out(alert, names)
+
+    def _release_dependents(self, root: Target, at: float) -> list[Outgoing]:
+        """A root is back: its dependents still down get their own "down" after a grace."""
+        for tid in self.dependents.get(root.id, []):
+            track, target = self.tracks.get(tid), self.config.targets.get(tid)
+            if track and target and track.state == State.DOWN and track.problem is None:
+                track.pending = at + self._grace(target)
+        return []
+
+    # -- timed alerts ---------------------------------------------------------------
+
+    def _remind(self, target: Target, track: _Track, problem: _Problem,
+                now: float) -> list[Outgoing]:
+        due: dict[tuple[float, int], list[str]] = {}
+        for name in sorted(problem.notified):
+            config = self.config.notifiers.get(name)
+            if config is None or not config.repeat_every or "reminder" not in config.events:
+                continue
+            number = self._reminder_number(name, problem.since, now)
+            if number > problem.reminded.get(name, 0):
+                problem.reminded[name] = number
+                due.setdefault((config.repeat_every, number), []).append(name)
+        out: list[Outgoing] = []
+        for (every, number), names in due.items():
+            alert = self._alert(target, track, "reminder", now, problem.since, old=State.DOWN,
+                                duration=now - problem.since, key=f"{every:g}:{number}")
+            out += self._out(alert, names)
+        return out
+
+    def _escalate(self, target: Target, track: _Track, problem: _Problem,
+                  now: float) -> list[Outgoing]:
+        out: list[Outgoing] = []
+        for name in sorted(problem.notified):
+            config = self.config.notifiers.get(name)
+            if config is None or config.escalate_after is None or name in problem.escalated:
+                continue
+            if now - problem.since < config.escalate_after:
+                continue
+            problem.escalated.add(name)
+            names = [n for n in config.escalate_to
+                     if n in self.config.notifiers and n not in problem.notified]
+            problem.notified.update(names)
+            for other in names:
+                problem.reminded[other] = self._reminder_number(other, problem.since, now)
+                track.refreshed[other] = now
+            alert = self._alert(target, track, "escalation", now, problem.since, old=State.DOWN,
+                                duration=now - problem.since, key=name)
+            out += self._out(alert, names)
+        return out
+
+    def _refresh(self, target: Target, track: _Track, now: float) -> list[Outgoing]:
+        problem = track.problem
+        if problem is None and not track.flapping:
+            return []
+        since = problem.since if problem else (track.changes[0] if track.changes else now)
+        names = []
+        for name in sorted((problem.notified if problem else set()) | track.flap_notified):
+            every = self._resend_every(name)
+            if every and now - track.refreshed.setdefault(name, now) >= every:
+                track.refreshed[name] = now
+                names.append(name)
+        if not names or track.maintenance:
+            return []
+        alert = self._alert(target, track, "refresh", now, since, old=track.state,
+                            duration=now - since, key=f"{now:.0f}")
+        return self._out(alert, names)
+
+    def _certificate(self, target: Target, track: _Track, now: float) -> list[Outgoing]:
+        if not target.cert_warn_days or now < track.cert_next:
+            return []
+        track.cert_next = now + CERT_CHECK_SECONDS
+        result = self.last_result(target.id)
+        if result is None or result.cert_expiry is None:
+            return []
+        days = math.floor((result.cert_expiry - now) / 86400)
+        crossed = [d for d in target.cert_warn_days if days <= d]
+        if days < 0 or not crossed:
+            return []  # expired certificates make the target DOWN; that alert says it
+        expiry, threshold = round(result.cert_expiry), min(crossed)
+        sent = track.cert_sent
+        if sent is not None and sent[0] == expiry and sent[1] <= threshold:
+            return []
+        track.cert_sent = (expiry, threshold)
+        alert = self._alert(target, track, "cert", now, None, old=track.state,
+                            key=f"{expiry}:{threshold}")
+        alert = replace(alert, cert_days=days, cert_expiry=result.cert_expiry)
+        return self._out(alert, self._wanting(target.id, "cert"))
+
+    # -- flapping -------------------------------------------------------------------
+
+    def _flapping(self, target: Target, track: _Track, event: Event) -> list[Outgoing]:
+        track.flapping, track.flap_from = True, event.old
+        if self._root_down(target):
+            return []
+        names = self._wanting(target.id, "flapping")
+        track.flap_notified = set(names)
+        track.refreshed.update(dict.fromkeys(names, event.at))
+        alert = self._alert(target, track, "flapping", event.at, track.changes[0], old=event.old)
+        return self._out(alert, names)
+
+    def _stable(self, target: Target, track: _Track, now: float) -> list[Outgoing]:
+        track.flapping = False
+        began = track.changes[0] if track.changes else now
+        alert = self._alert(target, track, "stable", now, began, old=track.flap_from)
+        out = self._out(alert, sorted(track.flap_notified))
+        track.flap_notified, track.changes = set(), deque()
+        # Settle the open problem with the state the target came to rest in.
+        return out + self._transition(target, track, track.flap_from, track.since)
+
+    # -- helpers --------------------------------------------------------------------
+
+    def _alert(self, target: Target, track: _Track, kind: str, at: float, since: float | None,
+               *, old: State, duration: float | None = None, key: str = "") -> Alert:
+        # Stable ids: the same alert offered again (a retry, a restart) has the same id.
+        start = since if since is not None else at
+        origin = "" if kind in ("cert", "refresh") else f":{round(start)}"
+        ident = f"{target.id}:{kind}{origin}" + (f":{key}" if key else "")
+        public_url = self.config.settings.public_url
+        return Alert(
+            id=ident, kind=kind, target=target.id, name=target.name, group=target.group,
+            old=str(old), new=str(track.state), reason=track.reason, detail=track.detail,
+            at=at, since=since, duration=duration,
+            url=f"{public_url}/targets/{target.id}" if public_url else None,
+            dependents=tuple(self._down_dependents(target.id)), flapping=track.flapping,
+        )
+
+    def _out(self, alert: Alert, names: Iterable[str]) -> list[Outgoing]:
+        names = tuple(n for n in names if n in self.config.notifiers)
+        return [Outgoing(alert, names)] if names else []
+
+    def _events(self, name: str) -> frozenset[str]:
+        config: NotifierConfig | None = self.config.notifiers.get(name)
+        return config.events if config else frozenset()
+
+    def _wanting(self, tid: str, kind: str) -> list[str]:
+        target = self.config.targets.get(tid)
+        return [n for n in target.notify if kind in self._events(n)] if target else []
+
+    def _resend_every(self, name: str) -> float | None:
+        config = self.config.notifiers.get(name)
+        every = getattr(config.spec, "resend_every", None) if config else None
+        return float(every) if isinstance(every, int | float) else None
+
+    def _reminder_number(self, name: str, since: float, now: float) -> int:
+        config = self.config.notifiers.get(name)
+        every = config.repeat_every if config else None
+        return int((now - since) // every) if every else 0
+
+    def _root_down(self, target: Target) -> bool:
+        return any(self._track(root).state == State.DOWN for root in target.depends_on)
+
+    def _down_dependents(self, tid: str, seen: set[str] | None = None) -> list[str]:
+        """Names of the targets that depend on `tid` (directly or not) and are down."""
+        seen = set() if seen is None else seen
+        names: list[str] = []
+        for dep in self.dependents.get(tid, []):
+            track, target = self.tracks.get(dep), self.config.targets.get(dep)
+            if dep in seen or track is None or target is None or track.state != State.DOWN:
+                continue
+            seen.add(dep)
+            names += [target.name, *self._down_dependents(dep, seen)]
+        return names
+
+    def _grace(self, target: Target) -> float:
+        """How long a dependent's "down" waits: its root may need up to its failure
+        threshold (plus one interval) to be seen down, and after a root's recovery the
+        dependent needs its success threshold to come back."""
+        roots = [self.config.targets[r] for r in target.depends_on if r in self.config.targets]
+        seen_down = max((r.interval * (r.failure_threshold + 1) for r in roots), default=0.0)
+        return max(seen_down, target.interval * (target.success_threshold + 1))

@@ -1,0 +1,197 @@
+"""RTSP/1.0 on the wire (RFC 2326) as far as a health check needs it: one request at a
+time, bounded responses, and Basic or Digest (RFC 2617, RFC 7616) authentication.
+
+`RtspConnection.request` answers a 401 once with the credentials and keeps the accepted
+challenge for the following requests, as cameras and recorders expect.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import re
+import secrets
+from dataclasses import dataclass, field
+from urllib.request import parse_http_list, parse_keqv_list
+
+MAX_HEAD = 16 * 1024
+MAX_BODY = 64 * 1024
+USER_AGENT = "monitor-rtsp-probe"
+_STATUS_LINE = re.compile(r"^RTSP/1\.\d (\d{3})(?: (.*))?$")
+_HASHES = {"MD5": "md5", "SHA-256": "sha256"}  # Digest algorithm -> hashlib name
+
+
+class ProtocolError(Exception):
+    """The peer did not answer in RTSP (`too_large`: it answered too much)."""
+
+    def __init__(self, message: str, too_large: bool = False) -> None:
+        super().__init__(message)
+        self.too_large = too_large
+
+
+@dataclass(frozen=True)
+class Response:
+    """One RTSP response; header names are lower case, each with all its values."""
+
+    status: int
+    reason: str
+    headers: dict[str, list[str]] = field(default_factory=dict)
+    body: bytes = b""
+
+    def header(self, name: str) -> str:
+        values = self.headers.get(name, [])
+        return values[0] if values else ""
+
+
+async def read_response(reader: asyncio.StreamReader) -> Response:
+    """Read one response; ProtocolError if it is not RTSP or exceeds the bounds (the
+    reader's line limit and `MAX_HEAD` for the head, `MAX_BODY` for the body)."""
+    first = await _line(reader, "the connection closed without an answer")
+    match = _STATUS_LINE.match(first)
+    if match is None:
+        raise ProtocolError(f"not an RTSP answer: {first[:40]!r}")
+    headers: dict[str, list[str]] = {}
+    size = len(first)
+    while line := await _line(reader, "the connection closed inside the response headers"):
+        size += len(line)
+        if size > MAX_HEAD:
+            raise ProtocolError("response headers too large", too_large=True)
+        name, sep, value = line.partition(":")
+        if sep:
+            headers.setdefault(name.strip().lower(), []).append(value.strip())
+    length = _content_length(headers)
+    if length > MAX_BODY:
+        raise ProtocolError(f"response body of {length} bytes", too_large=True)
+    try:
+        body = await reader.readexactly(length) if length else b""
+    except asyncio.IncompleteReadError as exc:
+        raise ProtocolError("the connection closed inside the response body") from exc
+    return Response(int(match.group(1)), match.group(2) or "", headers, body)
+
+
+async def _line(reader: asyncio.StreamReader, closed: str) -> str:
+    try:
+        raw = await reader.readuntil(b"\n")
+    except asyncio.IncompleteReadError as exc:
+        if exc.partial:
+            raise ProtocolError(f"not an RTSP answer: {exc.partial[:40]!r}") from exc
+        raise ProtocolError(closed) from exc
+    except asyncio.LimitOverrunError as exc:
+        raise ProtocolError("response line too long", too_large=True) from exc
+    return raw.decode("latin-1").rstrip("\r\n")
+
+
+def _content_length(headers: dict[str, list[str]]) -> int:
+    text = (headers.get("content-length") or ["0"])[0]
+    if not text.isdigit():
+        raise ProtocolError(f"invalid Content-Length {text[:20]!r}")
+    return int(text)
+
+
+class RtspConnection:
+    """One TCP connection to an RTSP server, with optional credentials."""
+
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        username: str | None = None,
+        password: str | None = None,
+    ) -> None:
+        self.reader, self.writer = reader, writer
+        self.username, self.password = username, password
+        self.cseq = 0
+        self.challenge: Challenge | None = None
+        self.authenticated_rejected = False
+
+    async def request(self, method: str, url: str, headers: dict[str, str] | None = None) -> Response:
+        """Send `method` for `url`; on a 401, answer the challenge once. Afterwards
+        `authenticated_rejected` tells a rejected password from no password."""
+        self.authenticated_rejected = False
+        sent_auth = self.challenge is not None
+        response = await self._send(method, url, headers or {})
+        if response.status != 401 or self.username is None:
+            return response
+        challenge = pick_challenge(response.headers.get("www-authenticate", []))
+        if challenge is None or (sent_auth and not challenge.stale and challenge == self.challenge):
+            self.authenticated_rejected = sent_auth
+            return response
+        self.challenge = challenge
+        response = await self._send(method, url, headers or {})
+        self.authenticated_rejected = response.status == 401
+        return response
+
+    async def _send(self, method: str, url: str, headers: dict[str, str]) -> Response:
+        self.cseq += 1
+        lines = [f"{method} {url} RTSP/1.0", f"CSeq: {self.cseq}", f"User-Agent: {USER_AGENT}"]
+        lines += [f"{name}: {value}" for name, value in headers.items()]
+        if self.challenge is not None and self.username is not None:
+            lines.append("Authorization: " + self.challenge.answer(method, url, self.username, self.password or ""))
+        self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("utf-8"))
+        await self.writer.drain()
+        return await read_response(self.reader)
+
+
+@dataclass(frozen=True)
+class Challenge:
+    """One `WWW-Authenticate` challenge: `scheme` "basic" or "digest" and its params."""
+
+    scheme: str
+    params: tuple[tuple[str, str], ...] = ()
+    nc: list[int] = field(default_factory=lambda: [0], compare=False)
+
+    @property
+    def stale(self) -> bool:
+        return dict(self.params).get("stale", "").lower() == "true"
+
+    def answer(self, method: str, uri: str, username: str, password: str) -> str:
+        if self.scheme == "basic":
+            return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
+        return digest(dict(self.params), method, uri, username, password, self.nc)
+
+
+def pick_challenge(values: list[str]) -> Challenge | None:
+    """The strongest challenge we can answer: Digest (MD5 or SHA-256) before Basic."""
+    found: dict[str, Challenge] = {}
+    for value in values:
+        scheme, _, rest = value.strip().partition(" ")
+        scheme = scheme.lower()
+        if scheme == "basic":
+            found.setdefault("basic", Challenge("basic"))
+        elif scheme == "digest":
+            params = parse_keqv_list(parse_http_list(rest))
+            algorithm = params.get("algorithm", "MD5").upper().removesuffix("-SESS")
+            if algorithm in _HASHES and "nonce" in params:
+                found.setdefault("digest", Challenge("digest", tuple(sorted(params.items()))))
+    return found.get("digest") or found.get("basic")
+
+
+def digest(params: dict[str, str], method: str, uri: str, username: str, password: str, nc: list[int]) -> str:
+    """The `Authorization: Digest ...` value for one request (RFC 2617 / RFC 7616)."""
+    algorithm = params.get("algorithm", "MD5")
+    hash_name = _HASHES[algorithm.upper().removesuffix("-SESS")]
+
+    def h(text: str) -> str:
+        return hashlib.new(hash_name, text.encode("utf-8")).hexdigest()
+
+    realm, nonce = params.get("realm", ""), params["nonce"]
+    cnonce = secrets.token_hex(8)
+    ha1 = h(f"{username}:{realm}:{password}")
+    if algorithm.upper().endswith("-SESS"):
+        ha1 = h(f"{ha1}:{nonce}:{cnonce}")
+    ha2 = h(f"{method}:{uri}")
+    qops = [q.strip() for q in params.get("qop", "").split(",")]
+    fields = {"username": username, "realm": realm, "nonce": nonce, "uri": uri}
+    if "auth" in qops:
+        nc[0] += 1
+        count = f"{nc[0]:08x}"
+        fields["response"] = h(f"{ha1}:{nonce}:{count}:{cnonce}:auth:{ha2}")
+        extra = f', qop=auth, nc={count}, cnonce="{cnonce}"'
+    else:
+        fields["response"] = h(f"{ha1}:{nonce}:{ha2}")
+        extra = ""
+    if "opaque" in params:
+        fields["opaque"] = params["opaque"]
+    quoted = ", ".join(f'{k}="{v}"' for k, v in fields.items())
+    return f"Digest {quoted}, algorithm={algorithm}{extra}"

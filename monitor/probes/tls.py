@@ -1,0 +1,168 @@
+"""The tls kind: `tls://host:port` checks a TLS server's handshake and certificate.
+
+The chain is verified against the system's trust store or `ca_file`, and the host name
+against `server_name` (default: the URL's host, also sent as SNI). The earliest expiry is
+reported in `Result.cert_expiry` even when verification fails: a second handshake that
+trusts anything reads it (`tlsutil.insecure_context`). Whether a near expiry makes the
+target DEGRADED, and an expired certificate DOWN, is `monitor.assess`'s decision.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import ssl
+import time
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING
+from urllib.parse import SplitResult
+
+from monitor.probes import tlsutil
+from monitor.probes.base import ProbeContext, ProbeKind
+from monitor.result import Reason, Result
+from monitor.schema import Table
+
+if TYPE_CHECKING:
+    from monitor.config import Target
+
+TLS_VERSION = "probe_tls_version"
+VERSIONS = {"TLSv1": 1.0, "TLSv1.1": 1.1, "TLSv1.2": 1.2, "TLSv1.3": 1.3}
+_EXPIRED = 10  # X509_V_ERR_CERT_HAS_EXPIRED
+
+
+@dataclass(frozen=True)
+class TlsSpec:
+    """Where to connect, what name to verify, and what to trust."""
+
+    host: str
+    port: int
+    server_name: str | None = None
+    verify: bool = True
+    ca_file: str | None = None
+    min_version: float | None = None
+
+
+def parse(table: Table, url: SplitResult | None) -> TlsSpec:
+    assert url is not None  # the scheme selected this kind
+    port = 0
+    with contextlib.suppress(ValueError):
+        port = url.port or 0
+    if not url.hostname or not port or url.path.strip("/"):
+        table.problem("url", "must be tls://HOST:PORT")
+    min_version = table.text("min_version")
+    if min_version is not None and f"TLSv{min_version}".replace("v1.0", "v1") not in VERSIONS:
+        table.problem("min_version", 'must be "1.0", "1.1", "1.2" or "1.3"')
+        min_version = None
+    return TlsSpec(
+        host=url.hostname or "",
+        port=port,
+        server_name=table.text("server_name"),
+        verify=table.boolean("verify_tls", True),
+        ca_file=table.file_path("ca_file"),
+        min_version=float(min_version) if min_version else None,
+    )
+
+
+async def probe(target: Target, ctx: ProbeContext) -> Result:
+    spec: TlsSpec = target.spec
+    started, t0 = time.time(), time.perf_counter()
+    deadline = t0 + target.timeout
+    name = spec.server_name or spec.host
+
+    def failed(reason: str, detail: str, expiry: float | None = None) -> Result:
+        return Result(
+            ok=False,
+            reason=reason,
+            detail=detail,
+            started=started,
+            duration=time.perf_counter() - t0,
+            cert_expiry=expiry,
+        )
+
+    writer: asyncio.StreamWriter | None = None
+    try:
+        async with asyncio.timeout(target.timeout):
+            _, writer = await asyncio.open_connection(spec.host, spec.port)
+            t_connect = time.perf_counter()
+            await writer.start_tls(ctx.tls.client(spec.verify, spec.ca_file), server_hostname=name)
+            end = time.perf_counter()
+            sslobj = writer.get_extra_info("ssl_object")
+            version = VERSIONS.get(sslobj.version() or "", 0.0) if sslobj else 0.0
+            expiry = tlsutil.peer_expiry(sslobj) if sslobj else None
+    except ssl.SSLCertVerificationError as exc:
+        expiry = await _unverified_expiry(spec, name, deadline)
+        reason = Reason.CERT_EXPIRED if exc.verify_code == _EXPIRED else Reason.TLS_ERROR
+        return failed(reason, f"certificate rejected: {exc.verify_message}", expiry)
+    except ssl.SSLError as exc:
+        return failed(Reason.TLS_ERROR, f"TLS handshake failed: {exc.reason or exc}")
+    except TimeoutError:
+        return failed(Reason.TIMEOUT, f"no TLS handshake within {target.timeout:g}s")
+    except socket.gaierror as exc:
+        return failed(Reason.DNS_ERROR, f"cannot resolve {spec.host}: {exc.strerror}")
+    except ConnectionRefusedError:
+        return failed(Reason.CONNECTION_REFUSED, f"{spec.host} port {spec.port} refused")
+    except ConnectionResetError:
+        return failed(Reason.CONNECTION_RESET, "the server closed the connection")
+    except OSError as exc:
+        return failed(Reason.NETWORK_UNREACHABLE, f"{spec.host}: {exc.strerror or exc}")
+    finally:
+        if writer is not None:
+            await _close(writer)
+    result = Result(
+        ok=True,
+        started=started,
+        duration=end - t0,
+        cert_expiry=expiry,
+        phases={"connect": t_connect - t0, "tls": end - t_connect},
+        extra={TLS_VERSION: version},
+    )
+    if spec.min_version is not None and version < spec.min_version:
+        return failed(
+            Reason.TLS_ERROR,
+            f"negotiated TLS {version:.1f}, below min_version {spec.min_version:.1f}",
+            result.cert_expiry,
+        )
+    return result
+
+
+async def _unverified_expiry(spec: TlsSpec, name: str, deadline: float) -> float | None:
+    """The expiry of a certificate that failed verification, read by a handshake that
+    trusts anything; None if that fails too or time is up."""
+    left = deadline - time.perf_counter()
+    if left <= 0:
+        return None
+    writer: asyncio.StreamWriter | None = None
+    try:
+        async with asyncio.timeout(left):
+            _, writer = await asyncio.open_connection(
+                spec.host, spec.port, ssl=tlsutil.insecure_context(), server_hostname=name
+            )
+    except (OSError, TimeoutError):  # ssl.SSLError is an OSError
+        return None
+    try:
+        sslobj = writer.get_extra_info("ssl_object")
+        return tlsutil.peer_expiry(sslobj) if sslobj else None
+    finally:
+        await _close(writer)
+
+
+async def _close(writer: asyncio.StreamWriter) -> None:
+    writer.close()
+    with contextlib.suppress(OSError, TimeoutError):
+        async with asyncio.timeout(0.5):  # a peer that never answers close_notify
+            await writer.wait_closed()
+
+
+KIND = ProbeKind(
+    name="tls",
+    schemes=("tls",),
+    parse=parse,
+    probe=probe,
+    metrics=MappingProxyType(
+        {
+            TLS_VERSION: "TLS version the last handshake negotiated (1.2, 1.3; 0: none)",
+        }
+    ),
+)

@@ -1,0 +1,52 @@
+"""The status snapshot shared by the status page and `/api/v1/status`, kept fresh.
+
+Reading the store for a thousand targets (uptime windows, 90 day bars, hourly latency)
+costs far more than rendering, and a crowd refreshing the page during an outage must
+not multiply it. So one snapshot serves every request for `SNAPSHOT_SECONDS`; after
+that the next request gets the previous one at once while a single background task
+reads a new one (stale-while-revalidate). A snapshot older than `STALE_LIMIT` is never
+served: that request waits for the new one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from monitor.web.views import Runtime, Snapshot, clock, snapshot
+
+log = logging.getLogger(__name__)
+
+SNAPSHOT_SECONDS = 5.0
+STALE_LIMIT = 60.0
+
+
+async def current_snapshot(runtime: Runtime, state: Any) -> Snapshot:
+    """The app's snapshot. `state.snapshot_seconds` overrides `SNAPSHOT_SECONDS`; 0 reads
+    the store on every call (tests that change states between requests)."""
+    now = clock(state)
+    ttl = getattr(state, "snapshot_seconds", SNAPSHOT_SECONDS)
+    cached: Snapshot | None = getattr(state, "web_snapshot", None)
+    if ttl <= 0 or cached is None or not cached.now - ttl <= now < cached.now + STALE_LIMIT:
+        return await _refresh(runtime, state, now)
+    if now >= cached.now + ttl:
+        task: asyncio.Task[Snapshot] | None = getattr(state, "web_refresh", None)
+        if task is None or task.done():
+            task = asyncio.create_task(_refresh(runtime, state, now), name="status-snapshot")
+            task.add_done_callback(_log_failure)
+            state.web_refresh = task
+    return cached
+
+
+def _log_failure(task: asyncio.Task[Snapshot]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("status snapshot failed", exc_info=task.exception())
+
+
+async def _refresh(runtime: Runtime, state: Any, now: float) -> Snapshot:
+    fresh = await snapshot(runtime, now)
+    current: Snapshot | None = getattr(state, "web_snapshot", None)
+    if current is None or current.now <= fresh.now:
+        state.web_snapshot = fresh
+    return fresh

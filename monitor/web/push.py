@@ -1,0 +1,105 @@
+"""`GET`/`POST /push/{id}?token=...`: a job's heartbeat for a `kind = "push"` target.
+
+Parameters (query string, or an `application/x-www-form-urlencoded` POST body):
+`token` (required), `status` (`up`, the default, or `down`), `msg` (kept up to
+`MAX_MSG` characters), `duration` (the job's run time: seconds, or a duration such as
+`"1500ms"`). A wrong token, an unknown id and a target of another kind all get the same
+404, and the token is compared in constant time, so ids and tokens cannot be probed.
+The heartbeat becomes a `Result` handed to the runtime (`PushRuntime.record_heartbeat`).
+"""
+
+from __future__ import annotations
+
+import hmac
+import math
+import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Protocol
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Route
+
+from monitor.probes.push import PushSpec, heartbeat
+from monitor.result import Result
+from monitor.schema import parse_duration
+
+if TYPE_CHECKING:
+    from monitor.config import Config, Target
+
+MAX_BODY = 8192
+MAX_MSG = 500
+_NOT_FOUND = {"error": "not found"}
+# Compared against when the id is unknown, so both answers cost the same.
+_DUMMY_TOKEN = "\0" * 32
+
+
+class PushRuntime(Protocol):
+    """What the route needs from the runtime (`request.app.state.monitor`)."""
+
+    @property
+    def config(self) -> Config: ...
+
+    async def record_heartbeat(self, target: Target, result: Result) -> None:
+        """Keep `result` as the target's last heartbeat (`HeartbeatBook.record`) and store
+        it as the target's result, so it survives a restart."""
+
+
+def routes() -> list[BaseRoute]:
+    return [Route("/push/{id}", push, methods=["GET", "POST"], name="push")]
+
+
+async def push(request: Request) -> Response:
+    runtime: PushRuntime = request.app.state.monitor
+    params = await _params(request)
+    if params is None:
+        return JSONResponse({"error": "request body too large"}, status_code=413)
+    target = _authorised(runtime.config, request.path_params["id"], params.get("token", ""))
+    if target is None:
+        return JSONResponse(_NOT_FOUND, status_code=404)
+    status = params.get("status", "up").lower()
+    if status not in ("up", "down"):
+        return JSONResponse({"error": "status must be up or down"}, status_code=400)
+    try:
+        duration = _duration(params.get("duration", ""))
+    except ValueError:
+        return JSONResponse({"error": "duration must be seconds or e.g. 1500ms"}, status_code=400)
+    result = heartbeat(time.time(), down=status == "down", msg=params.get("msg", "")[:MAX_MSG], duration=duration)
+    await runtime.record_heartbeat(target, result)
+    return JSONResponse({"ok": True})
+
+
+def _authorised(config: Config, target_id: str, token: str) -> Target | None:
+    target = config.targets.get(target_id)
+    spec = target.spec if target is not None else None
+    expected = spec.token if isinstance(spec, PushSpec) else _DUMMY_TOKEN
+    matches = hmac.compare_digest(token.encode(), expected.encode())
+    return target if matches and isinstance(spec, PushSpec) else None
+
+
+async def _params(request: Request) -> Mapping[str, str] | None:
+    params = dict(request.query_params)
+    if request.method == "POST":
+        content_type = request.headers.get("content-type", "").split(";")[0].strip()
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY:
+                return None
+        if content_type == "application/x-www-form-urlencoded":
+            params.update(parse_qsl(body.decode("utf-8", "replace")))
+    return params
+
+
+def _duration(text: str) -> float:
+    text = text.strip()
+    if not text:
+        return 0.0
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = parse_duration(text)
+    if not math.isfinite(seconds) or seconds < 0:
+        raise ValueError(text)
+    return seconds

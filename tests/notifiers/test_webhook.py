@@ -1,0 +1,111 @@
+"""The webhook notifier against a real local HTTP server: the documented payload, the
+HMAC signature over the exact body, and an outage of the receiver."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import hmac
+import itertools
+import time
+from pathlib import Path
+
+from monitor.alerting import Alerting
+from monitor.notifiers.base import Alert, NotifyContext
+from monitor.notifiers.webhook import WebhookNotifier, WebhookSpec
+from monitor.result import Event, State
+from tests.alertkit import free_port, receiver, webhook_config
+
+
+async def test_it_posts_the_documented_payload_signed_over_the_exact_body(
+        ctx: NotifyContext, alert: Alert) -> None:
+    with receiver() as rec:
+        spec = WebhookSpec(url=rec.url + "/hooks/monitor", secret="s3cret",
+                           headers=(("Authorization", "Bearer abc"),))
+        await WebhookNotifier(spec, ctx).send(alert)
+    (request,) = rec.requests
+    assert request.path == "/hooks/monitor"
+    expected = "sha256=" + hmac.new(b"s3cret", request.body, hashlib.sha256).hexdigest()
+    assert request.headers["X-Monitor-Signature"] == expected
+    assert request.headers["Authorization"] == "Bearer abc"
+    assert request.headers["Content-Type"] == "application/json"
+    assert request.headers["X-Monitor-Event"] == "down"
+    assert request.headers["X-Monitor-Delivery"] == "web:down:1800000000"
+    assert request.json() == {
+        "version": 1,
+        "id": "web:down:1800000000",
+        "event": "down",
+        "target": {"id": "web", "name": "Website <Pemkab>", "group": "Layanan publik"},
+        "old_state": "UP",
+        "new_state": "DOWN",
+        "reason": "timeout",
+        "detail": "no answer within 10s",
+        "at": "2027-01-15T08:00:00.000Z",
+        "since": "2027-01-15T08:00:00.000Z",
+        "duration_seconds": None,
+        "dependents": ["CCTV lobi"],
+        "certificate": None,
+        "url": "https://status.example.go.id/targets/web",
+        "title": "🔴 Website <Pemkab> is DOWN",
+        "text": (
+            "🔴 Website <Pemkab> is DOWN\n\n"
+            "State: DOWN\n"
+            "Group: Layanan publik\n"
+            "Reason: timed out (no answer within 10s)\n"
+            "Since: 2027-01-15 15:00:00 WIB\n"
+            "At: 2027-01-15 15:00:00 WIB\n"
+            "Also affected (depend on it): CCTV lobi\n"
+            "Details: https://status.example.go.id/targets/web"),
+    }
+
+
+async def test_a_certificate_warning_carries_its_days_and_expiry(
+        ctx: NotifyContext, alert: Alert) -> None:
+    cert = dataclasses.replace(alert, kind="cert", id="web:cert:1801209600:14", new="UP",
+                               old="UP", since=None, cert_days=14, cert_expiry=1_801_209_600.0,
+                               dependents=())
+    with receiver() as rec:
+        await WebhookNotifier(WebhookSpec(url=rec.url), ctx).send(cert)
+    payload = rec.requests[0].json()
+    assert payload["certificate"] == {"days_left": 14, "expires_at": "2027-01-29T08:00:00.000Z"}
+    assert payload["title"] == "🔐 Certificate of Website <Pemkab> expires in 14 days"
+    assert "X-Monitor-Signature" not in rec.requests[0].headers
+
+
+async def test_every_alert_arrives_exactly_once_after_the_receiver_recovers(
+        tmp_path: Path) -> None:
+    port = free_port()
+    config = webhook_config(f"http://127.0.0.1:{port}/hook", secret="s3cret")
+    alerting = Alerting(config, db_path=tmp_path / "monitor.db", backoff_base=0.02,
+                        backoff_cap=0.2)
+    await alerting.start()
+    try:
+        target, at = config.targets["web"], 1_800_000_000.0
+        states = [State.UP, State.DOWN, State.UP, State.DOWN, State.UP]
+        for i, (old, new) in enumerate(itertools.pairwise(states)):
+            alerting.on_event(Event("web", at + 600 * i, old, new, "timeout"), target)
+        # The receiver is down (nothing listens) ...
+        await _until(lambda: (alerting.outbox.head("hook") or _never()).attempts >= 3)
+        # ... then answers 503 three more times, then recovers.
+        with receiver(port=port, fail_next=3) as rec:
+            await _until(lambda: alerting.queue_sizes()["hook"] == 0)
+    finally:
+        await alerting.stop()
+    ids = [r.json()["id"] for r in rec.accepted()]
+    assert ids == ["web:down:1800000000", "web:up:1800000000",
+                   "web:down:1800001200", "web:up:1800001200"]
+    assert rec.answered[:3] == [503, 503, 503]
+    assert len(rec.requests) == 7
+    assert alerting.dispatcher.counts[("hook", "sent")] == 4
+
+
+def _never() -> object:
+    raise AssertionError("the alert left the queue too early")
+
+
+async def _until(condition, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)

@@ -1,0 +1,123 @@
+"""The command line as a user runs it: exit codes, tables, problems without tracebacks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from monitor.probes.push import heartbeat
+from monitor.sqlitestore import SQLiteStore
+from tests.sites import Site
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def monitor(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "monitor", *args], capture_output=True, text=True,
+                          timeout=60, cwd=cwd, env={"PATH": "/usr/bin:/bin", "COLUMNS": "200"})
+
+
+@pytest.fixture
+def site() -> Iterator[Site]:
+    with Site() as s:
+        yield s
+
+
+def config(tmp_path: Path, site: Site) -> Path:
+    path = tmp_path / "targets.toml"
+    path.write_text(f"""
+[defaults]
+timeout = "2s"
+[targets.home]
+name = "Home"
+url = "{site.url}/ok"
+[targets.api]
+name = "API"
+url = "{site.url}/fail"
+[targets.slow]
+url = "{site.url}/slow"
+degraded_after = "100ms"
+""")
+    return path
+
+
+def test_validate_accepts_the_bundled_example() -> None:
+    done = monitor("validate", "-c", str(ROOT / "targets.toml"))
+    assert done.returncode == 0, done.stderr
+    assert "valid" in done.stdout
+
+
+def test_validate_prints_every_problem_with_its_line_and_exits_2(tmp_path: Path) -> None:
+    path = tmp_path / "t.toml"
+    path.write_text('[targets.a]\nurl = "http://127.0.0.1/"\ninterval = "soon"\ncolour = "red"\n')
+    done = monitor("validate", "-c", str(path))
+    assert done.returncode == 2
+    assert f"{path}:3: targets.a.interval:" in done.stderr
+    assert f"{path}:4: targets.a.colour: unknown key" in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_a_missing_configuration_file_is_a_clear_error(tmp_path: Path) -> None:
+    done = monitor("validate", "-c", str(tmp_path / "nope.toml"))
+    assert done.returncode == 2 and "cannot read the file" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_check_exits_0_when_every_target_is_up(tmp_path: Path, site: Site) -> None:
+    done = monitor("check", "-c", str(config(tmp_path, site)), "home")
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "home" in done.stdout and "UP" in done.stdout
+
+
+def test_check_exits_1_and_shows_the_reason_when_a_target_is_down_or_degraded(tmp_path: Path, site: Site) -> None:
+    done = monitor("check", "-c", str(config(tmp_path, site)))
+    assert done.returncode == 1
+    rows = {line.split("│")[1].strip(): line for line in done.stdout.splitlines() if line.count("│") > 3}
+    assert "DOWN" in rows["api"] and "status_mismatch" in rows["api"]
+    assert "DEGRADED" in rows["slow"] and "slow" in rows["slow"]
+    assert "UP" in rows["home"]
+
+
+def test_check_prints_json_for_scripts(tmp_path: Path, site: Site) -> None:
+    done = monitor("check", "--json", "-c", str(config(tmp_path, site)), "api", "home")
+    rows = {row["id"]: row for row in json.loads(done.stdout)}
+    assert rows["api"]["state"] == "DOWN" and rows["api"]["status_code"] == 503
+    assert rows["home"]["state"] == "UP" and rows["home"]["reason"] == "ok"
+
+
+def test_check_rejects_an_unknown_id_with_exit_2(tmp_path: Path, site: Site) -> None:
+    done = monitor("check", "-c", str(config(tmp_path, site)), "ghost")
+    assert done.returncode == 2 and "unknown target id(s): ghost" in done.stderr
+
+
+def test_check_exits_2_on_a_bad_configuration(tmp_path: Path) -> None:
+    path = tmp_path / "t.toml"
+    path.write_text('[targets.a]\nurl = "gopher://x/"\n')
+    done = monitor("check", "-c", str(path))
+    assert done.returncode == 2 and "unsupported scheme" in done.stderr
+
+
+def test_check_judges_push_targets_from_the_heartbeats_monitor_run_stored(tmp_path: Path) -> None:
+    path = tmp_path / "t.toml"
+    path.write_text('[targets.backup]\nkind = "push"\nperiod = "1h"\ntoken = "0123456789abcdef0123"\n'
+                    '[targets.report]\nkind = "push"\nperiod = "1h"\ntoken = "0123456789abcdef0123"\n')
+
+    async def store_heartbeats() -> None:
+        store = SQLiteStore(tmp_path / "data" / "monitor.db")
+        await store.open()
+        store.add_result("backup", heartbeat(time.time() - 60))
+        store.add_result("report", heartbeat(time.time() - 60, down=True, msg="disk full"))
+        await store.close()
+
+    asyncio.run(store_heartbeats())
+    done = monitor("check", "--json", "-c", str(path))
+    rows = {row["id"]: row for row in json.loads(done.stdout)}
+    assert rows["backup"]["state"] == "UP", rows
+    assert rows["report"]["state"] == "DOWN" and rows["report"]["reason"] == "reported_down"
+    assert done.returncode == 1

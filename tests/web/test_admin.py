@@ -1,0 +1,198 @@
+"""The admin view and write API behind MONITOR_ADMIN_TOKEN."""
+
+from __future__ import annotations
+
+import base64
+import time
+
+import pytest
+
+from monitor.result import Event, Result, State
+from tests.web.conftest import FakeRuntime, make_config, set_state, target
+
+TOKEN = "s3cr3t-admin-token"
+BEARER = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def runtime() -> FakeRuntime:
+    targets = [
+        target("web", "Website"),
+        target("cam", "CCTV lobi", group="CCTV", public=False, url="rtsp://viewer:hunter2@10.10.5.21:554/ch1"),
+    ]
+    rt = FakeRuntime(make_config(targets))
+    now = time.time()
+    set_state(rt, "web", State.UP, now - 600, last=Result(True, started=now - 10))
+    set_state(
+        rt,
+        "cam",
+        State.DOWN,
+        now - 300,
+        "auth_failed",
+        "401 from 10.10.5.21:554",
+        Result(False, "auth_failed", "401 from 10.10.5.21:554", started=now - 20),
+    )
+    rt.store.changes.append(Event("cam", now - 300, State.UP, State.DOWN, "auth_failed", "401 from 10.10.5.21:554"))
+    return rt
+
+
+@pytest.fixture
+def token(monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.setenv("MONITOR_ADMIN_TOKEN", TOKEN)
+    return TOKEN
+
+
+async def test_without_a_token_configured_the_admin_is_off(client_for, monkeypatch) -> None:
+    monkeypatch.delenv("MONITOR_ADMIN_TOKEN", raising=False)
+    client = client_for(runtime())
+    assert (await client.get("/admin", headers=BEARER)).status_code == 404
+    response = await client.post("/admin/api/maintenance", headers=BEARER, json={})
+    assert response.status_code == 404
+    monkeypatch.setenv("MONITOR_ADMIN_TOKEN", "")
+    assert (await client.get("/admin", headers={"Authorization": "Bearer "})).status_code == 404
+
+
+async def test_a_missing_or_wrong_token_is_refused(client_for, token) -> None:
+    client = client_for(runtime())
+    for headers in (
+        {},
+        {"Authorization": "Bearer wrong"},
+        {"Authorization": f"Bearer {TOKEN}x"},
+        {"Authorization": TOKEN},
+        {"Authorization": "Basic !!!"},
+    ):
+        response = await client.get("/admin", headers=headers)
+        assert response.status_code == 401, headers
+        assert "Basic" in response.headers["www-authenticate"]
+        assert "hunter2" not in response.text and "10.10.5.21" not in response.text
+
+
+async def test_the_admin_page_shows_every_target_its_address_and_last_error(client_for, token) -> None:
+    response = await client_for(runtime()).get("/admin?lang=en", headers=BEARER)
+    assert response.status_code == 200
+    assert response.headers["cache-control"] == "no-store"
+    html = response.text
+    assert "CCTV lobi" in html and "private" in html
+    assert "rtsp://viewer:***@10.10.5.21:554/ch1" in html  # the address, password hidden
+    assert "hunter2" not in html
+    assert "Authentication was refused" in html and "401 from 10.10.5.21:554" in html
+    assert "https://web.example.go.id/" in html
+
+
+async def test_a_browser_may_use_basic_auth_with_the_token_as_password(client_for, token) -> None:
+    basic = base64.b64encode(f"admin:{TOKEN}".encode()).decode()
+    client = client_for(runtime())
+    assert (await client.get("/admin", headers={"Authorization": f"Basic {basic}"})).status_code == 200
+    # ...but never for writes: a browser re-sends Basic credentials on its own (CSRF).
+    response = await client.post(
+        "/admin/api/maintenance",
+        headers={"Authorization": f"Basic {basic}"},
+        json={"start": "2030-01-01T00:00:00Z", "end": "2030-01-01T01:00:00Z", "targets": ["web"]},
+    )
+    assert response.status_code == 401
+
+
+async def test_planned_maintenance_is_stored_listed_shown_and_removed(client_for, token) -> None:
+    rt = runtime()
+    client = client_for(rt)
+    start, end = time.time() + 3600, time.time() + 7200
+    body = {"start": start, "end": end, "targets": ["web"], "reason": "Ganti UPS"}
+    response = await client.post("/admin/api/maintenance", headers=BEARER, json=body)
+    assert response.status_code == 201
+    window = response.json()
+    assert window["targets"] == ["web"] and window["reason"] == "Ganti UPS"
+    assert rt.store.planned[0].start == start
+    listed = (await client.get("/admin/api/maintenance", headers=BEARER)).json()
+    assert [w["id"] for w in listed["maintenance"]] == [window["id"]]
+    public = (await client.get("/?lang=en")).text
+    assert "Scheduled maintenance" in public and "Ganti UPS" in public and "Affects: Website" in public
+    assert (await client.delete(f"/admin/api/maintenance/{window['id']}", headers=BEARER)).status_code == 204
+    assert "Ganti UPS" not in (await client.get("/?lang=en")).text
+    assert (await client.delete(f"/admin/api/maintenance/{window['id']}", headers=BEARER)).status_code == 404
+
+
+async def test_maintenance_of_a_private_target_stays_off_the_public_page(client_for, token) -> None:
+    client = client_for(runtime())
+    body = {"start": time.time() + 60, "end": time.time() + 120, "groups": ["CCTV"], "reason": "Kamera"}
+    assert (await client.post("/admin/api/maintenance", headers=BEARER, json=body)).status_code == 201
+    assert "Kamera" not in (await client.get("/")).text
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        ({"start": "2030-01-01T02:00:00Z", "end": "2030-01-01T01:00:00Z", "targets": ["web"]}, "end must be after"),
+        ({"start": "2030-01-01T00:00:00Z", "end": "2030-01-01T01:00:00Z"}, "name some targets"),
+        ({"start": "2030-01-01T00:00:00Z", "end": "2030-01-01T01:00:00Z", "targets": ["nope"]}, "no target named"),
+        ({"start": "2030-01-01T00:00:00Z", "end": "2030-01-01T01:00:00Z", "groups": ["Nope"]}, "no group named"),
+        ({"start": "soon", "end": "2030-01-01T01:00:00Z", "targets": ["web"]}, "start: not a time"),
+        ({"end": "2030-01-01T01:00:00Z", "targets": ["web"]}, "start is required"),
+        ({"start": 1, "end": 2, "targets": "web"}, "targets must be a list"),
+        ({"start": 1, "end": 2, "targets": ["web"], "oops": 1}, "unknown key 'oops'"),
+    ],
+)
+async def test_a_bad_maintenance_window_is_refused_with_the_reason(client_for, token, body, problem) -> None:
+    rt = runtime()
+    response = await client_for(rt).post("/admin/api/maintenance", headers=BEARER, json=body)
+    assert response.status_code == 400
+    assert problem in response.json()["error"]
+    assert rt.store.planned == []
+
+
+async def test_the_write_api_wants_a_json_object(client_for, token) -> None:
+    client = client_for(runtime())
+    form = await client.post("/admin/api/maintenance", headers=BEARER, data={"start": "1"})
+    assert form.status_code == 415
+    broken = await client.post(
+        "/admin/api/maintenance", headers={**BEARER, "Content-Type": "application/json"}, content=b"{nope"
+    )
+    assert broken.status_code == 400
+    assert (await client.post("/admin/api/maintenance", headers=BEARER, json=[1])).status_code == 400
+
+
+async def test_a_note_on_an_incident_is_stored_and_shown_under_it(client_for, token) -> None:
+    from monitor.store import Period
+
+    rt = runtime()
+    now = time.time()
+    rt.store.down.append(Period("web", State.DOWN, now - 900, None, "timeout"))
+    set_state(rt, "web", State.DOWN, now - 900, "timeout")
+    client = client_for(rt)
+    response = await client.post(
+        "/admin/api/targets/web/notes", headers=BEARER, json={"text": "Teknisi menuju lokasi", "author": "budi"}
+    )
+    assert response.status_code == 201
+    assert response.json()["text"] == "Teknisi menuju lokasi"
+    assert rt.store.notes_[0].author == "budi"
+    page = (await client.get("/")).text
+    assert "Teknisi menuju lokasi" in page and "budi" not in page
+    missing = await client.post("/admin/api/targets/nope/notes", headers=BEARER, json={"text": "x"})
+    assert missing.status_code == 404
+    empty = await client.post("/admin/api/targets/web/notes", headers=BEARER, json={"text": " "})
+    assert empty.status_code == 400
+
+
+async def test_planned_maintenance_puts_the_running_monitor_into_maintenance(client_for, token, tmp_path) -> None:
+    """Through the real runtime and store: a window planned over the admin API is
+    applied by the monitor's maintenance tick like a configured one."""
+    from monitor.runtime import Monitor
+    from monitor.sqlitestore import SQLiteStore
+
+    store = SQLiteStore(tmp_path / "monitor.db")
+    await store.open()
+    monitor = Monitor(make_config([target("web", "Website"), target("mail", "Surel", group="Server")]), store)
+    try:
+        client = client_for(monitor)
+        body = {"start": time.time() - 60, "end": time.time() + 3600, "groups": ["Server"], "reason": "UPS"}
+        assert (await client.post("/admin/api/maintenance", headers=BEARER, json=body)).status_code == 201
+        await monitor._apply_maintenance_job()  # the 5-second housekeeping tick
+        assert monitor.states.statuses["mail"].state == State.MAINTENANCE
+        assert monitor.states.statuses["web"].state == State.UNKNOWN
+        status = (await client.get("/api/v1/status")).json()
+        assert {t["id"]: t["state"] for t in status["targets"]} == {"web": "UNKNOWN", "mail": "MAINTENANCE"}
+        assert status["overall"] == "maintenance"
+        window_id = (await client.get("/admin/api/maintenance", headers=BEARER)).json()["maintenance"][0]["id"]
+        await client.delete(f"/admin/api/maintenance/{window_id}", headers=BEARER)
+        await monitor._apply_maintenance_job()
+        assert monitor.states.statuses["mail"].state == State.UNKNOWN
+    finally:
+        await store.close()

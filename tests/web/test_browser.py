@@ -1,0 +1,159 @@
+"""The status page in a real headless Chromium (Debian's), served by a real uvicorn.
+
+Playwright drives /usr/bin/chromium (never a downloaded browser). The page must load
+without console errors or script errors, in both colour schemes and on a phone's
+width, work without JavaScript, never run a hostile target name, and leave a screenshot
+in the test's temporary directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import time
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from monitor.config import Maintenance, Watch
+from monitor.result import Result, State
+from monitor.store import Note, Period
+from tests.integration import need
+from tests.web.conftest import DAY, FakeRuntime, history, make_app, make_config, set_state, target
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def busy_runtime() -> FakeRuntime:
+    """Thirty targets in five groups, an outage, a slow one, maintenance, a watch, notes
+    and a hostile name."""
+    now = time.time()
+    at = datetime.fromtimestamp(now, UTC)
+    targets = [target(f"t{i}", f"Layanan nomor {i}", group=f"Kelompok {i % 5}") for i in range(29)]
+    targets.append(target("xss", "<script>alert(1)</script>", group="Kelompok 0"))
+    watch = Watch("Cuti bersama", at - timedelta(days=2), at + timedelta(days=8))
+    maintenance = [
+        Maintenance(at + timedelta(days=1), at + timedelta(days=1, hours=2), targets=("t3",), reason="Pembaruan server")
+    ]
+    rt = FakeRuntime(make_config(targets, language="id", watches=[watch], maintenance=maintenance))
+    for i, t in enumerate(targets):
+        history(rt, t.id, now, ratio=0.995, down_day=i % 3, down_seconds=1800)
+        set_state(rt, t.id, State.UP, now - DAY, last=Result(True, duration=0.1, started=now - 20))
+    set_state(rt, "t1", State.DOWN, now - 1200, "timeout", last=Result(False, "timeout", started=now - 20))
+    set_state(rt, "t2", State.DEGRADED, now - 600, "slow", last=Result(True, duration=3.2, started=now - 20))
+    rt.store.down += [
+        Period("t1", State.DOWN, now - 1200, None, "timeout"),
+        Period("t4", State.DOWN, now - 2 * DAY, now - 2 * DAY + 900, "dns_error"),
+    ]
+    rt.store.notes_.append(Note(1, "t1", now - 600, "Teknisi sedang menuju lokasi"))
+    return rt
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[str]:
+    """The app on a real uvicorn server on a free loopback port, in this event loop."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(make_app(busy_runtime()), log_config=None, access_log=False, lifespan="off")
+    srv = uvicorn.Server(config)
+    task = asyncio.create_task(srv.serve(sockets=[sock]))
+    while not srv.started:
+        await asyncio.sleep(0.02)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    await task
+    sock.close()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    need(CHROMIUM, "chromium")
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        await chromium.close()
+
+
+async def open_page(browser: Any, url: str, **context: Any) -> tuple[Any, Any, list[str]]:
+    ctx = await browser.new_context(**context)
+    page = await ctx.new_page()
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("dialog", lambda d: problems.append(f"dialog: {d.message}"))
+    response = await page.goto(url, wait_until="load")
+    assert response is not None and response.status == 200
+    return ctx, page, problems
+
+
+async def test_the_status_page_loads_in_chromium_without_errors(server, browser, tmp_path: Path) -> None:
+    ctx, page, problems = await open_page(browser, server + "/", viewport={"width": 1280, "height": 900})
+    await page.wait_for_timeout(300)  # let the refresh script run its first lines
+    assert problems == []
+    assert await page.title() == "Status Layanan"
+    banner = await page.text_content(".banner")
+    assert banner is not None and "Sebagian layanan mengalami gangguan" in banner
+    assert await page.locator("li.card.target").count() == 30
+    assert "hari ke-3 dari 11" in (await page.text_content(".watch") or "")
+    assert await page.locator(".js-only").is_visible()  # the script ran
+    names = await page.locator("a.name").all_text_contents()
+    assert "<script>alert(1)</script>" in names  # shown as text, never run
+    first_bar = page.locator("ol.bars").first.locator("li").first
+    assert (await first_bar.get_attribute("title") or "").endswith(": tidak ada gangguan")
+    await page.screenshot(path=str(tmp_path / "status.png"), full_page=True)
+    assert (tmp_path / "status.png").stat().st_size > 10_000
+    await page.click("nav.lang a[hreflang=en]")
+    await page.wait_for_load_state("load")
+    assert "day 3 of 11" in (await page.text_content(".watch") or "")
+    assert problems == []
+    await ctx.close()
+
+
+async def test_it_fits_a_phone_in_dark_mode(server, browser, tmp_path: Path) -> None:
+    ctx, page, problems = await open_page(
+        browser,
+        server + "/?lang=en",
+        viewport={"width": 375, "height": 740},
+        color_scheme="dark",
+        is_mobile=True,
+        has_touch=True,
+    )
+    assert problems == []
+    overflow = await page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0
+    background = await page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert background == "rgb(17, 20, 24)"  # the dark palette
+    visible_bars = await page.locator("ol.bars").first.locator("li:visible").count()
+    assert visible_bars == 11  # the whole watch fits (at most 30 days are kept on a phone)
+    assert await page.locator(".axis .narrow").first.is_visible()
+    assert not await page.locator(".axis .wide").first.is_visible()
+    await page.screenshot(path=str(tmp_path / "phone-dark.png"), full_page=True)
+    await ctx.close()
+
+
+async def test_it_works_without_javascript(server, browser) -> None:
+    ctx, page, problems = await open_page(browser, server + "/targets/t1?lang=en", java_script_enabled=False)
+    assert problems == []
+    assert "Layanan nomor 1" in (await page.text_content("h2") or "")
+    assert "ongoing" in (await page.text_content("#main") or "")
+    await page.click("nav.range a:text('7d')")
+    assert page.url.endswith("range=7d&lang=en")
+    await ctx.close()

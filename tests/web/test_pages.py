@@ -1,0 +1,274 @@
+"""The status page (`GET /`) and a target's page (`GET /targets/{id}`)."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import time
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import html5lib
+
+from monitor.config import Maintenance, Watch
+from monitor.result import Result, State
+from monitor.store import Note, Period
+from monitor.web.texts import LANGUAGES, load_catalog, templates_dir
+from tests.web.conftest import DAY, FakeRuntime, history, make_config, set_state, target
+
+JAKARTA = ZoneInfo("Asia/Jakarta")
+
+
+def assert_valid_html(text: str) -> None:
+    """Parse as the HTML standard does; any parse error (misnested or unclosed
+    elements, bad attributes, a missing doctype) fails."""
+    parser = html5lib.HTMLParser(strict=True, namespaceHTMLElements=False)
+    parser.parse(text)
+
+
+def bars_of(html: str, name: str) -> list[tuple[str, str]]:
+    """The (class, title) of each day bar in the row of the target called `name`."""
+    rows = html.split('<li class="card target">')[1:]
+    row = next(r for r in rows if f">{name}</a>" in r)
+    bars = row[row.index('<ol class="bars"') : row.index("</ol>")]
+    return re.findall(r'<li class="(\w+)" title="([^"]*)"></li>', bars)
+
+
+def many_targets(now: float, groups: int = 7, per_group: int = 9) -> FakeRuntime:
+    targets = [
+        target(f"g{g}t{i}", f"Layanan {g}-{i}", group=f"Kelompok {g}") for g in range(groups) for i in range(per_group)
+    ]
+    runtime = FakeRuntime(make_config(targets, language="id"))
+    for t in targets:
+        history(runtime, t.id, now, ratio=0.999)
+        set_state(runtime, t.id, State.UP, now - 3600, last=Result(True, started=now - 20))
+    return runtime
+
+
+async def test_it_shows_every_target_by_group_with_its_state_in_words(client_for) -> None:
+    now = time.time()
+    runtime = many_targets(now)
+    set_state(runtime, "g2t3", State.DOWN, now - 600, "timeout", last=Result(False, "timeout", started=now - 30))
+    response = await client_for(runtime).get("/")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/html")
+    html = response.text
+    assert_valid_html(html)
+    headings = re.findall(r"<h3>(Kelompok \d)</h3>", html)
+    assert headings == [f"Kelompok {g}" for g in range(7)]
+    for g in range(7):
+        for i in range(9):
+            assert f'href="/targets/g{g}t{i}?lang=id">Layanan {g}-{i}</a>' in html
+    assert html.count('<span class="state s-UP"><span class="icon" aria-hidden="true">✓</span>Normal') == 62
+    assert '<span class="state s-DOWN"><span class="icon" aria-hidden="true">✕</span>Gangguan' in html
+    assert "Layanan tidak menjawab dalam batas waktu" in html  # the reason, in words
+    assert "Sebagian layanan mengalami gangguan" in html  # the banner: partial outage
+
+
+async def test_it_speaks_english_on_request_and_links_both_languages(client_for) -> None:
+    now = time.time()
+    client = client_for(many_targets(now, groups=1, per_group=2))
+    indonesian = (await client.get("/")).text
+    english = (await client.get("/?lang=en")).text
+    assert '<html lang="id">' in indonesian and "Semua layanan berjalan normal" in indonesian
+    assert '<html lang="en">' in english and "All systems operational" in english
+    assert "Ketersediaan" not in english and "Uptime" not in indonesian
+    assert 'href="/?lang=en"' in indonesian and 'href="/?lang=id"' in english
+    assert_valid_html(english)
+    fallback = (await client.get("/?lang=xx")).text
+    assert '<html lang="id">' in fallback
+
+
+def test_every_text_has_both_languages() -> None:
+    catalog = load_catalog(templates_dir() / "strings.toml")
+    assert len(catalog) > 100
+    for key, texts in catalog.items():
+        for lang in LANGUAGES:
+            assert texts[lang].strip(), f"{key} has no {lang} text"
+
+
+async def test_uptime_bars_and_sparkline_show_the_history(client_for) -> None:
+    now = time.time()
+    runtime = FakeRuntime(make_config([target("web", "Website")]))
+    history(runtime, "web", now, ratio=0.9995, down_day=3, down_seconds=600)
+    set_state(runtime, "web", State.UP, now - DAY, last=Result(True, started=now - 10))
+    html = (await client_for(runtime).get("/?lang=en")).text
+    assert "<dt>24h</dt><dd>99.95%</dd>" in html
+    bars = bars_of(html, "Website")
+    assert len(bars) == 90
+    three_days_ago = datetime.fromtimestamp(now, JAKARTA).date() - timedelta(days=3)
+    label = f"{three_days_ago.day} {three_days_ago:%b} {three_days_ago.year}"
+    assert bars[-4] == ("minor", f"{label}: down for 10 min")
+    assert all(level == "ok" and title.endswith(": no downtime") for level, title in bars[:-4])
+    spark = re.search(r'<svg class="spark"[^>]*aria-label="([^"]+)"><polyline points="([^"]+)"', html)
+    assert spark is not None
+    assert spark.group(1) == "Response time, last 24 hours: Response time: 100 ms–330 ms"
+    assert len(spark.group(2).split()) == 24
+
+
+async def test_the_watch_banner_counts_the_days_and_the_bars_cover_the_watch(client_for) -> None:
+    now = time.time()
+    today = datetime.fromtimestamp(now, JAKARTA).replace(hour=0, minute=0, second=0, microsecond=0)
+    watch = Watch("Cuti bersama Idul Fitri", today - timedelta(days=2), today + timedelta(days=7, hours=7))
+    runtime = FakeRuntime(make_config([target("web", "Website")], language="id", watches=[watch]))
+    history(runtime, "web", now)
+    client = client_for(runtime)
+    html = (await client.get("/")).text
+    assert "Masa pengawasan: Cuti bersama Idul Fitri</strong> — hari ke-3 dari 10" in html
+    assert '<progress max="10" value="3"' in html
+    bars = bars_of(html, "Website")
+    assert [level for level, _ in bars] == ["ok"] * 3 + ["none"] * 7
+    english = (await client.get("/?lang=en")).text
+    assert "Watch period: Cuti bersama Idul Fitri</strong> — day 3 of 10" in english
+    assert_valid_html(english)
+
+
+async def test_no_watch_banner_outside_the_window(client_for) -> None:
+    now = time.time()
+    past = datetime.fromtimestamp(now - 30 * DAY, JAKARTA)
+    watch = Watch("Lebaran", past, past + timedelta(days=10))
+    runtime = FakeRuntime(make_config([target("web")], watches=[watch]))
+    html = (await client_for(runtime).get("/")).text
+    assert "Lebaran" not in html and "<progress" not in html
+
+
+async def test_the_banner_names_major_outage_and_maintenance(client_for) -> None:
+    now = time.time()
+    runtime = FakeRuntime(make_config([target("a"), target("b"), target("c")]))
+    for tid in "ab":
+        set_state(runtime, tid, State.DOWN, now - 60, "connection_refused")
+    set_state(runtime, "c", State.UP, now - 60)
+    client = client_for(runtime)
+    assert "Major outage" in (await client.get("/?lang=en")).text
+    for tid in "abc":
+        set_state(runtime, tid, State.MAINTENANCE, now - 60)
+    assert "Sedang dalam pemeliharaan" in (await client.get("/?lang=id")).text
+    set_state(runtime, "a", State.UP, now - 60)
+    assert "Under maintenance" in (await client.get("/?lang=en")).text
+
+
+async def test_it_lists_incidents_with_durations_reasons_and_notes(client_for) -> None:
+    now = time.time()
+    runtime = FakeRuntime(make_config([target("web", "Website"), target("dns", "DNS")]))
+    set_state(runtime, "dns", State.DOWN, now - 1500, "dns_error")
+    runtime.store.down += [
+        Period("dns", State.DOWN, now - 1500, None, "dns_error"),
+        Period("web", State.DOWN, now - 2 * DAY, now - 2 * DAY + 5400, "status_mismatch"),
+    ]
+    runtime.store.notes_.append(Note(1, "web", now - 2 * DAY + 600, "Server dinyalakan ulang", "budi"))
+    html = (await client_for(runtime).get("/?lang=id")).text
+    ongoing = html[html.index("Gangguan yang sedang berlangsung") : html.index('id="services"')]
+    assert "DNS" in ongoing and "Nama domain tidak dapat ditemukan" in ongoing
+    assert "masih berlangsung, sudah 25 menit" in ongoing
+    recent = html[html.index("Gangguan terakhir") :]
+    assert "Website" in recent and "selama 1 jam 30 menit" in recent
+    assert "Layanan menjawab dengan kode yang tidak diharapkan" in recent
+    assert "Server dinyalakan ulang" in recent
+    assert "budi" not in html  # the note's author is an admin's user name
+
+
+async def test_it_shows_current_and_upcoming_maintenance(client_for) -> None:
+    now = time.time()
+    at = datetime.fromtimestamp(now, JAKARTA)
+    windows = [
+        Maintenance(at - timedelta(hours=1), at + timedelta(hours=1), targets=("web",), reason="Ganti disk"),
+        Maintenance(at + timedelta(days=2), at + timedelta(days=2, hours=2), groups=("Server",), reason="Pembaruan"),
+        Maintenance(at - timedelta(days=2), at - timedelta(days=1), targets=("web",), reason="Lama"),
+    ]
+    targets = [target("web", "Website"), target("mail", "Surel", group="Server")]
+    runtime = FakeRuntime(make_config(targets, maintenance=windows))
+    html = (await client_for(runtime).get("/?lang=en")).text
+    now_part = html[html.index("Maintenance in progress") : html.index('id="services"')]
+    assert "Ganti disk" in now_part and "Affects: Website" in now_part
+    upcoming = html[html.index("Scheduled maintenance") :]
+    assert "Pembaruan" in upcoming and "Affects: Surel" in upcoming
+    assert "Lama" not in html
+
+
+async def test_times_are_shown_in_the_configured_zone(client_for) -> None:
+    now = datetime(2026, 6, 11, 3, 0, tzinfo=ZoneInfo("UTC")).timestamp()
+    runtime = FakeRuntime(make_config([target("web", "Website")], language="id"))
+    set_state(runtime, "web", State.UP, now - 60, last=Result(True, started=now - 60))
+    html = (await client_for(runtime, clock=lambda: now).get("/")).text
+    assert "Diperiksa 11 Jun 2026 09:59 WIB" in html
+    assert "Diperbarui 11 Jun 2026 10:00 WIB." in html
+
+
+async def test_a_page_works_without_any_history(client_for) -> None:
+    runtime = FakeRuntime(make_config([target("web", "Website")]))
+    html = (await client_for(runtime).get("/?lang=en")).text
+    assert_valid_html(html)
+    assert "No checks yet" in html and "Not checked yet" in html
+    assert "<dd>—</dd>" in html
+
+
+async def test_the_target_page_shows_uptime_chart_history_and_incidents(client_for, day_runtime) -> None:
+    client = client_for(day_runtime, day_runtime.clock)
+    html = (await client.get("/targets/web?lang=en&range=24h")).text
+    assert_valid_html(html)
+    assert "<h2>Website Pemkab</h2>" in html
+    assert "Uptime in this range: 85.71%" in html  # 18 h up of 21 h observed
+    assert 'aria-current="page">24h</a>' in html
+    chart = re.search(r'<polyline class="mean" points="([^"]+)"', html)
+    assert chart is not None and len(chart.group(1).split()) > 10
+    incidents = html[html.index('id="incidents-title"') : html.index('id="history-title"')]
+    assert incidents.count('<li class="card">') == 2
+    assert "lasted 4 h" in incidents and "lasted 1 h" in incidents
+    assert "The connection was refused" in incidents and "The service did not answer in time" in incidents
+    history_part = html[html.index('id="history-title"') :]
+    assert history_part.count("<tr><td>") == 7  # every change of state that day
+    assert "port 443 closed" not in html  # the probe's detail is not public
+
+
+async def test_the_status_page_from_the_real_store(client_for, day_runtime) -> None:
+    client = client_for(day_runtime, day_runtime.clock)
+    html = (await client.get("/?lang=en")).text
+    assert_valid_html(html)
+    assert "<dt>24h</dt><dd>85.71%</dd>" in html and "<dt>24h</dt><dd>90.91%</dd>" in html
+    mail_bars = bars_of(html, "Server surel")
+    # The clock stands at midnight: today has no data yet, yesterday was the day.
+    assert mail_bars[-2:] == [("major", "11 Jun 2018: down for 2 h"), ("none", "12 Jun 2018: no data")]
+    assert "Ongoing incidents" in html and "The domain name could not be resolved" in html
+
+
+async def test_private_and_unknown_targets_have_no_page(client_for) -> None:
+    runtime = FakeRuntime(make_config([target("web"), target("router", public=False)]))
+    client = client_for(runtime)
+    assert (await client.get("/targets/web")).status_code == 200
+    private, unknown = await client.get("/targets/router"), await client.get("/targets/nope")
+    assert private.status_code == unknown.status_code == 404
+    assert private.text == unknown.text
+
+
+async def test_a_thousand_targets_render_within_budget(client_for) -> None:
+    """A generous bound (the measured figure is in the README): the page for 1,000
+    targets and 90,000 day bars must not take seconds."""
+    now = time.time()
+    runtime = many_targets(now, groups=20, per_group=50)
+    client = client_for(runtime)
+    await client.get("/")  # compiles the templates
+    started = time.perf_counter()
+    html = (await client.get("/")).text
+    elapsed = time.perf_counter() - started
+    assert html.count('<li class="card target">') == 1000
+    assert html.count('<li class="ok"') == 90_000
+    assert elapsed < 1.5
+
+
+async def test_a_crowd_shares_one_snapshot_and_a_stale_one_is_renewed_behind(client_for) -> None:
+    now = [time.time()]
+    runtime = many_targets(now[0], groups=2, per_group=3)
+    client = client_for(runtime, clock=lambda: now[0], snapshot_seconds=5)
+    first = (await client.get("/?lang=en")).text
+    for _ in range(5):
+        assert (await client.get("/?lang=en")).text == first
+    assert runtime.store.calls.count("daily") == 1
+    set_state(runtime, "g0t0", State.DOWN, now[0], "timeout")
+    now[0] += 6  # stale: answered at once from the old snapshot, renewed behind
+    assert "Partial outage" not in (await client.get("/?lang=en")).text
+    await asyncio.sleep(0.05)
+    assert "Partial outage" in (await client.get("/?lang=en")).text
+    assert runtime.store.calls.count("daily") == 2
+    now[0] += 120  # too old to serve: the request waits for a new one
+    set_state(runtime, "g0t0", State.UP, now[0])
+    assert "All systems operational" in (await client.get("/?lang=en")).text
