@@ -52,7 +52,7 @@ class Sizes:
         self.full_targets = 20_000  # DESIGN.md's figure, at its 30 s interval
         self.full_window = 10.0 if quick else 30.0
         self.ladder_interval = 3.0
-        self.ladder = (3000, 4500) if quick else (3000, 4500, 6000, 7500)
+        self.ladder = (3000, 4500) if quick else (4500, 6000, 7500, 9000)
         self.ladder_window = 6.0 if quick else 10.0
         self.page_targets, self.page_repeat = 1000, 5 if quick else 9
         self.db_targets, self.db_days = 2, 30 if quick else 60

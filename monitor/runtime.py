@@ -205,7 +205,8 @@ class Monitor:
 
     def _apply_maintenance(self, now: float | None = None) -> None:
         now = time.time() if now is None else now
-        if not self.config.maintenance and not any(s.maintenance for s in self.states.statuses.values()):
+        if not (self.config.maintenance or self._planned or any(
+                s.maintenance for s in self.states.statuses.values())):
             return  # nothing to start or end: a walk of every target stalled the loop 30 ms at 20,000
         at = datetime.fromtimestamp(now, UTC)
         for target in self.config.targets.values():
