@@ -41,6 +41,16 @@ Listener = Callable[[Event, Target], None]
 MAINTENANCE_TICK = 5.0  # seconds between checks of the maintenance windows
 
 
+@dataclasses.dataclass(frozen=True)
+class ReloadStatus:
+    """How the last `Monitor.reload()` went (for the admin view): when, whether the new
+    configuration was taken, and the problems that made it rejected."""
+
+    at: float
+    ok: bool
+    problems: tuple[str, ...] = ()
+
+
 async def run_probe(target: Target, ctx: ProbeContext) -> Result:
     """Probe `target` once, with the timeout enforced and the target's thresholds
     applied. Never raises for a failing target; a probe that overruns its own deadline
@@ -81,6 +91,7 @@ class Monitor:
         self.registry = self.metrics.registry
         self.listeners: list[Listener] = []
         self.started_at = time.time()
+        self.last_reload: ReloadStatus | None = None  # None: the start's configuration
         self.ready = False
         self._tasks: list[asyncio.Task[None]] = []
         self._housekeeping: AsyncIOScheduler | None = None
@@ -207,11 +218,13 @@ class Monitor:
             config = load_config(path)
         except ConfigError as exc:
             self.metrics.reload_ok = False
+            self.last_reload = ReloadStatus(time.time(), False, tuple(str(p) for p in exc.problems))
             for problem in exc.problems:
                 log.error("configuration rejected; the running one stays", extra=kv(problem=str(problem)))
             return False
         self.apply(config)
         self.metrics.reload_ok = True
+        self.last_reload = ReloadStatus(time.time(), True)
         log.info("configuration reloaded", extra=kv(targets=len(config.targets)))
         return True
 
