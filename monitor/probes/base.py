@@ -66,7 +66,9 @@ class ProbeKind:
     table (through `Table`, which reports every problem and unknown key) and returns a
     frozen spec stored as `Target.spec`; `url` is None for kinds without one (push).
     `metrics` declares the kind-specific gauges (full name -> help) a `Result.extra` may
-    carry. `secrets` names spec fields that must never be shown, even to admins.
+    carry. A spec is never shown, not even to admins: the admin view shows a target's
+    URL with its password hidden (`monitor.web.masking.redact`), and fields holding
+    secrets (an rtsp password, a push token, http's Authorization header) hide from repr.
     """
 
     name: str
