@@ -78,8 +78,9 @@ class Monitor:
 
     def __init__(self, config: Config, store: Store, registry: CollectorRegistry | None = None,
                  ctx: ProbeContext | None = None, concurrency: int = 2000,
-                 alerting: bool = False) -> None:
+                 alerting: bool = False, prepare: Callable[[Config], Config] | None = None) -> None:
         self.config = config
+        self._prepare = prepare or (lambda loaded: loaded)
         self.store = store
         self.states = StateMachine()
         self.states.sync(config.targets)
@@ -215,13 +216,16 @@ class Monitor:
         """Load the configuration again; keep the running one if the new one is invalid."""
         path = path or self.config.path
         try:
-            config = load_config(path)
+            config = self._prepare(load_config(path))
         except ConfigError as exc:
             self.metrics.reload_ok = False
             self.last_reload = ReloadStatus(time.time(), False, tuple(str(p) for p in exc.problems))
             for problem in exc.problems:
                 log.error("configuration rejected; the running one stays", extra=kv(problem=str(problem)))
             return False
+        for key in ("listen", "data_dir"):
+            if getattr(config.settings, key) != getattr(self.config.settings, key):
+                log.warning("a change of this setting takes effect at the next start", extra=kv(setting=key))
         self.apply(config)
         self.metrics.reload_ok = True
         self.last_reload = ReloadStatus(time.time(), True)

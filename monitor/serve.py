@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import uvicorn
 
@@ -29,12 +29,14 @@ class _Server(uvicorn.Server):
             self._captured_signals.clear()
 
 
-def serve(config: Config, log_level: str = "info") -> int:
-    """Run until stopped; 0 on a clean stop."""
+def serve(config: Config, log_level: str = "info",
+          prepare: Callable[[Config], Config] | None = None) -> int:
+    """Run until stopped; 0 on a clean stop. `prepare` is applied to every configuration
+    loaded by a reload (the command line's overrides)."""
     logsetup.setup(log_level)
     config.settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = SQLiteStore.for_settings(config.settings)
-    monitor = Monitor(config, store, alerting=True)
+    monitor = Monitor(config, store, alerting=True, prepare=prepare)
     app = create_app(monitor, manage=True, watch_config=True)
     host, _, port = config.settings.listen.rpartition(":")
     log.info("serving", extra=kv(listen=config.settings.listen, config=str(config.path)))
