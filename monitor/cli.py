@@ -12,7 +12,7 @@ import asyncio
 import dataclasses
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from rich.console import Console
@@ -77,13 +77,20 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _load(args: argparse.Namespace) -> Config:
-    config = load_config(args.config)
-    settings = config.settings
-    if getattr(args, "listen", None):
-        settings = dataclasses.replace(settings, listen=args.listen)
-    if args.data:
-        settings = dataclasses.replace(settings, data_dir=args.data)
-    return dataclasses.replace(config, settings=settings)
+    return _overrides(args)(load_config(args.config))
+
+
+def _overrides(args: argparse.Namespace) -> Callable[[Config], Config]:
+    """`--listen` and `--data` applied to a loaded configuration (again at each reload)."""
+    changes = {"listen": getattr(args, "listen", None), "data_dir": args.data}
+    changes = {key: value for key, value in changes.items() if value}
+
+    def apply(config: Config) -> Config:
+        if not changes:
+            return config
+        return dataclasses.replace(config, settings=dataclasses.replace(config.settings, **changes))
+
+    return apply
 
 
 def _print_problems(exc: ConfigError) -> None:
@@ -102,7 +109,7 @@ def _validate(config: Config, args: argparse.Namespace) -> int:
 def _run(config: Config, args: argparse.Namespace) -> int:
     from monitor.serve import serve
 
-    return serve(config, log_level=args.log_level)
+    return serve(config, log_level=args.log_level, prepare=_overrides(args))
 
 
 def _check(config: Config, args: argparse.Namespace) -> int:

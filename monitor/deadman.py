@@ -25,7 +25,8 @@ PING_SECONDS = 60.0
 
 class DeadMan:
     """Pings `url()` (None: switched off) on each `tick()` while `healthy()`.
-    `last_ping` / `last_ok` / `last_error` tell the admin view how it went."""
+    `last_ping` / `last_ok` / `last_error` / `last_success` tell the admin view how it
+    went."""
 
     def __init__(self, url: Callable[[], str | None], healthy: Callable[[], bool],
                  client: httpx.AsyncClient | None = None, timeout: float = 10.0,
@@ -37,6 +38,7 @@ class DeadMan:
         self.last_ping: float | None = None
         self.last_ok: bool | None = None
         self.last_error: str | None = None
+        self.last_success: float | None = None  # when a ping was last answered 2xx
         self.skipped = 0  # ticks withheld because probing was unhealthy
 
     async def tick(self) -> None:
@@ -56,6 +58,7 @@ class DeadMan:
             log.warning("heartbeat failed", extra=kv(error=self.last_error))
             return
         self.last_ok, self.last_error = True, None
+        self.last_success = self.last_ping
 
     async def aclose(self) -> None:
         if self._own_client:

@@ -43,6 +43,16 @@ Listener = Callable[[Event, Target], None]
 MAINTENANCE_TICK = 5.0  # seconds between checks of the maintenance windows
 
 
+@dataclasses.dataclass(frozen=True)
+class ReloadStatus:
+    """How the last `Monitor.reload()` went (for the admin view): when, whether the new
+    configuration was taken, and the problems that made it rejected."""
+
+    at: float
+    ok: bool
+    problems: tuple[str, ...] = ()
+
+
 async def run_probe(target: Target, ctx: ProbeContext) -> Result:
     """Probe `target` once, with the timeout enforced and the target's thresholds
     applied. Never raises for a failing target; a probe that overruns its own deadline
@@ -79,8 +89,9 @@ class Monitor:
 
     def __init__(self, config: Config, store: Store, registry: CollectorRegistry | None = None,
                  ctx: ProbeContext | None = None, concurrency: int = 2000,
-                 alerting: bool = False) -> None:
+                 alerting: bool = False, prepare: Callable[[Config], Config] | None = None) -> None:
         self.config = config
+        self._prepare = prepare or (lambda loaded: loaded)
         self.store = store
         self.states = StateMachine()
         self.states.sync(config.targets)
@@ -95,6 +106,7 @@ class Monitor:
         self.registry = self.metrics.registry
         self.listeners: list[Listener] = []
         self.started_at = time.time()
+        self.last_reload: ReloadStatus | None = None  # None: the start's configuration
         self.ready = False
         self._tasks: list[asyncio.Task[None]] = []
         self._housekeeping: AsyncIOScheduler | None = None
@@ -222,14 +234,19 @@ class Monitor:
         """Load the configuration again; keep the running one if the new one is invalid."""
         path = path or self.config.path
         try:
-            config = load_config(path)
+            config = self._prepare(load_config(path))
         except ConfigError as exc:
             self.metrics.reload_ok = False
+            self.last_reload = ReloadStatus(time.time(), False, tuple(str(p) for p in exc.problems))
             for problem in exc.problems:
                 log.error("configuration rejected; the running one stays", extra=kv(problem=str(problem)))
             return False
+        for key in ("listen", "data_dir"):
+            if getattr(config.settings, key) != getattr(self.config.settings, key):
+                log.warning("a change of this setting takes effect at the next start", extra=kv(setting=key))
         self.apply(config)
         self.metrics.reload_ok = True
+        self.last_reload = ReloadStatus(time.time(), True)
         log.info("configuration reloaded", extra=kv(targets=len(config.targets)))
         return True
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import uvicorn
 
@@ -31,15 +31,17 @@ class _Server(uvicorn.Server):
             self._captured_signals.clear()
 
 
-def serve(config: Config, log_level: str = "info") -> int:
-    """Run until stopped; 0 on a clean stop."""
+def serve(config: Config, log_level: str = "info",
+          prepare: Callable[[Config], Config] | None = None) -> int:
+    """Run until stopped; 0 on a clean stop. `prepare` is applied to every configuration
+    loaded by a reload (the command line's overrides)."""
     logsetup.setup(log_level)
     # The store's writer and the /metrics renderer share the GIL with the probe loop: at
     # the default 5 ms switch interval each of their batches delayed probes by 5-25 ms.
     sys.setswitchinterval(SWITCH_INTERVAL)
     config.settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = SQLiteStore.for_settings(config.settings)
-    monitor = Monitor(config, store, alerting=True)
+    monitor = Monitor(config, store, alerting=True, prepare=prepare)
     app = create_app(monitor, manage=True, watch_config=True)
     host, _, port = config.settings.listen.rpartition(":")
     log.info("serving", extra=kv(listen=config.settings.listen, config=str(config.path)))

@@ -131,3 +131,22 @@ def test_the_history_survives_a_restart(tmp_path: Path) -> None:
                 assert proc.wait(timeout=20) == 0
         changes = [line for line in run.log.read_text().splitlines() if "state changed" in line]
         assert len(changes) == 1, changes  # DOWN once; the restart resumed DOWN without a new event
+
+
+def test_command_line_overrides_survive_a_reload(tmp_path: Path) -> None:
+    with Site() as site:
+        run = Running(tmp_path, site)
+        run.write(f'[targets.home]\nurl = "{site.url}/ok"\n')
+        with open(run.log, "wb") as log:
+            proc = subprocess.Popen([sys.executable, "-m", "monitor", "run", "-c", str(run.path),
+                                     "--data", str(tmp_path / "elsewhere")],
+                                    stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
+        try:
+            wait_for(lambda: 'probe_success{target="home"} 1.0' in run.metrics())
+            proc.send_signal(signal.SIGHUP)
+            wait_for(lambda: "configuration reloaded" in run.log.read_text())
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            assert proc.wait(timeout=20) == 0
+        assert "takes effect at the next start" not in run.log.read_text()
+        assert (tmp_path / "elsewhere" / "monitor.db").exists() and not (tmp_path / "data").exists()

@@ -10,6 +10,7 @@ never raise for a failing target (see `monitor.result.Reason`); they must finish
 from __future__ import annotations
 
 import ssl
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
@@ -23,6 +24,7 @@ if TYPE_CHECKING:
     import httpx
 
     from monitor.config import Target
+    from monitor.probes.network import Failure
 
 
 class TlsContexts(Protocol):
@@ -64,7 +66,9 @@ class ProbeKind:
     table (through `Table`, which reports every problem and unknown key) and returns a
     frozen spec stored as `Target.spec`; `url` is None for kinds without one (push).
     `metrics` declares the kind-specific gauges (full name -> help) a `Result.extra` may
-    carry. `secrets` names spec fields that must never be shown, even to admins.
+    carry. A spec is never shown, not even to admins: the admin view shows a target's
+    URL with its password hidden (`monitor.web.masking.redact`), and fields holding
+    secrets (an rtsp password, a push token, http's Authorization header) hide from repr.
     """
 
     name: str
@@ -72,3 +76,30 @@ class ProbeKind:
     parse: ParseFn
     probe: ProbeFn
     metrics: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+
+class Stopwatch:
+    """A probe's clock, started when it is made: `started` (unix time, for
+    `Result.started`) and `elapsed()` (monotonic seconds since), so that every probe
+    builds its failed `Result` the same way (`failed`)."""
+
+    __slots__ = ("begun", "started")
+
+    def __init__(self) -> None:
+        self.started = time.time()
+        self.begun = time.perf_counter()
+
+    def elapsed(self) -> float:
+        return time.perf_counter() - self.begun
+
+    def failed(self, failure: Failure, **fields: Any) -> Result:
+        """A failed `Result` for `failure`, timed up to now; `fields` add the rest
+        (`cert_expiry`, `status_code`, `extra`)."""
+        return Result(
+            ok=False,
+            reason=failure.reason,
+            detail=failure.detail,
+            started=self.started,
+            duration=self.elapsed(),
+            **fields,
+        )

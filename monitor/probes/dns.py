@@ -27,7 +27,8 @@ import dns.rdatatype
 import dns.reversename
 import dns.rrset
 
-from monitor.probes.base import ProbeContext, ProbeKind
+from monitor.probes.base import ProbeContext, ProbeKind, Stopwatch
+from monitor.probes.network import Failure, ProbeFailed, classify, is_ip, resolve
 from monitor.result import Reason, Result
 from monitor.schema import Table
 
@@ -70,7 +71,7 @@ def parse(table: Table, url: SplitResult | None) -> DnsSpec:
         table.problem("url", f"type {rdtype!r} is not supported (one of {', '.join(TYPES)})")
     for key in query:
         table.problem("url", f"unknown query parameter {key!r} (only type=...)")
-    if rdtype == "PTR" and _is_ip(name):
+    if rdtype == "PTR" and is_ip(name):
         name = dns.reversename.from_address(name).to_text()
     rcode = table.text("rcode", "NOERROR").upper()
     try:
@@ -88,50 +89,30 @@ def parse(table: Table, url: SplitResult | None) -> DnsSpec:
     )
 
 
-def _is_ip(text: str) -> bool:
-    try:
-        ipaddress.ip_address(text)
-    except ValueError:
-        return False
-    return True
-
-
 async def probe(target: Target, ctx: ProbeContext) -> Result:
     spec: DnsSpec = target.spec
-    started, t0 = time.time(), time.perf_counter()
-
-    def failed(reason: str, detail: str) -> Result:
-        return Result(
-            ok=False,
-            reason=reason,
-            detail=detail,
-            started=started,
-            duration=time.perf_counter() - t0,
-        )
-
+    clock = Stopwatch()
     try:
         async with asyncio.timeout(target.timeout):
-            where = await _server_address(spec.server)
+            where = (await resolve(spec.server, spec.port, kind=socket.SOCK_DGRAM))[0]
             t_query = time.perf_counter()
             response = await _ask(spec, where, target.timeout)
-    except TimeoutError:
-        return failed(Reason.TIMEOUT, f"no answer from {spec.server} within {target.timeout:g}s")
-    except socket.gaierror as exc:
-        return failed(Reason.DNS_ERROR, f"cannot resolve the server {spec.server}: {exc.strerror}")
-    except ConnectionRefusedError:
-        return failed(Reason.CONNECTION_REFUSED, f"{spec.server} port {spec.port} refused")
+    except (TimeoutError, dns.exception.Timeout):
+        return clock.failed(Failure(Reason.TIMEOUT, f"no answer from {spec.server} within {target.timeout:g}s"))
+    except ProbeFailed as exc:
+        return clock.failed(exc.failure)
     except (dns.exception.DNSException, EOFError, ValueError) as exc:
-        return failed(Reason.INVALID_RESPONSE, f"malformed DNS answer: {exc}")
+        return clock.failed(Failure(Reason.INVALID_RESPONSE, f"malformed DNS answer: {exc}"))
     except OSError as exc:
-        return failed(Reason.NETWORK_UNREACHABLE, f"{spec.server}: {exc.strerror or exc}")
+        return clock.failed(classify(exc, f"{spec.server} port {spec.port}"))
     lookup = time.perf_counter() - t_query
     return _judge(
         spec,
         response,
         Result(
             ok=True,
-            started=started,
-            duration=time.perf_counter() - t0,
+            started=clock.started,
+            duration=clock.elapsed(),
             phases={"resolve": lookup},
             extra={
                 ANSWER_RRS: _count(response.answer),
@@ -140,13 +121,6 @@ async def probe(target: Target, ctx: ProbeContext) -> Result:
             },
         ),
     )
-
-
-async def _server_address(server: str) -> str:
-    if _is_ip(server):
-        return server
-    infos = await asyncio.get_running_loop().getaddrinfo(server, None, type=socket.SOCK_DGRAM)
-    return str(infos[0][4][0])
 
 
 async def _ask(spec: DnsSpec, where: str, timeout: float) -> dns.message.Message:
@@ -190,7 +164,7 @@ def _normal(text: str, rdtype: int) -> str:
     if rdtype == dns.rdatatype.TXT:
         text = "".join(part.strip('"') for part in text.split('" "'))
         return text.strip('"')
-    if rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA) and _is_ip(text.strip()):
+    if rdtype in (dns.rdatatype.A, dns.rdatatype.AAAA) and is_ip(text.strip()):
         return str(ipaddress.ip_address(text.strip()))
     return " ".join(word.rstrip(".") for word in text.lower().split())
 

@@ -30,7 +30,8 @@ from icmplib.exceptions import (
 from icmplib.sockets import AsyncSocket
 from icmplib.utils import unique_identifier
 
-from monitor.probes.base import ProbeContext, ProbeKind
+from monitor.probes.base import ProbeContext, ProbeKind, Stopwatch
+from monitor.probes.network import Failure, ProbeFailed, resolve
 from monitor.result import Reason, Result
 from monitor.schema import Table
 
@@ -84,33 +85,23 @@ def open_socket(address: str) -> Any:
 
 async def probe(target: Target, ctx: ProbeContext) -> Result:
     spec: IcmpSpec = target.spec
-    started, t0 = time.time(), time.perf_counter()
-
-    def failed(reason: str, detail: str) -> Result:
-        return Result(ok=False, reason=reason, detail=detail, started=started, duration=time.perf_counter() - t0)
-
+    clock = Stopwatch()
     try:
-        address = await _resolve(spec, target.timeout)
+        async with asyncio.timeout(target.timeout):
+            address = (await resolve(spec.host, None, _FAMILIES[spec.ip_version], socket.SOCK_RAW))[0]
     except TimeoutError:
-        return failed(Reason.TIMEOUT, f"resolving {spec.host} took over {target.timeout:g}s")
-    except OSError as exc:
-        return failed(Reason.DNS_ERROR, f"cannot resolve {spec.host}: {exc.strerror or exc}")
+        return clock.failed(Failure(Reason.TIMEOUT, f"resolving {spec.host} took over {target.timeout:g}s"))
+    except ProbeFailed as exc:
+        return clock.failed(exc.failure)
     try:
         sock = open_socket(address)
     except SocketPermissionError:
-        return failed(Reason.PERMISSION_DENIED, _permission_detail())
+        return clock.failed(Failure(Reason.PERMISSION_DENIED, _permission_detail()))
     except ICMPLibError as exc:
-        return failed(Reason.ERROR, f"cannot open an ICMP socket: {exc}")
+        return clock.failed(Failure(Reason.ERROR, f"cannot open an ICMP socket: {exc}"))
     with sock:
-        rtts, error = await _echo(sock, address, spec, t0 + target.timeout)
-    return _judge(spec, address, rtts, error, started, time.perf_counter() - t0)
-
-
-async def _resolve(spec: IcmpSpec, timeout: float) -> str:
-    loop = asyncio.get_running_loop()
-    async with asyncio.timeout(timeout):
-        infos = await loop.getaddrinfo(spec.host, None, family=_FAMILIES[spec.ip_version], type=socket.SOCK_RAW)
-    return str(infos[0][4][0])
+        rtts, error = await _echo(sock, address, spec, clock.begun + target.timeout)
+    return _judge(spec, address, rtts, error, clock.started, clock.elapsed())
 
 
 async def _echo(sock: Any, address: str, spec: IcmpSpec, deadline: float) -> tuple[list[float], str]:

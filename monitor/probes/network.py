@@ -1,8 +1,10 @@
-"""Connection plumbing shared by the probes that open sockets (http, tcp).
+"""Connection plumbing shared by the probes that open sockets (http, tcp, tls, rtsp,
+dns, icmp).
 
 Name resolution is done here, apart from connecting, so that its time is a phase of its
 own; OS and TLS errors, however deeply a client library wrapped them, become one machine
-reason and a human detail (`classify`); and a peer whose certificate failed verification
+reason and a human detail (`classify`: the one place that says which error is
+`connection_refused`, `dns_error`, `tls_error`...); and a peer whose certificate failed verification
 is asked once more, without verification, for its certificate's expiry
 (`untrusted_expiry`), because an expired or private certificate is exactly when its
 expiry matters most.
@@ -48,14 +50,17 @@ def is_ip(host: str) -> bool:
     return True
 
 
-async def resolve(host: str, port: int) -> list[str]:
+async def resolve(
+    host: str, port: int | None, family: int = socket.AF_UNSPEC, kind: int = socket.SOCK_STREAM
+) -> list[str]:
     """The addresses of `host` in the system's order of preference (an IP literal is its
-    own address). Raises `ProbeFailed(dns_error)` when the name does not resolve."""
-    if is_ip(host):
+    own address unless `family` asks for another IP version). Raises
+    `ProbeFailed(dns_error)` when the name does not resolve."""
+    if is_ip(host) and family in (socket.AF_UNSPEC, socket.AF_INET6 if ":" in host else socket.AF_INET):
         return [host]
     loop = asyncio.get_running_loop()
     try:
-        infos = await loop.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+        infos = await loop.getaddrinfo(host, port, family=family, type=kind)
     except (socket.gaierror, UnicodeError) as exc:
         raise ProbeFailed(Failure(Reason.DNS_ERROR, f"cannot resolve {host}: {_strerror(exc)}")) from exc
     return list(dict.fromkeys(str(info[4][0]) for info in infos))
@@ -83,16 +88,23 @@ def verification_error(exc: BaseException) -> ssl.SSLCertVerificationError | Non
     return None
 
 
-def classify(exc: BaseException) -> Failure:
+def classify(exc: BaseException, where: str = "") -> Failure:
     """A machine reason and a human detail for a network error, looking through the
-    chain of exceptions that client libraries wrap the original in."""
+    chain of exceptions that client libraries wrap the original in. `where` (e.g.
+    "cam.example port 554") starts the detail, for probes whose errors do not name
+    the peer themselves."""
+    failure = _classify(exc)
+    return Failure(failure.reason, f"{where}: {failure.detail}") if where else failure
+
+
+def _classify(exc: BaseException) -> Failure:
     causes = list(_causes(exc))
     for cause in causes:
         if isinstance(cause, ssl.SSLCertVerificationError):
             return _verify_failure(cause)
     for cause in causes:
         if isinstance(cause, ssl.SSLError):
-            return Failure(Reason.TLS_ERROR, f"TLS handshake failed: {cause.reason or cause}")
+            return Failure(Reason.TLS_ERROR, f"TLS handshake failed: {getattr(cause, 'reason', None) or cause}")
         if isinstance(cause, socket.gaierror):
             return Failure(Reason.DNS_ERROR, f"cannot resolve the host: {_strerror(cause)}")
         if isinstance(cause, ConnectionRefusedError):
@@ -142,14 +154,18 @@ def _strerror(exc: OSError | UnicodeError) -> str:
     return str(exc) or type(exc).__name__
 
 
-async def untrusted_expiry(address: str, port: int, server_hostname: str | None) -> float | None:
+async def untrusted_expiry(
+    address: str, port: int, server_hostname: str | None, timeout: float | None = None
+) -> float | None:
     """The certificate expiry of a peer whose certificate failed verification, read in a
-    second handshake that verifies nothing. None when even that fails."""
+    second handshake that verifies nothing. None when even that fails or takes longer
+    than `timeout` seconds."""
     try:
-        _, writer = await asyncio.open_connection(
-            address, port, ssl=tlsutil.insecure_context(), server_hostname=server_hostname or ""
-        )
-    except (OSError, ssl.SSLError):
+        async with asyncio.timeout(timeout):
+            _, writer = await asyncio.open_connection(
+                address, port, ssl=tlsutil.insecure_context(), server_hostname=server_hostname or ""
+            )
+    except (OSError, ssl.SSLError, TimeoutError):
         return None
     try:
         sslobj = writer.get_extra_info("ssl_object")

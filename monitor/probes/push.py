@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 from urllib.parse import SplitResult
@@ -37,7 +37,7 @@ class PushSpec:
 
     period: float
     grace: float
-    token: str
+    token: str = field(repr=False)
 
 
 def parse(table: Table, url: SplitResult | None) -> PushSpec:

@@ -12,14 +12,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
-import time
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, unquote
 
-from monitor.probes.base import ProbeContext, ProbeKind
+from monitor.probes.base import ProbeContext, ProbeKind, Stopwatch
+from monitor.probes.network import Failure, classify
 from monitor.probes.rtspwire import MAX_HEAD, ProtocolError, Response, RtspConnection
 from monitor.result import Reason, Result
 from monitor.schema import Table
@@ -65,20 +64,7 @@ def parse(table: Table, url: SplitResult | None) -> RtspSpec:
 
 async def probe(target: Target, ctx: ProbeContext) -> Result:
     spec: RtspSpec = target.spec
-    started, t0 = time.time(), time.perf_counter()
-
-    def failed(reason: str, detail: str, status: int | None = None) -> Result:
-        extra = {STATUS_CODE: float(status)} if status is not None else {}
-        return Result(
-            ok=False,
-            reason=reason,
-            detail=detail,
-            started=started,
-            extra=extra,
-            duration=time.perf_counter() - t0,
-            status_code=status,
-        )
-
+    clock = Stopwatch()
     writer: asyncio.StreamWriter | None = None
     try:
         async with asyncio.timeout(target.timeout):
@@ -88,52 +74,47 @@ async def probe(target: Target, ctx: ProbeContext) -> Result:
             if response.status == 200 and spec.describe:
                 response = await conn.request("DESCRIBE", spec.url, {"Accept": "application/sdp"})
     except TimeoutError:
-        return failed(Reason.TIMEOUT, f"no RTSP answer within {target.timeout:g}s")
+        return clock.failed(Failure(Reason.TIMEOUT, f"no RTSP answer within {target.timeout:g}s"))
     except ProtocolError as exc:
         reason = Reason.RESPONSE_TOO_LARGE if exc.too_large else Reason.INVALID_RESPONSE
-        return failed(reason, str(exc))
-    except socket.gaierror as exc:
-        return failed(Reason.DNS_ERROR, f"cannot resolve {spec.host}: {exc.strerror}")
-    except ConnectionRefusedError:
-        return failed(Reason.CONNECTION_REFUSED, f"{spec.host} port {spec.port} refused")
-    except ConnectionResetError:
-        return failed(Reason.CONNECTION_RESET, "the server closed the connection")
+        return clock.failed(Failure(reason, str(exc)))
     except OSError as exc:
-        return failed(Reason.NETWORK_UNREACHABLE, f"{spec.host}: {exc.strerror or exc}")
+        return clock.failed(classify(exc, f"{spec.host} port {spec.port}"))
     finally:
         if writer is not None:
             writer.close()
             with contextlib.suppress(OSError, TimeoutError):
                 async with asyncio.timeout(0.5):
                     await writer.wait_closed()
+    extra = {STATUS_CODE: float(response.status)}
     verdict = _judge(spec, conn, response)
     if verdict is not None:
-        return failed(*verdict, response.status)
+        return clock.failed(verdict, status_code=response.status, extra=extra)
     return Result(
         ok=True,
         detail=f"RTSP {response.status} {response.reason}".strip(),
-        started=started,
-        duration=time.perf_counter() - t0,
+        started=clock.started,
+        duration=clock.elapsed(),
         status_code=response.status,
-        extra={STATUS_CODE: float(response.status)},
+        extra=extra,
     )
 
 
-def _judge(spec: RtspSpec, conn: RtspConnection, response: Response) -> tuple[str, str] | None:
-    """(reason, detail) of a failure, or None if the answer is good."""
+def _judge(spec: RtspSpec, conn: RtspConnection, response: Response) -> Failure | None:
+    """Why the answer is a failure, or None if it is good."""
     status = f"RTSP {response.status} {response.reason}".strip()
     if response.status == 401:
         if spec.username is None:
-            return Reason.AUTH_FAILED, f"{status}: the server wants a username and password"
+            return Failure(Reason.AUTH_FAILED, f"{status}: the server wants a username and password")
         if conn.authenticated_rejected:
-            return Reason.AUTH_FAILED, f"{status}: username or password rejected"
-        return Reason.AUTH_FAILED, f"{status}: no supported authentication scheme offered"
+            return Failure(Reason.AUTH_FAILED, f"{status}: username or password rejected")
+        return Failure(Reason.AUTH_FAILED, f"{status}: no supported authentication scheme offered")
     if response.status == 404:
-        return Reason.STREAM_NOT_FOUND, f"{status}: no stream at this path"
+        return Failure(Reason.STREAM_NOT_FOUND, f"{status}: no stream at this path")
     if not 200 <= response.status < 300:
-        return Reason.STATUS_MISMATCH, status
+        return Failure(Reason.STATUS_MISMATCH, status)
     if spec.describe and not response.body.lstrip().startswith(b"v=0"):
-        return Reason.INVALID_RESPONSE, f"{status} without an SDP stream description"
+        return Failure(Reason.INVALID_RESPONSE, f"{status} without an SDP stream description")
     return None
 
 

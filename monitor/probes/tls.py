@@ -11,8 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
-import ssl
 import time
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -20,7 +18,8 @@ from typing import TYPE_CHECKING
 from urllib.parse import SplitResult
 
 from monitor.probes import tlsutil
-from monitor.probes.base import ProbeContext, ProbeKind
+from monitor.probes.base import ProbeContext, ProbeKind, Stopwatch
+from monitor.probes.network import Failure, classify, untrusted_expiry, verification_error
 from monitor.result import Reason, Result
 from monitor.schema import Table
 
@@ -29,7 +28,6 @@ if TYPE_CHECKING:
 
 TLS_VERSION = "probe_tls_version"
 VERSIONS = {"TLSv1": 1.0, "TLSv1.1": 1.1, "TLSv1.2": 1.2, "TLSv1.3": 1.3}
-_EXPIRED = 10  # X509_V_ERR_CERT_HAS_EXPIRED
 
 
 @dataclass(frozen=True)
@@ -67,20 +65,8 @@ def parse(table: Table, url: SplitResult | None) -> TlsSpec:
 
 async def probe(target: Target, ctx: ProbeContext) -> Result:
     spec: TlsSpec = target.spec
-    started, t0 = time.time(), time.perf_counter()
-    deadline = t0 + target.timeout
+    clock = Stopwatch()
     name = spec.server_name or spec.host
-
-    def failed(reason: str, detail: str, expiry: float | None = None) -> Result:
-        return Result(
-            ok=False,
-            reason=reason,
-            detail=detail,
-            started=started,
-            duration=time.perf_counter() - t0,
-            cert_expiry=expiry,
-        )
-
     writer: asyncio.StreamWriter | None = None
     try:
         async with asyncio.timeout(target.timeout):
@@ -91,61 +77,31 @@ async def probe(target: Target, ctx: ProbeContext) -> Result:
             sslobj = writer.get_extra_info("ssl_object")
             version = VERSIONS.get(sslobj.version() or "", 0.0) if sslobj else 0.0
             expiry = tlsutil.peer_expiry(sslobj) if sslobj else None
-    except ssl.SSLCertVerificationError as exc:
-        expiry = await _unverified_expiry(spec, name, deadline)
-        reason = Reason.CERT_EXPIRED if exc.verify_code == _EXPIRED else Reason.TLS_ERROR
-        return failed(reason, f"certificate rejected: {exc.verify_message}", expiry)
-    except ssl.SSLError as exc:
-        return failed(Reason.TLS_ERROR, f"TLS handshake failed: {exc.reason or exc}")
     except TimeoutError:
-        return failed(Reason.TIMEOUT, f"no TLS handshake within {target.timeout:g}s")
-    except socket.gaierror as exc:
-        return failed(Reason.DNS_ERROR, f"cannot resolve {spec.host}: {exc.strerror}")
-    except ConnectionRefusedError:
-        return failed(Reason.CONNECTION_REFUSED, f"{spec.host} port {spec.port} refused")
-    except ConnectionResetError:
-        return failed(Reason.CONNECTION_RESET, "the server closed the connection")
-    except OSError as exc:
-        return failed(Reason.NETWORK_UNREACHABLE, f"{spec.host}: {exc.strerror or exc}")
+        return clock.failed(Failure(Reason.TIMEOUT, f"no TLS handshake within {target.timeout:g}s"))
+    except OSError as exc:  # ssl.SSLError is an OSError
+        expiry = None
+        if verification_error(exc) is not None:
+            left = clock.begun + target.timeout - time.perf_counter()
+            expiry = await untrusted_expiry(spec.host, spec.port, name, left) if left > 0 else None
+        return clock.failed(classify(exc, f"{spec.host} port {spec.port}"), cert_expiry=expiry)
     finally:
         if writer is not None:
             await _close(writer)
     result = Result(
         ok=True,
-        started=started,
-        duration=end - t0,
+        started=clock.started,
+        duration=end - clock.begun,
         cert_expiry=expiry,
-        phases={"connect": t_connect - t0, "tls": end - t_connect},
+        phases={"connect": t_connect - clock.begun, "tls": end - t_connect},
         extra={TLS_VERSION: version},
     )
     if spec.min_version is not None and version < spec.min_version:
-        return failed(
-            Reason.TLS_ERROR,
-            f"negotiated TLS {version:.1f}, below min_version {spec.min_version:.1f}",
-            result.cert_expiry,
+        return clock.failed(
+            Failure(Reason.TLS_ERROR, f"negotiated TLS {version:.1f}, below min_version {spec.min_version:.1f}"),
+            cert_expiry=result.cert_expiry,
         )
     return result
-
-
-async def _unverified_expiry(spec: TlsSpec, name: str, deadline: float) -> float | None:
-    """The expiry of a certificate that failed verification, read by a handshake that
-    trusts anything; None if that fails too or time is up."""
-    left = deadline - time.perf_counter()
-    if left <= 0:
-        return None
-    writer: asyncio.StreamWriter | None = None
-    try:
-        async with asyncio.timeout(left):
-            _, writer = await asyncio.open_connection(
-                spec.host, spec.port, ssl=tlsutil.insecure_context(), server_hostname=name
-            )
-    except (OSError, TimeoutError):  # ssl.SSLError is an OSError
-        return None
-    try:
-        sslobj = writer.get_extra_info("ssl_object")
-        return tlsutil.peer_expiry(sslobj) if sslobj else None
-    finally:
-        await _close(writer)
 
 
 async def _close(writer: asyncio.StreamWriter) -> None:

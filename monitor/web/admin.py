@@ -7,7 +7,10 @@ a browser never attaches on its own, so another site cannot forge a write (CSRF)
 
 Routes:
 - `GET /admin`: every target (private ones too) with its address, state and last error,
-  the latest state changes with the probes' details, planned maintenance.
+  the latest state changes with the probes' details, planned maintenance, and alerting:
+  each notifier (settings with secrets masked, undelivered queue), the alerts that
+  failed for good, the dead-man's switch and the last configuration reload.
+- `GET /admin/api/alerts`: the alerting part as JSON (`monitor.web.alertview`).
 - `GET|POST /admin/api/maintenance`, `DELETE /admin/api/maintenance/{id}`: maintenance
   windows planned at runtime (`{"start", "end", "targets"|"groups", "reason"}`).
 - `POST /admin/api/targets/{id}/notes`: a note (`{"text", "at"?}`) on the target's
@@ -23,7 +26,6 @@ import json
 import os
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -32,8 +34,9 @@ from starlette.routing import BaseRoute, Route
 from monitor.config import Config, Target
 from monitor.state import Status
 from monitor.store import PlannedMaintenance
-from monitor.web import views
+from monitor.web import alertview, views
 from monitor.web.api import parse_time
+from monitor.web.masking import redact
 from monitor.web.templating import isotime, page
 
 TOKEN_ENV = "MONITOR_ADMIN_TOKEN"
@@ -44,6 +47,7 @@ Handler = Callable[[Request], Awaitable[Response]]
 def routes() -> list[BaseRoute]:
     return [
         Route("/admin", guarded(admin_page, browser=True), methods=["GET"]),
+        Route("/admin/api/alerts", guarded(list_alerts), methods=["GET"]),
         Route("/admin/api/maintenance", guarded(list_maintenance), methods=["GET"]),
         Route("/admin/api/maintenance", guarded(add_maintenance), methods=["POST"]),
         Route("/admin/api/maintenance/{id:int}", guarded(remove_maintenance), methods=["DELETE"]),
@@ -88,7 +92,8 @@ async def admin_page(request: Request) -> Response:
     planned = await runtime.store.planned_maintenance(now)
     rows = [_row(t, runtime.states.statuses.get(t.id)) for t in config.targets.values()]
     names = {t.id: t.name for t in config.targets.values()}
-    context = {"now": now, "rows": rows, "events": events, "planned": planned, "names": names}
+    alerts = alertview.build(request.app.state.monitor)
+    context = {"now": now, "rows": rows, "events": events, "planned": planned, "names": names, "alerts": alerts}
     response = page(request, "admin.html.j2", config, lambda t: context)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -103,15 +108,9 @@ def _row(target: Target, status: Status | None) -> dict[str, Any]:
     return {"target": target, "address": redact(target.url), "status": status, "error": error}
 
 
-def redact(url: str | None) -> str:
-    """The URL without a password (`user:***@host`): the admin page is still a web page."""
-    if not url:
-        return ""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+async def list_alerts(request: Request) -> Response:
+    view = alertview.build(request.app.state.monitor)
+    return JSONResponse(alertview.to_json(view), headers={"Cache-Control": "no-store"})
 
 
 async def list_maintenance(request: Request) -> Response:

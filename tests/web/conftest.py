@@ -150,6 +150,9 @@ class FakeRuntime:
     states: StateMachine = field(default_factory=StateMachine)
     store: Any = field(default_factory=FakeStore)
     clock: Any = None  # pinned time for the app (`make_app(runtime, runtime.clock)`)
+    alerting: Any = None  # as `Monitor` without alerting
+    deadman: Any = None
+    last_reload: Any = None
 
 
 def make_app(runtime: Any, clock: Any = None, snapshot_seconds: float = 0) -> Starlette:

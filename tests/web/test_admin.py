@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import dataclasses
+import json
 import time
+from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
+from monitor.config import NotifierConfig, load_config
+from monitor.notifiers.email import EmailSpec
 from monitor.result import Event, Result, State
+from monitor.runtime import Monitor
+from monitor.sqlitestore import SQLiteStore
+from tests.alertkit import free_port, receiver
 from tests.web.conftest import FakeRuntime, make_config, set_state, target
 
 TOKEN = "s3cr3t-admin-token"
@@ -196,3 +206,117 @@ async def test_planned_maintenance_puts_the_running_monitor_into_maintenance(cli
         assert monitor.states.statuses["mail"].state == State.UNKNOWN
     finally:
         await store.close()
+
+
+# Secrets of the alerting configuration below: none may reach the admin page or its JSON.
+PING_KEY = "hb-check-key-4f1c"
+SECRETS = ("whsec-signing-secret", "hdr-bearer-secret", "123456:tg-bot-secret", "am-basic-password", PING_KEY)
+
+
+def alerting_config(folder: Path, hook_port: int, ping_port: int, closed: int) -> Path:
+    path = folder / "targets.toml"
+    path.write_text(f"""
+[monitor]
+data_dir = "{folder / "data"}"
+heartbeat_url = "http://127.0.0.1:{ping_port}/ping/{PING_KEY}"
+
+[notifiers.hook]
+type = "webhook"
+url = "http://alerts:am-basic-password@127.0.0.1:{hook_port}/hook"
+secret = "whsec-signing-secret"
+headers = {{ Authorization = "Bearer hdr-bearer-secret" }}
+
+[notifiers.tg]
+type = "telegram"
+bot_token = "123456:tg-bot-secret"
+chat_id = 42
+api_url = "http://127.0.0.1:{closed}"
+
+[targets.db]
+name = "Database"
+url = "tcp://127.0.0.1:{closed}"
+interval = "200ms"
+timeout = "100ms"
+failure_threshold = 1
+notify = ["hook", "tg"]
+""", encoding="utf-8")
+    return path
+
+
+async def until(condition: Callable[[], object], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
+
+
+async def test_the_admin_shows_notifiers_failed_alerts_the_dead_mans_switch_and_reloads(
+    client_for, token, tmp_path
+) -> None:
+    """A real monitor with alerting: its target is down, the webhook answers 404 (the
+    alert fails for good), Telegram is unreachable (the alert waits in the queue)."""
+    with receiver(status=404) as hook, receiver() as ping:
+        path = alerting_config(tmp_path, hook.port, ping.port, free_port())
+        config = load_config(path)
+        monitor = Monitor(config, SQLiteStore.for_settings(config.settings), alerting=True)
+        await monitor.start()
+        try:
+            assert monitor.alerting is not None and monitor.deadman is not None
+            await until(lambda: monitor.alerting.failed() and monitor.alerting.queue_sizes()["tg"])
+            await monitor.deadman.tick()  # answered 200
+            ping.status = 500
+            await monitor.deadman.tick()
+            client = client_for(monitor)
+            html = (await client.get("/admin?lang=en", headers=BEARER)).text
+            data = (await client.get("/admin/api/alerts", headers=BEARER)).json()
+            path.write_text(path.read_text() + "\n[targets.broken]\n", encoding="utf-8")
+            assert not monitor.reload(path)
+            rejected = (await client.get("/admin/api/alerts", headers=BEARER)).json()
+            rejected_html = (await client.get("/admin?lang=en", headers=BEARER)).text
+        finally:
+            await monitor.stop()
+
+    assert len(hook.requests) == 1 and hook.answered == [404]
+    notifiers = {n["name"]: n for n in data["notifiers"]}
+    assert data["enabled"] is True
+    assert (notifiers["hook"]["type"], notifiers["hook"]["queue"], notifiers["hook"]["failed"]) == ("webhook", 0, 1)
+    assert (notifiers["tg"]["type"], notifiers["tg"]["queue"], notifiers["tg"]["failed"]) == ("telegram", 1, 0)
+    assert notifiers["hook"]["settings"]["url"] == f"http://alerts:***@127.0.0.1:{hook.port}/hook"
+    assert notifiers["hook"]["settings"]["secret"] == "***"
+    assert notifiers["hook"]["settings"]["headers"] == "Authorization: ***"
+    assert notifiers["tg"]["settings"]["bot_token"] == "***"
+    assert notifiers["tg"]["settings"]["chat_id"] == "42"
+    (failed,) = data["failed"]
+    assert (failed["notifier"], failed["kind"], failed["target"]) == ("hook", "down", "db")
+    assert "404" in failed["error"] and failed["failed_at"].endswith("Z")
+    deadman = data["deadman"]
+    assert deadman["url"] == f"http://127.0.0.1:{ping.port}/***"
+    assert deadman["last_success"] is not None and deadman["last_ok"] is False
+    assert "500" in deadman["last_error"]  # httpx quotes the URL: it is masked
+    assert data["reload"] is None
+    assert rejected["reload"]["ok"] is False and rejected["reload"]["at"].endswith("Z")
+    assert any("broken" in p for p in rejected["reload"]["problems"])
+
+    assert "Alerts that failed for good" in html and "Database" in html and failed["error"] in html
+    assert "last successful ping" in html and "Not reloaded since the start" in html
+    assert "rejected, the previous configuration still runs" in rejected_html
+    for text in (html, json.dumps(data), rejected_html, json.dumps(rejected)):
+        for secret in SECRETS:
+            assert secret not in text
+
+
+async def test_without_alerting_the_page_says_so_and_the_json_has_no_queues(client_for, token) -> None:
+    rt = runtime()
+    rt.config = dataclasses.replace(
+        rt.config,
+        notifiers={"mail": NotifierConfig("mail", "email", EmailSpec("smtp.example", "a@b.c", ("ops@b.c",),
+                                                                       username="ops", password="smtp-secret"))},
+    )
+    client = client_for(rt)
+    data = (await client.get("/admin/api/alerts", headers=BEARER)).json()
+    assert data["enabled"] is False and data["failed"] == [] and data["deadman"] is None
+    (mail,) = data["notifiers"]
+    assert mail["queue"] is None and mail["settings"]["password"] == "***" and mail["settings"]["username"] == "ops"
+    html = (await client.get("/admin?lang=en", headers=BEARER)).text
+    assert "Alerting is off in this process" in html and "smtp-secret" not in html
+    assert (await client.get("/admin/api/alerts")).status_code == 401

@@ -1,0 +1,105 @@
+"""Showing configuration to admins without its secrets.
+
+The admin view is still a web page (screenshots, shared screens, proxies' logs), so a
+secret never reaches it: a password in a URL becomes `***` (`redact`); a spec field that
+its kind names secret (`NotifierKind.secrets`, `ProbeKind.secrets`) shows as `***`, or,
+for headers, as the header names with `***` for each value (`settings`); and an error
+text shown beside them has every secret value replaced (`scrub`), in case a library
+quoted a URL or header in its message.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Iterator
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+MASK = "***"
+
+
+def redact(url: str | None) -> str:
+    """The URL without a password (`user:***@host`)."""
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:{MASK}@{host}"))
+
+
+def origin(url: str | None) -> str:
+    """Only the scheme and host of a URL whose path is itself the secret (a heartbeat
+    URL's check key, a webhook's token)."""
+    if not url:
+        return ""
+    parts = urlsplit(url)
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, host, "/" + MASK if parts.path.strip("/") else "", "", ""))
+
+
+def settings(spec: Any, secrets: Iterable[str]) -> list[tuple[str, str]]:
+    """(field, shown value) for each set field of a frozen spec dataclass, secrets
+    masked; a spec that is no dataclass shows nothing."""
+    if not dataclasses.is_dataclass(spec):
+        return []
+    hidden = set(secrets)
+    shown = []
+    for f in dataclasses.fields(spec):
+        value = getattr(spec, f.name)
+        if value is None or value == () or value == "":
+            continue
+        shown.append((f.name, _masked(value) if f.name in hidden else _plain(value)))
+    return shown
+
+
+def secret_values(spec: Any, secrets: Iterable[str]) -> Iterator[str]:
+    """The secret strings in a spec (field values, header values, URL passwords)."""
+    if not dataclasses.is_dataclass(spec):
+        return
+    for name in secrets:
+        value = getattr(spec, name, None)
+        if isinstance(value, str):
+            yield value
+        elif isinstance(value, tuple):
+            yield from (pair[1] for pair in value if _is_pair(pair))
+    for f in dataclasses.fields(spec):
+        value = getattr(spec, f.name)
+        if isinstance(value, str) and "://" in value:
+            password = urlsplit(value).password
+            if password:
+                yield password
+
+
+def scrub(text: str | None, secrets: Iterable[str]) -> str:
+    """`text` with every secret (of 4 characters or more: shorter ones would mask
+    ordinary words) replaced by `***`."""
+    text = text or ""
+    for secret in sorted(set(secrets), key=len, reverse=True):
+        if len(secret) >= 4:
+            text = text.replace(secret, MASK)
+    return text
+
+
+def _masked(value: Any) -> str:
+    if isinstance(value, tuple) and all(_is_pair(v) for v in value):
+        return ", ".join(f"{name}: {MASK}" for name, _ in value)
+    return MASK
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if isinstance(value, tuple | frozenset):
+        items = sorted(value) if isinstance(value, frozenset) else value
+        return ", ".join(f"{v[0]}={v[1]}" if _is_pair(v) else _plain(v) for v in items)
+    if isinstance(value, str) and "://" in value:
+        return redact(value)
+    return str(value)
+
+
+def _is_pair(value: Any) -> bool:
+    return isinstance(value, tuple) and len(value) == 2 and all(isinstance(v, str) for v in value)

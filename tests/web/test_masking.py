@@ -1,0 +1,57 @@
+"""Showing configuration to admins without its secrets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from monitor.web.masking import origin, redact, scrub, secret_values, settings
+
+
+@dataclass(frozen=True)
+class Spec:
+    url: str
+    token: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    labels: tuple[tuple[str, str], ...] = ()
+    timeout: float = 10.0
+    verify: bool = True
+
+
+SPEC = Spec(
+    url="https://bot:pa55word@hooks.example/x",
+    token="tok-123456",
+    headers=(("Authorization", "Bearer abcdef"),),
+    labels=(("team", "ops"),),
+)
+
+
+def test_secret_fields_are_masked_and_the_rest_shown() -> None:
+    assert settings(SPEC, ("token", "headers")) == [
+        ("url", "https://bot:***@hooks.example/x"),
+        ("token", "***"),
+        ("headers", "Authorization: ***"),
+        ("labels", "team=ops"),
+        ("timeout", "10"),
+        ("verify", "true"),
+    ]
+
+
+def test_unset_fields_and_non_dataclasses_show_nothing() -> None:
+    assert settings(Spec(url="http://a"), ("token",)) == [("url", "http://a"), ("timeout", "10"), ("verify", "true")]
+    assert settings(None, ()) == []
+
+
+def test_errors_lose_every_secret_value_including_url_passwords() -> None:
+    secrets = set(secret_values(SPEC, ("token", "headers")))
+    assert secrets == {"tok-123456", "Bearer abcdef", "pa55word"}
+    text = "POST https://bot:pa55word@hooks.example/x with tok-123456 and Bearer abcdef failed"
+    assert scrub(text, secrets) == "POST https://bot:***@hooks.example/x with *** and *** failed"
+    assert scrub("a b c", {"b"}) == "a b c"  # too short to be told from ordinary text
+    assert scrub(None, secrets) == ""
+
+
+def test_a_url_whose_path_is_the_secret_shows_only_its_host() -> None:
+    assert origin("https://u:p@hc-ping.example/0b1c-key?x=1") == "https://hc-ping.example/***"
+    assert origin("https://hc-ping.example") == "https://hc-ping.example"
+    assert redact("rtsp://viewer:hunter2@10.0.0.5/ch1") == "rtsp://viewer:***@10.0.0.5/ch1"
+    assert redact(None) == ""
