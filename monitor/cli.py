@@ -21,11 +21,9 @@ from rich.table import Table as RichTable
 from monitor import __version__
 from monitor.config import Config, Target, load_config
 from monitor.errors import ConfigError
-from monitor.probes import ProbeContext
 from monitor.probes.push import HeartbeatBook
-from monitor.probes.tlsutil import TlsContextCache
 from monitor.result import Result
-from monitor.runtime import run_probe
+from monitor.runtime import probe_context, run_probe
 from monitor.sqlitestore import DB_NAME, SQLiteStore
 
 EXIT_OK, EXIT_DOWN, EXIT_CONFIG = 0, 1, 2
@@ -128,7 +126,7 @@ def _check(config: Config, args: argparse.Namespace) -> int:
 
 
 async def _probe_all(config: Config, targets: list[Target], concurrency: int = 100) -> list[Result]:
-    ctx = ProbeContext(tls=TlsContextCache(), heartbeats=await _stored_heartbeats(config))
+    ctx = probe_context(await _stored_heartbeats(config))
     gate = asyncio.Semaphore(concurrency)
 
     async def one(target: Target) -> Result:

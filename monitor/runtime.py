@@ -29,6 +29,7 @@ from monitor.errors import ConfigError
 from monitor.log import kv
 from monitor.metrics import Metrics
 from monitor.probes import PROBES, ProbeContext
+from monitor.probes.base import Heartbeats
 from monitor.probes.fasthttp import FastTransport
 from monitor.probes.push import HeartbeatBook
 from monitor.probes.tlsutil import TlsContextCache
@@ -74,6 +75,12 @@ async def run_probe(target: Target, ctx: ProbeContext) -> Result:
     return assess(target, result)
 
 
+def probe_context(heartbeats: Heartbeats | None = None) -> ProbeContext:
+    """What probes share in `monitor run` and `monitor check` alike: cached TLS contexts
+    and the fast HTTP/1.1 transport."""
+    return ProbeContext(tls=TlsContextCache(), heartbeats=heartbeats, http_transport=FastTransport())
+
+
 def freeze_heap() -> None:
     """Take what is alive now (configuration, targets, states: long-lived) out of the
     cyclic garbage collector's walks. With 20,000 targets each full collection walked
@@ -98,8 +105,7 @@ class Monitor:
         self.heartbeats = HeartbeatBook()
         # The fast HTTP/1.1 transport: with httpx's default one the whole process managed
         # ~500 HTTP probes per CPU-second, with this one ~2,000 (BENCHMARKS.md).
-        self.ctx = ctx or ProbeContext(tls=TlsContextCache(), heartbeats=self.heartbeats,
-                                       http_transport=FastTransport())
+        self.ctx = ctx or probe_context(self.heartbeats)
         self.scheduler = Scheduler(self._probe_and_record, concurrency=concurrency)
         self.metrics = Metrics(self, registry)
         self.scheduler._on_lag = self.metrics.lag.observe
