@@ -207,9 +207,8 @@ async def add_note(request: Request) -> Response:
     except ValueError as exc:
         return JSONResponse({"error": f"at: {exc}"}, 400)
     author = body.get("author", "")
-    note = await runtime.store.add_note(
-        target_id, when or views.clock(request.app.state), text.strip(), author if isinstance(author, str) else ""
-    )
+    when = views.clock(request.app.state) if when is None else when
+    note = await runtime.store.add_note(target_id, when, text.strip(), author if isinstance(author, str) else "")
     return JSONResponse({"id": note.id, "target": note.target, "at": isotime(note.at), "text": note.text}, 201)
 
 

@@ -9,7 +9,7 @@ answers against it.
 from __future__ import annotations
 
 import math
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from starlette.requests import Request
@@ -24,6 +24,10 @@ from monitor.web.templating import isotime
 
 MAX_RESULTS = 10_000
 MAX_INCIDENTS = 500
+# The latest time accepted: any later one cannot be shown as a date in every zone (a
+# datetime ends with the year 9999), and a window stored with it would break every page
+# that shows it.
+LATEST = datetime(9999, 12, 30, tzinfo=UTC).timestamp()
 
 
 def routes() -> list[BaseRoute]:
@@ -163,8 +167,10 @@ def _span(request: Request, default: float) -> tuple[float, float] | JSONRespons
     """`?since=&until=` as unix times (ISO 8601 or unix seconds); `until` defaults to now
     and `since` to `default` seconds before it."""
     try:
-        until = parse_time(request.query_params.get("until")) or views.clock(request.app.state)
-        since = parse_time(request.query_params.get("since")) or until - default
+        until = parse_time(request.query_params.get("until"))
+        until = views.clock(request.app.state) if until is None else until
+        since = parse_time(request.query_params.get("since"))
+        since = until - default if since is None else since
     except ValueError as exc:
         return problem(400, str(exc))
     if since >= until:
@@ -173,8 +179,8 @@ def _span(request: Request, default: float) -> tuple[float, float] | JSONRespons
 
 
 def parse_time(text: str | None) -> float | None:
-    """ISO 8601 with an offset, or unix seconds, as unix seconds; None for nothing;
-    ValueError (with a message for the user) otherwise."""
+    """ISO 8601 with an offset, or unix seconds, as unix seconds from 1970 to `LATEST`;
+    None for nothing; ValueError (with a message for the user) otherwise."""
     if not text:
         return None
     try:
@@ -186,9 +192,9 @@ def parse_time(text: str | None) -> float | None:
             raise ValueError(f"not a time: {text!r} (ISO 8601 or unix seconds)") from None
         if parsed.tzinfo is None:
             raise ValueError(f"time {text!r} needs a UTC offset, e.g. 2026-06-11T00:00:00+07:00") from None
-        return parsed.timestamp()
-    if not math.isfinite(value) or value < 0:
-        raise ValueError(f"not a time: {text!r}")
+        value = parsed.timestamp()
+    if not math.isfinite(value) or not 0 <= value <= LATEST:
+        raise ValueError(f"not a time: {text!r} (between 1970 and 9999)")
     return value
 
 

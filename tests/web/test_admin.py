@@ -320,3 +320,15 @@ async def test_without_alerting_the_page_says_so_and_the_json_has_no_queues(clie
     html = (await client.get("/admin?lang=en", headers=BEARER)).text
     assert "Alerting is off in this process" in html and "smtp-secret" not in html
     assert (await client.get("/admin/api/alerts")).status_code == 401
+
+
+async def test_a_window_too_far_away_to_show_is_refused_and_the_pages_stay_up(client_for, token) -> None:
+    rt = runtime()
+    client = client_for(rt)
+    body = {"start": "1e12", "end": "2e12", "targets": ["web"]}
+    response = await client.post("/admin/api/maintenance", headers=BEARER, json=body)
+    assert response.status_code == 400
+    assert "start: not a time" in response.json()["error"]
+    assert rt.store.planned == []
+    assert (await client.get("/")).status_code == 200
+    assert (await client.get("/admin", headers=BEARER)).status_code == 200

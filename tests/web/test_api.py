@@ -162,3 +162,22 @@ async def test_private_and_unknown_targets_are_404_alike(client_for) -> None:
         assert private.status_code == unknown.status_code == 404
         assert private.json() == unknown.json()
         validate(private.json(), "Error")
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/v1/targets/web/results?until=1e12",  # the year 33658: no date to show
+        "/api/v1/incidents?until=9999-12-31T23:59:59-12:00",
+        "/api/v1/incidents?since=0001-01-01T00:00:00%2B14:00",  # before 1970
+    ],
+)
+async def test_times_no_date_can_show_are_a_400_not_a_500(client_for, url: str) -> None:
+    response = await client_for(FakeRuntime(make_config([target("web")]))).get(url)
+    assert response.status_code == 400
+    validate(response.json(), "Error")
+
+
+async def test_since_zero_is_the_epoch_not_the_default(client_for) -> None:
+    body = (await client_for(FakeRuntime(make_config([target("web")]))).get("/api/v1/incidents?since=0")).json()
+    assert body["since"] == "1970-01-01T00:00:00Z"
