@@ -195,3 +195,13 @@ def test_times_without_an_offset_are_in_the_configured_zone() -> None:
     assert parse_time("2018-06-11T00:00:00+00:00", ZONE) == T0 + 7 * H
     with pytest.raises(ValueError, match="ISO 8601"):
         parse_time("11/06/2018", ZONE)
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_every_reason_a_probe_gives_is_in_words(report: Report, language: str) -> None:
+    from monitor.reportformat import Helpers, _texts, templates_dir
+    from monitor.result import Reason
+
+    helpers = Helpers(report, _texts(templates_dir()), language)
+    codes = [value for name, value in vars(Reason).items() if name.isupper()]
+    assert [c for c in codes if helpers.reason(c) == c] == []
