@@ -15,7 +15,6 @@ import signal
 from collections.abc import AsyncIterator
 
 from starlette.applications import Starlette
-from starlette.requests import Request
 from starlette.routing import BaseRoute
 
 from monitor.runtime import Monitor
@@ -57,9 +56,3 @@ def create_app(monitor: Monitor, manage: bool = False, watch_config: bool = Fals
     app = Starlette(routes=_routes(), lifespan=lifespan)
     app.state.monitor = monitor
     return app
-
-
-def monitor_of(request: Request) -> Monitor:
-    """The `Monitor` behind the app serving `request`."""
-    monitor: Monitor = request.app.state.monitor
-    return monitor

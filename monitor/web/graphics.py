@@ -55,9 +55,6 @@ class BarPainter:
         self._plain = lru_cache(maxsize=2048)(self._plain_title)
         self._ok_items: dict[date, str] = {}
 
-    def bars(self, days: Sequence[DayUptime | None]) -> list[DayBar]:
-        return [self.bar(day) for day in days]
-
     def html(self, days: Sequence[DayUptime | None]) -> Markup:
         # Most days are clean: their item depends on the date only, so it is built once
         # per page and looked up; the others are built one by one.

@@ -79,9 +79,6 @@ class Texts:
         when = self.local(at)
         return f"{self.date(when)} {when:%H:%M} {when.tzname()}"
 
-    def clock(self, at: float) -> str:
-        return f"{self.local(at):%H:%M}"
-
     def duration(self, seconds: float) -> str:
         """Two largest units in words: `2 jam 5 menit`, `3 d 4 h`, `45 s`."""
         total = max(0, round(seconds))
