@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
 from monitor.notifiers import NOTIFIERS
+from monitor.schema import format_duration
 from monitor.web.masking import origin, scrub, secret_values, settings
 from monitor.web.templating import isotime
 
@@ -125,7 +126,7 @@ def _policy(nc: NotifierConfig) -> list[tuple[str, str]]:
     shown = [("events", ", ".join(sorted(nc.events)))]
     for key in ("repeat_every", "escalate_after"):
         if getattr(nc, key) is not None:
-            shown.append((key, f"{getattr(nc, key):g}s"))
+            shown.append((key, format_duration(getattr(nc, key))))
     if nc.escalate_to:
         shown.append(("escalate_to", ", ".join(nc.escalate_to)))
     return shown

@@ -332,3 +332,13 @@ async def test_a_window_too_far_away_to_show_is_refused_and_the_pages_stay_up(cl
     assert rt.store.planned == []
     assert (await client.get("/")).status_code == 200
     assert (await client.get("/admin", headers=BEARER)).status_code == 200
+
+
+async def test_the_alert_policy_reads_as_it_was_written(client_for, token) -> None:
+    rt = runtime()
+    spec = EmailSpec("smtp.example", "a@b.c", ("ops@b.c",))
+    rt.config = dataclasses.replace(
+        rt.config, notifiers={"mail": NotifierConfig("mail", "email", spec, repeat_every=3600.0, escalate_after=90.0)}
+    )
+    (mail,) = (await client_for(rt).get("/admin/api/alerts", headers=BEARER)).json()["notifiers"]
+    assert (mail["settings"]["repeat_every"], mail["settings"]["escalate_after"]) == ("1h", "1m30s")
