@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import hmac
 import json
 import os
@@ -36,7 +37,7 @@ from monitor.state import Status
 from monitor.store import PlannedMaintenance
 from monitor.web import alertview, views
 from monitor.web.api import parse_time
-from monitor.web.masking import redact
+from monitor.web.masking import redact, scrub, target_secrets
 from monitor.web.templating import isotime, page
 
 TOKEN_ENV = "MONITOR_ADMIN_TOKEN"
@@ -88,9 +89,12 @@ def authorized(header: str, token: str, allow_basic: bool) -> bool:
 async def admin_page(request: Request) -> Response:
     runtime: views.Runtime = request.app.state.monitor
     config, now = runtime.config, views.clock(request.app.state)
-    events = await runtime.store.events(None, now - 7 * 86400.0, now, limit=100)
+    # A probe's detail may quote its URL or a header: never with a secret in it.
+    secrets = {t.id: list(target_secrets(t.url, t.spec)) for t in config.targets.values()}
+    found = await runtime.store.events(None, now - 7 * 86400.0, now, limit=100)
+    events = [dataclasses.replace(e, detail=scrub(e.detail, secrets.get(e.target, ()))) for e in found]
     planned = await runtime.store.planned_maintenance(now)
-    rows = [_row(t, runtime.states.statuses.get(t.id)) for t in config.targets.values()]
+    rows = [_row(t, runtime.states.statuses.get(t.id), secrets[t.id]) for t in config.targets.values()]
     names = {t.id: t.name for t in config.targets.values()}
     alerts = alertview.build(request.app.state.monitor)
     context = {"now": now, "rows": rows, "events": events, "planned": planned, "names": names, "alerts": alerts}
@@ -99,12 +103,12 @@ async def admin_page(request: Request) -> Response:
     return response
 
 
-def _row(target: Target, status: Status | None) -> dict[str, Any]:
+def _row(target: Target, status: Status | None, secrets: list[str]) -> dict[str, Any]:
     error = None
     if status is not None and status.last is not None and not status.last.ok:
-        error = (status.last.reason, status.last.detail, status.last.started)
+        error = (status.last.reason, scrub(status.last.detail, secrets), status.last.started)
     elif status is not None and status.state in ("DOWN", "DEGRADED"):
-        error = (status.reason, status.detail, status.since)
+        error = (status.reason, scrub(status.detail, secrets), status.since)
     return {"target": target, "address": redact(target.url), "status": status, "error": error}
 
 

@@ -2,10 +2,11 @@
 
 The admin view is still a web page (screenshots, shared screens, proxies' logs), so a
 secret never reaches it: a password in a URL becomes `***` (`redact`); a spec field that
-its kind names secret (`NotifierKind.secrets`, `ProbeKind.secrets`) shows as `***`, or,
-for headers, as the header names with `***` for each value (`settings`); and an error
-text shown beside them has every secret value replaced (`scrub`), in case a library
-quoted a URL or header in its message.
+its kind names secret (`NotifierKind.secrets`) shows as `***`, or, for headers, as the
+header names with `***` for each value (`settings`); and an error text shown beside them
+has every secret value replaced (`scrub`), in case a library quoted a URL or header in
+its message. A probe's secrets are its URL's password and the spec fields it hides from
+repr (`target_secrets`).
 """
 
 from __future__ import annotations
@@ -70,6 +71,31 @@ def secret_values(spec: Any, secrets: Iterable[str]) -> Iterator[str]:
             password = urlsplit(value).password
             if password:
                 yield password
+
+
+def target_secrets(url: str | None, spec: Any) -> Iterator[str]:
+    """A target's secrets: its URL's password and the values of its probe spec's fields
+    kept out of repr (`field(repr=False)`: an rtsp password, a push token, http headers)."""
+    password = urlsplit(url).password if url else None
+    if password:
+        yield password
+    if not dataclasses.is_dataclass(spec):
+        return
+    for f in dataclasses.fields(spec):
+        if not f.repr:
+            yield from _strings(getattr(spec, f.name))
+
+
+def _strings(value: Any) -> Iterator[str]:
+    """The text in a secret field: a str or bytes, or the values of (name, value) pairs."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, bytes):
+        yield value.decode("utf-8", "replace")
+    elif isinstance(value, tuple):
+        for item in value:
+            if isinstance(item, tuple) and len(item) == 2:
+                yield from _strings(item[1])
 
 
 def scrub(text: str | None, secrets: Iterable[str]) -> str:

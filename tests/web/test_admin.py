@@ -342,3 +342,14 @@ async def test_the_alert_policy_reads_as_it_was_written(client_for, token) -> No
     )
     (mail,) = (await client_for(rt).get("/admin/api/alerts", headers=BEARER)).json()["notifiers"]
     assert (mail["settings"]["repeat_every"], mail["settings"]["escalate_after"]) == ("1h", "1m30s")
+
+
+async def test_a_probe_detail_quoting_a_targets_secret_is_shown_without_it(client_for, token) -> None:
+    rt = runtime()
+    now = time.time()
+    quoted = "DESCRIBE rtsp://viewer:hunter2@10.10.5.21:554/ch1 answered 401"
+    set_state(rt, "cam", State.DOWN, now - 300, "auth_failed", quoted, Result(False, "auth_failed", quoted))
+    rt.store.changes.append(Event("cam", now - 200, State.DOWN, State.DOWN, "auth_failed", quoted))
+    html = (await client_for(rt).get("/admin?lang=en", headers=BEARER)).text
+    assert "hunter2" not in html
+    assert html.count("DESCRIBE rtsp://viewer:***@10.10.5.21:554/ch1 answered 401") == 2  # last error and event

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from monitor.web.masking import origin, redact, scrub, secret_values, settings
+from monitor.web.masking import origin, redact, scrub, secret_values, settings, target_secrets
 
 
 @dataclass(frozen=True)
@@ -55,3 +55,17 @@ def test_a_url_whose_path_is_the_secret_shows_only_its_host() -> None:
     assert origin("https://hc-ping.example") == "https://hc-ping.example"
     assert redact("rtsp://viewer:hunter2@10.0.0.5/ch1") == "rtsp://viewer:***@10.0.0.5/ch1"
     assert redact(None) == ""
+
+
+@dataclass(frozen=True)
+class ProbeSpec:
+    host: str
+    password: str | None = field(default=None, repr=False)
+    headers: tuple[tuple[bytes, bytes], ...] = field(default=(), repr=False)
+
+
+def test_a_targets_secrets_are_its_url_password_and_the_fields_kept_out_of_repr() -> None:
+    spec = ProbeSpec("cam.local", "hunter2", ((b"authorization", b"Bearer abc123"),))
+    found = set(target_secrets("rtsp://viewer:pw-in-url@cam.local/ch1", spec))
+    assert found == {"pw-in-url", "hunter2", "Bearer abc123"}
+    assert set(target_secrets("https://example/", None)) == set()
