@@ -38,13 +38,13 @@ async def status_page(request: Request) -> HTMLResponse:
     # plain `/?lang=..` requests, so odd query strings cannot fill the cache).
     cacheable = set(request.query_params) <= {"lang"}
     key = language(request, runtime.config)
-    cache: dict[str, tuple[float, bytes]] = getattr(request.app.state, "web_pages", {})
+    cache: dict[str, tuple[views.Snapshot, bytes]] = getattr(request.app.state, "web_pages", {})
     hit = cache.get(key) if cacheable else None
-    if hit is not None and hit[0] == snap.now:
+    if hit is not None and hit[0] is snap:
         return HTMLResponse(hit[1])
     response = page(request, "status.html.j2", runtime.config, lambda t: status_context(snap, t))
     if cacheable:
-        request.app.state.web_pages = {**cache, key: (snap.now, bytes(response.body))}
+        request.app.state.web_pages = {**cache, key: (snap, bytes(response.body))}
     return response
 
 

@@ -272,3 +272,13 @@ async def test_a_crowd_shares_one_snapshot_and_a_stale_one_is_renewed_behind(cli
     now[0] += 120  # too old to serve: the request waits for a new one
     set_state(runtime, "g0t0", State.UP, now[0])
     assert "All systems operational" in (await client.get("/?lang=en")).text
+
+
+async def test_a_rendered_page_is_reused_only_with_its_own_snapshot(client_for) -> None:
+    now = time.time()
+    runtime = FakeRuntime(make_config([target("a")]))
+    set_state(runtime, "a", State.UP, now - 60)
+    client = client_for(runtime, clock=lambda: now)  # a pinned clock, no snapshot cache
+    assert "All systems operational" in (await client.get("/?lang=en")).text
+    set_state(runtime, "a", State.DOWN, now, "timeout")
+    assert "Major outage" in (await client.get("/?lang=en")).text
