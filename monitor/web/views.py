@@ -200,7 +200,7 @@ async def snapshot(runtime: Runtime, now: float) -> Snapshot:
         Row(
             status=public_status(runtime.states, t),
             uptime={w: uptimes[w].get(t.id) for w in WINDOWS},
-            days=(*_days(daily.get(t.id, []), day_count), *pad),
+            days=(*daily.get(t.id, ()), *pad),
             latency=_hourly_latency(hourly.get(t.id, []), now),
         )
         for t in targets
@@ -220,10 +220,6 @@ def clock(state: Any) -> float:
     system's."""
     fn = getattr(state, "clock", None)
     return float(fn()) if fn is not None else time.time()
-
-
-def _days(days: list[DayUptime], count: int) -> tuple[DayUptime | None, ...]:
-    return tuple(days[-count:]) if days else ()
 
 
 def _hourly_latency(rollups: list[Rollup], now: float) -> tuple[float | None, ...]:
