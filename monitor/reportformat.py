@@ -12,6 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import tomllib
+from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -128,9 +129,25 @@ _SUMMARY = ("level", "group", "target", "name", "availability_percent", "downtim
 _INCIDENTS = ("target", "name", "start", "end", "length_seconds", "reason", "detail")
 
 
+# A cell starting with one of these is a formula to a spreadsheet: a name, a reason or a
+# probe's detail (a remote server's words, a push job's message) must stay text.
+_FORMULA = ("=", "+", "-", "@", "\t", "\r")
+
+
+class _TextWriter:
+    """`csv.writer` whose text cells are never read as formulas (OWASP: a leading `'`)."""
+
+    def __init__(self, out: io.StringIO) -> None:
+        self._writer = csv.writer(out, lineterminator="\n")
+
+    def writerow(self, row: Sequence[object]) -> None:
+        self._writer.writerow([f"'{v}" if isinstance(v, str) and v.startswith(_FORMULA) else v
+                               for v in row])
+
+
 def _csv(report: Report) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = _TextWriter(out)
 
     def iso(at: float) -> str:
         return datetime.fromtimestamp(at, report.zone).isoformat()

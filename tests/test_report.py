@@ -205,3 +205,18 @@ def test_every_reason_a_probe_gives_is_in_words(report: Report, language: str) -
     helpers = Helpers(report, _texts(templates_dir()), language)
     codes = [value for name, value in vars(Reason).items() if name.isupper()]
     assert [c for c in codes if helpers.reason(c) == c] == []
+
+
+async def test_csv_cells_are_never_spreadsheet_formulas(tmp_path: Path) -> None:
+    await build(tmp_path / "monitor.db")
+    store = SQLiteStore(tmp_path / "monitor.db", observe=False)
+    await store.open()
+    try:
+        config = make_config(tmp_path, web_name='=HYPERLINK("http://evil.example","x")')
+        report = await build_report(config, store, T0, END, now=END)
+    finally:
+        await store.close()
+    summary, incidents = render_report(report, "csv", "en").split("\n\n")
+    names = {r["name"] for r in csv.DictReader(io.StringIO(summary))}
+    assert '\'=HYPERLINK("http://evil.example","x")' in names
+    assert all(not r["name"].startswith("=") for r in csv.DictReader(io.StringIO(incidents)))
