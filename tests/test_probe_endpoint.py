@@ -132,3 +132,15 @@ def test_probe_answers_before_the_scrape_timeout(stack: tuple[LiveMonitor, Farm,
     assert time.monotonic() - started < 1.5  # the target's own timeout is 5 s
     assert value(parsed, "probe_success") == 0.0
 
+
+
+@pytest.mark.parametrize(
+    ("header", "deadline"), [("1.5", 1.0), ("0.2", 0.1), ("NaN", None), ("inf", None), ("x", None)]
+)
+def test_the_deadline_follows_a_sensible_scrape_timeout_only(header: str, deadline: float | None) -> None:
+    from starlette.requests import Request
+
+    from monitor.web.probe import _deadline
+
+    request = Request({"type": "http", "headers": [(b"x-prometheus-scrape-timeout-seconds", header.encode())]})
+    assert _deadline(request) == deadline

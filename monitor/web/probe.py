@@ -13,6 +13,7 @@ of a failed scrape.
 from __future__ import annotations
 
 import asyncio
+import math
 import time
 
 from starlette.requests import Request
@@ -33,6 +34,8 @@ def _deadline(request: Request) -> float | None:
     try:
         header = float(request.headers.get(SCRAPE_TIMEOUT_HEADER, ""))
     except ValueError:
+        return None
+    if not math.isfinite(header):  # "NaN" would cut every probe short at once
         return None
     return max(header - TIMEOUT_OFFSET, 0.1)
 
