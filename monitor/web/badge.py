@@ -57,7 +57,7 @@ async def badge(request: Request) -> Response:
         return PlainTextResponse("window must be one of: " + ", ".join(views.WINDOWS), 400)
     target = views.public_target(config, request.path_params["id"])
     if target is None:
-        return svg(request, t("badge.status"), "not found", GREY, 404)
+        return svg(request, t("badge.status"), t("badge.not_found"), GREY, 404)
     if window is None:
         state = views.public_status(runtime.states, target).state
         return svg(request, t("badge.status"), t(f"state.{state.value}"), STATE_COLORS[state])

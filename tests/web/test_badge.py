@@ -72,3 +72,8 @@ async def test_a_badge_escapes_a_strange_name(client_for) -> None:
     svg = (await client_for(runtime).get("/badge/web.svg")).text
     ET.fromstring(svg)  # well-formed XML
     assert "<script" not in svg
+
+
+async def test_the_not_found_badge_speaks_the_language_asked_for(client_for) -> None:
+    client = client_for(FakeRuntime(make_config([target("web")])))
+    assert texts_of((await client.get("/badge/nope.svg?lang=id")).text)[0] == "status: tidak ditemukan"
