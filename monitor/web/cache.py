@@ -27,16 +27,26 @@ async def current_snapshot(runtime: Runtime, state: Any) -> Snapshot:
     the store on every call (tests that change states between requests)."""
     now = clock(state)
     ttl = getattr(state, "snapshot_seconds", SNAPSHOT_SECONDS)
-    cached: Snapshot | None = getattr(state, "web_snapshot", None)
-    if ttl <= 0 or cached is None or not cached.now - ttl <= now < cached.now + STALE_LIMIT:
+    if ttl <= 0:
         return await _refresh(runtime, state, now)
+    cached: Snapshot | None = getattr(state, "web_snapshot", None)
+    if cached is None or not cached.now - ttl <= now < cached.now + STALE_LIMIT:
+        # Every request waiting here shares one read; shielded, so a client that goes
+        # away does not cancel it for the others.
+        return await asyncio.shield(_refreshing(runtime, state, now))
     if now >= cached.now + ttl:
-        task: asyncio.Task[Snapshot] | None = getattr(state, "web_refresh", None)
-        if task is None or task.done():
-            task = asyncio.create_task(_refresh(runtime, state, now), name="status-snapshot")
-            task.add_done_callback(_log_failure)
-            state.web_refresh = task
+        _refreshing(runtime, state, now)
     return cached
+
+
+def _refreshing(runtime: Runtime, state: Any, now: float) -> asyncio.Task[Snapshot]:
+    """The refresh under way, or a new one."""
+    task: asyncio.Task[Snapshot] | None = getattr(state, "web_refresh", None)
+    if task is None or task.done():
+        task = asyncio.create_task(_refresh(runtime, state, now), name="status-snapshot")
+        task.add_done_callback(_log_failure)
+        state.web_refresh = task
+    return task
 
 
 def _log_failure(task: asyncio.Task[Snapshot]) -> None:

@@ -282,3 +282,22 @@ async def test_a_rendered_page_is_reused_only_with_its_own_snapshot(client_for) 
     assert "All systems operational" in (await client.get("/?lang=en")).text
     set_state(runtime, "a", State.DOWN, now, "timeout")
     assert "Major outage" in (await client.get("/?lang=en")).text
+
+
+async def test_a_crowd_arriving_with_no_snapshot_shares_one_read(client_for, monkeypatch) -> None:
+    from monitor.web import cache
+
+    reads = []
+
+    async def slow_snapshot(runtime: object, now: float) -> object:
+        reads.append(now)
+        await asyncio.sleep(0.05)  # a store read takes a while: the crowd is all waiting
+        return await views_snapshot(runtime, now)
+
+    views_snapshot = cache.snapshot
+    monkeypatch.setattr(cache, "snapshot", slow_snapshot)
+    now = time.time()
+    client = client_for(many_targets(now, groups=2, per_group=3), clock=lambda: now, snapshot_seconds=5)
+    answers = await asyncio.gather(*(client.get("/?lang=en") for _ in range(8)))
+    assert {a.status_code for a in answers} == {200}
+    assert len(reads) == 1
