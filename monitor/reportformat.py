@@ -103,7 +103,10 @@ class Helpers:
         return text
 
     def percent(self, value: float | None) -> str:
-        return self.t("not_available") if value is None else f"{self._number(value, 3)} %"
+        """`99,95 %`; a loss never rounds up to 100 (as on the status page)."""
+        if value is None:
+            return self.t("not_available")
+        return f"{self._number(min(value, 99.999) if value < 100 else value, 3)} %"
 
     def ms(self, seconds: float | None) -> str:
         return self.t("not_available") if seconds is None else f"{self._number(seconds * 1000, 0)} ms"

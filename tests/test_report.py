@@ -220,3 +220,11 @@ async def test_csv_cells_are_never_spreadsheet_formulas(tmp_path: Path) -> None:
     names = {r["name"] for r in csv.DictReader(io.StringIO(summary))}
     assert '\'=HYPERLINK("http://evil.example","x")' in names
     assert all(not r["name"].startswith("=") for r in csv.DictReader(io.StringIO(incidents)))
+
+
+def test_a_loss_never_reads_as_100_percent(report: Report) -> None:
+    from monitor.reportformat import Helpers, _texts, templates_dir
+
+    helpers = Helpers(report, _texts(templates_dir()), "id")
+    assert (helpers.percent(99.9996), helpers.percent(100.0), helpers.percent(99.5)) == (
+        "99,999 %", "100,000 %", "99,500 %")
