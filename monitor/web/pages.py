@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from markupsafe import Markup
@@ -53,9 +54,11 @@ def status_context(snap: views.Snapshot, t: Texts) -> Mapping[str, Any]:
     watch, now, painter = snap.watch, snap.now, BarPainter(t)
     if watch is not None:
         caption = t("page.watch_bar")
-        # A phone shows the last PHONE_DAYS bars only (see base.html.j2).
-        first_shown = watch.start + max(0, watch.days - PHONE_DAYS) * 86400.0
-        axis = (t.date(watch.start), t.date(first_shown), t.date(watch.end))
+        # The bars are local calendar days, the last one the day before an end at
+        # midnight; a phone shows the last PHONE_DAYS bars only (see base.html.j2).
+        first = t.local(watch.start).date()
+        phone_first = first + timedelta(days=max(0, watch.days - PHONE_DAYS))
+        axis = (t.date(first), t.date(phone_first), t.date(first + timedelta(days=watch.days - 1)))
     else:
         caption = t("page.days_bar", days=views.BAR_DAYS)
         axis = (

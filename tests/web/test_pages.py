@@ -301,3 +301,17 @@ async def test_a_crowd_arriving_with_no_snapshot_shares_one_read(client_for, mon
     answers = await asyncio.gather(*(client.get("/?lang=en") for _ in range(8)))
     assert {a.status_code for a in answers} == {200}
     assert len(reads) == 1
+
+
+async def test_the_watch_axis_names_the_first_and_the_last_day_of_the_bars(client_for) -> None:
+    now = time.time()
+    today = datetime.fromtimestamp(now, JAKARTA).replace(hour=0, minute=0, second=0, microsecond=0)
+    watch = Watch("Pemilu", today - timedelta(days=2), today + timedelta(days=8))  # ends at midnight
+    runtime = FakeRuntime(make_config([target("web", "Website")], watches=[watch]))
+    html = (await client_for(runtime).get("/?lang=en")).text
+    axis = re.search(r'<div class="axis"[^>]*><span><span class="wide">([^<]*)</span><span class="narrow">'
+                     r'([^<]*)</span></span><span>([^<]*)</span>', html)
+    assert axis is not None
+    first, last = today - timedelta(days=2), today + timedelta(days=7)
+    month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+    assert axis.groups() == tuple(f"{d.day} {month[d.month - 1]} {d.year}" for d in (first, first, last))
