@@ -26,7 +26,7 @@ from monitor.reportformat import render_report
 from monitor.result import State
 from monitor.rollup import merge_rollups
 from monitor.sqlitestore import DB_NAME, SQLiteStore
-from monitor.store import Period, Rollup, Store, Uptime
+from monitor.store import Period, PlannedMaintenance, Rollup, Store, Uptime
 
 __all__ = ["Report", "build_report", "render_report", "run_report"]
 
@@ -123,9 +123,10 @@ async def build_report(config: Config, store: Store, start: float, end: float,
         for t in targets)
     groups = tuple(_combine(name, name, [f for f in per_target if f.group == name], start, end)
                    for name in dict.fromkeys(t.group for t in targets))
+    planned = await store.planned_maintenance(start)
     maintenance = tuple(
         MaintenanceSpan(p.target, config.targets[p.target].name, max(p.start, start),
-                        min(p.end or end, end), _maintenance_reason(config, p))
+                        min(p.end or end, end), _maintenance_reason(config, planned, p))
         for p in await store.periods(ids, start, end, {State.MAINTENANCE}))
     return Report(
         title=config.settings.title, start=start, end=end, zone=config.settings.zone,
@@ -154,12 +155,17 @@ def _combine(name: str, group: str, parts: Sequence[Figures], start: float, end:
                    merge_rollups([f.latency for f in parts], name, start, end))
 
 
-def _maintenance_reason(config: Config, period: Period) -> str:
-    """The reason of the configured window the period falls in, if any."""
+def _maintenance_reason(config: Config, planned: Sequence[PlannedMaintenance], period: Period) -> str:
+    """The reason of the window the period falls in, if any: one configured in
+    targets.toml, else one planned at runtime (`POST /admin/api/maintenance`)."""
     target = config.targets.get(period.target)
-    at = datetime.fromtimestamp(period.start, config.settings.zone)
-    window = config.maintenance_for(target, at) if target else None
-    return window.reason if window else ""
+    if target is None:
+        return ""
+    window = config.maintenance_for(target, datetime.fromtimestamp(period.start, config.settings.zone))
+    if window is not None:
+        return window.reason
+    return next((w.reason for w in planned if w.start <= period.start < w.end
+                 and (target.id in w.targets or target.group in w.groups)), "")
 
 
 # -- the command -------------------------------------------------------------------

@@ -228,3 +228,16 @@ def test_a_loss_never_reads_as_100_percent(report: Report) -> None:
     helpers = Helpers(report, _texts(templates_dir()), "id")
     assert (helpers.percent(99.9996), helpers.percent(100.0), helpers.percent(99.5)) == (
         "99,999 %", "100,000 %", "99,500 %")
+
+
+async def test_maintenance_planned_at_runtime_is_listed_with_its_reason(tmp_path: Path) -> None:
+    await build(tmp_path / "monitor.db")
+    store = SQLiteStore(tmp_path / "monitor.db", observe=False)
+    await store.open()
+    try:
+        await store.add_maintenance(T0 + 5 * H, T0 + 6 * H, ("web",), (), "Ganti UPS")
+        config = replace(make_config(tmp_path), maintenance=())  # planned through the admin API only
+        report = await build_report(config, store, T0, END, now=END)
+    finally:
+        await store.close()
+    assert [(m.name, m.reason) for m in report.maintenance] == [("Website Pemkab", "Ganti UPS")]
