@@ -20,20 +20,14 @@ from typing import TYPE_CHECKING, Any
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
+from monitor.resources import templates_dir
+
 if TYPE_CHECKING:
     from monitor.report import Figures, Report
 
 FORMATS = ("html", "md", "csv")
 LANGUAGES = ("id", "en")
 
-
-def templates_dir() -> Path:
-    """`templates/` of a source checkout, or the copy a built wheel carries."""
-    package = Path(__file__).resolve().parent
-    for candidate in (package.parent / "templates", package / "templates"):
-        if (candidate / "report_texts.toml").is_file():
-            return candidate
-    raise FileNotFoundError(f"no templates/report_texts.toml next to {package}")
 
 
 @cache

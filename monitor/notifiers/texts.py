@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 
 from monitor.notifiers.base import Alert
+from monitor.resources import templates_dir
 
 # Colour of each alert kind in chat layouts and e-mail: red for outages, green for
 # recoveries, orange for warnings, grey for information.
@@ -26,12 +27,6 @@ COLOURS = {
     "stable": _GREY, "test": _GREY,
 }
 
-
-def templates_dir() -> Path:
-    """`templates/` beside the package in a checkout, `monitor/templates` in a wheel."""
-    package = Path(__file__).resolve().parent.parent
-    inside = package / "templates"
-    return inside if inside.is_dir() else package.parent / "templates"
 
 
 def iso_utc(unix: float | None) -> str | None:

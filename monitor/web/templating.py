@@ -18,8 +18,9 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from monitor.config import Config
+from monitor.resources import templates_dir
 from monitor.web.graphics import ICONS, OVERALL_ICONS
-from monitor.web.texts import LANGUAGES, Texts, load_catalog, templates_dir
+from monitor.web.texts import LANGUAGES, Texts, load_catalog
 
 
 class Renderer:

@@ -18,14 +18,6 @@ from zoneinfo import ZoneInfo
 LANGUAGES = ("id", "en")
 
 
-def templates_dir() -> Path:
-    """`templates/` of a source checkout, or the copy a built wheel carries."""
-    package = Path(__file__).resolve().parent.parent
-    for candidate in (package.parent / "templates", package / "templates"):
-        if (candidate / "strings.toml").is_file():
-            return candidate
-    raise FileNotFoundError(f"no templates/strings.toml next to {package}")
-
 
 def load_catalog(path: Path) -> dict[str, dict[str, str]]:
     """`strings.toml` flattened to {"page.updated": {"id": ..., "en": ...}, ...}."""

@@ -19,12 +19,12 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from monitor.resources import templates_dir
 from monitor.result import Event, Result, State
 from monitor.sqlitestore import SQLiteStore
 from monitor.web import views
 from monitor.web.pages import status_context
 from monitor.web.templating import Renderer
-from monitor.web.texts import templates_dir
 from tests.history import Clock
 from tests.web.conftest import FakeRuntime, make_app, make_config, set_state, target
 

@@ -11,9 +11,10 @@ from zoneinfo import ZoneInfo
 import html5lib
 
 from monitor.config import Maintenance, Watch
+from monitor.resources import templates_dir
 from monitor.result import Result, State
 from monitor.store import Note, Period
-from monitor.web.texts import LANGUAGES, load_catalog, templates_dir
+from monitor.web.texts import LANGUAGES, load_catalog
 from tests.web.conftest import DAY, FakeRuntime, history, make_config, set_state, target
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
