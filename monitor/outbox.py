@@ -16,10 +16,11 @@ restart resends whatever was pending.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -133,9 +134,10 @@ class Outbox:
 
     def head(self, notifier: str) -> Entry | None:
         """The oldest pending alert of a notifier: alerts leave in the order they came."""
-        row = self.db.execute(
-            f"SELECT {_COLUMNS} FROM outbox WHERE notifier = ? AND status = 'pending' "
-            "ORDER BY seq LIMIT 1", (notifier,)).fetchone()
+        with _errors():
+            row = self.db.execute(
+                f"SELECT {_COLUMNS} FROM outbox WHERE notifier = ? AND status = 'pending' "
+                "ORDER BY seq LIMIT 1", (notifier,)).fetchone()
         return _entry(row) if row else None
 
     def delivered(self, seq: int) -> None:
@@ -169,16 +171,18 @@ class Outbox:
         """Pending alerts per notifier (`monitor_notification_queue`); 0 for the named
         notifiers with none."""
         sizes = dict.fromkeys(notifiers, 0)
-        rows = self.db.execute(
-            "SELECT notifier, COUNT(*) FROM outbox WHERE status = 'pending' GROUP BY notifier")
-        sizes.update({name: count for name, count in rows})
+        with _errors():
+            sizes.update(self.db.execute(
+                "SELECT notifier, COUNT(*) FROM outbox WHERE status = 'pending' "
+                "GROUP BY notifier").fetchall())
         return sizes
 
     def entries(self, status: str | None = None, limit: int = 100) -> list[Entry]:
         """The newest entries (of one status): the admin view lists failed ones."""
         where, args = ("WHERE status = ?", (status,)) if status else ("", ())
-        rows = self.db.execute(f"SELECT {_COLUMNS} FROM outbox {where} ORDER BY seq DESC "
-                               "LIMIT ?", (*args, limit))
+        with _errors():
+            rows = self.db.execute(f"SELECT {_COLUMNS} FROM outbox {where} ORDER BY seq DESC "
+                                   "LIMIT ?", (*args, limit)).fetchall()
         return [_entry(row) for row in rows]
 
     def prune(self) -> None:
@@ -192,30 +196,30 @@ class Outbox:
                        (now - self.keep_failed,))
             db.execute("DELETE FROM outbox_seen WHERE at < ?", (now - self.keep_seen,))
 
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self.db)
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """`BEGIN IMMEDIATE` ... COMMIT, rolled back on any error (a failed COMMIT too:
+        a transaction left open would make every later write fail)."""
+        db = self.db
+        with _errors():
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:  # SQLite may have rolled back already
+                    db.execute("ROLLBACK")
+                raise
 
 
-class _Transaction:
-    """`BEGIN IMMEDIATE` ... COMMIT (ROLLBACK on error), as errors of the store kind."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
-
-    def __enter__(self) -> sqlite3.Connection:
-        try:
-            self.db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise StoreError(f"outbox: {exc}") from exc
-        return self.db
-
-    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
-        if exc is None:
-            self.db.execute("COMMIT")
-            return
-        self.db.execute("ROLLBACK")
-        if isinstance(exc, sqlite3.Error):
-            raise StoreError(f"outbox: {exc}") from exc
+@contextlib.contextmanager
+def _errors() -> Iterator[None]:
+    """SQLite's errors as `StoreError`, the kind the dispatcher's workers wait out and
+    retry; any other kind would end a worker and strand its notifier's alerts."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise StoreError(f"outbox: {exc}") from exc
 
 
 _COLUMNS = "seq, alert, notifier, status, attempts, created, next_at, done_at, error"
