@@ -67,23 +67,34 @@ def schema_version(conn: sqlite3.Connection) -> int:
 
 def migrate(conn: sqlite3.Connection) -> int:
     """Bring the database to `SCHEMA_VERSION`; return the version it had."""
-    found = schema_version(conn)
-    if found > SCHEMA_VERSION:
-        raise StoreError(
-            f"the database has schema version {found}, newer than this monitor's "
-            f"({SCHEMA_VERSION}): upgrade the monitor")
+    found = _check(schema_version(conn))
     if found == SCHEMA_VERSION:
         return found
     steps: dict[int, Callable[[sqlite3.Connection], None]] = {0: _create, 1: _from_v1}
     try:
         conn.execute("BEGIN IMMEDIATE")
-        steps[found](conn)
-        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
-                     (str(SCHEMA_VERSION),))
+        # Again under the write lock: another process (`monitor run` and `monitor report`
+        # started together) may have migrated since, and a step must never run twice.
+        found = _check(schema_version(conn))
+        if found < SCHEMA_VERSION:
+            steps[found](conn)
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
+                         (str(SCHEMA_VERSION),))
         conn.execute("COMMIT")
-    except sqlite3.Error as exc:
-        conn.execute("ROLLBACK")
+    except (sqlite3.Error, StoreError) as exc:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        if isinstance(exc, StoreError):
+            raise
         raise StoreError(f"cannot migrate the database from version {found}: {exc}") from exc
+    return found
+
+
+def _check(found: int) -> int:
+    if found > SCHEMA_VERSION:
+        raise StoreError(
+            f"the database has schema version {found}, newer than this monitor's "
+            f"({SCHEMA_VERSION}): upgrade the monitor")
     return found
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC
@@ -13,7 +14,8 @@ import pytest
 from monitor.errors import StoreError
 from monitor.result import Event, Result, State
 from monitor.sqlitestore import SQLiteStore
-from monitor.sqlschema import SCHEMA_VERSION, schema_version
+from monitor.sqlschema import SCHEMA_VERSION, _create, migrate, schema_version
+from monitor.sqlwriter import connect
 from monitor.store import Store
 from tests.history import END, T0, ZONE, Clock, H, build
 
@@ -232,6 +234,31 @@ async def test_it_migrates_a_version_1_database(tmp_path: Path) -> None:
                                                            State.UP, "ok", "")
     finally:
         await store.close()
+
+
+def test_two_processes_opening_a_new_database_together_migrate_it_once(
+        tmp_path: Path) -> None:
+    first, second = connect(tmp_path / "monitor.db"), connect(tmp_path / "monitor.db")
+    outcome: list[object] = []
+    first.execute("BEGIN IMMEDIATE")  # the first process is migrating
+    # The second reads the empty database's version, then waits for the write lock.
+    late = threading.Thread(target=lambda: outcome.append(_migrated(second)))
+    late.start()
+    time.sleep(0.3)
+    _create(first)
+    first.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+    first.execute("COMMIT")
+    late.join()
+    first.close()
+    second.close()
+    assert outcome == [SCHEMA_VERSION]
+
+
+def _migrated(conn: sqlite3.Connection) -> object:
+    try:
+        return migrate(conn)
+    except StoreError as exc:
+        return exc
 
 
 async def test_it_refuses_a_database_newer_than_itself(tmp_path: Path) -> None:
