@@ -27,6 +27,7 @@ from typing import Any
 
 from monitor.errors import StoreError
 from monitor.notifiers.base import Alert
+from monitor.sqlschema import connect
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -87,11 +88,14 @@ class Outbox:
     def open(self) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, isolation_level=None, timeout=5.0)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(_SCHEMA)
+            # A short wait for the lock: the outbox is used on the event loop.
+            db = connect(self.path, timeout=5.0)
         except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open the outbox in {self.path}: {exc}") from exc
+        try:
+            db.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            db.close()
             raise StoreError(f"cannot open the outbox in {self.path}: {exc}") from exc
         self._db = db
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from pathlib import Path
 
 from monitor.errors import StoreError
 from monitor.rollup import HOUR, Accumulator
@@ -53,6 +54,20 @@ CREATE TABLE maintenance (
     id INTEGER PRIMARY KEY, start REAL NOT NULL, "end" REAL NOT NULL, targets TEXT NOT NULL,
     groups TEXT NOT NULL, reason TEXT NOT NULL);
 """
+
+
+def connect(path: Path, timeout: float = 30.0) -> sqlite3.Connection:
+    """A connection to the database file, for the store's threads and the outbox alike:
+    autocommit mode (transactions are explicit), WAL journal, waiting up to `timeout`
+    seconds for another writer's lock."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=timeout)
+    try:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+    except sqlite3.Error:
+        conn.close()
+        raise
+    return conn
 
 
 def schema_version(conn: sqlite3.Connection) -> int:

@@ -27,20 +27,12 @@ from typing import Any
 
 from monitor.result import Event, Result
 from monitor.rollup import HOUR, Accumulator
-from monitor.sqlschema import DEGRADED, MAINTENANCE, OK
+from monitor.sqlschema import DEGRADED, MAINTENANCE, OK, connect
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT = 10.0  # seconds between two `runs.last_seen` updates while idle
 PRUNE_EVERY = 3600.0  # seconds between two deletions of expired raw results
-
-
-def connect(path: Path) -> sqlite3.Connection:
-    """A connection in autocommit mode (transactions are explicit), WAL journal."""
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
-    return conn
 
 
 @dataclass(slots=True)

@@ -14,8 +14,7 @@ import pytest
 from monitor.errors import StoreError
 from monitor.result import Event, Result, State
 from monitor.sqlitestore import SQLiteStore
-from monitor.sqlschema import SCHEMA_VERSION, _create, migrate, schema_version
-from monitor.sqlwriter import connect
+from monitor.sqlschema import SCHEMA_VERSION, _create, connect, migrate, schema_version
 from monitor.store import Store
 from tests.history import END, T0, ZONE, Clock, H, build
 
