@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from monitor import sqlreads
 from monitor.result import Event, Result
 from monitor.rollup import HOUR, Accumulator
 from monitor.sqlschema import DEGRADED, MAINTENANCE, OK, connect
@@ -213,9 +214,7 @@ class Writer:
         if self.raw_retention is None or now - self._pruned < PRUNE_EVERY:
             return
         self._pruned = now
-        cutoff = now - self.raw_retention
-        for (key,) in conn.execute("SELECT key FROM targets").fetchall():
-            conn.execute("DELETE FROM results WHERE target = ? AND at < ?", (key, cutoff))
+        sqlreads.prune(conn, now - self.raw_retention)
 
     def _key(self, conn: sqlite3.Connection, target_id: str) -> int:
         key = self._keys.get(target_id)
