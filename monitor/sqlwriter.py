@@ -14,6 +14,7 @@ reason the running monitor's writer deletes expired raw results itself, once an 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sqlite3
@@ -26,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor import sqlreads
+from monitor.errors import StoreError
 from monitor.result import Event, Result
 from monitor.rollup import HOUR, Accumulator
 from monitor.sqlschema import DEGRADED, MAINTENANCE, OK, connect
@@ -103,18 +105,30 @@ class Writer:
         self._thread.join()
 
     def _run(self) -> None:
-        conn = connect(self.path)
         try:
-            self._keys = dict((i, k) for k, i in conn.execute("SELECT key, id FROM targets"))
-            while True:
-                self._wake.wait(self.flush_interval)
-                self._wake.clear()
-                stopping = self._stopping
-                self._drain(conn, final=stopping)
-                if stopping and not self.queue:
-                    break
+            conn = connect(self.path)
+            try:
+                self._loop(conn)
+            finally:
+                conn.close()
+        except Exception:
+            self.healthy = False
+            log.exception("the store's writer stopped")
         finally:
-            conn.close()
+            # However the thread ends, no caller may wait for ever on an operation.
+            for item in list(self.queue):
+                if isinstance(item, Op) and not item.future.done():
+                    item.future.set_exception(StoreError("the store's writer has stopped"))
+
+    def _loop(self, conn: sqlite3.Connection) -> None:
+        self._keys = dict((i, k) for k, i in conn.execute("SELECT key, id FROM targets"))
+        while True:
+            self._wake.wait(self.flush_interval)
+            self._wake.clear()
+            stopping = self._stopping
+            self._drain(conn, final=stopping)
+            if stopping and not self.queue:
+                break
 
     def _drain(self, conn: sqlite3.Connection, final: bool) -> None:
         items = [self.queue.popleft() for _ in range(len(self.queue))]
@@ -136,11 +150,14 @@ class Writer:
         except Exception as exc:  # the writer must outlive any one bad batch
             self.healthy = False
             log.exception("store write failed, %d items lost: %s", len(items), exc)
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+            # Nothing here may raise in turn (the thread would end): no query, a guarded
+            # rollback (SQLite may have rolled back already, or fail again).
+            with contextlib.suppress(sqlite3.Error):
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
             self._accs.clear()  # they may hold what was not written: reload from disk
             self._dirty.clear()
-            self._keys = dict((i, k) for k, i in conn.execute("SELECT key, id FROM targets"))
+            self._keys.clear()  # may hold keys rolled back: `_key` looks them up again
             for item in items:
                 if isinstance(item, Op) and not item.future.done():
                     item.future.set_exception(exc)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import time
@@ -15,6 +16,7 @@ from monitor.errors import StoreError
 from monitor.result import Event, Result, State
 from monitor.sqlitestore import SQLiteStore
 from monitor.sqlschema import SCHEMA_VERSION, _create, connect, migrate, schema_version
+from monitor.sqlwriter import Writer
 from monitor.store import Store
 from tests.history import END, T0, ZONE, Clock, H, build
 
@@ -309,3 +311,16 @@ async def test_it_opens_again_after_closing_as_a_new_run(tmp_path: Path) -> None
         assert (up.observed, up.unmonitored) == pytest.approx((2 * H, H))
     finally:
         await reader.close()
+
+
+def test_an_operation_fails_rather_than_hangs_when_the_writer_cannot_run(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    writer = Writer(tmp_path / "no such folder" / "monitor.db", time.time, None)
+    pending = writer.call(lambda conn: None)
+    with caplog.at_level(logging.ERROR, logger="monitor.sqlwriter"):
+        writer.start()
+        with pytest.raises(StoreError, match="writer has stopped"):
+            pending.result(timeout=10)
+        writer.stop()
+    assert not writer.alive()
+    assert "the store's writer stopped" in caplog.text
