@@ -36,6 +36,7 @@ log = logging.getLogger(__name__)
 
 HEARTBEAT = 10.0  # seconds between two `runs.last_seen` updates while idle
 PRUNE_EVERY = 3600.0  # seconds between two deletions of expired raw results
+PRUNE_CHUNK = 200  # targets per retention transaction (see `_prune`)
 
 
 @dataclass(slots=True)
@@ -144,7 +145,6 @@ class Writer:
                 conn.execute("UPDATE runs SET last_seen = MAX(last_seen, ?) WHERE id = ?",
                              (now, self.run_id))
                 self._beat = now
-                self._prune(conn, now)
             conn.execute("COMMIT")
             self.healthy = True
         except Exception as exc:  # the writer must outlive any one bad batch
@@ -162,6 +162,10 @@ class Writer:
                 if isinstance(item, Op) and not item.future.done():
                     item.future.set_exception(exc)
             return
+        try:  # before the futures resolve: a flush that passes the hour includes it
+            self._prune(conn, now)
+        except sqlite3.Error:  # nothing is lost: the next hour tries again
+            log.exception("store retention failed")
         for op, value, error in ops:
             if error is not None:
                 op.future.set_exception(error)
@@ -227,11 +231,24 @@ class Writer:
             self._accs = {k: a for k, a in self._accs.items() if k[1] >= newest - 1}
 
     def _prune(self, conn: sqlite3.Connection, now: float) -> None:
-        """Retention, run by the observing monitor only (never by a report's reader)."""
+        """Retention, run by the observing monitor only (never by a report's reader),
+        after the batch and in transactions of `PRUNE_CHUNK` targets: an hour of raw
+        results is millions of rows at 2,000 probes a second, and the outbox, which
+        queues alerts on the event loop, shares this file's write lock."""
         if self.raw_retention is None or now - self._pruned < PRUNE_EVERY:
             return
         self._pruned = now
-        sqlreads.prune(conn, now - self.raw_retention)
+        cutoff = now - self.raw_retention
+        keys = [key for (key,) in conn.execute("SELECT key FROM targets")]
+        for first in range(0, len(keys), PRUNE_CHUNK):
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                sqlreads.prune(conn, cutoff, keys[first:first + PRUNE_CHUNK])
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
 
     def _key(self, conn: sqlite3.Connection, target_id: str) -> int:
         key = self._keys.get(target_id)

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from monitor import sqlwriter
 from monitor.errors import StoreError
 from monitor.result import Event, Result, State
 from monitor.sqlitestore import SQLiteStore
@@ -158,6 +159,26 @@ async def test_the_running_monitor_deletes_expired_raw_results_every_hour(
         await store.flush()
         assert len(await store.results("web", T0, T0 + 3 * H)) == 6  # the last hour
         assert (await store.probe_stats(["web"], T0, T0 + 3 * H))["web"].count == 18
+    finally:
+        await store.close()
+
+
+async def test_the_hourly_retention_covers_every_target_in_its_short_transactions(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sqlwriter, "PRUNE_CHUNK", 2)  # five targets: three transactions
+    clock = Clock(T0)
+    store = SQLiteStore(tmp_path / "monitor.db", raw_retention=H, clock=clock)
+    await store.open()
+    try:
+        for tid in ("a", "b", "c", "d", "e"):
+            for minute in (0, 150):
+                store.add_result(tid, Result(True, duration=0.1, started=T0 + minute * 60))
+        await store.flush()
+        clock.now = T0 + 3 * H
+        await store.flush()
+        for tid in ("a", "b", "c", "d", "e"):
+            kept = await store.results(tid, T0, T0 + 3 * H)
+            assert [r.at for r in kept] == [T0 + 150 * 60]
     finally:
         await store.close()
 
