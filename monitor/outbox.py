@@ -137,12 +137,20 @@ class Outbox:
         return added
 
     def head(self, notifier: str) -> Entry | None:
-        """The oldest pending alert of a notifier: alerts leave in the order they came."""
-        with _errors():
-            row = self.db.execute(
-                f"SELECT {_COLUMNS} FROM outbox WHERE notifier = ? AND status = 'pending' "
-                "ORDER BY seq LIMIT 1", (notifier,)).fetchone()
-        return _entry(row) if row else None
+        """The oldest pending alert of a notifier: alerts leave in the order they came.
+        A row that no longer reads as an alert (damaged, or written by another version)
+        is failed on the way: left pending it would block every alert behind it."""
+        while True:
+            with _errors():
+                row = self.db.execute(
+                    f"SELECT {_COLUMNS} FROM outbox WHERE notifier = ? AND status = 'pending' "
+                    "ORDER BY seq LIMIT 1", (notifier,)).fetchone()
+            if row is None:
+                return None
+            try:
+                return _entry(row)
+            except _UNREADABLE as exc:
+                self.failed(row[0], f"unreadable alert: {type(exc).__name__}: {exc}")
 
     def delivered(self, seq: int) -> None:
         self._finish(seq, DELIVERED, None)
@@ -187,7 +195,7 @@ class Outbox:
         with _errors():
             rows = self.db.execute(f"SELECT {_COLUMNS} FROM outbox {where} ORDER BY seq DESC "
                                    "LIMIT ?", (*args, limit)).fetchall()
-        return [_entry(row) for row in rows]
+        return [_entry(row, lenient=True) for row in rows]
 
     def prune(self) -> None:
         now = self.clock()
@@ -226,10 +234,20 @@ def _errors() -> Iterator[None]:
         raise StoreError(f"outbox: {exc}") from exc
 
 
-_COLUMNS = "seq, alert, notifier, status, attempts, created, next_at, done_at, error"
+_COLUMNS = ("seq, alert, notifier, status, attempts, created, next_at, done_at, error, "
+            "alert_id, kind, target")
+_UNREADABLE = (ValueError, TypeError, AttributeError)  # what decoding a damaged row raises
 
 
-def _entry(row: tuple[Any, ...]) -> Entry:
-    seq, alert, notifier, status, attempts, created, next_at, done_at, error = row
-    return Entry(seq, Alert.from_dict(json.loads(alert)), notifier, status, attempts,
-                 created, next_at, done_at, error)
+def _entry(row: tuple[Any, ...], lenient: bool = False) -> Entry:
+    """The entry of a row; `lenient`: a row whose alert cannot be read (see `head`) shows
+    what its columns still say, for listing."""
+    seq, alert, notifier, status, attempts, created, next_at, done_at, error, *ident = row
+    try:
+        decoded = Alert.from_dict(json.loads(alert))
+    except _UNREADABLE:
+        if not lenient:
+            raise
+        alert_id, kind, target = ident
+        decoded = Alert(alert_id, kind, target, target, "", "", "", "", created)
+    return Entry(seq, decoded, notifier, status, attempts, created, next_at, done_at, error)

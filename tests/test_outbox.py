@@ -273,3 +273,18 @@ async def test_a_worker_outlives_a_database_error_and_delivers_afterwards(
         await worker.stop()
         other.close()
         box.close()
+
+
+def test_an_unreadable_row_is_failed_instead_of_blocking_the_queue(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "m.db")
+    box.open()
+    box.enqueue(alert("web:down:1"), ["hook"])
+    box.enqueue(alert("web:down:2"), ["hook"])
+    box.db.execute("UPDATE outbox SET alert = '{\"id\": \"web:down:1\"}' "
+                   "WHERE alert_id = 'web:down:1'")  # e.g. written by another version
+    head = box.head("hook")
+    assert head is not None and head.alert.id == "web:down:2"
+    [failed] = box.entries("failed")  # still listed for the admin view
+    assert (failed.alert.id, failed.alert.target) == ("web:down:1", "web")
+    assert failed.error is not None and failed.error.startswith("unreadable alert")
+    box.close()
