@@ -227,8 +227,12 @@ def _read_settings(t: Table, base: Path) -> Settings:
     public_url = t.text("public_url")
     heartbeat_url = t.text("heartbeat_url")
     for key, url in (("public_url", public_url), ("heartbeat_url", heartbeat_url)):
-        if url and urlsplit(url).scheme not in ("http", "https"):
-            t.problem(key, f"must be an http:// or https:// URL, not {url!r}")
+        scheme = urlsplit(url).scheme if url else ""
+        if url and scheme not in ("http", "https"):
+            # Not the URL itself: a heartbeat URL's path is its check's secret key, and
+            # a reload's problems are logged and shown in the admin view.
+            found = f"{scheme}://" if scheme else "one without a scheme"
+            t.problem(key, f"must be an http:// or https:// URL, not {found}")
     settings = Settings(
         title=t.text("title", "Service status"),
         language=language,

@@ -52,13 +52,20 @@ class DeadMan:
         self.last_ping = self.clock()
         try:
             response = await self.client.get(url, timeout=self.timeout)
-            response.raise_for_status()
         except httpx.HTTPError as exc:
-            self.last_ok, self.last_error = False, f"{type(exc).__name__}: {exc}"
-            log.warning("heartbeat failed", extra=kv(error=self.last_error))
+            self._failed(f"{type(exc).__name__}: {exc}")
+            return
+        if not response.is_success:
+            # Not `raise_for_status()`: its message quotes the URL, whose path is the
+            # check's secret key, and this error is logged.
+            self._failed(f"HTTP {response.status_code} {response.reason_phrase}")
             return
         self.last_ok, self.last_error = True, None
         self.last_success = self.last_ping
+
+    def _failed(self, error: str) -> None:
+        self.last_ok, self.last_error = False, error
+        log.warning("heartbeat failed", extra=kv(error=error))
 
     async def aclose(self) -> None:
         if self._own_client:

@@ -16,16 +16,18 @@ restart resends whatever was pending.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from monitor.errors import StoreError
 from monitor.notifiers.base import Alert
+from monitor.sqlschema import connect
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS outbox (
@@ -86,11 +88,14 @@ class Outbox:
     def open(self) -> None:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            db = sqlite3.connect(self.path, isolation_level=None, timeout=5.0)
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(_SCHEMA)
+            # A short wait for the lock: the outbox is used on the event loop.
+            db = connect(self.path, timeout=5.0)
         except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open the outbox in {self.path}: {exc}") from exc
+        try:
+            db.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            db.close()
             raise StoreError(f"cannot open the outbox in {self.path}: {exc}") from exc
         self._db = db
 
@@ -132,11 +137,20 @@ class Outbox:
         return added
 
     def head(self, notifier: str) -> Entry | None:
-        """The oldest pending alert of a notifier: alerts leave in the order they came."""
-        row = self.db.execute(
-            f"SELECT {_COLUMNS} FROM outbox WHERE notifier = ? AND status = 'pending' "
-            "ORDER BY seq LIMIT 1", (notifier,)).fetchone()
-        return _entry(row) if row else None
+        """The oldest pending alert of a notifier: alerts leave in the order they came.
+        A row that no longer reads as an alert (damaged, or written by another version)
+        is failed on the way: left pending it would block every alert behind it."""
+        while True:
+            with _errors():
+                row = self.db.execute(
+                    f"SELECT {_COLUMNS} FROM outbox WHERE notifier = ? AND status = 'pending' "
+                    "ORDER BY seq LIMIT 1", (notifier,)).fetchone()
+            if row is None:
+                return None
+            try:
+                return _entry(row)
+            except _UNREADABLE as exc:
+                self.failed(row[0], f"unreadable alert: {type(exc).__name__}: {exc}")
 
     def delivered(self, seq: int) -> None:
         self._finish(seq, DELIVERED, None)
@@ -169,17 +183,19 @@ class Outbox:
         """Pending alerts per notifier (`monitor_notification_queue`); 0 for the named
         notifiers with none."""
         sizes = dict.fromkeys(notifiers, 0)
-        rows = self.db.execute(
-            "SELECT notifier, COUNT(*) FROM outbox WHERE status = 'pending' GROUP BY notifier")
-        sizes.update({name: count for name, count in rows})
+        with _errors():
+            sizes.update(self.db.execute(
+                "SELECT notifier, COUNT(*) FROM outbox WHERE status = 'pending' "
+                "GROUP BY notifier").fetchall())
         return sizes
 
     def entries(self, status: str | None = None, limit: int = 100) -> list[Entry]:
         """The newest entries (of one status): the admin view lists failed ones."""
         where, args = ("WHERE status = ?", (status,)) if status else ("", ())
-        rows = self.db.execute(f"SELECT {_COLUMNS} FROM outbox {where} ORDER BY seq DESC "
-                               "LIMIT ?", (*args, limit))
-        return [_entry(row) for row in rows]
+        with _errors():
+            rows = self.db.execute(f"SELECT {_COLUMNS} FROM outbox {where} ORDER BY seq DESC "
+                                   "LIMIT ?", (*args, limit)).fetchall()
+        return [_entry(row, lenient=True) for row in rows]
 
     def prune(self) -> None:
         now = self.clock()
@@ -192,36 +208,46 @@ class Outbox:
                        (now - self.keep_failed,))
             db.execute("DELETE FROM outbox_seen WHERE at < ?", (now - self.keep_seen,))
 
-    def _transaction(self) -> _Transaction:
-        return _Transaction(self.db)
+    @contextlib.contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """`BEGIN IMMEDIATE` ... COMMIT, rolled back on any error (a failed COMMIT too:
+        a transaction left open would make every later write fail)."""
+        db = self.db
+        with _errors():
+            db.execute("BEGIN IMMEDIATE")
+            try:
+                yield db
+                db.execute("COMMIT")
+            except BaseException:
+                if db.in_transaction:  # SQLite may have rolled back already
+                    db.execute("ROLLBACK")
+                raise
 
 
-class _Transaction:
-    """`BEGIN IMMEDIATE` ... COMMIT (ROLLBACK on error), as errors of the store kind."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self.db = db
-
-    def __enter__(self) -> sqlite3.Connection:
-        try:
-            self.db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise StoreError(f"outbox: {exc}") from exc
-        return self.db
-
-    def __exit__(self, kind: object, exc: BaseException | None, tb: object) -> None:
-        if exc is None:
-            self.db.execute("COMMIT")
-            return
-        self.db.execute("ROLLBACK")
-        if isinstance(exc, sqlite3.Error):
-            raise StoreError(f"outbox: {exc}") from exc
+@contextlib.contextmanager
+def _errors() -> Iterator[None]:
+    """SQLite's errors as `StoreError`, the kind the dispatcher's workers wait out and
+    retry; any other kind would end a worker and strand its notifier's alerts."""
+    try:
+        yield
+    except sqlite3.Error as exc:
+        raise StoreError(f"outbox: {exc}") from exc
 
 
-_COLUMNS = "seq, alert, notifier, status, attempts, created, next_at, done_at, error"
+_COLUMNS = ("seq, alert, notifier, status, attempts, created, next_at, done_at, error, "
+            "alert_id, kind, target")
+_UNREADABLE = (ValueError, TypeError, AttributeError)  # what decoding a damaged row raises
 
 
-def _entry(row: tuple[Any, ...]) -> Entry:
-    seq, alert, notifier, status, attempts, created, next_at, done_at, error = row
-    return Entry(seq, Alert.from_dict(json.loads(alert)), notifier, status, attempts,
-                 created, next_at, done_at, error)
+def _entry(row: tuple[Any, ...], lenient: bool = False) -> Entry:
+    """The entry of a row; `lenient`: a row whose alert cannot be read (see `head`) shows
+    what its columns still say, for listing."""
+    seq, alert, notifier, status, attempts, created, next_at, done_at, error, *ident = row
+    try:
+        decoded = Alert.from_dict(json.loads(alert))
+    except _UNREADABLE:
+        if not lenient:
+            raise
+        alert_id, kind, target = ident
+        decoded = Alert(alert_id, kind, target, target, "", "", "", "", created)
+    return Entry(seq, decoded, notifier, status, attempts, created, next_at, done_at, error)

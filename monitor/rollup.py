@@ -100,11 +100,8 @@ class Accumulator:
         self.maintenance += other.maintenance
         self.lat_count += other.lat_count
         self.lat_sum += other.lat_sum
-        for name in ("lat_min", "lat_max"):
-            pick = min if name == "lat_min" else max
-            mine, theirs = getattr(self, name), getattr(other, name)
-            setattr(self, name, theirs if mine is None else mine if theirs is None
-                    else pick(mine, theirs))
+        self.lat_min = min(_known(self.lat_min, other.lat_min), default=None)
+        self.lat_max = max(_known(self.lat_max, other.lat_max), default=None)
         self.hist = [a + b for a, b in zip(self.hist, other.hist, strict=True)]
 
     def rollup(self, target: str, start: float, end: float) -> Rollup:
@@ -116,6 +113,10 @@ class Accumulator:
             latency_max=None if self.lat_max is None else self.lat_max / 1e6,
             histogram=tuple(self.hist),
         )
+
+
+def _known(*values: int | None) -> list[int]:
+    return [v for v in values if v is not None]
 
 
 def merge_rollups(parts: Iterable[Rollup], target: str, start: float, end: float) -> Rollup:

@@ -39,11 +39,9 @@ class _Entry:
 
 @dataclass
 class SchedulerStats:
-    """Counters the metrics and the health check read."""
+    """What the health check reads (the lags), and probes skipped for overlapping."""
 
-    started: int = 0
     skipped_overlap: int = 0
-    last_lag: float = 0.0
     lag_window: deque[float] = field(default_factory=lambda: deque(maxlen=256))
 
 
@@ -159,8 +157,6 @@ class Scheduler:
         tid = entry.target.id
         self._running.add(tid)
         lag = max(0.0, self._clock() - due)
-        self.stats.started += 1
-        self.stats.last_lag = lag
         self.stats.lag_window.append(lag)
         if self._on_lag is not None:
             self._on_lag(lag)

@@ -30,8 +30,8 @@ from monitor.config import Settings
 from monitor.errors import StoreError
 from monitor.result import Event, Result, State
 from monitor.rollup import HOUR, Accumulator
-from monitor.sqlschema import migrate
-from monitor.sqlwriter import Writer, connect
+from monitor.sqlschema import connect, migrate
+from monitor.sqlwriter import Writer
 from monitor.store import (
     DayUptime,
     Note,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import Any
 
 from monitor.result import Event, Result, State
@@ -165,10 +165,13 @@ def planned_maintenance(conn: sqlite3.Connection, since: float) -> list[PlannedM
     ]
 
 
-def prune(conn: sqlite3.Connection, cutoff: float) -> int:
-    """Delete raw results older than `cutoff`, target by target (each uses the index)."""
+def prune(conn: sqlite3.Connection, cutoff: float, keys: Sequence[int] | None = None) -> int:
+    """Delete raw results older than `cutoff` of these targets (by key; all if None),
+    target by target (each uses the index)."""
+    if keys is None:
+        keys = [key for (key,) in conn.execute("SELECT key FROM targets")]
     deleted = 0
-    for (key,) in conn.execute("SELECT key FROM targets").fetchall():
+    for key in keys:
         deleted += conn.execute(
             "DELETE FROM results WHERE target = ? AND at < ?", (key, cutoff)).rowcount
     return deleted

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
+from pathlib import Path
 
 from monitor.errors import StoreError
 from monitor.rollup import HOUR, Accumulator
@@ -55,6 +56,20 @@ CREATE TABLE maintenance (
 """
 
 
+def connect(path: Path, timeout: float = 30.0) -> sqlite3.Connection:
+    """A connection to the database file, for the store's threads and the outbox alike:
+    autocommit mode (transactions are explicit), WAL journal, waiting up to `timeout`
+    seconds for another writer's lock."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=timeout)
+    try:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+    except sqlite3.Error:
+        conn.close()
+        raise
+    return conn
+
+
 def schema_version(conn: sqlite3.Connection) -> int:
     """The stored version; 0 for an empty database."""
     has_meta = conn.execute(
@@ -67,23 +82,34 @@ def schema_version(conn: sqlite3.Connection) -> int:
 
 def migrate(conn: sqlite3.Connection) -> int:
     """Bring the database to `SCHEMA_VERSION`; return the version it had."""
-    found = schema_version(conn)
-    if found > SCHEMA_VERSION:
-        raise StoreError(
-            f"the database has schema version {found}, newer than this monitor's "
-            f"({SCHEMA_VERSION}): upgrade the monitor")
+    found = _check(schema_version(conn))
     if found == SCHEMA_VERSION:
         return found
     steps: dict[int, Callable[[sqlite3.Connection], None]] = {0: _create, 1: _from_v1}
     try:
         conn.execute("BEGIN IMMEDIATE")
-        steps[found](conn)
-        conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
-                     (str(SCHEMA_VERSION),))
+        # Again under the write lock: another process (`monitor run` and `monitor report`
+        # started together) may have migrated since, and a step must never run twice.
+        found = _check(schema_version(conn))
+        if found < SCHEMA_VERSION:
+            steps[found](conn)
+            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
+                         (str(SCHEMA_VERSION),))
         conn.execute("COMMIT")
-    except sqlite3.Error as exc:
-        conn.execute("ROLLBACK")
+    except (sqlite3.Error, StoreError) as exc:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        if isinstance(exc, StoreError):
+            raise
         raise StoreError(f"cannot migrate the database from version {found}: {exc}") from exc
+    return found
+
+
+def _check(found: int) -> int:
+    if found > SCHEMA_VERSION:
+        raise StoreError(
+            f"the database has schema version {found}, newer than this monitor's "
+            f"({SCHEMA_VERSION}): upgrade the monitor")
     return found
 
 

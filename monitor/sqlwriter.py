@@ -14,6 +14,7 @@ reason the running monitor's writer deletes expired raw results itself, once an 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sqlite3
@@ -25,22 +26,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from monitor import sqlreads
+from monitor.errors import StoreError
 from monitor.result import Event, Result
 from monitor.rollup import HOUR, Accumulator
-from monitor.sqlschema import DEGRADED, MAINTENANCE, OK
+from monitor.sqlschema import DEGRADED, MAINTENANCE, OK, connect
 
 log = logging.getLogger(__name__)
 
 HEARTBEAT = 10.0  # seconds between two `runs.last_seen` updates while idle
 PRUNE_EVERY = 3600.0  # seconds between two deletions of expired raw results
-
-
-def connect(path: Path) -> sqlite3.Connection:
-    """A connection in autocommit mode (transactions are explicit), WAL journal."""
-    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
-    conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
-    return conn
+PRUNE_CHUNK = 200  # targets per retention transaction (see `_prune`)
 
 
 @dataclass(slots=True)
@@ -110,18 +106,30 @@ class Writer:
         self._thread.join()
 
     def _run(self) -> None:
-        conn = connect(self.path)
         try:
-            self._keys = dict((i, k) for k, i in conn.execute("SELECT key, id FROM targets"))
-            while True:
-                self._wake.wait(self.flush_interval)
-                self._wake.clear()
-                stopping = self._stopping
-                self._drain(conn, final=stopping)
-                if stopping and not self.queue:
-                    break
+            conn = connect(self.path)
+            try:
+                self._loop(conn)
+            finally:
+                conn.close()
+        except Exception:
+            self.healthy = False
+            log.exception("the store's writer stopped")
         finally:
-            conn.close()
+            # However the thread ends, no caller may wait for ever on an operation.
+            for item in list(self.queue):
+                if isinstance(item, Op) and not item.future.done():
+                    item.future.set_exception(StoreError("the store's writer has stopped"))
+
+    def _loop(self, conn: sqlite3.Connection) -> None:
+        self._keys = dict((i, k) for k, i in conn.execute("SELECT key, id FROM targets"))
+        while True:
+            self._wake.wait(self.flush_interval)
+            self._wake.clear()
+            stopping = self._stopping
+            self._drain(conn, final=stopping)
+            if stopping and not self.queue:
+                break
 
     def _drain(self, conn: sqlite3.Connection, final: bool) -> None:
         items = [self.queue.popleft() for _ in range(len(self.queue))]
@@ -137,21 +145,27 @@ class Writer:
                 conn.execute("UPDATE runs SET last_seen = MAX(last_seen, ?) WHERE id = ?",
                              (now, self.run_id))
                 self._beat = now
-                self._prune(conn, now)
             conn.execute("COMMIT")
             self.healthy = True
         except Exception as exc:  # the writer must outlive any one bad batch
             self.healthy = False
             log.exception("store write failed, %d items lost: %s", len(items), exc)
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
+            # Nothing here may raise in turn (the thread would end): no query, a guarded
+            # rollback (SQLite may have rolled back already, or fail again).
+            with contextlib.suppress(sqlite3.Error):
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
             self._accs.clear()  # they may hold what was not written: reload from disk
             self._dirty.clear()
-            self._keys = dict((i, k) for k, i in conn.execute("SELECT key, id FROM targets"))
+            self._keys.clear()  # may hold keys rolled back: `_key` looks them up again
             for item in items:
                 if isinstance(item, Op) and not item.future.done():
                     item.future.set_exception(exc)
             return
+        try:  # before the futures resolve: a flush that passes the hour includes it
+            self._prune(conn, now)
+        except sqlite3.Error:  # nothing is lost: the next hour tries again
+            log.exception("store retention failed")
         for op, value, error in ops:
             if error is not None:
                 op.future.set_exception(error)
@@ -217,13 +231,24 @@ class Writer:
             self._accs = {k: a for k, a in self._accs.items() if k[1] >= newest - 1}
 
     def _prune(self, conn: sqlite3.Connection, now: float) -> None:
-        """Retention, run by the observing monitor only (never by a report's reader)."""
+        """Retention, run by the observing monitor only (never by a report's reader),
+        after the batch and in transactions of `PRUNE_CHUNK` targets: an hour of raw
+        results is millions of rows at 2,000 probes a second, and the outbox, which
+        queues alerts on the event loop, shares this file's write lock."""
         if self.raw_retention is None or now - self._pruned < PRUNE_EVERY:
             return
         self._pruned = now
         cutoff = now - self.raw_retention
-        for (key,) in conn.execute("SELECT key FROM targets").fetchall():
-            conn.execute("DELETE FROM results WHERE target = ? AND at < ?", (key, cutoff))
+        keys = [key for (key,) in conn.execute("SELECT key FROM targets")]
+        for first in range(0, len(keys), PRUNE_CHUNK):
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                sqlreads.prune(conn, cutoff, keys[first:first + PRUNE_CHUNK])
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
 
     def _key(self, conn: sqlite3.Connection, target_id: str) -> int:
         key = self._keys.get(target_id)

@@ -162,3 +162,15 @@ def test_durations_parse(text: str, seconds: float) -> None:
 
 def test_durations_format_back() -> None:
     assert format_duration(5400) == "1h30m" and format_duration(0.25) == "250ms"
+
+
+def test_a_mistyped_heartbeat_url_is_reported_without_its_secret_key(tmp_path: Path) -> None:
+    found = problems(tmp_path, """
+[monitor]
+heartbeat_url = "hc-ping.com/5b1f0c7e-secret-check-key"
+[targets.a]
+url = "http://127.0.0.1:1/"
+""")
+    assert len(found) == 1 and "heartbeat_url" in found[0]
+    assert "must be an http:// or https:// URL" in found[0]
+    assert "secret-check-key" not in found[0]

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
+import pytest
+
 from monitor.deadman import DeadMan
 from tests.alertkit import free_port, receiver
 
@@ -45,3 +49,17 @@ async def test_a_failing_heartbeat_endpoint_is_recorded_not_raised() -> None:
         await switch.tick()
         await switch.aclose()
     assert switch.last_ok is False and "500" in (switch.last_error or "")
+
+
+async def test_a_failed_heartbeat_never_puts_its_secret_url_in_the_log(
+        caplog: pytest.LogCaptureFixture) -> None:
+    with receiver(status=404) as rec:
+        url = rec.url + "/ping/5b1f0c7e-secret-check-key"
+        switch = DeadMan(lambda: url, lambda: True)
+        with caplog.at_level(logging.WARNING, logger="monitor.deadman"):
+            await switch.tick()
+        await switch.aclose()
+    assert switch.last_ok is False and "404" in (switch.last_error or "")
+    logged = " ".join(f"{r.getMessage()} {getattr(r, 'kv_fields', '')}" for r in caplog.records)
+    assert "heartbeat failed" in logged and "404" in logged
+    assert "secret-check-key" not in logged and "secret-check-key" not in switch.last_error

@@ -14,9 +14,12 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
+
+from monitor import dispatcher
 from monitor.alerting import Alerting
 from monitor.dispatcher import Dispatcher
-from monitor.errors import TransientNotifyError
+from monitor.errors import StoreError, TransientNotifyError
 from monitor.notifiers.base import Alert
 from monitor.outbox import Outbox
 from monitor.result import Event, State
@@ -237,3 +240,51 @@ async def test_the_dispatcher_waits_as_long_as_a_429_asks(tmp_path: Path) -> Non
     finally:
         await dispatcher.stop()
         box.close()
+
+
+class Recorder:
+    """A notifier that delivers by remembering."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def send(self, alert: Alert) -> None:
+        self.sent.append(alert.id)
+
+
+async def test_a_worker_outlives_a_database_error_and_delivers_afterwards(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(dispatcher, "STORE_RETRY_SECONDS", 0.05)
+    box = Outbox(tmp_path / "m.db")
+    box.open()
+    box.enqueue(alert(), ["hook"])
+    notifier = Recorder()
+    worker = Dispatcher(box, {"hook": notifier})
+    other = sqlite3.connect(tmp_path / "m.db", isolation_level=None)
+    other.execute("ALTER TABLE outbox RENAME TO outbox_away")  # every read of it now fails
+    with pytest.raises(StoreError):
+        box.head("hook")
+    await worker.start()
+    try:
+        await asyncio.sleep(0.2)  # the worker meets the error, more than once
+        other.execute("ALTER TABLE outbox_away RENAME TO outbox")
+        await until(lambda: notifier.sent == ["web:down:1"])
+    finally:
+        await worker.stop()
+        other.close()
+        box.close()
+
+
+def test_an_unreadable_row_is_failed_instead_of_blocking_the_queue(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "m.db")
+    box.open()
+    box.enqueue(alert("web:down:1"), ["hook"])
+    box.enqueue(alert("web:down:2"), ["hook"])
+    box.db.execute("UPDATE outbox SET alert = '{\"id\": \"web:down:1\"}' "
+                   "WHERE alert_id = 'web:down:1'")  # e.g. written by another version
+    head = box.head("hook")
+    assert head is not None and head.alert.id == "web:down:2"
+    [failed] = box.entries("failed")  # still listed for the admin view
+    assert (failed.alert.id, failed.alert.target) == ("web:down:1", "web")
+    assert failed.error is not None and failed.error.startswith("unreadable alert")
+    box.close()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+import threading
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC
@@ -10,10 +12,12 @@ from pathlib import Path
 
 import pytest
 
+from monitor import sqlwriter
 from monitor.errors import StoreError
 from monitor.result import Event, Result, State
 from monitor.sqlitestore import SQLiteStore
-from monitor.sqlschema import SCHEMA_VERSION, schema_version
+from monitor.sqlschema import SCHEMA_VERSION, _create, connect, migrate, schema_version
+from monitor.sqlwriter import Writer
 from monitor.store import Store
 from tests.history import END, T0, ZONE, Clock, H, build
 
@@ -159,6 +163,26 @@ async def test_the_running_monitor_deletes_expired_raw_results_every_hour(
         await store.close()
 
 
+async def test_the_hourly_retention_covers_every_target_in_its_short_transactions(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sqlwriter, "PRUNE_CHUNK", 2)  # five targets: three transactions
+    clock = Clock(T0)
+    store = SQLiteStore(tmp_path / "monitor.db", raw_retention=H, clock=clock)
+    await store.open()
+    try:
+        for tid in ("a", "b", "c", "d", "e"):
+            for minute in (0, 150):
+                store.add_result(tid, Result(True, duration=0.1, started=T0 + minute * 60))
+        await store.flush()
+        clock.now = T0 + 3 * H
+        await store.flush()
+        for tid in ("a", "b", "c", "d", "e"):
+            kept = await store.results(tid, T0, T0 + 3 * H)
+            assert [r.at for r in kept] == [T0 + 150 * 60]
+    finally:
+        await store.close()
+
+
 async def test_it_writes_thousands_of_queued_results_in_batches(tmp_path: Path) -> None:
     store = SQLiteStore(tmp_path / "monitor.db", flush_interval=0.05, batch_size=1000,
                         clock=Clock(T0 + 20_000))
@@ -234,6 +258,31 @@ async def test_it_migrates_a_version_1_database(tmp_path: Path) -> None:
         await store.close()
 
 
+def test_two_processes_opening_a_new_database_together_migrate_it_once(
+        tmp_path: Path) -> None:
+    first, second = connect(tmp_path / "monitor.db"), connect(tmp_path / "monitor.db")
+    outcome: list[object] = []
+    first.execute("BEGIN IMMEDIATE")  # the first process is migrating
+    # The second reads the empty database's version, then waits for the write lock.
+    late = threading.Thread(target=lambda: outcome.append(_migrated(second)))
+    late.start()
+    time.sleep(0.3)
+    _create(first)
+    first.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
+    first.execute("COMMIT")
+    late.join()
+    first.close()
+    second.close()
+    assert outcome == [SCHEMA_VERSION]
+
+
+def _migrated(conn: sqlite3.Connection) -> object:
+    try:
+        return migrate(conn)
+    except StoreError as exc:
+        return exc
+
+
 async def test_it_refuses_a_database_newer_than_itself(tmp_path: Path) -> None:
     path = tmp_path / "monitor.db"
     with sqlite3.connect(path) as conn:
@@ -283,3 +332,16 @@ async def test_it_opens_again_after_closing_as_a_new_run(tmp_path: Path) -> None
         assert (up.observed, up.unmonitored) == pytest.approx((2 * H, H))
     finally:
         await reader.close()
+
+
+def test_an_operation_fails_rather_than_hangs_when_the_writer_cannot_run(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    writer = Writer(tmp_path / "no such folder" / "monitor.db", time.time, None)
+    pending = writer.call(lambda conn: None)
+    with caplog.at_level(logging.ERROR, logger="monitor.sqlwriter"):
+        writer.start()
+        with pytest.raises(StoreError, match="writer has stopped"):
+            pending.result(timeout=10)
+        writer.stop()
+    assert not writer.alive()
+    assert "the store's writer stopped" in caplog.text

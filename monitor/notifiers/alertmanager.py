@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from monitor.notifiers.base import Alert, NotifierKind, NotifyContext
-from monitor.notifiers.http import post
+from monitor.notifiers.http import post, require_url
 from monitor.notifiers.texts import iso_utc
 from monitor.schema import Table
 
@@ -45,9 +45,7 @@ class AlertmanagerSpec:
 
 
 def parse(t: Table) -> AlertmanagerSpec:
-    url = t.require_text("url")
-    if url and not url.startswith(("https://", "http://")):
-        t.problem("url", "must be Alertmanager's http:// or https:// base URL")
+    url = require_url(t, "must be Alertmanager's http:// or https:// base URL")
     return AlertmanagerSpec(
         url=url.rstrip("/"),
         resend_every=t.duration("resend_every", 60.0, low=1.0),

@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from monitor.errors import PermanentNotifyError, TransientNotifyError
+from monitor.schema import Table
 
 _TRANSIENT_4XX = (408, 429)
 
@@ -40,6 +41,15 @@ async def post(
         raise TransientNotifyError(f"cannot connect: {type(exc).__name__}: {exc}") from exc
     check(response)
     return response
+
+
+def require_url(t: Table, problem: str) -> str:
+    """The required `url` key of a web notifier; `problem` is reported unless it is an
+    http:// or https:// URL."""
+    url = t.require_text("url")
+    if url and not url.startswith(("https://", "http://")):
+        t.problem("url", problem)
+    return url
 
 
 def check(response: httpx.Response) -> None:

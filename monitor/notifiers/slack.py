@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from monitor.notifiers.base import Alert, NotifierKind, NotifyContext
-from monitor.notifiers.http import post
+from monitor.notifiers.http import post, require_url
 from monitor.notifiers.texts import colour
 from monitor.schema import Table
 
@@ -25,9 +25,7 @@ class SlackSpec:
 
 
 def parse(t: Table) -> SlackSpec:
-    url = t.require_text("url")
-    if url and not url.startswith(("https://", "http://")):
-        t.problem("url", "must be the webhook's https:// URL")
+    url = require_url(t, "must be the webhook's https:// URL")
     return SlackSpec(url=url, timeout=t.duration("timeout", 10.0, low=0.1))
 
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from monitor.notifiers.base import Alert, NotifierKind, NotifyContext
-from monitor.notifiers.http import post
+from monitor.notifiers.http import post, require_url
 from monitor.notifiers.texts import iso_utc
 from monitor.schema import Table
 
@@ -35,9 +35,7 @@ class WebhookSpec:
 
 
 def parse(t: Table) -> WebhookSpec:
-    url = t.require_text("url")
-    if url and not url.startswith(("https://", "http://")):
-        t.problem("url", "must be an http:// or https:// URL")
+    url = require_url(t, "must be an http:// or https:// URL")
     return WebhookSpec(
         url=url,
         secret=t.text("secret") or None,
