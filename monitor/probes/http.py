@@ -23,7 +23,7 @@ from urllib.parse import SplitResult, unquote
 import httpx
 
 from monitor import __version__
-from monitor.probes.base import ProbeContext, ProbeKind
+from monitor.probes.base import ProbeContext, ProbeKind, Stopwatch
 from monitor.probes.http_exchange import Exchange
 from monitor.probes.http_expect import Expectations, check, read_expectations
 from monitor.probes.network import Failure, ProbeFailed
@@ -170,7 +170,7 @@ async def probe(target: Target, ctx: ProbeContext) -> Result:
         exchange = Exchange(spec, ctx)
     except (OSError, ValueError) as exc:  # e.g. a ca_file made unreadable since validation
         return Result(False, Reason.ERROR, f"cannot probe: {exc}", started=time.time())
-    started, begun = time.time(), time.perf_counter()
+    clock = Stopwatch()
     failure: Failure | None = None
     try:
         async with asyncio.timeout(target.timeout):
@@ -184,15 +184,9 @@ async def probe(target: Target, ctx: ProbeContext) -> Result:
         )
     finally:
         await exchange.close()
-    return Result(
-        ok=failure is None,
-        reason=failure.reason if failure else Reason.OK,
-        detail=failure.detail if failure else f"HTTP {exchange.status_code}",
-        duration=time.perf_counter() - begun,
-        started=started,
-        status_code=exchange.status_code,
-        cert_expiry=exchange.cert_expiry,
-        phases=exchange.phases,
+    return clock.outcome(
+        failure, f"HTTP {exchange.status_code}",
+        status_code=exchange.status_code, cert_expiry=exchange.cert_expiry, phases=exchange.phases,
     )
 
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import SplitResult
 
 from monitor.probes import tlsutil
-from monitor.probes.base import ProbeContext, ProbeKind
+from monitor.probes.base import ProbeContext, ProbeKind, Stopwatch
 from monitor.probes.network import (
     Failure,
     ProbeFailed,
@@ -185,7 +185,7 @@ async def probe(target: Target, ctx: ProbeContext) -> Result:
         session = _Session(target.spec, ctx)
     except (OSError, ValueError) as exc:  # e.g. a ca_file made unreadable since validation
         return Result(False, Reason.ERROR, f"cannot probe: {exc}", started=time.time())
-    started, begun = time.time(), time.perf_counter()
+    clock = Stopwatch()
     failure: Failure | None = None
     try:
         async with asyncio.timeout(target.timeout):
@@ -196,15 +196,7 @@ async def probe(target: Target, ctx: ProbeContext) -> Result:
         failure = Failure(Reason.TIMEOUT, f"no answer within {format_duration(target.timeout)} ({session.stage})")
     finally:
         session.close()
-    return Result(
-        ok=failure is None,
-        reason=failure.reason if failure else Reason.OK,
-        detail=failure.detail if failure else "connected",
-        duration=time.perf_counter() - begun,
-        started=started,
-        cert_expiry=session.cert_expiry,
-        phases=session.phases,
-    )
+    return clock.outcome(failure, "connected", cert_expiry=session.cert_expiry, phases=session.phases)
 
 
 KIND = ProbeKind(name="tcp", schemes=("tcp",), parse=parse, probe=probe)
