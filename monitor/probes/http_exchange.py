@@ -165,11 +165,9 @@ class Exchange:
         self.status_code = response.status_code
         self.headers = response.headers
         stream = response.extensions.get("network_stream")
-        sslobj = stream.get_extra_info("ssl_object") if stream is not None else None
-        if sslobj is not None:
-            expiry = tlsutil.peer_expiry(sslobj)
-            if expiry is not None and (self.cert_expiry is None or expiry < self.cert_expiry):
-                self.cert_expiry = expiry
+        expiry = tlsutil.stream_expiry(stream) if stream is not None else None
+        if expiry is not None and (self.cert_expiry is None or expiry < self.cert_expiry):
+            self.cert_expiry = expiry
 
     async def _trace(self, event: str, info: Mapping[str, Any]) -> None:
         self._marks[event] = time.perf_counter()

@@ -168,8 +168,7 @@ async def untrusted_expiry(
     except (OSError, ssl.SSLError, TimeoutError):
         return None
     try:
-        sslobj = writer.get_extra_info("ssl_object")
-        return tlsutil.peer_expiry(sslobj) if sslobj is not None else None
+        return tlsutil.stream_expiry(writer)
     finally:
         # No close_notify exchange: the peer's goodbye is of no interest and could stall.
         writer.transport.abort()

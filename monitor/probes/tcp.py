@@ -142,8 +142,7 @@ class _Session:
                 self.cert_expiry = await untrusted_expiry(address, spec.port, spec.host)
             raise ProbeFailed(classify(exc)) from exc
         self.phases["tls"] = time.perf_counter() - begun
-        sslobj = self.writer.get_extra_info("ssl_object")
-        self.cert_expiry = tlsutil.peer_expiry(sslobj) if sslobj is not None else None
+        self.cert_expiry = tlsutil.stream_expiry(self.writer)
 
     async def _expect(self, reader: asyncio.StreamReader, pattern: re.Pattern[bytes]) -> None:
         self.stage = "waiting for the expected answer"

@@ -76,7 +76,7 @@ async def probe(target: Target, ctx: ProbeContext) -> Result:
             end = time.perf_counter()
             sslobj = writer.get_extra_info("ssl_object")
             version = VERSIONS.get(sslobj.version() or "", 0.0) if sslobj else 0.0
-            expiry = tlsutil.peer_expiry(sslobj) if sslobj else None
+            expiry = tlsutil.stream_expiry(writer)
     except TimeoutError:
         return clock.failed(Failure(Reason.TIMEOUT, f"no TLS handshake within {target.timeout:g}s"))
     except OSError as exc:  # ssl.SSLError is an OSError
