@@ -84,7 +84,7 @@ async def _line(reader: asyncio.StreamReader, closed: str) -> str:
 
 def _content_length(headers: dict[str, list[str]]) -> int:
     text = (headers.get("content-length") or ["0"])[0]
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):  # "²" is a digit to str.isdigit, not to int()
         raise ProtocolError(f"invalid Content-Length {text[:20]!r}")
     return int(text)
 
@@ -160,7 +160,10 @@ def pick_challenge(values: list[str]) -> Challenge | None:
         if scheme == "basic":
             found.setdefault("basic", Challenge("basic"))
         elif scheme == "digest":
-            params = parse_keqv_list(parse_http_list(rest))
+            try:
+                params = parse_keqv_list(parse_http_list(rest))
+            except ValueError:  # a parameter without "=": not a challenge we can answer
+                continue
             algorithm = params.get("algorithm", "MD5").upper().removesuffix("-SESS")
             if algorithm in _HASHES and "nonce" in params:
                 found.setdefault("digest", Challenge("digest", tuple(sorted(params.items()))))
