@@ -175,7 +175,7 @@ async def probe(target: Target, ctx: ProbeContext) -> Result:
     try:
         async with asyncio.timeout(target.timeout):
             await exchange.run()
-        failure = check(spec.expect, exchange.status_code or 0, exchange.headers, exchange.body, exchange.charset)
+        failure = check(spec.expect, exchange.status_code or 0, exchange.headers, exchange.body)
     except ProbeFailed as exc:
         failure = exc.failure
     except TimeoutError:

@@ -22,7 +22,6 @@ decompression, so a gzip bomb or an endless body costs bounded memory.
 
 from __future__ import annotations
 
-import re
 import time
 import zlib
 from collections.abc import Mapping
@@ -38,7 +37,6 @@ if TYPE_CHECKING:
     from monitor.probes.base import ProbeContext
     from monitor.probes.http import HttpSpec
 
-_CHARSET = re.compile(r"charset=[\"']?([\w.:-]+)", re.IGNORECASE)
 REDIRECTS = frozenset((301, 302, 303, 307, 308))
 PHASES = ("resolve", "connect", "tls", "processing", "transfer")
 _SPANS = (  # phase, trace event that starts it, trace event that ends it
@@ -89,11 +87,6 @@ class Exchange:
                 break
             url, method, body, headers = self._next_hop(url, location, response.status_code, method, body, headers)
         raise ProbeFailed(Failure(Reason.TOO_MANY_REDIRECTS, f"more than {spec.max_redirects} redirects"))
-
-    @property
-    def charset(self) -> str | None:
-        match = _CHARSET.search(self.headers.get("content-type", ""))
-        return match.group(1) if match else None
 
     async def close(self) -> None:
         await self._close_response()

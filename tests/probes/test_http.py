@@ -109,6 +109,19 @@ async def test_it_fails_json_checks_on_a_body_that_is_not_json(server: HttpServe
     assert result.detail.startswith("body is not JSON")
 
 
+async def test_it_fails_json_checks_on_json_nested_too_deeply(server: HttpServer, ctx: ProbeContext) -> None:
+    server.reply("/", 200, b"[" * 100_000, JSON)
+    result = await probe(ctx, server.url(), json={"status": "ok"})
+    assert (result.reason, result.detail) == ("json_mismatch", "body is not JSON: nested too deeply")
+
+
+async def test_it_falls_back_to_utf_8_for_a_charset_without_lenient_decoding(
+    server: HttpServer, ctx: ProbeContext
+) -> None:
+    server.reply("/", 200, b"Kecamatan Baamang", {"Content-Type": "text/plain; charset=idna"})
+    assert (await probe(ctx, server.url(), body_contains="Baamang")).ok
+
+
 @pytest.mark.parametrize(
     ("expect", "failure"),
     [
