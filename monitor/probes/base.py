@@ -92,6 +92,10 @@ class Stopwatch:
     def elapsed(self) -> float:
         return time.perf_counter() - self.begun
 
+    def left(self, timeout: float) -> float:
+        """Seconds left of a `timeout` counted from the start (negative when past)."""
+        return timeout - self.elapsed()
+
     def failed(self, failure: Failure, **fields: Any) -> Result:
         """A failed `Result` for `failure`, timed up to now; `fields` add the rest
         (`cert_expiry`, `status_code`, `extra`)."""

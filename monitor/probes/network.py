@@ -172,3 +172,18 @@ async def untrusted_expiry(
     finally:
         # No close_notify exchange: the peer's goodbye is of no interest and could stall.
         writer.transport.abort()
+
+
+CLOSE_GRACE = 0.5  # seconds a polite close may take at most
+
+
+async def hang_up(writer: asyncio.StreamWriter, left: float) -> None:
+    """Close `writer` politely (unsent bytes, a TLS close_notify) for at most
+    `CLOSE_GRACE` seconds and never more than the `left` of the probe's deadline, then
+    cut the connection: a peer that never answers must not hold a probe past it."""
+    writer.close()
+    try:
+        async with asyncio.timeout(max(min(CLOSE_GRACE, left), 0.0)):
+            await writer.wait_closed()
+    except (OSError, TimeoutError):
+        writer.transport.abort()

@@ -11,14 +11,13 @@ error status), `response_too_large`, `timeout`, `connection_refused`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, unquote
 
 from monitor.probes.base import ProbeContext, ProbeKind, Stopwatch
-from monitor.probes.network import Failure, classify
+from monitor.probes.network import Failure, classify, hang_up
 from monitor.probes.rtspwire import MAX_HEAD, ProtocolError, Response, RtspConnection
 from monitor.result import Reason, Result
 from monitor.schema import Table
@@ -82,10 +81,7 @@ async def probe(target: Target, ctx: ProbeContext) -> Result:
         return clock.failed(classify(exc, f"{spec.host} port {spec.port}"))
     finally:
         if writer is not None:
-            writer.close()
-            with contextlib.suppress(OSError, TimeoutError):
-                async with asyncio.timeout(0.5):
-                    await writer.wait_closed()
+            await hang_up(writer, clock.left(target.timeout))
     extra = {STATUS_CODE: float(response.status)}
     verdict = _judge(spec, conn, response)
     if verdict is not None:

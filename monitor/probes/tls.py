@@ -19,7 +19,7 @@ from urllib.parse import SplitResult
 
 from monitor.probes import tlsutil
 from monitor.probes.base import ProbeContext, ProbeKind, Stopwatch
-from monitor.probes.network import Failure, classify, untrusted_expiry, verification_error
+from monitor.probes.network import Failure, classify, hang_up, untrusted_expiry, verification_error
 from monitor.result import Reason, Result
 from monitor.schema import Table
 
@@ -82,12 +82,12 @@ async def probe(target: Target, ctx: ProbeContext) -> Result:
     except OSError as exc:  # ssl.SSLError is an OSError
         expiry = None
         if verification_error(exc) is not None:
-            left = clock.begun + target.timeout - time.perf_counter()
+            left = clock.left(target.timeout)
             expiry = await untrusted_expiry(spec.host, spec.port, name, left) if left > 0 else None
         return clock.failed(classify(exc, f"{spec.host} port {spec.port}"), cert_expiry=expiry)
     finally:
         if writer is not None:
-            await _close(writer)
+            await hang_up(writer, clock.left(target.timeout))
     result = Result(
         ok=True,
         started=clock.started,
@@ -102,13 +102,6 @@ async def probe(target: Target, ctx: ProbeContext) -> Result:
             cert_expiry=result.cert_expiry,
         )
     return result
-
-
-async def _close(writer: asyncio.StreamWriter) -> None:
-    writer.close()
-    with contextlib.suppress(OSError, TimeoutError):
-        async with asyncio.timeout(0.5):  # a peer that never answers close_notify
-            await writer.wait_closed()
 
 
 KIND = ProbeKind(
