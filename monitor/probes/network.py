@@ -19,6 +19,7 @@ import socket
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
+from urllib.parse import SplitResult
 
 from monitor.probes import tlsutil
 from monitor.result import Reason
@@ -48,6 +49,15 @@ def is_ip(host: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def url_port(url: SplitResult, default: int = 0) -> int | None:
+    """The port a URL names, `default` when it names none, None when what it names is
+    no port ("host:abc", "host:99999"; `SplitResult.port` raises on those)."""
+    try:
+        return url.port or default
+    except ValueError:
+        return None
 
 
 async def resolve(

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, unquote
 
 from monitor.probes.base import ProbeContext, ProbeKind, Stopwatch
-from monitor.probes.network import Failure, classify, hang_up
+from monitor.probes.network import Failure, classify, hang_up, url_port
 from monitor.probes.rtspwire import MAX_HEAD, ProtocolError, Response, RtspConnection
 from monitor.result import Reason, Result
 from monitor.schema import Table
@@ -42,11 +42,10 @@ class RtspSpec:
 
 def parse(table: Table, url: SplitResult | None) -> RtspSpec:
     assert url is not None  # the scheme selected this kind
-    port = 554
-    try:
-        port = url.port or 554
-    except ValueError:
+    port = url_port(url, 554)
+    if port is None:
         table.problem("url", "has an invalid port")
+        port = 554
     if not url.hostname:
         table.problem("url", "must be rtsp://HOST[:PORT]/PATH")
     host = url.hostname or ""

@@ -26,6 +26,7 @@ from monitor.probes.network import (
     classify,
     resolve,
     untrusted_expiry,
+    url_port,
     verification_error,
 )
 from monitor.result import Reason, Result
@@ -72,10 +73,7 @@ def parse(t: Table, url: SplitResult | None) -> TcpSpec:
 
 
 def _read_address(t: Table, url: SplitResult | None) -> tuple[str, int]:
-    try:
-        host, port = (url.hostname, url.port) if url else (None, None)
-    except ValueError:
-        host, port = None, None
+    host, port = (url.hostname, url_port(url)) if url else (None, None)
     if not host or not port:
         t.problem("url", "must be tcp://HOST:PORT, e.g. \"tcp://mail.example.go.id:25\"")
         return "", 0

@@ -10,7 +10,6 @@ target DEGRADED, and an expired certificate DOWN, is `monitor.assess`'s decision
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -19,7 +18,7 @@ from urllib.parse import SplitResult
 
 from monitor.probes import tlsutil
 from monitor.probes.base import ProbeContext, ProbeKind, Stopwatch
-from monitor.probes.network import Failure, classify, hang_up, untrusted_expiry, verification_error
+from monitor.probes.network import Failure, classify, hang_up, untrusted_expiry, url_port, verification_error
 from monitor.result import Reason, Result
 from monitor.schema import Table
 
@@ -44,9 +43,7 @@ class TlsSpec:
 
 def parse(table: Table, url: SplitResult | None) -> TlsSpec:
     assert url is not None  # the scheme selected this kind
-    port = 0
-    with contextlib.suppress(ValueError):
-        port = url.port or 0
+    port = url_port(url) or 0
     if not url.hostname or not port or url.path.strip("/"):
         table.problem("url", "must be tls://HOST:PORT")
     min_version = table.text("min_version")
