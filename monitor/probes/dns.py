@@ -65,6 +65,11 @@ def parse(table: Table, url: SplitResult | None) -> DnsSpec:
         port = 53
     if not server or not name:
         table.problem("url", "must be dns://RESOLVER[:PORT]/NAME?type=A")
+    else:
+        try:
+            dns.name.from_text(name)
+        except dns.exception.DNSException as exc:  # else every probe fails as a "malformed answer"
+            table.problem("url", f"{name!r} is not a valid DNS name: {exc}")
     query = dict(parse_qsl(url.query))
     rdtype = query.pop("type", "A").upper()
     if rdtype not in TYPES:
