@@ -26,7 +26,7 @@ from monitor import __version__
 from monitor.probes.base import ProbeContext, ProbeKind, Stopwatch
 from monitor.probes.http_exchange import Exchange
 from monitor.probes.http_expect import Expectations, check, read_expectations
-from monitor.probes.network import Failure, ProbeFailed
+from monitor.probes.network import Failure, ProbeFailed, untrusted_expiry
 from monitor.result import Reason, Result
 from monitor.schema import Table, format_duration
 
@@ -184,6 +184,10 @@ async def probe(target: Target, ctx: ProbeContext) -> Result:
         )
     finally:
         await exchange.close()
+    if exchange.unverified is not None:
+        # Outside the deadline's scope and bounded by what is left of it: a slow second
+        # handshake must cost the expiry, not turn the verification failure into a timeout.
+        exchange.cert_expiry = await untrusted_expiry(*exchange.unverified, clock.left(target.timeout))
     return clock.outcome(
         failure, f"HTTP {exchange.status_code}",
         status_code=exchange.status_code, cert_expiry=exchange.cert_expiry, phases=exchange.phases,

@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from monitor.probes import tlsutil
-from monitor.probes.network import Failure, ProbeFailed, classify, resolve, untrusted_expiry, verification_error
+from monitor.probes.network import Failure, ProbeFailed, classify, resolve, verification_error
 from monitor.result import Reason
 
 if TYPE_CHECKING:
@@ -63,6 +63,9 @@ class Exchange:
         self.phases = dict.fromkeys(PHASES, 0.0)
         self.status_code: int | None = None
         self.cert_expiry: float | None = None
+        # A peer whose certificate failed verification: (address, port, SNI) for the
+        # caller to read the expiry from, within what is left of the deadline.
+        self.unverified: tuple[str, int, str] | None = None
         self.headers: httpx.Headers = httpx.Headers()
         self.body = b""
         self.stage = "resolving the name"
@@ -139,7 +142,7 @@ class Exchange:
                 if failure.reason == Reason.CONNECTION_REFUSED and i + 1 < len(addresses):
                     continue  # as every client does, try the host's next address
                 if verification_error(exc) is not None:
-                    self.cert_expiry = await untrusted_expiry(address, port, extensions.get("sni_hostname", ""))
+                    self.unverified = (address, port, extensions.get("sni_hostname", ""))
                 raise ProbeFailed(failure) from exc
             self._on_response(response)
             return response

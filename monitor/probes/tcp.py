@@ -89,6 +89,7 @@ class _Session:
         self.spec = spec
         self.phases: dict[str, float] = {}
         self.cert_expiry: float | None = None
+        self.unverified: tuple[str, int, str] | None = None  # as in `Exchange.unverified`
         self.stage = "resolving the name"
         self.writer: asyncio.StreamWriter | None = None
         # Fetched before the clock starts: a context's first use loads the trust store.
@@ -136,8 +137,7 @@ class _Session:
             await self.writer.start_tls(self.context, server_hostname=spec.host)
         except (OSError, ssl.SSLError) as exc:
             if verification_error(exc) is not None:
-                address = self.writer.get_extra_info("peername")[0]
-                self.cert_expiry = await untrusted_expiry(address, spec.port, spec.host)
+                self.unverified = (self.writer.get_extra_info("peername")[0], spec.port, spec.host)
             raise ProbeFailed(classify(exc)) from exc
         self.phases["tls"] = time.perf_counter() - begun
         self.cert_expiry = tlsutil.stream_expiry(self.writer)
@@ -193,6 +193,8 @@ async def probe(target: Target, ctx: ProbeContext) -> Result:
         failure = Failure(Reason.TIMEOUT, f"no answer within {format_duration(target.timeout)} ({session.stage})")
     finally:
         session.close()
+    if session.unverified is not None:  # outside the deadline's scope: see http.probe
+        session.cert_expiry = await untrusted_expiry(*session.unverified, clock.left(target.timeout))
     return clock.outcome(failure, "connected", cert_expiry=session.cert_expiry, phases=session.phases)
 
 
