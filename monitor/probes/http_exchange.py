@@ -104,15 +104,18 @@ class Exchange:
     ) -> tuple[httpx.URL, str, bytes | None, tuple[tuple[bytes, bytes], ...]]:
         try:
             target = url.join(location)
+            if (target.port or 0) > 65535:  # httpx accepts it; connecting would raise OverflowError
+                raise httpx.InvalidURL(f"port {target.port} out of range")
         except httpx.InvalidURL as exc:
             raise ProbeFailed(Failure(Reason.INVALID_RESPONSE, f"bad redirect location {location!r}")) from exc
-        if target.scheme not in ("http", "https") or not target.host:
+        # raw_host, not host: decoding an A-label ("xn--") the idna package rejects raises.
+        if target.scheme not in ("http", "https") or not target.raw_host:
             raise ProbeFailed(Failure(Reason.INVALID_RESPONSE, f"redirect to unsupported URL {location!r}"))
         # As browsers do: 303, and 301/302 after a POST, continue with a GET and no body.
         if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):
             method, body = "GET", None
             headers = tuple(h for h in headers if h[0].lower() not in (b"content-type", b"content-length"))
-        if (target.scheme, target.host, target.port) != (url.scheme, url.host, url.port):
+        if (target.scheme, target.raw_host, target.port) != (url.scheme, url.raw_host, url.port):
             # Credentials are for the configured origin only, never for where it points.
             headers = tuple(h for h in headers if h[0].lower() != b"authorization")
         return target, method, body, headers

@@ -189,6 +189,18 @@ async def test_it_follows_redirects_and_reports_the_final_answer(server: HttpSer
     assert [r.path for r in server.requests] == ["/", "/id/", "/id/beranda"]
 
 
+async def test_a_redirect_to_a_port_out_of_range_is_an_invalid_response(server: HttpServer, ctx: ProbeContext) -> None:
+    server.reply("/", 302, headers={"Location": "http://127.0.0.1:99999/"})
+    result = await probe(ctx, server.url())
+    assert (result.reason, result.detail) == ("invalid_response", "bad redirect location 'http://127.0.0.1:99999/'")
+
+
+async def test_a_redirect_to_a_host_idna_rejects_fails_without_raising(server: HttpServer, ctx: ProbeContext) -> None:
+    server.reply("/", 302, headers={"Location": "http://xn--.invalid/"})
+    result = await probe(ctx, server.url())
+    assert (result.ok, result.reason) == (False, "dns_error")
+
+
 async def test_it_stops_after_max_redirects(server: HttpServer, ctx: ProbeContext) -> None:
     for i in range(3):
         server.reply(f"/{i}", 302, headers={"Location": f"/{i + 1}"})
