@@ -19,6 +19,7 @@ import socket
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TypeGuard
 from urllib.parse import SplitResult
 
 from monitor.probes import tlsutil
@@ -115,7 +116,7 @@ def _classify(exc: BaseException) -> Failure:
     for cause in causes:
         if isinstance(cause, ssl.SSLError):
             return Failure(Reason.TLS_ERROR, f"TLS handshake failed: {getattr(cause, 'reason', None) or cause}")
-        if isinstance(cause, socket.gaierror):
+        if isinstance(cause, socket.gaierror) or _is_idna_error(cause):
             return Failure(Reason.DNS_ERROR, f"cannot resolve the host: {_strerror(cause)}")
         if isinstance(cause, ConnectionRefusedError):
             return Failure(Reason.CONNECTION_REFUSED, "connection refused")
@@ -129,6 +130,12 @@ def _classify(exc: BaseException) -> Failure:
         if isinstance(cause, OSError) and cause.errno is not None:
             return Failure(Reason.ERROR, _strerror(cause))
     return Failure(Reason.ERROR, str(exc) or type(exc).__name__)
+
+
+def _is_idna_error(exc: BaseException) -> TypeGuard[UnicodeError]:
+    """A host name the idna codec cannot encode (a label over 63 characters): the socket
+    functions raise this UnicodeError before asking any resolver."""
+    return type(exc) is UnicodeError
 
 
 def _verify_failure(exc: ssl.SSLCertVerificationError) -> Failure:

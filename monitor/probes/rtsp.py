@@ -76,7 +76,7 @@ async def probe(target: Target, ctx: ProbeContext) -> Result:
     except ProtocolError as exc:
         reason = Reason.RESPONSE_TOO_LARGE if exc.too_large else Reason.INVALID_RESPONSE
         return clock.failed(Failure(reason, str(exc)))
-    except OSError as exc:
+    except (OSError, UnicodeError) as exc:  # UnicodeError: a host name idna cannot encode
         return clock.failed(classify(exc, f"{spec.host} port {spec.port}"))
     finally:
         if writer is not None:

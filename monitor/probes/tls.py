@@ -76,7 +76,7 @@ async def probe(target: Target, ctx: ProbeContext) -> Result:
             expiry = tlsutil.stream_expiry(writer)
     except TimeoutError:
         return clock.failed(Failure(Reason.TIMEOUT, f"no TLS handshake within {target.timeout:g}s"))
-    except OSError as exc:  # ssl.SSLError is an OSError
+    except (OSError, UnicodeError) as exc:  # ssl.SSLError is an OSError; UnicodeError: see classify
         expiry = None
         if verification_error(exc) is not None:
             left = clock.left(target.timeout)

@@ -277,3 +277,8 @@ async def test_a_content_length_of_unicode_digits_is_invalid_response(config_fro
     result = await probe(rtsp_target(config_from, f"rtsp://127.0.0.1:{await fake(handler)}/x"))
     assert not result.ok and result.reason == Reason.INVALID_RESPONSE
     assert "Content-Length" in result.detail
+
+
+async def test_a_host_name_with_a_label_over_63_characters_is_a_dns_error(config_from: Load) -> None:
+    result = await probe(rtsp_target(config_from, f"rtsp://{'a' * 64}.test/x"))
+    assert (result.ok, result.reason) == (False, Reason.DNS_ERROR)

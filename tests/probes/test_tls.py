@@ -234,3 +234,9 @@ async def test_a_server_that_never_answers_close_notify_does_not_hold_the_probe_
         done.set()
         thread.join()
         listener.close()
+
+
+async def test_a_host_name_with_a_label_over_63_characters_is_a_dns_error(config_from: Load) -> None:
+    target = config_from(f'[targets.tls]\nurl = "tls://{"a" * 64}.test:443"\n').targets["tls"]
+    result = await probe(target)
+    assert (result.ok, result.reason) == (False, Reason.DNS_ERROR)
