@@ -85,7 +85,12 @@ async def probe(target: Target, ctx: ProbeContext) -> Result:
     finally:
         if writer is not None:
             await hang_up(writer, clock.left(target.timeout))
-    result = Result(
+    if spec.min_version is not None and version < spec.min_version:
+        return clock.failed(
+            Failure(Reason.TLS_ERROR, f"negotiated TLS {version:.1f}, below min_version {spec.min_version:.1f}"),
+            cert_expiry=expiry,
+        )
+    return Result(
         ok=True,
         started=clock.started,
         duration=end - clock.begun,
@@ -93,12 +98,6 @@ async def probe(target: Target, ctx: ProbeContext) -> Result:
         phases={"connect": t_connect - clock.begun, "tls": end - t_connect},
         extra={TLS_VERSION: version},
     )
-    if spec.min_version is not None and version < spec.min_version:
-        return clock.failed(
-            Failure(Reason.TLS_ERROR, f"negotiated TLS {version:.1f}, below min_version {spec.min_version:.1f}"),
-            cert_expiry=result.cert_expiry,
-        )
-    return result
 
 
 KIND = ProbeKind(
