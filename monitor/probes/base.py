@@ -81,7 +81,7 @@ class ProbeKind:
 class Stopwatch:
     """A probe's clock, started when it is made: `started` (unix time, for
     `Result.started`) and `elapsed()` (monotonic seconds since), so that every probe
-    builds its failed `Result` the same way (`failed`)."""
+    builds its `Result` the same way (`failed`, `outcome`)."""
 
     __slots__ = ("begun", "started")
 
@@ -91,6 +91,10 @@ class Stopwatch:
 
     def elapsed(self) -> float:
         return time.perf_counter() - self.begun
+
+    def left(self, timeout: float) -> float:
+        """Seconds left of a `timeout` counted from the start (negative when past)."""
+        return timeout - self.elapsed()
 
     def failed(self, failure: Failure, **fields: Any) -> Result:
         """A failed `Result` for `failure`, timed up to now; `fields` add the rest
@@ -103,3 +107,10 @@ class Stopwatch:
             duration=self.elapsed(),
             **fields,
         )
+
+    def outcome(self, failure: Failure | None, detail: str, **fields: Any) -> Result:
+        """`failed(failure)`, or with no failure a passed `Result` saying `detail`,
+        timed up to now; `fields` add the facts gathered either way."""
+        if failure is not None:
+            return self.failed(failure, **fields)
+        return Result(ok=True, detail=detail, started=self.started, duration=self.elapsed(), **fields)

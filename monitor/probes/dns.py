@@ -28,7 +28,7 @@ import dns.reversename
 import dns.rrset
 
 from monitor.probes.base import ProbeContext, ProbeKind, Stopwatch
-from monitor.probes.network import Failure, ProbeFailed, classify, is_ip, resolve
+from monitor.probes.network import Failure, ProbeFailed, classify, is_ip, resolve, url_port
 from monitor.result import Reason, Result
 from monitor.schema import Table
 
@@ -58,13 +58,18 @@ class DnsSpec:
 
 def parse(table: Table, url: SplitResult | None) -> DnsSpec:
     assert url is not None  # the scheme selected this kind
-    server, port, name = url.hostname or "", 53, url.path.lstrip("/")
-    try:
-        port = url.port or 53
-    except ValueError:
+    server, name = url.hostname or "", url.path.lstrip("/")
+    port = url_port(url, 53)
+    if port is None:
         table.problem("url", "has an invalid port")
+        port = 53
     if not server or not name:
         table.problem("url", "must be dns://RESOLVER[:PORT]/NAME?type=A")
+    else:
+        try:
+            dns.name.from_text(name)
+        except dns.exception.DNSException as exc:  # else every probe fails as a "malformed answer"
+            table.problem("url", f"{name!r} is not a valid DNS name: {exc}")
     query = dict(parse_qsl(url.query))
     rdtype = query.pop("type", "A").upper()
     if rdtype not in TYPES:

@@ -26,24 +26,17 @@ from __future__ import annotations
 import asyncio
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from functools import lru_cache
 from typing import Any, cast
 
 import httpx
 
+from monitor.probes import tlsutil
 from monitor.probes.fasthttp_parse import BodyParser, ResponseHead, parse_head
 
 Trace = Callable[[str, Mapping[str, Any]], Awaitable[None]]
 MAX_HEAD = 64 * 1024  # bytes of status line and headers before we call it invalid
 HIGH_WATER = 256 * 1024  # unread body bytes at which reading from the socket pauses
 _NO_BODY_STATUS = frozenset((204, 304))
-
-
-@lru_cache(maxsize=1)
-def _default_ssl() -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    context.set_alpn_protocols(["http/1.1"])
-    return context
 
 
 class FastTransport(httpx.AsyncBaseTransport):
@@ -117,7 +110,7 @@ async def _open(conn: _Connection, request: httpx.Request, trace: Trace | None, 
 
 async def _start_tls(conn: _Connection, request: httpx.Request, trace: Trace | None) -> None:
     ext = request.extensions
-    context: ssl.SSLContext = ext.get("ssl_context") or _default_ssl()
+    context: ssl.SSLContext = ext.get("ssl_context") or tlsutil.client_context(True, None)
     hostname = ext.get("sni_hostname") or request.url.host
     if trace is not None:
         await trace("connection.start_tls.started", {"ssl_context": context, "server_hostname": hostname,

@@ -23,10 +23,10 @@ from urllib.parse import SplitResult, unquote
 import httpx
 
 from monitor import __version__
-from monitor.probes.base import ProbeContext, ProbeKind
+from monitor.probes.base import ProbeContext, ProbeKind, Stopwatch
 from monitor.probes.http_exchange import Exchange
 from monitor.probes.http_expect import Expectations, check, read_expectations
-from monitor.probes.network import Failure, ProbeFailed
+from monitor.probes.network import Failure, ProbeFailed, untrusted_expiry
 from monitor.result import Reason, Result
 from monitor.schema import Table, format_duration
 
@@ -170,12 +170,12 @@ async def probe(target: Target, ctx: ProbeContext) -> Result:
         exchange = Exchange(spec, ctx)
     except (OSError, ValueError) as exc:  # e.g. a ca_file made unreadable since validation
         return Result(False, Reason.ERROR, f"cannot probe: {exc}", started=time.time())
-    started, begun = time.time(), time.perf_counter()
+    clock = Stopwatch()
     failure: Failure | None = None
     try:
         async with asyncio.timeout(target.timeout):
             await exchange.run()
-        failure = check(spec.expect, exchange.status_code or 0, exchange.headers, exchange.body, exchange.charset)
+        failure = check(spec.expect, exchange.status_code or 0, exchange.headers, exchange.body)
     except ProbeFailed as exc:
         failure = exc.failure
     except TimeoutError:
@@ -184,15 +184,13 @@ async def probe(target: Target, ctx: ProbeContext) -> Result:
         )
     finally:
         await exchange.close()
-    return Result(
-        ok=failure is None,
-        reason=failure.reason if failure else Reason.OK,
-        detail=failure.detail if failure else f"HTTP {exchange.status_code}",
-        duration=time.perf_counter() - begun,
-        started=started,
-        status_code=exchange.status_code,
-        cert_expiry=exchange.cert_expiry,
-        phases=exchange.phases,
+    if exchange.unverified is not None:
+        # Outside the deadline's scope and bounded by what is left of it: a slow second
+        # handshake must cost the expiry, not turn the verification failure into a timeout.
+        exchange.cert_expiry = await untrusted_expiry(*exchange.unverified, clock.left(target.timeout))
+    return clock.outcome(
+        failure, f"HTTP {exchange.status_code}",
+        status_code=exchange.status_code, cert_expiry=exchange.cert_expiry, phases=exchange.phases,
     )
 
 

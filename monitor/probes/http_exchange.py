@@ -22,23 +22,23 @@ decompression, so a gzip bomb or an endless body costs bounded memory.
 
 from __future__ import annotations
 
-import re
 import time
 import zlib
 from collections.abc import Mapping
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from monitor.probes import tlsutil
-from monitor.probes.network import Failure, ProbeFailed, classify, resolve, untrusted_expiry, verification_error
+from monitor.probes.network import Failure, ProbeFailed, classify, resolve, verification_error
 from monitor.result import Reason
 
 if TYPE_CHECKING:
     from monitor.probes.base import ProbeContext
     from monitor.probes.http import HttpSpec
 
-_CHARSET = re.compile(r"charset=[\"']?([\w.:-]+)", re.IGNORECASE)
+_NO_HEADERS: Mapping[str, str] = MappingProxyType({})  # shared: an empty httpx.Headers costs a probe 2 µs
 REDIRECTS = frozenset((301, 302, 303, 307, 308))
 PHASES = ("resolve", "connect", "tls", "processing", "transfer")
 _SPANS = (  # phase, trace event that starts it, trace event that ends it
@@ -65,7 +65,10 @@ class Exchange:
         self.phases = dict.fromkeys(PHASES, 0.0)
         self.status_code: int | None = None
         self.cert_expiry: float | None = None
-        self.headers: httpx.Headers = httpx.Headers()
+        # A peer whose certificate failed verification: (address, port, SNI) for the
+        # caller to read the expiry from, within what is left of the deadline.
+        self.unverified: tuple[str, int, str] | None = None
+        self.headers: Mapping[str, str] = _NO_HEADERS  # the last response's, once there is one
         self.body = b""
         self.stage = "resolving the name"
         self._marks: dict[str, float] = {}
@@ -90,11 +93,6 @@ class Exchange:
             url, method, body, headers = self._next_hop(url, location, response.status_code, method, body, headers)
         raise ProbeFailed(Failure(Reason.TOO_MANY_REDIRECTS, f"more than {spec.max_redirects} redirects"))
 
-    @property
-    def charset(self) -> str | None:
-        match = _CHARSET.search(self.headers.get("content-type", ""))
-        return match.group(1) if match else None
-
     async def close(self) -> None:
         await self._close_response()
         if self._own:
@@ -106,15 +104,18 @@ class Exchange:
     ) -> tuple[httpx.URL, str, bytes | None, tuple[tuple[bytes, bytes], ...]]:
         try:
             target = url.join(location)
+            if (target.port or 0) > 65535:  # httpx accepts it; connecting would raise OverflowError
+                raise httpx.InvalidURL(f"port {target.port} out of range")
         except httpx.InvalidURL as exc:
             raise ProbeFailed(Failure(Reason.INVALID_RESPONSE, f"bad redirect location {location!r}")) from exc
-        if target.scheme not in ("http", "https") or not target.host:
+        # raw_host, not host: decoding an A-label ("xn--") the idna package rejects raises.
+        if target.scheme not in ("http", "https") or not target.raw_host:
             raise ProbeFailed(Failure(Reason.INVALID_RESPONSE, f"redirect to unsupported URL {location!r}"))
         # As browsers do: 303, and 301/302 after a POST, continue with a GET and no body.
         if (status == 303 and method != "HEAD") or (status in (301, 302) and method == "POST"):
             method, body = "GET", None
             headers = tuple(h for h in headers if h[0].lower() not in (b"content-type", b"content-length"))
-        if (target.scheme, target.host, target.port) != (url.scheme, url.host, url.port):
+        if (target.scheme, target.raw_host, target.port) != (url.scheme, url.raw_host, url.port):
             # Credentials are for the configured origin only, never for where it points.
             headers = tuple(h for h in headers if h[0].lower() != b"authorization")
         return target, method, body, headers
@@ -146,7 +147,7 @@ class Exchange:
                 if failure.reason == Reason.CONNECTION_REFUSED and i + 1 < len(addresses):
                     continue  # as every client does, try the host's next address
                 if verification_error(exc) is not None:
-                    self.cert_expiry = await untrusted_expiry(address, port, extensions.get("sni_hostname", ""))
+                    self.unverified = (address, port, extensions.get("sni_hostname", ""))
                 raise ProbeFailed(failure) from exc
             self._on_response(response)
             return response
@@ -165,11 +166,9 @@ class Exchange:
         self.status_code = response.status_code
         self.headers = response.headers
         stream = response.extensions.get("network_stream")
-        sslobj = stream.get_extra_info("ssl_object") if stream is not None else None
-        if sslobj is not None:
-            expiry = tlsutil.peer_expiry(sslobj)
-            if expiry is not None and (self.cert_expiry is None or expiry < self.cert_expiry):
-                self.cert_expiry = expiry
+        expiry = tlsutil.stream_expiry(stream) if stream is not None else None
+        if expiry is not None and (self.cert_expiry is None or expiry < self.cert_expiry):
+            self.cert_expiry = expiry
 
     async def _trace(self, event: str, info: Mapping[str, Any]) -> None:
         self._marks[event] = time.perf_counter()

@@ -21,6 +21,7 @@ from monitor.result import Reason
 from monitor.schema import Table
 
 _STATUS_CLASS = re.compile(r"^([1-5])xx$", re.IGNORECASE)
+_CHARSET = re.compile(r"charset=[\"']?([\w.:-]+)", re.IGNORECASE)
 _MISSING = object()
 
 
@@ -127,9 +128,7 @@ def _read_json(t: Table) -> list[JsonExpectation]:
     return out
 
 
-def check(
-    expect: Expectations, status: int, headers: Mapping[str, str], body: bytes, charset: str | None
-) -> Failure | None:
+def check(expect: Expectations, status: int, headers: Mapping[str, str], body: bytes) -> Failure | None:
     """The first expectation the answer fails, or None."""
     if status not in expect.status:
         return Failure(Reason.STATUS_MISMATCH, f"expected {expect.status_text}, got {status}")
@@ -142,7 +141,7 @@ def check(
                 Reason.HEADER_MISMATCH, f"header {name}: {_preview(value)} does not match /{pattern.pattern}/"
             )
     if expect.contains or expect.not_contains or expect.regex:
-        failure = _check_text(expect, _decode(body, charset))
+        failure = _check_text(expect, _decode(body, headers.get("content-type", "")))
         if failure:
             return failure
     return _check_json(expect.json, body) if expect.json else None
@@ -160,10 +159,11 @@ def _check_text(expect: Expectations, text: str) -> Failure | None:
     return None
 
 
-def _decode(body: bytes, charset: str | None) -> str:
+def _decode(body: bytes, content_type: str) -> str:
+    match = _CHARSET.search(content_type)
     try:
-        return body.decode(charset or "utf-8", errors="replace")
-    except LookupError:  # a charset Python does not know
+        return body.decode(match.group(1) if match else "utf-8", errors="replace")
+    except (LookupError, UnicodeError):  # a charset Python does not know, or one like "idna"
         return body.decode("utf-8", errors="replace")
 
 
@@ -172,6 +172,8 @@ def _check_json(expectations: tuple[JsonExpectation, ...], body: bytes) -> Failu
         document = json.loads(body)
     except ValueError as exc:
         return Failure(Reason.JSON_MISMATCH, f"body is not JSON: {exc}")
+    except RecursionError:  # "[[[[..." within max_body exhausts the parser's stack
+        return Failure(Reason.JSON_MISMATCH, "body is not JSON: nested too deeply")
     for item in expectations:
         actual = _lookup(document, item.segments)
         if actual is _MISSING:

@@ -31,7 +31,7 @@ from icmplib.sockets import AsyncSocket
 from icmplib.utils import unique_identifier
 
 from monitor.probes.base import ProbeContext, ProbeKind, Stopwatch
-from monitor.probes.network import Failure, ProbeFailed, resolve
+from monitor.probes.network import Failure, ProbeFailed, resolve, url_port
 from monitor.result import Reason, Result
 from monitor.schema import Table
 
@@ -58,7 +58,7 @@ class IcmpSpec:
 
 def parse(table: Table, url: SplitResult | None) -> IcmpSpec:
     assert url is not None  # the scheme selected this kind
-    if not url.hostname or url.port or url.path.strip("/"):
+    if not url.hostname or url_port(url) != 0 or url.path.strip("/"):
         table.problem("url", "must be icmp://HOST (no port, no path)")
     ip_version = table.integer("ip_version")
     if ip_version not in (None, 4, 6):

@@ -19,6 +19,8 @@ import socket
 import ssl
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TypeGuard
+from urllib.parse import SplitResult
 
 from monitor.probes import tlsutil
 from monitor.result import Reason
@@ -48,6 +50,15 @@ def is_ip(host: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def url_port(url: SplitResult, default: int = 0) -> int | None:
+    """The port a URL names, `default` when it names none, None when what it names is
+    no port ("host:abc", "host:99999"; `SplitResult.port` raises on those)."""
+    try:
+        return url.port or default
+    except ValueError:
+        return None
 
 
 async def resolve(
@@ -105,7 +116,7 @@ def _classify(exc: BaseException) -> Failure:
     for cause in causes:
         if isinstance(cause, ssl.SSLError):
             return Failure(Reason.TLS_ERROR, f"TLS handshake failed: {getattr(cause, 'reason', None) or cause}")
-        if isinstance(cause, socket.gaierror):
+        if isinstance(cause, socket.gaierror) or _is_idna_error(cause):
             return Failure(Reason.DNS_ERROR, f"cannot resolve the host: {_strerror(cause)}")
         if isinstance(cause, ConnectionRefusedError):
             return Failure(Reason.CONNECTION_REFUSED, "connection refused")
@@ -119,6 +130,12 @@ def _classify(exc: BaseException) -> Failure:
         if isinstance(cause, OSError) and cause.errno is not None:
             return Failure(Reason.ERROR, _strerror(cause))
     return Failure(Reason.ERROR, str(exc) or type(exc).__name__)
+
+
+def _is_idna_error(exc: BaseException) -> TypeGuard[UnicodeError]:
+    """A host name the idna codec cannot encode (a label over 63 characters): the socket
+    functions raise this UnicodeError before asking any resolver."""
+    return type(exc) is UnicodeError
 
 
 def _verify_failure(exc: ssl.SSLCertVerificationError) -> Failure:
@@ -168,8 +185,22 @@ async def untrusted_expiry(
     except (OSError, ssl.SSLError, TimeoutError):
         return None
     try:
-        sslobj = writer.get_extra_info("ssl_object")
-        return tlsutil.peer_expiry(sslobj) if sslobj is not None else None
+        return tlsutil.stream_expiry(writer)
     finally:
         # No close_notify exchange: the peer's goodbye is of no interest and could stall.
+        writer.transport.abort()
+
+
+CLOSE_GRACE = 0.5  # seconds a polite close may take at most
+
+
+async def hang_up(writer: asyncio.StreamWriter, left: float) -> None:
+    """Close `writer` politely (unsent bytes, a TLS close_notify) for at most
+    `CLOSE_GRACE` seconds and never more than the `left` of the probe's deadline, then
+    cut the connection: a peer that never answers must not hold a probe past it."""
+    writer.close()
+    try:
+        async with asyncio.timeout(max(min(CLOSE_GRACE, left), 0.0)):
+            await writer.wait_closed()
+    except (OSError, TimeoutError):
         writer.transport.abort()

@@ -11,14 +11,13 @@ error status), `response_too_large`, `timeout`, `connection_refused`.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, unquote
 
 from monitor.probes.base import ProbeContext, ProbeKind, Stopwatch
-from monitor.probes.network import Failure, classify
+from monitor.probes.network import Failure, classify, hang_up, url_port
 from monitor.probes.rtspwire import MAX_HEAD, ProtocolError, Response, RtspConnection
 from monitor.result import Reason, Result
 from monitor.schema import Table
@@ -43,11 +42,10 @@ class RtspSpec:
 
 def parse(table: Table, url: SplitResult | None) -> RtspSpec:
     assert url is not None  # the scheme selected this kind
-    port = 554
-    try:
-        port = url.port or 554
-    except ValueError:
+    port = url_port(url, 554)
+    if port is None:
         table.problem("url", "has an invalid port")
+        port = 554
     if not url.hostname:
         table.problem("url", "must be rtsp://HOST[:PORT]/PATH")
     host = url.hostname or ""
@@ -78,14 +76,11 @@ async def probe(target: Target, ctx: ProbeContext) -> Result:
     except ProtocolError as exc:
         reason = Reason.RESPONSE_TOO_LARGE if exc.too_large else Reason.INVALID_RESPONSE
         return clock.failed(Failure(reason, str(exc)))
-    except OSError as exc:
+    except (OSError, UnicodeError) as exc:  # UnicodeError: a host name idna cannot encode
         return clock.failed(classify(exc, f"{spec.host} port {spec.port}"))
     finally:
         if writer is not None:
-            writer.close()
-            with contextlib.suppress(OSError, TimeoutError):
-                async with asyncio.timeout(0.5):
-                    await writer.wait_closed()
+            await hang_up(writer, clock.left(target.timeout))
     extra = {STATUS_CODE: float(response.status)}
     verdict = _judge(spec, conn, response)
     if verdict is not None:

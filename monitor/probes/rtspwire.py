@@ -84,7 +84,7 @@ async def _line(reader: asyncio.StreamReader, closed: str) -> str:
 
 def _content_length(headers: dict[str, list[str]]) -> int:
     text = (headers.get("content-length") or ["0"])[0]
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):  # "²" is a digit to str.isdigit, not to int()
         raise ProtocolError(f"invalid Content-Length {text[:20]!r}")
     return int(text)
 
@@ -103,6 +103,7 @@ class RtspConnection:
         self.username, self.password = username, password
         self.cseq = 0
         self.challenge: Challenge | None = None
+        self.nc = 0  # requests answered with `challenge` (Digest's nonce count)
         self.authenticated_rejected = False
 
     async def request(self, method: str, url: str, headers: dict[str, str] | None = None) -> Response:
@@ -117,7 +118,7 @@ class RtspConnection:
         if challenge is None or (sent_auth and not challenge.stale and challenge == self.challenge):
             self.authenticated_rejected = sent_auth
             return response
-        self.challenge = challenge
+        self.challenge, self.nc = challenge, 0
         response = await self._send(method, url, headers or {})
         self.authenticated_rejected = response.status == 401
         return response
@@ -127,7 +128,10 @@ class RtspConnection:
         lines = [f"{method} {url} RTSP/1.0", f"CSeq: {self.cseq}", f"User-Agent: {USER_AGENT}"]
         lines += [f"{name}: {value}" for name, value in headers.items()]
         if self.challenge is not None and self.username is not None:
-            lines.append("Authorization: " + self.challenge.answer(method, url, self.username, self.password or ""))
+            self.nc += 1
+            lines.append(
+                "Authorization: " + self.challenge.answer(method, url, self.username, self.password or "", self.nc)
+            )
         self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("utf-8"))
         await self.writer.drain()
         return await read_response(self.reader)
@@ -139,16 +143,17 @@ class Challenge:
 
     scheme: str
     params: tuple[tuple[str, str], ...] = ()
-    nc: list[int] = field(default_factory=lambda: [0], compare=False)
 
     @property
     def stale(self) -> bool:
         return dict(self.params).get("stale", "").lower() == "true"
 
-    def answer(self, method: str, uri: str, username: str, password: str) -> str:
+    def answer(self, method: str, uri: str, username: str, password: str, nc: int) -> str:
+        """The Authorization value; `nc` counts the requests answered with this challenge,
+        this one included."""
         if self.scheme == "basic":
             return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
-        return digest(dict(self.params), method, uri, username, password, self.nc)
+        return digest(dict(self.params), method, uri, username, password, nc)
 
 
 def pick_challenge(values: list[str]) -> Challenge | None:
@@ -160,14 +165,17 @@ def pick_challenge(values: list[str]) -> Challenge | None:
         if scheme == "basic":
             found.setdefault("basic", Challenge("basic"))
         elif scheme == "digest":
-            params = parse_keqv_list(parse_http_list(rest))
+            try:
+                params = parse_keqv_list(parse_http_list(rest))
+            except ValueError:  # a parameter without "=": not a challenge we can answer
+                continue
             algorithm = params.get("algorithm", "MD5").upper().removesuffix("-SESS")
             if algorithm in _HASHES and "nonce" in params:
                 found.setdefault("digest", Challenge("digest", tuple(sorted(params.items()))))
     return found.get("digest") or found.get("basic")
 
 
-def digest(params: dict[str, str], method: str, uri: str, username: str, password: str, nc: list[int]) -> str:
+def digest(params: dict[str, str], method: str, uri: str, username: str, password: str, nc: int) -> str:
     """The `Authorization: Digest ...` value for one request (RFC 2617 / RFC 7616)."""
     algorithm = params.get("algorithm", "MD5")
     hash_name = _HASHES[algorithm.upper().removesuffix("-SESS")]
@@ -184,8 +192,7 @@ def digest(params: dict[str, str], method: str, uri: str, username: str, passwor
     qops = [q.strip() for q in params.get("qop", "").split(",")]
     fields = {"username": username, "realm": realm, "nonce": nonce, "uri": uri}
     if "auth" in qops:
-        nc[0] += 1
-        count = f"{nc[0]:08x}"
+        count = f"{nc:08x}"
         fields["response"] = h(f"{ha1}:{nonce}:{count}:{cnonce}:auth:{ha2}")
         extra = f', qop=auth, nc={count}, cnonce="{cnonce}"'
     else:

@@ -19,13 +19,14 @@ from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import SplitResult
 
 from monitor.probes import tlsutil
-from monitor.probes.base import ProbeContext, ProbeKind
+from monitor.probes.base import ProbeContext, ProbeKind, Stopwatch
 from monitor.probes.network import (
     Failure,
     ProbeFailed,
     classify,
     resolve,
     untrusted_expiry,
+    url_port,
     verification_error,
 )
 from monitor.result import Reason, Result
@@ -72,10 +73,7 @@ def parse(t: Table, url: SplitResult | None) -> TcpSpec:
 
 
 def _read_address(t: Table, url: SplitResult | None) -> tuple[str, int]:
-    try:
-        host, port = (url.hostname, url.port) if url else (None, None)
-    except ValueError:
-        host, port = None, None
+    host, port = (url.hostname, url_port(url)) if url else (None, None)
     if not host or not port:
         t.problem("url", "must be tcp://HOST:PORT, e.g. \"tcp://mail.example.go.id:25\"")
         return "", 0
@@ -91,6 +89,7 @@ class _Session:
         self.spec = spec
         self.phases: dict[str, float] = {}
         self.cert_expiry: float | None = None
+        self.unverified: tuple[str, int, str] | None = None  # as in `Exchange.unverified`
         self.stage = "resolving the name"
         self.writer: asyncio.StreamWriter | None = None
         # Fetched before the clock starts: a context's first use loads the trust store.
@@ -138,12 +137,10 @@ class _Session:
             await self.writer.start_tls(self.context, server_hostname=spec.host)
         except (OSError, ssl.SSLError) as exc:
             if verification_error(exc) is not None:
-                address = self.writer.get_extra_info("peername")[0]
-                self.cert_expiry = await untrusted_expiry(address, spec.port, spec.host)
+                self.unverified = (self.writer.get_extra_info("peername")[0], spec.port, spec.host)
             raise ProbeFailed(classify(exc)) from exc
         self.phases["tls"] = time.perf_counter() - begun
-        sslobj = self.writer.get_extra_info("ssl_object")
-        self.cert_expiry = tlsutil.peer_expiry(sslobj) if sslobj is not None else None
+        self.cert_expiry = tlsutil.stream_expiry(self.writer)
 
     async def _expect(self, reader: asyncio.StreamReader, pattern: re.Pattern[bytes]) -> None:
         self.stage = "waiting for the expected answer"
@@ -185,7 +182,7 @@ async def probe(target: Target, ctx: ProbeContext) -> Result:
         session = _Session(target.spec, ctx)
     except (OSError, ValueError) as exc:  # e.g. a ca_file made unreadable since validation
         return Result(False, Reason.ERROR, f"cannot probe: {exc}", started=time.time())
-    started, begun = time.time(), time.perf_counter()
+    clock = Stopwatch()
     failure: Failure | None = None
     try:
         async with asyncio.timeout(target.timeout):
@@ -196,15 +193,9 @@ async def probe(target: Target, ctx: ProbeContext) -> Result:
         failure = Failure(Reason.TIMEOUT, f"no answer within {format_duration(target.timeout)} ({session.stage})")
     finally:
         session.close()
-    return Result(
-        ok=failure is None,
-        reason=failure.reason if failure else Reason.OK,
-        detail=failure.detail if failure else "connected",
-        duration=time.perf_counter() - begun,
-        started=started,
-        cert_expiry=session.cert_expiry,
-        phases=session.phases,
-    )
+    if session.unverified is not None:  # outside the deadline's scope: see http.probe
+        session.cert_expiry = await untrusted_expiry(*session.unverified, clock.left(target.timeout))
+    return clock.outcome(failure, "connected", cert_expiry=session.cert_expiry, phases=session.phases)
 
 
 KIND = ProbeKind(name="tcp", schemes=("tcp",), parse=parse, probe=probe)

@@ -10,7 +10,6 @@ target DEGRADED, and an expired certificate DOWN, is `monitor.assess`'s decision
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import time
 from dataclasses import dataclass
 from types import MappingProxyType
@@ -19,7 +18,7 @@ from urllib.parse import SplitResult
 
 from monitor.probes import tlsutil
 from monitor.probes.base import ProbeContext, ProbeKind, Stopwatch
-from monitor.probes.network import Failure, classify, untrusted_expiry, verification_error
+from monitor.probes.network import Failure, classify, hang_up, untrusted_expiry, url_port, verification_error
 from monitor.result import Reason, Result
 from monitor.schema import Table
 
@@ -44,9 +43,7 @@ class TlsSpec:
 
 def parse(table: Table, url: SplitResult | None) -> TlsSpec:
     assert url is not None  # the scheme selected this kind
-    port = 0
-    with contextlib.suppress(ValueError):
-        port = url.port or 0
+    port = url_port(url) or 0
     if not url.hostname or not port or url.path.strip("/"):
         table.problem("url", "must be tls://HOST:PORT")
     min_version = table.text("min_version")
@@ -76,19 +73,24 @@ async def probe(target: Target, ctx: ProbeContext) -> Result:
             end = time.perf_counter()
             sslobj = writer.get_extra_info("ssl_object")
             version = VERSIONS.get(sslobj.version() or "", 0.0) if sslobj else 0.0
-            expiry = tlsutil.peer_expiry(sslobj) if sslobj else None
+            expiry = tlsutil.stream_expiry(writer)
     except TimeoutError:
         return clock.failed(Failure(Reason.TIMEOUT, f"no TLS handshake within {target.timeout:g}s"))
-    except OSError as exc:  # ssl.SSLError is an OSError
+    except (OSError, UnicodeError) as exc:  # ssl.SSLError is an OSError; UnicodeError: see classify
         expiry = None
         if verification_error(exc) is not None:
-            left = clock.begun + target.timeout - time.perf_counter()
+            left = clock.left(target.timeout)
             expiry = await untrusted_expiry(spec.host, spec.port, name, left) if left > 0 else None
         return clock.failed(classify(exc, f"{spec.host} port {spec.port}"), cert_expiry=expiry)
     finally:
         if writer is not None:
-            await _close(writer)
-    result = Result(
+            await hang_up(writer, clock.left(target.timeout))
+    if spec.min_version is not None and version < spec.min_version:
+        return clock.failed(
+            Failure(Reason.TLS_ERROR, f"negotiated TLS {version:.1f}, below min_version {spec.min_version:.1f}"),
+            cert_expiry=expiry,
+        )
+    return Result(
         ok=True,
         started=clock.started,
         duration=end - clock.begun,
@@ -96,19 +98,6 @@ async def probe(target: Target, ctx: ProbeContext) -> Result:
         phases={"connect": t_connect - clock.begun, "tls": end - t_connect},
         extra={TLS_VERSION: version},
     )
-    if spec.min_version is not None and version < spec.min_version:
-        return clock.failed(
-            Failure(Reason.TLS_ERROR, f"negotiated TLS {version:.1f}, below min_version {spec.min_version:.1f}"),
-            cert_expiry=result.cert_expiry,
-        )
-    return result
-
-
-async def _close(writer: asyncio.StreamWriter) -> None:
-    writer.close()
-    with contextlib.suppress(OSError, TimeoutError):
-        async with asyncio.timeout(0.5):  # a peer that never answers close_notify
-            await writer.wait_closed()
 
 
 KIND = ProbeKind(

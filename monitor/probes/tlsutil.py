@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ssl
 from functools import lru_cache
+from typing import Any, Protocol
 
 from cryptography import x509
 
@@ -17,11 +18,12 @@ class TlsContextCache:
     costs milliseconds; they are immutable once built, so probes share them."""
 
     def client(self, verify: bool, ca_file: str | None) -> ssl.SSLContext:
-        return _client_context(verify, ca_file)
+        return client_context(verify, ca_file)
 
 
 @lru_cache(maxsize=64)
-def _client_context(verify: bool, ca_file: str | None) -> ssl.SSLContext:
+def client_context(verify: bool, ca_file: str | None) -> ssl.SSLContext:
+    """The shared client context for these settings (HTTP/1.1 offered by ALPN)."""
     if not verify:
         return insecure_context()
     context = ssl.create_default_context(cafile=ca_file)
@@ -62,3 +64,14 @@ def peer_expiry(sslobj: ssl.SSLObject | ssl.SSLSocket) -> float | None:
             pass
     der = sslobj.getpeercert(binary_form=True)
     return der_expiry(der) if der else None
+
+
+class _Stream(Protocol):
+    def get_extra_info(self, name: str, /) -> Any: ...
+
+
+def stream_expiry(stream: _Stream) -> float | None:
+    """`peer_expiry` of a connection (an asyncio `StreamWriter` or transport, httpcore's
+    `network_stream`), None when it does not speak TLS."""
+    sslobj = stream.get_extra_info("ssl_object")
+    return peer_expiry(sslobj) if sslobj is not None else None

@@ -134,3 +134,9 @@ def test_it_rejects_unknown_types_rcodes_and_parameters(config_from: Load) -> No
     assert "type 'HINFO' is not supported" in text
     assert "unknown query parameter 'class'" in text
     assert "unknown rcode 'NOPE'" in text
+
+
+def test_it_rejects_a_name_that_is_no_dns_name(config_from: Load) -> None:
+    with pytest.raises(ConfigError) as error:
+        config_from('[targets.ns]\nurl = "dns://127.0.0.1/x..test"\n')
+    assert "'x..test' is not a valid DNS name" in str(error.value)

@@ -109,6 +109,19 @@ async def test_it_fails_json_checks_on_a_body_that_is_not_json(server: HttpServe
     assert result.detail.startswith("body is not JSON")
 
 
+async def test_it_fails_json_checks_on_json_nested_too_deeply(server: HttpServer, ctx: ProbeContext) -> None:
+    server.reply("/", 200, b"[" * 100_000, JSON)
+    result = await probe(ctx, server.url(), json={"status": "ok"})
+    assert (result.reason, result.detail) == ("json_mismatch", "body is not JSON: nested too deeply")
+
+
+async def test_it_falls_back_to_utf_8_for_a_charset_without_lenient_decoding(
+    server: HttpServer, ctx: ProbeContext
+) -> None:
+    server.reply("/", 200, b"Kecamatan Baamang", {"Content-Type": "text/plain; charset=idna"})
+    assert (await probe(ctx, server.url(), body_contains="Baamang")).ok
+
+
 @pytest.mark.parametrize(
     ("expect", "failure"),
     [
@@ -174,6 +187,18 @@ async def test_it_follows_redirects_and_reports_the_final_answer(server: HttpSer
     result = await probe(ctx, server.url(), body_contains="Beranda")
     assert (result.ok, result.status_code) == (True, 200)
     assert [r.path for r in server.requests] == ["/", "/id/", "/id/beranda"]
+
+
+async def test_a_redirect_to_a_port_out_of_range_is_an_invalid_response(server: HttpServer, ctx: ProbeContext) -> None:
+    server.reply("/", 302, headers={"Location": "http://127.0.0.1:99999/"})
+    result = await probe(ctx, server.url())
+    assert (result.reason, result.detail) == ("invalid_response", "bad redirect location 'http://127.0.0.1:99999/'")
+
+
+async def test_a_redirect_to_a_host_idna_rejects_fails_without_raising(server: HttpServer, ctx: ProbeContext) -> None:
+    server.reply("/", 302, headers={"Location": "http://xn--.invalid/"})
+    result = await probe(ctx, server.url())
+    assert (result.ok, result.reason) == (False, "dns_error")
 
 
 async def test_it_stops_after_max_redirects(server: HttpServer, ctx: ProbeContext) -> None:

@@ -3,7 +3,9 @@ expiry reported even when verification fails, and the thresholds `assess` applie
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import time
 from pathlib import Path
 from typing import Any
 
@@ -104,3 +106,33 @@ async def test_a_ca_file_removed_after_validation_fails_the_probe_without_raisin
     result = await http.probe(target, ctx)
     assert (result.ok, result.reason) == (False, "error")
     assert result.detail.startswith("cannot probe:")
+
+
+async def test_a_second_handshake_that_hangs_costs_the_expiry_not_the_reason(
+    ctx: ProbeContext, certs: dict[str, trustme.LeafCert]
+) -> None:
+    connections = 0
+
+    async def first_tls_then_silence(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        try:
+            if connections == 1:  # the probe's handshake: an untrusted certificate
+                await writer.start_tls(server_context(certs["valid"]))
+            await reader.read()  # the second one, for the expiry, never gets an answer
+        except OSError:
+            pass
+        finally:
+            writer.transport.abort()
+
+    server = await asyncio.start_server(first_tls_then_silence, "127.0.0.1", 0)
+    try:
+        url = f"https://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
+        begin = time.monotonic()
+        result = await http.probe(make_target(http.KIND, url, timeout=1.0), ctx)
+        assert (result.ok, result.reason, result.cert_expiry) == (False, "tls_error", None)
+        assert result.detail.startswith("unknown CA")
+        assert connections == 2 and time.monotonic() - begin < 1.0 + 1
+    finally:
+        server.close()
+        await server.wait_closed()

@@ -19,6 +19,7 @@ from icmplib import ICMPReply, ICMPRequest
 from icmplib.exceptions import TimeoutExceeded
 
 from monitor.config import Config, Target
+from monitor.errors import ConfigError
 from monitor.probes import PROBES, icmp
 from monitor.probes.base import ProbeContext
 from monitor.probes.icmp import IP_PROTOCOL, LOSS, RTT, RTT_MAX, IcmpSpec
@@ -199,3 +200,9 @@ def test_a_host_without_a_route_is_network_unreachable() -> None:
     result = in_namespace("true", "10.0.0.1")
     assert result["ok"] is False and result["reason"] == Reason.NETWORK_UNREACHABLE
     assert "unreachable" in result["detail"].lower()
+
+
+def test_a_url_with_a_port_that_is_no_number_is_a_config_problem_not_a_crash(config_from: Load) -> None:
+    with pytest.raises(ConfigError) as error:
+        config_from('[targets.gw]\nurl = "icmp://router.test:abc"\n')
+    assert "must be icmp://HOST (no port, no path)" in str(error.value)

@@ -259,3 +259,26 @@ async def test_a_closed_port_is_connection_refused(config_from: Load) -> None:
     await listener.wait_closed()
     result = await probe(rtsp_target(config_from, f"rtsp://127.0.0.1:{port}/x"))
     assert not result.ok and result.reason == Reason.CONNECTION_REFUSED
+
+
+async def test_a_malformed_digest_challenge_is_auth_failed_not_an_error(config_from: Load, fake) -> None:  # type: ignore[no-untyped-def]
+    async def handler(method: str, headers: dict[str, str]) -> bytes:
+        return answer("401 Unauthorized", headers["cseq"], 'WWW-Authenticate: Digest realm="NVR", nonce="n", stale')
+
+    result = await probe(rtsp_target(config_from, f"rtsp://127.0.0.1:{await fake(handler)}/x", creds()))
+    assert not result.ok and result.reason == Reason.AUTH_FAILED
+    assert "no supported authentication scheme" in result.detail
+
+
+async def test_a_content_length_of_unicode_digits_is_invalid_response(config_from: Load, fake) -> None:  # type: ignore[no-untyped-def]
+    async def handler(method: str, headers: dict[str, str]) -> bytes:
+        return b"RTSP/1.0 200 OK\r\nCSeq: 1\r\nContent-Length: \xb2\r\n\r\n"
+
+    result = await probe(rtsp_target(config_from, f"rtsp://127.0.0.1:{await fake(handler)}/x"))
+    assert not result.ok and result.reason == Reason.INVALID_RESPONSE
+    assert "Content-Length" in result.detail
+
+
+async def test_a_host_name_with_a_label_over_63_characters_is_a_dns_error(config_from: Load) -> None:
+    result = await probe(rtsp_target(config_from, f"rtsp://{'a' * 64}.test/x"))
+    assert (result.ok, result.reason) == (False, Reason.DNS_ERROR)

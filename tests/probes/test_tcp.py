@@ -154,6 +154,23 @@ async def test_it_reports_the_expiry_when_verification_fails(
     assert result.cert_expiry == pytest.approx(expiry(certs[cert]), abs=1)
 
 
+async def test_a_second_handshake_that_hangs_costs_the_expiry_not_the_reason(
+    ctx: ProbeContext, certs: dict[str, trustme.LeafCert]
+) -> None:
+    handshakes = 0
+
+    async def first_tls_then_silence(reader: Reader, writer: Writer) -> None:
+        nonlocal handshakes
+        handshakes += 1
+        if handshakes == 1:  # the probe's handshake: an untrusted certificate
+            await writer.start_tls(server_context(certs["unknown_ca"]))
+        await reader.read()  # the second one, for the expiry, never gets an answer
+
+    result = await probe(ctx, first_tls_then_silence, tls=True)
+    assert (result.ok, result.reason, result.cert_expiry) == (False, "tls_error", None)
+    assert result.detail.startswith("unknown CA") and handshakes == 2
+
+
 async def test_it_skips_verification_when_told(ctx: ProbeContext, certs: dict[str, trustme.LeafCert]) -> None:
     result = await probe(ctx, smtp, certs["unknown_ca"], tls=True, verify_tls=False, expect="^220 ")
     assert result.ok

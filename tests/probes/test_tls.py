@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import socket
 import ssl
+import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -203,3 +205,38 @@ async def test_a_plain_text_server_is_a_tls_error(config_from: Load) -> None:
     finally:
         server.close()
         await server.wait_closed()
+
+
+async def test_a_server_that_never_answers_close_notify_does_not_hold_the_probe_past_its_timeout(
+    config_from: Load, ca: trustme.CA
+) -> None:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    leaf(ca).configure_cert(context)
+    listener = socket.create_server(("127.0.0.1", 0))
+    done = threading.Event()
+
+    def serve() -> None:  # handshakes, then neither reads nor closes until the test ends
+        conn, _ = listener.accept()
+        with context.wrap_socket(conn, server_side=True):
+            done.wait(10)
+
+    thread = threading.Thread(target=serve)
+    thread.start()
+    try:
+        port = listener.getsockname()[1]
+        config = config_from(f'[targets.tls]\nurl = "tls://127.0.0.1:{port}"\ntimeout = "300ms"\nca_file = "ca.pem"\n')
+        begin = time.monotonic()
+        result = await probe(config.targets["tls"])
+        elapsed = time.monotonic() - begin
+        assert result.ok, result.detail
+        assert elapsed < 0.3 + 0.18  # the deadline; before, the close alone waited 0.5 s more
+    finally:
+        done.set()
+        thread.join()
+        listener.close()
+
+
+async def test_a_host_name_with_a_label_over_63_characters_is_a_dns_error(config_from: Load) -> None:
+    target = config_from(f'[targets.tls]\nurl = "tls://{"a" * 64}.test:443"\n').targets["tls"]
+    result = await probe(target)
+    assert (result.ok, result.reason) == (False, Reason.DNS_ERROR)
