@@ -8,13 +8,9 @@ registry's collector parses that same text back, so `registry.get_sample_value` 
 `generate_latest(registry)` see exactly what `/metrics` serves.
 
 Two figures are fed from outside, because a scrape is synchronous:
-`monitor_target_uptime_ratio` is read from the store by `refresh_uptime` (every target,
-once at start) and `refresh_uptime_share` (the next twelfth of the targets, which the
-runtime schedules every `uptime_refresh / UPTIME_SHARES` seconds, so each target's ratios
-are at most `uptime_refresh` old and the read is spread instead of one burst: at 20,000
-targets the whole read took 2.3 CPU-s and stalled probes for 110-200 ms). The
-notification figures are reported by the alerting outbox through `notified` and
-`set_queue`.
+`monitor_target_uptime_ratio` is read from the store by `refresh_uptime`, which the
+runtime schedules every `uptime_refresh` seconds, and the notification figures are
+reported by the alerting outbox through `notified` and `set_queue`.
 
 Cardinality is bounded by the configuration: label values are target ids, names and
 groups, notifier names, and fixed sets (state, phase, window, result); never a URL, a
@@ -44,8 +40,7 @@ if TYPE_CHECKING:
 DURATION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 LAG_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0)
 UPTIME_WINDOWS = ("24h", "7d", "30d")
-UPTIME_REFRESH = 60.0  # seconds between reads of a target's uptime ratios from the store
-UPTIME_SHARES = 12  # each read takes this share of the targets (see the module docstring)
+UPTIME_REFRESH = 60.0  # seconds between reads of the uptime ratios from the store
 
 log = logging.getLogger(__name__)
 
@@ -82,13 +77,12 @@ class _Buckets:
 class Metrics:
     """Owns the monitor's metrics; `observe` is called once per probe result.
 
-    Seams for other parts: the runtime awaits `refresh_uptime()` at start and
-    `refresh_uptime_share()` every `uptime_refresh / UPTIME_SHARES` seconds, and feeds
-    `lag.observe(seconds)` from the scheduler; alerting calls `notified(notifier, ok)`
-    for each alert's outcome and keeps `notification_queue` (notifier -> undelivered)
-    current, directly or through `set_queue`. `render()` writes the monitor's own
-    metrics only: other collectors on a registry passed in show through the registry
-    (`generate_latest`), not on `/metrics`.
+    Seams for other parts: the runtime awaits `refresh_uptime()` every `uptime_refresh`
+    seconds and feeds `lag.observe(seconds)` from the scheduler; alerting calls
+    `notified(notifier, ok)` for each alert's outcome and keeps `notification_queue`
+    (notifier -> undelivered) current, directly or through `set_queue`. `render()` writes
+    the monitor's own metrics only: other collectors on a registry passed in show through
+    the registry (`generate_latest`), not on `/metrics`.
     """
 
     def __init__(self, monitor: Monitor, registry: CollectorRegistry | None = None) -> None:
@@ -101,7 +95,6 @@ class Metrics:
         self.notifications_failed: dict[str, int] = {}
         self.notification_queue: dict[str, int] = {}
         self.uptime_refresh = UPTIME_REFRESH
-        self._share = 0  # the share of the targets `refresh_uptime_share` reads next
         self.lag = _Buckets(LAG_BUCKETS)  # how late probes start: `lag.observe(seconds)`
         self.registry.register(_Collector(self))
 
@@ -141,18 +134,8 @@ class Metrics:
         """Read each configured target's availability over 24 h, 7 d and 30 d from the
         store. A target without observed time yet has no ratio (no series rather than
         a made-up 100 %). A failing read keeps the previous figures."""
-        await self._refresh(list(self.monitor.config.targets), now)
-
-    async def refresh_uptime_share(self, now: float | None = None) -> None:
-        """`refresh_uptime` for the next of `UPTIME_SHARES` shares of the targets (every
-        `UPTIME_SHARES`-th target of the configuration, in turn)."""
-        share, self._share = self._share, (self._share + 1) % UPTIME_SHARES
-        ids = list(self.monitor.config.targets)[share::UPTIME_SHARES]
-        if ids:
-            await self._refresh(ids, now)
-
-    async def _refresh(self, ids: list[str], now: float | None) -> None:
         now = time.time() if now is None else now
+        ids = list(self.monitor.config.targets)
         fresh: dict[tuple[str, str], float] = {}
         try:
             for window, seconds in uptime_windows().items():
@@ -164,15 +147,7 @@ class Metrics:
             log.warning("uptime refresh failed", extra=kv(error=type(exc).__name__))
             return
         configured = self.monitor.config.targets  # a reload may have come meanwhile
-        gone = {(tid, window) for tid in ids for window in UPTIME_WINDOWS
-                if (tid, window) not in fresh and (tid, window) in self.uptime}
-        if gone or any(key not in self.uptime for key in fresh):
-            # New dicts rather than changing the keys: a scrape may be iterating the old one.
-            kept = {key: ratio for key, ratio in self.uptime.items() if key not in gone}
-            self.uptime = {key: ratio for key, ratio in (kept | fresh).items()
-                           if key[0] in configured}
-        else:
-            self.uptime.update(fresh)  # the usual case: new values for the same keys
+        self.uptime = {key: ratio for key, ratio in fresh.items() if key[0] in configured}
 
 
 class _Collector:

@@ -27,7 +27,7 @@ from monitor.config import Config, Target, load_config
 from monitor.deadman import PING_SECONDS, DeadMan
 from monitor.errors import ConfigError
 from monitor.log import kv
-from monitor.metrics import UPTIME_SHARES, Metrics
+from monitor.metrics import Metrics
 from monitor.probes import PROBES, ProbeContext
 from monitor.probes.fasthttp import FastTransport
 from monitor.probes.push import HeartbeatBook
@@ -145,9 +145,8 @@ class Monitor:
             self._tasks.append(asyncio.create_task(self._watch_config(), name="config-watch"))
         self._housekeeping = AsyncIOScheduler(timezone=UTC)
         self._housekeeping.add_job(self._apply_maintenance_job, "interval", seconds=MAINTENANCE_TICK)
-        self._housekeeping.add_job(self.metrics.refresh_uptime, next_run_time=datetime.now(UTC))
-        self._housekeeping.add_job(self.metrics.refresh_uptime_share, "interval",
-                                   seconds=self.metrics.uptime_refresh / UPTIME_SHARES)
+        self._housekeeping.add_job(self.metrics.refresh_uptime, "interval",
+                                   seconds=self.metrics.uptime_refresh, next_run_time=datetime.now(UTC))
         if self.alerting is not None:
             self._housekeeping.add_job(self.alerting.tick, "interval", seconds=TICK_SECONDS)
         if self.deadman is not None:

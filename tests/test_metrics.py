@@ -14,7 +14,6 @@ import pytest
 from prometheus_client import generate_latest
 
 from monitor.config import Config, NotifierConfig, Settings, Target
-from monitor.metrics import UPTIME_SHARES
 from monitor.probes import PROBES, ProbeContext, ProbeKind
 from monitor.result import Event, Reason, Result
 from monitor.runtime import Monitor
@@ -165,30 +164,6 @@ async def test_a_failing_store_keeps_the_previous_uptime(
     store.fail = True
     await monitor.metrics.refresh_uptime()
     assert sample(monitor, "monitor_target_uptime_ratio", target="web", window="24h") == 0.98
-
-
-async def test_each_uptime_share_reads_its_targets_and_all_are_read_within_a_round(
-    monitor: Monitor, store: MemoryStore
-) -> None:
-    store.ratios = {("web", 86400.0): 0.9, ("gateway", 86400.0): 0.8}
-    reads: list[list[str]] = []
-    uptime = store.uptime
-
-    async def counting(ids: Collection[str] | None, start: float, end: float) -> dict[str, Uptime]:
-        reads.append(sorted(ids or ()))
-        return await uptime(ids, start, end)
-
-    store.uptime = counting  # type: ignore[method-assign]
-    for _ in range(UPTIME_SHARES):
-        await monitor.metrics.refresh_uptime_share()
-    assert sorted(tid for ids in reads for tid in ids) == ["gateway"] * 3 + ["web"] * 3
-    assert all(len(ids) == 1 for ids in reads)  # never all targets in one read
-    assert sample(monitor, "monitor_target_uptime_ratio", target="web", window="24h") == 0.9
-    store.ratios = {("web", 86400.0): 0.7, ("gateway", 86400.0): None}
-    for _ in range(UPTIME_SHARES):
-        await monitor.metrics.refresh_uptime_share()
-    assert sample(monitor, "monitor_target_uptime_ratio", target="web", window="24h") == 0.7
-    assert sample(monitor, "monitor_target_uptime_ratio", target="gateway", window="24h") is None
 
 
 def test_notifications_are_counted_for_each_configured_notifier(monitor: Monitor) -> None:
