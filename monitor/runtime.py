@@ -82,8 +82,10 @@ def freeze_heap() -> None:
     freed by reference counting when a reload drops them. `start` runs it again once
     every target has been probed (its alert track, histogram and rollup exist by then)
     and every `REFREEZE_SECONDS`: each run is one collection, and what it freezes is
-    not walked again. Cyclic garbage is collected before each freeze, so freezing leaks
-    nothing; objects replaced later are freed by reference counting."""
+    not walked again. Cyclic garbage is collected before each freeze; afterwards frozen
+    objects are freed only by reference counting, so a reference cycle among frozen
+    objects that later becomes garbage would stay (a last result or an alert track,
+    replaced or dropped, is freed as its count falls to zero)."""
     gc.collect()
     gc.freeze()
 
