@@ -22,6 +22,8 @@ Driven by incident events (`on_event`) and a periodic `tick` (every ~10 s), it r
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import math
 import time
 from collections import deque
@@ -83,6 +85,13 @@ class Policy:
         self.clock, self.last_result = clock, last_result
         self.flap_changes, self.flap_window = flap_changes, flap_window
         self.tracks: dict[str, _Track] = {}
+        # What `tick` walks instead of every track: the targets with an open problem, a
+        # deferred "down" or flapping (`_busy`), and a heap of when each certificate is
+        # next due. `_order` keeps the tick's alerts in the order of the tracks.
+        self._busy: set[str] = set()
+        self._certs: list[tuple[float, str]] = []
+        self._order: dict[str, int] = {}
+        self._sequence = itertools.count()
         self.update(config)
 
     def update(self, config: Config) -> None:
@@ -94,9 +103,34 @@ class Policy:
                 self.dependents.setdefault(root, []).append(target.id)
         for tid in [t for t in self.tracks if t not in config.targets]:
             del self.tracks[tid]
+            self._busy.discard(tid)
+            del self._order[tid]
+        # A reload may add or drop `cert_warn_days`: schedule every track's again.
+        self._certs = [(track.cert_next, tid) for tid, track in self.tracks.items()
+                       if self._warns(tid)]
+        heapq.heapify(self._certs)
 
     def _track(self, tid: str) -> _Track:
-        return self.tracks.setdefault(tid, _Track())
+        track = self.tracks.get(tid)
+        if track is None:
+            track = self.tracks[tid] = _Track()
+            self._order[tid] = next(self._sequence)
+            if self._warns(tid):
+                heapq.heappush(self._certs, (track.cert_next, tid))
+        return track
+
+    def _warns(self, tid: str) -> bool:
+        target = self.config.targets.get(tid)
+        return bool(target and target.cert_warn_days)
+
+    def _mark(self, tid: str) -> None:
+        """Keep `_busy` current after `tid`'s track changed."""
+        track = self.tracks.get(tid)
+        if track is not None and (track.problem is not None or track.flapping
+                                  or track.pending is not None):
+            self._busy.add(tid)
+        else:
+            self._busy.discard(tid)
 
     def restore(self, target_id: str, state: State, since: float) -> None:
         """Resume after a restart (the state machine's restored state): a DOWN target's
@@ -107,8 +141,14 @@ class Policy:
             track.pending = since
         elif state == State.DEGRADED:
             track.problem = _Problem(state, since, set(self._wanting(target_id, "degraded")))
+        self._mark(target_id)
 
     def on_event(self, event: Event, target: Target) -> list[Outgoing]:
+        out = self._on_event(event, target)
+        self._mark(target.id)
+        return out
+
+    def _on_event(self, event: Event, target: Target) -> list[Outgoing]:
         track = self._track(target.id)
         track.state, track.since = event.new, event.at
         track.reason, track.detail = event.reason, event.detail
@@ -132,30 +172,46 @@ class Policy:
         """Reminders, escalations, refreshes, deferred downs, flapping's end, certificates."""
         now = self.clock()
         out: list[Outgoing] = []
-        for tid, track in list(self.tracks.items()):
-            target = self.config.targets.get(tid)
-            if target is None:
+        busy, popped = set(self._busy), self._pop_certificates(now)
+        for tid in sorted(busy | popped, key=lambda tid: self._order.get(tid, -1)):
+            track, target = self.tracks.get(tid), self.config.targets.get(tid)
+            if track is None or target is None:
                 continue
-            quiet = track.problem is None and not track.flapping and track.pending is None
-            if quiet and (not target.cert_warn_days or now < track.cert_next):
-                continue  # the common case, kept cheap: thousands of targets every tick
-            last_change = track.changes[-1] if track.changes else 0.0
-            if track.flapping and now - last_change >= self.flap_window:
-                out += self._stable(target, track, now)
-            out += self._refresh(target, track, now)
-            if track.maintenance or self._root_down(target):
-                track.pending = None
-                continue
-            if track.pending is not None and now >= track.pending:
-                track.pending = None
-                if track.state == State.DOWN and track.problem is None and not track.flapping:
-                    out += self._open_down(target, track, track.since, track.pending_from)
-            problem = track.problem
-            if problem and problem.state == State.DOWN and not track.flapping:
-                out += self._escalate(target, track, problem, now)
-                out += self._remind(target, track, problem, now)
-            out += self._certificate(target, track, now)
+            out += self._tick_one(target, track, now)
+            self._mark(tid)
+            if tid in popped and target.cert_warn_days:
+                # Not looked at (maintenance, a root down): again at the next tick.
+                heapq.heappush(self._certs, (max(track.cert_next, now), tid))
         return out
+
+    def _pop_certificates(self, now: float) -> set[str]:
+        """The targets whose certificate is due; `tick` schedules them again."""
+        due: set[str] = set()
+        while self._certs and self._certs[0][0] <= now:
+            due.add(heapq.heappop(self._certs)[1])
+        return due
+
+    def _tick_one(self, target: Target, track: _Track, now: float) -> list[Outgoing]:
+        quiet = track.problem is None and not track.flapping and track.pending is None
+        if quiet and (not target.cert_warn_days or now < track.cert_next):
+            return []
+        out: list[Outgoing] = []
+        last_change = track.changes[-1] if track.changes else 0.0
+        if track.flapping and now - last_change >= self.flap_window:
+            out += self._stable(target, track, now)
+        out += self._refresh(target, track, now)
+        if track.maintenance or self._root_down(target):
+            track.pending = None
+            return out
+        if track.pending is not None and now >= track.pending:
+            track.pending = None
+            if track.state == State.DOWN and track.problem is None and not track.flapping:
+                out += self._open_down(target, track, track.since, track.pending_from)
+        problem = track.problem
+        if problem and problem.state == State.DOWN and not track.flapping:
+            out += self._escalate(target, track, problem, now)
+            out += self._remind(target, track, problem, now)
+        return out + self._certificate(target, track, now)
 
     # -- transitions ----------------------------------------------------------------
 
@@ -205,6 +261,7 @@ class Policy:
             track, target = self.tracks.get(tid), self.config.targets.get(tid)
             if track and target and track.state == State.DOWN and track.problem is None:
                 track.pending = at + self._grace(target)
+                self._busy.add(tid)
         return []
 
     # -- timed alerts ---------------------------------------------------------------

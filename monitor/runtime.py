@@ -15,7 +15,7 @@ import gc
 import logging
 import time
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -42,6 +42,7 @@ log = logging.getLogger(__name__)
 
 Listener = Callable[[Event, Target], None]
 MAINTENANCE_TICK = 5.0  # seconds between checks of the maintenance windows
+REFREEZE_SECONDS = 600.0  # seconds between `freeze_heap` runs while running (see there)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -85,7 +86,13 @@ def freeze_heap() -> None:
     """Take what is alive now (configuration, targets, states: long-lived) out of the
     cyclic garbage collector's walks. With 20,000 targets each full collection walked
     them for 120-240 ms, stalling every probe due meanwhile. Frozen objects are still
-    freed by reference counting when a reload drops them."""
+    freed by reference counting when a reload drops them. `start` runs it again once
+    every target has been probed (its alert track, histogram and rollup exist by then)
+    and every `REFREEZE_SECONDS`: each run is one collection, and what it freezes is
+    not walked again. Cyclic garbage is collected before each freeze; afterwards frozen
+    objects are freed only by reference counting, so a reference cycle among frozen
+    objects that later becomes garbage would stay (a last result or an alert track,
+    replaced or dropped, is freed as its count falls to zero)."""
     gc.collect()
     gc.freeze()
 
@@ -152,6 +159,10 @@ class Monitor:
             self._housekeeping.add_job(self.alerting.tick, "interval", seconds=TICK_SECONDS)
         if self.deadman is not None:
             self._housekeeping.add_job(self.deadman.tick, "interval", seconds=PING_SECONDS)
+        longest = max((t.interval for t in self.config.targets.values()), default=0.0)
+        first = datetime.now(UTC) + timedelta(seconds=min(longest + 5.0, REFREEZE_SECONDS))
+        self._housekeeping.add_job(freeze_heap, "interval", seconds=REFREEZE_SECONDS,
+                                   next_run_time=first)
         self._housekeeping.start()
         freeze_heap()
         self.ready = True
