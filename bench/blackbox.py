@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -57,7 +58,9 @@ def available() -> bool:
 def version() -> str:
     out = subprocess.run([BINARY, "--version"], capture_output=True, text=True, check=False)
     first = (out.stdout or out.stderr).splitlines()
-    return first[0].split(",")[1].strip() if first and "," in first[0] else "?"
+    # "blackbox_exporter, version 0.23.0 (branch: debian/sid, revision: ...)" -> "0.23.0"
+    found = re.search(r"version (\S+)", first[0]) if first else None
+    return found.group(1) if found else "?"
 
 
 @contextlib.contextmanager
