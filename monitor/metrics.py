@@ -39,7 +39,8 @@ if TYPE_CHECKING:
 
 DURATION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 LAG_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0)
-UPTIME_WINDOWS = ("24h", "7d", "30d")
+# The windows of `monitor_target_uptime_ratio`, in seconds.
+UPTIME_WINDOWS: Mapping[str, float] = {"24h": 86400.0, "7d": 7 * 86400.0, "30d": 30 * 86400.0}
 UPTIME_REFRESH = 60.0  # seconds between reads of the uptime ratios from the store
 
 log = logging.getLogger(__name__)
@@ -138,7 +139,7 @@ class Metrics:
         ids = list(self.monitor.config.targets)
         fresh: dict[tuple[str, str], float] = {}
         try:
-            for window, seconds in uptime_windows().items():
+            for window, seconds in UPTIME_WINDOWS.items():
                 found = await self.monitor.store.uptime(ids, now - seconds, now)
                 for tid, uptime in found.items():
                     if uptime.ratio is not None:
@@ -244,7 +245,3 @@ _GROUPS: tuple[tuple[Callable[[Metrics, Writer], None], tuple[str, ...]], ...] =
                       "monitor_build_", "monitor_notification")),
 )
 
-
-def uptime_windows() -> Mapping[str, float]:
-    """The windows of `monitor_target_uptime_ratio`, in seconds."""
-    return {"24h": 86400.0, "7d": 7 * 86400.0, "30d": 30 * 86400.0}

@@ -33,7 +33,7 @@ from monitor.probes.base import Heartbeats
 from monitor.probes.fasthttp import FastTransport
 from monitor.probes.push import HeartbeatBook
 from monitor.probes.tlsutil import TlsContextCache
-from monitor.result import Event, Reason, Result
+from monitor.result import Event, Reason, Result, State
 from monitor.scheduler import Scheduler
 from monitor.state import StateMachine
 from monitor.store import PlannedMaintenance, Store
@@ -113,9 +113,8 @@ class Monitor:
         # The fast HTTP/1.1 transport: with httpx's default one the whole process managed
         # ~500 HTTP probes per CPU-second, with this one ~2,000 (BENCHMARKS.md).
         self.ctx = ctx or probe_context(self.heartbeats)
-        self.scheduler = Scheduler(self._probe_and_record, concurrency=concurrency)
         self.metrics = Metrics(self, registry)
-        self.scheduler._on_lag = self.metrics.lag.observe
+        self.scheduler = Scheduler(self._probe_and_record, concurrency=concurrency, on_lag=self.metrics.lag.observe)
         self.registry = self.metrics.registry
         self.listeners: list[Listener] = []
         self.started_at = time.time()
@@ -216,7 +215,7 @@ class Monitor:
 
     def _emit(self, event: Event, target: Target) -> None:
         self.store.add_event(event)
-        level = logging.WARNING if event.new == "DOWN" else logging.INFO
+        level = logging.WARNING if event.new is State.DOWN else logging.INFO
         log.log(level, "state changed", extra=kv(
             target=target.id, old=event.old, new=event.new, reason=event.reason, detail=event.detail))
         for listener in self.listeners:
