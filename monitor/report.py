@@ -164,8 +164,7 @@ def _maintenance_reason(config: Config, planned: Sequence[PlannedMaintenance], p
     window = config.maintenance_for(target, datetime.fromtimestamp(period.start, config.settings.zone))
     if window is not None:
         return window.reason
-    return next((w.reason for w in planned if w.start <= period.start < w.end
-                 and (target.id in w.targets or target.group in w.groups)), "")
+    return next((w.reason for w in planned if w.start <= period.start < w.end and w.covers(target)), "")
 
 
 # -- the command -------------------------------------------------------------------

@@ -239,8 +239,7 @@ class Monitor:
         at = datetime.fromtimestamp(now, UTC)
         for target in self.config.targets.values():
             active = self.config.maintenance_for(target, at) is not None or any(
-                w.start <= now < w.end and (target.id in w.targets or target.group in w.groups)
-                for w in self._planned
+                w.start <= now < w.end and w.covers(target) for w in self._planned
             )
             event = self.states.set_maintenance(target.id, active, now)
             if event is not None:

@@ -27,9 +27,12 @@ import math
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, tzinfo
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from monitor.result import Event, Result, State
+
+if TYPE_CHECKING:
+    from monitor.config import Target
 
 # Latency histogram: bucket i holds latencies in [LATENCY_BASE * 2**((i-1)/4),
 # LATENCY_BASE * 2**(i/4)) seconds; bucket 0 everything below LATENCY_BASE and the last
@@ -194,6 +197,10 @@ class PlannedMaintenance:
     targets: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
     reason: str = ""
+
+    def covers(self, target: Target) -> bool:
+        """Whether the window names `target` or its group (as `config.Maintenance.covers`)."""
+        return target.id in self.targets or target.group in self.groups
 
 
 class Store(Protocol):

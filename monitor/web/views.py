@@ -282,7 +282,7 @@ async def public_maintenance(runtime: Runtime, now: float) -> list[PublicMainten
 
 
 def _covered(config: Config, window: Maintenance | PlannedMaintenance) -> tuple[Target, ...]:
-    return tuple(t for t in config.targets.values() if t.id in window.targets or t.group in window.groups)
+    return tuple(t for t in config.targets.values() if window.covers(t))
 
 
 @dataclass(frozen=True, slots=True)
