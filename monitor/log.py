@@ -21,9 +21,12 @@ def kv(**fields: Any) -> dict[str, Any]:
 
 def _quote(value: Any) -> str:
     text = str(value)
-    if text and not any(c in text for c in ' "=\n\t'):
+    if text and not any(c in text for c in ' "=\n\r\t'):
         return text
-    return '"' + text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    # A value can come from outside (a server's banner, a push message): a raw CR or LF
+    # would forge a second log line.
+    escaped = text.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n").replace("\r", "\\r")
+    return '"' + escaped + '"'
 
 
 class LogfmtFormatter(logging.Formatter):
