@@ -16,6 +16,7 @@ run: $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check monitor tests bench
+	$(VENV)/bin/ruff format --check monitor tests bench
 	$(VENV)/bin/mypy monitor
 
 test: lint

@@ -84,35 +84,59 @@ def probers(folder: Path, targets: Farm, sizes: Sizes, cpu: int | None, report: 
     for kind, rate in sizes.rates.items():
         specs = runs.kind_targets(targets, kind, rate)
         urls = [s.url.removeprefix("tcp://") for s in specs]
-        both = runs.side_by_side(folder / f"tp-{kind}", specs, urls, modules[kind], targets.ca_file, rate,
-                                 sizes.rounds, sizes.warmup, sizes.window, cpu)
+        both = runs.side_by_side(
+            folder / f"tp-{kind}",
+            specs,
+            urls,
+            modules[kind],
+            targets.ca_file,
+            rate,
+            sizes.rounds,
+            sizes.warmup,
+            sizes.window,
+            cpu,
+        )
         mon, ref = both.median(both.monitor), both.median(both.blackbox)
         ratio = mon / ref if ref else None
         spread = ", ".join(f"{r.per_cpu_second:,.0f}" for r in both.monitor)
         probes = sum(r.probes for r in both.monitor)
         is_http = kind == "http"
-        report.add(Figure(
-            f"monitor: {words[kind]} probes per CPU-second (whole process)",
-            f"{mon:,.0f} (median of {spread})",
-            f"≥ 1.5 × blackbox = {1.5 * ref:,.0f}" if is_http and ref else "—",
-            (ratio >= 1.5) if is_http and ratio else None,
-            f"{both.monitor[0].command}; {rate} {kind} targets every 1s; {sizes.rounds} windows of "
-            f"{sizes.window:g}s alternating with the exporter's; {probes} probes, "
-            f"{both.monitor[0].failures} failed", mon,
-        ))
+        report.add(
+            Figure(
+                f"monitor: {words[kind]} probes per CPU-second (whole process)",
+                f"{mon:,.0f} (median of {spread})",
+                f"≥ 1.5 × blackbox = {1.5 * ref:,.0f}" if is_http and ref else "—",
+                (ratio >= 1.5) if is_http and ratio else None,
+                f"{both.monitor[0].command}; {rate} {kind} targets every 1s; {sizes.rounds} windows of "
+                f"{sizes.window:g}s alternating with the exporter's; {probes} probes, "
+                f"{both.monitor[0].failures} failed",
+                mon,
+            )
+        )
         if not both.blackbox:
             continue
         spread = ", ".join(f"{r.per_cpu_second:,.0f}" for r in both.blackbox)
-        report.add(Figure(
-            f"blackbox exporter {blackbox.version()}: {words[kind]} probes per CPU-second",
-            f"{ref:,.0f} (median of {spread})", "—", None,
-            f"{both.blackbox[0].command}, pinned like the monitor, monitor stopped meanwhile; "
-            f"{sum(r.failures for r in both.blackbox)} failed", ref,
-        ))
-        report.add(Figure(
-            f"ratio monitor / blackbox, {words[kind]}", f"{ratio:.2f} ×", "≥ 1.5 ×" if is_http else "—",
-            (ratio >= 1.5) if is_http and ratio else None, "the two lines above", ratio,
-        ))
+        report.add(
+            Figure(
+                f"blackbox exporter {blackbox.version()}: {words[kind]} probes per CPU-second",
+                f"{ref:,.0f} (median of {spread})",
+                "—",
+                None,
+                f"{both.blackbox[0].command}, pinned like the monitor, monitor stopped meanwhile; "
+                f"{sum(r.failures for r in both.blackbox)} failed",
+                ref,
+            )
+        )
+        report.add(
+            Figure(
+                f"ratio monitor / blackbox, {words[kind]}",
+                f"{ratio:.2f} ×",
+                "≥ 1.5 ×" if is_http else "—",
+                (ratio >= 1.5) if is_http and ratio else None,
+                "the two lines above",
+                ratio,
+            )
+        )
 
 
 def capacity(folder: Path, targets: Farm, sizes: Sizes, cpu: int | None, report: Report) -> None:
@@ -120,72 +144,113 @@ def capacity(folder: Path, targets: Farm, sizes: Sizes, cpu: int | None, report:
     base = runs.base_memory(folder / "mem-base", targets, sizes.warmup, cpu)
     n = sizes.full_targets
     full = runs.capacity(folder / "cap-full", targets, n, 30.0, sizes.full_window, 50, cpu, scrape=True)
-    how = f"{full.command}; {n} targets every 30s (every 50th the 100 ms target), " \
-          f"{full.window:.0f}s window, {full.started} probes, {full.failures} failed, " \
-          f"{full.cpu_share:.0%} of the core"
-    report.add(Figure(
-        f"scheduler lag at {n:,} targets every 30 s, one core", f"p50 ≤ {_ms(full.lag_p50)}, "
-        f"p99 ≤ {_ms(full.lag_p99)}", "p99 < 100 ms", full.sustained, how, full.lag_p99,
-    ))
+    how = (
+        f"{full.command}; {n} targets every 30s (every 50th the 100 ms target), "
+        f"{full.window:.0f}s window, {full.started} probes, {full.failures} failed, "
+        f"{full.cpu_share:.0%} of the core"
+    )
+    report.add(
+        Figure(
+            f"scheduler lag at {n:,} targets every 30 s, one core",
+            f"p50 ≤ {_ms(full.lag_p50)}, p99 ≤ {_ms(full.lag_p99)}",
+            "p99 < 100 ms",
+            full.sustained,
+            how,
+            full.lag_p99,
+        )
+    )
     best = full if full.sustained else None
     for count in sizes.ladder:
-        step = runs.capacity(folder / f"cap-{count}", targets, count, sizes.ladder_interval,
-                             sizes.ladder_window, 50, cpu)
+        step = runs.capacity(
+            folder / f"cap-{count}", targets, count, sizes.ladder_interval, sizes.ladder_window, 50, cpu
+        )
         equivalent = int(count * 30 / sizes.ladder_interval)
         report.notes.append(
             f"one-core ladder: {count} targets every {sizes.ladder_interval:g}s (= {equivalent:,} at 30s): "
             f"lag p99 ≤ {_ms(step.lag_p99)}, {step.cpu_share:.0%} of the core, {step.started} probes, "
-            f"{step.failures} failed -> {'sustained' if step.sustained else 'not sustained'}")
+            f"{step.failures} failed -> {'sustained' if step.sustained else 'not sustained'}"
+        )
         if not step.sustained:
             break
         best = step
     largest = 0 if best is None else int(best.targets * 30 / best.interval)
-    report.add(Figure(
-        "targets at a 30 s interval on one core, lag p99 < 100 ms", f"≥ {largest:,}" if best else "< 20,000",
-        "≥ 20,000", largest >= 20_000,
-        f"{n:,} measured at 30s; above that at {sizes.ladder_interval:g}s with a tenth of the targets "
-        "(same probe rate; see the notes)", float(largest),
-    ))
+    report.add(
+        Figure(
+            "targets at a 30 s interval on one core, lag p99 < 100 ms",
+            f"≥ {largest:,}" if best else "< 20,000",
+            "≥ 20,000",
+            largest >= 20_000,
+            f"{n:,} measured at 30s; above that at {sizes.ladder_interval:g}s with a tenth of the targets "
+            "(same probe rate; see the notes)",
+            float(largest),
+        )
+    )
     errors = [abs(e) for e in full.slow_errors]
-    report.add(Figure(
-        f"latency error, 100 ms target, at {n:,} targets", f"median {_ms(runs.quantile(errors, 0.5), 2)}, "
-        f"p99 {_ms(runs.quantile(errors, 0.99), 2)} ({len(errors)} probes)", "≤ 5 ms p99",
-        runs.quantile(errors, 0.99) <= 0.005, "stored durations - 100 ms, same run as the lag above",
-        runs.quantile(errors, 0.99),
-    ))
+    report.add(
+        Figure(
+            f"latency error, 100 ms target, at {n:,} targets",
+            f"median {_ms(runs.quantile(errors, 0.5), 2)}, "
+            f"p99 {_ms(runs.quantile(errors, 0.99), 2)} ({len(errors)} probes)",
+            "≤ 5 ms p99",
+            runs.quantile(errors, 0.99) <= 0.005,
+            "stored durations - 100 ms, same run as the lag above",
+            runs.quantile(errors, 0.99),
+        )
+    )
     per_target = (full.rss - base) / (n - 1)
-    report.add(Figure(
-        "resident memory per target above the base", f"{per_target / 1024:.1f} KB "
-        f"({base / 2**20:.0f} MB with 1 target, {full.rss / 2**20:.0f} MB with {n:,})", "≤ 10 KB",
-        per_target <= 10 * 1024, "RSS from /proc/PID/statm, 1 target vs the run above", per_target,
-    ))
+    report.add(
+        Figure(
+            "resident memory per target above the base",
+            f"{per_target / 1024:.1f} KB ({base / 2**20:.0f} MB with 1 target, {full.rss / 2**20:.0f} MB with {n:,})",
+            "≤ 10 KB",
+            per_target <= 10 * 1024,
+            "RSS from /proc/PID/statm, 1 target vs the run above",
+            per_target,
+        )
+    )
     if full.scrape_seconds is not None:
-        report.add(Figure(
-            f"one full GET /metrics at {n:,} targets", f"{full.scrape_seconds:.2f} s", "—", None,
-            "timed from outside after the window (the loop is busy meanwhile)", full.scrape_seconds,
-        ))
+        report.add(
+            Figure(
+                f"one full GET /metrics at {n:,} targets",
+                f"{full.scrape_seconds:.2f} s",
+                "—",
+                None,
+                "timed from outside after the window (the loop is busy meanwhile)",
+                full.scrape_seconds,
+            )
+        )
 
 
 def page(folder: Path, targets: Farm, sizes: Sizes, cpu: int | None, report: Report) -> None:
     times = runs.status_page(folder / "page", targets, sizes.page_targets, 4.0, sizes.page_repeat, cpu)
-    report.add(Figure(
-        f"status page with {times.targets:,} targets", f"{_ms(times.median, 1)} median "
-        f"(HTTP {times.status}, {times.size / 1024:.0f} KB)", "< 100 ms",
-        times.status == 200 and times.median < 0.1, times.command, times.median,
-    ))
+    report.add(
+        Figure(
+            f"status page with {times.targets:,} targets",
+            f"{_ms(times.median, 1)} median (HTTP {times.status}, {times.size / 1024:.0f} KB)",
+            "< 100 ms",
+            times.status == 200 and times.median < 0.1,
+            times.command,
+            times.median,
+        )
+    )
 
 
 def database(sizes: Sizes, report: Report) -> None:
     from bench import dbgrowth
 
     growth = asyncio.run(dbgrowth.measure(sizes.db_targets, sizes.db_days, 30.0))
-    report.add(Figure(
-        "database size per target after a year", f"{growth.per_target_year / 1e6:.3f} MB "
-        f"(of which growing {growth.growth_per_target_year / 1e6:.3f} MB/year)", "≤ 1 MB",
-        growth.per_target_year <= 1e6,
-        f"python -m bench.dbgrowth --targets {sizes.db_targets} --days {sizes.db_days} --interval 30 "
-        "(the real SQLiteStore, simulated clock, extrapolated to 365 days)", growth.per_target_year,
-    ))
+    report.add(
+        Figure(
+            "database size per target after a year",
+            f"{growth.per_target_year / 1e6:.3f} MB "
+            f"(of which growing {growth.growth_per_target_year / 1e6:.3f} MB/year)",
+            "≤ 1 MB",
+            growth.per_target_year <= 1e6,
+            f"python -m bench.dbgrowth --targets {sizes.db_targets} --days {sizes.db_days} --interval 30 "
+            "(the real SQLiteStore, simulated clock, extrapolated to 365 days)",
+            growth.per_target_year,
+        )
+    )
 
 
 def _ms(seconds: float, digits: int = 0) -> str:

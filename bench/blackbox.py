@@ -70,8 +70,7 @@ def exporter(folder: Path, ca_file: Path) -> Iterator[Exporter]:
     config = folder / "blackbox.yml"
     config.write_text(_CONFIG.format(ca_file=ca_file))
     port = free_port()
-    argv = [BINARY, f"--config.file={config}", f"--web.listen-address=127.0.0.1:{port}",
-            "--log.level=error"]
+    argv = [BINARY, f"--config.file={config}", f"--web.listen-address=127.0.0.1:{port}", "--log.level=error"]
     proc = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_port(port)
@@ -97,11 +96,24 @@ class Load:
         return self.probes / self.cpu if self.cpu else 0.0
 
 
-def drive(exp: Exporter, module: str, targets: list[str], rate: float, duration: float,
-          warmup: float = 2.0) -> Load:
+def drive(exp: Exporter, module: str, targets: list[str], rate: float, duration: float, warmup: float = 2.0) -> Load:
     """Drive `exp` at `rate` probes/s; its CPU over the `duration` after `warmup`."""
-    argv = [sys.executable, "-m", "bench.driver", "--port", str(exp.port), "--module", module,
-            "--rate", str(rate), "--warmup", str(warmup), "--duration", str(duration), *targets]
+    argv = [
+        sys.executable,
+        "-m",
+        "bench.driver",
+        "--port",
+        str(exp.port),
+        "--module",
+        module,
+        "--rate",
+        str(rate),
+        "--warmup",
+        str(warmup),
+        "--duration",
+        str(duration),
+        *targets,
+    ]
     window = CpuWindow(exp.pid)
     with subprocess.Popen(argv, stdout=subprocess.PIPE, text=True) as proc:
         assert proc.stdout is not None

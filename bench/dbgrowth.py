@@ -81,16 +81,14 @@ def _day(store: SQLiteStore, rng: random.Random, day: int, targets: int, interva
             if in_outage:
                 result = Result(False, Reason.TIMEOUT, "no answer", 10.0, at)
             else:
-                result = Result(True, Reason.OK, "", rng.lognormvariate(-2.1, 0.25), at,
-                                status_code=200)
+                result = Result(True, Reason.OK, "", rng.lognormvariate(-2.1, 0.25), at, status_code=200)
             store.add_result(tid, result, in_maint)
             added += 1
             at += interval
     return added
 
 
-async def measure(targets: int = 3, days: int = 365, interval: float = 30.0,
-                  folder: Path | None = None) -> Growth:
+async def measure(targets: int = 3, days: int = 365, interval: float = 30.0, folder: Path | None = None) -> Growth:
     """Run the simulation in `folder` (a temporary one by default)."""
     with tempfile.TemporaryDirectory() as tmp:
         path = (folder or Path(tmp)) / "monitor.db"
@@ -124,14 +122,17 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=30.0)
     args = parser.parse_args()
     growth = asyncio.run(measure(args.targets, args.days, args.interval))
-    print(f"database size after a year: {growth.per_target_year / 1e6:.3f} MB per target "
-          f"(budget {BUDGET / 1e6:.0f} MB), of which history growing "
-          f"{growth.growth_per_target_year / 1e6:.3f} MB per year "
-          f"({growth.targets} targets, {growth.days} days simulated, {growth.results} results "
-          f"every {args.interval:g}s)")
+    print(
+        f"database size after a year: {growth.per_target_year / 1e6:.3f} MB per target "
+        f"(budget {BUDGET / 1e6:.0f} MB), of which history growing "
+        f"{growth.growth_per_target_year / 1e6:.3f} MB per year "
+        f"({growth.targets} targets, {growth.days} days simulated, {growth.results} results "
+        f"every {args.interval:g}s)"
+    )
     for name, size in growth.tables.items():
         if size > 4096 * growth.targets:
             print(f"  {name:<20} {size / growth.targets:>12,.0f} bytes per target")
+
 
 if __name__ == "__main__":
     main()

@@ -87,8 +87,9 @@ class Counts:
         self.success = self.failure = self.errors = 0
 
     def line(self, phase: str, sent: int) -> str:
-        return json.dumps({"phase": phase, "sent": sent, "success": self.success,
-                           "failure": self.failure, "errors": self.errors})
+        return json.dumps(
+            {"phase": phase, "sent": sent, "success": self.success, "failure": self.failure, "errors": self.errors}
+        )
 
 
 async def _worker(port: int, jobs: asyncio.Queue[bytes], counts: Counts) -> None:
@@ -109,11 +110,14 @@ async def _worker(port: int, jobs: asyncio.Queue[bytes], counts: Counts) -> None
             client = None
 
 
-async def drive(port: int, module: str, targets: list[str], rate: float, warmup: float,
-                duration: float, connections: int) -> None:
+async def drive(
+    port: int, module: str, targets: list[str], rate: float, warmup: float, duration: float, connections: int
+) -> None:
     requests = [
-        (f"GET /probe?module={module}&target={quote(t, safe='')} HTTP/1.1\r\n"
-         f"Host: 127.0.0.1:{port}\r\nUser-Agent: bench\r\n\r\n").encode()
+        (
+            f"GET /probe?module={module}&target={quote(t, safe='')} HTTP/1.1\r\n"
+            f"Host: 127.0.0.1:{port}\r\nUser-Agent: bench\r\n\r\n"
+        ).encode()
         for t in targets
     ]
     counts = Counts()
@@ -146,8 +150,7 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("targets", nargs="+")
     args = parser.parse_args()
-    coro = drive(args.port, args.module, args.targets, args.rate, args.warmup, args.duration,
-                 args.connections)
+    coro = drive(args.port, args.module, args.targets, args.rate, args.warmup, args.duration, args.connections)
     try:
         import uvloop
     except ImportError:

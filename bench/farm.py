@@ -123,7 +123,9 @@ def nginx(folder: Path) -> Iterator[tuple[int, int, int]]:
 def farmserver() -> Iterator[tuple[int, dict[str, int]]]:
     """`bench.farmserver` in its own process: yields (pid, {"slow": port, "tcp": port})."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "bench.farmserver"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        [sys.executable, "-m", "bench.farmserver"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
     )
     try:
         assert proc.stdout is not None
@@ -139,8 +141,7 @@ def farm(folder: Path) -> Iterator[Farm]:
     folder.mkdir(parents=True, exist_ok=True)
     ca_file = _certificates(folder)
     with nginx(folder) as (npid, http, https), farmserver() as (fpid, ports):
-        yield Farm(http, https, ports["slow"], ports["tcp"], ca_file,
-                   {"nginx": npid, "farmserver": fpid})
+        yield Farm(http, https, ports["slow"], ports["tcp"], ca_file, {"nginx": npid, "farmserver": fpid})
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:

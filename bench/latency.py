@@ -25,11 +25,14 @@ def main() -> None:
             for i in range(args.rounds):
                 c = runs.capacity(folder / f"run{i}", targets, 20_000, 30.0, args.window, 50, cpu)
                 errors = sorted(abs(e) for e in c.slow_errors)
-                print(f"run {i + 1}: {c.window:.0f} s window, lag p50 ≤ {c.lag_p50 * 1e3:.0f} ms, "
-                      f"p99 ≤ {c.lag_p99 * 1e3:.0f} ms, {c.cpu_share:.0%} of the core, {c.started} probes, "
-                      f"{c.failures} failed; 100 ms target: {len(errors)} probes, error median "
-                      f"{runs.quantile(errors, 0.5) * 1e3:.2f} ms, p99 {runs.quantile(errors, 0.99) * 1e3:.2f} ms, "
-                      f"max {errors[-1] * 1e3:.1f} ms", flush=True)
+                print(
+                    f"run {i + 1}: {c.window:.0f} s window, lag p50 ≤ {c.lag_p50 * 1e3:.0f} ms, "
+                    f"p99 ≤ {c.lag_p99 * 1e3:.0f} ms, {c.cpu_share:.0%} of the core, {c.started} probes, "
+                    f"{c.failures} failed; 100 ms target: {len(errors)} probes, error median "
+                    f"{runs.quantile(errors, 0.5) * 1e3:.2f} ms, p99 {runs.quantile(errors, 0.99) * 1e3:.2f} ms, "
+                    f"max {errors[-1] * 1e3:.1f} ms",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

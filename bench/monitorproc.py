@@ -32,12 +32,19 @@ class TargetSpec:
     extra: tuple[tuple[str, str], ...] = ()
 
 
-def write_config(folder: Path, targets: Sequence[TargetSpec], interval: str, timeout: str = "1s",
-                 groups: int = 10) -> Path:
+def write_config(
+    folder: Path, targets: Sequence[TargetSpec], interval: str, timeout: str = "1s", groups: int = 10
+) -> Path:
     """A targets.toml for `targets`, each probed every `interval`."""
     lines = [
-        "[monitor]", 'title = "bench"', 'language = "en"', "",
-        "[defaults]", f'interval = "{interval}"', f'timeout = "{timeout}"', "",
+        "[monitor]",
+        'title = "bench"',
+        'language = "en"',
+        "",
+        "[defaults]",
+        f'interval = "{interval}"',
+        f'timeout = "{timeout}"',
+        "",
     ]
     for i, t in enumerate(targets):
         lines += [f"[targets.{t.id}]", f'name = "{t.id}"', f'group = "group {i % groups}"', f'url = "{t.url}"']
@@ -124,13 +131,28 @@ def monitor_run(folder: Path, config: Path, cpu: int | None = None) -> Iterator[
     """`python -m monitor run` on `config` until the context exits (SIGTERM, graceful)."""
     port = free_port()
     data = folder / "data"
-    argv = [sys.executable, "-m", "monitor", "run", "-c", str(config), "--listen", f"127.0.0.1:{port}",
-            "--data", str(data), "--log-level", "warning"]
+    argv = [
+        sys.executable,
+        "-m",
+        "monitor",
+        "run",
+        "-c",
+        str(config),
+        "--listen",
+        f"127.0.0.1:{port}",
+        "--data",
+        str(data),
+        "--log-level",
+        "warning",
+    ]
     prefix = ["taskset", "-c", str(cpu)] if cpu is not None else []
     began = time.monotonic()
     log = (folder / "monitor.log").open("ab")
     proc = subprocess.Popen(
-        argv, stdout=log, stderr=log, cwd=folder,
+        argv,
+        stdout=log,
+        stderr=log,
+        cwd=folder,
         preexec_fn=(lambda: os.sched_setaffinity(0, {cpu})) if cpu is not None else None,
     )
     try:

@@ -51,8 +51,12 @@ class Report:
         folder.mkdir(parents=True, exist_ok=True)
         data = {"machine": machine(), "figures": [asdict(f) for f in self.figures], "notes": self.notes}
         (folder / "results.json").write_text(json.dumps(data, indent=2) + "\n")
-        lines = [f"Machine: {machine_line()}", "",
-                 "| figure | measured | target | | command and inputs |", "|---|---|---|---|---|"]
+        lines = [
+            f"Machine: {machine_line()}",
+            "",
+            "| figure | measured | target | | command and inputs |",
+            "|---|---|---|---|---|",
+        ]
         for f in self.figures:
             verdict = "" if f.ok is None else ("met" if f.ok else "**missed**")
             lines.append(f"| {f.name} | {f.measured} | {f.target} | {verdict} | {f.how} |")
@@ -76,8 +80,14 @@ def machine() -> dict[str, object]:
         loop = f"uvloop {uvloop.__version__}"
     except ImportError:
         loop = "asyncio"
-    return {"nproc": os.cpu_count(), "cpu": model, "python": platform.python_version(),
-            "loop": loop, "kernel": platform.release(), "executable": sys.executable}
+    return {
+        "nproc": os.cpu_count(),
+        "cpu": model,
+        "python": platform.python_version(),
+        "loop": loop,
+        "kernel": platform.release(),
+        "executable": sys.executable,
+    }
 
 
 def machine_line() -> str:

@@ -102,9 +102,18 @@ class SideBySide:
         return statistics.median(r.per_cpu_second for r in runs) if runs else 0.0
 
 
-def side_by_side(folder: Path, targets: list[TargetSpec], bb_targets: list[str], module: str,
-                 ca_file: Path, rate: float, rounds: int, warmup: float, window: float,
-                 cpu: int | None) -> SideBySide:
+def side_by_side(
+    folder: Path,
+    targets: list[TargetSpec],
+    bb_targets: list[str],
+    module: str,
+    ca_file: Path,
+    rate: float,
+    rounds: int,
+    warmup: float,
+    window: float,
+    cpu: int | None,
+) -> SideBySide:
     """`rounds` alternating windows: the monitor probing `targets` at `rate`, then (the
     monitor stopped with SIGSTOP, so it takes no CPU and no port) the exporter driven
     through `/probe` at the same rate. Without the exporter installed, monitor only."""
@@ -140,20 +149,29 @@ def _monitor_window(mon: Monitor, window: float) -> Throughput:
     time.sleep(window)
     after = mon.metrics(light=True)
     meter.stop()
-    return Throughput(int(after.started - before.started), 0, meter.cpu, meter.wall, mon.command,
-                      since, time.time())
+    return Throughput(int(after.started - before.started), 0, meter.cpu, meter.wall, mon.command, since, time.time())
 
 
-def blackbox_throughput(exp: blackbox.Exporter, module: str, targets: list[str], rate: float,
-                        window: float) -> Throughput:
+def blackbox_throughput(
+    exp: blackbox.Exporter, module: str, targets: list[str], rate: float, window: float
+) -> Throughput:
     """The exporter's CPU per probe when driven at `rate` probes a second."""
     load = blackbox.drive(exp, module, targets, rate, window)
     command = f"{exp.command} + GET /probe?module={module}&target=... at {rate:g}/s"
     return Throughput(load.probes, load.failures, load.cpu, load.wall, command)
 
 
-def capacity(folder: Path, farm: Farm, targets: int, interval: float, window: float,
-             every: int, cpu: int | None, scrape: bool = False, warmup: float | None = None) -> Capacity:
+def capacity(
+    folder: Path,
+    farm: Farm,
+    targets: int,
+    interval: float,
+    window: float,
+    every: int,
+    cpu: int | None,
+    scrape: bool = False,
+    warmup: float | None = None,
+) -> Capacity:
     """Run `targets` targets (every `every`-th answers in 100 ms) at `interval` on one
     core; the scheduler's lag over `window` after `warmup` (default: one interval, so
     that every target has been probed and stored once: the steady state), the latency
@@ -183,10 +201,18 @@ def capacity(folder: Path, farm: Farm, targets: int, interval: float, window: fl
     stored = stored_results(mon.data, "%", since, until)
     slow_results = stored_results(mon.data, "%-slow", since, until)
     result = Capacity(
-        targets=targets, interval=interval, lag_p99=p99, lag_p50=p50, started=started,
-        failures=sum(1 for ok, _ in stored if not ok), cpu_share=meter.utilisation, rss=rss,
+        targets=targets,
+        interval=interval,
+        lag_p99=p99,
+        lag_p50=p50,
+        started=started,
+        failures=sum(1 for ok, _ in stored if not ok),
+        cpu_share=meter.utilisation,
+        rss=rss,
         slow_errors=[d - SLOW_DELAY for ok, d in slow_results if ok],
-        scrape_seconds=scrape_seconds, window=meter.wall, command=mon.command,
+        scrape_seconds=scrape_seconds,
+        window=meter.wall,
+        command=mon.command,
     )
     return result
 
@@ -213,8 +239,7 @@ class PageTimes:
         return statistics.median(self.times) if self.times else float("nan")
 
 
-def status_page(folder: Path, farm: Farm, targets: int, settle: float, repeat: int,
-                cpu: int | None) -> PageTimes:
+def status_page(folder: Path, farm: Farm, targets: int, settle: float, repeat: int, cpu: int | None) -> PageTimes:
     """Time `GET /` with `targets` targets, each probed at least once before."""
     folder.mkdir(parents=True, exist_ok=True)
     config = write_config(folder, kind_targets(farm, "http", targets), f"{max(1.0, settle - 1):g}s")

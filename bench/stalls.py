@@ -48,8 +48,10 @@ def tick(config: Config) -> None:
         policy.tick()
         times.append(time.process_time() - started)
     times.sort()
-    print(f"Policy.tick, {len(config.targets)} targets (20 down, every 10th with cert_warn_days): "
-          f"median {times[25] * 1e3:.2f} ms CPU, max {times[-1] * 1e3:.2f} ms")
+    print(
+        f"Policy.tick, {len(config.targets)} targets (20 down, every 10th with cert_warn_days): "
+        f"median {times[25] * 1e3:.2f} ms CPU, max {times[-1] * 1e3:.2f} ms"
+    )
 
 
 async def uptime(config: Config, folder: Path) -> None:
@@ -86,8 +88,10 @@ async def _watched(call: Callable[[], Awaitable[None]]) -> str:
     wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
     watcher.cancel()
     collections = [s["collections"] - b for s, b in zip(gc.get_stats(), before, strict=True)]
-    return (f"{wall * 1e3:.0f} ms wall, {cpu * 1e3:.0f} ms CPU (all threads), longest loop stall "
-            f"{max(stalls) * 1e3:.1f} ms, GC collections gen0/1/2 {collections}")
+    return (
+        f"{wall * 1e3:.0f} ms wall, {cpu * 1e3:.0f} ms CPU (all threads), longest loop stall "
+        f"{max(stalls) * 1e3:.1f} ms, GC collections gen0/1/2 {collections}"
+    )
 
 
 async def collections(config: Config, folder: Path) -> None:

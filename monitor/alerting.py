@@ -39,8 +39,7 @@ PRUNE_SECONDS = 3600.0
 
 def build_notifiers(config: Config, ctx: NotifyContext) -> dict[str, Notifier]:
     """Every configured notifier, built by its kind."""
-    return {name: NOTIFIERS[nc.type].build(nc, ctx) for name, nc in config.notifiers.items()
-            if nc.type in NOTIFIERS}
+    return {name: NOTIFIERS[nc.type].build(nc, ctx) for name, nc in config.notifiers.items() if nc.type in NOTIFIERS}
 
 
 def texts_for(config: Config) -> Texts:
@@ -49,8 +48,7 @@ def texts_for(config: Config) -> Texts:
 
 
 def http_client() -> httpx.AsyncClient:
-    return httpx.AsyncClient(headers={"User-Agent": f"monitor/{__version__}"},
-                             follow_redirects=False)
+    return httpx.AsyncClient(headers={"User-Agent": f"monitor/{__version__}"}, follow_redirects=False)
 
 
 class NotificationMetrics(Protocol):
@@ -64,19 +62,32 @@ class NotificationMetrics(Protocol):
 class Alerting:
     """Owns the policy, the outbox, the dispatcher and the notifiers' HTTP client."""
 
-    def __init__(self, config: Config, *, clock: Callable[[], float] = time.time,
-                 last_result: Callable[[str], Result | None] = lambda _: None,
-                 db_path: str | Path | None = None, client: httpx.AsyncClient | None = None,
-                 metrics: NotificationMetrics | None = None,
-                 backoff_base: float = 5.0, backoff_cap: float = 600.0) -> None:
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Callable[[], float] = time.time,
+        last_result: Callable[[str], Result | None] = lambda _: None,
+        db_path: str | Path | None = None,
+        client: httpx.AsyncClient | None = None,
+        metrics: NotificationMetrics | None = None,
+        backoff_base: float = 5.0,
+        backoff_cap: float = 600.0,
+    ) -> None:
         self.config, self.clock, self.metrics = config, clock, metrics
         self.policy = Policy(config, clock=clock, last_result=last_result)
         self.outbox = Outbox(db_path or config.settings.data_dir / DB_NAME, clock=clock)
         self._own_client = client is None
         self.client = client or http_client()
         self.outbox.open()
-        self.dispatcher = Dispatcher(self.outbox, self._notifiers(config), clock=clock,
-                                     base=backoff_base, cap=backoff_cap, on_outcome=self._outcome)
+        self.dispatcher = Dispatcher(
+            self.outbox,
+            self._notifiers(config),
+            clock=clock,
+            base=backoff_base,
+            cap=backoff_cap,
+            on_outcome=self._outcome,
+        )
         self._pruned = 0.0
         self._publish_queue()
 
@@ -127,9 +138,12 @@ class Alerting:
         for item in outgoing:
             added = self.outbox.enqueue(item.alert, item.notifiers)
             if added:
-                log.info("alert queued", extra=kv(alert=item.alert.id, kind=item.alert.kind,
-                                                  target=item.alert.target,
-                                                  notifiers=",".join(added)))
+                log.info(
+                    "alert queued",
+                    extra=kv(
+                        alert=item.alert.id, kind=item.alert.kind, target=item.alert.target, notifiers=",".join(added)
+                    ),
+                )
                 self.dispatcher.wake(added)
         if outgoing:
             self._publish_queue()

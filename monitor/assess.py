@@ -25,18 +25,24 @@ def assess(target: Target, result: Result, now: float | None = None) -> Result:
         left = result.cert_expiry - now
         if left <= 0:
             return dataclasses.replace(
-                result, ok=False, degraded=False, reason=Reason.CERT_EXPIRED,
+                result,
+                ok=False,
+                degraded=False,
+                reason=Reason.CERT_EXPIRED,
                 detail=f"certificate expired {-left / DAY:.0f} days ago",
             )
         if target.cert_warn_days and left <= max(target.cert_warn_days) * DAY:
             return dataclasses.replace(
-                result, degraded=True, reason=Reason.CERT_EXPIRING,
+                result,
+                degraded=True,
+                reason=Reason.CERT_EXPIRING,
                 detail=f"certificate expires in {left / DAY:.0f} days",
             )
     if target.degraded_after is not None and result.duration > target.degraded_after:
         return dataclasses.replace(
-            result, degraded=True, reason=Reason.SLOW,
-            detail=f"answered in {result.duration * 1000:.0f} ms "
-            f"(slower than {target.degraded_after * 1000:.0f} ms)",
+            result,
+            degraded=True,
+            reason=Reason.SLOW,
+            detail=f"answered in {result.duration * 1000:.0f} ms (slower than {target.degraded_after * 1000:.0f} ms)",
         )
     return result

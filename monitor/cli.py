@@ -36,8 +36,13 @@ def _parser() -> argparse.ArgumentParser:
 
     def command(name: str, help_: str) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_, description=help_)
-        p.add_argument("-c", "--config", type=Path, default=Path("targets.toml"),
-                       help="configuration file (default: ./targets.toml)")
+        p.add_argument(
+            "-c",
+            "--config",
+            type=Path,
+            default=Path("targets.toml"),
+            help="configuration file (default: ./targets.toml)",
+        )
         p.add_argument("--data", type=Path, help="data directory (overrides [monitor] data_dir)")
         return p
 
@@ -68,8 +73,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         _print_problems(exc)
         return EXIT_CONFIG
     handler = {
-        "run": _run, "check": _check, "validate": _validate,
-        "report": _report, "notify-test": _notify_test,
+        "run": _run,
+        "check": _check,
+        "validate": _validate,
+        "report": _report,
+        "notify-test": _notify_test,
     }[args.command]
     return handler(config, args)
 
@@ -99,8 +107,10 @@ def _print_problems(exc: ConfigError) -> None:
 
 
 def _validate(config: Config, args: argparse.Namespace) -> int:
-    print(f"{config.path}: valid ({len(config.targets)} targets, {len(config.notifiers)} notifiers, "
-          f"{len(config.maintenance)} maintenance windows, {len(config.watches)} watch periods)")
+    print(
+        f"{config.path}: valid ({len(config.targets)} targets, {len(config.notifiers)} notifiers, "
+        f"{len(config.maintenance)} maintenance windows, {len(config.watches)} watch periods)"
+    )
     return EXIT_OK
 
 
@@ -113,8 +123,7 @@ def _run(config: Config, args: argparse.Namespace) -> int:
 def _check(config: Config, args: argparse.Namespace) -> int:
     unknown = [i for i in args.ids if i not in config.targets]
     if unknown:
-        print(f"unknown target id(s): {', '.join(unknown)} (known: {', '.join(config.targets)})",
-              file=sys.stderr)
+        print(f"unknown target id(s): {', '.join(unknown)} (known: {', '.join(config.targets)})", file=sys.stderr)
         return EXIT_CONFIG
     targets = [config.targets[i] for i in args.ids] if args.ids else list(config.targets.values())
     results = asyncio.run(_probe_all(config, targets))
@@ -158,9 +167,14 @@ def _state_word(result: Result) -> str:
 
 def _as_json(target: Target, result: Result) -> dict[str, object]:
     return {
-        "id": target.id, "name": target.name, "kind": target.kind, "state": _state_word(result),
-        "latency_ms": round(result.duration * 1000, 1), "reason": result.reason,
-        "detail": result.detail, "status_code": result.status_code,
+        "id": target.id,
+        "name": target.name,
+        "kind": target.kind,
+        "state": _state_word(result),
+        "latency_ms": round(result.duration * 1000, 1),
+        "reason": result.reason,
+        "detail": result.detail,
+        "status_code": result.status_code,
     }
 
 
@@ -172,8 +186,12 @@ def _print_table(targets: list[Target], results: list[Result]) -> None:
     for target, result in zip(targets, results, strict=True):
         word = _state_word(result)
         table.add_row(
-            target.id, target.kind, f"[{styles[word]}]{word}[/]", f"{result.duration * 1000:.0f} ms",
-            result.reason, result.detail,
+            target.id,
+            target.kind,
+            f"[{styles[word]}]{word}[/]",
+            f"{result.duration * 1000:.0f} ms",
+            result.reason,
+            result.detail,
         )
     Console(highlight=False, width=max(120, Console().width)).print(table)
 

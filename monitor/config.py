@@ -128,8 +128,15 @@ class Config:
 
 # Keys a target may inherit from [defaults].
 _DEFAULTABLE = (
-    "interval", "timeout", "failure_threshold", "success_threshold", "notify",
-    "degraded_after", "cert_warn_days", "public", "group",
+    "interval",
+    "timeout",
+    "failure_threshold",
+    "success_threshold",
+    "notify",
+    "degraded_after",
+    "cert_warn_days",
+    "public",
+    "group",
 )
 
 
@@ -160,6 +167,7 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
 
 def _substitute(value: Any, key: str, env: Mapping[str, str], problems: Problems) -> Any:
     if isinstance(value, str):
+
         def one(match: re.Match[str]) -> str:
             if match.group(0) == "$$":
                 return "$"
@@ -170,6 +178,7 @@ def _substitute(value: Any, key: str, env: Mapping[str, str], problems: Problems
                 return fallback
             problems.add(key, f"environment variable {name} is not set")
             return ""
+
         return _ENV.sub(one, value)
     if isinstance(value, dict):
         return {k: _substitute(v, f"{key}.{k}" if key else k, env, problems) for k, v in value.items()}
@@ -213,12 +222,12 @@ def _zone(name: str) -> ZoneInfo:
 def _read_settings(t: Table, base: Path) -> Settings:
     language = t.text("language", "en")
     if language not in ("id", "en"):
-        t.problem("language", f"must be \"id\" or \"en\", not {language!r}")
+        t.problem("language", f'must be "id" or "en", not {language!r}')
     timezone = t.text("timezone", "UTC")
     try:
         ZoneInfo(timezone)
     except (ZoneInfoNotFoundError, ValueError):
-        t.problem("timezone", f"unknown time zone {timezone!r} (write e.g. \"Asia/Jakarta\")")
+        t.problem("timezone", f'unknown time zone {timezone!r} (write e.g. "Asia/Jakarta")')
         timezone = "UTC"
     listen = t.text("listen", "127.0.0.1:8080")
     if not _valid_listen(listen):
@@ -283,7 +292,7 @@ def _read_target(tid: str, t: Table, defaults: Table) -> Target:
             t.problem("url", f"is required for kind {kind_name!r}")
             kind = None
     else:
-        t.problem("url", "is required (or kind = \"push\" for a passive target)")
+        t.problem("url", 'is required (or kind = "push" for a passive target)')
     interval = inherited("interval").duration("interval", 30.0, low=0.1)
     timeout = inherited("timeout").duration("timeout", min(10.0, interval), low=0.01)
     if timeout > interval:
@@ -391,8 +400,7 @@ def _check_references(
     for notifier in notifiers.values():
         for i, name in enumerate(notifier.escalate_to):
             if name not in notifiers or name == notifier.name:
-                problems.add(f"notifiers.{notifier.name}.escalate_to[{i}]",
-                             f"no other notifier named {name!r}")
+                problems.add(f"notifiers.{notifier.name}.escalate_to[{i}]", f"no other notifier named {name!r}")
     for cycle in _cycles(targets):
         problems.add(f"targets.{cycle[0]}.depends_on", "dependency cycle: " + " -> ".join(cycle))
     groups = {t.group for t in targets.values()}
@@ -414,7 +422,7 @@ def _cycles(targets: Mapping[str, Target]) -> list[list[str]]:
 
     def visit(tid: str, stack: list[str]) -> None:
         if tid in stack:
-            found.append([*stack[stack.index(tid):], tid])
+            found.append([*stack[stack.index(tid) :], tid])
             return
         if tid in done or tid not in targets:
             return

@@ -28,13 +28,17 @@ class DeadMan:
     `last_ping` / `last_ok` / `last_error` / `last_success` tell the admin view how it
     went."""
 
-    def __init__(self, url: Callable[[], str | None], healthy: Callable[[], bool],
-                 client: httpx.AsyncClient | None = None, timeout: float = 10.0,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self,
+        url: Callable[[], str | None],
+        healthy: Callable[[], bool],
+        client: httpx.AsyncClient | None = None,
+        timeout: float = 10.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
         self.url, self.healthy, self.timeout, self.clock = url, healthy, timeout, clock
         self._own_client = client is None
-        self.client = client or httpx.AsyncClient(
-            headers={"User-Agent": f"monitor/{__version__}"})
+        self.client = client or httpx.AsyncClient(headers={"User-Agent": f"monitor/{__version__}"})
         self.last_ping: float | None = None
         self.last_ok: bool | None = None
         self.last_error: str | None = None

@@ -33,11 +33,18 @@ class Dispatcher:
     counted in `counts` (`(notifier, "sent" | "failed") -> n`) and passed to
     `on_outcome(notifier, ok)`."""
 
-    def __init__(self, outbox: Outbox, notifiers: Mapping[str, Notifier], *,
-                 clock: Callable[[], float] = time.time, base: float = 5.0,
-                 cap: float = 600.0, jitter: float = 0.2,
-                 rng: Callable[[], float] = random.random,
-                 on_outcome: Callable[[str, bool], None] | None = None) -> None:
+    def __init__(
+        self,
+        outbox: Outbox,
+        notifiers: Mapping[str, Notifier],
+        *,
+        clock: Callable[[], float] = time.time,
+        base: float = 5.0,
+        cap: float = 600.0,
+        jitter: float = 0.2,
+        rng: Callable[[], float] = random.random,
+        on_outcome: Callable[[str, bool], None] | None = None,
+    ) -> None:
         self.outbox, self.clock, self.on_outcome = outbox, clock, on_outcome
         self.base, self.cap, self.jitter, self.rng = base, cap, jitter, rng
         self.notifiers: dict[str, Notifier] = {}
@@ -118,21 +125,36 @@ class Dispatcher:
         except PermanentNotifyError as exc:
             self.outbox.failed(entry.seq, str(exc))
             self._count(name, ok=False)
-            log.error("alert failed", extra=kv(notifier=name, alert=alert.id, kind=alert.kind,
-                                               target=alert.target, error=str(exc)))
+            log.error(
+                "alert failed",
+                extra=kv(notifier=name, alert=alert.id, kind=alert.kind, target=alert.target, error=str(exc)),
+            )
         except Exception as exc:  # transient, or a notifier's bug: keep the alert
             retry_after = exc.retry_after if isinstance(exc, TransientNotifyError) else None
             delay = self.backoff(entry.attempts + 1, retry_after)
             self.outbox.retry(entry.seq, self.clock() + delay, str(exc) or type(exc).__name__)
             level = logging.WARNING if isinstance(exc, TransientNotifyError) else logging.ERROR
-            log.log(level, "alert delayed", exc_info=not isinstance(exc, TransientNotifyError),
-                    extra=kv(notifier=name, alert=alert.id, attempt=entry.attempts + 1,
-                             retry_in=f"{delay:.1f}s", error=str(exc) or type(exc).__name__))
+            log.log(
+                level,
+                "alert delayed",
+                exc_info=not isinstance(exc, TransientNotifyError),
+                extra=kv(
+                    notifier=name,
+                    alert=alert.id,
+                    attempt=entry.attempts + 1,
+                    retry_in=f"{delay:.1f}s",
+                    error=str(exc) or type(exc).__name__,
+                ),
+            )
         else:
             self.outbox.delivered(entry.seq)
             self._count(name, ok=True)
-            log.info("alert sent", extra=kv(notifier=name, alert=alert.id, kind=alert.kind,
-                                            target=alert.target, attempts=entry.attempts + 1))
+            log.info(
+                "alert sent",
+                extra=kv(
+                    notifier=name, alert=alert.id, kind=alert.kind, target=alert.target, attempts=entry.attempts + 1
+                ),
+            )
 
     def _count(self, name: str, ok: bool) -> None:
         self.counts[(name, "sent" if ok else "failed")] += 1

@@ -197,8 +197,9 @@ def _target_families(m: Metrics, writer: Writer) -> None:
         if st is None:
             continue
         t = f'target="{label(tid)}"'
-        writer.add(info, f'group="{label(target.group)}",kind="{label(target.kind)}",'
-                         f'name="{label(target.name)}",{t}', 1.0)
+        writer.add(
+            info, f'group="{label(target.group)}",kind="{label(target.kind)}",name="{label(target.name)}",{t}', 1.0
+        )
         if st.state is not State.UNKNOWN and st.underlying is not State.UNKNOWN:
             writer.add(up, t, 1.0 if st.underlying.is_up else 0.0)
         for s in State:
@@ -241,7 +242,8 @@ def _self_families(m: Metrics, writer: Writer) -> None:
 _GROUPS: tuple[tuple[Callable[[Metrics, Writer], None], tuple[str, ...]], ...] = (
     (_probe_families, ("probe_",)),
     (_target_families, ("monitor_target_", "monitor_probes_total", "monitor_probe_duration")),
-    (_self_families, ("monitor_scheduler_", "monitor_probes_in_flight", "monitor_config_",
-                      "monitor_build_", "monitor_notification")),
+    (
+        _self_families,
+        ("monitor_scheduler_", "monitor_probes_in_flight", "monitor_config_", "monitor_build_", "monitor_notification"),
+    ),
 )
-

@@ -26,13 +26,23 @@ EXIT_DELIVERED, EXIT_FAILED = 0, 1
 
 def test_alert(config: Config, now: float) -> Alert:
     public_url = config.settings.public_url
-    return Alert(id=f"test:{now:.0f}", kind="test", target="notify-test",
-                 name=config.settings.title, group="", old="UNKNOWN", new="UP", reason="ok",
-                 at=now, url=public_url or None)
+    return Alert(
+        id=f"test:{now:.0f}",
+        kind="test",
+        target="notify-test",
+        name=config.settings.title,
+        group="",
+        old="UNKNOWN",
+        new="UP",
+        reason="ok",
+        at=now,
+        url=public_url or None,
+    )
 
 
-async def run_notify_test(config: Config, names: Sequence[str] = (), out: TextIO | None = None,
-                          client: httpx.AsyncClient | None = None) -> int:
+async def run_notify_test(
+    config: Config, names: Sequence[str] = (), out: TextIO | None = None, client: httpx.AsyncClient | None = None
+) -> int:
     """Send the test message through `names` (all notifiers when empty); print and return
     the exit code."""
     out = out or sys.stdout
@@ -71,5 +81,4 @@ async def _one(notifier: Notifier, alert: Alert) -> str | None:
 
 def _report(out: TextIO, texts: Texts, name: str, kind: str, error: str | None) -> None:
     outcome = "delivered" if error is None else "failed"
-    print(texts.render("notify_test.txt.j2", name=name, type=kind, outcome=outcome,
-                       error=error or ""), file=out)
+    print(texts.render("notify_test.txt.j2", name=name, type=kind, outcome=outcome, error=error or ""), file=out)

@@ -77,9 +77,14 @@ class Entry:
 class Outbox:
     """The outbox tables; see the module docstring. Not thread-safe: one event loop."""
 
-    def __init__(self, path: str | Path, clock: Callable[[], float] = time.time,
-                 keep_delivered: float = 7 * 86400, keep_failed: float = 30 * 86400,
-                 keep_seen: float = 400 * 86400) -> None:
+    def __init__(
+        self,
+        path: str | Path,
+        clock: Callable[[], float] = time.time,
+        keep_delivered: float = 7 * 86400,
+        keep_failed: float = 30 * 86400,
+        keep_seen: float = 400 * 86400,
+    ) -> None:
         self.path, self.clock = Path(path), clock
         self.keep_delivered, self.keep_failed = keep_delivered, keep_failed
         self.keep_seen = keep_seen
@@ -120,18 +125,20 @@ class Outbox:
             for name in notifiers:
                 ephemeral = alert.kind in EPHEMERAL
                 if not ephemeral:
-                    seen = db.execute("INSERT OR IGNORE INTO outbox_seen VALUES (?, ?, ?)",
-                                      (alert.id, name, now))
+                    seen = db.execute("INSERT OR IGNORE INTO outbox_seen VALUES (?, ?, ?)", (alert.id, name, now))
                     if seen.rowcount == 0:
                         continue
                 else:
-                    db.execute("DELETE FROM outbox WHERE notifier = ? AND target = ? AND "
-                               "kind = ? AND status = 'pending' AND attempts = 0",
-                               (name, alert.target, alert.kind))
+                    db.execute(
+                        "DELETE FROM outbox WHERE notifier = ? AND target = ? AND "
+                        "kind = ? AND status = 'pending' AND attempts = 0",
+                        (name, alert.target, alert.kind),
+                    )
                 inserted = db.execute(
                     "INSERT OR IGNORE INTO outbox (alert_id, notifier, target, kind, alert, "
                     "created, next_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    (alert.id, name, alert.target, alert.kind, payload, now, now))
+                    (alert.id, name, alert.target, alert.kind, payload, now, now),
+                )
                 if inserted.rowcount:
                     added.append(name)
         return added
@@ -143,8 +150,9 @@ class Outbox:
         while True:
             with _errors():
                 row = self.db.execute(
-                    f"SELECT {_COLUMNS} FROM outbox WHERE notifier = ? AND status = 'pending' "
-                    "ORDER BY seq LIMIT 1", (notifier,)).fetchone()
+                    f"SELECT {_COLUMNS} FROM outbox WHERE notifier = ? AND status = 'pending' ORDER BY seq LIMIT 1",
+                    (notifier,),
+                ).fetchone()
             if row is None:
                 return None
             try:
@@ -160,13 +168,16 @@ class Outbox:
 
     def retry(self, seq: int, next_at: float, error: str) -> None:
         with self._transaction() as db:
-            db.execute("UPDATE outbox SET attempts = attempts + 1, next_at = ?, error = ? "
-                       "WHERE seq = ?", (next_at, error, seq))
+            db.execute(
+                "UPDATE outbox SET attempts = attempts + 1, next_at = ?, error = ? WHERE seq = ?", (next_at, error, seq)
+            )
 
     def _finish(self, seq: int, status: str, error: str | None) -> None:
         with self._transaction() as db:
-            db.execute("UPDATE outbox SET status = ?, attempts = attempts + 1, done_at = ?, "
-                       "error = ? WHERE seq = ?", (status, self.clock(), error, seq))
+            db.execute(
+                "UPDATE outbox SET status = ?, attempts = attempts + 1, done_at = ?, error = ? WHERE seq = ?",
+                (status, self.clock(), error, seq),
+            )
 
     def fail_orphans(self, configured: Iterable[str], error: str) -> int:
         """Fail pending alerts of notifiers no longer configured; return how many."""
@@ -176,7 +187,8 @@ class Outbox:
             cur = db.execute(
                 f"UPDATE outbox SET status = 'failed', done_at = ?, error = ? "
                 f"WHERE status = 'pending' AND notifier NOT IN ({marks})",
-                (self.clock(), error, *names))
+                (self.clock(), error, *names),
+            )
         return cur.rowcount
 
     def queue_sizes(self, notifiers: Iterable[str] = ()) -> dict[str, int]:
@@ -184,28 +196,31 @@ class Outbox:
         notifiers with none."""
         sizes = dict.fromkeys(notifiers, 0)
         with _errors():
-            sizes.update(self.db.execute(
-                "SELECT notifier, COUNT(*) FROM outbox WHERE status = 'pending' "
-                "GROUP BY notifier").fetchall())
+            sizes.update(
+                self.db.execute(
+                    "SELECT notifier, COUNT(*) FROM outbox WHERE status = 'pending' GROUP BY notifier"
+                ).fetchall()
+            )
         return sizes
 
     def entries(self, status: str | None = None, limit: int = 100) -> list[Entry]:
         """The newest entries (of one status): the admin view lists failed ones."""
         where, args = ("WHERE status = ?", (status,)) if status else ("", ())
         with _errors():
-            rows = self.db.execute(f"SELECT {_COLUMNS} FROM outbox {where} ORDER BY seq DESC "
-                                   "LIMIT ?", (*args, limit)).fetchall()
+            rows = self.db.execute(
+                f"SELECT {_COLUMNS} FROM outbox {where} ORDER BY seq DESC LIMIT ?", (*args, limit)
+            ).fetchall()
         return [_entry(row, lenient=True) for row in rows]
 
     def prune(self) -> None:
         now = self.clock()
         with self._transaction() as db:
-            db.execute("DELETE FROM outbox WHERE status = 'delivered' AND done_at < ?",
-                       (now - self.keep_delivered,))
-            db.execute("DELETE FROM outbox WHERE status = 'delivered' AND kind = 'refresh' "
-                       "AND done_at < ?", (now - KEEP_EPHEMERAL,))
-            db.execute("DELETE FROM outbox WHERE status = 'failed' AND done_at < ?",
-                       (now - self.keep_failed,))
+            db.execute("DELETE FROM outbox WHERE status = 'delivered' AND done_at < ?", (now - self.keep_delivered,))
+            db.execute(
+                "DELETE FROM outbox WHERE status = 'delivered' AND kind = 'refresh' AND done_at < ?",
+                (now - KEEP_EPHEMERAL,),
+            )
+            db.execute("DELETE FROM outbox WHERE status = 'failed' AND done_at < ?", (now - self.keep_failed,))
             db.execute("DELETE FROM outbox_seen WHERE at < ?", (now - self.keep_seen,))
 
     @contextlib.contextmanager
@@ -234,8 +249,7 @@ def _errors() -> Iterator[None]:
         raise StoreError(f"outbox: {exc}") from exc
 
 
-_COLUMNS = ("seq, alert, notifier, status, attempts, created, next_at, done_at, error, "
-            "alert_id, kind, target")
+_COLUMNS = "seq, alert, notifier, status, attempts, created, next_at, done_at, error, alert_id, kind, target"
 _UNREADABLE = (ValueError, TypeError, AttributeError)  # what decoding a damaged row raises
 
 

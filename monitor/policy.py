@@ -79,9 +79,14 @@ class _Track:
 class Policy:
     """Decides alerts from events and time; see the module docstring."""
 
-    def __init__(self, config: Config, clock: Callable[[], float] = time.time,
-                 last_result: Callable[[str], Result | None] = lambda _: None,
-                 flap_changes: int = 5, flap_window: float = 900.0) -> None:
+    def __init__(
+        self,
+        config: Config,
+        clock: Callable[[], float] = time.time,
+        last_result: Callable[[str], Result | None] = lambda _: None,
+        flap_changes: int = 5,
+        flap_window: float = 900.0,
+    ) -> None:
         self.clock, self.last_result = clock, last_result
         self.flap_changes, self.flap_window = flap_changes, flap_window
         self.tracks: dict[str, _Track] = {}
@@ -106,8 +111,7 @@ class Policy:
             self._busy.discard(tid)
             del self._order[tid]
         # A reload may add or drop `cert_warn_days`: schedule every track's again.
-        self._certs = [(track.cert_next, tid) for tid, track in self.tracks.items()
-                       if self._warns(tid)]
+        self._certs = [(track.cert_next, tid) for tid, track in self.tracks.items() if self._warns(tid)]
         heapq.heapify(self._certs)
 
     def _track(self, tid: str) -> _Track:
@@ -126,8 +130,7 @@ class Policy:
     def _mark(self, tid: str) -> None:
         """Keep `_busy` current after `tid`'s track changed."""
         track = self.tracks.get(tid)
-        if track is not None and (track.problem is not None or track.flapping
-                                  or track.pending is not None):
+        if track is not None and (track.problem is not None or track.flapping or track.pending is not None):
             self._busy.add(tid)
         else:
             self._busy.discard(tid)
@@ -223,8 +226,9 @@ class Policy:
             if track.state in (State.UP, State.DEGRADED):
                 # Recovery: only to those who heard of the problem.
                 names = [n for n in sorted(problem.notified) if "up" in self._events(n)]
-                alert = self._alert(target, track, "up", at, problem.since, old=problem.state,
-                                    duration=at - problem.since)
+                alert = self._alert(
+                    target, track, "up", at, problem.since, old=problem.state, duration=at - problem.since
+                )
                 out += self._out(alert, names)
             if problem.state == State.DOWN:
                 out += self._release_dependents(target, at)
@@ -266,8 +270,7 @@ class Policy:
 
     # -- timed alerts ---------------------------------------------------------------
 
-    def _remind(self, target: Target, track: _Track, problem: _Problem,
-                now: float) -> list[Outgoing]:
+    def _remind(self, target: Target, track: _Track, problem: _Problem, now: float) -> list[Outgoing]:
         due: dict[tuple[float, int], list[str]] = {}
         for name in sorted(problem.notified):
             config = self.config.notifiers.get(name)
@@ -279,13 +282,20 @@ class Policy:
                 due.setdefault((config.repeat_every, number), []).append(name)
         out: list[Outgoing] = []
         for (every, number), names in due.items():
-            alert = self._alert(target, track, "reminder", now, problem.since, old=State.DOWN,
-                                duration=now - problem.since, key=f"{every:g}:{number}")
+            alert = self._alert(
+                target,
+                track,
+                "reminder",
+                now,
+                problem.since,
+                old=State.DOWN,
+                duration=now - problem.since,
+                key=f"{every:g}:{number}",
+            )
             out += self._out(alert, names)
         return out
 
-    def _escalate(self, target: Target, track: _Track, problem: _Problem,
-                  now: float) -> list[Outgoing]:
+    def _escalate(self, target: Target, track: _Track, problem: _Problem, now: float) -> list[Outgoing]:
         out: list[Outgoing] = []
         for name in sorted(problem.notified):
             config = self.config.notifiers.get(name)
@@ -294,14 +304,14 @@ class Policy:
             if now - problem.since < config.escalate_after:
                 continue
             problem.escalated.add(name)
-            names = [n for n in config.escalate_to
-                     if n in self.config.notifiers and n not in problem.notified]
+            names = [n for n in config.escalate_to if n in self.config.notifiers and n not in problem.notified]
             problem.notified.update(names)
             for other in names:
                 problem.reminded[other] = self._reminder_number(other, problem.since, now)
                 track.refreshed[other] = now
-            alert = self._alert(target, track, "escalation", now, problem.since, old=State.DOWN,
-                                duration=now - problem.since, key=name)
+            alert = self._alert(
+                target, track, "escalation", now, problem.since, old=State.DOWN, duration=now - problem.since, key=name
+            )
             out += self._out(alert, names)
         return out
 
@@ -318,8 +328,9 @@ class Policy:
                 names.append(name)
         if not names or track.maintenance:
             return []
-        alert = self._alert(target, track, "refresh", now, since, old=track.state,
-                            duration=now - since, key=f"{now:.0f}")
+        alert = self._alert(
+            target, track, "refresh", now, since, old=track.state, duration=now - since, key=f"{now:.0f}"
+        )
         return self._out(alert, names)
 
     def _certificate(self, target: Target, track: _Track, now: float) -> list[Outgoing]:
@@ -338,8 +349,7 @@ class Policy:
         if sent is not None and sent[0] == expiry and sent[1] <= threshold:
             return []
         track.cert_sent = (expiry, threshold)
-        alert = self._alert(target, track, "cert", now, None, old=track.state,
-                            key=f"{expiry}:{threshold}")
+        alert = self._alert(target, track, "cert", now, None, old=track.state, key=f"{expiry}:{threshold}")
         alert = replace(alert, cert_days=days, cert_expiry=result.cert_expiry)
         return self._out(alert, self._wanting(target.id, "cert"))
 
@@ -366,19 +376,39 @@ class Policy:
 
     # -- helpers --------------------------------------------------------------------
 
-    def _alert(self, target: Target, track: _Track, kind: str, at: float, since: float | None,
-               *, old: State, duration: float | None = None, key: str = "") -> Alert:
+    def _alert(
+        self,
+        target: Target,
+        track: _Track,
+        kind: str,
+        at: float,
+        since: float | None,
+        *,
+        old: State,
+        duration: float | None = None,
+        key: str = "",
+    ) -> Alert:
         # Stable ids: the same alert offered again (a retry, a restart) has the same id.
         start = since if since is not None else at
         origin = "" if kind in ("cert", "refresh") else f":{round(start)}"
         ident = f"{target.id}:{kind}{origin}" + (f":{key}" if key else "")
         public_url = self.config.settings.public_url
         return Alert(
-            id=ident, kind=kind, target=target.id, name=target.name, group=target.group,
-            old=str(old), new=str(track.state), reason=track.reason, detail=track.detail,
-            at=at, since=since, duration=duration,
+            id=ident,
+            kind=kind,
+            target=target.id,
+            name=target.name,
+            group=target.group,
+            old=str(old),
+            new=str(track.state),
+            reason=track.reason,
+            detail=track.detail,
+            at=at,
+            since=since,
+            duration=duration,
             url=f"{public_url}/targets/{target.id}" if public_url else None,
-            dependents=tuple(self._down_dependents(target.id)), flapping=track.flapping,
+            dependents=tuple(self._down_dependents(target.id)),
+            flapping=track.flapping,
         )
 
     def _out(self, alert: Alert, names: Iterable[str]) -> list[Outgoing]:

@@ -105,8 +105,9 @@ class Report:
     maintenance: tuple[MaintenanceSpan, ...]
 
 
-async def build_report(config: Config, store: Store, start: float, end: float,
-                       watch: str | None = None, now: float | None = None) -> Report:
+async def build_report(
+    config: Config, store: Store, start: float, end: float, watch: str | None = None, now: float | None = None
+) -> Report:
     """The report for `[start, end)` over every configured target (time after `now`
     is not reported on: the window ends at `now` at the latest)."""
     now = time.time() if now is None else now
@@ -115,44 +116,71 @@ async def build_report(config: Config, store: Store, start: float, end: float,
     ids = [t.id for t in targets]
     uptimes = await store.uptime(ids, start, end)
     stats = await store.probe_stats(ids, start, end)
-    outages = [_outage(p, config.targets[p.target], start, end)
-               for p in reversed(await store.incidents(ids, start, end))]
+    outages = [
+        _outage(p, config.targets[p.target], start, end) for p in reversed(await store.incidents(ids, start, end))
+    ]
     per_target = tuple(
-        Figures(t.name, t.group, uptimes[t.id],
-                tuple(o for o in outages if o.target == t.id), stats[t.id])
-        for t in targets)
-    groups = tuple(_combine(name, name, [f for f in per_target if f.group == name], start, end)
-                   for name in dict.fromkeys(t.group for t in targets))
+        Figures(t.name, t.group, uptimes[t.id], tuple(o for o in outages if o.target == t.id), stats[t.id])
+        for t in targets
+    )
+    groups = tuple(
+        _combine(name, name, [f for f in per_target if f.group == name], start, end)
+        for name in dict.fromkeys(t.group for t in targets)
+    )
     planned = await store.planned_maintenance(start)
     maintenance = tuple(
-        MaintenanceSpan(p.target, config.targets[p.target].name, max(p.start, start),
-                        min(p.end or end, end), _maintenance_reason(config, planned, p))
-        for p in await store.periods(ids, start, end, {State.MAINTENANCE}))
+        MaintenanceSpan(
+            p.target,
+            config.targets[p.target].name,
+            max(p.start, start),
+            min(p.end or end, end),
+            _maintenance_reason(config, planned, p),
+        )
+        for p in await store.periods(ids, start, end, {State.MAINTENANCE})
+    )
     return Report(
-        title=config.settings.title, start=start, end=end, zone=config.settings.zone,
-        generated=now, watch=watch, targets=per_target, groups=groups,
-        overall=_combine("", "", list(per_target), start, end), maintenance=maintenance)
+        title=config.settings.title,
+        start=start,
+        end=end,
+        zone=config.settings.zone,
+        generated=now,
+        watch=watch,
+        targets=per_target,
+        groups=groups,
+        overall=_combine("", "", list(per_target), start, end),
+        maintenance=maintenance,
+    )
 
 
 def _outage(period: Period, target: Target, start: float, end: float) -> Outage:
     until = min(period.end if period.end is not None else end, end)
-    return Outage(period.target, target.name, period.start, period.end,
-                  max(until - max(period.start, start), 0.0), period.reason, period.detail)
+    return Outage(
+        period.target,
+        target.name,
+        period.start,
+        period.end,
+        max(until - max(period.start, start), 0.0),
+        period.reason,
+        period.detail,
+    )
 
 
 def _combine(name: str, group: str, parts: Sequence[Figures], start: float, end: float) -> Figures:
     """A group's figures: times and counts summed (so availability is time-weighted),
     latency histograms merged."""
     uptime = Uptime(
-        target=name, start=start, end=end,
-        observed=sum(f.uptime.observed for f in parts), down=sum(f.uptime.down for f in parts),
+        target=name,
+        start=start,
+        end=end,
+        observed=sum(f.uptime.observed for f in parts),
+        down=sum(f.uptime.down for f in parts),
         degraded=sum(f.uptime.degraded for f in parts),
         maintenance=sum(f.uptime.maintenance for f in parts),
         unmonitored=sum(f.uptime.unmonitored for f in parts),
-        incidents=sum(f.uptime.incidents for f in parts))
+        incidents=sum(f.uptime.incidents for f in parts),
+    )
     incidents = tuple(sorted((o for f in parts for o in f.incidents), key=lambda o: o.start))
-    return Figures(name, group, uptime, incidents,
-                   merge_rollups([f.latency for f in parts], name, start, end))
+    return Figures(name, group, uptime, incidents, merge_rollups([f.latency for f in parts], name, start, end))
 
 
 def _maintenance_reason(config: Config, planned: Sequence[PlannedMaintenance], period: Period) -> str:
@@ -211,8 +239,7 @@ async def run_report(config: Config, args: argparse.Namespace) -> int:
         return 2
     path = config.settings.data_dir / DB_NAME
     if not path.exists():
-        print(f"monitor report: no history at {path} (has `monitor run` run here?)",
-              file=sys.stderr)
+        print(f"monitor report: no history at {path} (has `monitor run` run here?)", file=sys.stderr)
         return 2
     store = SQLiteStore.for_settings(config.settings, observe=False)
     await store.open()

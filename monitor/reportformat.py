@@ -29,7 +29,6 @@ FORMATS = ("html", "md", "csv")
 LANGUAGES = ("id", "en")
 
 
-
 @cache
 def _texts(folder: Path) -> dict[str, Any]:
     with (folder / "report_texts.toml").open("rb") as file:
@@ -59,9 +58,18 @@ def render_report(report: Report, fmt: str, language: str) -> str:
     lang = language if language in LANGUAGES else "en"
     helpers = Helpers(report, words, lang)
     template = _environment(folder).get_template(f"report.{fmt}.j2")
-    return template.render(report=report, language=lang, t=helpers.t, when=helpers.when,
-                           span=helpers.span, percent=helpers.percent, ms=helpers.ms,
-                           reason=helpers.reason, group=helpers.group, md=markdown_cell)
+    return template.render(
+        report=report,
+        language=lang,
+        t=helpers.t,
+        when=helpers.when,
+        span=helpers.span,
+        percent=helpers.percent,
+        ms=helpers.ms,
+        reason=helpers.reason,
+        group=helpers.group,
+        md=markdown_cell,
+    )
 
 
 class Helpers:
@@ -120,9 +128,23 @@ def markdown_cell(text: str) -> str:
     return out
 
 
-_SUMMARY = ("level", "group", "target", "name", "availability_percent", "downtime_seconds",
-            "maintenance_seconds", "unmonitored_seconds", "incidents", "longest_outage_seconds",
-            "mttr_seconds", "p50_ms", "p95_ms", "probes", "failed_probes")
+_SUMMARY = (
+    "level",
+    "group",
+    "target",
+    "name",
+    "availability_percent",
+    "downtime_seconds",
+    "maintenance_seconds",
+    "unmonitored_seconds",
+    "incidents",
+    "longest_outage_seconds",
+    "mttr_seconds",
+    "p50_ms",
+    "p95_ms",
+    "probes",
+    "failed_probes",
+)
 _INCIDENTS = ("target", "name", "start", "end", "length_seconds", "reason", "detail")
 
 
@@ -138,8 +160,7 @@ class _TextWriter:
         self._writer = csv.writer(out, lineterminator="\n")
 
     def writerow(self, row: Sequence[object]) -> None:
-        self._writer.writerow([f"'{v}" if isinstance(v, str) and v.startswith(_FORMULA) else v
-                               for v in row])
+        self._writer.writerow([f"'{v}" if isinstance(v, str) and v.startswith(_FORMULA) else v for v in row])
 
 
 def _csv(report: Report) -> str:
@@ -158,9 +179,17 @@ def _csv(report: Report) -> str:
     writer.writerow([])
     writer.writerow(_INCIDENTS)
     for outage in report.overall.incidents:
-        writer.writerow([outage.target, outage.name, iso(outage.start),
-                         "" if outage.end is None else iso(outage.end), round(outage.length, 3),
-                         outage.reason, outage.detail])
+        writer.writerow(
+            [
+                outage.target,
+                outage.name,
+                iso(outage.start),
+                "" if outage.end is None else iso(outage.end),
+                round(outage.length, 3),
+                outage.reason,
+                outage.detail,
+            ]
+        )
     return out.getvalue()
 
 
@@ -168,7 +197,20 @@ def _row(level: str, f: Figures, target: str) -> list[object]:
     def num(value: float | None, scale: float = 1.0, digits: int = 3) -> object:
         return "" if value is None else round(value * scale, digits)
 
-    return [level, f.group, target, f.name, num(f.availability, digits=4),
-            num(f.uptime.down), num(f.uptime.maintenance), num(f.uptime.unmonitored),
-            len(f.incidents), num(f.longest), num(f.mttr), num(f.p50, 1000, 1),
-            num(f.p95, 1000, 1), f.latency.count, f.latency.failures]
+    return [
+        level,
+        f.group,
+        target,
+        f.name,
+        num(f.availability, digits=4),
+        num(f.uptime.down),
+        num(f.uptime.maintenance),
+        num(f.uptime.unmonitored),
+        len(f.incidents),
+        num(f.longest),
+        num(f.mttr),
+        num(f.p50, 1000, 1),
+        num(f.p95, 1000, 1),
+        f.latency.count,
+        f.latency.failures,
+    ]

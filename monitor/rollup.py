@@ -83,15 +83,23 @@ class Accumulator:
 
     def row(self) -> tuple[object, ...]:
         """The values of the `rollups` columns after (target, hour)."""
-        return (self.count, self.failures, self.degraded, self.maintenance, self.lat_count,
-                self.lat_sum, self.lat_min, self.lat_max, encode_histogram(self.hist))
+        return (
+            self.count,
+            self.failures,
+            self.degraded,
+            self.maintenance,
+            self.lat_count,
+            self.lat_sum,
+            self.lat_min,
+            self.lat_max,
+            encode_histogram(self.hist),
+        )
 
     @classmethod
     def from_row(cls, row: tuple[Any, ...]) -> Accumulator:
         """Read back `row()`'s values (as the `rollups` table returns them)."""
         count, failures, degraded, maint, lat_count, lat_sum, lat_min, lat_max, hist = row
-        return cls(count, failures, degraded, maint, lat_count, lat_sum, lat_min, lat_max,
-                   decode_histogram(hist))
+        return cls(count, failures, degraded, maint, lat_count, lat_sum, lat_min, lat_max, decode_histogram(hist))
 
     def merge(self, other: Accumulator) -> None:
         self.count += other.count
@@ -106,8 +114,14 @@ class Accumulator:
 
     def rollup(self, target: str, start: float, end: float) -> Rollup:
         return Rollup(
-            target=target, start=start, end=end, count=self.count, failures=self.failures,
-            degraded=self.degraded, maintenance=self.maintenance, latency_count=self.lat_count,
+            target=target,
+            start=start,
+            end=end,
+            count=self.count,
+            failures=self.failures,
+            degraded=self.degraded,
+            maintenance=self.maintenance,
+            latency_count=self.lat_count,
             latency_sum=self.lat_sum / 1e6,
             latency_min=None if self.lat_min is None else self.lat_min / 1e6,
             latency_max=None if self.lat_max is None else self.lat_max / 1e6,
@@ -129,11 +143,16 @@ def merge_rollups(parts: Iterable[Rollup], target: str, start: float, end: float
     lows = [p.latency_min for p in parts if p.latency_min is not None]
     highs = [p.latency_max for p in parts if p.latency_max is not None]
     return Rollup(
-        target=target, start=start, end=end, count=sum(p.count for p in parts),
-        failures=sum(p.failures for p in parts), degraded=sum(p.degraded for p in parts),
+        target=target,
+        start=start,
+        end=end,
+        count=sum(p.count for p in parts),
+        failures=sum(p.failures for p in parts),
+        degraded=sum(p.degraded for p in parts),
         maintenance=sum(p.maintenance for p in parts),
         latency_count=sum(p.latency_count for p in parts),
         latency_sum=sum(p.latency_sum for p in parts),
-        latency_min=min(lows, default=None), latency_max=max(highs, default=None),
+        latency_min=min(lows, default=None),
+        latency_max=max(highs, default=None),
         histogram=tuple(hist),
     )

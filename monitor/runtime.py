@@ -65,12 +65,10 @@ async def run_probe(target: Target, ctx: ProbeContext) -> Result:
         async with asyncio.timeout(target.timeout + 1.0):
             result = await kind.probe(target, ctx)
     except TimeoutError:
-        result = Result(False, Reason.TIMEOUT, f"no answer within {target.timeout:g}s",
-                        duration=time.time() - started)
+        result = Result(False, Reason.TIMEOUT, f"no answer within {target.timeout:g}s", duration=time.time() - started)
     except Exception as exc:  # a bug in a probe must not stop the others
         log.exception("probe crashed", extra=kv(target=target.id, kind=target.kind))
-        result = Result(False, Reason.ERROR, f"internal error: {type(exc).__name__}",
-                        duration=time.time() - started)
+        result = Result(False, Reason.ERROR, f"internal error: {type(exc).__name__}", duration=time.time() - started)
     if not result.started:
         result = dataclasses.replace(result, started=started)
     return assess(target, result)
@@ -101,9 +99,16 @@ class Monitor:
     """One monitor instance. `start()`/`stop()` bracket its life; `reload()` swaps the
     configuration (an invalid one is logged and the running one stays)."""
 
-    def __init__(self, config: Config, store: Store, registry: CollectorRegistry | None = None,
-                 ctx: ProbeContext | None = None, concurrency: int = 2000,
-                 alerting: bool = False, prepare: Callable[[Config], Config] | None = None) -> None:
+    def __init__(
+        self,
+        config: Config,
+        store: Store,
+        registry: CollectorRegistry | None = None,
+        ctx: ProbeContext | None = None,
+        concurrency: int = 2000,
+        alerting: bool = False,
+        prepare: Callable[[Config], Config] | None = None,
+    ) -> None:
         self.config = config
         self._prepare = prepare or (lambda loaded: loaded)
         self.store = store
@@ -124,10 +129,8 @@ class Monitor:
         self._housekeeping: AsyncIOScheduler | None = None
         self._planned: list[PlannedMaintenance] = []  # planned through the admin API
         # Alerting (policy, outbox, notifiers) and the dead-man's switch: `monitor run` only.
-        self.alerting = Alerting(config, metrics=self.metrics, last_result=self._last_result) \
-            if alerting else None
-        self.deadman = DeadMan(lambda: self.config.settings.heartbeat_url, self.healthy) \
-            if alerting else None
+        self.alerting = Alerting(config, metrics=self.metrics, last_result=self._last_result) if alerting else None
+        self.deadman = DeadMan(lambda: self.config.settings.heartbeat_url, self.healthy) if alerting else None
         if self.alerting is not None:
             self.subscribe(self.alerting.on_event)
 
@@ -152,16 +155,19 @@ class Monitor:
             self._tasks.append(asyncio.create_task(self._watch_config(), name="config-watch"))
         self._housekeeping = AsyncIOScheduler(timezone=UTC)
         self._housekeeping.add_job(self._apply_maintenance_job, "interval", seconds=MAINTENANCE_TICK)
-        self._housekeeping.add_job(self.metrics.refresh_uptime, "interval",
-                                   seconds=self.metrics.uptime_refresh, next_run_time=datetime.now(UTC))
+        self._housekeeping.add_job(
+            self.metrics.refresh_uptime,
+            "interval",
+            seconds=self.metrics.uptime_refresh,
+            next_run_time=datetime.now(UTC),
+        )
         if self.alerting is not None:
             self._housekeeping.add_job(self.alerting.tick, "interval", seconds=TICK_SECONDS)
         if self.deadman is not None:
             self._housekeeping.add_job(self.deadman.tick, "interval", seconds=PING_SECONDS)
         longest = max((t.interval for t in self.config.targets.values()), default=0.0)
         first = datetime.now(UTC) + timedelta(seconds=min(longest + 5.0, REFREEZE_SECONDS))
-        self._housekeeping.add_job(freeze_heap, "interval", seconds=REFREEZE_SECONDS,
-                                   next_run_time=first)
+        self._housekeeping.add_job(freeze_heap, "interval", seconds=REFREEZE_SECONDS, next_run_time=first)
         self._housekeeping.start()
         freeze_heap()
         self.ready = True
@@ -216,8 +222,11 @@ class Monitor:
     def _emit(self, event: Event, target: Target) -> None:
         self.store.add_event(event)
         level = logging.WARNING if event.new is State.DOWN else logging.INFO
-        log.log(level, "state changed", extra=kv(
-            target=target.id, old=event.old, new=event.new, reason=event.reason, detail=event.detail))
+        log.log(
+            level,
+            "state changed",
+            extra=kv(target=target.id, old=event.old, new=event.new, reason=event.reason, detail=event.detail),
+        )
         for listener in self.listeners:
             try:
                 listener(event, target)
@@ -233,8 +242,7 @@ class Monitor:
 
     def _apply_maintenance(self, now: float | None = None) -> None:
         now = time.time() if now is None else now
-        if not (self.config.maintenance or self._planned or any(
-                s.maintenance for s in self.states.statuses.values())):
+        if not (self.config.maintenance or self._planned or any(s.maintenance for s in self.states.statuses.values())):
             return  # nothing to start or end: a walk of every target stalled the loop 30 ms at 20,000
         at = datetime.fromtimestamp(now, UTC)
         for target in self.config.targets.values():
@@ -281,6 +289,7 @@ class Monitor:
         from watchfiles import awatch
 
         path = self.config.path.resolve()
-        async for _ in awatch(path.parent, watch_filter=lambda _c, p: Path(p).resolve() == path,
-                              debounce=500, step=100):
+        async for _ in awatch(
+            path.parent, watch_filter=lambda _c, p: Path(p).resolve() == path, debounce=500, step=100
+        ):
             self.reload(path)

@@ -33,7 +33,7 @@ def parse_duration(text: str) -> float:
         total += float(match.group(1)) * _UNITS[match.group(2)]
         pos = match.end()
     if pos != len(compact):
-        raise ValueError(f"{text!r} is not a duration (write e.g. \"500ms\", \"30s\", \"5m\", \"2h\", \"14d\")")
+        raise ValueError(f'{text!r} is not a duration (write e.g. "500ms", "30s", "5m", "2h", "14d")')
     return total
 
 
@@ -191,7 +191,7 @@ class Table:
         if value is None:
             return default
         if not isinstance(value, str):
-            self.problem(name, f"must be a duration string such as \"30s\", not {_describe(value)}")
+            self.problem(name, f'must be a duration string such as "30s", not {_describe(value)}')
             return default
         try:
             seconds = parse_duration(value)

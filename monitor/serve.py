@@ -31,8 +31,7 @@ class _Server(uvicorn.Server):
             self._captured_signals.clear()
 
 
-def serve(config: Config, log_level: str = "info",
-          prepare: Callable[[Config], Config] | None = None) -> int:
+def serve(config: Config, log_level: str = "info", prepare: Callable[[Config], Config] | None = None) -> int:
     """Run until stopped; 0 on a clean stop. `prepare` is applied to every configuration
     loaded by a reload (the command line's overrides)."""
     logsetup.setup(log_level)
@@ -45,9 +44,16 @@ def serve(config: Config, log_level: str = "info",
     app = create_app(monitor, manage=True, watch_config=True)
     host, _, port = config.settings.listen.rpartition(":")
     log.info("serving", extra=kv(listen=config.settings.listen, config=str(config.path)))
-    server = _Server(uvicorn.Config(
-        app, host=host.strip("[]"), port=int(port), log_config=None, access_log=False,
-        lifespan="on", timeout_graceful_shutdown=10,
-    ))
+    server = _Server(
+        uvicorn.Config(
+            app,
+            host=host.strip("[]"),
+            port=int(port),
+            log_config=None,
+            access_log=False,
+            lifespan="on",
+            timeout_graceful_shutdown=10,
+        )
+    )
     server.run()
     return 0 if server.started else 1

@@ -99,8 +99,7 @@ class SQLiteStore:
             migrate(conn)
             if self.observe:
                 now = self.clock()
-                cur = conn.execute(
-                    "INSERT INTO runs (started, last_seen) VALUES (?, ?)", (now, now))
+                cur = conn.execute("INSERT INTO runs (started, last_seen) VALUES (?, ?)", (now, now))
                 self._writer.run_id = cur.lastrowid
         finally:
             conn.close()
@@ -141,10 +140,12 @@ class SQLiteStore:
     async def add_note(self, target_id: str, at: float, text: str, author: str = "") -> Note:
         return await self._write(lambda conn: q.add_note(conn, target_id, at, text, author))
 
-    async def add_maintenance(self, start: float, end: float, targets: Sequence[str] = (),
-                              groups: Sequence[str] = (), reason: str = "") -> PlannedMaintenance:
-        return await self._write(lambda conn: q.add_maintenance(
-            conn, start, end, tuple(targets), tuple(groups), reason))
+    async def add_maintenance(
+        self, start: float, end: float, targets: Sequence[str] = (), groups: Sequence[str] = (), reason: str = ""
+    ) -> PlannedMaintenance:
+        return await self._write(
+            lambda conn: q.add_maintenance(conn, start, end, tuple(targets), tuple(groups), reason)
+        )
 
     async def remove_maintenance(self, window_id: int) -> bool:
         return await self._write(lambda conn: q.remove_maintenance(conn, window_id))
@@ -174,39 +175,38 @@ class SQLiteStore:
     async def target_ids(self) -> list[str]:
         return await self._read(q.target_ids)
 
-    async def notes(self, target_ids: Collection[str] | None, start: float,
-                    end: float) -> list[Note]:
+    async def notes(self, target_ids: Collection[str] | None, start: float, end: float) -> list[Note]:
         return await self._read(lambda conn: q.notes(conn, target_ids, start, end))
 
     async def planned_maintenance(self, since: float) -> list[PlannedMaintenance]:
         return await self._read(lambda conn: q.planned_maintenance(conn, since))
 
-    async def events(self, target_ids: Collection[str] | None, start: float, end: float,
-                     limit: int | None = None) -> list[Event]:
+    async def events(
+        self, target_ids: Collection[str] | None, start: float, end: float, limit: int | None = None
+    ) -> list[Event]:
         return await self._read(lambda conn: q.events(conn, target_ids, start, end, True, limit))
 
-    async def results(self, target_id: str, start: float, end: float,
-                      limit: int | None = None) -> list[StoredResult]:
+    async def results(self, target_id: str, start: float, end: float, limit: int | None = None) -> list[StoredResult]:
         return await self._read(lambda conn: q.results(conn, target_id, start, end, limit))
 
-    async def uptime(self, target_ids: Collection[str] | None, start: float,
-                     end: float) -> dict[str, Uptime]:
+    async def uptime(self, target_ids: Collection[str] | None, start: float, end: float) -> dict[str, Uptime]:
         now = self.clock()
         found = await self._read(lambda conn: self._uptimes(conn, target_ids, [(start, end)], now))
         return {tid: ups[0] for tid, ups in found.items()}
 
-    async def daily(self, target_ids: Collection[str] | None, days: int, zone: tzinfo,
-                    now: float) -> dict[str, list[DayUptime]]:
+    async def daily(
+        self, target_ids: Collection[str] | None, days: int, zone: tzinfo, now: float
+    ) -> dict[str, list[DayUptime]]:
         today = datetime.fromtimestamp(now, zone).date()
         dates = [today - timedelta(days=days - 1 - i) for i in range(days + 1)]
         bounds = [datetime.combine(d, clock_time(0), zone).timestamp() for d in dates]
         windows = list(itertools.pairwise(bounds))
         found = await self._read(lambda conn: self._uptimes(conn, target_ids, windows, now))
-        return {tid: [DayUptime(d, u) for d, u in zip(dates, ups, strict=False)]
-                for tid, ups in found.items()}
+        return {tid: [DayUptime(d, u) for d, u in zip(dates, ups, strict=False)] for tid, ups in found.items()}
 
-    def _uptimes(self, conn: sqlite3.Connection, ids: Collection[str] | None, windows: Windows,
-                 now: float) -> dict[str, list[Uptime]]:
+    def _uptimes(
+        self, conn: sqlite3.Connection, ids: Collection[str] | None, windows: Windows, now: float
+    ) -> dict[str, list[Uptime]]:
         start, end = windows[0][0], windows[-1][1]
         wanted = list(ids) if ids is not None else q.target_ids(conn)
         before = q.last_events(conn, start, ids)
@@ -214,16 +214,16 @@ class SQLiteStore:
         for event in q.events(conn, ids, start, end):
             inside[event.target].append(event)
         runs = self._runs(conn, now)
-        return {tid: timeline.uptimes(tid, before.get(tid), inside[tid], runs, windows)
-                for tid in wanted}
+        return {tid: timeline.uptimes(tid, before.get(tid), inside[tid], runs, windows) for tid in wanted}
 
     def _runs(self, conn: sqlite3.Connection, now: float) -> list[tuple[float, float]]:
         """The runs' spans; this process's own run lasts until now while it is open."""
         own = self._writer.run_id if self._writer.alive() else None
         return [(a, max(b, now) if i == own else b) for i, a, b in q.runs(conn)]
 
-    async def periods(self, target_ids: Collection[str] | None, start: float, end: float,
-                      states: Collection[State] | None = None) -> list[Period]:
+    async def periods(
+        self, target_ids: Collection[str] | None, start: float, end: float, states: Collection[State] | None = None
+    ) -> list[Period]:
         def read(conn: sqlite3.Connection) -> list[Period]:
             before = q.last_events(conn, start, target_ids)
             chain: dict[str, list[Event]] = defaultdict(list)
@@ -239,42 +239,42 @@ class SQLiteStore:
 
         return await self._read(read)
 
-    async def incidents(self, target_ids: Collection[str] | None, start: float, end: float,
-                        limit: int | None = None) -> list[Period]:
+    async def incidents(
+        self, target_ids: Collection[str] | None, start: float, end: float, limit: int | None = None
+    ) -> list[Period]:
         return await self._read(lambda conn: q.down_periods(conn, target_ids, start, end, limit))
 
-    async def rollups(self, target_ids: Collection[str] | None, start: float,
-                      end: float) -> dict[str, list[Rollup]]:
+    async def rollups(self, target_ids: Collection[str] | None, start: float, end: float) -> dict[str, list[Rollup]]:
         found = await self._read(lambda conn: q.rollups(conn, target_ids, start, end))
-        return {tid: [acc.rollup(tid, h * HOUR, (h + 1) * HOUR) for h, acc in rows]
-                for tid, rows in found.items()}
+        return {tid: [acc.rollup(tid, h * HOUR, (h + 1) * HOUR) for h, acc in rows] for tid, rows in found.items()}
 
-    async def probe_stats(self, target_ids: Collection[str] | None, start: float,
-                          end: float) -> dict[str, Rollup]:
+    async def probe_stats(self, target_ids: Collection[str] | None, start: float, end: float) -> dict[str, Rollup]:
         found = await self._read(lambda conn: q.rollups(conn, target_ids, start, end))
         out = {}
-        for tid in (target_ids if target_ids is not None else found):
+        for tid in target_ids if target_ids is not None else found:
             total = Accumulator()
             for _, acc in found.get(tid, []):
                 total.merge(acc)
             out[tid] = total.rollup(tid, start, end)
         return out
 
-    async def series(self, target_id: str, start: float, end: float,
-                     points: int = 300) -> list[Rollup]:
+    async def series(self, target_id: str, start: float, end: float, points: int = 300) -> list[Rollup]:
         if start >= self.clock() - self.raw_retention:
             raw = await self.results(target_id, start, end)
             width = max((end - start) / max(points, 1), 1e-6)
             bins: dict[int, Accumulator] = defaultdict(Accumulator)
             for r in raw:
                 bins[int((r.at - start) // width)].add(r.ok, r.degraded, r.maintenance, r.duration)
-            return [acc.rollup(target_id, start + i * width, start + (i + 1) * width)
-                    for i, acc in sorted(bins.items())]
-        hours = (await self._read(lambda conn: q.rollups(conn, [target_id], start, end)))
+            return [
+                acc.rollup(target_id, start + i * width, start + (i + 1) * width) for i, acc in sorted(bins.items())
+            ]
+        hours = await self._read(lambda conn: q.rollups(conn, [target_id], start, end))
         step = max(1, math.ceil((end - start) / HOUR / max(points, 1)))
         first = int(start // HOUR)
         merged: dict[int, Accumulator] = defaultdict(Accumulator)
         for hour, acc in hours.get(target_id, []):
             merged[(hour - first) // step].merge(acc)
-        return [acc.rollup(target_id, (first + i * step) * HOUR, (first + (i + 1) * step) * HOUR)
-                for i, acc in sorted(merged.items())]
+        return [
+            acc.rollup(target_id, (first + i * step) * HOUR, (first + (i + 1) * step) * HOUR)
+            for i, acc in sorted(merged.items())
+        ]

@@ -72,8 +72,7 @@ def connect(path: Path, timeout: float = 30.0) -> sqlite3.Connection:
 
 def schema_version(conn: sqlite3.Connection) -> int:
     """The stored version; 0 for an empty database."""
-    has_meta = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
+    has_meta = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
     if not has_meta:
         return 0
     row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
@@ -93,8 +92,9 @@ def migrate(conn: sqlite3.Connection) -> int:
         found = _check(schema_version(conn))
         if found < SCHEMA_VERSION:
             steps[found](conn)
-            conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)",
-                         (str(SCHEMA_VERSION),))
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
         conn.execute("COMMIT")
     except (sqlite3.Error, StoreError) as exc:
         if conn.in_transaction:
@@ -109,7 +109,8 @@ def _check(found: int) -> int:
     if found > SCHEMA_VERSION:
         raise StoreError(
             f"the database has schema version {found}, newer than this monitor's "
-            f"({SCHEMA_VERSION}): upgrade the monitor")
+            f"({SCHEMA_VERSION}): upgrade the monitor"
+        )
     return found
 
 
@@ -125,21 +126,23 @@ def _from_v1(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE results RENAME TO results_v1")
     conn.execute("ALTER TABLE events RENAME TO events_v1")
     _create(conn)
-    conn.execute("INSERT INTO targets (id) SELECT target FROM results_v1 UNION "
-                 "SELECT target FROM events_v1")
+    conn.execute("INSERT INTO targets (id) SELECT target FROM results_v1 UNION SELECT target FROM events_v1")
     conn.execute(
         "INSERT INTO results (target, at, flags, duration, reason, status_code, detail) "
         "SELECT t.key, r.at, CASE WHEN r.ok THEN 1 ELSE 0 END, "
         "CAST(r.duration * 1e6 AS INTEGER), r.reason, NULL, r.detail FROM results_v1 r "
-        "JOIN targets t ON t.id = r.target ORDER BY r.at")
+        "JOIN targets t ON t.id = r.target ORDER BY r.at"
+    )
     conn.execute(
         "INSERT INTO events (target, at, old, new, reason, detail) SELECT t.key, e.at, e.old, "
         "e.new, e.reason, COALESCE(e.detail, '') FROM events_v1 e JOIN targets t "
-        "ON t.id = e.target ORDER BY e.at")
+        "ON t.id = e.target ORDER BY e.at"
+    )
     _rebuild_rollups(conn)
     span = conn.execute(
         "SELECT MIN(a), MAX(b) FROM (SELECT MIN(at) a, MAX(at) b FROM results UNION ALL "
-        "SELECT MIN(at), MAX(at) FROM events)").fetchone()
+        "SELECT MIN(at), MAX(at) FROM events)"
+    ).fetchone()
     if span and span[0] is not None:
         conn.execute("INSERT INTO runs (started, last_seen) VALUES (?, ?)", span)
     conn.execute("DROP TABLE results_v1")
@@ -148,11 +151,10 @@ def _from_v1(conn: sqlite3.Connection) -> None:
 
 def _rebuild_rollups(conn: sqlite3.Connection) -> None:
     accs: dict[tuple[int, int], Accumulator] = {}
-    for target, at, flags, duration in conn.execute(
-            "SELECT target, at, flags, duration FROM results"):
+    for target, at, flags, duration in conn.execute("SELECT target, at, flags, duration FROM results"):
         acc = accs.setdefault((target, int(at // HOUR)), Accumulator())
-        acc.add(bool(flags & OK), bool(flags & DEGRADED), bool(flags & MAINTENANCE),
-                duration / 1e6)
+        acc.add(bool(flags & OK), bool(flags & DEGRADED), bool(flags & MAINTENANCE), duration / 1e6)
     conn.executemany(
         "INSERT INTO rollups VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        [(t, h, *acc.row()) for (t, h), acc in accs.items()])
+        [(t, h, *acc.row()) for (t, h), acc in accs.items()],
+    )

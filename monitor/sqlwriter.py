@@ -51,20 +51,34 @@ OpOutcome = tuple[Op, Any, BaseException | None]
 
 
 def result_json(result: Result) -> str:
-    return json.dumps({
-        "ok": result.ok, "reason": result.reason, "detail": result.detail,
-        "duration": result.duration, "started": result.started, "degraded": result.degraded,
-        "status_code": result.status_code, "cert_expiry": result.cert_expiry,
-        "phases": dict(result.phases), "extra": dict(result.extra),
-    })
+    return json.dumps(
+        {
+            "ok": result.ok,
+            "reason": result.reason,
+            "detail": result.detail,
+            "duration": result.duration,
+            "started": result.started,
+            "degraded": result.degraded,
+            "status_code": result.status_code,
+            "cert_expiry": result.cert_expiry,
+            "phases": dict(result.phases),
+            "extra": dict(result.extra),
+        }
+    )
 
 
 class Writer:
     """Owns the writing connection and the queue; see the module doc."""
 
-    def __init__(self, path: Path, clock: Callable[[], float], run_id: int | None,
-                 flush_interval: float = 1.0, batch_size: int = 5000,
-                 raw_retention: float | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        clock: Callable[[], float],
+        run_id: int | None,
+        flush_interval: float = 1.0,
+        batch_size: int = 5000,
+        raw_retention: float | None = None,
+    ) -> None:
         self.queue: deque[tuple[str, Result, bool] | Event | Op] = deque()
         self.path, self.clock, self.run_id = path, clock, run_id
         self.flush_interval, self.batch_size = flush_interval, batch_size
@@ -142,8 +156,7 @@ class Writer:
             conn.execute("BEGIN IMMEDIATE")
             ops = self._write(conn, items)
             if self.run_id is not None:
-                conn.execute("UPDATE runs SET last_seen = MAX(last_seen, ?) WHERE id = ?",
-                             (now, self.run_id))
+                conn.execute("UPDATE runs SET last_seen = MAX(last_seen, ?) WHERE id = ?", (now, self.run_id))
                 self._beat = now
             conn.execute("COMMIT")
             self.healthy = True
@@ -187,8 +200,9 @@ class Writer:
                 except Exception as exc:  # reported to the caller through its future
                     ops.append((item, None, exc))
             elif isinstance(item, Event):
-                events.append((self._key(conn, item.target), item.at, item.old.value,
-                               item.new.value, item.reason, item.detail))
+                events.append(
+                    (self._key(conn, item.target), item.at, item.old.value, item.new.value, item.reason, item.detail)
+                )
             else:
                 try:
                     row = self._result(conn, *item)
@@ -200,31 +214,37 @@ class Writer:
         self._write_rows(conn, rows, events, latest)
         return ops
 
-    def _result(self, conn: sqlite3.Connection, target_id: str, result: Result,
-                maint: bool) -> tuple[Any, ...]:
+    def _result(self, conn: sqlite3.Connection, target_id: str, result: Result, maint: bool) -> tuple[Any, ...]:
         """The `results` row of one result; its rollup updated."""
         started, duration = float(result.started), float(result.duration)
         micros = round(duration * 1e6)
         key = self._key(conn, target_id)
         flags = OK * result.ok | DEGRADED * result.degraded | MAINTENANCE * maint
         self._acc(conn, key, started).add(result.ok, result.degraded, maint, duration)
-        return (key, started, flags, micros,
-                None if result.ok and result.reason == "ok" else result.reason,
-                result.status_code, result.detail or None)
+        return (
+            key,
+            started,
+            flags,
+            micros,
+            None if result.ok and result.reason == "ok" else result.reason,
+            result.status_code,
+            result.detail or None,
+        )
 
-    def _write_rows(self, conn: sqlite3.Connection, rows: list[Any], events: list[Any],
-                    latest: dict[int, Result]) -> None:
+    def _write_rows(
+        self, conn: sqlite3.Connection, rows: list[Any], events: list[Any], latest: dict[int, Result]
+    ) -> None:
         conn.executemany("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
-        conn.executemany(
-            "INSERT INTO events (target, at, old, new, reason, detail) VALUES (?, ?, ?, ?, ?, ?)",
-            events)
+        conn.executemany("INSERT INTO events (target, at, old, new, reason, detail) VALUES (?, ?, ?, ?, ?, ?)", events)
         conn.executemany(
             "INSERT INTO latest (target, result) VALUES (?, ?) ON CONFLICT (target) DO UPDATE "
             "SET result = excluded.result WHERE json_extract(latest.result, '$.started') <= ?",
-            [(key, result_json(r), r.started) for key, r in latest.items()])
+            [(key, result_json(r), r.started) for key, r in latest.items()],
+        )
         conn.executemany(
             "INSERT OR REPLACE INTO rollups VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [(k[0], k[1], *self._accs[k].row()) for k in self._dirty])
+            [(k[0], k[1], *self._accs[k].row()) for k in self._dirty],
+        )
         self._dirty.clear()
         if len(self._accs) > 4 * max(len(self._keys), 1):
             newest = max(hour for _, hour in self._accs)
@@ -243,7 +263,7 @@ class Writer:
         for first in range(0, len(keys), PRUNE_CHUNK):
             conn.execute("BEGIN IMMEDIATE")
             try:
-                sqlreads.prune(conn, cutoff, keys[first:first + PRUNE_CHUNK])
+                sqlreads.prune(conn, cutoff, keys[first : first + PRUNE_CHUNK])
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
@@ -264,7 +284,9 @@ class Writer:
         if acc is None:
             row = conn.execute(
                 "SELECT count, failures, degraded, maintenance, lat_count, lat_sum, lat_min, "
-                "lat_max, hist FROM rollups WHERE target = ? AND hour = ?", slot).fetchone()
+                "lat_max, hist FROM rollups WHERE target = ? AND hour = ?",
+                slot,
+            ).fetchone()
             acc = self._accs[slot] = Accumulator.from_row(row) if row else Accumulator()
         self._dirty.add(slot)
         return acc

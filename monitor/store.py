@@ -242,9 +242,7 @@ class Store(Protocol):
         to date as results arrive, so no rollup job is needed either."""
         ...
 
-    async def uptime(
-        self, target_ids: Collection[str] | None, start: float, end: float
-    ) -> dict[str, Uptime]:
+    async def uptime(self, target_ids: Collection[str] | None, start: float, end: float) -> dict[str, Uptime]:
         """Availability of each target over a window (time after now counts as
         unmonitored). Reads events and runs only, never raw results."""
         ...
@@ -286,29 +284,21 @@ class Store(Protocol):
         """Incident events in `[start, end)`, newest first (at most `limit`)."""
         ...
 
-    async def results(
-        self, target_id: str, start: float, end: float, limit: int | None = None
-    ) -> list[StoredResult]:
+    async def results(self, target_id: str, start: float, end: float, limit: int | None = None) -> list[StoredResult]:
         """Raw results of one target in `[start, end)`, oldest first. Only the last
         `raw_retention` is kept: use `series` for longer ranges."""
         ...
 
-    async def series(
-        self, target_id: str, start: float, end: float, points: int = 300
-    ) -> list[Rollup]:
+    async def series(self, target_id: str, start: float, end: float, points: int = 300) -> list[Rollup]:
         """At most `points` buckets covering `[start, end)` for a latency chart: from raw
         results inside the raw window, from the hourly rollups beyond it."""
         ...
 
-    async def rollups(
-        self, target_ids: Collection[str] | None, start: float, end: float
-    ) -> dict[str, list[Rollup]]:
+    async def rollups(self, target_ids: Collection[str] | None, start: float, end: float) -> dict[str, list[Rollup]]:
         """The hourly rollups of each target for the hours overlapping `[start, end)`."""
         ...
 
-    async def probe_stats(
-        self, target_ids: Collection[str] | None, start: float, end: float
-    ) -> dict[str, Rollup]:
+    async def probe_stats(self, target_ids: Collection[str] | None, start: float, end: float) -> dict[str, Rollup]:
         """Each target's hourly rollups over a window merged into one (probe counts,
         latency p50/p95 via `Rollup.quantile`). Hour granularity at the edges."""
         ...
@@ -321,9 +311,7 @@ class Store(Protocol):
         """Store an admin's note on a target's incident."""
         ...
 
-    async def notes(
-        self, target_ids: Collection[str] | None, start: float, end: float
-    ) -> list[Note]:
+    async def notes(self, target_ids: Collection[str] | None, start: float, end: float) -> list[Note]:
         """Notes in `[start, end)`, oldest first."""
         ...
 

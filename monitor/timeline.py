@@ -27,9 +27,7 @@ class Segment:
     state: State
 
 
-def covered(
-    runs: Iterable[tuple[float, float]], start: float, end: float
-) -> list[tuple[float, float]]:
+def covered(runs: Iterable[tuple[float, float]], start: float, end: float) -> list[tuple[float, float]]:
     """The union of the runs' `[started, last_seen)` intervals, clipped to a window."""
     spans = sorted((max(a, start), min(b, end)) for a, b in runs if b > start and a < end)
     merged: list[tuple[float, float]] = []
@@ -43,9 +41,7 @@ def covered(
     return merged
 
 
-def states(
-    before: Event | None, events: Sequence[Event], start: float, end: float
-) -> list[Segment]:
+def states(before: Event | None, events: Sequence[Event], start: float, end: float) -> list[Segment]:
     """The state timeline over `[start, end)`: `before` is the last event before the
     window (None: the target was UNKNOWN), `events` those inside it, oldest first."""
     out: list[Segment] = []
@@ -100,8 +96,7 @@ def uptimes(
     if not windows:
         return []
     start, end = windows[0][0], windows[-1][1]
-    segs = [(s.start, s.end, _SLOT[s.state])
-            for s in segments(before, events, covered(runs, start, end), start, end)]
+    segs = [(s.start, s.end, _SLOT[s.state]) for s in segments(before, events, covered(runs, start, end), start, end)]
     down_starts = sorted(e.at for e in events if e.new == State.DOWN)
     out: list[Uptime] = []
     first, count = 0, len(segs)
@@ -111,8 +106,7 @@ def uptimes(
         if b <= a:
             out.append(Uptime(target, a, a))
             continue
-        incidents = (bisect_left(down_starts, b) - bisect_left(down_starts, a)
-                     if down_starts else 0)
+        incidents = bisect_left(down_starts, b) - bisect_left(down_starts, a) if down_starts else 0
         sums = [0.0, 0.0, 0.0, 0.0, 0.0]
         if first < count and segs[first][0] <= a and segs[first][1] >= b:
             sums[segs[first][2]] = b - a  # the usual day: one state throughout
@@ -124,8 +118,7 @@ def uptimes(
                 i += 1
             sums[4] += max((b - a) - sum(sums), 0.0)  # beyond the segments: unmonitored
         up, degraded, down, maintenance, unknown = sums
-        out.append(Uptime(target, a, b, up + degraded + down, down, degraded, maintenance,
-                          unknown, incidents))
+        out.append(Uptime(target, a, b, up + degraded + down, down, degraded, maintenance, unknown, incidents))
     return out
 
 

@@ -31,15 +31,18 @@ def target(tid: str, name: str, notify: tuple[str, ...], **kw: Any) -> Target:
     return Target(id=tid, name=name, kind="http", url=None, spec=None, notify=notify, **kw)
 
 
-def config_with(notifiers: Mapping[str, NotifierConfig],
-                targets: Mapping[str, Target] | None = None,
-                data_dir: Path = Path("data"), language: str = "en") -> Config:
+def config_with(
+    notifiers: Mapping[str, NotifierConfig],
+    targets: Mapping[str, Target] | None = None,
+    data_dir: Path = Path("data"),
+    language: str = "en",
+) -> Config:
     if targets is None:
         targets = {"web": target("web", "Website", tuple(notifiers), group="Layanan publik")}
-    settings = Settings(title="Status Pemkab", language=language, data_dir=data_dir,
-                        public_url="https://status.example.go.id")
-    return Config(path=Path("targets.toml"), settings=settings, targets=targets,
-                  notifiers=notifiers)
+    settings = Settings(
+        title="Status Pemkab", language=language, data_dir=data_dir, public_url="https://status.example.go.id"
+    )
+    return Config(path=Path("targets.toml"), settings=settings, targets=targets, notifiers=notifiers)
 
 
 def webhook_config(url: str, data_dir: Path = Path("data"), secret: str | None = None) -> Config:

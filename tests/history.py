@@ -76,18 +76,20 @@ def mail_result(at: float) -> tuple[Result, bool]:
     return Result(True, "ok", "", 0.2, at), False
 
 
-def _events(target: str, rows: list[tuple[int, State, State, str, str]], lo: int, hi: int,
-            ) -> list[Event]:
-    return [Event(target, T0 + h * H, old, new, reason, detail)
-            for h, old, new, reason, detail in rows if lo <= h < hi]
+def _events(
+    target: str,
+    rows: list[tuple[int, State, State, str, str]],
+    lo: int,
+    hi: int,
+) -> list[Event]:
+    return [Event(target, T0 + h * H, old, new, reason, detail) for h, old, new, reason, detail in rows if lo <= h < hi]
 
 
 async def _run(path: Path, clock: Clock, start_h: int, end_h: int, **options: object) -> None:
     clock.now = T0 + start_h * H
     store = SQLiteStore(path, clock=clock, **options)  # type: ignore[arg-type]
     await store.open()
-    events = _events("web", WEB_EVENTS, start_h, end_h) + _events("mail", MAIL_EVENTS, start_h,
-                                                                   end_h)
+    events = _events("web", WEB_EVENTS, start_h, end_h) + _events("mail", MAIL_EVENTS, start_h, end_h)
     for event in sorted(events, key=lambda e: e.at):
         store.add_event(event)
     at = T0 + start_h * H

@@ -184,9 +184,11 @@ def live_monitor(config_path: Path, uptime_refresh: float = 1.0) -> Iterator[Liv
         monitor.metrics.uptime_refresh = uptime_refresh
         # asyncio's loop, not uvloop: outside the main thread uvloop refuses even to try
         # the app's SIGHUP handler, which asyncio's loop lets the app skip.
-        server = uvicorn.Server(uvicorn.Config(
-            create_app(monitor, manage=True), log_config=None, access_log=False,
-            lifespan="on", loop="asyncio"))
+        server = uvicorn.Server(
+            uvicorn.Config(
+                create_app(monitor, manage=True), log_config=None, access_log=False, lifespan="on", loop="asyncio"
+            )
+        )
         built.append((monitor, server))
         server.run(sockets=[sock])
 

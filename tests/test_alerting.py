@@ -63,8 +63,16 @@ def switch(monkeypatch: pytest.MonkeyPatch) -> Switch:
 
 def fake_config(url: str, data_dir: Path) -> Config:
     config = webhook_config(url, data_dir=data_dir)
-    web = target("web", "Website", ("hook",), group="Layanan publik", interval=0.1,
-                 timeout=0.1, failure_threshold=2, success_threshold=2)
+    web = target(
+        "web",
+        "Website",
+        ("hook",),
+        group="Layanan publik",
+        interval=0.1,
+        timeout=0.1,
+        failure_threshold=2,
+        success_threshold=2,
+    )
     return dataclasses.replace(config, targets={"web": dataclasses.replace(web, kind="fake")})
 
 
@@ -75,11 +83,9 @@ async def until(condition, timeout: float = 10.0) -> None:  # type: ignore[no-un
         await asyncio.sleep(0.02)
 
 
-async def test_a_failing_target_reaches_the_receiver_and_the_metrics(
-        tmp_path: Path, switch: Switch) -> None:
+async def test_a_failing_target_reaches_the_receiver_and_the_metrics(tmp_path: Path, switch: Switch) -> None:
     with receiver() as rec:
-        monitor = Monitor(fake_config(rec.url + "/hook", tmp_path), MemoryStore(),
-                          alerting=True)
+        monitor = Monitor(fake_config(rec.url + "/hook", tmp_path), MemoryStore(), alerting=True)
         await monitor.start()
         try:
             await until(lambda: len(rec.accepted()) == 1)
@@ -88,20 +94,27 @@ async def test_a_failing_target_reaches_the_receiver_and_the_metrics(
         finally:
             await monitor.stop()
     down, up = (r.json() for r in rec.accepted())
-    assert (down["event"], down["reason"], down["new_state"]) == ("down", "connection_refused",
-                                                                  "DOWN")
+    assert (down["event"], down["reason"], down["new_state"]) == ("down", "connection_refused", "DOWN")
     assert (up["event"], up["id"]) == ("up", down["id"].replace(":down:", ":up:"))
     sample = monitor.registry.get_sample_value
     assert sample("monitor_notifications_total", {"notifier": "hook", "result": "sent"}) == 2
     assert sample("monitor_notification_queue", {"notifier": "hook"}) == 0
 
 
-async def test_a_restart_while_down_sends_no_duplicate_down_and_no_false_up(
-        tmp_path: Path, switch: Switch) -> None:
+async def test_a_restart_while_down_sends_no_duplicate_down_and_no_false_up(tmp_path: Path, switch: Switch) -> None:
     went_down = time.time() - 600
-    down = Alert(id=f"web:down:{round(went_down)}", kind="down", target="web", name="Website",
-                 group="Layanan publik", old="UP", new="DOWN", reason="connection_refused",
-                 at=went_down, since=went_down)
+    down = Alert(
+        id=f"web:down:{round(went_down)}",
+        kind="down",
+        target="web",
+        name="Website",
+        group="Layanan publik",
+        old="UP",
+        new="DOWN",
+        reason="connection_refused",
+        at=went_down,
+        since=went_down,
+    )
     # The first run queued (and delivered) the "down", then died.
     box = Outbox(tmp_path / "monitor.db")
     box.open()
@@ -110,8 +123,7 @@ async def test_a_restart_while_down_sends_no_duplicate_down_and_no_false_up(
     assert head is not None
     box.delivered(head.seq)
     box.close()
-    store = MemoryStore({"web": Event("web", went_down, State.UP, State.DOWN,
-                                      "connection_refused")})
+    store = MemoryStore({"web": Event("web", went_down, State.UP, State.DOWN, "connection_refused")})
     with receiver() as rec:
         monitor = Monitor(fake_config(rec.url + "/hook", tmp_path), store, alerting=True)
         await monitor.start()

@@ -29,8 +29,18 @@ def targets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Farm]:
 def test_the_monitor_and_the_exporter_are_measured_side_by_side(targets: Farm, tmp_path: Path) -> None:
     need(blackbox.BINARY, "prometheus-blackbox-exporter")
     specs = runs.kind_targets(targets, "http", 20)
-    both = runs.side_by_side(tmp_path, specs, [s.url for s in specs], "http_2xx", targets.ca_file, 20,
-                             rounds=1, warmup=1.0, window=1.5, cpu=None)
+    both = runs.side_by_side(
+        tmp_path,
+        specs,
+        [s.url for s in specs],
+        "http_2xx",
+        targets.ca_file,
+        20,
+        rounds=1,
+        warmup=1.0,
+        window=1.5,
+        cpu=None,
+    )
     (mon,), (ref,) = both.monitor, both.blackbox
     assert (mon.probes > 0, mon.cpu > 0, mon.failures) == (True, True, 0)
     assert (ref.probes > 0, ref.cpu > 0, ref.failures) == (True, True, 0)

@@ -20,8 +20,14 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def monitor(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "monitor", *args], capture_output=True, text=True,
-                          timeout=60, cwd=cwd, env={"PATH": "/usr/bin:/bin", "COLUMNS": "200"})
+    return subprocess.run(
+        [sys.executable, "-m", "monitor", *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=cwd,
+        env={"PATH": "/usr/bin:/bin", "COLUMNS": "200"},
+    )
 
 
 @pytest.fixture
@@ -105,8 +111,10 @@ def test_check_exits_2_on_a_bad_configuration(tmp_path: Path) -> None:
 
 def test_check_judges_push_targets_from_the_heartbeats_monitor_run_stored(tmp_path: Path) -> None:
     path = tmp_path / "t.toml"
-    path.write_text('[targets.backup]\nkind = "push"\nperiod = "1h"\ntoken = "0123456789abcdef0123"\n'
-                    '[targets.report]\nkind = "push"\nperiod = "1h"\ntoken = "0123456789abcdef0123"\n')
+    path.write_text(
+        '[targets.backup]\nkind = "push"\nperiod = "1h"\ntoken = "0123456789abcdef0123"\n'
+        '[targets.report]\nkind = "push"\nperiod = "1h"\ntoken = "0123456789abcdef0123"\n'
+    )
 
     async def store_heartbeats() -> None:
         store = SQLiteStore(tmp_path / "data" / "monitor.db")

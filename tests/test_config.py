@@ -35,7 +35,10 @@ def test_the_bundled_example_is_valid_without_any_environment_variable() -> None
 
 
 def test_it_inherits_defaults_and_lets_a_target_override_them(tmp_path: Path) -> None:
-    config = load_config(write(tmp_path, """
+    config = load_config(
+        write(
+            tmp_path,
+            """
 [defaults]
 interval = "1m"
 timeout = "5s"
@@ -45,18 +48,27 @@ url = "http://127.0.0.1:1/"
 [targets.b]
 url = "http://127.0.0.1:1/"
 interval = "10s"
-"""), env={})
+""",
+        ),
+        env={},
+    )
     a, b = config.targets["a"], config.targets["b"]
     assert (a.interval, a.timeout, a.failure_threshold) == (60.0, 5.0, 4)
     assert (b.interval, b.failure_threshold) == (10.0, 4)
 
 
 def test_it_substitutes_environment_variables_in_any_string(tmp_path: Path) -> None:
-    config = load_config(write(tmp_path, """
+    config = load_config(
+        write(
+            tmp_path,
+            """
 [targets.a]
 name = "${NAME} ${MISSING:-fallback} $${literal}"
 url = "http://${HOST}:8080/"
-"""), env={"NAME": "Web", "HOST": "127.0.0.1"})
+""",
+        ),
+        env={"NAME": "Web", "HOST": "127.0.0.1"},
+    )
     assert config.targets["a"].name == "Web fallback ${literal}"
     assert config.targets["a"].url == "http://127.0.0.1:8080/"
 
@@ -92,14 +104,17 @@ def test_it_rejects_an_unsafe_id(tmp_path: Path) -> None:
 
 
 def test_it_rejects_a_dependency_cycle_and_an_unknown_dependency(tmp_path: Path) -> None:
-    found = problems(tmp_path, """
+    found = problems(
+        tmp_path,
+        """
 [targets.a]
 url = "http://127.0.0.1/"
 depends_on = ["b"]
 [targets.b]
 url = "http://127.0.0.1/"
 depends_on = ["a", "ghost"]
-""")
+""",
+    )
     assert any("dependency cycle: a -> b -> a" in p for p in found)
     assert any("targets.b.depends_on[1]: no target named 'ghost'" in p for p in found)
 
@@ -110,7 +125,9 @@ def test_it_reports_a_toml_syntax_error_with_its_line(tmp_path: Path) -> None:
 
 
 def test_it_reports_every_problem_at_once(tmp_path: Path) -> None:
-    found = problems(tmp_path, """
+    found = problems(
+        tmp_path,
+        """
 [monitor]
 language = "fr"
 timezone = "Mars/Olympus"
@@ -118,7 +135,8 @@ timezone = "Mars/Olympus"
 url = "http://127.0.0.1/"
 failure_threshold = 0
 notify = ["nobody"]
-""")
+""",
+    )
     joined = "\n".join(found)
     for needle in ("monitor.language", "monitor.timezone", "targets.a.failure_threshold", "targets.a.notify[0]"):
         assert needle in joined
@@ -131,7 +149,9 @@ def test_it_requires_a_timeout_no_longer_than_the_interval(tmp_path: Path) -> No
 
 
 def test_it_checks_maintenance_and_watch_windows(tmp_path: Path) -> None:
-    found = problems(tmp_path, """
+    found = problems(
+        tmp_path,
+        """
 [targets.a]
 url = "http://127.0.0.1/"
 [[maintenance]]
@@ -141,7 +161,8 @@ end = 2026-01-01T00:00:00+07:00
 [[watch]]
 name = "w"
 start = 2026-01-01T00:00:00
-""")
+""",
+    )
     joined = "\n".join(found)
     assert "maintenance[0].end: must be after start" in joined
     assert "maintenance[0].targets: no target named 'b'" in joined
@@ -154,8 +175,9 @@ def test_relative_paths_are_relative_to_the_configuration_folder(tmp_path: Path)
     assert config.settings.data_dir == tmp_path / "var"
 
 
-@pytest.mark.parametrize(("text", "seconds"), [("500ms", 0.5), ("30s", 30), ("5m", 300), ("2h", 7200),
-                                               ("14d", 14 * 86400), ("1h30m", 5400)])
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("500ms", 0.5), ("30s", 30), ("5m", 300), ("2h", 7200), ("14d", 14 * 86400), ("1h30m", 5400)]
+)
 def test_durations_parse(text: str, seconds: float) -> None:
     assert parse_duration(text) == seconds
 
@@ -165,12 +187,15 @@ def test_durations_format_back() -> None:
 
 
 def test_a_mistyped_heartbeat_url_is_reported_without_its_secret_key(tmp_path: Path) -> None:
-    found = problems(tmp_path, """
+    found = problems(
+        tmp_path,
+        """
 [monitor]
 heartbeat_url = "hc-ping.com/5b1f0c7e-secret-check-key"
 [targets.a]
 url = "http://127.0.0.1:1/"
-""")
+""",
+    )
     assert len(found) == 1 and "heartbeat_url" in found[0]
     assert "must be an http:// or https:// URL" in found[0]
     assert "secret-check-key" not in found[0]

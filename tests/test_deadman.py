@@ -51,8 +51,7 @@ async def test_a_failing_heartbeat_endpoint_is_recorded_not_raised() -> None:
     assert switch.last_ok is False and "500" in (switch.last_error or "")
 
 
-async def test_a_failed_heartbeat_never_puts_its_secret_url_in_the_log(
-        caplog: pytest.LogCaptureFixture) -> None:
+async def test_a_failed_heartbeat_never_puts_its_secret_url_in_the_log(caplog: pytest.LogCaptureFixture) -> None:
     with receiver(status=404) as rec:
         url = rec.url + "/ping/5b1f0c7e-secret-check-key"
         switch = DeadMan(lambda: url, lambda: True)

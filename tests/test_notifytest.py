@@ -19,10 +19,13 @@ SLACK = "https://hooks.slack.com/services/T/B/X"
 
 
 def config(language: str = "en"):  # type: ignore[no-untyped-def]
-    return config_with({
-        "oncall": NotifierConfig("oncall", "telegram", TelegramSpec(bot_token="1:T", chat_id="5")),
-        "team": NotifierConfig("team", "slack", SlackSpec(url=SLACK)),
-    }, language=language)
+    return config_with(
+        {
+            "oncall": NotifierConfig("oncall", "telegram", TelegramSpec(bot_token="1:T", chat_id="5")),
+            "team": NotifierConfig("team", "slack", SlackSpec(url=SLACK)),
+        },
+        language=language,
+    )
 
 
 @respx.mock

@@ -29,8 +29,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def alert(ident: str = "web:down:1", kind: str = "down") -> Alert:
-    return Alert(id=ident, kind=kind, target="web", name="Website", group="", old="UP",
-                 new="DOWN", reason="timeout", at=1_800_000_000.0)
+    return Alert(
+        id=ident,
+        kind=kind,
+        target="web",
+        name="Website",
+        group="",
+        old="UP",
+        new="DOWN",
+        reason="timeout",
+        at=1_800_000_000.0,
+    )
 
 
 class Sink:
@@ -96,12 +105,14 @@ def test_a_newer_refresh_replaces_one_still_waiting(tmp_path: Path) -> None:
 async def test_a_permanent_error_is_recorded_and_never_retried(tmp_path: Path) -> None:
     with receiver(status=404) as rec:
         sink = Sink()
-        alerting = Alerting(webhook_config(rec.url + "/gone"), db_path=tmp_path / "m.db",
-                            backoff_base=0.01, metrics=sink)
+        alerting = Alerting(
+            webhook_config(rec.url + "/gone"), db_path=tmp_path / "m.db", backoff_base=0.01, metrics=sink
+        )
         await alerting.start()
         try:
-            alerting.on_event(Event("web", time.time(), State.UP, State.DOWN, "timeout"),
-                              alerting.config.targets["web"])
+            alerting.on_event(
+                Event("web", time.time(), State.UP, State.DOWN, "timeout"), alerting.config.targets["web"]
+            )
             await until(lambda: alerting.failed())
             await asyncio.sleep(0.2)  # room for a wrong retry to show up
             failed = alerting.failed()
@@ -114,8 +125,7 @@ async def test_a_permanent_error_is_recorded_and_never_retried(tmp_path: Path) -
             await alerting.stop()
 
 
-async def test_the_queue_gauge_counts_what_waits_for_a_notifier_that_is_down(
-        tmp_path: Path) -> None:
+async def test_the_queue_gauge_counts_what_waits_for_a_notifier_that_is_down(tmp_path: Path) -> None:
     config = webhook_config(f"http://127.0.0.1:{free_port()}/hook")
     sink = Sink()
     alerting = Alerting(config, db_path=tmp_path / "m.db", backoff_base=30, metrics=sink)
@@ -131,8 +141,7 @@ async def test_the_queue_gauge_counts_what_waits_for_a_notifier_that_is_down(
         await alerting.stop()
 
 
-def test_backoff_doubles_with_jitter_up_to_the_cap_and_honours_retry_after(
-        tmp_path: Path) -> None:
+def test_backoff_doubles_with_jitter_up_to_the_cap_and_honours_retry_after(tmp_path: Path) -> None:
     box = Outbox(tmp_path / "m.db")
     box.open()
     low = Dispatcher(box, {}, base=5, cap=600, jitter=0.2, rng=lambda: 0.0)
@@ -173,8 +182,9 @@ CHILD = textwrap.dedent("""
 
 def _child(mode: str, db: Path, url: str) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.Popen([sys.executable, "-c", CHILD, mode, str(db), url], cwd=ROOT,
-                            env=env, stdout=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [sys.executable, "-c", CHILD, mode, str(db), url], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+    )
 
 
 def test_an_alert_queued_before_a_kill_9_arrives_after_the_restart(tmp_path: Path) -> None:
@@ -202,8 +212,7 @@ def test_an_alert_queued_before_a_kill_9_arrives_after_the_restart(tmp_path: Pat
         assert out.strip() == "drained"
         assert len(rec.requests) == 1
         payload = rec.requests[0].json()
-        assert (payload["id"], payload["event"], payload["target"]["id"]) == \
-            ("web:down:1800000000", "down", "web")
+        assert (payload["id"], payload["event"], payload["target"]["id"]) == ("web:down:1800000000", "down", "web")
 
 
 class Limited:
@@ -253,7 +262,8 @@ class Recorder:
 
 
 async def test_a_worker_outlives_a_database_error_and_delivers_afterwards(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(dispatcher, "STORE_RETRY_SECONDS", 0.05)
     box = Outbox(tmp_path / "m.db")
     box.open()
@@ -280,8 +290,9 @@ def test_an_unreadable_row_is_failed_instead_of_blocking_the_queue(tmp_path: Pat
     box.open()
     box.enqueue(alert("web:down:1"), ["hook"])
     box.enqueue(alert("web:down:2"), ["hook"])
-    box.db.execute("UPDATE outbox SET alert = '{\"id\": \"web:down:1\"}' "
-                   "WHERE alert_id = 'web:down:1'")  # e.g. written by another version
+    box.db.execute(
+        "UPDATE outbox SET alert = '{\"id\": \"web:down:1\"}' WHERE alert_id = 'web:down:1'"
+    )  # e.g. written by another version
     head = box.head("hook")
     assert head is not None and head.alert.id == "web:down:2"
     [failed] = box.entries("failed")  # still listed for the admin view

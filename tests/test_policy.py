@@ -13,26 +13,33 @@ from monitor.notifiers.webhook import WebhookSpec
 from monitor.policy import Outgoing, Policy
 from monitor.result import Event, Result, State
 
-UP, DOWN, DEGRADED, MAINT, UNKNOWN = (State.UP, State.DOWN, State.DEGRADED, State.MAINTENANCE,
-                                      State.UNKNOWN)
+UP, DOWN, DEGRADED, MAINT, UNKNOWN = (State.UP, State.DOWN, State.DEGRADED, State.MAINTENANCE, State.UNKNOWN)
 
 
 def _target(tid: str, name: str, **kw: object) -> Target:
-    return Target(id=tid, name=name, kind="http", url=None, spec=None, interval=30.0,
-                  failure_threshold=3, success_threshold=2, notify=("oncall", "am", "slow"),
-                  **kw)  # type: ignore[arg-type]
+    return Target(
+        id=tid,
+        name=name,
+        kind="http",
+        url=None,
+        spec=None,
+        interval=30.0,
+        failure_threshold=3,
+        success_threshold=2,
+        notify=("oncall", "am", "slow"),
+        **kw,
+    )  # type: ignore[arg-type]
 
 
 def build_config() -> Config:
     hook = WebhookSpec(url="http://127.0.0.1:9/hook")
     notifiers = {
-        "oncall": NotifierConfig("oncall", "webhook", hook, repeat_every=1800.0,
-                                 escalate_after=3600.0, escalate_to=("boss",)),
+        "oncall": NotifierConfig(
+            "oncall", "webhook", hook, repeat_every=1800.0, escalate_after=3600.0, escalate_to=("boss",)
+        ),
         "boss": NotifierConfig("boss", "webhook", hook),
-        "am": NotifierConfig("am", "alertmanager",
-                             AlertmanagerSpec(url="http://127.0.0.1:9093", resend_every=60.0)),
-        "slow": NotifierConfig("slow", "webhook", hook,
-                               events=frozenset({"up", "degraded"})),
+        "am": NotifierConfig("am", "alertmanager", AlertmanagerSpec(url="http://127.0.0.1:9093", resend_every=60.0)),
+        "slow": NotifierConfig("slow", "webhook", hook, events=frozenset({"up", "degraded"})),
     }
     targets = {
         "web": _target("web", "Website", group="Layanan publik", cert_warn_days=(30, 14, 7)),
@@ -42,9 +49,12 @@ def build_config() -> Config:
     }
     targets = {tid: replace(t, notify=("oncall", "am")) for tid, t in targets.items()}
     targets["web"] = replace(targets["web"], notify=("oncall", "am", "slow"))
-    return Config(path=Path("targets.toml"),
-                  settings=Settings(public_url="https://status.example.go.id"),
-                  targets=targets, notifiers=notifiers)
+    return Config(
+        path=Path("targets.toml"),
+        settings=Settings(public_url="https://status.example.go.id"),
+        targets=targets,
+        notifiers=notifiers,
+    )
 
 
 class Clock:
@@ -75,8 +85,9 @@ def policy(config: Config, clock: Clock, results: dict[str, Result]) -> Policy:
     return Policy(config, clock=clock, last_result=results.get, flap_changes=5, flap_window=900)
 
 
-def change(policy: Policy, config: Config, clock: Clock, tid: str, old: State, new: State,
-           reason: str = "timeout") -> list[Outgoing]:
+def change(
+    policy: Policy, config: Config, clock: Clock, tid: str, old: State, new: State, reason: str = "timeout"
+) -> list[Outgoing]:
     event = Event(tid, clock.now, old, new, reason, "no answer")
     return policy.on_event(event, config.targets[tid])
 
@@ -182,8 +193,7 @@ def test_it_alerts_a_dependent_still_down_after_its_root_recovered(policy, confi
     change(policy, config, clock, "cam1", UP, DOWN)
     advance(policy, clock, 300)
     change(policy, config, clock, "gateway", DOWN, UP, "ok")
-    out = [o for o in advance(policy, clock, 300)
-           if o.alert.target == "cam1" and o.alert.kind != "refresh"]
+    out = [o for o in advance(policy, clock, 300) if o.alert.target == "cam1" and o.alert.kind != "refresh"]
     assert kinds(out) == [("down", "cam1", ("oncall", "am"))]
 
 

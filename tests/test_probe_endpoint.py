@@ -48,31 +48,49 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveMonito
     tmp = tmp_path_factory.mktemp("blackbox")
     with farm(tmp) as targets, silent_server() as silent:
         config = tmp / "targets.toml"
-        config.write_text(targets_toml(targets, f"""
+        config.write_text(
+            targets_toml(
+                targets,
+                f"""
 [targets.silent]
 name = "Never answers"
 url = "http://127.0.0.1:{silent}/"
 interval = "10s"
 timeout = "5s"
-"""))
+""",
+            )
+        )
         exporter_config = tmp / "blackbox.yml"
-        exporter_config.write_text(json.dumps({"modules": {"http_2xx": {
-            "prober": "http", "timeout": "5s",
-            "http": {"preferred_ip_protocol": "ip4", "tls_config": {"ca_file": str(targets.ca_file)}},
-        }}}))
+        exporter_config.write_text(
+            json.dumps(
+                {
+                    "modules": {
+                        "http_2xx": {
+                            "prober": "http",
+                            "timeout": "5s",
+                            "http": {"preferred_ip_protocol": "ip4", "tls_config": {"ca_file": str(targets.ca_file)}},
+                        }
+                    }
+                }
+            )
+        )
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         args = [exporter, f"--config.file={exporter_config}", f"--web.listen-address=127.0.0.1:{port}"]
-        with live_monitor(config, uptime_refresh=60.0) as live, \
-                process(args, f"{base}/-/healthy", tmp / "blackbox.log"):
+        with (
+            live_monitor(config, uptime_refresh=60.0) as live,
+            process(args, f"{base}/-/healthy", tmp / "blackbox.log"),
+        ):
             yield live, targets, base
 
 
 def url_of(targets: Farm, target_id: str) -> str:
-    return {"web": f"http://127.0.0.1:{targets.http}/",
-            "secure": f"https://127.0.0.1:{targets.https}/",
-            "broken": f"http://127.0.0.1:{targets.http}/broken",
-            "closed": f"http://127.0.0.1:{targets.closed}/"}[target_id]
+    return {
+        "web": f"http://127.0.0.1:{targets.http}/",
+        "secure": f"https://127.0.0.1:{targets.https}/",
+        "broken": f"http://127.0.0.1:{targets.http}/broken",
+        "closed": f"http://127.0.0.1:{targets.closed}/",
+    }[target_id]
 
 
 def exporter_says(base: str, url: str) -> dict[str, list[tuple[dict[str, str], float]]]:
@@ -82,9 +100,7 @@ def exporter_says(base: str, url: str) -> dict[str, list[tuple[dict[str, str], f
 
 
 @pytest.mark.parametrize("target_id", TARGETS)
-def test_probe_agrees_with_the_blackbox_exporter(
-    stack: tuple[LiveMonitor, Farm, str], target_id: str
-) -> None:
+def test_probe_agrees_with_the_blackbox_exporter(stack: tuple[LiveMonitor, Farm, str], target_id: str) -> None:
     live, targets, base = stack
     status, text = live.get(f"/probe?target={target_id}")
     assert status == 200, text
@@ -92,12 +108,14 @@ def test_probe_agrees_with_the_blackbox_exporter(
     for name in ("probe_success", "probe_http_status_code"):
         assert value(ours, name) is not None, name
         assert value(ours, name) == value(theirs, name), name
-    expected = {"web": (1.0, 200.0), "secure": (1.0, 200.0), "broken": (0.0, 500.0),
-                "closed": (0.0, 0.0)}[target_id]
+    expected = {"web": (1.0, 200.0), "secure": (1.0, 200.0), "broken": (0.0, 500.0), "closed": (0.0, 0.0)}[target_id]
     assert (value(ours, "probe_success"), value(ours, "probe_http_status_code")) == expected
     if target_id == "secure":
-        assert value(ours, "probe_ssl_earliest_cert_expiry") == value(
-            theirs, "probe_ssl_earliest_cert_expiry") == targets.cert_expiry
+        assert (
+            value(ours, "probe_ssl_earliest_cert_expiry")
+            == value(theirs, "probe_ssl_earliest_cert_expiry")
+            == targets.cert_expiry
+        )
 
 
 def test_probe_answers_without_a_target_label(stack: tuple[LiveMonitor, Farm, str]) -> None:
@@ -107,7 +125,12 @@ def test_probe_answers_without_a_target_label(stack: tuple[LiveMonitor, Farm, st
     assert status == 200
     assert value(parsed, "probe_success") == 1.0
     assert {ph["phase"] for ph, _ in parsed["probe_http_duration_seconds"]} == {
-        "resolve", "connect", "tls", "processing", "transfer"}
+        "resolve",
+        "connect",
+        "tls",
+        "processing",
+        "transfer",
+    }
     assert all("target" not in labels for series in parsed.values() for labels, _ in series)
     assert not any(name.startswith("monitor_") for name in parsed)
 
@@ -125,13 +148,13 @@ def test_probe_refuses_what_is_not_a_configured_id(stack: tuple[LiveMonitor, Far
 def test_probe_answers_before_the_scrape_timeout(stack: tuple[LiveMonitor, Farm, str]) -> None:
     live, _, _ = stack
     request = urllib.request.Request(
-        live.url + "/probe?target=silent", headers={"X-Prometheus-Scrape-Timeout-Seconds": "1.5"})
+        live.url + "/probe?target=silent", headers={"X-Prometheus-Scrape-Timeout-Seconds": "1.5"}
+    )
     started = time.monotonic()
     with urllib.request.urlopen(request, timeout=10) as answer:
         parsed = samples(answer.read().decode())
     assert time.monotonic() - started < 1.5  # the target's own timeout is 5 s
     assert value(parsed, "probe_success") == 0.0
-
 
 
 @pytest.mark.parametrize(

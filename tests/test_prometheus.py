@@ -78,15 +78,25 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveMonito
         with live_monitor(config) as live:
             port = free_port()
             prom_config = tmp / "prometheus.yml"
-            prom_config.write_text(json.dumps({  # JSON is YAML
-                "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
-                "rule_files": [str(_rules_copy(tmp))],
-                "scrape_configs": [{"job_name": "monitor", "static_configs": [
-                    {"targets": [live.url.removeprefix("http://")]}]}],
-            }))
+            prom_config.write_text(
+                json.dumps(
+                    {  # JSON is YAML
+                        "global": {"scrape_interval": "1s", "evaluation_interval": "1s"},
+                        "rule_files": [str(_rules_copy(tmp))],
+                        "scrape_configs": [
+                            {"job_name": "monitor", "static_configs": [{"targets": [live.url.removeprefix("http://")]}]}
+                        ],
+                    }
+                )
+            )
             base = f"http://127.0.0.1:{port}"
-            args = [prometheus, f"--config.file={prom_config}", f"--storage.tsdb.path={tmp / 'tsdb'}",
-                    f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn"]
+            args = [
+                prometheus,
+                f"--config.file={prom_config}",
+                f"--storage.tsdb.path={tmp / 'tsdb'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+                "--log.level=warn",
+            ]
             with process(args, f"{base}/-/ready", tmp / "prometheus.log"):
                 yield live, base
 
@@ -114,8 +124,7 @@ def variables(base: str) -> dict[str, str]:
         found = re.fullmatch(r"label_values\((.*),\s*(\w+)\)", var["definition"])
         assert found, var["definition"]
         selector = substitute(found.group(1), values)
-        url = f"{base}/api/v1/label/{found.group(2)}/values?" + urllib.parse.urlencode(
-            {"match[]": selector})
+        url = f"{base}/api/v1/label/{found.group(2)}/values?" + urllib.parse.urlencode({"match[]": selector})
         names = get_json(url)["data"]
         assert names, f"variable {var['name']} has no values"
         values[var["name"]] = var.get("allValue") or "(" + "|".join(map(re.escape, names)) + ")"
@@ -131,15 +140,13 @@ def substitute(expr: str, values: dict[str, str]) -> str:
 
 
 def dashboard_queries() -> list[tuple[str, str]]:
-    return [(panel["title"], target["expr"]) for panel in DASHBOARD["panels"]
-            for target in panel.get("targets", [])]
+    return [(panel["title"], target["expr"]) for panel in DASHBOARD["panels"] for target in panel.get("targets", [])]
 
 
 def test_every_dashboard_query_returns_data(stack: tuple[LiveMonitor, str]) -> None:
     _, base = stack
     deadline = time.monotonic() + DEADLINE
-    wait_for(lambda: bool(query(base, 'monitor_target_info{target="closed"}')),
-             "the first scrape", deadline)
+    wait_for(lambda: bool(query(base, 'monitor_target_info{target="closed"}')), "the first scrape", deadline)
     values = variables(base)
     assert values["target"].count("|") == 3  # web, secure, broken, closed
     empty = []
@@ -160,11 +167,13 @@ def test_the_down_target_fires_its_alert_and_the_up_ones_do_not(
 
     def firing() -> set[str]:
         alerts = get_json(f"{base}/api/v1/alerts")["data"]["alerts"]
-        return {a["labels"]["target"] for a in alerts
-                if a["labels"]["alertname"] == "MonitorTargetDown" and a["state"] == "firing"}
+        return {
+            a["labels"]["target"]
+            for a in alerts
+            if a["labels"]["alertname"] == "MonitorTargetDown" and a["state"] == "firing"
+        }
 
-    wait_for(lambda: {"closed", "broken"} <= firing(), "MonitorTargetDown firing",
-             time.monotonic() + DEADLINE)
+    wait_for(lambda: {"closed", "broken"} <= firing(), "MonitorTargetDown firing", time.monotonic() + DEADLINE)
     assert firing() == {"closed", "broken"}
     alerts = get_json(f"{base}/api/v1/alerts")["data"]["alerts"]
     closed = next(a for a in alerts if a["labels"].get("target") == "closed")
@@ -176,13 +185,13 @@ def test_the_down_target_fires_its_alert_and_the_up_ones_do_not(
 def test_the_dashboards_numbers_match_the_targets(stack: tuple[LiveMonitor, str]) -> None:
     _, base = stack
     deadline = time.monotonic() + DEADLINE
-    wait_for(lambda: bool(query(base, 'probe_ssl_earliest_cert_expiry{target="secure"}')),
-             "a certificate expiry", deadline)
+    wait_for(
+        lambda: bool(query(base, 'probe_ssl_earliest_cert_expiry{target="secure"}')), "a certificate expiry", deadline
+    )
     down = query(base, 'count(monitor_target_state{state="DOWN"} == 1)')
     up = query(base, 'count(monitor_target_state{state="UP"} == 1)')
     assert (float(down[0]["value"][1]), float(up[0]["value"][1])) == (2.0, 2.0)
-    codes = {r["metric"]["target"]: float(r["value"][1])
-             for r in query(base, "probe_http_status_code")}
+    codes = {r["metric"]["target"]: float(r["value"][1]) for r in query(base, "probe_http_status_code")}
     assert codes == {"web": 200.0, "secure": 200.0, "broken": 500.0, "closed": 0.0}
 
 
@@ -192,8 +201,9 @@ def test_promtool_finds_nothing_to_lint_on_the_live_metrics(stack: tuple[LiveMon
     status, text = live.get("/metrics")
     assert status == 200
     assert 'probe_success{target="web"} 1.0' in text
-    done = subprocess.run([promtool, "check", "metrics"], input=text.encode(),
-                          capture_output=True, timeout=30, check=False)
+    done = subprocess.run(
+        [promtool, "check", "metrics"], input=text.encode(), capture_output=True, timeout=30, check=False
+    )
     assert (done.returncode, done.stdout, done.stderr) == (0, b"", b"")
 
 

@@ -23,20 +23,25 @@ WATCH = "Cuti bersama Idul Fitri 1439 H"
 
 def make_config(folder: Path, web_name: str = "Website Pemkab") -> Config:
     targets = {
-        "web": Target(id="web", name=web_name, kind="http", url="https://www.example.go.id/",
-                      spec=None, group="Layanan publik"),
-        "mail": Target(id="mail", name="Server surel", kind="tcp",
-                       url="tcp://mail.example.go.id:25", spec=None, group="Server jaringan"),
+        "web": Target(
+            id="web", name=web_name, kind="http", url="https://www.example.go.id/", spec=None, group="Layanan publik"
+        ),
+        "mail": Target(
+            id="mail",
+            name="Server surel",
+            kind="tcp",
+            url="tcp://mail.example.go.id:25",
+            spec=None,
+            group="Server jaringan",
+        ),
     }
     day = datetime(2018, 6, 11, tzinfo=ZONE)
     return Config(
         path=folder / "targets.toml",
-        settings=Settings(title="Status Layanan Pemkab", language="id",
-                          timezone="Asia/Jakarta", data_dir=folder),
+        settings=Settings(title="Status Layanan Pemkab", language="id", timezone="Asia/Jakarta", data_dir=folder),
         targets=targets,
         watches=(Watch(WATCH, day, day.replace(day=12)),),
-        maintenance=(Maintenance(day.replace(hour=5), day.replace(hour=6), ("web",),
-                                 reason="Pembaruan server"),),
+        maintenance=(Maintenance(day.replace(hour=5), day.replace(hour=6), ("web",), reason="Pembaruan server"),),
     )
 
 
@@ -78,7 +83,8 @@ def test_it_sums_groups_and_everything_time_weighted(report: Report) -> None:
 
 def test_it_lists_maintenance_apart_with_its_reason(report: Report) -> None:
     assert [(m.name, m.start, m.end, m.reason) for m in report.maintenance] == [
-        ("Website Pemkab", T0 + 5 * H, T0 + 6 * H, "Pembaruan server")]
+        ("Website Pemkab", T0 + 5 * H, T0 + 6 * H, "Pembaruan server")
+    ]
     assert report.targets[0].uptime.maintenance == pytest.approx(H)
 
 
@@ -107,13 +113,30 @@ def test_it_renders_printable_html_in_indonesian_and_english(report: Report) -> 
     checker.feed(html)
     assert checker.errors == [] and checker.stack == []
     assert "@media print" in html and "@page" in html
-    for text in ("Laporan ketersediaan layanan", WATCH, "2018-06-11 00:00 s.d. 2018-06-12 00:00",
-                 "Asia/Jakarta", "85,714 %", "90,909 %", "88,372 %", "2 jam 30 mnt",
-                 "masih berlangsung", "Koneksi ditolak", "port 443 closed", "Pembaruan server"):
+    for text in (
+        "Laporan ketersediaan layanan",
+        WATCH,
+        "2018-06-11 00:00 s.d. 2018-06-12 00:00",
+        "Asia/Jakarta",
+        "85,714 %",
+        "90,909 %",
+        "88,372 %",
+        "2 jam 30 mnt",
+        "masih berlangsung",
+        "Koneksi ditolak",
+        "port 443 closed",
+        "Pembaruan server",
+    ):
         assert text in html, text
     english = render_report(report, "html", "en")
-    for text in ("Service availability report", "85.714 %", "2 h 30 min", "ongoing",
-                 "Connection refused", "Planned maintenance (not counted as downtime)"):
+    for text in (
+        "Service availability report",
+        "85.714 %",
+        "2 h 30 min",
+        "ongoing",
+        "Connection refused",
+        "Planned maintenance (not counted as downtime)",
+    ):
         assert text in english, text
 
 
@@ -130,12 +153,16 @@ def test_it_renders_csv_for_spreadsheets(report: Report) -> None:
     summary, incidents = text.split("\n\n")
     rows = list(csv.DictReader(io.StringIO(summary)))
     assert [(r["level"], r["target"]) for r in rows] == [
-        ("all", ""), ("group", ""), ("group", ""), ("target", "web"), ("target", "mail")]
+        ("all", ""),
+        ("group", ""),
+        ("group", ""),
+        ("target", "web"),
+        ("target", "mail"),
+    ]
     web = rows[3]
     assert float(web["availability_percent"]) == pytest.approx(85.7143)
     assert (web["downtime_seconds"], web["maintenance_seconds"]) == ("10800.0", "3600.0")
-    assert (web["incidents"], web["longest_outage_seconds"], web["mttr_seconds"]) == (
-        "2", "14400.0", "9000.0")
+    assert (web["incidents"], web["longest_outage_seconds"], web["mttr_seconds"]) == ("2", "14400.0", "9000.0")
     assert (web["probes"], web["failed_probes"]) == ("264", "36")
     listed = list(csv.DictReader(io.StringIO(incidents)))
     assert [(r["target"], r["start"], r["end"]) for r in listed] == [
@@ -161,8 +188,7 @@ async def test_it_shows_a_hostile_target_name_as_text(tmp_path: Path) -> None:
 
 
 def _args(**values: object) -> argparse.Namespace:
-    base: dict[str, object] = {"watch": None, "from_": None, "to": None, "format": "md",
-                               "output": None}
+    base: dict[str, object] = {"watch": None, "from_": None, "to": None, "format": "md", "output": None}
     return argparse.Namespace(**{**base, **values})
 
 
@@ -178,7 +204,8 @@ async def test_the_command_writes_the_watch_report_to_a_file(tmp_path: Path) -> 
 
 
 async def test_the_command_refuses_an_unknown_watch_or_a_missing_history(
-        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     config = make_config(tmp_path)
     assert await run_report(config, _args(watch="nope")) == 2
     assert "no [[watch]] named 'nope'" in capsys.readouterr().err
@@ -227,7 +254,10 @@ def test_a_loss_never_reads_as_100_percent(report: Report) -> None:
 
     helpers = Helpers(report, _texts(templates_dir()), "id")
     assert (helpers.percent(99.9996), helpers.percent(100.0), helpers.percent(99.5)) == (
-        "99,999 %", "100,000 %", "99,500 %")
+        "99,999 %",
+        "100,000 %",
+        "99,500 %",
+    )
 
 
 async def test_maintenance_planned_at_runtime_is_listed_with_its_reason(tmp_path: Path) -> None:

@@ -38,8 +38,10 @@ def wait_for(check: Callable[[], bool], seconds: float = 20.0) -> None:
 
 
 def config_text(port: int, targets: str) -> str:
-    return f'[monitor]\nlisten = "127.0.0.1:{port}"\ndata_dir = "data"\n[defaults]\ninterval = "500ms"\n' \
-           f'timeout = "400ms"\nfailure_threshold = 1\nsuccess_threshold = 1\n{targets}'
+    return (
+        f'[monitor]\nlisten = "127.0.0.1:{port}"\ndata_dir = "data"\n[defaults]\ninterval = "500ms"\n'
+        f'timeout = "400ms"\nfailure_threshold = 1\nsuccess_threshold = 1\n{targets}'
+    )
 
 
 class Running:
@@ -63,8 +65,12 @@ def running(tmp_path: Path) -> Iterator[tuple[Running, subprocess.Popen[bytes]]]
         run = Running(tmp_path, site)
         run.write(f'[targets.home]\nurl = "{site.url}/ok"\n')
         with open(run.log, "wb") as log:
-            proc = subprocess.Popen([sys.executable, "-m", "monitor", "run", "-c", str(run.path)],
-                                    stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "monitor", "run", "-c", str(run.path)],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=tmp_path,
+            )
         try:
             wait_for(lambda: httpx.get(f"{run.base}/healthz", timeout=2).status_code == 200)
             yield run, proc
@@ -121,9 +127,13 @@ def test_the_history_survives_a_restart(tmp_path: Path) -> None:
         run.write(f'[targets.api]\nurl = "{site.url}/fail"\n')
         for _ in range(2):
             with open(run.log, "ab") as log:
-                proc = subprocess.Popen([sys.executable, "-m", "monitor", "run", "-c", str(run.path)],
-                                        stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path,
-                                        env={**os.environ})
+                proc = subprocess.Popen(
+                    [sys.executable, "-m", "monitor", "run", "-c", str(run.path)],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    cwd=tmp_path,
+                    env={**os.environ},
+                )
             try:
                 wait_for(lambda: 'monitor_target_state{state="DOWN",target="api"} 1.0' in run.metrics())
             finally:
@@ -138,9 +148,12 @@ def test_command_line_overrides_survive_a_reload(tmp_path: Path) -> None:
         run = Running(tmp_path, site)
         run.write(f'[targets.home]\nurl = "{site.url}/ok"\n')
         with open(run.log, "wb") as log:
-            proc = subprocess.Popen([sys.executable, "-m", "monitor", "run", "-c", str(run.path),
-                                     "--data", str(tmp_path / "elsewhere")],
-                                    stdout=log, stderr=subprocess.STDOUT, cwd=tmp_path)
+            proc = subprocess.Popen(
+                [sys.executable, "-m", "monitor", "run", "-c", str(run.path), "--data", str(tmp_path / "elsewhere")],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=tmp_path,
+            )
         try:
             wait_for(lambda: 'probe_success{target="home"} 1.0' in run.metrics())
             proc.send_signal(signal.SIGHUP)

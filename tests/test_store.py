@@ -25,8 +25,7 @@ from tests.history import END, T0, ZONE, Clock, H, build
 @pytest.fixture
 async def store(tmp_path: Path) -> AsyncIterator[SQLiteStore]:
     clock = await build(tmp_path / "monitor.db", raw_retention=48 * H)
-    reader = SQLiteStore(tmp_path / "monitor.db", observe=False, clock=clock,
-                         raw_retention=48 * H)
+    reader = SQLiteStore(tmp_path / "monitor.db", observe=False, clock=clock, raw_retention=48 * H)
     await reader.open()
     yield reader
     await reader.close()
@@ -37,8 +36,7 @@ def test_it_satisfies_the_store_protocol(tmp_path: Path) -> None:
     assert store.healthy() is False  # not open yet
 
 
-async def test_it_computes_time_based_availability_excluding_maintenance_and_the_restart(
-        store: SQLiteStore) -> None:
+async def test_it_computes_time_based_availability_excluding_maintenance_and_the_restart(store: SQLiteStore) -> None:
     ups = await store.uptime(None, T0, END)
     web, mail = ups["web"], ups["mail"]
     assert web.observed == pytest.approx(21 * H)
@@ -54,8 +52,7 @@ async def test_it_computes_time_based_availability_excluding_maintenance_and_the
     assert mail.incidents == 1
 
 
-async def test_it_answers_any_window_and_counts_time_outside_every_run_as_unmonitored(
-        store: SQLiteStore) -> None:
+async def test_it_answers_any_window_and_counts_time_outside_every_run_as_unmonitored(store: SQLiteStore) -> None:
     week = (await store.uptime(["web"], END - 7 * 24 * H, END))["web"]
     assert week.observed == pytest.approx(21 * H)  # the six days before: no run
     assert week.unmonitored == pytest.approx(6 * 24 * H + 2 * H)
@@ -72,19 +69,16 @@ async def test_it_splits_downtime_into_local_days(store: SQLiteStore) -> None:
     assert days[1].uptime.down == pytest.approx(3 * H)
     assert days[1].uptime.start == T0
     assert days[0].uptime.observed == 0
-    utc = (await store.daily(["web"], 2, UTC,
-                             END - 1))["web"]
+    utc = (await store.daily(["web"], 2, UTC, END - 1))["web"]
     # 2018-06-10 UTC ends at 07:00 Jakarta: down 02-03, maintenance 05-06.
     assert utc[0].day.isoformat() == "2018-06-10"
     assert (utc[0].uptime.observed, utc[0].uptime.down) == pytest.approx((6 * H, 1 * H))
     assert utc[1].uptime.down == pytest.approx(2 * H)
 
 
-async def test_it_lists_incidents_newest_first_with_their_real_durations(
-        store: SQLiteStore) -> None:
+async def test_it_lists_incidents_newest_first_with_their_real_durations(store: SQLiteStore) -> None:
     incidents = await store.incidents(None, T0, END)
-    assert [(p.target, (p.start - T0) / H) for p in incidents] == [
-        ("mail", 22), ("web", 9), ("web", 2)]
+    assert [(p.target, (p.start - T0) / H) for p in incidents] == [("mail", 22), ("web", 9), ("web", 2)]
     assert incidents[0].end is None
     assert await store.incidents(None, T0, END, limit=2) == incidents[:2]
     assert incidents[1].duration(END) == pytest.approx(4 * H)
@@ -132,21 +126,20 @@ async def test_it_downsamples_series_from_raw_or_from_rollups(store: SQLiteStore
 
 async def test_it_prunes_raw_results_but_keeps_rollups_and_events(tmp_path: Path) -> None:
     clock = await build(tmp_path / "monitor.db")
-    store = SQLiteStore(tmp_path / "monitor.db", raw_retention=12 * H, clock=clock,
-                        observe=False)  # no hourly pruning of its own: this test prunes
+    store = SQLiteStore(
+        tmp_path / "monitor.db", raw_retention=12 * H, clock=clock, observe=False
+    )  # no hourly pruning of its own: this test prunes
     await store.open()
     try:
         assert await store.prune(END) == 2 * 120  # run 1's results of both targets
-        assert await store.results("web", T0, END, limit=1) == [
-            (await store.results("web", T0 + 12 * H, END))[0]]
+        assert await store.results("web", T0, END, limit=1) == [(await store.results("web", T0 + 12 * H, END))[0]]
         assert (await store.probe_stats(["web"], T0, END))["web"].count == 264
         assert len(await store.events(None, T0, END)) == 11
     finally:
         await store.close()
 
 
-async def test_the_running_monitor_deletes_expired_raw_results_every_hour(
-        tmp_path: Path) -> None:
+async def test_the_running_monitor_deletes_expired_raw_results_every_hour(tmp_path: Path) -> None:
     clock = Clock(T0)
     store = SQLiteStore(tmp_path / "monitor.db", raw_retention=H, clock=clock)
     await store.open()
@@ -164,7 +157,8 @@ async def test_the_running_monitor_deletes_expired_raw_results_every_hour(
 
 
 async def test_the_hourly_retention_covers_every_target_in_its_short_transactions(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(sqlwriter, "PRUNE_CHUNK", 2)  # five targets: three transactions
     clock = Clock(T0)
     store = SQLiteStore(tmp_path / "monitor.db", raw_retention=H, clock=clock)
@@ -184,14 +178,12 @@ async def test_the_hourly_retention_covers_every_target_in_its_short_transaction
 
 
 async def test_it_writes_thousands_of_queued_results_in_batches(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "monitor.db", flush_interval=0.05, batch_size=1000,
-                        clock=Clock(T0 + 20_000))
+    store = SQLiteStore(tmp_path / "monitor.db", flush_interval=0.05, batch_size=1000, clock=Clock(T0 + 20_000))
     await store.open()
     try:
         began = time.perf_counter()
         for i in range(20_000):
-            store.add_result(f"t{i % 50}", Result(True, duration=0.01 * (i % 7 + 1),
-                                                  started=T0 + i))
+            store.add_result(f"t{i % 50}", Result(True, duration=0.01 * (i % 7 + 1), started=T0 + i))
         queued = time.perf_counter() - began
         await store.flush()
         assert queued < 1.0  # generous: queueing is an append, the disk is elsewhere
@@ -229,11 +221,14 @@ def _v1_database(path: Path) -> None:
     """)
     rows = [("web", T0 + i * 600, int(not 12 <= i < 18), 0.5, "ok", "") for i in range(36)]
     conn.executemany("INSERT INTO results VALUES (?, ?, ?, ?, ?, ?)", rows)
-    conn.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)", [
-        ("web", T0, "UNKNOWN", "UP", "ok", ""),
-        ("web", T0 + 2 * H, "UP", "DOWN", "timeout", None),
-        ("web", T0 + 3 * H, "DOWN", "UP", "ok", ""),
-    ])
+    conn.executemany(
+        "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)",
+        [
+            ("web", T0, "UNKNOWN", "UP", "ok", ""),
+            ("web", T0 + 2 * H, "UP", "DOWN", "timeout", None),
+            ("web", T0 + 3 * H, "DOWN", "UP", "ok", ""),
+        ],
+    )
     conn.commit()
     conn.close()
 
@@ -252,14 +247,12 @@ async def test_it_migrates_a_version_1_database(tmp_path: Path) -> None:
         assert up.down == pytest.approx(H)
         stats = (await store.probe_stats(["web"], T0, T0 + 6 * H))["web"]
         assert (stats.count, stats.failures) == (36, 6)
-        assert (await store.last_events())["web"] == Event("web", T0 + 3 * H, State.DOWN,
-                                                           State.UP, "ok", "")
+        assert (await store.last_events())["web"] == Event("web", T0 + 3 * H, State.DOWN, State.UP, "ok", "")
     finally:
         await store.close()
 
 
-def test_two_processes_opening_a_new_database_together_migrate_it_once(
-        tmp_path: Path) -> None:
+def test_two_processes_opening_a_new_database_together_migrate_it_once(tmp_path: Path) -> None:
     first, second = connect(tmp_path / "monitor.db"), connect(tmp_path / "monitor.db")
     outcome: list[object] = []
     first.execute("BEGIN IMMEDIATE")  # the first process is migrating
@@ -335,7 +328,8 @@ async def test_it_opens_again_after_closing_as_a_new_run(tmp_path: Path) -> None
 
 
 def test_an_operation_fails_rather_than_hangs_when_the_writer_cannot_run(
-        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     writer = Writer(tmp_path / "no such folder" / "monitor.db", time.time, None)
     pending = writer.call(lambda conn: None)
     with caplog.at_level(logging.ERROR, logger="monitor.sqlwriter"):

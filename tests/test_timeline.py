@@ -13,18 +13,20 @@ from monitor.timeline import covered, uptimes
 
 STATES = [State.UP, State.DEGRADED, State.DOWN, State.MAINTENANCE]
 
-events = st.lists(
-    st.tuples(st.floats(0, 1000, allow_nan=False), st.sampled_from(STATES)), max_size=20
-).map(lambda pairs: [Event("t", at, State.UNKNOWN, new, "r") for at, new in sorted(pairs)])
+events = st.lists(st.tuples(st.floats(0, 1000, allow_nan=False), st.sampled_from(STATES)), max_size=20).map(
+    lambda pairs: [Event("t", at, State.UNKNOWN, new, "r") for at, new in sorted(pairs)]
+)
 runs = st.lists(st.tuples(st.floats(-100, 1100), st.floats(0, 500)), max_size=5).map(
-    lambda pairs: [(a, a + length) for a, length in pairs])
+    lambda pairs: [(a, a + length) for a, length in pairs]
+)
 cuts = st.lists(st.floats(0, 1000, allow_nan=False), min_size=1, max_size=10)
 
 
 @settings(max_examples=200, deadline=None)
 @given(events, runs, cuts)
 def test_the_parts_of_every_window_add_up_to_its_length(
-        timeline: list[Event], spans: list[tuple[float, float]], points: list[float]) -> None:
+    timeline: list[Event], spans: list[tuple[float, float]], points: list[float]
+) -> None:
     bounds = sorted({0.0, 1000.0, *points})
     windows = list(itertools.pairwise(bounds))
     found = uptimes("t", None, timeline, covered(spans, 0, 1000), windows)
@@ -38,8 +40,7 @@ def test_the_parts_of_every_window_add_up_to_its_length(
 
 def test_a_state_carried_into_the_window_counts_from_its_start() -> None:
     before = Event("t", -50.0, State.UP, State.DOWN, "timeout")
-    (up,) = uptimes("t", before, [Event("t", 30.0, State.DOWN, State.UP, "ok")],
-                    [(-100.0, 200.0)], [(0.0, 100.0)])
+    (up,) = uptimes("t", before, [Event("t", 30.0, State.DOWN, State.UP, "ok")], [(-100.0, 200.0)], [(0.0, 100.0)])
     assert (up.observed, up.down, up.incidents) == (100.0, 30.0, 0)
 
 

@@ -6,7 +6,12 @@ from monitor.notifiers import alertmanager, discord, email, slack, telegram, web
 from monitor.notifiers.base import Alert, Notifier, NotifierKind, NotifyContext
 
 _KINDS: tuple[NotifierKind, ...] = (
-    telegram.KIND, slack.KIND, discord.KIND, webhook.KIND, email.KIND, alertmanager.KIND,
+    telegram.KIND,
+    slack.KIND,
+    discord.KIND,
+    webhook.KIND,
+    email.KIND,
+    alertmanager.KIND,
 )
 
 NOTIFIERS: dict[str, NotifierKind] = {kind.name: kind for kind in _KINDS}

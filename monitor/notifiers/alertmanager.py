@@ -29,8 +29,13 @@ from monitor.schema import Table
 if TYPE_CHECKING:
     from monitor.config import NotifierConfig
 
-SEVERITY = {"TargetDown": "critical", "TargetDegraded": "warning", "TargetFlapping": "warning",
-            "TargetCertificateExpiring": "warning", "MonitorTest": "none"}
+SEVERITY = {
+    "TargetDown": "critical",
+    "TargetDegraded": "warning",
+    "TargetFlapping": "warning",
+    "TargetCertificateExpiring": "warning",
+    "MonitorTest": "none",
+}
 CERT_ALERT_LIFETIME = 86400.0  # a one-off warning: shown for a day
 TEST_ALERT_LIFETIME = 300.0
 
@@ -74,8 +79,7 @@ def _names(alert: Alert) -> dict[str, bool]:
 class AlertmanagerNotifier:
     """Posts each alert as one or more Alertmanager alerts (see the module docstring)."""
 
-    def __init__(self, spec: AlertmanagerSpec, ctx: NotifyContext,
-                 clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, spec: AlertmanagerSpec, ctx: NotifyContext, clock: Callable[[], float] = time.time) -> None:
         self.spec, self.ctx, self.clock = spec, ctx, clock
 
     def payload(self, alert: Alert) -> list[dict[str, Any]]:
@@ -112,8 +116,13 @@ class AlertmanagerNotifier:
         return now + 4 * self.spec.resend_every
 
     async def send(self, alert: Alert) -> None:
-        await post(self.ctx.client, f"{self.spec.url}/api/v2/alerts", json=self.payload(alert),
-                   headers=dict(self.spec.headers), timeout=self.spec.timeout)
+        await post(
+            self.ctx.client,
+            f"{self.spec.url}/api/v2/alerts",
+            json=self.payload(alert),
+            headers=dict(self.spec.headers),
+            timeout=self.spec.timeout,
+        )
 
 
 def build(config: NotifierConfig, ctx: NotifyContext) -> AlertmanagerNotifier:

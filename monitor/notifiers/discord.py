@@ -27,8 +27,7 @@ class DiscordSpec:
 
 def parse(t: Table) -> DiscordSpec:
     url = require_url(t, "must be the webhook's https:// URL")
-    return DiscordSpec(url=url, username=t.text("username"),
-                       timeout=t.duration("timeout", 10.0, low=0.1))
+    return DiscordSpec(url=url, username=t.text("username"), timeout=t.duration("timeout", 10.0, low=0.1))
 
 
 class DiscordNotifier:
@@ -54,8 +53,7 @@ class DiscordNotifier:
         return body
 
     async def send(self, alert: Alert) -> None:
-        await post(self.ctx.client, self.spec.url, json=self.payload(alert),
-                   timeout=self.spec.timeout)
+        await post(self.ctx.client, self.spec.url, json=self.payload(alert), timeout=self.spec.timeout)
 
 
 def build(config: NotifierConfig, ctx: NotifyContext) -> DiscordNotifier:

@@ -48,7 +48,7 @@ class EmailSpec:
 def parse(t: Table) -> EmailSpec:
     security = t.text("security", "starttls")
     if security not in SECURITY:
-        t.problem("security", f"must be \"starttls\", \"tls\" or \"none\", not {security!r}")
+        t.problem("security", f'must be "starttls", "tls" or "none", not {security!r}')
         security = "starttls"
     username, password = t.text("username"), t.text("password")
     if bool(username) != bool(password):
@@ -105,9 +105,12 @@ class EmailNotifier:
         try:
             await aiosmtplib.send(
                 self.message(alert),
-                hostname=spec.host, port=spec.port,
-                username=spec.username, password=spec.password,
-                use_tls=spec.security == "tls", start_tls=spec.security == "starttls",
+                hostname=spec.host,
+                port=spec.port,
+                username=spec.username,
+                password=spec.password,
+                use_tls=spec.security == "tls",
+                start_tls=spec.security == "starttls",
                 tls_context=self.tls_context() if secure else None,
                 timeout=spec.timeout,
             )
@@ -123,8 +126,7 @@ def _classify(exc: aiosmtplib.SMTPException) -> PermanentNotifyError | Transient
         text = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
         permanent = all(code >= 500 for code in codes)
         return PermanentNotifyError(text) if permanent else TransientNotifyError(text)
-    if isinstance(exc, aiosmtplib.SMTPConnectError | aiosmtplib.SMTPTimeoutError
-                  | aiosmtplib.SMTPServerDisconnected):
+    if isinstance(exc, aiosmtplib.SMTPConnectError | aiosmtplib.SMTPTimeoutError | aiosmtplib.SMTPServerDisconnected):
         return TransientNotifyError(str(exc))
     if isinstance(exc, aiosmtplib.SMTPResponseException):
         text = f"{exc.code} {exc.message}"

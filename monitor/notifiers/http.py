@@ -33,8 +33,9 @@ async def post(
 ) -> httpx.Response:
     """POST and return the 2xx response, or raise Permanent/TransientNotifyError."""
     try:
-        response = await client.post(url, json=json, content=content, headers=headers,
-                                     timeout=timeout, follow_redirects=False)
+        response = await client.post(
+            url, json=json, content=content, headers=headers, timeout=timeout, follow_redirects=False
+        )
     except httpx.TimeoutException as exc:
         raise TransientNotifyError(f"timed out after {timeout:g}s") from exc
     except httpx.TransportError as exc:

@@ -39,16 +39,13 @@ class SlackNotifier:
         title = self.ctx.texts.render("title.txt.j2", alert)
         blocks = [
             {"type": "header", "text": {"type": "plain_text", "text": title[:150], "emoji": True}},
-            {"type": "section",
-             "text": {"type": "mrkdwn",
-                      "text": self.ctx.texts.render("slack.md.j2", alert)[:3000]}},
+            {"type": "section", "text": {"type": "mrkdwn", "text": self.ctx.texts.render("slack.md.j2", alert)[:3000]}},
         ]
         # `text` is the fallback shown in notifications and by clients without blocks.
         return {"text": title, "attachments": [{"color": colour(alert), "blocks": blocks}]}
 
     async def send(self, alert: Alert) -> None:
-        await post(self.ctx.client, self.spec.url, json=self.payload(alert),
-                   timeout=self.spec.timeout)
+        await post(self.ctx.client, self.spec.url, json=self.payload(alert), timeout=self.spec.timeout)
 
 
 def build(config: NotifierConfig, ctx: NotifyContext) -> SlackNotifier:

@@ -22,11 +22,17 @@ from monitor.resources import templates_dir
 # recoveries, orange for warnings, grey for information.
 _RED, _GREEN, _ORANGE, _GREY = "#d62728", "#2ca02c", "#ff7f0e", "#7f7f7f"
 COLOURS = {
-    "down": _RED, "reminder": _RED, "refresh": _RED, "escalation": _RED,
-    "up": _GREEN, "degraded": _ORANGE, "cert": _ORANGE, "flapping": _ORANGE,
-    "stable": _GREY, "test": _GREY,
+    "down": _RED,
+    "reminder": _RED,
+    "refresh": _RED,
+    "escalation": _RED,
+    "up": _GREEN,
+    "degraded": _ORANGE,
+    "cert": _ORANGE,
+    "flapping": _ORANGE,
+    "stable": _GREY,
+    "test": _GREY,
 }
-
 
 
 def iso_utc(unix: float | None) -> str | None:
@@ -47,8 +53,9 @@ def colour(alert: Alert) -> str:
 class Texts:
     """Renders alert templates in one language and time zone."""
 
-    def __init__(self, language: str = "en", timezone: str = "UTC", title: str = "monitor",
-                 directory: Path | None = None) -> None:
+    def __init__(
+        self, language: str = "en", timezone: str = "UTC", title: str = "monitor", directory: Path | None = None
+    ) -> None:
         self.language = language
         self.title = title
         self.zone = ZoneInfo(timezone)
@@ -66,8 +73,13 @@ class Texts:
         self.env.filters["plain"] = lambda value: str.__str__(value)
 
     def render(self, template: str, alert: Alert | None = None, **extra: Any) -> str:
-        context = {"lang": self.language, "title": self.title, "alert": alert,
-                   "colour": colour(alert) if alert else _GREY, **extra}
+        context = {
+            "lang": self.language,
+            "title": self.title,
+            "alert": alert,
+            "colour": colour(alert) if alert else _GREY,
+            **extra,
+        }
         return self.env.get_template(f"alerts/{template}").render(context).strip()
 
     def _localtime(self, unix: float | None) -> str:

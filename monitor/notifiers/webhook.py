@@ -81,19 +81,20 @@ class WebhookNotifier:
     def request(self, alert: Alert) -> tuple[bytes, dict[str, str]]:
         body = json.dumps(self.payload(alert), ensure_ascii=False, separators=(",", ":")).encode()
         headers = dict(self.spec.headers)
-        headers.update({
-            "Content-Type": "application/json",
-            "X-Monitor-Event": alert.kind,
-            "X-Monitor-Delivery": alert.id,
-        })
+        headers.update(
+            {
+                "Content-Type": "application/json",
+                "X-Monitor-Event": alert.kind,
+                "X-Monitor-Delivery": alert.id,
+            }
+        )
         if self.spec.secret:
             headers[SIGNATURE_HEADER] = signature(self.spec.secret, body)
         return body, headers
 
     async def send(self, alert: Alert) -> None:
         body, headers = self.request(alert)
-        await post(self.ctx.client, self.spec.url, content=body, headers=headers,
-                   timeout=self.spec.timeout)
+        await post(self.ctx.client, self.spec.url, content=body, headers=headers, timeout=self.spec.timeout)
 
 
 def build(config: NotifierConfig, ctx: NotifyContext) -> WebhookNotifier:

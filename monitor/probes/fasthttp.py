@@ -60,9 +60,14 @@ class FastTransport(httpx.AsyncBaseTransport):
             conn.abort()
             raise
         return httpx.Response(
-            head.status, headers=head.headers, stream=_ResponseStream(conn, request, trace),
-            extensions={"http_version": head.version, "reason_phrase": head.reason,
-                        "network_stream": _NetworkStream(conn)},
+            head.status,
+            headers=head.headers,
+            stream=_ResponseStream(conn, request, trace),
+            extensions={
+                "http_version": head.version,
+                "reason_phrase": head.reason,
+                "network_stream": _NetworkStream(conn),
+            },
         )
 
     async def aclose(self) -> None:
@@ -77,8 +82,10 @@ async def _connect(request: httpx.Request, trace: Trace | None, timeout: float |
     loop = asyncio.get_running_loop()
     conn = _Connection(loop)
     if trace is not None:
-        await trace("connection.connect_tcp.started", {"host": host, "port": port, "local_address": None,
-                                                      "timeout": timeout, "socket_options": None})
+        await trace(
+            "connection.connect_tcp.started",
+            {"host": host, "port": port, "local_address": None, "timeout": timeout, "socket_options": None},
+        )
     try:
         if timeout is None:  # the probe bounds the whole exchange; no timer of our own then
             await _open(conn, request, trace, host, port)
@@ -113,8 +120,9 @@ async def _start_tls(conn: _Connection, request: httpx.Request, trace: Trace | N
     context: ssl.SSLContext = ext.get("ssl_context") or tlsutil.client_context(True, None)
     hostname = ext.get("sni_hostname") or request.url.host
     if trace is not None:
-        await trace("connection.start_tls.started", {"ssl_context": context, "server_hostname": hostname,
-                                                    "timeout": None})
+        await trace(
+            "connection.start_tls.started", {"ssl_context": context, "server_hostname": hostname, "timeout": None}
+        )
     await conn.start_tls(context, hostname)
     if trace is not None:
         await trace("connection.start_tls.complete", {"return_value": conn})
@@ -157,8 +165,7 @@ class _Connection(asyncio.Protocol):
             if self.body.until_close:
                 self.body.done = True
             else:
-                self._fail(httpx.RemoteProtocolError(
-                    "peer closed connection without sending complete message body"))
+                self._fail(httpx.RemoteProtocolError("peer closed connection without sending complete message body"))
         elif self.head is None:
             self._fail(httpx.RemoteProtocolError("Server disconnected without sending a response."))
         self._wake()
@@ -243,8 +250,9 @@ class _Connection(asyncio.Protocol):
             raise ConnectionResetError("connection closed during the TLS handshake")
         self.transport = tls
 
-    async def exchange(self, request: httpx.Request, trace: Trace | None,
-                       timeouts: Mapping[str, float | None]) -> ResponseHead:
+    async def exchange(
+        self, request: httpx.Request, trace: Trace | None, timeouts: Mapping[str, float | None]
+    ) -> ResponseHead:
         """Send `request`, return the response's head once it has arrived."""
         assert self.transport is not None
         self.head_only = request.method == "HEAD"
@@ -262,8 +270,10 @@ class _Connection(asyncio.Protocol):
             await self._wait(timeouts.get("read"))
         if trace is not None:
             head = self.head
-            await trace("http11.receive_response_headers.complete",
-                        {"return_value": (head.version, head.status, head.reason, head.headers)})
+            await trace(
+                "http11.receive_response_headers.complete",
+                {"return_value": (head.version, head.status, head.reason, head.headers)},
+            )
         return self.head
 
     async def chunks_of_body(self, timeout: float | None) -> AsyncIterator[bytes]:
@@ -291,8 +301,7 @@ class _Connection(asyncio.Protocol):
 
 async def _serialize(request: httpx.Request) -> bytes:
     body = await request.aread()
-    chunked = any(k.lower() == b"transfer-encoding" and b"chunked" in v.lower()
-                  for k, v in request.headers.raw)
+    chunked = any(k.lower() == b"transfer-encoding" and b"chunked" in v.lower() for k, v in request.headers.raw)
     parts = [request.method.encode("ascii"), b" ", request.url.raw_path, b" HTTP/1.1\r\n"]
     for name, value in request.headers.raw:
         parts += (name, b": ", value, b"\r\n")

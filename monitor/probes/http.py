@@ -83,7 +83,7 @@ def parse(t: Table, url: SplitResult | None) -> HttpSpec:
 def _read_url(t: Table, url: SplitResult | None) -> httpx.URL:
     fallback = httpx.URL("http://invalid/")
     if url is None or not url.hostname:
-        t.problem("url", "needs a host, e.g. \"https://www.example.go.id/\"")
+        t.problem("url", 'needs a host, e.g. "https://www.example.go.id/"')
         return fallback
     try:
         url.port  # noqa: B018  (raises on a port out of range)
@@ -158,7 +158,7 @@ def _read_size(t: Table, key: str, default: int) -> int:
     match = _SIZE.match(value) if isinstance(value, str) else None
     if match and int(match.group(1)) > 0:
         return int(match.group(1)) * _SIZE_UNITS[(match.group(2) or "b").lower()]
-    t.problem(key, f"must be a positive size in bytes or like \"512KiB\", \"4MiB\", not {value!r}")
+    t.problem(key, f'must be a positive size in bytes or like "512KiB", "4MiB", not {value!r}')
     return default
 
 
@@ -189,8 +189,11 @@ async def probe(target: Target, ctx: ProbeContext) -> Result:
         # handshake must cost the expiry, not turn the verification failure into a timeout.
         exchange.cert_expiry = await untrusted_expiry(*exchange.unverified, clock.left(target.timeout))
     return clock.outcome(
-        failure, f"HTTP {exchange.status_code}",
-        status_code=exchange.status_code, cert_expiry=exchange.cert_expiry, phases=exchange.phases,
+        failure,
+        f"HTTP {exchange.status_code}",
+        status_code=exchange.status_code,
+        cert_expiry=exchange.cert_expiry,
+        phases=exchange.phases,
     )
 
 

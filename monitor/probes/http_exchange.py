@@ -99,7 +99,12 @@ class Exchange:
             await self._transport.aclose()
 
     def _next_hop(
-        self, url: httpx.URL, location: str, status: int, method: str, body: bytes | None,
+        self,
+        url: httpx.URL,
+        location: str,
+        status: int,
+        method: str,
+        body: bytes | None,
         headers: tuple[tuple[bytes, bytes], ...],
     ) -> tuple[httpx.URL, str, bytes | None, tuple[tuple[bytes, bytes], ...]]:
         try:
@@ -121,7 +126,11 @@ class Exchange:
         return target, method, body, headers
 
     async def _fetch(
-        self, url: httpx.URL, method: str, headers: tuple[tuple[bytes, bytes], ...], body: bytes | None,
+        self,
+        url: httpx.URL,
+        method: str,
+        headers: tuple[tuple[bytes, bytes], ...],
+        body: bytes | None,
     ) -> httpx.Response:
         host = url.raw_host.decode("ascii")
         port = url.port or (443 if url.scheme == "https" else 80)
@@ -137,8 +146,11 @@ class Exchange:
         all_headers = ((b"Host", url.netloc), *headers)
         for i, address in enumerate(addresses):
             request = httpx.Request(
-                method, url if address == host else url.copy_with(host=address),
-                headers=all_headers, content=body, extensions=extensions,
+                method,
+                url if address == host else url.copy_with(host=address),
+                headers=all_headers,
+                content=body,
+                extensions=extensions,
             )
             try:
                 response = await self._send(request)

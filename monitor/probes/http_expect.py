@@ -78,7 +78,7 @@ def _read_status(t: Table) -> tuple[frozenset[int], str]:
             first = int(match.group(1)) * 100
             codes.update(range(first, first + 100))
         else:
-            t.problem("expect_status", f"{item!r} is neither a status code (100-599) nor a class like \"2xx\"")
+            t.problem("expect_status", f'{item!r} is neither a status code (100-599) nor a class like "2xx"')
     if not codes:
         return _shared(frozenset(range(200, 300))), "2xx"
     return _shared(frozenset(codes)), " or ".join(str(item).lower() for item in items)
@@ -213,8 +213,10 @@ def _same(expected: Any, actual: Any) -> bool:
     if isinstance(expected, list):
         return isinstance(actual, list) and len(expected) == len(actual) and all(map(_same, expected, actual))
     if isinstance(expected, dict):
-        return isinstance(actual, dict) and expected.keys() == actual.keys() and all(
-            _same(v, actual[k]) for k, v in expected.items()
+        return (
+            isinstance(actual, dict)
+            and expected.keys() == actual.keys()
+            and all(_same(v, actual[k]) for k, v in expected.items())
         )
     return type(expected) is type(actual) and bool(expected == actual)
 

@@ -142,7 +142,7 @@ def _verify_failure(exc: ssl.SSLCertVerificationError) -> Failure:
     words = _VERIFY_CODES.get(exc.verify_code, "certificate verification failed")
     message = exc.verify_message or ""
     if message.lower().startswith(words):  # OpenSSL's own words: keep only what they add
-        message = message[len(words):].lstrip(" ,:")
+        message = message[len(words) :].lstrip(" ,:")
     detail = f"{words}: {message}" if message else words
     reason = Reason.CERT_EXPIRED if exc.verify_code == X509_CERT_HAS_EXPIRED else Reason.TLS_ERROR
     return Failure(reason, detail)

@@ -75,7 +75,7 @@ def parse(t: Table, url: SplitResult | None) -> TcpSpec:
 def _read_address(t: Table, url: SplitResult | None) -> tuple[str, int]:
     host, port = (url.hostname, url_port(url)) if url else (None, None)
     if not host or not port:
-        t.problem("url", "must be tcp://HOST:PORT, e.g. \"tcp://mail.example.go.id:25\"")
+        t.problem("url", 'must be tcp://HOST:PORT, e.g. "tcp://mail.example.go.id:25"')
         return "", 0
     if url and (url.path not in ("", "/") or url.query):
         t.problem("url", "a tcp:// URL has no path or query")
@@ -153,10 +153,12 @@ class _Session:
             if pattern.search(seen):
                 return
         ending = "the connection closed" if len(seen) < READ_LIMIT else f"{READ_LIMIT} bytes read"
-        raise ProbeFailed(Failure(
-            Reason.EXPECT_MISMATCH,
-            f"expected /{pattern.pattern.decode('utf-8', 'replace')}/, got {_preview(seen)} before {ending}",
-        ))
+        raise ProbeFailed(
+            Failure(
+                Reason.EXPECT_MISMATCH,
+                f"expected /{pattern.pattern.decode('utf-8', 'replace')}/, got {_preview(seen)} before {ending}",
+            )
+        )
 
     async def _io(self, awaitable: Awaitable[T]) -> T:
         try:

@@ -102,8 +102,9 @@ def build(runtime: AlertingRuntime) -> AlertsView:
         shown = [*settings(nc.spec, kind.secrets if kind else ()), *_policy(nc)]
         count = sum(1 for f in failed if f.notifier == name)
         rows.append(NotifierRow(name, nc.type, shown, queues.get(name, 0) if alerting else None, count))
-    return AlertsView(alerting is not None, rows, failed, _deadman(runtime.deadman, config, secrets),
-                      runtime.last_reload)
+    return AlertsView(
+        alerting is not None, rows, failed, _deadman(runtime.deadman, config, secrets), runtime.last_reload
+    )
 
 
 def to_json(view: AlertsView) -> dict[str, Any]:
@@ -144,8 +145,16 @@ def _secrets(config: Config) -> set[str]:
 
 def _failed(entry: Entry, secrets: set[str]) -> FailedAlert:
     alert = entry.alert
-    return FailedAlert(entry.notifier, alert.id, alert.kind, alert.target, alert.at, entry.done_at,
-                       entry.attempts, scrub(entry.error, secrets))
+    return FailedAlert(
+        entry.notifier,
+        alert.id,
+        alert.kind,
+        alert.target,
+        alert.at,
+        entry.done_at,
+        entry.attempts,
+        scrub(entry.error, secrets),
+    )
 
 
 def _deadman(deadman: DeadMan | None, config: Config, secrets: set[str]) -> DeadManRow | None:
@@ -153,8 +162,7 @@ def _deadman(deadman: DeadMan | None, config: Config, secrets: set[str]) -> Dead
     if deadman is None or not url:
         return None
     error = scrub(deadman.last_error, secrets) or None
-    return DeadManRow(origin(url), deadman.last_success, deadman.last_ping, deadman.last_ok, error,
-                      deadman.skipped)
+    return DeadManRow(origin(url), deadman.last_success, deadman.last_ping, deadman.last_ok, error, deadman.skipped)
 
 
 def _iso(data: dict[str, Any], *keys: str) -> None:

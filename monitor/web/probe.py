@@ -46,8 +46,7 @@ async def _probe(monitor: Monitor, target: Target, deadline: float | None) -> Re
         async with asyncio.timeout(deadline):
             return await monitor.probe_now(target)
     except TimeoutError:
-        return Result(False, Reason.TIMEOUT, "scrape timeout reached",
-                      duration=time.time() - started, started=started)
+        return Result(False, Reason.TIMEOUT, "scrape timeout reached", duration=time.time() - started, started=started)
 
 
 async def probe(request: Request) -> Response:

@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 LANGUAGES = ("id", "en")
 
 
-
 def load_catalog(path: Path) -> dict[str, dict[str, str]]:
     """`strings.toml` flattened to {"page.updated": {"id": ..., "en": ...}, ...}."""
     with path.open("rb") as f:

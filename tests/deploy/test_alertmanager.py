@@ -39,8 +39,13 @@ def alertmanager(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("alertmanager")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    args = [program, f"--config.file={_local_copy(tmp)}", f"--storage.path={tmp / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="]
+    args = [
+        program,
+        f"--config.file={_local_copy(tmp)}",
+        f"--storage.path={tmp / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--cluster.listen-address=",
+    ]
     with process(args, f"{base}/-/ready", tmp / "alertmanager.log"):
         yield base
 
@@ -48,29 +53,34 @@ def alertmanager(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def post(base: str, *alerts: dict[str, str]) -> None:
     start = dt.datetime.now(dt.UTC).isoformat()
     body = json.dumps([{"labels": labels, "startsAt": start} for labels in alerts]).encode()
-    request = urllib.request.Request(f"{base}/api/v2/alerts", data=body, method="POST",
-                                     headers={"Content-Type": "application/json"})
+    request = urllib.request.Request(
+        f"{base}/api/v2/alerts", data=body, method="POST", headers={"Content-Type": "application/json"}
+    )
     with urllib.request.urlopen(request, timeout=10) as answer:
         assert answer.status == 200
 
 
 def states(base: str) -> dict[tuple[str, str, str], str]:
     """(alertname, target, severity) -> active | suppressed."""
-    return {(a["labels"]["alertname"], a["labels"].get("target", ""), a["labels"]["severity"]):
-            a["status"]["state"] for a in get_json(f"{base}/api/v2/alerts")}
+    return {
+        (a["labels"]["alertname"], a["labels"].get("target", ""), a["labels"]["severity"]): a["status"]["state"]
+        for a in get_json(f"{base}/api/v2/alerts")
+    }
 
 
 def test_inhibit_rules_silence_the_lesser_and_duplicate_alerts(alertmanager: str) -> None:
     common = {"job": "monitor", "instance": "m:8080"}
-    post(alertmanager,
-         {**common, "alertname": "MonitorCertificateExpiring", "target": "web", "severity": "critical"},
-         {**common, "alertname": "MonitorCertificateExpiring", "target": "web", "severity": "warning"},
-         {**common, "alertname": "MonitorCertificateExpiring", "target": "mail", "severity": "warning"},
-         {"alertname": "TargetDown", "target": "simpeg", "severity": "critical"},
-         {**common, "alertname": "MonitorTargetDown", "target": "simpeg", "severity": "critical"},
-         {**common, "alertname": "MonitorTargetDown", "target": "gateway", "severity": "critical"},
-         {**common, "alertname": "MonitorNotProbing", "severity": "critical"},
-         {**common, "alertname": "MonitorSchedulerLagging", "severity": "warning"})
+    post(
+        alertmanager,
+        {**common, "alertname": "MonitorCertificateExpiring", "target": "web", "severity": "critical"},
+        {**common, "alertname": "MonitorCertificateExpiring", "target": "web", "severity": "warning"},
+        {**common, "alertname": "MonitorCertificateExpiring", "target": "mail", "severity": "warning"},
+        {"alertname": "TargetDown", "target": "simpeg", "severity": "critical"},
+        {**common, "alertname": "MonitorTargetDown", "target": "simpeg", "severity": "critical"},
+        {**common, "alertname": "MonitorTargetDown", "target": "gateway", "severity": "critical"},
+        {**common, "alertname": "MonitorNotProbing", "severity": "critical"},
+        {**common, "alertname": "MonitorSchedulerLagging", "severity": "warning"},
+    )
     assert states(alertmanager) == {
         ("MonitorCertificateExpiring", "web", "critical"): "active",
         ("MonitorCertificateExpiring", "web", "warning"): "suppressed",

@@ -52,8 +52,7 @@ def test_panels_do_not_overlap_and_fit_the_grid() -> None:
     for panel in DASHBOARD["panels"]:
         pos = panel["gridPos"]
         assert pos["x"] + pos["w"] <= 24, panel["title"]
-        cells = {(x, y) for x in range(pos["x"], pos["x"] + pos["w"])
-                 for y in range(pos["y"], pos["y"] + pos["h"])}
+        cells = {(x, y) for x in range(pos["x"], pos["x"] + pos["w"]) for y in range(pos["y"], pos["y"] + pos["h"])}
         assert not cells & taken, panel["title"]
         taken |= cells
 
@@ -62,11 +61,20 @@ def test_the_dashboard_shows_what_operators_asked_for() -> None:
     text = "\n".join(_exprs())
     kinds = {p["type"] for p in _panels()}
     assert {"stat", "state-timeline", "table", "timeseries"} <= kinds
-    for needle in ('state="UP"', 'state="DEGRADED"', 'state="DOWN"', 'window="24h"',
-                   'window="7d"', 'window="30d"', "monitor_probe_duration_seconds_bucket",
-                   "probe_http_duration_seconds", "probe_ssl_earliest_cert_expiry",
-                   "monitor_scheduler_lag_seconds_bucket", "monitor_probes_in_flight",
-                   "monitor_notification_queue"):
+    for needle in (
+        'state="UP"',
+        'state="DEGRADED"',
+        'state="DOWN"',
+        'window="24h"',
+        'window="7d"',
+        'window="30d"',
+        "monitor_probe_duration_seconds_bucket",
+        "probe_http_duration_seconds",
+        "probe_ssl_earliest_cert_expiry",
+        "monitor_scheduler_lag_seconds_bucket",
+        "monitor_probes_in_flight",
+        "monitor_notification_queue",
+    ):
         assert needle in text, needle
     ids = [p["id"] for p in DASHBOARD["panels"]]
     assert len(ids) == len(set(ids))

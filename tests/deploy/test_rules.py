@@ -23,9 +23,7 @@ UNIT = DEPLOY / "systemd" / "monitor.service"
 
 
 def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [str(a) for a in args], cwd=cwd, capture_output=True, text=True, timeout=60, check=False
-    )
+    return subprocess.run([str(a) for a in args], cwd=cwd, capture_output=True, text=True, timeout=60, check=False)
 
 
 def test_alert_rules_pass_promtool_check() -> None:

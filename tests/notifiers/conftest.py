@@ -15,10 +15,21 @@ AT = 1_800_000_000.0  # 2027-01-15 08:00:00 UTC, 15:00:00 WIB
 
 @pytest.fixture
 def alert() -> Alert:
-    return Alert(id="web:down:1800000000", kind="down", target="web", name="Website <Pemkab>",
-                 group="Layanan publik", old="UP", new="DOWN", reason="timeout",
-                 detail="no answer within 10s", at=AT, since=AT,
-                 url="https://status.example.go.id/targets/web", dependents=("CCTV lobi",))
+    return Alert(
+        id="web:down:1800000000",
+        kind="down",
+        target="web",
+        name="Website <Pemkab>",
+        group="Layanan publik",
+        old="UP",
+        new="DOWN",
+        reason="timeout",
+        detail="no answer within 10s",
+        at=AT,
+        since=AT,
+        url="https://status.example.go.id/targets/web",
+        dependents=("CCTV lobi",),
+    )
 
 
 @pytest.fixture

@@ -39,9 +39,16 @@ def alertmanager(tmp_path: Path) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     with (tmp_path / "alertmanager.log").open("wb") as log:
         proc = subprocess.Popen(
-            [binary, f"--config.file={config}", f"--storage.path={tmp_path / 'data'}",
-             f"--web.listen-address=127.0.0.1:{port}", "--cluster.listen-address="],
-            stdout=log, stderr=subprocess.STDOUT)
+            [
+                binary,
+                f"--config.file={config}",
+                f"--storage.path={tmp_path / 'data'}",
+                f"--web.listen-address=127.0.0.1:{port}",
+                "--cluster.listen-address=",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     try:
         deadline = time.monotonic() + 20
         while True:
@@ -70,7 +77,8 @@ def stamp(text: str) -> float:
 
 
 async def test_our_alert_is_active_while_firing_then_resolved(
-        alertmanager: str, ctx: NotifyContext, alert: Alert) -> None:
+    alertmanager: str, ctx: NotifyContext, alert: Alert
+) -> None:
     now = time.time()
     clock = [now]
     spec = AlertmanagerSpec(url=alertmanager, resend_every=60.0, labels=(("team", "infra"),))
@@ -78,8 +86,13 @@ async def test_our_alert_is_active_while_firing_then_resolved(
     down = dataclasses.replace(alert, at=now - 30, since=now - 30)
     await notifier.send(down)
     (firing,) = active(alertmanager)
-    assert firing["labels"] == {"alertname": "TargetDown", "target": "web", "severity": "critical",
-                                "group": "Layanan publik", "team": "infra"}
+    assert firing["labels"] == {
+        "alertname": "TargetDown",
+        "target": "web",
+        "severity": "critical",
+        "group": "Layanan publik",
+        "team": "infra",
+    }
     assert firing["annotations"]["summary"] == "🔴 Website <Pemkab> is DOWN"
     assert firing["annotations"]["status_page_url"] == "https://status.example.go.id/targets/web"
     assert "Reason: timed out" in firing["annotations"]["description"]
@@ -93,18 +106,19 @@ async def test_our_alert_is_active_while_firing_then_resolved(
     assert abs(stamp(firing["endsAt"]) - (now + 300)) < 1
     # Recovery: endsAt is the recovery time, and the alert is no longer active.
     clock[0] = now + 61
-    up = dataclasses.replace(down, kind="up", old="DOWN", new="UP", reason="ok", at=now,
-                             duration=30)
+    up = dataclasses.replace(down, kind="up", old="DOWN", new="UP", reason="ok", at=now, duration=30)
     await notifier.send(up)
     assert active(alertmanager) == []
 
 
 async def test_a_degradation_and_flapping_fire_their_own_alerts(
-        alertmanager: str, ctx: NotifyContext, alert: Alert) -> None:
+    alertmanager: str, ctx: NotifyContext, alert: Alert
+) -> None:
     notifier = AlertmanagerNotifier(AlertmanagerSpec(url=alertmanager), ctx)
     now = time.time()
-    degraded = dataclasses.replace(alert, kind="degraded", old="UP", new="DEGRADED", reason="slow",
-                                   at=now, since=now, flapping=True)
+    degraded = dataclasses.replace(
+        alert, kind="degraded", old="UP", new="DEGRADED", reason="slow", at=now, since=now, flapping=True
+    )
     await notifier.send(degraded)
     names = sorted((a["labels"]["alertname"], a["labels"]["severity"]) for a in active(alertmanager))
     assert names == [("TargetDegraded", "warning"), ("TargetFlapping", "warning")]

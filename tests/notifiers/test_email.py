@@ -31,8 +31,7 @@ class Mailbox:
     messages: list[EmailMessage] = field(default_factory=list)
     envelopes: list[tuple[str, list[str]]] = field(default_factory=list)
 
-    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
-                          options: list[str]) -> str:
+    async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str, options: list[str]) -> str:
         if address.startswith("nobody@"):
             return "550 5.1.1 no such user"
         if address.startswith("later@"):
@@ -48,10 +47,8 @@ class Mailbox:
         return "250 Message accepted"
 
 
-def authenticate(server: Any, session: Any, envelope: Any, mechanism: str,
-                 data: Any) -> AuthResult:
-    ok = isinstance(data, LoginPassword) and (data.login, data.password) == (
-        USER.encode(), PASSWORD.encode())
+def authenticate(server: Any, session: Any, envelope: Any, mechanism: str, data: Any) -> AuthResult:
+    ok = isinstance(data, LoginPassword) and (data.login, data.password) == (USER.encode(), PASSWORD.encode())
     return AuthResult(success=ok, handled=False)  # not handled: the server answers 535
 
 
@@ -85,17 +82,25 @@ def smtp_server(**kw: Any) -> Iterator[tuple[Mailbox, int]]:
 
 
 def spec(port: int, **kw: Any) -> EmailSpec:
-    base: dict[str, Any] = {"host": "127.0.0.1", "port": port, "sender": USER,
-                            "to": ("oncall@example.go.id", "kadis@example.go.id"), "timeout": 5.0}
+    base: dict[str, Any] = {
+        "host": "127.0.0.1",
+        "port": port,
+        "sender": USER,
+        "to": ("oncall@example.go.id", "kadis@example.go.id"),
+        "timeout": 5.0,
+    }
     return EmailSpec(**{**base, **kw})
 
 
 async def test_it_sends_text_and_html_over_starttls_with_auth(
-        ctx: NotifyContext, alert: Alert, ca: trustme.CA, ca_file: str) -> None:
-    with smtp_server(tls_context=server_context(ca), require_starttls=True,
-                     authenticator=authenticate, auth_require_tls=True) as (box, port):
-        notifier = EmailNotifier(spec(port, security="starttls", username=USER,
-                                      password=PASSWORD, ca_file=ca_file), ctx)
+    ctx: NotifyContext, alert: Alert, ca: trustme.CA, ca_file: str
+) -> None:
+    with smtp_server(
+        tls_context=server_context(ca), require_starttls=True, authenticator=authenticate, auth_require_tls=True
+    ) as (box, port):
+        notifier = EmailNotifier(
+            spec(port, security="starttls", username=USER, password=PASSWORD, ca_file=ca_file), ctx
+        )
         await notifier.send(alert)
     (message,) = box.messages
     assert box.envelopes == [(USER, ["oncall@example.go.id", "kadis@example.go.id"])]
@@ -112,17 +117,16 @@ async def test_it_sends_text_and_html_over_starttls_with_auth(
     assert '<a href="https://status.example.go.id/targets/web">Details</a>' in html.get_content()
 
 
-async def test_it_sends_over_implicit_tls(ctx: NotifyContext, alert: Alert, ca: trustme.CA,
-                                          ca_file: str) -> None:
+async def test_it_sends_over_implicit_tls(ctx: NotifyContext, alert: Alert, ca: trustme.CA, ca_file: str) -> None:
     with smtp_server(ssl_context=server_context(ca)) as (box, port):
         await EmailNotifier(spec(port, security="tls", ca_file=ca_file), ctx).send(alert)
     assert len(box.messages) == 1
 
 
-async def test_a_wrong_password_is_permanent(ctx: NotifyContext, alert: Alert, ca: trustme.CA,
-                                             ca_file: str) -> None:
-    with smtp_server(tls_context=server_context(ca), require_starttls=True,
-                     authenticator=authenticate, auth_require_tls=True) as (box, port):
+async def test_a_wrong_password_is_permanent(ctx: NotifyContext, alert: Alert, ca: trustme.CA, ca_file: str) -> None:
+    with smtp_server(
+        tls_context=server_context(ca), require_starttls=True, authenticator=authenticate, auth_require_tls=True
+    ) as (box, port):
         notifier = EmailNotifier(spec(port, username=USER, password="salah", ca_file=ca_file), ctx)
         with pytest.raises(PermanentNotifyError, match="535"):
             await notifier.send(alert)
@@ -149,12 +153,17 @@ async def test_an_unreachable_server_is_transient(ctx: NotifyContext, alert: Ale
 
 def test_its_keys_are_validated() -> None:
     problems = Problems("targets.toml")
-    table = Table({"host": "smtp.x.id", "from": "a@x.id", "security": "ssl", "username": "u"},
-                  "notifiers.mail", problems)
+    table = Table(
+        {"host": "smtp.x.id", "from": "a@x.id", "security": "ssl", "username": "u"}, "notifiers.mail", problems
+    )
     result = parse(table)
     assert sorted(p.path for p in problems.items) == [
-        "notifiers.mail.password", "notifiers.mail.security", "notifiers.mail.to"]
+        "notifiers.mail.password",
+        "notifiers.mail.security",
+        "notifiers.mail.to",
+    ]
     problems = Problems("targets.toml")
-    result = parse(Table({"host": "smtp.x.id", "from": "a@x.id", "to": ["b@x.id"],
-                          "security": "tls"}, "notifiers.mail", problems))
+    result = parse(
+        Table({"host": "smtp.x.id", "from": "a@x.id", "to": ["b@x.id"], "security": "tls"}, "notifiers.mail", problems)
+    )
     assert problems.items == [] and result.port == 465

@@ -40,8 +40,7 @@ resend_every = "2m"
 
 
 def test_every_kind_is_registered() -> None:
-    assert sorted(NOTIFIERS) == ["alertmanager", "discord", "email", "slack", "telegram",
-                                 "webhook"]
+    assert sorted(NOTIFIERS) == ["alertmanager", "discord", "email", "slack", "telegram", "webhook"]
 
 
 def test_the_policy_keys_are_validated_with_every_other_problem(tmp_path: Path) -> None:
@@ -52,10 +51,8 @@ def test_the_policy_keys_are_validated_with_every_other_problem(tmp_path: Path) 
     mine = sorted((p.path, p.message) for p in caught.value.problems if p.path.startswith("notif"))
     assert mine == [
         ("notifiers.boss.colour", "unknown key"),
-        ("notifiers.oncall.escalate_to",
-         "needs escalate_after (how long an outage lasts first)"),
+        ("notifiers.oncall.escalate_to", "needs escalate_after (how long an outage lasts first)"),
         ("notifiers.oncall.escalate_to[1]", "no other notifier named 'nobody'"),
-        ("notifiers.oncall.events",
-         "unknown event 'paging' (known: down, up, degraded, cert, reminder, flapping)"),
+        ("notifiers.oncall.events", "unknown event 'paging' (known: down, up, degraded, cert, reminder, flapping)"),
     ]
     assert next(p.line for p in caught.value.problems if p.path == "notifiers.boss.colour") == 20

@@ -26,29 +26,38 @@ async def test_it_posts_a_coloured_attachment_with_blocks(ctx: NotifyContext, al
     await notifier(ctx).send(alert)
     assert json.loads(route.calls.last.request.content) == {
         "text": "🔴 Website <Pemkab> is DOWN",
-        "attachments": [{
-            "color": "#d62728",
-            "blocks": [
-                {"type": "header",
-                 "text": {"type": "plain_text", "text": "🔴 Website <Pemkab> is DOWN", "emoji": True}},
-                {"type": "section", "text": {"type": "mrkdwn", "text": (
-                    "*State:* DOWN\n"
-                    "*Group:* Layanan publik\n"
-                    "*Reason:* timed out (`no answer within 10s`)\n"
-                    "*Since:* 2027-01-15 15:00:00 WIB\n"
-                    "*Also affected (depend on it):* CCTV lobi\n"
-                    "<https://status.example.go.id/targets/web|Details>")}},
-            ],
-        }],
+        "attachments": [
+            {
+                "color": "#d62728",
+                "blocks": [
+                    {
+                        "type": "header",
+                        "text": {"type": "plain_text", "text": "🔴 Website <Pemkab> is DOWN", "emoji": True},
+                    },
+                    {
+                        "type": "section",
+                        "text": {
+                            "type": "mrkdwn",
+                            "text": (
+                                "*State:* DOWN\n"
+                                "*Group:* Layanan publik\n"
+                                "*Reason:* timed out (`no answer within 10s`)\n"
+                                "*Since:* 2027-01-15 15:00:00 WIB\n"
+                                "*Also affected (depend on it):* CCTV lobi\n"
+                                "<https://status.example.go.id/targets/web|Details>"
+                            ),
+                        },
+                    },
+                ],
+            }
+        ],
     }
 
 
 @respx.mock
-async def test_a_recovery_is_green_and_says_how_long_it_lasted(
-        ctx: NotifyContext, alert: Alert) -> None:
+async def test_a_recovery_is_green_and_says_how_long_it_lasted(ctx: NotifyContext, alert: Alert) -> None:
     route = respx.post(HOOK).mock(return_value=httpx.Response(200, text="ok"))
-    up = dataclasses.replace(alert, kind="up", old="DOWN", new="UP", reason="ok", duration=3725,
-                             dependents=())
+    up = dataclasses.replace(alert, kind="up", old="DOWN", new="UP", reason="ok", duration=3725, dependents=())
     await notifier(ctx).send(up)
     body = json.loads(route.calls.last.request.content)
     assert body["text"] == "✅ Website <Pemkab> is back UP after 1h 2m"
@@ -58,8 +67,7 @@ async def test_a_recovery_is_green_and_says_how_long_it_lasted(
 
 @respx.mock
 async def test_it_honours_the_retry_after_header_on_429(ctx: NotifyContext, alert: Alert) -> None:
-    respx.post(HOOK).mock(return_value=httpx.Response(429, headers={"Retry-After": "30"},
-                                                      text="rate_limited"))
+    respx.post(HOOK).mock(return_value=httpx.Response(429, headers={"Retry-After": "30"}, text="rate_limited"))
     with pytest.raises(TransientNotifyError) as caught:
         await notifier(ctx).send(alert)
     assert caught.value.retry_after == 30

@@ -18,11 +18,9 @@ from monitor.result import Event, State
 from tests.alertkit import free_port, receiver, webhook_config
 
 
-async def test_it_posts_the_documented_payload_signed_over_the_exact_body(
-        ctx: NotifyContext, alert: Alert) -> None:
+async def test_it_posts_the_documented_payload_signed_over_the_exact_body(ctx: NotifyContext, alert: Alert) -> None:
     with receiver() as rec:
-        spec = WebhookSpec(url=rec.url + "/hooks/monitor", secret="s3cret",
-                           headers=(("Authorization", "Bearer abc"),))
+        spec = WebhookSpec(url=rec.url + "/hooks/monitor", secret="s3cret", headers=(("Authorization", "Bearer abc"),))
         await WebhookNotifier(spec, ctx).send(alert)
     (request,) = rec.requests
     assert request.path == "/hooks/monitor"
@@ -56,15 +54,23 @@ async def test_it_posts_the_documented_payload_signed_over_the_exact_body(
             "Since: 2027-01-15 15:00:00 WIB\n"
             "At: 2027-01-15 15:00:00 WIB\n"
             "Also affected (depend on it): CCTV lobi\n"
-            "Details: https://status.example.go.id/targets/web"),
+            "Details: https://status.example.go.id/targets/web"
+        ),
     }
 
 
-async def test_a_certificate_warning_carries_its_days_and_expiry(
-        ctx: NotifyContext, alert: Alert) -> None:
-    cert = dataclasses.replace(alert, kind="cert", id="web:cert:1801209600:14", new="UP",
-                               old="UP", since=None, cert_days=14, cert_expiry=1_801_209_600.0,
-                               dependents=())
+async def test_a_certificate_warning_carries_its_days_and_expiry(ctx: NotifyContext, alert: Alert) -> None:
+    cert = dataclasses.replace(
+        alert,
+        kind="cert",
+        id="web:cert:1801209600:14",
+        new="UP",
+        old="UP",
+        since=None,
+        cert_days=14,
+        cert_expiry=1_801_209_600.0,
+        dependents=(),
+    )
     with receiver() as rec:
         await WebhookNotifier(WebhookSpec(url=rec.url), ctx).send(cert)
     payload = rec.requests[0].json()
@@ -73,12 +79,10 @@ async def test_a_certificate_warning_carries_its_days_and_expiry(
     assert "X-Monitor-Signature" not in rec.requests[0].headers
 
 
-async def test_every_alert_arrives_exactly_once_after_the_receiver_recovers(
-        tmp_path: Path) -> None:
+async def test_every_alert_arrives_exactly_once_after_the_receiver_recovers(tmp_path: Path) -> None:
     port = free_port()
     config = webhook_config(f"http://127.0.0.1:{port}/hook", secret="s3cret")
-    alerting = Alerting(config, db_path=tmp_path / "monitor.db", backoff_base=0.02,
-                        backoff_cap=0.2)
+    alerting = Alerting(config, db_path=tmp_path / "monitor.db", backoff_base=0.02, backoff_cap=0.2)
     await alerting.start()
     try:
         target, at = config.targets["web"], 1_800_000_000.0
@@ -93,8 +97,7 @@ async def test_every_alert_arrives_exactly_once_after_the_receiver_recovers(
     finally:
         await alerting.stop()
     ids = [r.json()["id"] for r in rec.accepted()]
-    assert ids == ["web:down:1800000000", "web:up:1800000000",
-                   "web:down:1800001200", "web:up:1800001200"]
+    assert ids == ["web:down:1800000000", "web:up:1800000000", "web:down:1800001200", "web:up:1800001200"]
     assert rec.answered[:3] == [503, 503, 503]
     assert len(rec.requests) == 7
     assert alerting.dispatcher.counts[("hook", "sent")] == 4

@@ -110,18 +110,26 @@ class HttpServer:
     requests: list[Request] = field(default_factory=list)
     _line: LineServer | None = None
 
-    def reply(self, path: str, status: int = 200, body: bytes = b"", headers: Mapping[str, str] | None = None,
-              delay: float = 0.0) -> None:
+    def reply(
+        self,
+        path: str,
+        status: int = 200,
+        body: bytes = b"",
+        headers: Mapping[str, str] | None = None,
+        delay: float = 0.0,
+    ) -> None:
         async def answer(request: Request, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
             await asyncio.sleep(delay)
             writer.write(response(status, body, headers))
             await writer.drain()
+
         self.routes[path] = answer
 
     def route(self, path: str) -> Callable[[Route], Route]:
         def register(fn: Route) -> Route:
             self.routes[path] = fn
             return fn
+
         return register
 
     def url(self, path: str = "/", host: str = "127.0.0.1") -> str:

@@ -42,8 +42,12 @@ def raw(server: HttpServer, path: str, data: bytes, close: bool = False) -> None
 
 
 async def test_it_reads_a_chunked_body_with_extensions_and_trailers(server: HttpServer) -> None:
-    raw(server, "/", b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
-                     b"5;name=x\r\nhello\r\n1\r\n \r\n5\r\nworld\r\n0\r\nX-Trailer: 1\r\n\r\n")
+    raw(
+        server,
+        "/",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"5;name=x\r\nhello\r\n1\r\n \r\n5\r\nworld\r\n0\r\nX-Trailer: 1\r\n\r\n",
+    )
     response, body = await fetch(server.url())
     assert (response.status_code, body) == (200, b"hello world")
 
@@ -134,8 +138,7 @@ async def test_it_emits_the_trace_events_of_httpx_default_transport(server: Http
         async def trace(event: str, info: Mapping[str, Any]) -> None:
             seen.append(event)
 
-        request = httpx.Request("GET", server.url(), headers={"Connection": "close"},
-                                extensions={"trace": trace})
+        request = httpx.Request("GET", server.url(), headers={"Connection": "close"}, extensions={"trace": trace})
         response = await transport.handle_async_request(request)
         await response.aread()
         await response.aclose()
@@ -153,8 +156,7 @@ async def test_it_speaks_tls_with_the_given_context_and_exposes_the_peer(
     async with https_server(certs["valid"]) as server:
         server.reply("/", 200, b"secure")
         transport = FastTransport()
-        request = httpx.Request("GET", server.url(), extensions={"ssl_context": context,
-                                                                 "sni_hostname": "localhost"})
+        request = httpx.Request("GET", server.url(), extensions={"ssl_context": context, "sni_hostname": "localhost"})
         response = await transport.handle_async_request(request)
         sslobj = response.extensions["network_stream"].get_extra_info("ssl_object")
         assert sslobj.getpeercert()["subjectAltName"][0] == ("DNS", "localhost")

@@ -145,7 +145,10 @@ async def test_it_sends_the_configured_method_headers_and_body(server: HttpServe
     server.reply("/api/health", 200)
     body = '{"ping": true}'
     result = await probe(
-        ctx, server.url("/api/health?full=1"), method="post", body=body,
+        ctx,
+        server.url("/api/health?full=1"),
+        method="post",
+        body=body,
         headers={"Content-Type": "application/json", "X-Probe": "monitor"},
     )
     assert result.ok

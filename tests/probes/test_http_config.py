@@ -28,7 +28,9 @@ def problems(tmp_path: Path, keys: str, url: str = "https://www.example.go.id/")
 
 
 def test_it_reads_every_http_option(tmp_path: Path, ca_file: str) -> None:
-    spec = load(tmp_path, f'''
+    spec = load(
+        tmp_path,
+        f'''
 method = "post"
 headers = {{ "X-Api-Key" = "k", Accept = "application/json" }}
 body = "{{}}"
@@ -43,7 +45,8 @@ ca_file = "{ca_file}"
 username = "admin"
 password = "rahasia"
 max_body = "512KiB"
-''')
+''',
+    )
     assert spec.method == "POST"
     assert spec.body == b"{}"
     assert spec.expect.status == frozenset([*range(200, 300), 304, 401])
@@ -52,7 +55,9 @@ max_body = "512KiB"
     assert spec.expect.not_contains == ("Error", "Fatal")
     assert spec.expect.regex is not None and spec.expect.regex.pattern == r"v\d+"
     assert [(j.path, j.expected) for j in spec.expect.json] == [
-        ("status", "ok"), ("items.0.name", "simpeg"), ("db.up", True),
+        ("status", "ok"),
+        ("items.0.name", "simpeg"),
+        ("db.up", True),
     ]
     assert spec.expect.headers[0][0] == "content-type"
     assert (spec.max_redirects, spec.verify_tls, spec.ca_file, spec.max_body) == (0, True, ca_file, 512 * 1024)

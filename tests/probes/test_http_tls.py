@@ -50,8 +50,13 @@ async def test_it_trusts_a_private_ca_through_ca_file(
     ],
 )
 async def test_it_fails_verification_and_still_reports_the_expiry(
-    ctx: ProbeContext, certs: dict[str, trustme.LeafCert], ca_file: str,
-    cert: str, keys: dict[str, Any], reason: str, detail: str,
+    ctx: ProbeContext,
+    certs: dict[str, trustme.LeafCert],
+    ca_file: str,
+    cert: str,
+    keys: dict[str, Any],
+    reason: str,
+    detail: str,
 ) -> None:
     keys = {k: ca_file if v is True else v for k, v in keys.items()}
     result = await probe_tls(ctx, certs[cert], host="localhost", **keys)

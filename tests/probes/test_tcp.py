@@ -101,8 +101,12 @@ async def test_it_sends_and_expects(ctx: ProbeContext, handler: Connection, keys
 @pytest.mark.parametrize(
     ("handler", "keys", "reason", "detail"),
     [
-        (hangs_up, {"expect": "^220 "}, "expect_mismatch",
-         "expected /^220 /, got b'554 go away\\r\\n' before the connection closed"),
+        (
+            hangs_up,
+            {"expect": "^220 "},
+            "expect_mismatch",
+            "expected /^220 /, got b'554 go away\\r\\n' before the connection closed",
+        ),
         (chatty, {"expect": "^220 "}, "expect_mismatch", "expected /^220 /, got b'noise noise"),
         (silent, {"expect": "^220 "}, "timeout", "no answer within 1s (waiting for the expected answer)"),
         (resets, {"send": "HELLO\n", "expect": "x"}, "connection_reset", "connection reset by the peer"),
@@ -191,15 +195,23 @@ def load(tmp_path: Path, url: str, keys: str) -> Any:
 
 
 def test_it_reads_its_keys_with_toml_escapes(tmp_path: Path, ca_file: str) -> None:
-    spec = load(tmp_path, "tcp://mail.example.go.id:465", f"""
+    spec = load(
+        tmp_path,
+        "tcp://mail.example.go.id:465",
+        f"""
 send = "EHLO monitor\\r\\n"
 expect = "^250[ -]"
 tls = true
 verify_tls = true
 ca_file = "{ca_file}"
-""")
+""",
+    )
     assert (spec.host, spec.port, spec.send, spec.tls, spec.ca_file) == (
-        "mail.example.go.id", 465, b"EHLO monitor\r\n", True, ca_file,
+        "mail.example.go.id",
+        465,
+        b"EHLO monitor\r\n",
+        True,
+        ca_file,
     )
     assert spec.expect.pattern == b"^250[ -]"
 

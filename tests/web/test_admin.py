@@ -215,7 +215,8 @@ SECRETS = ("whsec-signing-secret", "hdr-bearer-secret", "123456:tg-bot-secret", 
 
 def alerting_config(folder: Path, hook_port: int, ping_port: int, closed: int) -> Path:
     path = folder / "targets.toml"
-    path.write_text(f"""
+    path.write_text(
+        f"""
 [monitor]
 data_dir = "{folder / "data"}"
 heartbeat_url = "http://127.0.0.1:{ping_port}/ping/{PING_KEY}"
@@ -239,7 +240,9 @@ interval = "200ms"
 timeout = "100ms"
 failure_threshold = 1
 notify = ["hook", "tg"]
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -309,8 +312,13 @@ async def test_without_alerting_the_page_says_so_and_the_json_has_no_queues(clie
     rt = runtime()
     rt.config = dataclasses.replace(
         rt.config,
-        notifiers={"mail": NotifierConfig("mail", "email", EmailSpec("smtp.example", "a@b.c", ("ops@b.c",),
-                                                                       username="ops", password="smtp-secret"))},
+        notifiers={
+            "mail": NotifierConfig(
+                "mail",
+                "email",
+                EmailSpec("smtp.example", "a@b.c", ("ops@b.c",), username="ops", password="smtp-secret"),
+            )
+        },
     )
     client = client_for(rt)
     data = (await client.get("/admin/api/alerts", headers=BEARER)).json()

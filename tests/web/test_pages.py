@@ -310,8 +310,11 @@ async def test_the_watch_axis_names_the_first_and_the_last_day_of_the_bars(clien
     watch = Watch("Pemilu", today - timedelta(days=2), today + timedelta(days=8))  # ends at midnight
     runtime = FakeRuntime(make_config([target("web", "Website")], watches=[watch]))
     html = (await client_for(runtime).get("/?lang=en")).text
-    axis = re.search(r'<div class="axis"[^>]*><span><span class="wide">([^<]*)</span><span class="narrow">'
-                     r'([^<]*)</span></span><span>([^<]*)</span>', html)
+    axis = re.search(
+        r'<div class="axis"[^>]*><span><span class="wide">([^<]*)</span><span class="narrow">'
+        r"([^<]*)</span></span><span>([^<]*)</span>",
+        html,
+    )
     assert axis is not None
     first, last = today - timedelta(days=2), today + timedelta(days=7)
     month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
