@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from monitor.result import Event, Reason, Result, State
-from monitor.sqlitestore import SQLiteStore
+from monitor.store.sqlite.store import SQLiteStore
 
 DAY = 86400.0
 START = 1_700_000_000.0

@@ -13,11 +13,12 @@ import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
-from monitor.config import Config, load_config
-from monitor.policy import Policy
+from monitor.alerting.policy import Policy
+from monitor.config import Config
+from monitor.config.loader import load_config
 from monitor.result import Event, Result, State
 from monitor.runtime import Monitor, freeze_heap
-from monitor.sqlitestore import SQLiteStore
+from monitor.store.sqlite.store import SQLiteStore
 
 N = 20_000
 

@@ -19,12 +19,13 @@ from rich.console import Console
 from rich.table import Table as RichTable
 
 from monitor import __version__
-from monitor.config import Config, Target, load_config
+from monitor.config import Config, Target
+from monitor.config.loader import load_config
 from monitor.errors import ConfigError
 from monitor.probes.push import HeartbeatBook
 from monitor.result import Result
 from monitor.runtime import probe_context, run_probe
-from monitor.sqlitestore import DB_NAME, SQLiteStore
+from monitor.store.registry import has_history, open_store
 
 EXIT_OK, EXIT_DOWN, EXIT_CONFIG = 0, 1, 2
 
@@ -149,15 +150,13 @@ async def _stored_heartbeats(config: Config) -> HeartbeatBook:
     """Push targets are judged from the heartbeats `monitor run` stored; `check` only
     reads them (a reader never counts as the monitor running)."""
     book = HeartbeatBook()
-    if any(t.kind == "push" for t in config.targets.values()):
-        path = config.settings.data_dir / DB_NAME
-        if path.exists():
-            store = SQLiteStore(path, observe=False)
-            await store.open()
-            try:
-                book.restore(await store.last_results())
-            finally:
-                await store.close()
+    if any(t.kind == "push" for t in config.targets.values()) and has_history(config.settings):
+        store = open_store(config.settings, observe=False)
+        await store.open()
+        try:
+            book.restore(await store.last_results())
+        finally:
+            await store.close()
     return book
 
 
@@ -197,12 +196,12 @@ def _print_table(targets: list[Target], results: list[Result]) -> None:
 
 
 def _report(config: Config, args: argparse.Namespace) -> int:
-    from monitor.report import run_report
+    from monitor.report.build import run_report
 
     return asyncio.run(run_report(config, args))
 
 
 def _notify_test(config: Config, args: argparse.Namespace) -> int:
-    from monitor.notifytest import run_notify_test
+    from monitor.alerting.notifytest import run_notify_test
 
     return asyncio.run(run_notify_test(config, args.notifiers))

@@ -21,13 +21,14 @@ from pathlib import Path
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from prometheus_client import CollectorRegistry
 
-from monitor.alerting import TICK_SECONDS, Alerting
+from monitor.alerting.deadman import PING_SECONDS, DeadMan
+from monitor.alerting.service import TICK_SECONDS, Alerting
 from monitor.assess import assess
-from monitor.config import Config, Target, load_config
-from monitor.deadman import PING_SECONDS, DeadMan
+from monitor.config import Config, Target
+from monitor.config.loader import load_config
 from monitor.errors import ConfigError
 from monitor.log import kv
-from monitor.metrics import Metrics
+from monitor.metrics.registry import Metrics
 from monitor.probes import PROBES, ProbeContext
 from monitor.probes.base import Heartbeats
 from monitor.probes.fasthttp import FastTransport
@@ -129,7 +130,11 @@ class Monitor:
         self._housekeeping: AsyncIOScheduler | None = None
         self._planned: list[PlannedMaintenance] = []  # planned through the admin API
         # Alerting (policy, outbox, notifiers) and the dead-man's switch: `monitor run` only.
-        self.alerting = Alerting(config, metrics=self.metrics, last_result=self._last_result) if alerting else None
+        self.alerting = (
+            Alerting(config, outbox=store.outbox(time.time), metrics=self.metrics, last_result=self._last_result)
+            if alerting
+            else None
+        )
         self.deadman = DeadMan(lambda: self.config.settings.heartbeat_url, self.healthy) if alerting else None
         if self.alerting is not None:
             self.subscribe(self.alerting.on_event)

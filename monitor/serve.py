@@ -13,7 +13,7 @@ from monitor import log as logsetup
 from monitor.config import Config
 from monitor.log import kv
 from monitor.runtime import Monitor
-from monitor.sqlitestore import SQLiteStore
+from monitor.store.registry import open_store
 from monitor.web import create_app
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def serve(config: Config, log_level: str = "info", prepare: Callable[[Config], C
     # the default 5 ms switch interval each of their batches delayed probes by 5-25 ms.
     sys.setswitchinterval(SWITCH_INTERVAL)
     config.settings.data_dir.mkdir(parents=True, exist_ok=True)
-    store = SQLiteStore.for_settings(config.settings)
+    store = open_store(config.settings)
     monitor = Monitor(config, store, alerting=True, prepare=prepare)
     app = create_app(monitor, manage=True, watch_config=True)
     host, _, port = config.settings.listen.rpartition(":")

@@ -23,7 +23,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from monitor.result import Event, Result, State
-from monitor.sqlitestore import SQLiteStore
+from monitor.store.sqlite.store import SQLiteStore
 
 ZONE = ZoneInfo("Asia/Jakarta")
 T0 = datetime(2018, 6, 11, tzinfo=ZONE).timestamp()

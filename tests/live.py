@@ -21,9 +21,9 @@ from typing import Any
 import trustme
 import uvicorn
 
-from monitor.config import load_config
+from monitor.config.loader import load_config
 from monitor.runtime import Monitor
-from monitor.sqlitestore import SQLiteStore
+from monitor.store.sqlite.store import SQLiteStore
 from monitor.web import create_app
 
 

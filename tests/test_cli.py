@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from monitor.probes.push import heartbeat
-from monitor.sqlitestore import SQLiteStore
+from monitor.store.sqlite.store import SQLiteStore
 from tests.sites import Site
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -17,7 +17,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
-from monitor.schema import Table
+from monitor.config.model import EVENT_KINDS
+from monitor.config.reader import Table
 
 if TYPE_CHECKING:
     import httpx
@@ -25,9 +26,6 @@ if TYPE_CHECKING:
     from monitor.config import NotifierConfig
     from monitor.notifiers.texts import Texts
 
-# Kinds a notifier may choose with `events = [...]`; the policy raises these.
-EVENT_KINDS = ("down", "up", "degraded", "cert", "reminder", "flapping")
-DEFAULT_EVENTS = frozenset({"down", "up", "cert", "reminder", "flapping"})
 # Further alert kinds: "escalation" (goes to `escalate_to`), "stable" (ends "flapping",
 # sent where "flapping" goes), "refresh" (re-post for receivers with `resend_every`),
 # "test" (`monitor notify-test`).

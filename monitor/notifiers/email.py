@@ -20,9 +20,9 @@ from typing import TYPE_CHECKING
 
 import aiosmtplib
 
+from monitor.config.reader import Table
 from monitor.errors import PermanentNotifyError, TransientNotifyError
 from monitor.notifiers.base import Alert, NotifierKind, NotifyContext
-from monitor.schema import Table
 
 if TYPE_CHECKING:
     from monitor.config import NotifierConfig

@@ -16,8 +16,8 @@ from typing import Any
 
 import httpx
 
+from monitor.config.reader import Table
 from monitor.errors import PermanentNotifyError, TransientNotifyError
-from monitor.schema import Table
 
 _TRANSIENT_4XX = (408, 429)
 

@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from monitor.config.reader import Table
 from monitor.notifiers.base import Alert, NotifierKind, NotifyContext
 from monitor.notifiers.http import post, require_url
 from monitor.notifiers.texts import colour
-from monitor.schema import Table
 
 if TYPE_CHECKING:
     from monitor.config import NotifierConfig

@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from monitor.config.reader import Table
 from monitor.notifiers.base import Alert, NotifierKind, NotifyContext
 from monitor.notifiers.http import post
-from monitor.schema import Table
 
 if TYPE_CHECKING:
     from monitor.config import NotifierConfig

@@ -14,10 +14,10 @@ import json
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from monitor.config.reader import Table
 from monitor.notifiers.base import Alert, NotifierKind, NotifyContext
 from monitor.notifiers.http import post, require_url
 from monitor.notifiers.texts import iso_utc
-from monitor.schema import Table
 
 if TYPE_CHECKING:
     from monitor.config import NotifierConfig

@@ -17,8 +17,8 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import SplitResult
 
+from monitor.config.reader import Table
 from monitor.result import Result
-from monitor.schema import Table
 
 if TYPE_CHECKING:
     import httpx

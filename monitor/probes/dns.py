@@ -27,10 +27,10 @@ import dns.rdatatype
 import dns.reversename
 import dns.rrset
 
+from monitor.config.reader import Table
 from monitor.probes.base import ProbeContext, ProbeKind, Stopwatch
 from monitor.probes.network import Failure, ProbeFailed, classify, is_ip, resolve, url_port
 from monitor.result import Reason, Result
-from monitor.schema import Table
 
 if TYPE_CHECKING:
     from monitor.config import Target

@@ -23,12 +23,12 @@ from urllib.parse import SplitResult, unquote
 import httpx
 
 from monitor import __version__
+from monitor.config.reader import Table, format_duration
 from monitor.probes.base import ProbeContext, ProbeKind, Stopwatch
 from monitor.probes.http_exchange import Exchange
 from monitor.probes.http_expect import Expectations, check, read_expectations
 from monitor.probes.network import Failure, ProbeFailed, untrusted_expiry
 from monitor.result import Reason, Result
-from monitor.schema import Table, format_duration
 
 if TYPE_CHECKING:
     from monitor.config import Target

@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from monitor.config.reader import Table
 from monitor.probes.network import Failure
 from monitor.result import Reason
-from monitor.schema import Table
 
 _STATUS_CLASS = re.compile(r"^([1-5])xx$", re.IGNORECASE)
 _CHARSET = re.compile(r"charset=[\"']?([\w.:-]+)", re.IGNORECASE)

@@ -30,10 +30,10 @@ from icmplib.exceptions import (
 from icmplib.sockets import AsyncSocket
 from icmplib.utils import unique_identifier
 
+from monitor.config.reader import Table
 from monitor.probes.base import ProbeContext, ProbeKind, Stopwatch
 from monitor.probes.network import Failure, ProbeFailed, resolve, url_port
 from monitor.result import Reason, Result
-from monitor.schema import Table
 
 if TYPE_CHECKING:
     from monitor.config import Target

@@ -19,9 +19,9 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 from urllib.parse import SplitResult
 
+from monitor.config.reader import Table, format_duration
 from monitor.probes.base import ProbeContext, ProbeKind
 from monitor.result import Reason, Result
-from monitor.schema import Table, format_duration
 
 if TYPE_CHECKING:
     from monitor.config import Target

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import SplitResult
 
+from monitor.config.reader import Table, format_duration
 from monitor.probes import tlsutil
 from monitor.probes.base import ProbeContext, ProbeKind, Stopwatch
 from monitor.probes.network import (
@@ -30,7 +31,6 @@ from monitor.probes.network import (
     verification_error,
 )
 from monitor.result import Reason, Result
-from monitor.schema import Table, format_duration
 
 if TYPE_CHECKING:
     from monitor.config import Target

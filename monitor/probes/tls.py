@@ -16,11 +16,11 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 from urllib.parse import SplitResult
 
+from monitor.config.reader import Table
 from monitor.probes import tlsutil
 from monitor.probes.base import ProbeContext, ProbeKind, Stopwatch
 from monitor.probes.network import Failure, classify, hang_up, untrusted_expiry, url_port, verification_error
 from monitor.result import Reason, Result
-from monitor.schema import Table
 
 if TYPE_CHECKING:
     from monitor.config import Target

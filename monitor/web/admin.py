@@ -35,7 +35,7 @@ from starlette.routing import BaseRoute, Route
 from monitor.config import Config, Target
 from monitor.state import Status
 from monitor.store import PlannedMaintenance
-from monitor.web import alertview, views
+from monitor.web import alertview, viewmodels
 from monitor.web.api import parse_time
 from monitor.web.masking import redact, scrub, target_secrets
 from monitor.web.templating import isotime, page
@@ -87,8 +87,8 @@ def authorized(header: str, token: str, allow_basic: bool) -> bool:
 
 
 async def admin_page(request: Request) -> Response:
-    runtime: views.Runtime = request.app.state.monitor
-    config, now = runtime.config, views.clock(request.app.state)
+    runtime: viewmodels.Runtime = request.app.state.monitor
+    config, now = runtime.config, viewmodels.clock(request.app.state)
     # A probe's detail may quote its URL or a header: never with a secret in it.
     secrets = {t.id: list(target_secrets(t.url, t.spec)) for t in config.targets.values()}
     found = await runtime.store.events(None, now - 7 * 86400.0, now, limit=100)
@@ -118,13 +118,13 @@ async def list_alerts(request: Request) -> Response:
 
 
 async def list_maintenance(request: Request) -> Response:
-    runtime: views.Runtime = request.app.state.monitor
-    planned = await runtime.store.planned_maintenance(views.clock(request.app.state))
+    runtime: viewmodels.Runtime = request.app.state.monitor
+    planned = await runtime.store.planned_maintenance(viewmodels.clock(request.app.state))
     return JSONResponse({"maintenance": [_window(w) for w in planned]})
 
 
 async def add_maintenance(request: Request) -> Response:
-    runtime: views.Runtime = request.app.state.monitor
+    runtime: viewmodels.Runtime = request.app.state.monitor
     body = await _json_body(request)
     if isinstance(body, Response):
         return body
@@ -189,14 +189,14 @@ def _window(window: PlannedMaintenance) -> dict[str, Any]:
 
 
 async def remove_maintenance(request: Request) -> Response:
-    runtime: views.Runtime = request.app.state.monitor
+    runtime: viewmodels.Runtime = request.app.state.monitor
     if await runtime.store.remove_maintenance(request.path_params["id"]):
         return Response(status_code=204)
     return JSONResponse({"error": "no such maintenance window"}, 404)
 
 
 async def add_note(request: Request) -> Response:
-    runtime: views.Runtime = request.app.state.monitor
+    runtime: viewmodels.Runtime = request.app.state.monitor
     target_id = request.path_params["id"]
     if target_id not in runtime.config.targets:
         return JSONResponse({"error": "no such target"}, 404)
@@ -211,7 +211,7 @@ async def add_note(request: Request) -> Response:
     except ValueError as exc:
         return JSONResponse({"error": f"at: {exc}"}, 400)
     author = body.get("author", "")
-    when = views.clock(request.app.state) if when is None else when
+    when = viewmodels.clock(request.app.state) if when is None else when
     note = await runtime.store.add_note(target_id, when, text.strip(), author if isinstance(author, str) else "")
     return JSONResponse({"id": note.id, "target": note.target, "at": isotime(note.at), "text": note.text}, 201)
 

@@ -14,17 +14,17 @@ import dataclasses
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Protocol
 
+from monitor.config.reader import format_duration
 from monitor.notifiers import NOTIFIERS
-from monitor.schema import format_duration
 from monitor.web.masking import origin, scrub, secret_values, settings
 from monitor.web.templating import isotime
 
 if TYPE_CHECKING:
-    from monitor.alerting import Alerting
+    from monitor.alerting.deadman import DeadMan
+    from monitor.alerting.service import Alerting
     from monitor.config import Config, NotifierConfig
-    from monitor.deadman import DeadMan
-    from monitor.outbox import Entry
     from monitor.runtime import ReloadStatus
+    from monitor.store import Entry
 
 FAILED_SHOWN = 100
 

@@ -1,6 +1,6 @@
 """The public JSON API under `/api/v1/`, described by `/api/openapi.json`.
 
-Every answer is built from `Public*` values (`monitor.web.views`): ids, names, groups,
+Every answer is built from `Public*` values (`monitor.web.viewmodels`): ids, names, groups,
 states, machine reasons, times (ISO 8601, UTC) and figures. A private or unknown target
 is a 404 alike. `monitor.web.openapi` describes each answer; the tests validate real
 answers against it.
@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from monitor.store import StoredResult, Uptime
-from monitor.web import views
+from monitor.web import viewmodels
 from monitor.web.cache import current_snapshot
 from monitor.web.openapi import document
 from monitor.web.templating import isotime
@@ -44,14 +44,14 @@ def problem(status_code: int, message: str) -> JSONResponse:
 
 
 async def status(request: Request) -> Response:
-    runtime: views.Runtime = request.app.state.monitor
+    runtime: viewmodels.Runtime = request.app.state.monitor
     snap = await current_snapshot(runtime, request.app.state)
     watch = snap.watch
     return JSONResponse(
         {
             "title": snap.title,
             "generated_at": isotime(snap.now),
-            "overall": views.overall([row.status for row in snap.rows]),
+            "overall": viewmodels.overall([row.status for row in snap.rows]),
             "watch": None
             if watch is None
             else {
@@ -76,7 +76,7 @@ async def status(request: Request) -> Response:
     )
 
 
-def target_json(row: views.Row) -> dict[str, Any]:
+def target_json(row: viewmodels.Row) -> dict[str, Any]:
     s = row.status
     return {
         **_ref(s.target),
@@ -89,7 +89,7 @@ def target_json(row: views.Row) -> dict[str, Any]:
     }
 
 
-def incident_json(item: views.PublicIncident, now: float) -> dict[str, Any]:
+def incident_json(item: viewmodels.PublicIncident, now: float) -> dict[str, Any]:
     return {
         "target": _ref(item.target),
         "reason": item.reason,
@@ -102,8 +102,8 @@ def incident_json(item: views.PublicIncident, now: float) -> dict[str, Any]:
 
 
 async def results(request: Request) -> Response:
-    runtime: views.Runtime = request.app.state.monitor
-    target = views.public_target(runtime.config, request.path_params["id"])
+    runtime: viewmodels.Runtime = request.app.state.monitor
+    target = viewmodels.public_target(runtime.config, request.path_params["id"])
     if target is None:
         return problem(404, "no such target")
     span = _span(request, default=86400.0)
@@ -135,21 +135,21 @@ def _result(row: StoredResult) -> dict[str, Any]:
 
 
 async def incidents(request: Request) -> Response:
-    runtime: views.Runtime = request.app.state.monitor
+    runtime: viewmodels.Runtime = request.app.state.monitor
     span = _span(request, default=30 * 86400.0)
     if isinstance(span, JSONResponse):
         return span
     since, until = span
     wanted = request.query_params.get("target")
     if wanted is not None:
-        found = views.public_target(runtime.config, wanted)
+        found = viewmodels.public_target(runtime.config, wanted)
         if found is None:
             return problem(404, "no such target")
         ids = [found.id]
     else:
-        ids = [t.id for t in views.public_targets(runtime.config)]
-    found_incidents = await views.public_incidents(runtime, ids, since, until, MAX_INCIDENTS)
-    now = views.clock(request.app.state)
+        ids = [t.id for t in viewmodels.public_targets(runtime.config)]
+    found_incidents = await viewmodels.public_incidents(runtime, ids, since, until, MAX_INCIDENTS)
+    now = viewmodels.clock(request.app.state)
     return JSONResponse(
         {
             "since": isotime(since),
@@ -168,7 +168,7 @@ def _span(request: Request, default: float) -> tuple[float, float] | JSONRespons
     and `since` to `default` seconds before it."""
     try:
         until = parse_time(request.query_params.get("until"))
-        until = views.clock(request.app.state) if until is None else until
+        until = viewmodels.clock(request.app.state) if until is None else until
         since = parse_time(request.query_params.get("since"))
         since = until - default if since is None else since
     except ValueError as exc:
@@ -198,7 +198,7 @@ def parse_time(text: str | None) -> float | None:
     return value
 
 
-def _ref(target: views.PublicTarget) -> dict[str, str]:
+def _ref(target: viewmodels.PublicTarget) -> dict[str, str]:
     return {"id": target.id, "name": target.name, "group": target.group}
 
 

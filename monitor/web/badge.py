@@ -12,7 +12,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from monitor.result import State
-from monitor.web import views
+from monitor.web import viewmodels
 from monitor.web.templating import language, renderer
 
 STATE_COLORS = {
@@ -49,20 +49,20 @@ def routes() -> list[BaseRoute]:
 
 
 async def badge(request: Request) -> Response:
-    runtime: views.Runtime = request.app.state.monitor
+    runtime: viewmodels.Runtime = request.app.state.monitor
     config = runtime.config
     t = renderer(request).texts(language(request, config), config.settings.zone)
     window = request.query_params.get("window")
-    if window is not None and window not in views.WINDOWS:
-        return PlainTextResponse("window must be one of: " + ", ".join(views.WINDOWS), 400)
-    target = views.public_target(config, request.path_params["id"])
+    if window is not None and window not in viewmodels.WINDOWS:
+        return PlainTextResponse("window must be one of: " + ", ".join(viewmodels.WINDOWS), 400)
+    target = viewmodels.public_target(config, request.path_params["id"])
     if target is None:
         return svg(request, t("badge.status"), t("badge.not_found"), GREY, 404)
     if window is None:
-        state = views.public_status(runtime.states, target).state
+        state = viewmodels.public_status(runtime.states, target).state
         return svg(request, t("badge.status"), t(f"state.{state.value}"), STATE_COLORS[state])
-    now = views.clock(request.app.state)
-    uptime = (await runtime.store.uptime([target.id], now - views.WINDOWS[window], now)).get(target.id)
+    now = viewmodels.clock(request.app.state)
+    uptime = (await runtime.store.uptime([target.id], now - viewmodels.WINDOWS[window], now)).get(target.id)
     ratio = uptime.ratio if uptime is not None else None
     return svg(request, t("badge.uptime", window=window), t.percent(ratio), uptime_color(ratio))
 

@@ -14,7 +14,7 @@ import asyncio
 import logging
 from typing import Any
 
-from monitor.web.views import Runtime, Snapshot, clock, snapshot
+from monitor.web.viewmodels import Runtime, Snapshot, clock, snapshot
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """The public pages: the status page (`GET /`) and a target's page (`GET /targets/{id}`).
 
-Both render `Public*` values from `monitor.web.views` only; a private or unknown target's
+Both render `Public*` values from `monitor.web.viewmodels` only; a private or unknown target's
 page is a 404, the same answer for both so the private one is not revealed.
 """
 
@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from monitor.web import views
+from monitor.web import viewmodels
 from monitor.web.cache import current_snapshot
 from monitor.web.graphics import ICONS, BarPainter, Line, latency_chart, sparkline
 from monitor.web.templating import language, page
@@ -33,13 +33,13 @@ def routes() -> list[BaseRoute]:
 
 
 async def status_page(request: Request) -> HTMLResponse:
-    runtime: views.Runtime = request.app.state.monitor
+    runtime: viewmodels.Runtime = request.app.state.monitor
     snap = await current_snapshot(runtime, request.app.state)
     # The rendered page is kept with the snapshot it shows, one per language (only for
     # plain `/?lang=..` requests, so odd query strings cannot fill the cache).
     cacheable = set(request.query_params) <= {"lang"}
     key = language(request, runtime.config)
-    cache: dict[str, tuple[views.Snapshot, bytes]] = getattr(request.app.state, "web_pages", {})
+    cache: dict[str, tuple[viewmodels.Snapshot, bytes]] = getattr(request.app.state, "web_pages", {})
     hit = cache.get(key) if cacheable else None
     if hit is not None and hit[0] is snap:
         return HTMLResponse(hit[1])
@@ -49,7 +49,7 @@ async def status_page(request: Request) -> HTMLResponse:
     return response
 
 
-def status_context(snap: views.Snapshot, t: Texts) -> Mapping[str, Any]:
+def status_context(snap: viewmodels.Snapshot, t: Texts) -> Mapping[str, Any]:
     """The status template's context: the snapshot laid out by group, in words."""
     watch, now, painter = snap.watch, snap.now, BarPainter(t)
     if watch is not None:
@@ -60,15 +60,15 @@ def status_context(snap: views.Snapshot, t: Texts) -> Mapping[str, Any]:
         phone_first = first + timedelta(days=max(0, watch.days - PHONE_DAYS))
         axis = (t.date(first), t.date(phone_first), t.date(first + timedelta(days=watch.days - 1)))
     else:
-        caption = t("page.days_bar", days=views.BAR_DAYS)
+        caption = t("page.days_bar", days=viewmodels.BAR_DAYS)
         axis = (
-            t("page.days_ago", n=views.BAR_DAYS),
+            t("page.days_ago", n=viewmodels.BAR_DAYS),
             t("page.days_ago", n=PHONE_DAYS),
             t("page.today"),
         )
     return {
         "now": now,
-        "overall": views.overall([row.status for row in snap.rows]),
+        "overall": viewmodels.overall([row.status for row in snap.rows]),
         "watch": watch,
         "groups": by_group([row_view(row, t, painter) for row in snap.rows]),
         "open_incidents": [i for i in snap.incidents if i.end is None],
@@ -98,7 +98,7 @@ class RowView:
     bars: Markup
 
 
-def row_view(row: views.Row, t: Texts, painter: BarPainter) -> RowView:
+def row_view(row: viewmodels.Row, t: Texts, painter: BarPainter) -> RowView:
     s = row.status
     checked = s.last_checked
     note = t("page.last_checked", time=t.time(checked)) if checked else t("page.never_checked")
@@ -133,20 +133,20 @@ def by_group(rows: Sequence[RowView]) -> list[tuple[str, list[RowView]]]:
 
 
 async def target_page(request: Request) -> Response:
-    runtime: views.Runtime = request.app.state.monitor
-    target = views.public_target(runtime.config, request.path_params["id"])
+    runtime: viewmodels.Runtime = request.app.state.monitor
+    target = viewmodels.public_target(runtime.config, request.path_params["id"])
     if target is None:
         return PlainTextResponse("Not Found", status_code=404)
     chosen = request.query_params.get("range", "24h")
-    chosen = chosen if chosen in views.RANGES else "24h"
-    now = views.clock(request.app.state)
-    detail = await views.target_detail(runtime, target, now - views.RANGES[chosen], now)
+    chosen = chosen if chosen in viewmodels.RANGES else "24h"
+    now = viewmodels.clock(request.app.state)
+    detail = await viewmodels.target_detail(runtime, target, now - viewmodels.RANGES[chosen], now)
     context = {
         "now": now,
         "target": target,
         "detail": detail,
         "chart": latency_chart(detail.series),
-        "ranges": list(views.RANGES),
+        "ranges": list(viewmodels.RANGES),
         "chosen": chosen,
     }
     return page(request, "target.html.j2", runtime.config, lambda t: context)

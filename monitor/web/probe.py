@@ -21,7 +21,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from monitor.config import Target
-from monitor.exposition import CONTENT_TYPE, probe_text
+from monitor.metrics.exposition import CONTENT_TYPE, probe_text
 from monitor.result import Reason, Result
 from monitor.runtime import Monitor
 

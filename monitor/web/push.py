@@ -21,9 +21,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from monitor.config.reader import parse_duration
 from monitor.probes.push import PushSpec, heartbeat
 from monitor.result import Result
-from monitor.schema import parse_duration
 
 if TYPE_CHECKING:
     from monitor.config import Config, Target

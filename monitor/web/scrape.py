@@ -8,12 +8,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from monitor.exposition import CONTENT_TYPE
+from monitor.metrics.exposition import CONTENT_TYPE
 
 
 async def metrics(request: Request) -> Response:
     # The monitor's own text, not generate_latest(registry): same content, several
-    # times faster (see monitor.exposition). `?name[]=...` restricts the output to those
+    # times faster (see monitor.metrics.exposition). `?name[]=...` restricts the output to those
     # samples, as prometheus_client's exposition does: a cheap read of one figure.
     # Rendered off the event loop: 20,000 targets take most of a CPU-second, which
     # would otherwise hold every probe's start. The state is only read; a reload swaps

@@ -17,10 +17,10 @@ import trustme
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
+from monitor.config.reader import Problems, Table
 from monitor.errors import PermanentNotifyError, TransientNotifyError
 from monitor.notifiers.base import Alert, NotifyContext
 from monitor.notifiers.email import EmailNotifier, EmailSpec, parse
-from monitor.schema import Problems, Table
 from tests.alertkit import free_port
 
 USER, PASSWORD = "monitor@example.go.id", "rahasia"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import load_config
+from monitor.config.loader import load_config
 from monitor.errors import ConfigError
 from monitor.notifiers import NOTIFIERS
 

@@ -8,10 +8,10 @@ import httpx
 import pytest
 import respx
 
+from monitor.config.reader import Problems, Table
 from monitor.errors import PermanentNotifyError, TransientNotifyError
 from monitor.notifiers.base import Alert, NotifyContext
 from monitor.notifiers.telegram import TelegramNotifier, TelegramSpec, parse
-from monitor.schema import Problems, Table
 
 API = "https://api.telegram.org/bot123:SECRET/sendMessage"
 TEXT = (

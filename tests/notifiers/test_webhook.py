@@ -11,10 +11,11 @@ import itertools
 import time
 from pathlib import Path
 
-from monitor.alerting import Alerting
+from monitor.alerting.service import Alerting
 from monitor.notifiers.base import Alert, NotifyContext
 from monitor.notifiers.webhook import WebhookNotifier, WebhookSpec
 from monitor.result import Event, State
+from monitor.store.sqlite.outbox import SQLiteOutbox
 from tests.alertkit import free_port, receiver, webhook_config
 
 
@@ -82,7 +83,7 @@ async def test_a_certificate_warning_carries_its_days_and_expiry(ctx: NotifyCont
 async def test_every_alert_arrives_exactly_once_after_the_receiver_recovers(tmp_path: Path) -> None:
     port = free_port()
     config = webhook_config(f"http://127.0.0.1:{port}/hook", secret="s3cret")
-    alerting = Alerting(config, db_path=tmp_path / "monitor.db", backoff_base=0.02, backoff_cap=0.2)
+    alerting = Alerting(config, outbox=SQLiteOutbox(tmp_path / "monitor.db"), backoff_base=0.02, backoff_cap=0.2)
     await alerting.start()
     try:
         target, at = config.targets["web"], 1_800_000_000.0

@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from monitor.config import Config, load_config
+from monitor.config import Config
+from monitor.config.loader import load_config
 
 Load = Callable[[str], Config]
 

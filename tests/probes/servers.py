@@ -21,8 +21,8 @@ from urllib.parse import urlsplit
 import trustme
 
 from monitor.config import Target
+from monitor.config.reader import Problems, Table
 from monitor.probes.base import ProbeKind
-from monitor.schema import Problems, Table
 
 Connection = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
 

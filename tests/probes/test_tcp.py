@@ -12,7 +12,7 @@ import pytest
 import trustme
 from cryptography import x509
 
-from monitor.config import load_config
+from monitor.config.loader import load_config
 from monitor.errors import ConfigError
 from monitor.probes import tcp
 from monitor.probes.base import ProbeContext

@@ -205,11 +205,12 @@ def history(
     down_day: int | None = None,
     down_seconds: float = 0.0,
 ) -> None:
-    """Give a target uptime figures, `days` day bars (one with downtime) and 24 hourly rollups."""
+    """Give a target uptime figures, `days` day bars (one with downtime) and 24 hourly rollups.
+    The bars are local days of the configuration's zone, as the real store's are."""
     store: FakeStore = runtime.store
     observed = 30 * DAY
     store.uptimes[tid] = Uptime(tid, now - observed, now, observed=observed, down=observed * (1 - ratio))
-    today = datetime.fromtimestamp(now, UTC).date()
+    today = datetime.fromtimestamp(now, runtime.config.settings.zone).date()
     bars = []
     for back in range(days - 1, -1, -1):
         day = today - timedelta(days=back)
@@ -243,7 +244,7 @@ def on(day: date) -> float:
 async def day_runtime(tmp_path: Path) -> AsyncIterator[FakeRuntime]:
     """The hand-computed day of tests/history.py in the real SQLite store, with the live
     states it ends in; the app's clock is `day_runtime.clock` (the end of that day)."""
-    from monitor.sqlitestore import SQLiteStore
+    from monitor.store.sqlite.store import SQLiteStore
     from tests import history as h
 
     clock = await h.build(tmp_path / "monitor.db")

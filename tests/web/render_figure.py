@@ -21,8 +21,8 @@ import httpx
 
 from monitor.resources import templates_dir
 from monitor.result import Event, Result, State
-from monitor.sqlitestore import SQLiteStore
-from monitor.web import views
+from monitor.store.sqlite.store import SQLiteStore
+from monitor.web import viewmodels
 from monitor.web.pages import status_context
 from monitor.web.templating import Renderer
 from tests.history import Clock
@@ -74,7 +74,7 @@ async def main(count: int) -> None:
             renderer = Renderer(templates_dir())
             for _ in range(7):
                 t0 = time.perf_counter()
-                snap = await views.snapshot(runtime, time.time())
+                snap = await viewmodels.snapshot(runtime, time.time())
                 reads.append(time.perf_counter() - t0)
                 t0, c0 = time.perf_counter(), time.process_time()
                 t = renderer.texts("id", ZoneInfo("Asia/Jakarta"))

@@ -12,11 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from monitor.config import NotifierConfig, load_config
+from monitor.config import NotifierConfig
+from monitor.config.loader import load_config
 from monitor.notifiers.email import EmailSpec
 from monitor.result import Event, Result, State
 from monitor.runtime import Monitor
-from monitor.sqlitestore import SQLiteStore
+from monitor.store.sqlite.store import SQLiteStore
 from tests.alertkit import free_port, receiver
 from tests.web.conftest import FakeRuntime, make_config, set_state, target
 
@@ -185,7 +186,7 @@ async def test_planned_maintenance_puts_the_running_monitor_into_maintenance(cli
     """Through the real runtime and store: a window planned over the admin API is
     applied by the monitor's maintenance tick like a configured one."""
     from monitor.runtime import Monitor
-    from monitor.sqlitestore import SQLiteStore
+    from monitor.store.sqlite.store import SQLiteStore
 
     store = SQLiteStore(tmp_path / "monitor.db")
     await store.open()

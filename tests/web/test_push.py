@@ -7,7 +7,8 @@ import httpx
 import pytest
 from starlette.applications import Starlette
 
-from monitor.config import Config, Target, load_config
+from monitor.config import Config, Target
+from monitor.config.loader import load_config
 from monitor.probes import PROBES
 from monitor.probes.base import ProbeContext
 from monitor.probes.push import HeartbeatBook

@@ -1,0 +1,158 @@
+"""Alerting as the runtime holds it: policy -> outbox -> dispatcher -> notifiers.
+
+The runtime builds one `Alerting(config, outbox=store.outbox(clock), metrics=...)`, calls `restore()` for each target
+it resumed, subscribes `on_event` to state changes, `await start()`, schedules `tick()`
+every `TICK_SECONDS`, calls `reload(config)` after a reload and `await stop()` at the end.
+The `metrics` sink receives every outcome (`notified(notifier, ok)`, which feeds
+`monitor_notifications_total`) and keeps `notification_queue` (notifier -> pending, for
+`monitor_notification_queue`) current. `failed()` lists what could not be delivered,
+for the admin view.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Protocol
+
+import httpx
+
+from monitor import __version__
+from monitor.alerting.dispatcher import Dispatcher
+from monitor.alerting.policy import Outgoing, Policy
+from monitor.config import Config, Target
+from monitor.log import kv
+from monitor.notifiers import NOTIFIERS
+from monitor.notifiers.base import Notifier, NotifyContext
+from monitor.notifiers.texts import Texts
+from monitor.result import Event, Result, State
+from monitor.store import FAILED, Entry, Outbox
+
+log = logging.getLogger("monitor.alerts")
+
+TICK_SECONDS = 10.0  # reminders and refreshes are this precise
+PRUNE_SECONDS = 3600.0
+
+
+def build_notifiers(config: Config, ctx: NotifyContext) -> dict[str, Notifier]:
+    """Every configured notifier, built by its kind."""
+    return {name: NOTIFIERS[nc.type].build(nc, ctx) for name, nc in config.notifiers.items() if nc.type in NOTIFIERS}
+
+
+def texts_for(config: Config) -> Texts:
+    settings = config.settings
+    return Texts(settings.language, settings.timezone, settings.title)
+
+
+def http_client() -> httpx.AsyncClient:
+    return httpx.AsyncClient(headers={"User-Agent": f"monitor/{__version__}"}, follow_redirects=False)
+
+
+class NotificationMetrics(Protocol):
+    """Where the notification metrics go (`monitor.metrics.registry.Metrics` is one)."""
+
+    notification_queue: dict[str, int]
+
+    def notified(self, notifier: str, ok: bool) -> None: ...
+
+
+class Alerting:
+    """Owns the policy, the outbox, the dispatcher and the notifiers' HTTP client."""
+
+    def __init__(
+        self,
+        config: Config,
+        *,
+        clock: Callable[[], float] = time.time,
+        last_result: Callable[[str], Result | None] = lambda _: None,
+        outbox: Outbox,
+        client: httpx.AsyncClient | None = None,
+        metrics: NotificationMetrics | None = None,
+        backoff_base: float = 5.0,
+        backoff_cap: float = 600.0,
+    ) -> None:
+        self.config, self.clock, self.metrics = config, clock, metrics
+        self.policy = Policy(config, clock=clock, last_result=last_result)
+        self.outbox = outbox
+        self._own_client = client is None
+        self.client = client or http_client()
+        self.outbox.open()
+        self.dispatcher = Dispatcher(
+            self.outbox,
+            self._notifiers(config),
+            clock=clock,
+            base=backoff_base,
+            cap=backoff_cap,
+            on_outcome=self._outcome,
+        )
+        self._pruned = 0.0
+        self._publish_queue()
+
+    def _notifiers(self, config: Config) -> dict[str, Notifier]:
+        return build_notifiers(config, NotifyContext(self.client, texts_for(config)))
+
+    async def start(self) -> None:
+        await self.dispatcher.start()
+        self.dispatcher.wake()
+
+    async def stop(self) -> None:
+        await self.dispatcher.stop()
+        self.outbox.close()
+        if self._own_client:
+            await self.client.aclose()
+
+    def restore(self, target_id: str, state: State, since: float) -> None:
+        """A target resumed after a restart (call before the first `tick`)."""
+        self.policy.restore(target_id, state, since)
+
+    def on_event(self, event: Event, target: Target) -> None:
+        """The state-change listener: decide, and queue durably before returning."""
+        self._queue(self.policy.on_event(event, target))
+
+    async def tick(self) -> None:
+        """The periodic job (every `TICK_SECONDS`)."""
+        self._queue(self.policy.tick())
+        self._publish_queue()
+        now = self.clock()
+        if now - self._pruned >= PRUNE_SECONDS:
+            self._pruned = now
+            self.outbox.prune()
+
+    def reload(self, config: Config) -> None:
+        self.config = config
+        self.policy.update(config)
+        self.dispatcher.update(self._notifiers(config))
+        self._publish_queue()
+
+    def failed(self, limit: int = 100) -> list[Entry]:
+        """Alerts that could not be delivered (permanent errors), newest first."""
+        return self.outbox.entries(FAILED, limit)
+
+    def queue_sizes(self) -> dict[str, int]:
+        return self.outbox.queue_sizes(self.config.notifiers)
+
+    def _queue(self, outgoing: list[Outgoing]) -> None:
+        for item in outgoing:
+            added = self.outbox.enqueue(item.alert, item.notifiers)
+            if added:
+                log.info(
+                    "alert queued",
+                    extra=kv(
+                        alert=item.alert.id, kind=item.alert.kind, target=item.alert.target, notifiers=",".join(added)
+                    ),
+                )
+                self.dispatcher.wake(added)
+        if outgoing:
+            self._publish_queue()
+
+    def _outcome(self, notifier: str, ok: bool) -> None:
+        if self.metrics is not None:
+            self.metrics.notified(notifier, ok)
+        self._publish_queue()
+
+    def _publish_queue(self) -> None:
+        if self.metrics is not None:
+            sizes = self.queue_sizes()
+            self.metrics.notification_queue.clear()
+            self.metrics.notification_queue.update(sizes)

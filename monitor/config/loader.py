@@ -1,0 +1,355 @@
+"""The configuration loader: `targets.toml` into the frozen values of `monitor.config.model`.
+
+`load_config(path)` reads the file with `tomllib`, substitutes `${ENV}` in every string,
+validates everything at once and returns a `Config`, or raises `ConfigError` listing
+every problem with its file, key path and line. Probe and notifier kinds validate their
+own keys (see `monitor.probes.base.ProbeKind.parse`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import SplitResult, urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from monitor.config.model import (
+    DEFAULT_EVENTS,
+    EVENT_KINDS,
+    Config,
+    Maintenance,
+    NotifierConfig,
+    Settings,
+    Target,
+    Watch,
+)
+from monitor.config.reader import LineIndex, Problems, Table
+from monitor.errors import ConfigError, Problem
+from monitor.notifiers import NOTIFIERS
+from monitor.probes import PROBES, SCHEMES
+from monitor.store.registry import BACKENDS, scheme_of
+
+ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+_ENV = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+
+
+# Keys a target may inherit from [defaults].
+_DEFAULTABLE = (
+    "interval",
+    "timeout",
+    "failure_threshold",
+    "success_threshold",
+    "notify",
+    "degraded_after",
+    "cert_warn_days",
+    "public",
+    "group",
+)
+
+
+def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
+    """Read, substitute and validate `path`; raise `ConfigError` with every problem."""
+    path = Path(path)
+    env = os.environ if env is None else env
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError([Problem(str(path), "", f"cannot read the file: {exc.strerror}")]) from exc
+    try:
+        raw = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        # Python < 3.14 puts the position only in the message: "... (at line 2, column 25)".
+        where = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
+        msg = re.sub(r"\s*\(at line \d+, column \d+\)", "", str(exc))
+        line = int(where.group(1)) if where else None
+        column = f" (column {where.group(2)})" if where else ""
+        raise ConfigError([Problem(str(path), "", f"TOML syntax error: {msg}{column}", line)]) from exc
+    problems = Problems(str(path), LineIndex(text), path.parent)
+    data = _substitute(raw, "", env, problems)
+    config = _read(path, Table(data, "", problems))
+    if problems.items:
+        raise ConfigError(problems.items)
+    return config
+
+
+def _substitute(value: Any, key: str, env: Mapping[str, str], problems: Problems) -> Any:
+    if isinstance(value, str):
+
+        def one(match: re.Match[str]) -> str:
+            if match.group(0) == "$$":
+                return "$"
+            name, fallback = match.group(1), match.group(2)
+            if name in env:
+                return env[name]
+            if fallback is not None:
+                return fallback
+            problems.add(key, f"environment variable {name} is not set")
+            return ""
+
+        return _ENV.sub(one, value)
+    if isinstance(value, dict):
+        return {k: _substitute(v, f"{key}.{k}" if key else k, env, problems) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, f"{key}[{i}]", env, problems) for i, v in enumerate(value)]
+    return value
+
+
+def _read(path: Path, root: Table) -> Config:
+    settings = _read_settings(root.sub("monitor"), path.parent)
+    zone = _zone(settings.timezone)
+    defaults = root.sub("defaults")
+    notifiers = {name: _read_notifier(name, table) for name, table in root.children_of("notifiers")}
+    targets = {tid: _read_target(tid, table, defaults) for tid, table in root.children_of("targets")}
+    for name in _DEFAULTABLE:
+        defaults.raw(name)  # read through each target; mark as used here
+    defaults.finish()
+    if not targets:
+        root.problem("targets", "no targets are configured (add a [targets.ID] table)")
+    watches = tuple(_read_watch(t, zone) for t in root.array("watch"))
+    maintenance = tuple(_read_maintenance(t, zone) for t in root.array("maintenance"))
+    root.finish()
+    _check_references(root, targets, notifiers, maintenance)
+    return Config(
+        path=path,
+        settings=settings,
+        targets=targets,
+        notifiers=notifiers,
+        watches=tuple(w for w in watches if w is not None),
+        maintenance=tuple(m for m in maintenance if m is not None),
+    )
+
+
+def _zone(name: str) -> ZoneInfo:
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def _read_settings(t: Table, base: Path) -> Settings:
+    language = t.text("language", "en")
+    if language not in ("id", "en"):
+        t.problem("language", f'must be "id" or "en", not {language!r}')
+    timezone = t.text("timezone", "UTC")
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        t.problem("timezone", f'unknown time zone {timezone!r} (write e.g. "Asia/Jakarta")')
+        timezone = "UTC"
+    listen = t.text("listen", "127.0.0.1:8080")
+    if not _valid_listen(listen):
+        t.problem("listen", f"must be HOST:PORT, not {listen!r}")
+    data_dir = Path(t.text("data_dir", "data"))
+    public_url = t.text("public_url")
+    heartbeat_url = t.text("heartbeat_url")
+    for key, url in (("public_url", public_url), ("heartbeat_url", heartbeat_url)):
+        scheme = urlsplit(url).scheme if url else ""
+        if url and scheme not in ("http", "https"):
+            # Not the URL itself: a heartbeat URL's path is its check's secret key, and
+            # a reload's problems are logged and shown in the admin view.
+            found = f"{scheme}://" if scheme else "one without a scheme"
+            t.problem(key, f"must be an http:// or https:// URL, not {found}")
+    store = t.text("store", "sqlite")
+    if scheme_of(store) not in BACKENDS:
+        # The scheme only: a database URL carries its password.
+        t.problem("store", f"unknown store {scheme_of(store)!r} (known: {', '.join(sorted(BACKENDS))})")
+        store = "sqlite"
+    settings = Settings(
+        title=t.text("title", "Service status"),
+        language=language,
+        timezone=timezone,
+        listen=listen,
+        data_dir=data_dir if data_dir.is_absolute() else base / data_dir,
+        public_url=public_url.rstrip("/") if public_url else None,
+        heartbeat_url=heartbeat_url or None,
+        raw_retention=t.duration("raw_retention", 48 * 3600.0, low=3600.0),
+        store=store,
+    )
+    t.finish()
+    return settings
+
+
+def _valid_listen(listen: str) -> bool:
+    host, sep, port = listen.rpartition(":")
+    return bool(sep and host) and port.isdigit() and 0 < int(port) < 65536
+
+
+def _read_target(tid: str, t: Table, defaults: Table) -> Target:
+    if not ID_PATTERN.match(tid):
+        t.problems.add(t.path, "target id must be 1-64 letters, digits, '-' or '_', starting with a letter or digit")
+
+    def inherited(name: str) -> Table:
+        return t if t.has(name) or not defaults.has(name) else defaults
+
+    url = t.text("url")
+    kind_name = t.text("kind")
+    parsed: SplitResult | None = None
+    kind = None
+    if url:
+        try:
+            parsed = urlsplit(url)
+        except ValueError as exc:
+            t.problem("url", f"is not a valid URL: {exc}")
+        if parsed is not None:
+            kind = SCHEMES.get(parsed.scheme.lower())
+            if kind is None:
+                schemes = ", ".join(f"{s}://" for s in sorted(SCHEMES))
+                t.problem("url", f"unsupported scheme {parsed.scheme + '://'!r} (supported: {schemes})")
+            elif kind_name and kind_name != kind.name:
+                t.problem("kind", f"{kind_name!r} does not match the URL's scheme ({kind.name})")
+    elif kind_name:
+        kind = PROBES.get(kind_name)
+        if kind is None:
+            t.problem("kind", f"unknown kind {kind_name!r} (known: {', '.join(sorted(PROBES))})")
+        elif kind.schemes:
+            t.problem("url", f"is required for kind {kind_name!r}")
+            kind = None
+    else:
+        t.problem("url", 'is required (or kind = "push" for a passive target)')
+    interval = inherited("interval").duration("interval", 30.0, low=0.1)
+    timeout = inherited("timeout").duration("timeout", min(10.0, interval), low=0.01)
+    if timeout > interval:
+        t.problem("timeout", f"must not exceed the interval ({interval:g}s)")
+    target = Target(
+        id=tid,
+        name=t.text("name", tid),
+        kind=kind.name if kind else "",
+        url=url,
+        spec=kind.parse(t, parsed) if kind else None,
+        group=inherited("group").text("group", ""),
+        description=t.text("description", ""),
+        interval=interval,
+        timeout=timeout,
+        failure_threshold=inherited("failure_threshold").integer("failure_threshold", 3, low=1, high=100),
+        success_threshold=inherited("success_threshold").integer("success_threshold", 2, low=1, high=100),
+        notify=inherited("notify").text_list("notify"),
+        depends_on=t.text_list("depends_on"),
+        public=inherited("public").boolean("public", True),
+        degraded_after=inherited("degraded_after").duration("degraded_after"),
+        cert_warn_days=tuple(sorted(set(inherited("cert_warn_days").int_list("cert_warn_days")), reverse=True)),
+    )
+    t.finish()
+    return target
+
+
+def _read_notifier(name: str, t: Table) -> NotifierConfig:
+    if not ID_PATTERN.match(name):
+        t.problems.add(t.path, "notifier name must be letters, digits, '-' or '_'")
+    type_name = t.require_text("type")
+    kind = NOTIFIERS.get(type_name)
+    if type_name and kind is None:
+        known = ", ".join(sorted(NOTIFIERS)) or "none"
+        t.problem("type", f"unknown notifier type {type_name!r} (known: {known})")
+    notifier = NotifierConfig(
+        name=name,
+        type=type_name,
+        spec=kind.parse(t) if kind else None,
+        repeat_every=t.duration("repeat_every", low=60.0),
+        events=_read_events(t),
+        escalate_after=t.duration("escalate_after", low=60.0),
+        escalate_to=t.text_list("escalate_to"),
+    )
+    if notifier.escalate_to and notifier.escalate_after is None:
+        t.problem("escalate_to", "needs escalate_after (how long an outage lasts first)")
+    if kind is not None:
+        t.finish()
+    return notifier
+
+
+def _read_events(t: Table) -> frozenset[str]:
+    events = t.text_list("events", tuple(sorted(DEFAULT_EVENTS)))
+    for event in events:
+        if event not in EVENT_KINDS:
+            t.problem("events", f"unknown event {event!r} (known: {', '.join(EVENT_KINDS)})")
+    return frozenset(e for e in events if e in EVENT_KINDS)
+
+
+def _read_watch(t: Table, zone: ZoneInfo) -> Watch | None:
+    name, start, end = t.require_text("name"), t.time("start", zone), t.time("end", zone)
+    t.finish()
+    if start is None or end is None:
+        t.problems.add(t.path, "needs both start and end")
+        return None
+    if end <= start:
+        t.problem("end", "must be after start")
+        return None
+    return Watch(name, start, end)
+
+
+def _read_maintenance(t: Table, zone: ZoneInfo) -> Maintenance | None:
+    start, end = t.time("start", zone), t.time("end", zone)
+    window = Maintenance(
+        start=start or datetime.min.replace(tzinfo=zone),
+        end=end or datetime.min.replace(tzinfo=zone),
+        targets=t.text_list("targets"),
+        groups=t.text_list("groups"),
+        reason=t.text("reason", ""),
+    )
+    t.finish()
+    if not window.targets and not window.groups:
+        t.problems.add(t.path, "names no targets and no groups")
+    if start is None or end is None:
+        t.problems.add(t.path, "needs both start and end")
+        return None
+    if end <= start:
+        t.problem("end", "must be after start")
+    return window
+
+
+def _check_references(
+    root: Table,
+    targets: Mapping[str, Target],
+    notifiers: Mapping[str, NotifierConfig],
+    maintenance: tuple[Maintenance | None, ...],
+) -> None:
+    problems = root.problems
+    for target in targets.values():
+        for i, name in enumerate(target.notify):
+            if name not in notifiers:
+                problems.add(f"targets.{target.id}.notify[{i}]", f"no notifier named {name!r}")
+        for i, dep in enumerate(target.depends_on):
+            if dep not in targets:
+                problems.add(f"targets.{target.id}.depends_on[{i}]", f"no target named {dep!r}")
+    for notifier in notifiers.values():
+        for i, name in enumerate(notifier.escalate_to):
+            if name not in notifiers or name == notifier.name:
+                problems.add(f"notifiers.{notifier.name}.escalate_to[{i}]", f"no other notifier named {name!r}")
+    for cycle in _cycles(targets):
+        problems.add(f"targets.{cycle[0]}.depends_on", "dependency cycle: " + " -> ".join(cycle))
+    groups = {t.group for t in targets.values()}
+    for i, window in enumerate(maintenance):
+        if window is None:
+            continue
+        for name in window.targets:
+            if name not in targets:
+                problems.add(f"maintenance[{i}].targets", f"no target named {name!r}")
+        for name in window.groups:
+            if name not in groups:
+                problems.add(f"maintenance[{i}].groups", f"no group named {name!r}")
+
+
+def _cycles(targets: Mapping[str, Target]) -> list[list[str]]:
+    """Each dependency cycle once, as the path that closes it."""
+    done: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(tid: str, stack: list[str]) -> None:
+        if tid in stack:
+            found.append([*stack[stack.index(tid) :], tid])
+            return
+        if tid in done or tid not in targets:
+            return
+        stack.append(tid)
+        for dep in targets[tid].depends_on:
+            visit(dep, stack)
+        stack.pop()
+        done.add(tid)
+
+    for tid in targets:
+        visit(tid, [])
+    return found

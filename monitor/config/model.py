@@ -1,0 +1,116 @@
+"""The configuration (`targets.toml`) as frozen, typed values.
+
+`monitor.config.loader.load_config` builds them; everything else reads them. Each
+probe and notifier kind keeps its own keys in its frozen `spec`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+# Kinds a notifier may choose with `events = [...]`; the alert policy raises these.
+EVENT_KINDS = ("down", "up", "degraded", "cert", "reminder", "flapping")
+DEFAULT_EVENTS = frozenset({"down", "up", "cert", "reminder", "flapping"})
+
+
+@dataclass(frozen=True)
+class Settings:
+    """`[monitor]`: the instance as a whole."""
+
+    title: str = "Service status"
+    language: str = "en"
+    timezone: str = "UTC"
+    listen: str = "127.0.0.1:8080"
+    data_dir: Path = Path("data")
+    public_url: str | None = None
+    heartbeat_url: str | None = None
+    raw_retention: float = 48 * 3600.0  # seconds raw probe results are kept (rollups stay)
+    store: str = "sqlite"  # the backend's scheme, or its URL (`monitor.store.registry`)
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+@dataclass(frozen=True)
+class Watch:
+    """`[[watch]]`: a period to watch closely and report on."""
+
+    name: str
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
+class Target:
+    """`[targets.ID]`: one monitored service. `spec` is the kind's own frozen spec."""
+
+    id: str
+    name: str
+    kind: str
+    url: str | None
+    spec: Any
+    group: str = ""
+    description: str = ""
+    interval: float = 30.0
+    timeout: float = 10.0
+    failure_threshold: int = 3
+    success_threshold: int = 2
+    notify: tuple[str, ...] = ()
+    depends_on: tuple[str, ...] = ()
+    public: bool = True
+    degraded_after: float | None = None
+    cert_warn_days: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
+class NotifierConfig:
+    """`[notifiers.NAME]`: one alert channel. `spec` is the kind's own frozen spec.
+    `events`, `repeat_every`, `escalate_after` and `escalate_to` steer the alert policy
+    (see `monitor.policy`)."""
+
+    name: str
+    type: str
+    spec: Any
+    repeat_every: float | None = None
+    events: frozenset[str] = DEFAULT_EVENTS
+    escalate_after: float | None = None
+    escalate_to: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Maintenance:
+    """`[[maintenance]]`: a planned window; no alerts, not counted as downtime."""
+
+    start: datetime
+    end: datetime
+    targets: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    reason: str = ""
+
+    def covers(self, target: Target) -> bool:
+        return target.id in self.targets or target.group in self.groups
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole, validated configuration."""
+
+    path: Path
+    settings: Settings
+    targets: Mapping[str, Target]
+    notifiers: Mapping[str, NotifierConfig] = field(default_factory=dict)
+    watches: tuple[Watch, ...] = ()
+    maintenance: tuple[Maintenance, ...] = ()
+
+    def maintenance_for(self, target: Target, at: datetime) -> Maintenance | None:
+        """The maintenance window covering `target` at `at`, if any."""
+        for window in self.maintenance:
+            if window.start <= at < window.end and window.covers(target):
+                return window
+        return None

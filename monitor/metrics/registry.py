@@ -1,0 +1,249 @@
+"""Prometheus metrics on a registry the app owns (DESIGN.md's table).
+
+Per-target series are built at scrape time from the state machine's statuses, so a probe
+costs no metric updates beyond one histogram bucket, and a target removed by a reload
+disappears from the next scrape by itself. The text is written by `monitor.metrics.exposition`
+(several times faster than prometheus-client's objects for thousands of targets); the
+registry's collector parses that same text back, so `registry.get_sample_value` and
+`generate_latest(registry)` see exactly what `/metrics` serves.
+
+Two figures are fed from outside, because a scrape is synchronous:
+`monitor_target_uptime_ratio` is read from the store by `refresh_uptime`, which the
+runtime schedules every `uptime_refresh` seconds, and the notification figures are
+reported by the alerting outbox through `notified` and `set_queue`.
+
+Cardinality is bounded by the configuration: label values are target ids, names and
+groups, notifier names, and fixed sets (state, phase, window, result); never a URL, a
+host or an error message.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import time
+from collections.abc import Callable, Collection, Iterator, Mapping
+from typing import TYPE_CHECKING
+
+from prometheus_client import CollectorRegistry
+from prometheus_client.core import Metric
+from prometheus_client.parser import text_string_to_metric_families
+
+from monitor import __version__
+from monitor.log import kv
+from monitor.metrics.exposition import Writer, add_blackbox, declare_blackbox, label, number
+from monitor.result import Result, State
+
+if TYPE_CHECKING:
+    from monitor.runtime import Monitor
+
+DURATION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+LAG_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0)
+# The windows of `monitor_target_uptime_ratio`, in seconds.
+UPTIME_WINDOWS: Mapping[str, float] = {"24h": 86400.0, "7d": 7 * 86400.0, "30d": 30 * 86400.0}
+UPTIME_REFRESH = 60.0  # seconds between reads of the uptime ratios from the store
+
+log = logging.getLogger(__name__)
+
+
+class _Buckets:
+    """A histogram kept as plain counts (cheaper than a labelled prometheus Histogram)."""
+
+    __slots__ = ("bounds", "counts", "sum", "total")
+
+    def __init__(self, bounds: tuple[float, ...]) -> None:
+        self.bounds = bounds
+        self.counts = [0] * (len(bounds) + 1)
+        self.total = 0
+        self.sum = 0.0
+
+    def observe(self, value: float) -> None:
+        self.counts[bisect.bisect_left(self.bounds, value)] += 1
+        self.total += 1
+        self.sum += value
+
+    def write(self, writer: Writer, family: str, prefix: str) -> None:
+        """The `_bucket`, `_count` and `_sum` samples, labelled `prefix` (may be empty;
+        its label names must sort after `le`)."""
+        sep = "," if prefix else ""
+        running = 0
+        for bound, count in zip(self.bounds, self.counts, strict=False):
+            running += count
+            writer.add(family, f'le="{number(bound)}"{sep}{prefix}', running, family + "_bucket")
+        writer.add(family, f'le="+Inf"{sep}{prefix}', self.total, family + "_bucket")
+        writer.add(family, prefix, self.total, family + "_count")
+        writer.add(family, prefix, self.sum, family + "_sum")
+
+
+class Metrics:
+    """Owns the monitor's metrics; `observe` is called once per probe result.
+
+    Seams for other parts: the runtime awaits `refresh_uptime()` every `uptime_refresh`
+    seconds and feeds `lag.observe(seconds)` from the scheduler; alerting calls
+    `notified(notifier, ok)` for each alert's outcome and keeps `notification_queue`
+    (notifier -> undelivered) current, directly or through `set_queue`. `render()` writes
+    the monitor's own metrics only: other collectors on a registry passed in show through
+    the registry (`generate_latest`), not on `/metrics`.
+    """
+
+    def __init__(self, monitor: Monitor, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry(auto_describe=True)
+        self.monitor = monitor
+        self.durations: dict[str, _Buckets] = {}
+        self.uptime: dict[tuple[str, str], float] = {}  # (target, window) -> ratio
+        self.reload_ok = True
+        self.notifications_sent: dict[str, int] = {}
+        self.notifications_failed: dict[str, int] = {}
+        self.notification_queue: dict[str, int] = {}
+        self.uptime_refresh = UPTIME_REFRESH
+        self.lag = _Buckets(LAG_BUCKETS)  # how late probes start: `lag.observe(seconds)`
+        self.registry.register(_Collector(self))
+
+    def render(self, only: Collection[str] | None = None) -> bytes:
+        """The `/metrics` text; with `only`, just those samples (by sample name), and
+        the per-target families are not even built unless one of them is asked for."""
+        writer = Writer(only)
+        for write, names in _GROUPS:
+            if only is None or any(name.startswith(names) for name in only):
+                write(self, writer)
+        return writer.text().encode()
+
+    def observe(self, target_id: str, result: Result) -> None:
+        buckets = self.durations.get(target_id)
+        if buckets is None:
+            buckets = self.durations[target_id] = _Buckets(DURATION_BUCKETS)
+        buckets.observe(result.duration)
+
+    def forget_missing(self, target_ids: set[str]) -> None:
+        """Drop the series of targets no longer configured."""
+        # New dicts rather than deletions: a scrape may be iterating the old ones.
+        self.durations = {t: b for t, b in self.durations.items() if t in target_ids}
+        self.uptime = {k: r for k, r in self.uptime.items() if k[0] in target_ids}
+
+    def notified(self, notifier: str, ok: bool) -> None:
+        """Count one alert's outcome through `notifier`: `ok` sent, else failed for good
+        (a permanent error; transient ones are retried and show in the queue). Exported
+        for configured notifiers only."""
+        book = self.notifications_sent if ok else self.notifications_failed
+        book[notifier] = book.get(notifier, 0) + 1
+
+    def set_queue(self, notifier: str, waiting: int) -> None:
+        """How many alerts wait undelivered for `notifier` in the outbox now."""
+        self.notification_queue[notifier] = waiting
+
+    async def refresh_uptime(self, now: float | None = None) -> None:
+        """Read each configured target's availability over 24 h, 7 d and 30 d from the
+        store. A target without observed time yet has no ratio (no series rather than
+        a made-up 100 %). A failing read keeps the previous figures."""
+        now = time.time() if now is None else now
+        ids = list(self.monitor.config.targets)
+        fresh: dict[tuple[str, str], float] = {}
+        try:
+            for window, seconds in UPTIME_WINDOWS.items():
+                found = await self.monitor.store.uptime(ids, now - seconds, now)
+                for tid, uptime in found.items():
+                    if uptime.ratio is not None:
+                        fresh[(tid, window)] = uptime.ratio
+        except Exception as exc:  # the store's own health shows on /readyz
+            log.warning("uptime refresh failed", extra=kv(error=type(exc).__name__))
+            return
+        configured = self.monitor.config.targets  # a reload may have come meanwhile
+        self.uptime = {key: ratio for key, ratio in fresh.items() if key[0] in configured}
+
+
+class _Collector:
+    """The registry's view: the `/metrics` text parsed back (slow, for tests and tools)."""
+
+    def __init__(self, metrics: Metrics) -> None:
+        self.metrics = metrics
+
+    def describe(self) -> list[Metric]:
+        return []
+
+    def collect(self) -> Iterator[Metric]:
+        yield from text_string_to_metric_families(self.metrics.render().decode())
+
+
+def _probe_families(m: Metrics, writer: Writer) -> None:
+    """The blackbox exporter's names, from each target's last result."""
+    declare_blackbox(writer)
+    targets = m.monitor.config.targets
+    for tid, status in m.monitor.states.statuses.items():
+        result, target = status.last, targets.get(tid)
+        if result is not None and target is not None:
+            add_blackbox(writer, f'target="{label(tid)}"', target, result)
+
+
+def _target_families(m: Metrics, writer: Writer) -> None:
+    # Label names in sorted order, as prometheus-client writes them (`target` is last
+    # except before `window`), so text-matching readers see the same lines.
+    up = "monitor_target_up"
+    writer.family(up, "gauge", "State after thresholds: 1 UP/DEGRADED, 0 DOWN.")
+    state = "monitor_target_state"
+    writer.family(state, "gauge", "1 for the current state, 0 for the others.")
+    info = "monitor_target_info"
+    writer.family(info, "gauge", "Target metadata; always 1.")
+    maint = "monitor_target_maintenance"
+    writer.family(maint, "gauge", "1 inside a maintenance window.")
+    uptime = "monitor_target_uptime_ratio"
+    writer.family(uptime, "gauge", "Availability from the stored history, maintenance excluded.")
+    probes = "monitor_probes_total"
+    writer.family(probes, "counter", "Probes run, by result.")
+    hist = "monitor_probe_duration_seconds"
+    writer.family(hist, "histogram", "Probe durations in seconds.")
+    statuses = m.monitor.states.statuses
+    for tid, target in m.monitor.config.targets.items():
+        st = statuses.get(tid)
+        if st is None:
+            continue
+        t = f'target="{label(tid)}"'
+        writer.add(
+            info, f'group="{label(target.group)}",kind="{label(target.kind)}",name="{label(target.name)}",{t}', 1.0
+        )
+        if st.state is not State.UNKNOWN and st.underlying is not State.UNKNOWN:
+            writer.add(up, t, 1.0 if st.underlying.is_up else 0.0)
+        for s in State:
+            writer.add(state, f'state="{s.value}",{t}', 1.0 if st.state is s else 0.0)
+        writer.add(maint, t, 1.0 if st.maintenance else 0.0)
+        writer.add(probes, f'result="success",{t}', st.counts[True])
+        writer.add(probes, f'result="failure",{t}', st.counts[False])
+        buckets = m.durations.get(tid)
+        if buckets is not None:
+            buckets.write(writer, hist, t)
+    for (tid, window), ratio in m.uptime.items():
+        writer.add(uptime, f'target="{label(tid)}",window="{window}"', ratio)
+
+
+def _self_families(m: Metrics, writer: Writer) -> None:
+    lag = "monitor_scheduler_lag_seconds"
+    writer.family(lag, "histogram", "How late probes start against their slot, in seconds.")
+    m.lag.write(writer, lag, "")
+    flight = "monitor_probes_in_flight"
+    writer.family(flight, "gauge", "Probes running now.")
+    writer.add(flight, "", m.monitor.scheduler.in_flight)
+    reload_ok = "monitor_config_last_reload_successful"
+    writer.family(reload_ok, "gauge", "1 if the last configuration load succeeded.")
+    writer.add(reload_ok, "", 1.0 if m.reload_ok else 0.0)
+    build = "monitor_build_info"
+    writer.family(build, "gauge", "Build information; always 1.")
+    writer.add(build, f'version="{label(__version__)}"', 1.0)
+    sent = "monitor_notifications_total"
+    writer.family(sent, "counter", "Alerts sent, or failed for good (permanent error).")
+    queue = "monitor_notification_queue"
+    writer.family(queue, "gauge", "Undelivered alerts waiting in the outbox.")
+    for name in m.monitor.config.notifiers:
+        n = f'notifier="{label(name)}"'
+        writer.add(sent, f'{n},result="sent"', m.notifications_sent.get(name, 0))
+        writer.add(sent, f'{n},result="failed"', m.notifications_failed.get(name, 0))
+        writer.add(queue, n, m.notification_queue.get(name, 0))
+
+
+# Each family group with the prefixes of the sample names it writes.
+_GROUPS: tuple[tuple[Callable[[Metrics, Writer], None], tuple[str, ...]], ...] = (
+    (_probe_families, ("probe_",)),
+    (_target_families, ("monitor_target_", "monitor_probes_total", "monitor_probe_duration")),
+    (
+        _self_families,
+        ("monitor_scheduler_", "monitor_probes_in_flight", "monitor_config_", "monitor_build_", "monitor_notification"),
+    ),
+)

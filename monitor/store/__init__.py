@@ -1,0 +1,58 @@
+"""The history: results, rollups, incident events, notes, maintenance and the alert outbox.
+
+- `records`: the frozen records every backend answers with, and availability's one
+  definition;
+- `protocols`: what each consumer needs (`HistoryWriter`, `HistoryReader`,
+  `Annotations`, `Outbox`) and `Store`, all of them;
+- `rollup`, `timeline`: the backend-independent maths (hourly accumulators; state
+  periods and time-based availability from events and runs);
+- `backend`, `registry`: the backend seam and `open_store(settings)`;
+- `sqlite/`: the embedded default backend.
+
+The records and protocols are re-exported here; `open_store` lives in
+`monitor.store.registry` (importing a backend is not needed to read a record).
+"""
+
+from monitor.store.protocols import Annotations, HistoryReader, HistoryWriter, Outbox, Store
+from monitor.store.records import (
+    DELIVERED,
+    EPHEMERAL,
+    FAILED,
+    LATENCY_BASE,
+    LATENCY_BUCKETS,
+    PENDING,
+    DayUptime,
+    Entry,
+    Note,
+    Period,
+    PlannedMaintenance,
+    Rollup,
+    StoredResult,
+    Uptime,
+    bucket_bounds,
+    latency_bucket,
+)
+
+__all__ = [
+    "DELIVERED",
+    "EPHEMERAL",
+    "FAILED",
+    "LATENCY_BASE",
+    "LATENCY_BUCKETS",
+    "PENDING",
+    "Annotations",
+    "DayUptime",
+    "Entry",
+    "HistoryReader",
+    "HistoryWriter",
+    "Note",
+    "Outbox",
+    "Period",
+    "PlannedMaintenance",
+    "Rollup",
+    "Store",
+    "StoredResult",
+    "Uptime",
+    "bucket_bounds",
+    "latency_bucket",
+]

@@ -1,0 +1,215 @@
+"""What each consumer needs from the store, as one protocol each; `Store` is all of them.
+
+- `HistoryWriter`: the runtime's appends. They are queued and never block the probe
+  loop: a backend persists them in batches.
+- `HistoryReader`: the web app's, the report's and the metrics' reads. They are async and
+  never scan raw results for long windows (rollups and events answer those).
+- `Annotations`: what people add at runtime: incident notes, planned maintenance.
+- `Outbox`: the durable alert queue the dispatcher drains (`monitor.alerting.service`).
+
+A backend implements `Store` and registers itself in `monitor.store.registry`; every
+command opens the store through `open_store(settings)`. Times are unix seconds (UTC);
+`target_ids=None` means every target in the store. Availability is defined once, in
+`monitor.store.records`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Iterable, Sequence
+from datetime import tzinfo
+from typing import TYPE_CHECKING, Protocol
+
+from monitor.result import Event, Result, State
+from monitor.store.records import DayUptime, Entry, Note, Period, PlannedMaintenance, Rollup, StoredResult, Uptime
+
+if TYPE_CHECKING:
+    from monitor.notifiers.base import Alert
+
+
+class HistoryWriter(Protocol):
+    """The runtime's side: results and events in, never waiting on the disk."""
+
+    def add_result(self, target_id: str, result: Result, maintenance: bool = False) -> None:
+        """Queue one probe result (`maintenance`: taken inside a maintenance window)."""
+
+    def add_event(self, event: Event) -> None:
+        """Queue one incident event."""
+
+    async def flush(self) -> None:
+        """Persist everything queued so far."""
+
+    def healthy(self) -> bool:
+        """The writer is running and its last write succeeded (for `/readyz`)."""
+        ...
+
+
+class HistoryReader(Protocol):
+    """The readers' side: states to resume from, availability, incidents, latency."""
+
+    async def last_events(self) -> dict[str, Event]:
+        """The latest event of each target: the state to resume from after a restart."""
+        ...
+
+    async def last_results(self) -> dict[str, Result]:
+        """The latest result of each target (push heartbeats survive a restart this way)."""
+        ...
+
+    async def uptime(self, target_ids: Collection[str] | None, start: float, end: float) -> dict[str, Uptime]:
+        """Availability of each target over a window (time after now counts as
+        unmonitored). Reads events and runs only, never raw results."""
+        ...
+
+    async def daily(
+        self, target_ids: Collection[str] | None, days: int, zone: tzinfo, now: float
+    ) -> dict[str, list[DayUptime]]:
+        """`days` local calendar days ending with today (oldest first), one per bar."""
+        ...
+
+    async def periods(
+        self,
+        target_ids: Collection[str] | None,
+        start: float,
+        end: float,
+        states: Collection[State] | None = None,
+    ) -> list[Period]:
+        """State periods overlapping a window (clipped to nothing: `start`/`end` are the
+        real ones), oldest first; `states` filters, e.g. `{State.DOWN}`."""
+        ...
+
+    async def incidents(
+        self,
+        target_ids: Collection[str] | None,
+        start: float,
+        end: float,
+        limit: int | None = None,
+    ) -> list[Period]:
+        """DOWN periods overlapping a window, newest first (at most `limit`)."""
+        ...
+
+    async def events(
+        self,
+        target_ids: Collection[str] | None,
+        start: float,
+        end: float,
+        limit: int | None = None,
+    ) -> list[Event]:
+        """Incident events in `[start, end)`, newest first (at most `limit`)."""
+        ...
+
+    async def results(self, target_id: str, start: float, end: float, limit: int | None = None) -> list[StoredResult]:
+        """Raw results of one target in `[start, end)`, oldest first. Only the last
+        `raw_retention` is kept: use `series` for longer ranges."""
+        ...
+
+    async def series(self, target_id: str, start: float, end: float, points: int = 300) -> list[Rollup]:
+        """At most `points` buckets covering `[start, end)` for a latency chart: from raw
+        results inside the raw window, from the hourly rollups beyond it."""
+        ...
+
+    async def rollups(self, target_ids: Collection[str] | None, start: float, end: float) -> dict[str, list[Rollup]]:
+        """The hourly rollups of each target for the hours overlapping `[start, end)`."""
+        ...
+
+    async def probe_stats(self, target_ids: Collection[str] | None, start: float, end: float) -> dict[str, Rollup]:
+        """Each target's hourly rollups over a window merged into one (probe counts,
+        latency p50/p95 via `Rollup.quantile`). Hour granularity at the edges."""
+        ...
+
+    async def target_ids(self) -> list[str]:
+        """Every target the store has history for."""
+        ...
+
+
+class Annotations(Protocol):
+    """What people add at runtime through the admin view."""
+
+    async def add_note(self, target_id: str, at: float, text: str, author: str = "") -> Note:
+        """Store an admin's note on a target's incident."""
+        ...
+
+    async def notes(self, target_ids: Collection[str] | None, start: float, end: float) -> list[Note]:
+        """Notes in `[start, end)`, oldest first."""
+        ...
+
+    async def add_maintenance(
+        self,
+        start: float,
+        end: float,
+        targets: Sequence[str] = (),
+        groups: Sequence[str] = (),
+        reason: str = "",
+    ) -> PlannedMaintenance:
+        """Plan a maintenance window at runtime."""
+        ...
+
+    async def remove_maintenance(self, window_id: int) -> bool:
+        """Delete a planned window; False if there was none with this id."""
+        ...
+
+    async def planned_maintenance(self, since: float) -> list[PlannedMaintenance]:
+        """Planned windows ending after `since`, by start."""
+        ...
+
+
+class Outbox(Protocol):
+    """The durable alert queue: an alert is written here before anyone sends it, once
+    per (alert id, notifier) ever, and leaves a notifier's queue in the order it came.
+    Calls are synchronous and short (one small transaction each); errors of the
+    backend are `monitor.errors.StoreError`. Not thread-safe: one event loop."""
+
+    def open(self) -> None:
+        """Create the outbox's tables when missing."""
+
+    def close(self) -> None: ...
+
+    def enqueue(self, alert: Alert, notifiers: Iterable[str]) -> list[str]:
+        """Queue `alert` for each notifier that was never queued this alert id; return
+        those. A "refresh" is not remembered and replaces the same target's refreshes
+        still waiting: only the newest matters."""
+        ...
+
+    def head(self, notifier: str) -> Entry | None:
+        """The oldest pending alert of a notifier (an unreadable one is failed on the way)."""
+        ...
+
+    def delivered(self, seq: int) -> None: ...
+
+    def failed(self, seq: int, error: str) -> None: ...
+
+    def retry(self, seq: int, next_at: float, error: str) -> None:
+        """Count a failed attempt and try again at `next_at`."""
+
+    def fail_orphans(self, configured: Iterable[str], error: str) -> int:
+        """Fail pending alerts of notifiers no longer configured; return how many."""
+        ...
+
+    def queue_sizes(self, notifiers: Iterable[str] = ()) -> dict[str, int]:
+        """Pending alerts per notifier; 0 for the named notifiers with none."""
+        ...
+
+    def entries(self, status: str | None = None, limit: int = 100) -> list[Entry]:
+        """The newest entries (of one status): the admin view lists failed ones."""
+        ...
+
+    def prune(self) -> None:
+        """Forget delivered and failed entries and dedup memory past their keep times."""
+
+
+class Store(HistoryWriter, HistoryReader, Annotations, Protocol):
+    """A whole backend: the history, the annotations and the outbox on one database."""
+
+    async def open(self) -> None:
+        """Create or migrate the schema and start the writer."""
+
+    async def close(self) -> None:
+        """Flush what is queued and close."""
+
+    async def prune(self, now: float) -> int:
+        """Retention: delete raw results older than `raw_retention`; return how many.
+        The running monitor's store does this by itself every hour; rollups are kept up
+        to date as results arrive, so no rollup job is needed either."""
+        ...
+
+    def outbox(self, clock: Callable[[], float]) -> Outbox:
+        """The durable outbox on the same database (not yet opened)."""
+        ...

@@ -1,0 +1,219 @@
+"""The records the store keeps and answers with, shared by every backend.
+
+**Availability is time-based.** A target's state timeline comes from its incident
+events (few rows, kept for ever). Within a window:
+
+- *maintenance*: time in the MAINTENANCE state;
+- *unmonitored*: time the monitor was not running (between one run's last sign of life
+  and the next run's start) and time before the target's first event (UNKNOWN);
+- *observed*: the rest; *down* is the part of it in the DOWN state (DEGRADED is up).
+
+`availability = (observed - down) / observed`, i.e. time DOWN over the window minus
+maintenance and unmonitored time. The status page, the API, the badges, the metrics and
+the report all use this one definition (`Uptime`).
+
+Probe counts and latency come from hourly rollups (`Rollup`): counts, failures,
+latency sum/min/max and a log-bucket histogram for p50/p95. Raw results are kept only
+for a short window (`raw_retention`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING
+
+from monitor.result import State
+
+if TYPE_CHECKING:
+    from monitor.config import Target
+    from monitor.notifiers.base import Alert
+
+# Latency histogram: bucket i holds latencies in [LATENCY_BASE * 2**((i-1)/4),
+# LATENCY_BASE * 2**(i/4)) seconds; bucket 0 everything below LATENCY_BASE and the last
+# bucket everything above. Quarter-octave buckets (19% wide) bound a quantile's error.
+LATENCY_BASE = 0.001
+LATENCY_BUCKETS = 72  # up to ~0.001 * 2**17.75 s ≈ 220 s
+
+
+def latency_bucket(seconds: float) -> int:
+    """The histogram bucket of a latency."""
+    if seconds < LATENCY_BASE:
+        return 0
+    index = math.floor(4 * math.log2(seconds / LATENCY_BASE)) + 1
+    return min(index, LATENCY_BUCKETS - 1)
+
+
+def bucket_bounds(index: int) -> tuple[float, float]:
+    """The latency range `[low, high)` of a histogram bucket."""
+    if index == 0:
+        return 0.0, LATENCY_BASE
+    return LATENCY_BASE * 2 ** ((index - 1) / 4), LATENCY_BASE * 2 ** (index / 4)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredResult:
+    """One raw probe result as stored (kept for `raw_retention` only)."""
+
+    target: str
+    at: float  # unix time the probe started
+    ok: bool
+    duration: float
+    reason: str
+    degraded: bool = False
+    maintenance: bool = False
+    status_code: int | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Rollup:
+    """Probe counts and latency of one target over `[start, end)`: one hourly bucket, a
+    downsampled point of a series, or a whole window merged (`probe_stats`).
+
+    Latency fields cover the successful probes outside maintenance (`latency_count` of
+    them); a failed probe's duration is its timeout and would distort them.
+    `histogram[i]` counts those latencies in bucket i (see `latency_bucket`).
+    """
+
+    target: str
+    start: float
+    end: float
+    count: int = 0  # every probe
+    failures: int = 0  # failed probes outside maintenance
+    degraded: int = 0  # passed but degraded, outside maintenance
+    maintenance: int = 0  # probes taken inside a maintenance window
+    latency_count: int = 0
+    latency_sum: float = 0.0
+    latency_min: float | None = None
+    latency_max: float | None = None
+    histogram: tuple[int, ...] = ()
+
+    @property
+    def latency_mean(self) -> float | None:
+        return self.latency_sum / self.latency_count if self.latency_count else None
+
+    @property
+    def success_ratio(self) -> float | None:
+        """Passed probes over probes, maintenance excluded (a probe-based figure; the
+        availability shown to users is time-based, see `Uptime`)."""
+        counted = self.count - self.maintenance
+        return (counted - self.failures) / counted if counted > 0 else None
+
+    def quantile(self, q: float) -> float | None:
+        """The q-quantile (0..1) of latency, interpolated inside its histogram bucket and
+        clamped to the observed min/max."""
+        total = sum(self.histogram)
+        if total == 0 or self.latency_min is None or self.latency_max is None:
+            return None
+        rank = q * total
+        seen = 0
+        for index, count in enumerate(self.histogram):
+            if count and seen + count >= rank:
+                low, high = bucket_bounds(index)
+                low, high = max(low, self.latency_min), min(high, self.latency_max)
+                if high <= low:
+                    return low
+                fraction = (rank - seen) / count
+                return low + (high - low) * fraction
+            seen += count
+        return self.latency_max
+
+
+@dataclass(frozen=True, slots=True)
+class Uptime:
+    """Time-based availability of one target over `[start, end)` (see the module doc).
+    `start`..`end` = observed + maintenance + unmonitored; down is part of observed."""
+
+    target: str
+    start: float
+    end: float
+    observed: float = 0.0
+    down: float = 0.0
+    degraded: float = 0.0
+    maintenance: float = 0.0
+    unmonitored: float = 0.0
+    incidents: int = 0  # DOWN periods that began inside the window
+
+    @property
+    def ratio(self) -> float | None:
+        """Availability 0..1, or None when nothing was observed."""
+        return (self.observed - self.down) / self.observed if self.observed > 0 else None
+
+    @property
+    def percent(self) -> float | None:
+        ratio = self.ratio
+        return None if ratio is None else 100.0 * ratio
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """A stretch of time a target spent in one state, from its events. `end` is None while
+    it lasts. DOWN periods are incidents; MAINTENANCE periods are maintenance."""
+
+    target: str
+    state: State
+    start: float
+    end: float | None
+    reason: str = ""
+    detail: str = ""
+
+    def duration(self, now: float) -> float:
+        return (self.end if self.end is not None else now) - self.start
+
+
+@dataclass(frozen=True, slots=True)
+class DayUptime:
+    """One local calendar day's availability (a bar of the status page)."""
+
+    day: date
+    uptime: Uptime
+
+
+@dataclass(frozen=True, slots=True)
+class Note:
+    """An admin's note on a target's incident."""
+
+    id: int
+    target: str
+    at: float
+    text: str
+    author: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class PlannedMaintenance:
+    """A maintenance window planned at runtime (through the admin view), in addition to
+    the configuration's `[[maintenance]]`."""
+
+    id: int
+    start: float
+    end: float
+    targets: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    reason: str = ""
+
+    def covers(self, target: Target) -> bool:
+        """Whether the window names `target` or its group (as `config.Maintenance.covers`)."""
+        return target.id in self.targets or target.group in self.groups
+
+
+# The outbox: an entry's status, and the alert kinds not remembered for deduplication.
+PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
+EPHEMERAL = ("refresh",)  # re-posts of an open problem: no dedup memory, pruned early
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One alert for one notifier, as the outbox holds it."""
+
+    seq: int
+    alert: Alert
+    notifier: str
+    status: str
+    attempts: int
+    created: float
+    next_at: float
+    done_at: float | None
+    error: str | None

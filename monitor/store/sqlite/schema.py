@@ -1,0 +1,160 @@
+"""The SQLite schema and its migrations.
+
+`meta.schema_version` says which version a database holds. `migrate(conn)` creates a new
+database at `SCHEMA_VERSION` or runs each step from the stored version up, in one
+transaction: a newer monitor opens an older database; an older monitor refuses a newer
+one (`StoreError`) rather than corrupt it.
+
+Versions:
+1. raw `results` and `events` keyed by the target's id as text (the first release).
+2. targets numbered (`targets`), raw results with flags, hourly `rollups`, the
+   monitor's `runs` (what time was monitored), `latest` result per target, admin
+   `notes` and planned `maintenance`. Rollups and one run covering the old history are
+   rebuilt from version 1's rows.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+from monitor.errors import StoreError
+from monitor.store.rollup import HOUR, Accumulator
+
+SCHEMA_VERSION = 2
+
+# Result flags, packed into one integer column. Raw durations are whole microseconds and
+# a result is keyed by (target, start time): no rowid, no second index.
+OK, DEGRADED, MAINTENANCE = 1, 2, 4
+
+_V2 = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE targets (key INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE);
+CREATE TABLE results (
+    target INTEGER NOT NULL, at REAL NOT NULL, flags INTEGER NOT NULL, duration INTEGER NOT NULL,
+    reason TEXT, status_code INTEGER, detail TEXT, PRIMARY KEY (target, at)) WITHOUT ROWID;
+CREATE TABLE rollups (
+    target INTEGER NOT NULL, hour INTEGER NOT NULL, count INTEGER NOT NULL,
+    failures INTEGER NOT NULL, degraded INTEGER NOT NULL, maintenance INTEGER NOT NULL,
+    lat_count INTEGER NOT NULL, lat_sum INTEGER NOT NULL, lat_min INTEGER, lat_max INTEGER,
+    hist BLOB, PRIMARY KEY (target, hour)) WITHOUT ROWID;
+CREATE TABLE events (
+    id INTEGER PRIMARY KEY, target INTEGER NOT NULL, at REAL NOT NULL, old TEXT NOT NULL,
+    new TEXT NOT NULL, reason TEXT NOT NULL, detail TEXT NOT NULL);
+CREATE INDEX events_by_target ON events (target, at);
+CREATE INDEX events_by_time ON events (at);
+CREATE TABLE runs (id INTEGER PRIMARY KEY, started REAL NOT NULL, last_seen REAL NOT NULL);
+CREATE TABLE latest (target INTEGER PRIMARY KEY, result TEXT NOT NULL);
+CREATE TABLE notes (
+    id INTEGER PRIMARY KEY, target TEXT NOT NULL, at REAL NOT NULL, text TEXT NOT NULL,
+    author TEXT NOT NULL);
+CREATE INDEX notes_by_time ON notes (at);
+CREATE TABLE maintenance (
+    id INTEGER PRIMARY KEY, start REAL NOT NULL, "end" REAL NOT NULL, targets TEXT NOT NULL,
+    groups TEXT NOT NULL, reason TEXT NOT NULL);
+"""
+
+
+def connect(path: Path, timeout: float = 30.0) -> sqlite3.Connection:
+    """A connection to the database file, for the store's threads and the outbox alike:
+    autocommit mode (transactions are explicit), WAL journal, waiting up to `timeout`
+    seconds for another writer's lock."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=timeout)
+    try:
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+    except sqlite3.Error:
+        conn.close()
+        raise
+    return conn
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    """The stored version; 0 for an empty database."""
+    has_meta = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
+    if not has_meta:
+        return 0
+    row = conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+    return int(row[0]) if row else 0
+
+
+def migrate(conn: sqlite3.Connection) -> int:
+    """Bring the database to `SCHEMA_VERSION`; return the version it had."""
+    found = _check(schema_version(conn))
+    if found == SCHEMA_VERSION:
+        return found
+    steps: dict[int, Callable[[sqlite3.Connection], None]] = {0: _create, 1: _from_v1}
+    try:
+        conn.execute("BEGIN IMMEDIATE")
+        # Again under the write lock: another process (`monitor run` and `monitor report`
+        # started together) may have migrated since, and a step must never run twice.
+        found = _check(schema_version(conn))
+        if found < SCHEMA_VERSION:
+            steps[found](conn)
+            conn.execute(
+                "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
+            )
+        conn.execute("COMMIT")
+    except (sqlite3.Error, StoreError) as exc:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        if isinstance(exc, StoreError):
+            raise
+        raise StoreError(f"cannot migrate the database from version {found}: {exc}") from exc
+    return found
+
+
+def _check(found: int) -> int:
+    if found > SCHEMA_VERSION:
+        raise StoreError(
+            f"the database has schema version {found}, newer than this monitor's "
+            f"({SCHEMA_VERSION}): upgrade the monitor"
+        )
+    return found
+
+
+def _create(conn: sqlite3.Connection) -> None:
+    for statement in _V2.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def _from_v1(conn: sqlite3.Connection) -> None:
+    """Version 1 -> 2: number the targets, flag the results, rebuild rollups and one run
+    spanning the old history (it was monitored as far as anyone can tell)."""
+    conn.execute("ALTER TABLE results RENAME TO results_v1")
+    conn.execute("ALTER TABLE events RENAME TO events_v1")
+    _create(conn)
+    conn.execute("INSERT INTO targets (id) SELECT target FROM results_v1 UNION SELECT target FROM events_v1")
+    conn.execute(
+        "INSERT INTO results (target, at, flags, duration, reason, status_code, detail) "
+        "SELECT t.key, r.at, CASE WHEN r.ok THEN 1 ELSE 0 END, "
+        "CAST(r.duration * 1e6 AS INTEGER), r.reason, NULL, r.detail FROM results_v1 r "
+        "JOIN targets t ON t.id = r.target ORDER BY r.at"
+    )
+    conn.execute(
+        "INSERT INTO events (target, at, old, new, reason, detail) SELECT t.key, e.at, e.old, "
+        "e.new, e.reason, COALESCE(e.detail, '') FROM events_v1 e JOIN targets t "
+        "ON t.id = e.target ORDER BY e.at"
+    )
+    _rebuild_rollups(conn)
+    span = conn.execute(
+        "SELECT MIN(a), MAX(b) FROM (SELECT MIN(at) a, MAX(at) b FROM results UNION ALL "
+        "SELECT MIN(at), MAX(at) FROM events)"
+    ).fetchone()
+    if span and span[0] is not None:
+        conn.execute("INSERT INTO runs (started, last_seen) VALUES (?, ?)", span)
+    conn.execute("DROP TABLE results_v1")
+    conn.execute("DROP TABLE events_v1")
+
+
+def _rebuild_rollups(conn: sqlite3.Connection) -> None:
+    accs: dict[tuple[int, int], Accumulator] = {}
+    for target, at, flags, duration in conn.execute("SELECT target, at, flags, duration FROM results"):
+        acc = accs.setdefault((target, int(at // HOUR)), Accumulator())
+        acc.add(bool(flags & OK), bool(flags & DEGRADED), bool(flags & MAINTENANCE), duration / 1e6)
+    conn.executemany(
+        "INSERT INTO rollups VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        [(t, h, *acc.row()) for (t, h), acc in accs.items()],
+    )

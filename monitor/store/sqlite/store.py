@@ -1,0 +1,290 @@
+"""`SQLiteStore`: the `Store` on one SQLite file (`data_dir/monitor.db`, WAL journal).
+
+Writes go through the one `Writer` thread (batched, never blocking the caller); reads run
+on a second connection in a one-thread executor, each inside one read transaction so a
+query sees one consistent snapshot. Availability maths is in `monitor.store.timeline`.
+
+With `observe=True` (the running monitor) `open` records a *run* and the writer keeps its
+`last_seen` fresh, so the time the monitor was down is known and never counted as
+uptime or downtime. Readers such as `monitor report` open with `observe=False`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import math
+import sqlite3
+import time
+from collections import defaultdict
+from collections.abc import Callable, Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, tzinfo
+from datetime import time as clock_time
+from pathlib import Path
+from typing import Any, TypeVar
+
+from monitor.config import Settings
+from monitor.errors import StoreError
+from monitor.result import Event, Result, State
+from monitor.store import (
+    DayUptime,
+    Note,
+    Period,
+    PlannedMaintenance,
+    Rollup,
+    StoredResult,
+    Uptime,
+    timeline,
+)
+from monitor.store.rollup import HOUR, Accumulator
+from monitor.store.sqlite import reads as q
+from monitor.store.sqlite.outbox import SQLiteOutbox
+from monitor.store.sqlite.schema import connect, migrate
+from monitor.store.sqlite.writer import Writer
+
+T = TypeVar("T")
+Windows = Sequence[tuple[float, float]]
+
+DB_NAME = "monitor.db"
+
+
+def database_path(settings: Settings) -> Path:
+    """Where a configuration's SQLite history lives."""
+    return settings.data_dir / DB_NAME
+
+
+class SQLiteStore:
+    """The history in one SQLite file; see `monitor.store` for the contract."""
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        raw_retention: float = 48 * 3600.0,
+        observe: bool = True,
+        clock: Callable[[], float] = time.time,
+        flush_interval: float = 1.0,
+        batch_size: int = 5000,
+    ) -> None:
+        self.path = Path(path)
+        self.raw_retention = raw_retention
+        self.observe = observe
+        self.clock = clock
+        self._writer_options = (flush_interval, batch_size, raw_retention if observe else None)
+        self._writer = self._new_writer()
+        self._reader: ThreadPoolExecutor | None = None
+        self._conn: sqlite3.Connection | None = None
+
+    @classmethod
+    def for_settings(cls, settings: Settings, **options: Any) -> SQLiteStore:
+        """The store of a configuration: `data_dir/monitor.db`, its `raw_retention`."""
+        options.setdefault("raw_retention", settings.raw_retention)
+        return cls(database_path(settings), **options)
+
+    def outbox(self, clock: Callable[[], float]) -> SQLiteOutbox:
+        """The outbox's tables in the same file, on a connection of their own."""
+        return SQLiteOutbox(self.path, clock=clock)
+
+    def _new_writer(self) -> Writer:
+        return Writer(self.path, self.clock, None, *self._writer_options)
+
+    async def open(self) -> None:
+        if self._writer.started:  # opened before: a thread starts once, so a new writer
+            queued, self._writer = self._writer.queue, self._new_writer()
+            self._writer.queue.extend(queued)
+        await asyncio.to_thread(self._prepare)
+        self._reader = ThreadPoolExecutor(1, thread_name_prefix="monitor-store-reader")
+        loop = asyncio.get_running_loop()
+        self._conn = await loop.run_in_executor(self._reader, connect, self.path)
+        self._writer.start()
+
+    def _prepare(self) -> None:
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = connect(self.path)
+        except (OSError, sqlite3.Error) as exc:
+            raise StoreError(f"cannot open {self.path}: {exc}") from exc
+        try:
+            migrate(conn)
+            if self.observe:
+                now = self.clock()
+                cur = conn.execute("INSERT INTO runs (started, last_seen) VALUES (?, ?)", (now, now))
+                self._writer.run_id = cur.lastrowid
+        finally:
+            conn.close()
+
+    async def close(self) -> None:
+        if self._writer.alive():
+            await asyncio.to_thread(self._writer.stop)
+        if self._reader is not None and self._conn is not None:
+            conn, self._conn = self._conn, None
+            await asyncio.get_running_loop().run_in_executor(self._reader, conn.close)
+            self._reader.shutdown()
+            self._reader = None
+
+    # -- writes ---------------------------------------------------------------------
+
+    def add_result(self, target_id: str, result: Result, maintenance: bool = False) -> None:
+        self._writer.put((target_id, result, maintenance))
+
+    def add_event(self, event: Event) -> None:
+        self._writer.put(event)
+
+    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        if not self._writer.alive():
+            raise StoreError("the store is not open")
+        result: T = await asyncio.wrap_future(self._writer.call(fn))
+        return result
+
+    async def flush(self) -> None:
+        await self._write(lambda conn: None)
+
+    def healthy(self) -> bool:
+        return self._writer.alive() and self._writer.healthy
+
+    async def prune(self, now: float) -> int:
+        cutoff = now - self.raw_retention
+        return await self._write(lambda conn: q.prune(conn, cutoff))
+
+    async def add_note(self, target_id: str, at: float, text: str, author: str = "") -> Note:
+        return await self._write(lambda conn: q.add_note(conn, target_id, at, text, author))
+
+    async def add_maintenance(
+        self, start: float, end: float, targets: Sequence[str] = (), groups: Sequence[str] = (), reason: str = ""
+    ) -> PlannedMaintenance:
+        return await self._write(
+            lambda conn: q.add_maintenance(conn, start, end, tuple(targets), tuple(groups), reason)
+        )
+
+    async def remove_maintenance(self, window_id: int) -> bool:
+        return await self._write(lambda conn: q.remove_maintenance(conn, window_id))
+
+    # -- reads ----------------------------------------------------------------------
+
+    async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        if self._reader is None or self._conn is None:
+            raise StoreError("the store is not open")
+        conn = self._conn
+
+        def snapshot() -> T:
+            conn.execute("BEGIN")
+            try:
+                return fn(conn)
+            finally:
+                conn.execute("COMMIT")
+
+        return await asyncio.get_running_loop().run_in_executor(self._reader, snapshot)
+
+    async def last_events(self) -> dict[str, Event]:
+        return await self._read(q.last_events)
+
+    async def last_results(self) -> dict[str, Result]:
+        return await self._read(q.latest_results)
+
+    async def target_ids(self) -> list[str]:
+        return await self._read(q.target_ids)
+
+    async def notes(self, target_ids: Collection[str] | None, start: float, end: float) -> list[Note]:
+        return await self._read(lambda conn: q.notes(conn, target_ids, start, end))
+
+    async def planned_maintenance(self, since: float) -> list[PlannedMaintenance]:
+        return await self._read(lambda conn: q.planned_maintenance(conn, since))
+
+    async def events(
+        self, target_ids: Collection[str] | None, start: float, end: float, limit: int | None = None
+    ) -> list[Event]:
+        return await self._read(lambda conn: q.events(conn, target_ids, start, end, True, limit))
+
+    async def results(self, target_id: str, start: float, end: float, limit: int | None = None) -> list[StoredResult]:
+        return await self._read(lambda conn: q.results(conn, target_id, start, end, limit))
+
+    async def uptime(self, target_ids: Collection[str] | None, start: float, end: float) -> dict[str, Uptime]:
+        now = self.clock()
+        found = await self._read(lambda conn: self._uptimes(conn, target_ids, [(start, end)], now))
+        return {tid: ups[0] for tid, ups in found.items()}
+
+    async def daily(
+        self, target_ids: Collection[str] | None, days: int, zone: tzinfo, now: float
+    ) -> dict[str, list[DayUptime]]:
+        today = datetime.fromtimestamp(now, zone).date()
+        dates = [today - timedelta(days=days - 1 - i) for i in range(days + 1)]
+        bounds = [datetime.combine(d, clock_time(0), zone).timestamp() for d in dates]
+        windows = list(itertools.pairwise(bounds))
+        found = await self._read(lambda conn: self._uptimes(conn, target_ids, windows, now))
+        return {tid: [DayUptime(d, u) for d, u in zip(dates, ups, strict=False)] for tid, ups in found.items()}
+
+    def _uptimes(
+        self, conn: sqlite3.Connection, ids: Collection[str] | None, windows: Windows, now: float
+    ) -> dict[str, list[Uptime]]:
+        start, end = windows[0][0], windows[-1][1]
+        wanted = list(ids) if ids is not None else q.target_ids(conn)
+        before = q.last_events(conn, start, ids)
+        inside: dict[str, list[Event]] = defaultdict(list)
+        for event in q.events(conn, ids, start, end):
+            inside[event.target].append(event)
+        runs = self._runs(conn, now)
+        return {tid: timeline.uptimes(tid, before.get(tid), inside[tid], runs, windows) for tid in wanted}
+
+    def _runs(self, conn: sqlite3.Connection, now: float) -> list[tuple[float, float]]:
+        """The runs' spans; this process's own run lasts until now while it is open."""
+        own = self._writer.run_id if self._writer.alive() else None
+        return [(a, max(b, now) if i == own else b) for i, a, b in q.runs(conn)]
+
+    async def periods(
+        self, target_ids: Collection[str] | None, start: float, end: float, states: Collection[State] | None = None
+    ) -> list[Period]:
+        def read(conn: sqlite3.Connection) -> list[Period]:
+            before = q.last_events(conn, start, target_ids)
+            chain: dict[str, list[Event]] = defaultdict(list)
+            for event in q.events(conn, target_ids, start, math.inf):
+                chain[event.target].append(event)
+            out = []
+            for tid in set(before) | set(chain):
+                for period in timeline.periods(before.get(tid), chain[tid]):
+                    overlaps = period.start < end and (period.end is None or period.end > start)
+                    if overlaps and (states is None or period.state in states):
+                        out.append(period)
+            return sorted(out, key=lambda p: (p.start, p.target))
+
+        return await self._read(read)
+
+    async def incidents(
+        self, target_ids: Collection[str] | None, start: float, end: float, limit: int | None = None
+    ) -> list[Period]:
+        return await self._read(lambda conn: q.down_periods(conn, target_ids, start, end, limit))
+
+    async def rollups(self, target_ids: Collection[str] | None, start: float, end: float) -> dict[str, list[Rollup]]:
+        found = await self._read(lambda conn: q.rollups(conn, target_ids, start, end))
+        return {tid: [acc.rollup(tid, h * HOUR, (h + 1) * HOUR) for h, acc in rows] for tid, rows in found.items()}
+
+    async def probe_stats(self, target_ids: Collection[str] | None, start: float, end: float) -> dict[str, Rollup]:
+        found = await self._read(lambda conn: q.rollups(conn, target_ids, start, end))
+        out = {}
+        for tid in target_ids if target_ids is not None else found:
+            total = Accumulator()
+            for _, acc in found.get(tid, []):
+                total.merge(acc)
+            out[tid] = total.rollup(tid, start, end)
+        return out
+
+    async def series(self, target_id: str, start: float, end: float, points: int = 300) -> list[Rollup]:
+        if start >= self.clock() - self.raw_retention:
+            raw = await self.results(target_id, start, end)
+            width = max((end - start) / max(points, 1), 1e-6)
+            bins: dict[int, Accumulator] = defaultdict(Accumulator)
+            for r in raw:
+                bins[int((r.at - start) // width)].add(r.ok, r.degraded, r.maintenance, r.duration)
+            return [
+                acc.rollup(target_id, start + i * width, start + (i + 1) * width) for i, acc in sorted(bins.items())
+            ]
+        hours = await self._read(lambda conn: q.rollups(conn, [target_id], start, end))
+        step = max(1, math.ceil((end - start) / HOUR / max(points, 1)))
+        first = int(start // HOUR)
+        merged: dict[int, Accumulator] = defaultdict(Accumulator)
+        for hour, acc in hours.get(target_id, []):
+            merged[(hour - first) // step].merge(acc)
+        return [
+            acc.rollup(target_id, (first + i * step) * HOUR, (first + (i + 1) * step) * HOUR)
+            for i, acc in sorted(merged.items())
+        ]

@@ -1,0 +1,302 @@
+"""The durable outbox and its dispatcher: nothing queued is lost, nothing is sent twice,
+a permanent error is recorded and not retried."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from monitor.alerting import dispatcher
+from monitor.alerting.dispatcher import Dispatcher
+from monitor.alerting.service import Alerting
+from monitor.errors import StoreError, TransientNotifyError
+from monitor.notifiers.base import Alert
+from monitor.result import Event, State
+from monitor.store.sqlite.outbox import SQLiteOutbox
+from tests.alertkit import Clock, free_port, receiver, webhook_config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def alert(ident: str = "web:down:1", kind: str = "down") -> Alert:
+    return Alert(
+        id=ident,
+        kind=kind,
+        target="web",
+        name="Website",
+        group="",
+        old="UP",
+        new="DOWN",
+        reason="timeout",
+        at=1_800_000_000.0,
+    )
+
+
+class Sink:
+    """Stands in for the metrics collector's notification numbers."""
+
+    def __init__(self) -> None:
+        self.notification_queue: dict[str, int] = {}
+        self.outcomes: list[tuple[str, bool]] = []
+
+    def notified(self, notifier: str, ok: bool) -> None:
+        self.outcomes.append((notifier, ok))
+
+
+async def until(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "condition not met in time"
+        await asyncio.sleep(0.02)
+
+
+def test_it_queues_an_alert_id_once_per_notifier(tmp_path: Path) -> None:
+    box = SQLiteOutbox(tmp_path / "monitor.db")
+    box.open()
+    assert box.enqueue(alert(), ["a", "b"]) == ["a", "b"]
+    assert box.enqueue(alert(), ["a", "b", "c"]) == ["c"]
+    assert box.queue_sizes(["a", "b", "c", "d"]) == {"a": 1, "b": 1, "c": 1, "d": 0}
+    box.close()
+    # Still remembered after a restart, even once delivered.
+    box = SQLiteOutbox(tmp_path / "monitor.db")
+    box.open()
+    head = box.head("a")
+    assert head is not None and head.alert == alert()
+    box.delivered(head.seq)
+    assert box.enqueue(alert(), ["a"]) == []
+    box.close()
+
+
+def test_it_prunes_delivered_entries_but_remembers_their_ids(tmp_path: Path) -> None:
+    clock = Clock()
+    box = SQLiteOutbox(tmp_path / "monitor.db", clock=clock, keep_delivered=86400)
+    box.open()
+    box.enqueue(alert(), ["a"])
+    head = box.head("a")
+    assert head is not None
+    box.delivered(head.seq)
+    clock.now += 2 * 86400
+    box.prune()
+    assert box.entries() == []
+    assert box.enqueue(alert(), ["a"]) == []
+    box.close()
+
+
+def test_a_newer_refresh_replaces_one_still_waiting(tmp_path: Path) -> None:
+    box = SQLiteOutbox(tmp_path / "monitor.db")
+    box.open()
+    box.enqueue(alert("web:refresh:1", "refresh"), ["am"])
+    box.enqueue(alert("web:refresh:2", "refresh"), ["am"])
+    assert [e.alert.id for e in box.entries()] == ["web:refresh:2"]
+    assert box.db.execute("SELECT COUNT(*) FROM outbox_seen").fetchone() == (0,)
+    box.close()
+
+
+async def test_a_permanent_error_is_recorded_and_never_retried(tmp_path: Path) -> None:
+    with receiver(status=404) as rec:
+        sink = Sink()
+        alerting = Alerting(
+            webhook_config(rec.url + "/gone"), outbox=SQLiteOutbox(tmp_path / "m.db"), backoff_base=0.01, metrics=sink
+        )
+        await alerting.start()
+        try:
+            alerting.on_event(
+                Event("web", time.time(), State.UP, State.DOWN, "timeout"), alerting.config.targets["web"]
+            )
+            await until(lambda: alerting.failed())
+            await asyncio.sleep(0.2)  # room for a wrong retry to show up
+            failed = alerting.failed()
+            assert [(e.notifier, e.alert.kind) for e in failed] == [("hook", "down")]
+            assert failed[0].error is not None and failed[0].error.startswith("HTTP 404")
+            assert len(rec.requests) == 1
+            assert sink.outcomes == [("hook", False)]
+            assert sink.notification_queue == {"hook": 0}
+        finally:
+            await alerting.stop()
+
+
+async def test_the_queue_gauge_counts_what_waits_for_a_notifier_that_is_down(tmp_path: Path) -> None:
+    config = webhook_config(f"http://127.0.0.1:{free_port()}/hook")
+    sink = Sink()
+    alerting = Alerting(config, outbox=SQLiteOutbox(tmp_path / "m.db"), backoff_base=30, metrics=sink)
+    await alerting.start()
+    try:
+        target = config.targets["web"]
+        alerting.on_event(Event("web", 1000.0, State.UP, State.DOWN, "timeout"), target)
+        alerting.on_event(Event("web", 1100.0, State.DOWN, State.UP, "ok"), target)
+        await until(lambda: (alerting.outbox.head("hook") or alert()).attempts >= 1)
+        assert sink.notification_queue == {"hook": 2}
+        assert sink.outcomes == []
+    finally:
+        await alerting.stop()
+
+
+def test_backoff_doubles_with_jitter_up_to_the_cap_and_honours_retry_after(tmp_path: Path) -> None:
+    box = SQLiteOutbox(tmp_path / "m.db")
+    box.open()
+    low = Dispatcher(box, {}, base=5, cap=600, jitter=0.2, rng=lambda: 0.0)
+    high = Dispatcher(box, {}, base=5, cap=600, jitter=0.2, rng=lambda: 1.0)
+    assert [low.backoff(n) for n in (1, 2, 3)] == [4.0, 8.0, 16.0]
+    assert [high.backoff(n) for n in (1, 2, 3)] == [6.0, 12.0, 24.0]
+    assert low.backoff(20) == 480.0
+    assert low.backoff(3, retry_after=42) == 42
+    box.close()
+
+
+CHILD = textwrap.dedent("""
+    import asyncio, sys, time
+    from pathlib import Path
+    from monitor.alerting.service import Alerting
+    from monitor.store.sqlite.outbox import SQLiteOutbox
+    from monitor.result import Event, State
+    from tests.alertkit import webhook_config
+
+    mode, db, url = sys.argv[1:4]
+
+    async def main():
+        config = webhook_config(url)
+        alerting = Alerting(config, outbox=SQLiteOutbox(Path(db)), backoff_base=0.05, backoff_cap=0.2)
+        await alerting.start()
+        if mode == "enqueue":
+            event = Event("web", 1_800_000_000.0, State.UP, State.DOWN, "timeout", "no answer")
+            alerting.on_event(event, config.targets["web"])
+            print("queued", flush=True)
+            await asyncio.sleep(3600)
+        while alerting.queue_sizes()["hook"]:
+            await asyncio.sleep(0.02)
+        print("drained", flush=True)
+        await alerting.stop()
+
+    asyncio.run(main())
+""")
+
+
+def _child(mode: str, db: Path, url: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.Popen(
+        [sys.executable, "-c", CHILD, mode, str(db), url], cwd=ROOT, env=env, stdout=subprocess.PIPE, text=True
+    )
+
+
+def test_an_alert_queued_before_a_kill_9_arrives_after_the_restart(tmp_path: Path) -> None:
+    db, port = tmp_path / "monitor.db", free_port()
+    url = f"http://127.0.0.1:{port}/hook"  # nothing listens yet: the receiver is down
+    first = _child("enqueue", db, url)
+    try:
+        assert first.stdout is not None and first.stdout.readline().strip() == "queued"
+        time.sleep(0.3)  # let it try and fail a few times
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(10)
+        assert first.stdout is not None
+        first.stdout.close()
+    assert first.returncode == -signal.SIGKILL
+    with contextlib.closing(sqlite3.connect(db)) as conn:
+        rows = conn.execute("SELECT status, attempts > 0 FROM outbox").fetchall()
+    assert rows == [("pending", 1)]
+    with receiver(port=port) as rec:
+        second = _child("drain", db, url)
+        try:
+            out, _ = second.communicate(timeout=30)
+        finally:
+            second.kill()
+        assert out.strip() == "drained"
+        assert len(rec.requests) == 1
+        payload = rec.requests[0].json()
+        assert (payload["id"], payload["event"], payload["target"]["id"]) == ("web:down:1800000000", "down", "web")
+
+
+class Limited:
+    """A notifier whose peer answers 429 "retry after 42 s" once, then accepts."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+
+    async def send(self, alert: Alert) -> None:
+        self.calls += 1
+        if self.calls == 1:
+            raise TransientNotifyError("HTTP 429: Too Many Requests", retry_after=42)
+
+
+async def test_the_dispatcher_waits_as_long_as_a_429_asks(tmp_path: Path) -> None:
+    clock = Clock()
+    box = SQLiteOutbox(tmp_path / "m.db", clock=clock)
+    box.open()
+    limited = Limited()
+    dispatcher = Dispatcher(box, {"tg": limited}, clock=clock, base=0.01)
+    await dispatcher.start()
+    try:
+        box.enqueue(alert(), ["tg"])
+        dispatcher.wake(["tg"])
+        await until(lambda: limited.calls == 1 and (box.head("tg") or alert()).attempts == 1)
+        head = box.head("tg")
+        assert head is not None and head.next_at == clock.now + 42
+        assert head.error == "HTTP 429: Too Many Requests"
+        clock.now += 42
+        dispatcher.wake(["tg"])
+        await until(lambda: box.head("tg") is None)
+        assert limited.calls == 2
+        assert dispatcher.counts == {("tg", "sent"): 1}
+    finally:
+        await dispatcher.stop()
+        box.close()
+
+
+class Recorder:
+    """A notifier that delivers by remembering."""
+
+    def __init__(self) -> None:
+        self.sent: list[str] = []
+
+    async def send(self, alert: Alert) -> None:
+        self.sent.append(alert.id)
+
+
+async def test_a_worker_outlives_a_database_error_and_delivers_afterwards(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(dispatcher, "STORE_RETRY_SECONDS", 0.05)
+    box = SQLiteOutbox(tmp_path / "m.db")
+    box.open()
+    box.enqueue(alert(), ["hook"])
+    notifier = Recorder()
+    worker = Dispatcher(box, {"hook": notifier})
+    other = sqlite3.connect(tmp_path / "m.db", isolation_level=None)
+    other.execute("ALTER TABLE outbox RENAME TO outbox_away")  # every read of it now fails
+    with pytest.raises(StoreError):
+        box.head("hook")
+    await worker.start()
+    try:
+        await asyncio.sleep(0.2)  # the worker meets the error, more than once
+        other.execute("ALTER TABLE outbox_away RENAME TO outbox")
+        await until(lambda: notifier.sent == ["web:down:1"])
+    finally:
+        await worker.stop()
+        other.close()
+        box.close()
+
+
+def test_an_unreadable_row_is_failed_instead_of_blocking_the_queue(tmp_path: Path) -> None:
+    box = SQLiteOutbox(tmp_path / "m.db")
+    box.open()
+    box.enqueue(alert("web:down:1"), ["hook"])
+    box.enqueue(alert("web:down:2"), ["hook"])
+    box.db.execute(
+        "UPDATE outbox SET alert = '{\"id\": \"web:down:1\"}' WHERE alert_id = 'web:down:1'"
+    )  # e.g. written by another version
+    head = box.head("hook")
+    assert head is not None and head.alert.id == "web:down:2"
+    [failed] = box.entries("failed")  # still listed for the admin view
+    assert (failed.alert.id, failed.alert.target) == ("web:down:1", "web")
+    assert failed.error is not None and failed.error.startswith("unreadable alert")
+    box.close()

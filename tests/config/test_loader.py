@@ -1,0 +1,201 @@
+"""The configuration contract: the example passes, every kind of mistake is named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from monitor.config.loader import load_config
+from monitor.config.reader import format_duration, parse_duration
+from monitor.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "targets.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def problems(tmp_path: Path, text: str, env: dict[str, str] | None = None) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text), env=env or {})
+    return [str(p) for p in info.value.problems]
+
+
+def test_the_bundled_example_is_valid_without_any_environment_variable() -> None:
+    config = load_config(ROOT / "targets.toml", env={})
+    assert "website" in config.targets
+    assert config.settings.language == "id"
+    assert config.targets["nvr-setda"].depends_on == ("gateway",)
+    assert not config.targets["gateway"].public
+    assert config.watches and config.maintenance
+
+
+def test_it_inherits_defaults_and_lets_a_target_override_them(tmp_path: Path) -> None:
+    config = load_config(
+        write(
+            tmp_path,
+            """
+[defaults]
+interval = "1m"
+timeout = "5s"
+failure_threshold = 4
+[targets.a]
+url = "http://127.0.0.1:1/"
+[targets.b]
+url = "http://127.0.0.1:1/"
+interval = "10s"
+""",
+        ),
+        env={},
+    )
+    a, b = config.targets["a"], config.targets["b"]
+    assert (a.interval, a.timeout, a.failure_threshold) == (60.0, 5.0, 4)
+    assert (b.interval, b.failure_threshold) == (10.0, 4)
+
+
+def test_it_substitutes_environment_variables_in_any_string(tmp_path: Path) -> None:
+    config = load_config(
+        write(
+            tmp_path,
+            """
+[targets.a]
+name = "${NAME} ${MISSING:-fallback} $${literal}"
+url = "http://${HOST}:8080/"
+""",
+        ),
+        env={"NAME": "Web", "HOST": "127.0.0.1"},
+    )
+    assert config.targets["a"].name == "Web fallback ${literal}"
+    assert config.targets["a"].url == "http://127.0.0.1:8080/"
+
+
+def test_it_names_a_missing_environment_variable_with_its_key_and_line(tmp_path: Path) -> None:
+    found = problems(tmp_path, '[targets.a]\nurl = "http://127.0.0.1/"\nname = "${SECRET_NAME}"\n')
+    assert any(":3: targets.a.name: environment variable SECRET_NAME is not set" in p for p in found)
+
+
+def test_it_rejects_an_unknown_key_with_its_line(tmp_path: Path) -> None:
+    found = problems(tmp_path, '[targets.a]\nurl = "http://127.0.0.1/"\nintervall = "30s"\n')
+    assert found == [f"{tmp_path / 'targets.toml'}:3: targets.a.intervall: unknown key"]
+
+
+def test_it_rejects_a_bad_duration(tmp_path: Path) -> None:
+    found = problems(tmp_path, '[targets.a]\nurl = "http://127.0.0.1/"\ninterval = "30 seconds"\n')
+    assert len(found) == 1 and "targets.a.interval" in found[0] and "is not a duration" in found[0]
+
+
+def test_it_rejects_a_number_where_a_duration_is_expected(tmp_path: Path) -> None:
+    found = problems(tmp_path, '[targets.a]\nurl = "http://127.0.0.1/"\ntimeout = 10\n')
+    assert "targets.a.timeout: must be a duration string" in found[0]
+
+
+def test_it_rejects_an_unsupported_scheme(tmp_path: Path) -> None:
+    found = problems(tmp_path, '[targets.a]\nurl = "ftp://files.example/"\n')
+    assert "targets.a.url: unsupported scheme 'ftp://'" in found[0]
+
+
+def test_it_rejects_an_unsafe_id(tmp_path: Path) -> None:
+    found = problems(tmp_path, '[targets."web site/1"]\nurl = "http://127.0.0.1/"\n')
+    assert "targets.web site/1: target id must be" in found[0]
+
+
+def test_it_rejects_a_dependency_cycle_and_an_unknown_dependency(tmp_path: Path) -> None:
+    found = problems(
+        tmp_path,
+        """
+[targets.a]
+url = "http://127.0.0.1/"
+depends_on = ["b"]
+[targets.b]
+url = "http://127.0.0.1/"
+depends_on = ["a", "ghost"]
+""",
+    )
+    assert any("dependency cycle: a -> b -> a" in p for p in found)
+    assert any("targets.b.depends_on[1]: no target named 'ghost'" in p for p in found)
+
+
+def test_it_reports_a_toml_syntax_error_with_its_line(tmp_path: Path) -> None:
+    found = problems(tmp_path, '[targets.a]\nurl = "http://127.0.0.1/\n')
+    assert len(found) == 1 and "TOML syntax error" in found[0] and ":2:" in found[0]
+
+
+def test_it_reports_every_problem_at_once(tmp_path: Path) -> None:
+    found = problems(
+        tmp_path,
+        """
+[monitor]
+language = "fr"
+timezone = "Mars/Olympus"
+[targets.a]
+url = "http://127.0.0.1/"
+failure_threshold = 0
+notify = ["nobody"]
+""",
+    )
+    joined = "\n".join(found)
+    for needle in ("monitor.language", "monitor.timezone", "targets.a.failure_threshold", "targets.a.notify[0]"):
+        assert needle in joined
+    assert len(found) == 4
+
+
+def test_it_requires_a_timeout_no_longer_than_the_interval(tmp_path: Path) -> None:
+    found = problems(tmp_path, '[targets.a]\nurl = "http://127.0.0.1/"\ninterval = "5s"\ntimeout = "10s"\n')
+    assert "targets.a.timeout: must not exceed the interval" in found[0]
+
+
+def test_it_checks_maintenance_and_watch_windows(tmp_path: Path) -> None:
+    found = problems(
+        tmp_path,
+        """
+[targets.a]
+url = "http://127.0.0.1/"
+[[maintenance]]
+targets = ["b"]
+start = 2026-01-02T00:00:00+07:00
+end = 2026-01-01T00:00:00+07:00
+[[watch]]
+name = "w"
+start = 2026-01-01T00:00:00
+""",
+    )
+    joined = "\n".join(found)
+    assert "maintenance[0].end: must be after start" in joined
+    assert "maintenance[0].targets: no target named 'b'" in joined
+    assert "watch[0]: needs both start and end" in joined
+
+
+def test_relative_paths_are_relative_to_the_configuration_folder(tmp_path: Path) -> None:
+    text = '[monitor]\ndata_dir = "var"\n[targets.a]\nurl = "http://127.0.0.1/"\n'
+    config = load_config(write(tmp_path, text), env={})
+    assert config.settings.data_dir == tmp_path / "var"
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"), [("500ms", 0.5), ("30s", 30), ("5m", 300), ("2h", 7200), ("14d", 14 * 86400), ("1h30m", 5400)]
+)
+def test_durations_parse(text: str, seconds: float) -> None:
+    assert parse_duration(text) == seconds
+
+
+def test_durations_format_back() -> None:
+    assert format_duration(5400) == "1h30m" and format_duration(0.25) == "250ms"
+
+
+def test_a_mistyped_heartbeat_url_is_reported_without_its_secret_key(tmp_path: Path) -> None:
+    found = problems(
+        tmp_path,
+        """
+[monitor]
+heartbeat_url = "hc-ping.com/5b1f0c7e-secret-check-key"
+[targets.a]
+url = "http://127.0.0.1:1/"
+""",
+    )
+    assert len(found) == 1 and "heartbeat_url" in found[0]
+    assert "must be an http:// or https:// URL" in found[0]
+    assert "secret-check-key" not in found[0]

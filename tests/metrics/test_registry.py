@@ -1,0 +1,343 @@
+"""The metric set of DESIGN.md on the monitor's own registry: per-target series follow
+the configuration, uptime comes from the store, self-metrics are real, and promtool
+finds nothing to lint."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+from collections.abc import Collection
+from pathlib import Path
+from types import MappingProxyType
+
+import pytest
+from prometheus_client import generate_latest
+
+from monitor.config import Config, NotifierConfig, Settings, Target
+from monitor.probes import PROBES, ProbeContext, ProbeKind
+from monitor.result import Event, Reason, Result
+from monitor.runtime import Monitor
+from monitor.store import Uptime
+from tests.integration import need
+
+WEB = Target(
+    id="web",
+    name="Website Pemkab",
+    kind="http",
+    url="https://www.example.go.id/",
+    spec=None,
+    group="Layanan publik",
+    failure_threshold=1,
+    success_threshold=1,
+)
+GATE = Target(
+    id="gateway",
+    name="Router",
+    kind="icmp",
+    url="icmp://10.10.0.1",
+    spec=None,
+    group="Server jaringan",
+    failure_threshold=1,
+    success_threshold=1,
+)
+OK_HTTP = Result(
+    True,
+    duration=0.12,
+    started=1.0,
+    status_code=200,
+    cert_expiry=1_900_000_000.0,
+    phases={"resolve": 0.001, "connect": 0.01, "tls": 0.03, "processing": 0.05, "transfer": 0.029},
+)
+REFUSED = Result(False, Reason.CONNECTION_REFUSED, "connection refused by 10.10.0.1:443", duration=0.002, started=1.0)
+
+
+class MemoryStore:
+    """The part of the Store interface the runtime and metrics use, in memory, with
+    uptime ratios a test sets."""
+
+    def __init__(self) -> None:
+        self.results: list[tuple[str, Result]] = []
+        self.ratios: dict[tuple[str, float], float | None] = {}  # (target, window seconds)
+        self.fail = False
+
+    async def open(self) -> None: ...
+    async def close(self) -> None: ...
+    async def flush(self) -> None: ...
+
+    def add_result(self, target_id: str, result: Result, maintenance: bool = False) -> None:
+        self.results.append((target_id, result))
+
+    def add_event(self, event: Event) -> None: ...
+
+    async def last_events(self) -> dict[str, Event]:
+        return {}
+
+    async def last_results(self) -> dict[str, Result]:
+        return {}
+
+    async def uptime(self, target_ids: Collection[str] | None, start: float, end: float) -> dict[str, Uptime]:
+        if self.fail:
+            raise OSError("disk gone")
+        found = {}
+        for (tid, window), ratio in self.ratios.items():
+            if window == end - start and (target_ids is None or tid in target_ids):
+                observed = 0.0 if ratio is None else 1000.0
+                down = 0.0 if ratio is None else observed * (1 - ratio)
+                found[tid] = Uptime(tid, start, end, observed=observed, down=down)
+        return found
+
+
+def config(*targets: Target, notifiers: tuple[str, ...] = ()) -> Config:
+    return Config(
+        path=Path("targets.toml"),
+        settings=Settings(),
+        targets={t.id: t for t in targets},
+        notifiers={n: NotifierConfig(n, "webhook", None) for n in notifiers},
+    )
+
+
+def sample(monitor: Monitor, metric: str, /, **labels: str) -> float | None:
+    return monitor.registry.get_sample_value(metric, labels)
+
+
+def series_of(monitor: Monitor, target: str) -> list[str]:
+    return [s.name for family in monitor.registry.collect() for s in family.samples if s.labels.get("target") == target]
+
+
+@pytest.fixture
+def store() -> MemoryStore:
+    return MemoryStore()
+
+
+@pytest.fixture
+def monitor(store: MemoryStore) -> Monitor:
+    return Monitor(config(WEB, GATE, notifiers=("oncall", "helpdesk")), store)  # type: ignore[arg-type]
+
+
+def test_a_probed_target_reports_the_blackbox_names_and_its_state(monitor: Monitor) -> None:
+    monitor.record(WEB, OK_HTTP)
+    assert sample(monitor, "probe_success", target="web") == 1.0
+    assert sample(monitor, "probe_duration_seconds", target="web") == 0.12
+    assert sample(monitor, "probe_http_status_code", target="web") == 200.0
+    assert sample(monitor, "probe_http_duration_seconds", target="web", phase="tls") == 0.03
+    assert sample(monitor, "probe_dns_lookup_time_seconds", target="web") == 0.001
+    assert sample(monitor, "probe_ssl_earliest_cert_expiry", target="web") == 1_900_000_000.0
+    assert sample(monitor, "monitor_target_up", target="web") == 1.0
+    assert sample(monitor, "monitor_target_state", target="web", state="UP") == 1.0
+    assert sample(monitor, "monitor_target_state", target="web", state="DOWN") == 0.0
+    assert sample(monitor, "monitor_probes_total", target="web", result="success") == 1.0
+    assert sample(monitor, "monitor_probe_duration_seconds_bucket", target="web", le="0.25") == 1.0
+    assert sample(monitor, "monitor_probe_duration_seconds_bucket", target="web", le="0.1") == 0.0
+    assert (
+        sample(monitor, "monitor_target_info", target="web", name="Website Pemkab", group="Layanan publik", kind="http")
+        == 1.0
+    )
+
+
+def test_a_failed_target_goes_down_and_has_no_http_series_for_other_kinds(monitor: Monitor) -> None:
+    monitor.record(GATE, REFUSED)
+    assert sample(monitor, "probe_success", target="gateway") == 0.0
+    assert sample(monitor, "monitor_target_up", target="gateway") == 0.0
+    assert sample(monitor, "monitor_target_state", target="gateway", state="DOWN") == 1.0
+    assert sample(monitor, "monitor_probes_total", target="gateway", result="failure") == 1.0
+    assert sample(monitor, "probe_http_status_code", target="gateway") is None
+
+
+def test_an_unprobed_target_is_unknown_without_probe_results(monitor: Monitor) -> None:
+    assert sample(monitor, "monitor_target_state", target="web", state="UNKNOWN") == 1.0
+    assert (
+        sample(monitor, "monitor_target_info", target="web", name="Website Pemkab", group="Layanan publik", kind="http")
+        == 1.0
+    )
+    assert sample(monitor, "probe_success", target="web") is None
+    assert sample(monitor, "monitor_target_up", target="web") is None
+
+
+def test_a_target_removed_by_a_reload_disappears_from_every_series(monitor: Monitor, store: MemoryStore) -> None:
+    monitor.record(WEB, OK_HTTP)
+    monitor.record(GATE, REFUSED)
+    monitor.metrics.uptime[("gateway", "24h")] = 0.5
+    assert "probe_success" in series_of(monitor, "gateway")
+    monitor.apply(config(WEB, notifiers=("oncall",)))
+    assert series_of(monitor, "gateway") == []
+    assert sample(monitor, "probe_success", target="web") == 1.0
+    assert sample(monitor, "monitor_notification_queue", notifier="helpdesk") is None
+
+
+async def test_uptime_ratios_come_from_the_store_per_window(monitor: Monitor, store: MemoryStore) -> None:
+    store.ratios = {
+        ("web", 86400.0): 0.99,
+        ("web", 7 * 86400.0): 0.995,
+        ("web", 30 * 86400.0): 0.999,
+        ("gateway", 86400.0): None,
+    }
+    await monitor.metrics.refresh_uptime(now=2_000_000_000.0)
+    assert sample(monitor, "monitor_target_uptime_ratio", target="web", window="24h") == 0.99
+    assert sample(monitor, "monitor_target_uptime_ratio", target="web", window="7d") == 0.995
+    assert sample(monitor, "monitor_target_uptime_ratio", target="web", window="30d") == 0.999
+    # nothing observed yet: no series rather than a made-up ratio
+    assert sample(monitor, "monitor_target_uptime_ratio", target="gateway", window="24h") is None
+
+
+async def test_a_failing_store_keeps_the_previous_uptime(monitor: Monitor, store: MemoryStore) -> None:
+    store.ratios = {("web", 86400.0): 0.98}
+    await monitor.metrics.refresh_uptime()
+    store.fail = True
+    await monitor.metrics.refresh_uptime()
+    assert sample(monitor, "monitor_target_uptime_ratio", target="web", window="24h") == 0.98
+
+
+def test_notifications_are_counted_for_each_configured_notifier(monitor: Monitor) -> None:
+    assert sample(monitor, "monitor_notifications_total", notifier="oncall", result="sent") == 0.0
+    monitor.metrics.notified("oncall", ok=True)
+    monitor.metrics.notified("oncall", ok=False)
+    monitor.metrics.notified("oncall", ok=False)
+    monitor.metrics.set_queue("oncall", 4)
+    assert sample(monitor, "monitor_notifications_total", notifier="oncall", result="sent") == 1.0
+    assert sample(monitor, "monitor_notifications_total", notifier="oncall", result="failed") == 2.0
+    assert sample(monitor, "monitor_notification_queue", notifier="oncall") == 4.0
+    assert sample(monitor, "monitor_notification_queue", notifier="helpdesk") == 0.0
+
+
+def test_a_rejected_reload_clears_the_reload_gauge_and_keeps_the_targets(monitor: Monitor, tmp_path: Path) -> None:
+    assert sample(monitor, "monitor_config_last_reload_successful") == 1.0
+    bad = tmp_path / "targets.toml"
+    bad.write_text("[targets.web]\nurl = 3\n")
+    assert monitor.reload(bad) is False
+    assert sample(monitor, "monitor_config_last_reload_successful") == 0.0
+    assert sample(monitor, "monitor_target_state", target="web", state="UNKNOWN") == 1.0
+
+
+def test_build_info_names_the_version(monitor: Monitor) -> None:
+    from monitor import __version__
+
+    assert sample(monitor, "monitor_build_info", version=__version__) == 1.0
+
+
+async def _instant(target: Target, ctx: ProbeContext) -> Result:
+    await asyncio.sleep(0.05)
+    return Result(True, duration=0.05, extra={"probe_fake_packets": 3.0, "probe_undeclared": 1.0})
+
+
+FAKE = ProbeKind(
+    name="fake",
+    schemes=(),
+    parse=lambda table, url: None,
+    probe=_instant,
+    metrics=MappingProxyType({"probe_fake_packets": "Packets the fake probe saw."}),
+)
+
+
+async def test_running_probes_feed_lag_in_flight_and_kind_gauges(
+    store: MemoryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(PROBES, "fake", FAKE)
+    fake = Target(id="f", name="Fake", kind="fake", url=None, spec=None, interval=0.2)
+    monitor = Monitor(config(fake), store)  # type: ignore[arg-type]
+    await monitor.start()
+    try:
+        for _ in range(100):
+            await asyncio.sleep(0.01)
+            if sample(monitor, "monitor_probes_in_flight") == 1.0:
+                break
+        assert sample(monitor, "monitor_probes_in_flight") == 1.0
+        async with asyncio.timeout(5):
+            while sample(monitor, "monitor_probes_total", target="f", result="success") == 0:
+                await asyncio.sleep(0.02)
+    finally:
+        await monitor.stop()
+    assert (sample(monitor, "monitor_scheduler_lag_seconds_count") or 0) >= 1
+    assert sample(monitor, "probe_fake_packets", target="f") == 3.0
+    assert sample(monitor, "probe_undeclared", target="f") is None
+
+
+def test_no_label_carries_a_url_host_or_error_detail(monitor: Monitor) -> None:
+    monitor.record(WEB, OK_HTTP)
+    monitor.record(GATE, REFUSED)
+    text = generate_latest(monitor.registry).decode()
+    for secret in ("example.go.id", "10.10.0.1", "refused by", "https://"):
+        assert secret not in text
+
+
+def test_promtool_finds_nothing_to_lint(monitor: Monitor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    promtool = need("promtool", "prometheus")
+    monkeypatch.setitem(PROBES, "fake", FAKE)
+    monitor.record(WEB, OK_HTTP)
+    monitor.record(GATE, REFUSED)
+    monitor.metrics.uptime[("web", "24h")] = 0.99
+    monitor.metrics.lag.observe(0.003)
+    done = subprocess.run(
+        [promtool, "check", "metrics"],
+        input=generate_latest(monitor.registry),
+        capture_output=True,
+        timeout=30,
+        check=False,
+    )
+    assert (done.returncode, done.stdout, done.stderr) == (0, b"", b"")
+
+
+def test_the_readme_lists_every_metric(monitor: Monitor) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("<!-- section: metrics -->")[1].split("<!-- section:")[0]
+    names = {family.name for family in monitor.registry.collect()}
+    names |= {name for kind in PROBES.values() for name in kind.metrics}
+    missing = sorted(name for name in names if f"`{name}`" not in section and f"`{name}_total`" not in section)
+    assert missing == []
+
+
+def test_names_and_groups_with_quotes_and_backslashes_survive_the_text_format(
+    store: MemoryStore,
+) -> None:
+    odd = Target(id="odd", name='Server "A" \\ lantai 2\nbaru', kind="http", url=None, spec=None, group='Gedung "B"')
+    monitor = Monitor(config(odd), store)  # type: ignore[arg-type]
+    assert (
+        sample(
+            monitor,
+            "monitor_target_info",
+            target="odd",
+            name='Server "A" \\ lantai 2\nbaru',
+            group='Gedung "B"',
+            kind="http",
+        )
+        == 1.0
+    )
+
+
+async def test_metrics_route_serves_the_text_and_picks_samples_by_name(monitor: Monitor) -> None:
+    import httpx
+
+    from monitor.web import create_app
+
+    monitor.record(WEB, OK_HTTP)
+    monitor.metrics.lag.observe(0.002)
+    transport = httpx.ASGITransport(app=create_app(monitor))
+    async with httpx.AsyncClient(transport=transport, base_url="http://monitor") as client:
+        whole = await client.get("/metrics")
+        light = await client.get(
+            "/metrics?name[]=monitor_scheduler_lag_seconds_count&name[]=monitor_scheduler_lag_seconds_bucket"
+        )
+    assert whole.status_code == 200
+    assert whole.headers["content-type"].startswith("text/plain; version=0.0.4")
+    assert 'probe_success{target="web"} 1.0' in whole.text
+    assert whole.text == monitor.metrics.render().decode()
+    lines = [line for line in light.text.splitlines() if not line.startswith("#")]
+    assert "monitor_scheduler_lag_seconds_count 1.0" in lines
+    assert len(lines) == 1 + 11  # the count and 11 buckets
+    assert "target=" not in light.text
+
+
+def test_the_text_is_what_prometheus_client_would_write(monitor: Monitor) -> None:
+    monitor.record(WEB, OK_HTTP)
+    monitor.record(GATE, REFUSED)
+    monitor.metrics.uptime[("web", "24h")] = 0.99
+    monitor.metrics.lag.observe(0.003)
+    monitor.metrics.notified("oncall", ok=False)
+
+    def lines(text: bytes) -> list[tuple[str, float] | str]:
+        return [
+            line if line.startswith("#") else (line.rsplit(" ", 1)[0], float(line.rsplit(" ", 1)[1]))
+            for line in text.decode().splitlines()
+        ]
+
+    # generate_latest re-writes, with prometheus-client's writer, what the registry parsed
+    assert lines(monitor.metrics.render()) == lines(generate_latest(monitor.registry))

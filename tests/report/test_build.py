@@ -1,0 +1,273 @@
+"""The availability report against the hand-computed history of `tests/history.py`."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import datetime
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from monitor.config import Config, Maintenance, Settings, Target, Watch
+from monitor.report.build import Report, build_report, parse_time, render_report, run_report
+from monitor.store.sqlite.store import SQLiteStore
+from tests.history import END, T0, ZONE, H, build
+
+WATCH = "Cuti bersama Idul Fitri 1439 H"
+
+
+def make_config(folder: Path, web_name: str = "Website Pemkab") -> Config:
+    targets = {
+        "web": Target(
+            id="web", name=web_name, kind="http", url="https://www.example.go.id/", spec=None, group="Layanan publik"
+        ),
+        "mail": Target(
+            id="mail",
+            name="Server surel",
+            kind="tcp",
+            url="tcp://mail.example.go.id:25",
+            spec=None,
+            group="Server jaringan",
+        ),
+    }
+    day = datetime(2018, 6, 11, tzinfo=ZONE)
+    return Config(
+        path=folder / "targets.toml",
+        settings=Settings(title="Status Layanan Pemkab", language="id", timezone="Asia/Jakarta", data_dir=folder),
+        targets=targets,
+        watches=(Watch(WATCH, day, day.replace(day=12)),),
+        maintenance=(Maintenance(day.replace(hour=5), day.replace(hour=6), ("web",), reason="Pembaruan server"),),
+    )
+
+
+@pytest.fixture
+async def report(tmp_path: Path) -> AsyncIterator[Report]:
+    await build(tmp_path / "monitor.db")
+    store = SQLiteStore(tmp_path / "monitor.db", observe=False)
+    await store.open()
+    try:
+        yield await build_report(make_config(tmp_path), store, T0, END, WATCH, now=END + H)
+    finally:
+        await store.close()
+
+
+def test_it_computes_each_targets_figures(report: Report) -> None:
+    web, mail = report.targets
+    assert web.availability == pytest.approx(100 * 18 / 21)
+    assert web.uptime.down == pytest.approx(3 * H)
+    assert [o.length for o in web.incidents] == pytest.approx([1 * H, 4 * H])
+    assert (web.longest, web.mttr) == pytest.approx((4 * H, 2.5 * H))
+    assert web.p50 == pytest.approx(0.1, rel=0.15)
+    assert web.p95 == pytest.approx(1.0, rel=0.15)
+    assert mail.availability == pytest.approx(100 * 20 / 22)
+    assert [(o.end, o.length) for o in mail.incidents] == [(None, 2 * H)]
+    assert mail.mttr is None and mail.longest == pytest.approx(2 * H)
+    assert mail.p50 == pytest.approx(0.2, rel=0.15)
+
+
+def test_it_sums_groups_and_everything_time_weighted(report: Report) -> None:
+    assert [g.name for g in report.groups] == ["Layanan publik", "Server jaringan"]
+    assert report.groups[0].availability == report.targets[0].availability
+    overall = report.overall
+    assert overall.availability == pytest.approx(100 * 38 / 43)
+    assert overall.uptime.down == pytest.approx(5 * H)
+    assert len(overall.incidents) == 3
+    assert (overall.longest, overall.mttr) == pytest.approx((4 * H, 2.5 * H))
+    assert overall.latency.count == 528
+
+
+def test_it_lists_maintenance_apart_with_its_reason(report: Report) -> None:
+    assert [(m.name, m.start, m.end, m.reason) for m in report.maintenance] == [
+        ("Website Pemkab", T0 + 5 * H, T0 + 6 * H, "Pembaruan server")
+    ]
+    assert report.targets[0].uptime.maintenance == pytest.approx(H)
+
+
+class _Checker(HTMLParser):
+    """Collects unbalanced tags (void elements aside)."""
+
+    VOID = frozenset({"meta", "br", "link", "img", "hr", "input"})
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stack: list[str] = []
+        self.errors: list[str] = []
+
+    def handle_starttag(self, tag: str, attrs: object) -> None:
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.stack or self.stack.pop() != tag:
+            self.errors.append(tag)
+
+
+def test_it_renders_printable_html_in_indonesian_and_english(report: Report) -> None:
+    html = render_report(report, "html", "id")
+    checker = _Checker()
+    checker.feed(html)
+    assert checker.errors == [] and checker.stack == []
+    assert "@media print" in html and "@page" in html
+    for text in (
+        "Laporan ketersediaan layanan",
+        WATCH,
+        "2018-06-11 00:00 s.d. 2018-06-12 00:00",
+        "Asia/Jakarta",
+        "85,714 %",
+        "90,909 %",
+        "88,372 %",
+        "2 jam 30 mnt",
+        "masih berlangsung",
+        "Koneksi ditolak",
+        "port 443 closed",
+        "Pembaruan server",
+    ):
+        assert text in html, text
+    english = render_report(report, "html", "en")
+    for text in (
+        "Service availability report",
+        "85.714 %",
+        "2 h 30 min",
+        "ongoing",
+        "Connection refused",
+        "Planned maintenance (not counted as downtime)",
+    ):
+        assert text in english, text
+
+
+def test_it_renders_markdown_tables(report: Report) -> None:
+    md = render_report(report, "md", "en")
+    assert "| **All services** | 88.372 % | 5 h | 3 | 4 h | 2 h 30 min |" in md
+    assert "| Website Pemkab | 85.714 % | 3 h | 2 | 4 h | 2 h 30 min |" in md
+    assert "| Server surel | 2018-06-11 22:00 | _ongoing_ | 2 h | Name not resolved (NXDOMAIN) |" in md
+    assert "| Website Pemkab | 2018-06-11 05:00 | 2018-06-11 06:00 | 1 h | Pembaruan server |" in md
+
+
+def test_it_renders_csv_for_spreadsheets(report: Report) -> None:
+    text = render_report(report, "csv", "id")
+    summary, incidents = text.split("\n\n")
+    rows = list(csv.DictReader(io.StringIO(summary)))
+    assert [(r["level"], r["target"]) for r in rows] == [
+        ("all", ""),
+        ("group", ""),
+        ("group", ""),
+        ("target", "web"),
+        ("target", "mail"),
+    ]
+    web = rows[3]
+    assert float(web["availability_percent"]) == pytest.approx(85.7143)
+    assert (web["downtime_seconds"], web["maintenance_seconds"]) == ("10800.0", "3600.0")
+    assert (web["incidents"], web["longest_outage_seconds"], web["mttr_seconds"]) == ("2", "14400.0", "9000.0")
+    assert (web["probes"], web["failed_probes"]) == ("264", "36")
+    listed = list(csv.DictReader(io.StringIO(incidents)))
+    assert [(r["target"], r["start"], r["end"]) for r in listed] == [
+        ("web", "2018-06-11T02:00:00+07:00", "2018-06-11T03:00:00+07:00"),
+        ("web", "2018-06-11T09:00:00+07:00", "2018-06-11T13:00:00+07:00"),
+        ("mail", "2018-06-11T22:00:00+07:00", ""),
+    ]
+
+
+async def test_it_shows_a_hostile_target_name_as_text(tmp_path: Path) -> None:
+    await build(tmp_path / "monitor.db")
+    store = SQLiteStore(tmp_path / "monitor.db", observe=False)
+    await store.open()
+    try:
+        config = make_config(tmp_path, web_name="<script>alert(1)</script>|x")
+        report = await build_report(config, store, T0, END, now=END)
+    finally:
+        await store.close()
+    html = render_report(report, "html", "en")
+    assert "<script>" not in html and "&lt;script&gt;alert(1)&lt;/script&gt;|x" in html
+    md = render_report(report, "md", "en")
+    assert "<script>" not in md and "\\<script\\>alert(1)\\</script\\>\\|x" in md
+
+
+def _args(**values: object) -> argparse.Namespace:
+    base: dict[str, object] = {"watch": None, "from_": None, "to": None, "format": "md", "output": None}
+    return argparse.Namespace(**{**base, **values})
+
+
+async def test_the_command_writes_the_watch_report_to_a_file(tmp_path: Path) -> None:
+    await build(tmp_path / "monitor.db")
+    out = tmp_path / "laporan.md"
+    assert await run_report(make_config(tmp_path), _args(watch=WATCH, output=out)) == 0
+    row = "| Website Pemkab | 85,714 % | 3 jam | 2 | 4 jam | 2 jam 30 mnt |"
+    assert WATCH in out.read_text(encoding="utf-8") and row in out.read_text(encoding="utf-8")
+    dates = _args(from_="2018-06-11", to="2018-06-11", output=out)
+    assert await run_report(make_config(tmp_path), dates) == 0
+    assert WATCH not in out.read_text(encoding="utf-8") and row in out.read_text(encoding="utf-8")
+
+
+async def test_the_command_refuses_an_unknown_watch_or_a_missing_history(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = make_config(tmp_path)
+    assert await run_report(config, _args(watch="nope")) == 2
+    assert "no [[watch]] named 'nope'" in capsys.readouterr().err
+    assert await run_report(config, _args(watch=WATCH)) == 2
+    assert "no history" in capsys.readouterr().err
+    empty = replace(config, settings=replace(config.settings, data_dir=tmp_path / "none"))
+    assert await run_report(empty, _args(from_="2018-06-12", to="2018-06-11")) == 2
+
+
+def test_times_without_an_offset_are_in_the_configured_zone() -> None:
+    assert parse_time("2018-06-11", ZONE) == T0
+    assert parse_time("2018-06-11", ZONE, end=True) == END
+    assert parse_time("2018-06-11T07:00", ZONE) == T0 + 7 * H
+    assert parse_time("2018-06-11T00:00:00+00:00", ZONE) == T0 + 7 * H
+    with pytest.raises(ValueError, match="ISO 8601"):
+        parse_time("11/06/2018", ZONE)
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_every_reason_a_probe_gives_is_in_words(report: Report, language: str) -> None:
+    from monitor.report.render import Helpers, _texts, templates_dir
+    from monitor.result import Reason
+
+    helpers = Helpers(report, _texts(templates_dir()), language)
+    codes = [value for name, value in vars(Reason).items() if name.isupper()]
+    assert [c for c in codes if helpers.reason(c) == c] == []
+
+
+async def test_csv_cells_are_never_spreadsheet_formulas(tmp_path: Path) -> None:
+    await build(tmp_path / "monitor.db")
+    store = SQLiteStore(tmp_path / "monitor.db", observe=False)
+    await store.open()
+    try:
+        config = make_config(tmp_path, web_name='=HYPERLINK("http://evil.example","x")')
+        report = await build_report(config, store, T0, END, now=END)
+    finally:
+        await store.close()
+    summary, incidents = render_report(report, "csv", "en").split("\n\n")
+    names = {r["name"] for r in csv.DictReader(io.StringIO(summary))}
+    assert '\'=HYPERLINK("http://evil.example","x")' in names
+    assert all(not r["name"].startswith("=") for r in csv.DictReader(io.StringIO(incidents)))
+
+
+def test_a_loss_never_reads_as_100_percent(report: Report) -> None:
+    from monitor.report.render import Helpers, _texts, templates_dir
+
+    helpers = Helpers(report, _texts(templates_dir()), "id")
+    assert (helpers.percent(99.9996), helpers.percent(100.0), helpers.percent(99.5)) == (
+        "99,999 %",
+        "100,000 %",
+        "99,500 %",
+    )
+
+
+async def test_maintenance_planned_at_runtime_is_listed_with_its_reason(tmp_path: Path) -> None:
+    await build(tmp_path / "monitor.db")
+    store = SQLiteStore(tmp_path / "monitor.db", observe=False)
+    await store.open()
+    try:
+        await store.add_maintenance(T0 + 5 * H, T0 + 6 * H, ("web",), (), "Ganti UPS")
+        config = replace(make_config(tmp_path), maintenance=())  # planned through the admin API only
+        report = await build_report(config, store, T0, END, now=END)
+    finally:
+        await store.close()
+    assert [(m.name, m.reason) for m in report.maintenance] == [("Website Pemkab", "Ganti UPS")]
