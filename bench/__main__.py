@@ -1,4 +1,4 @@
-"""`python -m bench` (`make bench`): every DESIGN.md performance figure, measured on a
+"""`python -m bench` (`make bench`): every performance figure of BENCHMARKS.md, measured on a
 local farm, printed next to its target and written to bench/out/.
 
 On a machine with 2+ CPUs the farm, the load driver and this harness run on CPU 0 and
@@ -49,7 +49,7 @@ class Sizes:
         self.rates = {"http": 500, "https": 200, "tcp": 500}
         self.warmup, self.window = (2.0, 3.0) if quick else (3.0, 5.0)
         self.rounds = 1 if quick else 3
-        self.full_targets = 20_000  # DESIGN.md's figure, at its 30 s interval
+        self.full_targets = 20_000  # the target's figure, at its 30 s interval
         self.full_window = 10.0 if quick else 30.0
         self.ladder_interval = 3.0
         self.ladder = (3000, 4500) if quick else (4500, 6000, 7500, 9000)

@@ -24,7 +24,7 @@ from monitor.store.sqlite.store import SQLiteStore
 
 DAY = 86400.0
 START = 1_700_000_000.0
-BUDGET = 1_000_000  # bytes per target per year (DESIGN.md)
+BUDGET = 1_000_000  # bytes per target per year (BENCHMARKS.md)
 
 
 # Tables that grow with time; the others hold a fixed window (raw results) or a row each.

@@ -1,4 +1,4 @@
-"""The bench's report: each figure with what it was measured by and DESIGN.md's target,
+"""The bench's report: each figure with what it was measured by and its target (BENCHMARKS.md),
 printed as a table and written to `bench/out/` (results.json, results.md)."""
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The `monitor` command line: run, check, validate, report, notify-test.
 
-Exit codes follow DESIGN.md: `check` 0 all up, 1 any down/degraded, 2 bad configuration;
+Exit codes (docs/cli.md): `check` 0 all up, 1 any down/degraded, 2 bad configuration;
 `validate` 0 valid, 2 invalid. A configuration problem is printed with its file, key
 path and line, never as a traceback.
 """

@@ -1,4 +1,4 @@
-"""Prometheus metrics on a registry the app owns (DESIGN.md's table).
+"""Prometheus metrics on a registry the app owns (the table in docs/metrics.md).
 
 Per-target series are built at scrape time from the state machine's statuses, so a probe
 costs no metric updates beyond one histogram bucket, and a target removed by a reload
