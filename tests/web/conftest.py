@@ -193,6 +193,7 @@ def set_state(
     status.state = status.underlying = state
     status.since, status.reason, status.detail = since, reason, detail
     status.last = last
+    runtime.states.version += 1  # as the state machine counts a change
 
 
 def history(
