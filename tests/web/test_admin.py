@@ -85,7 +85,7 @@ async def test_the_admin_page_shows_every_target_its_address_and_last_error(clie
     assert "CCTV lobi" in html and "private" in html
     assert "rtsp://viewer:***@10.10.5.21:554/ch1" in html  # the address, password hidden
     assert "hunter2" not in html
-    assert "Authentication was refused" in html and "401 from 10.10.5.21:554" in html
+    assert "Authentication failed" in html and "401 from 10.10.5.21:554" in html
     assert "https://web.example.go.id/" in html
 
 

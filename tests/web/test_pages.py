@@ -11,10 +11,8 @@ from zoneinfo import ZoneInfo
 import html5lib
 
 from monitor.config import Maintenance, Watch
-from monitor.resources import templates_dir
 from monitor.result import Result, State
 from monitor.store import Note, Period
-from monitor.web.texts import LANGUAGES, load_catalog
 from tests.web.conftest import DAY, FakeRuntime, history, make_config, set_state, target
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
@@ -78,14 +76,6 @@ async def test_it_speaks_english_on_request_and_links_both_languages(client_for)
     assert_valid_html(english)
     fallback = (await client.get("/?lang=xx")).text
     assert '<html lang="id">' in fallback
-
-
-def test_every_text_has_both_languages() -> None:
-    catalog = load_catalog(templates_dir() / "strings.toml")
-    assert len(catalog) > 100
-    for key, texts in catalog.items():
-        for lang in LANGUAGES:
-            assert texts[lang].strip(), f"{key} has no {lang} text"
 
 
 async def test_uptime_bars_and_sparkline_show_the_history(client_for) -> None:
