@@ -1,11 +1,12 @@
 """The one text catalogue: every word a person reads, Indonesian and English side by side.
 
 `templates/texts/*.toml` load into one `Catalog` of flat keys ("reason.timeout",
-"page.updated"), each with its `id` and `en` text:
+"page.updated", "report.title"), each with its `id` and `en` text:
 
     shared.toml   the state words and reasons: every consumer shows these, so a reason
                   reads the same everywhere
     web.toml      the pages, badges and admin view (page.*, target.*, admin.*, ...)
+    report.toml   the availability report's layout (report.*)
 
 A key lives in one file only. Texts use `{name}` placeholders. `Words` is the catalogue in
 one language, handed to the templates as `t`: `t("key", name=value)`, `t.state(value)`,
