@@ -1,16 +1,19 @@
 """The one text catalogue: every word a person reads, Indonesian and English side by side.
 
 `templates/texts/*.toml` load into one `Catalog` of flat keys ("reason.timeout",
-"page.updated", "report.title"), each with its `id` and `en` text:
+"page.updated", "report.title", "alert.label.state"), each with its `id` and `en` text:
 
     shared.toml   the state words and reasons: every consumer shows these, so a reason
                   reads the same everywhere
     web.toml      the pages, badges and admin view (page.*, target.*, admin.*, ...)
     report.toml   the availability report's layout (report.*)
+    alerts.toml   the alert messages' layout (alert.*)
 
 A key lives in one file only. Texts use `{name}` placeholders. `Words` is the catalogue in
-one language, handed to the templates as `t`: `t("key", name=value)`, `t.state(value)`,
-`t.reason(code)`.
+one language, handed to every template as `t`: `t("key", name=value)`, `t.state(value)`,
+`t.reason(code)`. The jinja2 environments stay each consumer's own (HTML autoescaping for
+the pages, Markdown or plain text for the report and the alerts); only the words are
+shared.
 """
 
 from __future__ import annotations
