@@ -2,7 +2,7 @@
 
 HTML and Markdown are jinja2 templates (`templates/report.html.j2`, `report.md.j2`);
 their words come from the one text catalogue (`monitor.texts`): the report's layout from
-`templates/texts/report.toml` through `t("report.key")`, the reasons through `t.reason`,
+`templates/texts/report.toml` (`t("report.title")`), the reasons through `t.reason`,
 which read as on the status page and in the alerts.
 
 CSV is for spreadsheets: stable English column names, plain numbers (seconds, percent,
@@ -89,9 +89,9 @@ class Helpers:
         if rest < 60:
             return f"{rest} {self.t('report.unit_second')}"
         parts = []
-        for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        for key, size in (("report.unit_day", 86400), ("report.unit_hour", 3600), ("report.unit_minute", 60)):
             if rest >= size:
-                parts.append(f"{rest // size} {self.t('report.unit_' + unit)}")
+                parts.append(f"{rest // size} {self.t(key)}")
                 rest %= size
         return " ".join(parts)
 

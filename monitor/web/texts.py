@@ -40,10 +40,10 @@ class Texts(Words):
         """Two largest units in words: `2 jam 5 menit`, `3 d 4 h`, `45 s`."""
         total = max(0, round(seconds))
         parts = []
-        for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        for key, size in (("unit.d", 86400), ("unit.h", 3600), ("unit.m", 60), ("unit.s", 1)):
             amount, total = divmod(total, size)
             if amount:
-                parts.append(self(f"unit.{unit}", n=amount))
+                parts.append(self(key, n=amount))
         return " ".join(parts[:2]) if parts else self("unit.s", n=0)
 
     def latency(self, seconds: float) -> str:

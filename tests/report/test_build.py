@@ -140,6 +140,18 @@ def test_it_renders_printable_html_in_indonesian_and_english(report: Report) -> 
         assert text in english, text
 
 
+@pytest.mark.parametrize("language", ["id", "en"])
+@pytest.mark.parametrize("fmt", ["html", "md"])
+def test_every_format_reads_in_both_languages_with_the_shared_reasons(report: Report, fmt: str, language: str) -> None:
+    from monitor.report.render import _catalog, templates_dir
+
+    words = _catalog(templates_dir()).words(language)
+    text = render_report(report, fmt, language)
+    assert words("report.title") in text and words("report.incident_list") in text
+    for incident in report.overall.incidents:
+        assert words.reason(incident.reason) in text, incident.reason
+
+
 def test_it_renders_markdown_tables(report: Report) -> None:
     md = render_report(report, "md", "en")
     assert "| **All services** | 88.372 % | 5 h | 3 | 4 h | 2 h 30 min |" in md

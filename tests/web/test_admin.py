@@ -89,6 +89,12 @@ async def test_the_admin_page_shows_every_target_its_address_and_last_error(clie
     assert "https://web.example.go.id/" in html
 
 
+async def test_the_admin_page_reads_in_indonesian_too(client_for, token) -> None:
+    response = await client_for(runtime()).get("/admin?lang=id", headers=BEARER)
+    assert response.status_code == 200
+    assert "Autentikasi gagal" in response.text and "Galat terakhir" in response.text
+
+
 async def test_a_browser_may_use_basic_auth_with_the_token_as_password(client_for, token) -> None:
     basic = base64.b64encode(f"admin:{TOKEN}".encode()).decode()
     client = client_for(runtime())

@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import html5lib
+import pytest
 
 from monitor.config import Maintenance, Watch
 from monitor.result import Result, State
@@ -220,6 +221,18 @@ async def test_the_status_page_from_the_real_store(client_for, day_runtime) -> N
     # The clock stands at midnight: today has no data yet, yesterday was the day.
     assert mail_bars[-2:] == [("major", "11 Jun 2018: down for 2 h"), ("none", "12 Jun 2018: no data")]
     assert "Ongoing incidents" in html and "The domain name could not be resolved" in html
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+async def test_every_page_and_badge_reads_in_both_languages(client_for, day_runtime, lang: str) -> None:
+    client = client_for(day_runtime, day_runtime.clock)
+    for path in ("/", "/targets/mail?range=24h", "/targets/web?range=7d"):
+        response = await client.get(f"{path}{'&' if '?' in path else '?'}lang={lang}")
+        assert response.status_code == 200, path
+        assert_valid_html(response.text)
+    for path in ("/badge/mail.svg", "/badge/web.svg?window=24h", "/badge/nope.svg"):
+        response = await client.get(f"{path}{'&' if '?' in path else '?'}lang={lang}")
+        assert response.status_code in (200, 404) and "<svg" in response.text, path
 
 
 async def test_private_and_unknown_targets_have_no_page(client_for) -> None:
