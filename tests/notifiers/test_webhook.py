@@ -49,9 +49,9 @@ async def test_it_posts_the_documented_payload_signed_over_the_exact_body(ctx: N
         "title": "🔴 Website <Pemkab> is DOWN",
         "text": (
             "🔴 Website <Pemkab> is DOWN\n\n"
-            "State: DOWN\n"
+            "State: Down\n"
             "Group: Layanan publik\n"
-            "Reason: timed out (no answer within 10s)\n"
+            "Reason: The service did not answer in time (no answer within 10s)\n"
             "Since: 2027-01-15 15:00:00 WIB\n"
             "At: 2027-01-15 15:00:00 WIB\n"
             "Also affected (depend on it): CCTV lobi\n"

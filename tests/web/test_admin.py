@@ -85,8 +85,14 @@ async def test_the_admin_page_shows_every_target_its_address_and_last_error(clie
     assert "CCTV lobi" in html and "private" in html
     assert "rtsp://viewer:***@10.10.5.21:554/ch1" in html  # the address, password hidden
     assert "hunter2" not in html
-    assert "Authentication was refused" in html and "401 from 10.10.5.21:554" in html
+    assert "Authentication failed" in html and "401 from 10.10.5.21:554" in html
     assert "https://web.example.go.id/" in html
+
+
+async def test_the_admin_page_reads_in_indonesian_too(client_for, token) -> None:
+    response = await client_for(runtime()).get("/admin?lang=id", headers=BEARER)
+    assert response.status_code == 200
+    assert "Autentikasi gagal" in response.text and "Galat terakhir" in response.text
 
 
 async def test_a_browser_may_use_basic_auth_with_the_token_as_password(client_for, token) -> None:

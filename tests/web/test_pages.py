@@ -9,12 +9,11 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import html5lib
+import pytest
 
 from monitor.config import Maintenance, Watch
-from monitor.resources import templates_dir
 from monitor.result import Result, State
 from monitor.store import Note, Period
-from monitor.web.texts import LANGUAGES, load_catalog
 from tests.waiting import until
 from tests.web.conftest import DAY, FakeRuntime, history, make_config, set_state, target
 
@@ -79,14 +78,6 @@ async def test_it_speaks_english_on_request_and_links_both_languages(client_for)
     assert_valid_html(english)
     fallback = (await client.get("/?lang=xx")).text
     assert '<html lang="id">' in fallback
-
-
-def test_every_text_has_both_languages() -> None:
-    catalog = load_catalog(templates_dir() / "strings.toml")
-    assert len(catalog) > 100
-    for key, texts in catalog.items():
-        for lang in LANGUAGES:
-            assert texts[lang].strip(), f"{key} has no {lang} text"
 
 
 async def test_uptime_bars_and_sparkline_show_the_history(client_for) -> None:
@@ -231,6 +222,18 @@ async def test_the_status_page_from_the_real_store(client_for, day_runtime) -> N
     # The clock stands at midnight: today has no data yet, yesterday was the day.
     assert mail_bars[-2:] == [("major", "11 Jun 2018: down for 2 h"), ("none", "12 Jun 2018: no data")]
     assert "Ongoing incidents" in html and "The domain name could not be resolved" in html
+
+
+@pytest.mark.parametrize("lang", ["id", "en"])
+async def test_every_page_and_badge_reads_in_both_languages(client_for, day_runtime, lang: str) -> None:
+    client = client_for(day_runtime, day_runtime.clock)
+    for path in ("/", "/targets/mail?range=24h", "/targets/web?range=7d"):
+        response = await client.get(f"{path}{'&' if '?' in path else '?'}lang={lang}")
+        assert response.status_code == 200, path
+        assert_valid_html(response.text)
+    for path in ("/badge/mail.svg", "/badge/web.svg?window=24h", "/badge/nope.svg"):
+        response = await client.get(f"{path}{'&' if '?' in path else '?'}lang={lang}")
+        assert response.status_code in (200, 404) and "<svg" in response.text, path
 
 
 async def test_private_and_unknown_targets_have_no_page(client_for) -> None:
