@@ -30,6 +30,7 @@ from monitor.store import (
     StoredResult,
     Uptime,
 )
+from monitor.store.registry import open_store
 from monitor.web import create_app
 
 DAY = 86400.0
@@ -244,11 +245,11 @@ def on(day: date) -> float:
 async def day_runtime(tmp_path: Path) -> AsyncIterator[FakeRuntime]:
     """The hand-computed day of tests/history.py in the real SQLite store, with the live
     states it ends in; the app's clock is `day_runtime.clock` (the end of that day)."""
-    from monitor.store.sqlite.store import SQLiteStore
     from tests import history as h
 
-    clock = await h.build(tmp_path / "monitor.db")
-    store = SQLiteStore(tmp_path / "monitor.db", clock=clock)
+    settings = Settings(data_dir=tmp_path)
+    clock = await h.build(settings)
+    store = open_store(settings, clock=clock)
     await store.open()
     config = make_config([target("web", "Website Pemkab"), target("mail", "Server surel", group="Server jaringan")])
     runtime = FakeRuntime(config, store=store)
