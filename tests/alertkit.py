@@ -1,5 +1,5 @@
-"""Shared pieces of the alerting tests: a configuration builder, a controllable clock and
-a real local HTTP receiver (a webhook endpoint on 127.0.0.1)."""
+"""Shared pieces of the alerting tests: a configuration builder, an alert, a controllable
+clock and a real local HTTP receiver (a webhook endpoint on 127.0.0.1)."""
 
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.config import Config, NotifierConfig, Settings, Target
+from monitor.notifiers.base import Alert
 from monitor.notifiers.webhook import WebhookSpec
 
 
@@ -25,6 +26,21 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+def alert(ident: str = "web:down:1", kind: str = "down") -> Alert:
+    """An alert of the target "web" with the given id and kind (as queued in an outbox)."""
+    return Alert(
+        id=ident,
+        kind=kind,
+        target="web",
+        name="Website",
+        group="",
+        old="UP",
+        new="DOWN",
+        reason="timeout",
+        at=1_800_000_000.0,
+    )
 
 
 def target(tid: str, name: str, notify: tuple[str, ...], **kw: Any) -> Target:

@@ -15,7 +15,7 @@ import pytest
 
 from monitor.config import Config, Maintenance, Settings, Target, Watch
 from monitor.report.build import Report, build_report, parse_time, render_report, run_report
-from monitor.store.sqlite.store import SQLiteStore
+from monitor.store.registry import open_store
 from tests.history import END, T0, ZONE, H, build
 
 WATCH = "Cuti bersama Idul Fitri 1439 H"
@@ -47,8 +47,8 @@ def make_config(folder: Path, web_name: str = "Website Pemkab") -> Config:
 
 @pytest.fixture
 async def report(tmp_path: Path) -> AsyncIterator[Report]:
-    await build(tmp_path / "monitor.db")
-    store = SQLiteStore(tmp_path / "monitor.db", observe=False)
+    await build(make_config(tmp_path).settings)
+    store = open_store(make_config(tmp_path).settings, observe=False)
     await store.open()
     try:
         yield await build_report(make_config(tmp_path), store, T0, END, WATCH, now=END + H)
@@ -187,8 +187,8 @@ def test_it_renders_csv_for_spreadsheets(report: Report) -> None:
 
 
 async def test_it_shows_a_hostile_target_name_as_text(tmp_path: Path) -> None:
-    await build(tmp_path / "monitor.db")
-    store = SQLiteStore(tmp_path / "monitor.db", observe=False)
+    await build(make_config(tmp_path).settings)
+    store = open_store(make_config(tmp_path).settings, observe=False)
     await store.open()
     try:
         config = make_config(tmp_path, web_name="<script>alert(1)</script>|x")
@@ -207,7 +207,7 @@ def _args(**values: object) -> argparse.Namespace:
 
 
 async def test_the_command_writes_the_watch_report_to_a_file(tmp_path: Path) -> None:
-    await build(tmp_path / "monitor.db")
+    await build(make_config(tmp_path).settings)
     out = tmp_path / "laporan.md"
     assert await run_report(make_config(tmp_path), _args(watch=WATCH, output=out)) == 0
     row = "| Website Pemkab | 85,714 % | 3 jam | 2 | 4 jam | 2 jam 30 mnt |"
@@ -239,8 +239,8 @@ def test_times_without_an_offset_are_in_the_configured_zone() -> None:
 
 
 async def test_csv_cells_are_never_spreadsheet_formulas(tmp_path: Path) -> None:
-    await build(tmp_path / "monitor.db")
-    store = SQLiteStore(tmp_path / "monitor.db", observe=False)
+    await build(make_config(tmp_path).settings)
+    store = open_store(make_config(tmp_path).settings, observe=False)
     await store.open()
     try:
         config = make_config(tmp_path, web_name='=HYPERLINK("http://evil.example","x")')
@@ -265,8 +265,8 @@ def test_a_loss_never_reads_as_100_percent(report: Report) -> None:
 
 
 async def test_maintenance_planned_at_runtime_is_listed_with_its_reason(tmp_path: Path) -> None:
-    await build(tmp_path / "monitor.db")
-    store = SQLiteStore(tmp_path / "monitor.db", observe=False)
+    await build(make_config(tmp_path).settings)
+    store = open_store(make_config(tmp_path).settings, observe=False)
     await store.open()
     try:
         await store.add_maintenance(T0 + 5 * H, T0 + 6 * H, ("web",), (), "Ganti UPS")

@@ -171,7 +171,7 @@ async def test_a_note_on_an_incident_is_stored_and_shown_under_it(client_for, to
 
     rt = runtime()
     now = time.time()
-    rt.store.down.append(Period("web", State.DOWN, now - 900, None, "timeout"))
+    rt.store.periods_.append(Period("web", State.DOWN, now - 900, None, "timeout"))
     set_state(rt, "web", State.DOWN, now - 900, "timeout")
     client = client_for(rt)
     response = await client.post(

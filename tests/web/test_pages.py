@@ -144,7 +144,7 @@ async def test_it_lists_incidents_with_durations_reasons_and_notes(client_for) -
     now = time.time()
     runtime = FakeRuntime(make_config([target("web", "Website"), target("dns", "DNS")]))
     set_state(runtime, "dns", State.DOWN, now - 1500, "dns_error")
-    runtime.store.down += [
+    runtime.store.periods_ += [
         Period("dns", State.DOWN, now - 1500, None, "dns_error"),
         Period("web", State.DOWN, now - 2 * DAY, now - 2 * DAY + 5400, "status_mismatch"),
     ]
