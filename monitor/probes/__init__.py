@@ -6,7 +6,7 @@ Adding a kind: write its module with a `KIND = ProbeKind(...)`, add it to `_KIND
 from __future__ import annotations
 
 from monitor.probes import dns, http, icmp, push, rtsp, tcp, tls
-from monitor.probes.base import ProbeContext, ProbeKind
+from monitor.probes.base import Gauge, ProbeContext, ProbeKind
 
 _KINDS: tuple[ProbeKind, ...] = (
     http.KIND,
@@ -24,4 +24,4 @@ PROBES: dict[str, ProbeKind] = {kind.name: kind for kind in _KINDS}
 SCHEMES: dict[str, ProbeKind] = {scheme: kind for kind in _KINDS for scheme in kind.schemes}
 """Probe kinds by URL scheme (`url = "tcp://..."` selects tcp)."""
 
-__all__ = ["PROBES", "SCHEMES", "ProbeContext", "ProbeKind"]
+__all__ = ["PROBES", "SCHEMES", "Gauge", "ProbeContext", "ProbeKind"]

@@ -5,6 +5,8 @@ scheme selects, a `parse` function that reads the kind's own keys of a `[targets
 table into a frozen spec, and `probe(target, ctx) -> Result`. Probes return results and
 never raise for a failing target (see `monitor.result.Reason`); they must finish within
 `target.timeout` (the scheduler also enforces it, a second later, as a safety net).
+What the rest of the monitor needs to know about a kind is declared on its
+`ProbeKind`, never tested by its name elsewhere.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ import ssl
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import SplitResult
@@ -58,6 +61,20 @@ class ProbeContext:
 
 ParseFn = Callable[[Table, SplitResult | None], Any]
 ProbeFn = Callable[["Target", ProbeContext], Awaitable[Result]]
+ReadFn = Callable[[Result], float]
+
+
+@dataclass(frozen=True)
+class Gauge:
+    """A gauge its kind writes for every result of its targets, whether or not the probe
+    got that far (the blackbox exporter writes `probe_http_status_code` 0 when no answer
+    came). One sample per `(labels, read)` of `samples`: `labels` already rendered for the
+    text format (`phase="tls"`, or "" for none; names sorting before `target`, which the
+    exposition appends) and `read(result)` its value."""
+
+    name: str
+    help: str
+    samples: tuple[tuple[str, ReadFn], ...]
 
 
 @dataclass(frozen=True)
@@ -65,17 +82,32 @@ class ProbeKind:
     """One probe family. `parse(table, url)` reads the kind's own keys from the target's
     table (through `Table`, which reports every problem and unknown key) and returns a
     frozen spec stored as `Target.spec`; `url` is None for kinds without one (push).
-    `metrics` declares the kind-specific gauges (full name -> help) a `Result.extra` may
-    carry. A spec is never shown, not even to admins: the admin view shows a target's
-    URL with its password hidden (`monitor.web.masking.redact`), and fields holding
-    secrets (an rtsp password, a push token, http's Authorization header) hide from repr.
+    A spec is never shown, not even to admins: the admin view shows a target's URL with
+    its password hidden (`monitor.web.masking.redact`), and fields holding secrets (an
+    rtsp password, a push token, http's Authorization header) hide from repr.
+
+    What the monitor needs of the kind elsewhere:
+
+    - `gauges`: the blackbox exporter's gauges written for every result of the kind's
+      targets (http: the status code and the duration of each phase), declared in the
+      order they are written. What all kinds share is written from the `Result`'s own
+      fields, for every kind alike (`monitor.metrics.exposition`);
+    - `metrics`: the kind's own gauges (full name -> help) that a `Result.extra` may
+      carry, each written when the result holds it.
     """
 
     name: str
     schemes: tuple[str, ...]
     parse: ParseFn
     probe: ProbeFn
+    gauges: tuple[Gauge, ...] = ()
     metrics: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+
+    @cached_property
+    def samples(self) -> tuple[tuple[str, str, ReadFn], ...]:
+        """`gauges` flattened, for the exposition's loop over every target: (gauge name,
+        labels, read) of each sample, in order."""
+        return tuple((gauge.name, labels, read) for gauge in self.gauges for labels, read in gauge.samples)
 
 
 class Stopwatch:

@@ -24,8 +24,8 @@ import httpx
 
 from monitor import __version__
 from monitor.config.reader import Table, format_duration
-from monitor.probes.base import ProbeContext, ProbeKind, Stopwatch
-from monitor.probes.http_exchange import Exchange
+from monitor.probes.base import Gauge, ProbeContext, ProbeKind, ReadFn, Stopwatch
+from monitor.probes.http_exchange import PHASES, Exchange
 from monitor.probes.http_expect import Expectations, check, read_expectations
 from monitor.probes.network import Failure, ProbeFailed, untrusted_expiry
 from monitor.result import Reason, Result
@@ -33,6 +33,8 @@ from monitor.result import Reason, Result
 if TYPE_CHECKING:
     from monitor.config import Target
 
+STATUS_CODE = "probe_http_status_code"
+PHASE_DURATION = "probe_http_duration_seconds"
 DEFAULT_MAX_BODY = 4 * 1024 * 1024
 _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _SIZE = re.compile(r"^\s*(\d+)\s*(B|KB|KiB|MB|MiB)?\s*$", re.IGNORECASE)
@@ -197,4 +199,25 @@ async def probe(target: Target, ctx: ProbeContext) -> Result:
     )
 
 
-KIND = ProbeKind(name="http", schemes=("http", "https"), parse=parse, probe=probe)
+def _status_code(result: Result) -> float:
+    return float(result.status_code or 0)
+
+
+def _phase(name: str) -> ReadFn:
+    def read(result: Result) -> float:
+        return result.phases.get(name, 0.0)
+
+    return read
+
+
+# The blackbox exporter's http prober writes these for every probe, 0 for what it did not reach.
+GAUGES = (
+    Gauge(STATUS_CODE, "Last HTTP status code (0: none).", (("", _status_code),)),
+    Gauge(
+        PHASE_DURATION,
+        "Last HTTP probe's duration per phase.",
+        tuple((f'phase="{phase}"', _phase(phase)) for phase in PHASES),
+    ),
+)
+
+KIND = ProbeKind(name="http", schemes=("http", "https"), parse=parse, probe=probe, gauges=GAUGES)

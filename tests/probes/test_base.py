@@ -1,9 +1,12 @@
-"""The probe seam's promise about secrets: no spec shows one in its repr (logs, tracebacks)."""
+"""The probe seam's promises: no spec shows a secret in its repr (logs, tracebacks), and
+what the kinds declare on their records adds up."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
+from monitor.metrics.exposition import SHARED_GAUGES
+from monitor.probes import PROBES
 from tests.probes.configfile import loader
 
 TOKEN = "push-token-0123456789abcdef"
@@ -29,3 +32,9 @@ bearer_token = "http-bearer-secret"
     assert "viewer" in shown and "3600" in shown  # the specs are there, only secrets hidden
     for secret in ("rtsp-secret-pw", TOKEN, "http-bearer-secret"):
         assert secret not in shown
+
+
+def test_no_gauge_name_is_declared_twice() -> None:
+    kinds = PROBES.values()
+    names = [*SHARED_GAUGES, *(g.name for k in kinds for g in k.gauges), *(name for k in kinds for name in k.metrics)]
+    assert sorted(names) == sorted(set(names))
