@@ -22,9 +22,9 @@ from monitor import __version__
 from monitor.config import Config, Target
 from monitor.config.loader import load_config
 from monitor.errors import ConfigError
-from monitor.probes.push import HeartbeatBook
+from monitor.probes import Heartbeats, heartbeat_book, probe_context
 from monitor.result import Result
-from monitor.runtime import probe_context, run_probe
+from monitor.runtime import run_probe
 from monitor.store.registry import has_history, open_store
 
 EXIT_OK, EXIT_DOWN, EXIT_CONFIG = 0, 1, 2
@@ -146,10 +146,10 @@ async def _probe_all(config: Config, targets: list[Target], concurrency: int = 1
     return list(await asyncio.gather(*(one(t) for t in targets)))
 
 
-async def _stored_heartbeats(config: Config) -> HeartbeatBook:
+async def _stored_heartbeats(config: Config) -> Heartbeats:
     """Push targets are judged from the heartbeats `monitor run` stored; `check` only
     reads them (a reader never counts as the monitor running)."""
-    book = HeartbeatBook()
+    book = heartbeat_book()
     if any(t.kind == "push" for t in config.targets.values()) and has_history(config.settings):
         store = open_store(config.settings, observe=False)
         await store.open()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import ssl
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from types import MappingProxyType
@@ -37,12 +37,24 @@ class TlsContexts(Protocol):
 
 
 class Heartbeats(Protocol):
-    """What the push probe reads: the last heartbeat each push target received."""
+    """The last heartbeat each passive target received (`monitor.probes.push.HeartbeatBook`):
+    the push probe reads `last` and `since`; the runtime `record`s each heartbeat as it
+    arrives, `restore`s the book from the store and `retain`s the configured targets."""
 
     def last(self, target_id: str) -> Result | None: ...
 
     def since(self, target_id: str) -> float:
         """Unix time from which a target that never sent a heartbeat counts as late."""
+        ...
+
+    def record(self, target_id: str, heartbeat: Result) -> None: ...
+
+    def restore(self, results: Mapping[str, Result]) -> None:
+        """Rebuild the book from the store's last result of each target (of any kind)."""
+        ...
+
+    def retain(self, target_ids: Iterable[str]) -> None:
+        """Forget targets no longer configured (after a reload)."""
         ...
 
 
