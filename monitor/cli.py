@@ -22,7 +22,7 @@ from monitor import __version__
 from monitor.config import Config, Target
 from monitor.config.loader import load_config
 from monitor.errors import ConfigError
-from monitor.probes import Heartbeats, heartbeat_book, probe_context
+from monitor.probes import PROBES, Heartbeats, heartbeat_book, probe_context
 from monitor.result import Result
 from monitor.runtime import run_probe
 from monitor.store.registry import has_history, open_store
@@ -147,10 +147,10 @@ async def _probe_all(config: Config, targets: list[Target], concurrency: int = 1
 
 
 async def _stored_heartbeats(config: Config) -> Heartbeats:
-    """Push targets are judged from the heartbeats `monitor run` stored; `check` only
-    reads them (a reader never counts as the monitor running)."""
+    """Targets of a passive kind are judged from the heartbeats `monitor run` stored;
+    `check` only reads them (a reader never counts as the monitor running)."""
     book = heartbeat_book()
-    if any(t.kind == "push" for t in config.targets.values()) and has_history(config.settings):
+    if any(_passive(t) for t in config.targets.values()) and has_history(config.settings):
         store = open_store(config.settings, observe=False)
         await store.open()
         try:
@@ -158,6 +158,11 @@ async def _stored_heartbeats(config: Config) -> Heartbeats:
         finally:
             await store.close()
     return book
+
+
+def _passive(target: Target) -> bool:
+    kind = PROBES.get(target.kind)
+    return kind is not None and kind.passive
 
 
 def _state_word(result: Result) -> str:

@@ -200,7 +200,8 @@ class Monitor:
             self.record(target, result)
 
     async def record_heartbeat(self, target: Target, result: Result) -> None:
-        """A push target's job reported in: keep it as its last heartbeat and judge it now."""
+        """A passive target's job reported in (`monitor.web.push`): keep it as its last
+        heartbeat and judge it now."""
         self.heartbeats.record(target.id, result)
         self.record(target, assess(target, result))
 

@@ -105,7 +105,10 @@ class ProbeKind:
       order they are written. What all kinds share is written from the `Result`'s own
       fields, for every kind alike (`monitor.metrics.exposition`);
     - `metrics`: the kind's own gauges (full name -> help) that a `Result.extra` may
-      carry, each written when the result holds it.
+      carry, each written when the result holds it;
+    - `passive`: the kind's results arrive from outside (a push job's heartbeats, kept in
+      `ProbeContext.heartbeats`) and its probe, scheduled like any other, only judges
+      what arrived; `monitor check` restores the stored heartbeats for such targets.
     """
 
     name: str
@@ -114,6 +117,7 @@ class ProbeKind:
     probe: ProbeFn
     gauges: tuple[Gauge, ...] = ()
     metrics: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    passive: bool = False
 
     @cached_property
     def samples(self) -> tuple[tuple[str, str, ReadFn], ...]:

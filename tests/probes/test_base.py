@@ -3,6 +3,7 @@ what the kinds declare on their records adds up."""
 
 from __future__ import annotations
 
+import ast
 from pathlib import Path
 
 from monitor.metrics.exposition import SHARED_GAUGES
@@ -10,6 +11,7 @@ from monitor.probes import PROBES
 from tests.probes.configfile import loader
 
 TOKEN = "push-token-0123456789abcdef"
+MONITOR = Path(__file__).resolve().parents[2] / "monitor"
 
 
 def test_no_spec_shows_its_secret_in_its_repr(tmp_path: Path) -> None:
@@ -38,3 +40,24 @@ def test_no_gauge_name_is_declared_twice() -> None:
     kinds = PROBES.values()
     names = [*SHARED_GAUGES, *(g.name for k in kinds for g in k.gauges), *(name for k in kinds for name in k.metrics)]
     assert sorted(names) == sorted(set(names))
+
+
+def kind_tests(package: Path) -> list[str]:
+    """Where code outside `probes/` compares a `.kind` with a probe kind's name."""
+    found = []
+    for path in sorted(package.rglob("*.py")):
+        if path.relative_to(package).parts[0] == "probes":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if not isinstance(node, ast.Compare):
+                continue
+            operands = [node.left, *node.comparators]
+            literals = {c.value for o in operands for c in ast.walk(o) if isinstance(c, ast.Constant)}
+            if literals & set(PROBES) and any(isinstance(o, ast.Attribute) and o.attr == "kind" for o in operands):
+                found.append(f"{path.relative_to(package)}:{node.lineno}")
+    return found
+
+
+def test_no_code_outside_the_probes_tests_a_kind_by_its_name() -> None:
+    # What a kind needs elsewhere it declares on its ProbeKind (gauges, passive).
+    assert kind_tests(MONITOR) == []
