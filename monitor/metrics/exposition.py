@@ -22,7 +22,7 @@ from monitor.result import Result
 
 if TYPE_CHECKING:
     from monitor.config import Target
-    from monitor.probes import ProbeKind
+    from monitor.probes import ProbeKind, Sample
 
 # What this module writes (the text format every Prometheus reads), whatever version
 # prometheus-client would announce for its own output.
@@ -103,8 +103,8 @@ def declare_blackbox(writer: Writer) -> None:
     for name, doc in _EVERY_RESULT.items():
         writer.family(name, "gauge", doc)
     for kind in kinds:
-        for gauge in kind.gauges:
-            writer.family(gauge.name, "gauge", gauge.help)
+        for name, doc in kind.gauges.items():
+            writer.family(name, "gauge", doc)
     for name, doc in _FROM_FIELDS.items():
         writer.family(name, "gauge", doc)
     for kind in kinds:
@@ -112,16 +112,15 @@ def declare_blackbox(writer: Writer) -> None:
             writer.family(name, "gauge", doc)
 
 
-def blackbox_samples(target: Target, result: Result) -> Iterator[tuple[str, str, float]]:
+def blackbox_samples(target: Target, result: Result) -> Iterator[Sample]:
     """One result as the blackbox exporter reports it: (gauge, extra labels, value).
-    The target's kind's `gauges` are written whatever the result holds; of its `metrics`,
+    The target's kind's `samples` are written whatever the result holds; of its `metrics`,
     those the result carries in `Result.extra` (nothing undeclared)."""
     yield "probe_success", "", 1.0 if result.ok else 0.0
     yield "probe_duration_seconds", "", result.duration
     kind = PROBES.get(target.kind)
-    if kind is not None:
-        for name, labels, read in kind.samples:
-            yield name, labels, read(result)
+    if kind is not None and kind.samples is not None:
+        yield from kind.samples(target, result)
     if "resolve" in result.phases:
         yield "probe_dns_lookup_time_seconds", "", result.phases["resolve"]
     if result.cert_expiry is not None:
@@ -155,6 +154,6 @@ def _docs(kind: ProbeKind | None) -> dict[str, str]:
     """The help of every gauge a target of `kind` may have, by name."""
     docs = dict(SHARED_GAUGES)
     if kind is not None:
-        docs.update((gauge.name, gauge.help) for gauge in kind.gauges)
+        docs.update(kind.gauges)
         docs.update(kind.metrics)
     return docs

@@ -8,7 +8,7 @@ of the monitor needs of it, add it to `_KINDS`.
 from __future__ import annotations
 
 from monitor.probes import dns, http, icmp, push, rtsp, tcp, tls
-from monitor.probes.base import Gauge, Heartbeats, ProbeContext, ProbeKind
+from monitor.probes.base import Heartbeats, ProbeContext, ProbeKind, Sample
 from monitor.probes.context import heartbeat_book, probe_context
 
 _KINDS: tuple[ProbeKind, ...] = (
@@ -27,4 +27,4 @@ PROBES: dict[str, ProbeKind] = {kind.name: kind for kind in _KINDS}
 SCHEMES: dict[str, ProbeKind] = {scheme: kind for kind in _KINDS for scheme in kind.schemes}
 """Probe kinds by URL scheme (`url = "tcp://..."` selects tcp)."""
 
-__all__ = ["PROBES", "SCHEMES", "Gauge", "Heartbeats", "ProbeContext", "ProbeKind", "heartbeat_book", "probe_context"]
+__all__ = ["PROBES", "SCHEMES", "Heartbeats", "ProbeContext", "ProbeKind", "Sample", "heartbeat_book", "probe_context"]

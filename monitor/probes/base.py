@@ -15,7 +15,6 @@ import ssl
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import SplitResult
@@ -73,20 +72,9 @@ class ProbeContext:
 
 ParseFn = Callable[[Table, SplitResult | None], Any]
 ProbeFn = Callable[["Target", ProbeContext], Awaitable[Result]]
-ReadFn = Callable[[Result], float]
-
-
-@dataclass(frozen=True)
-class Gauge:
-    """A gauge its kind writes for every result of its targets, whether or not the probe
-    got that far (the blackbox exporter writes `probe_http_status_code` 0 when no answer
-    came). One sample per `(labels, read)` of `samples`: `labels` already rendered for the
-    text format (`phase="tls"`, or "" for none; names sorting before `target`, which the
-    exposition appends) and `read(result)` its value."""
-
-    name: str
-    help: str
-    samples: tuple[tuple[str, ReadFn], ...]
+Sample = tuple[str, str, float]
+"""(gauge name, labels already rendered for the text format or "", value)."""
+SamplesFn = Callable[["Target", Result], Iterable[Sample]]
 
 
 @dataclass(frozen=True)
@@ -100,10 +88,13 @@ class ProbeKind:
 
     What the monitor needs of the kind elsewhere:
 
-    - `gauges`: the blackbox exporter's gauges written for every result of the kind's
-      targets (http: the status code and the duration of each phase), declared in the
-      order they are written. What all kinds share is written from the `Result`'s own
-      fields, for every kind alike (`monitor.metrics.exposition`);
+    - `gauges` (full name -> help) and `samples(target, result)`: the gauges written for
+      every result of the kind's targets, whether or not the probe got that far (http:
+      the status code and the duration of each phase, 0 for what it did not reach, as
+      the blackbox exporter writes them), and their samples for one result, in the
+      order of `gauges`. Labels sort before `target`, which the exposition appends.
+      What all kinds share is written from the `Result`'s own fields, for every kind
+      alike (`monitor.metrics.exposition`);
     - `metrics`: the kind's own gauges (full name -> help) that a `Result.extra` may
       carry, each written when the result holds it;
     - `passive`: the kind's results arrive from outside (a push job's heartbeats, kept in
@@ -115,15 +106,10 @@ class ProbeKind:
     schemes: tuple[str, ...]
     parse: ParseFn
     probe: ProbeFn
-    gauges: tuple[Gauge, ...] = ()
+    gauges: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    samples: SamplesFn | None = None
     metrics: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     passive: bool = False
-
-    @cached_property
-    def samples(self) -> tuple[tuple[str, str, ReadFn], ...]:
-        """`gauges` flattened, for the exposition's loop over every target: (gauge name,
-        labels, read) of each sample, in order."""
-        return tuple((gauge.name, labels, read) for gauge in self.gauges for labels, read in gauge.samples)
 
 
 class Stopwatch:

@@ -15,7 +15,7 @@ from prometheus_client import generate_latest
 
 from monitor.config import Config, NotifierConfig, Settings, Target
 from monitor.metrics.exposition import probe_text
-from monitor.probes import PROBES, Gauge, ProbeContext, ProbeKind
+from monitor.probes import PROBES, ProbeContext, ProbeKind, Sample
 from monitor.result import Event, Reason, Result
 from monitor.runtime import Monitor
 from monitor.store import Uptime
@@ -220,8 +220,8 @@ async def _instant(target: Target, ctx: ProbeContext) -> Result:
     return Result(True, duration=0.05, extra={"probe_fake_packets": 3.0, "probe_undeclared": 1.0})
 
 
-def _code(result: Result) -> float:
-    return float(result.status_code or 0)
+def _code(target: Target, result: Result) -> tuple[Sample, ...]:
+    return (("probe_gauged_code", 'attempt="first"', float(result.status_code or 0)),)
 
 
 FAKE = ProbeKind(
@@ -238,7 +238,8 @@ GAUGED = ProbeKind(
     schemes=(),
     parse=lambda table, url: None,
     probe=_instant,
-    gauges=(Gauge("probe_gauged_code", "Code of the last gauged probe.", (('attempt="first"', _code),)),),
+    gauges=MappingProxyType({"probe_gauged_code": "Code of the last gauged probe."}),
+    samples=_code,
 )
 
 

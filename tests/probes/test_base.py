@@ -6,8 +6,12 @@ from __future__ import annotations
 import ast
 from pathlib import Path
 
+import pytest
+
+from monitor.config import Target
 from monitor.metrics.exposition import SHARED_GAUGES
 from monitor.probes import PROBES
+from monitor.result import Reason, Result
 from tests.probes.configfile import loader
 
 TOKEN = "push-token-0123456789abcdef"
@@ -38,8 +42,16 @@ bearer_token = "http-bearer-secret"
 
 def test_no_gauge_name_is_declared_twice() -> None:
     kinds = PROBES.values()
-    names = [*SHARED_GAUGES, *(g.name for k in kinds for g in k.gauges), *(name for k in kinds for name in k.metrics)]
+    names = [*SHARED_GAUGES, *(name for k in kinds for name in k.gauges), *(name for k in kinds for name in k.metrics)]
     assert sorted(names) == sorted(set(names))
+
+
+@pytest.mark.parametrize("result", [Result(False, Reason.TIMEOUT), Result(True, status_code=200, phases={"tls": 0.1})])
+def test_a_kind_s_samples_write_each_of_its_gauges_whatever_the_result(result: Result) -> None:
+    for kind in PROBES.values():
+        target = Target(id="t", name="t", kind=kind.name, url=None, spec=None)
+        written = [name for name, _labels, _value in kind.samples(target, result)] if kind.samples else []
+        assert list(dict.fromkeys(written)) == list(kind.gauges), kind.name
 
 
 def kind_tests(package: Path) -> list[str]:
