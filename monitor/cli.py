@@ -22,9 +22,9 @@ from monitor import __version__
 from monitor.config import Config, Target
 from monitor.config.loader import load_config
 from monitor.errors import ConfigError
-from monitor.probes.push import HeartbeatBook
+from monitor.probes import PROBES, Heartbeats, heartbeat_book, probe_context
 from monitor.result import Result
-from monitor.runtime import probe_context, run_probe
+from monitor.runtime import run_probe
 from monitor.store.registry import has_history, open_store
 
 EXIT_OK, EXIT_DOWN, EXIT_CONFIG = 0, 1, 2
@@ -146,11 +146,11 @@ async def _probe_all(config: Config, targets: list[Target], concurrency: int = 1
     return list(await asyncio.gather(*(one(t) for t in targets)))
 
 
-async def _stored_heartbeats(config: Config) -> HeartbeatBook:
-    """Push targets are judged from the heartbeats `monitor run` stored; `check` only
-    reads them (a reader never counts as the monitor running)."""
-    book = HeartbeatBook()
-    if any(t.kind == "push" for t in config.targets.values()) and has_history(config.settings):
+async def _stored_heartbeats(config: Config) -> Heartbeats:
+    """Targets of a passive kind are judged from the heartbeats `monitor run` stored;
+    `check` only reads them (a reader never counts as the monitor running)."""
+    book = heartbeat_book()
+    if any(_passive(t) for t in config.targets.values()) and has_history(config.settings):
         store = open_store(config.settings, observe=False)
         await store.open()
         try:
@@ -158,6 +158,11 @@ async def _stored_heartbeats(config: Config) -> HeartbeatBook:
         finally:
             await store.close()
     return book
+
+
+def _passive(target: Target) -> bool:
+    kind = PROBES.get(target.kind)
+    return kind is not None and kind.passive
 
 
 def _state_word(result: Result) -> str:

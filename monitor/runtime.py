@@ -29,11 +29,7 @@ from monitor.config.loader import load_config
 from monitor.errors import ConfigError
 from monitor.log import kv
 from monitor.metrics.registry import Metrics
-from monitor.probes import PROBES, ProbeContext
-from monitor.probes.base import Heartbeats
-from monitor.probes.fasthttp import FastTransport
-from monitor.probes.push import HeartbeatBook
-from monitor.probes.tlsutil import TlsContextCache
+from monitor.probes import PROBES, ProbeContext, heartbeat_book, probe_context
 from monitor.result import Event, Reason, Result, State
 from monitor.scheduler import Scheduler
 from monitor.state import StateMachine
@@ -75,12 +71,6 @@ async def run_probe(target: Target, ctx: ProbeContext) -> Result:
     return assess(target, result)
 
 
-def probe_context(heartbeats: Heartbeats | None = None) -> ProbeContext:
-    """What probes share in `monitor run` and `monitor check` alike: cached TLS contexts
-    and the fast HTTP/1.1 transport."""
-    return ProbeContext(tls=TlsContextCache(), heartbeats=heartbeats, http_transport=FastTransport())
-
-
 def freeze_heap() -> None:
     """Take what is alive now (configuration, targets, states: long-lived) out of the
     cyclic garbage collector's walks. With 20,000 targets each full collection walked
@@ -115,9 +105,7 @@ class Monitor:
         self.store = store
         self.states = StateMachine()
         self.states.sync(config.targets)
-        self.heartbeats = HeartbeatBook()
-        # The fast HTTP/1.1 transport: with httpx's default one the whole process managed
-        # ~500 HTTP probes per CPU-second, with this one ~2,000 (BENCHMARKS.md).
+        self.heartbeats = heartbeat_book()
         self.ctx = ctx or probe_context(self.heartbeats)
         self.metrics = Metrics(self, registry)
         self.scheduler = Scheduler(self._probe_and_record, concurrency=concurrency, on_lag=self.metrics.lag.observe)
@@ -212,7 +200,8 @@ class Monitor:
             self.record(target, result)
 
     async def record_heartbeat(self, target: Target, result: Result) -> None:
-        """A push target's job reported in: keep it as its last heartbeat and judge it now."""
+        """A passive target's job reported in (`monitor.web.push`): keep it as its last
+        heartbeat and judge it now."""
         self.heartbeats.record(target.id, result)
         self.record(target, assess(target, result))
 

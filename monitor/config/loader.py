@@ -210,7 +210,8 @@ def _read_target(tid: str, t: Table, defaults: Table) -> Target:
             t.problem("url", f"is required for kind {kind_name!r}")
             kind = None
     else:
-        t.problem("url", 'is required (or kind = "push" for a passive target)')
+        passive = " or ".join(f'kind = "{k.name}"' for k in PROBES.values() if k.passive)
+        t.problem("url", f"is required (or {passive} for a passive target)")
     interval = inherited("interval").duration("interval", 30.0, low=0.1)
     timeout = inherited("timeout").duration("timeout", min(10.0, interval), low=0.01)
     if timeout > interval:

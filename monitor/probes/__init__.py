@@ -1,12 +1,15 @@
-"""Probe kinds, one module each, in one registry keyed by the name users write.
+"""Probe kinds, one module each, in one registry keyed by the name users write, and the
+context they share (`probe_context`, `heartbeat_book`: `monitor.probes.context`).
 
-Adding a kind: write its module with a `KIND = ProbeKind(...)`, add it to `_KINDS`.
+Adding a kind: write its module with a `KIND = ProbeKind(...)` declaring what the rest
+of the monitor needs of it, add it to `_KINDS`.
 """
 
 from __future__ import annotations
 
 from monitor.probes import dns, http, icmp, push, rtsp, tcp, tls
-from monitor.probes.base import ProbeContext, ProbeKind
+from monitor.probes.base import Heartbeats, ProbeContext, ProbeKind, Sample
+from monitor.probes.context import heartbeat_book, probe_context
 
 _KINDS: tuple[ProbeKind, ...] = (
     http.KIND,
@@ -24,4 +27,4 @@ PROBES: dict[str, ProbeKind] = {kind.name: kind for kind in _KINDS}
 SCHEMES: dict[str, ProbeKind] = {scheme: kind for kind in _KINDS for scheme in kind.schemes}
 """Probe kinds by URL scheme (`url = "tcp://..."` selects tcp)."""
 
-__all__ = ["PROBES", "SCHEMES", "ProbeContext", "ProbeKind"]
+__all__ = ["PROBES", "SCHEMES", "Heartbeats", "ProbeContext", "ProbeKind", "Sample", "heartbeat_book", "probe_context"]

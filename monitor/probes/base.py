@@ -5,13 +5,15 @@ scheme selects, a `parse` function that reads the kind's own keys of a `[targets
 table into a frozen spec, and `probe(target, ctx) -> Result`. Probes return results and
 never raise for a failing target (see `monitor.result.Reason`); they must finish within
 `target.timeout` (the scheduler also enforces it, a second later, as a safety net).
+What the rest of the monitor needs to know about a kind is declared on its
+`ProbeKind`, never tested by its name elsewhere.
 """
 
 from __future__ import annotations
 
 import ssl
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
@@ -34,12 +36,24 @@ class TlsContexts(Protocol):
 
 
 class Heartbeats(Protocol):
-    """What the push probe reads: the last heartbeat each push target received."""
+    """The last heartbeat each passive target received (`monitor.probes.push.HeartbeatBook`):
+    the push probe reads `last` and `since`; the runtime `record`s each heartbeat as it
+    arrives, `restore`s the book from the store and `retain`s the configured targets."""
 
     def last(self, target_id: str) -> Result | None: ...
 
     def since(self, target_id: str) -> float:
         """Unix time from which a target that never sent a heartbeat counts as late."""
+        ...
+
+    def record(self, target_id: str, heartbeat: Result) -> None: ...
+
+    def restore(self, results: Mapping[str, Result]) -> None:
+        """Rebuild the book from the store's last result of each target (of any kind)."""
+        ...
+
+    def retain(self, target_ids: Iterable[str]) -> None:
+        """Forget targets no longer configured (after a reload)."""
         ...
 
 
@@ -58,6 +72,9 @@ class ProbeContext:
 
 ParseFn = Callable[[Table, SplitResult | None], Any]
 ProbeFn = Callable[["Target", ProbeContext], Awaitable[Result]]
+Sample = tuple[str, str, float]
+"""(gauge name, labels already rendered for the text format or "", value)."""
+SamplesFn = Callable[["Target", Result], Iterable[Sample]]
 
 
 @dataclass(frozen=True)
@@ -65,17 +82,34 @@ class ProbeKind:
     """One probe family. `parse(table, url)` reads the kind's own keys from the target's
     table (through `Table`, which reports every problem and unknown key) and returns a
     frozen spec stored as `Target.spec`; `url` is None for kinds without one (push).
-    `metrics` declares the kind-specific gauges (full name -> help) a `Result.extra` may
-    carry. A spec is never shown, not even to admins: the admin view shows a target's
-    URL with its password hidden (`monitor.web.masking.redact`), and fields holding
-    secrets (an rtsp password, a push token, http's Authorization header) hide from repr.
+    A spec is never shown, not even to admins: the admin view shows a target's URL with
+    its password hidden (`monitor.web.masking.redact`), and fields holding secrets (an
+    rtsp password, a push token, http's Authorization header) hide from repr.
+
+    What the monitor needs of the kind elsewhere:
+
+    - `gauges` (full name -> help) and `samples(target, result)`: the gauges written for
+      every result of the kind's targets, whether or not the probe got that far (http:
+      the status code and the duration of each phase, 0 for what it did not reach, as
+      the blackbox exporter writes them), and their samples for one result, in the
+      order of `gauges`. Labels sort before `target`, which the exposition appends.
+      What all kinds share is written from the `Result`'s own fields, for every kind
+      alike (`monitor.metrics.exposition`);
+    - `metrics`: the kind's own gauges (full name -> help) that a `Result.extra` may
+      carry, each written when the result holds it;
+    - `passive`: the kind's results arrive from outside (a push job's heartbeats, kept in
+      `ProbeContext.heartbeats`) and its probe, scheduled like any other, only judges
+      what arrived; `monitor check` restores the stored heartbeats for such targets.
     """
 
     name: str
     schemes: tuple[str, ...]
     parse: ParseFn
     probe: ProbeFn
+    gauges: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    samples: SamplesFn | None = None
     metrics: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    passive: bool = False
 
 
 class Stopwatch:

@@ -17,6 +17,7 @@ import base64
 import re
 import time
 from dataclasses import dataclass, field
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, unquote
 
@@ -24,8 +25,8 @@ import httpx
 
 from monitor import __version__
 from monitor.config.reader import Table, format_duration
-from monitor.probes.base import ProbeContext, ProbeKind, Stopwatch
-from monitor.probes.http_exchange import Exchange
+from monitor.probes.base import ProbeContext, ProbeKind, Sample, Stopwatch
+from monitor.probes.http_exchange import PHASES, Exchange
 from monitor.probes.http_expect import Expectations, check, read_expectations
 from monitor.probes.network import Failure, ProbeFailed, untrusted_expiry
 from monitor.result import Reason, Result
@@ -33,6 +34,8 @@ from monitor.result import Reason, Result
 if TYPE_CHECKING:
     from monitor.config import Target
 
+STATUS_CODE = "probe_http_status_code"
+PHASE_DURATION = "probe_http_duration_seconds"
 DEFAULT_MAX_BODY = 4 * 1024 * 1024
 _TOKEN = re.compile(r"^[!#$%&'*+.^_`|~0-9A-Za-z-]+$")
 _SIZE = re.compile(r"^\s*(\d+)\s*(B|KB|KiB|MB|MiB)?\s*$", re.IGNORECASE)
@@ -197,4 +200,28 @@ async def probe(target: Target, ctx: ProbeContext) -> Result:
     )
 
 
-KIND = ProbeKind(name="http", schemes=("http", "https"), parse=parse, probe=probe)
+# The blackbox exporter's http gauges: written for every probe, 0 for what it did not reach.
+GAUGES = MappingProxyType(
+    {
+        STATUS_CODE: "Last HTTP status code (0: none).",
+        PHASE_DURATION: "Last HTTP probe's duration per phase.",
+    }
+)
+_RESOLVE, _CONNECT, _TLS, _PROCESSING, _TRANSFER = (f'phase="{phase}"' for phase in PHASES)
+
+
+def samples(target: Target, result: Result) -> tuple[Sample, ...]:
+    """The `GAUGES` of one result. Written out rather than looped: this runs for every
+    HTTP target at every scrape."""
+    phases = result.phases
+    return (
+        (STATUS_CODE, "", float(result.status_code or 0)),
+        (PHASE_DURATION, _RESOLVE, phases.get("resolve", 0.0)),
+        (PHASE_DURATION, _CONNECT, phases.get("connect", 0.0)),
+        (PHASE_DURATION, _TLS, phases.get("tls", 0.0)),
+        (PHASE_DURATION, _PROCESSING, phases.get("processing", 0.0)),
+        (PHASE_DURATION, _TRANSFER, phases.get("transfer", 0.0)),
+    )
+
+
+KIND = ProbeKind(name="http", schemes=("http", "https"), parse=parse, probe=probe, gauges=GAUGES, samples=samples)

@@ -83,6 +83,11 @@ def test_it_rejects_an_unknown_key_with_its_line(tmp_path: Path) -> None:
     assert found == [f"{tmp_path / 'targets.toml'}:3: targets.a.intervall: unknown key"]
 
 
+def test_a_target_without_url_is_told_the_passive_kinds_it_could_be(tmp_path: Path) -> None:
+    found = problems(tmp_path, '[targets.a]\nname = "A"\n')
+    assert any(p.endswith('targets.a.url: is required (or kind = "push" for a passive target)') for p in found), found
+
+
 def test_it_rejects_a_bad_duration(tmp_path: Path) -> None:
     found = problems(tmp_path, '[targets.a]\nurl = "http://127.0.0.1/"\ninterval = "30 seconds"\n')
     assert len(found) == 1 and "targets.a.interval" in found[0] and "is not a duration" in found[0]

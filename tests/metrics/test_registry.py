@@ -13,7 +13,8 @@ import pytest
 from prometheus_client import generate_latest
 
 from monitor.config import Config, NotifierConfig, Settings, Target
-from monitor.probes import PROBES, ProbeContext, ProbeKind
+from monitor.metrics.exposition import probe_text
+from monitor.probes import PROBES, ProbeContext, ProbeKind, Sample
 from monitor.result import Reason, Result
 from monitor.runtime import Monitor
 from tests.fakestore import MemoryStore
@@ -182,6 +183,10 @@ async def _instant(target: Target, ctx: ProbeContext) -> Result:
     return Result(True, duration=0.05, extra={"probe_fake_packets": 3.0, "probe_undeclared": 1.0})
 
 
+def _code(target: Target, result: Result) -> tuple[Sample, ...]:
+    return (("probe_gauged_code", 'attempt="first"', float(result.status_code or 0)),)
+
+
 FAKE = ProbeKind(
     name="fake",
     schemes=(),
@@ -189,6 +194,31 @@ FAKE = ProbeKind(
     probe=_instant,
     metrics=MappingProxyType({"probe_fake_packets": "Packets the fake probe saw."}),
 )
+
+
+GAUGED = ProbeKind(
+    name="gauged",
+    schemes=(),
+    parse=lambda table, url: None,
+    probe=_instant,
+    gauges=MappingProxyType({"probe_gauged_code": "Code of the last gauged probe."}),
+    samples=_code,
+)
+
+
+def test_a_kind_s_declared_gauges_are_written_for_each_of_its_results_only(
+    store: MemoryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(PROBES, "gauged", GAUGED)
+    gauged = Target(id="g", name="Gauged", kind="gauged", url=None, spec=None, failure_threshold=1)
+    monitor = Monitor(config(gauged, GATE), store)  # type: ignore[arg-type]
+    monitor.record(gauged, Result(False, Reason.TIMEOUT, duration=1.0))
+    monitor.record(GATE, Result(True, status_code=7))
+    assert sample(monitor, "probe_gauged_code", target="g", attempt="first") == 0.0
+    assert sample(monitor, "probe_gauged_code", target="gateway", attempt="first") is None
+    text = probe_text(gauged, Result(True, status_code=7))
+    assert "# HELP probe_gauged_code Code of the last gauged probe.\n" in text
+    assert 'probe_gauged_code{attempt="first"} 7.0\n' in text
 
 
 async def test_running_probes_feed_lag_in_flight_and_kind_gauges(

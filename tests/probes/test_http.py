@@ -15,7 +15,7 @@ import pytest
 from monitor.probes import http
 from monitor.probes.base import ProbeContext
 from monitor.probes.tlsutil import TlsContextCache
-from monitor.result import Result
+from monitor.result import Reason, Result
 from tests.probes.servers import HttpServer, Request, make_target
 
 JSON = {"Content-Type": "application/json"}
@@ -254,6 +254,24 @@ async def test_it_times_every_phase(server: HttpServer, ctx: ProbeContext) -> No
     assert result.phases["processing"] >= 0.05
     assert result.phases["tls"] == 0.0
     assert sum(result.phases.values()) <= result.duration
+
+
+async def test_its_samples_are_the_status_and_every_phase_timed_zero_when_not_reached(
+    server: HttpServer, ctx: ProbeContext
+) -> None:
+    server.reply("/", 204)
+    target = make_target(http.KIND, server.url())
+    result = await http.probe(target, ctx)
+    written = {(name, labels): value for name, labels, value in http.samples(target, result)}
+    assert written[("probe_http_status_code", "")] == 204.0
+    assert [labels for name, labels in written if name == "probe_http_duration_seconds"] == [
+        f'phase="{phase}"' for phase in ("resolve", "connect", "tls", "processing", "transfer")
+    ]
+    assert written[("probe_http_duration_seconds", 'phase="connect"')] == result.phases["connect"] > 0
+    timed_out = {labels: value for _, labels, value in http.samples(target, Result(False, Reason.TIMEOUT))}
+    assert timed_out == dict.fromkeys(
+        ["", *(f'phase="{p}"' for p in ("resolve", "connect", "tls", "processing", "transfer"))], 0.0
+    )
 
 
 async def test_it_sends_through_the_context_transport_when_one_is_given() -> None:
