@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 if TYPE_CHECKING:
@@ -25,9 +26,17 @@ class Backend:
     unmonitored; readers (`monitor report`, `monitor check`) pass False.
     `has_history(settings)` says whether there is anything to read without creating
     it; `where(settings)` names the database for messages (never with a password).
+
+    Optional, for `monitor preflight`: `folder(settings)` is the local folder the
+    backend's files grow in (its free space is checked; None: the data live on a
+    database server), and `integrity(settings)` runs the database's own consistency
+    check and returns the problems it found (`[]` when sound). It may take a while on a
+    large database: call it in a thread. A backend without it cannot be checked.
     """
 
     scheme: str
     build: Build
     has_history: Callable[[Settings], bool]
     where: Callable[[Settings], str]
+    folder: Callable[[Settings], Path] | None = None
+    integrity: Callable[[Settings], list[str]] | None = None

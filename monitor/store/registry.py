@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 from monitor.config import Settings
 from monitor.store import sqlite
@@ -44,3 +45,16 @@ def has_history(settings: Settings) -> bool:
 def where(settings: Settings) -> str:
     """The store's location for messages, without credentials."""
     return backend_for(settings).where(settings)
+
+
+def folder(settings: Settings) -> Path | None:
+    """The local folder the store's files grow in; None for a database server."""
+    backend = backend_for(settings)
+    return backend.folder(settings) if backend.folder is not None else None
+
+
+def integrity(settings: Settings) -> list[str] | None:
+    """The problems the database's own consistency check finds (`[]`: sound); None
+    when the backend has no such check. Blocking and possibly slow: run it in a thread."""
+    backend = backend_for(settings)
+    return backend.integrity(settings) if backend.integrity is not None else None

@@ -11,9 +11,11 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 from monitor.config import Settings
 from monitor.store.backend import Backend
+from monitor.store.sqlite.schema import quick_check
 from monitor.store.sqlite.store import SQLiteStore, database_path
 
 
@@ -29,6 +31,21 @@ def _where(settings: Settings) -> str:
     return str(database_path(settings))
 
 
-BACKEND = Backend(scheme="sqlite", build=_build, has_history=_has_history, where=_where)
+def _folder(settings: Settings) -> Path:
+    return database_path(settings).parent
+
+
+def _integrity(settings: Settings) -> list[str]:
+    return quick_check(database_path(settings))
+
+
+BACKEND = Backend(
+    scheme="sqlite",
+    build=_build,
+    has_history=_has_history,
+    where=_where,
+    folder=_folder,
+    integrity=_integrity,
+)
 
 __all__ = ["BACKEND", "SQLiteStore"]

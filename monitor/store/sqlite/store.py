@@ -174,7 +174,10 @@ class SQLiteStore:
             finally:
                 conn.execute("COMMIT")
 
-        return await asyncio.get_running_loop().run_in_executor(self._reader, snapshot)
+        try:
+            return await asyncio.get_running_loop().run_in_executor(self._reader, snapshot)
+        except sqlite3.Error as exc:  # e.g. a damaged file: the store's own error, with the cause
+            raise StoreError(f"cannot read {self.path}: {exc}") from exc
 
     async def last_events(self) -> dict[str, Event]:
         return await self._read(q.last_events)
