@@ -99,7 +99,9 @@ class ProbeKind:
       carry, each written when the result holds it;
     - `passive`: the kind's results arrive from outside (a push job's heartbeats, kept in
       `ProbeContext.heartbeats`) and its probe, scheduled like any other, only judges
-      what arrived; `monitor check` restores the stored heartbeats for such targets.
+      what arrived; `monitor check` restores the stored heartbeats for such targets;
+    - `certificate(target)`: whether the target's probe meets a TLS certificate (and so
+      reports `Result.cert_expiry`): `monitor preflight` checks those expiries.
     """
 
     name: str
@@ -110,6 +112,7 @@ class ProbeKind:
     samples: SamplesFn | None = None
     metrics: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     passive: bool = False
+    certificate: Callable[[Target], bool] = field(default=lambda target: False, repr=False)
 
 
 class Stopwatch:

@@ -224,4 +224,16 @@ def samples(target: Target, result: Result) -> tuple[Sample, ...]:
     )
 
 
-KIND = ProbeKind(name="http", schemes=("http", "https"), parse=parse, probe=probe, gauges=GAUGES, samples=samples)
+def _certificate(target: Target) -> bool:
+    return (target.url or "").lower().startswith("https://")
+
+
+KIND = ProbeKind(
+    name="http",
+    schemes=("http", "https"),
+    parse=parse,
+    probe=probe,
+    gauges=GAUGES,
+    samples=samples,
+    certificate=_certificate,
+)

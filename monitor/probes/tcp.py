@@ -200,4 +200,8 @@ async def probe(target: Target, ctx: ProbeContext) -> Result:
     return clock.outcome(failure, "connected", cert_expiry=session.cert_expiry, phases=session.phases)
 
 
-KIND = ProbeKind(name="tcp", schemes=("tcp",), parse=parse, probe=probe)
+def _certificate(target: Target) -> bool:
+    return bool(getattr(target.spec, "tls", False))
+
+
+KIND = ProbeKind(name="tcp", schemes=("tcp",), parse=parse, probe=probe, certificate=_certificate)

@@ -105,6 +105,7 @@ KIND = ProbeKind(
     schemes=("tls",),
     parse=parse,
     probe=probe,
+    certificate=lambda target: True,
     metrics=MappingProxyType(
         {
             TLS_VERSION: "TLS version the last handshake negotiated (1.2, 1.3; 0: none)",

@@ -73,3 +73,23 @@ def kind_tests(package: Path) -> list[str]:
 def test_no_code_outside_the_probes_tests_a_kind_by_its_name() -> None:
     # What a kind needs elsewhere it declares on its ProbeKind (gauges, passive).
     assert kind_tests(MONITOR) == []
+
+
+def test_the_kinds_say_which_targets_meet_a_certificate(tmp_path: Path) -> None:
+    config = loader(tmp_path)("""
+[targets.site]
+url = "https://www.example.go.id/"
+[targets.plain]
+url = "http://www.example.go.id/"
+[targets.smtps]
+url = "tcp://mail.example.go.id:465"
+tls = true
+[targets.smtp]
+url = "tcp://mail.example.go.id:25"
+[targets.handshake]
+url = "tls://mail.example.go.id:993"
+[targets.ping]
+url = "icmp://10.10.0.1"
+""")
+    meeting = {tid for tid, t in config.targets.items() if PROBES[t.kind].certificate(t)}
+    assert meeting == {"site", "smtps", "handshake"}
