@@ -6,14 +6,15 @@ every `TICK_SECONDS`, calls `reload(config)` after a reload and `await stop()` a
 The `metrics` sink receives every outcome (`notified(notifier, ok)`, which feeds
 `monitor_notifications_total`) and keeps `notification_queue` (notifier -> pending, for
 `monitor_notification_queue`) current. `failed()` lists what could not be delivered,
-for the admin view.
+for the admin view; `announce(alert, notifiers)` queues an alert no state change raised
+(the readiness checklist at a watch's start, `monitor.preflight.inside`).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 import httpx
@@ -24,7 +25,7 @@ from monitor.alerting.policy import Outgoing, Policy
 from monitor.config import Config, Target
 from monitor.log import kv
 from monitor.notifiers import NOTIFIERS
-from monitor.notifiers.base import Notifier, NotifyContext
+from monitor.notifiers.base import Alert, Notifier, NotifyContext
 from monitor.notifiers.texts import Texts
 from monitor.result import Event, Result, State
 from monitor.store import FAILED, Entry, Outbox
@@ -125,6 +126,13 @@ class Alerting:
         self.dispatcher.update(self._notifiers(config))
         self._publish_queue()
 
+    def announce(self, alert: Alert, notifiers: Sequence[str]) -> list[str]:
+        """Queue an alert that no state change raised (the preflight result at a watch's
+        start) for these notifiers; return those it was new to (the outbox drops an id
+        it has queued before)."""
+        names = tuple(n for n in notifiers if n in self.config.notifiers)
+        return self._queue([Outgoing(alert, names)] if names else [])
+
     def failed(self, limit: int = 100) -> list[Entry]:
         """Alerts that could not be delivered (permanent errors), newest first."""
         return self.outbox.entries(FAILED, limit)
@@ -132,7 +140,9 @@ class Alerting:
     def queue_sizes(self) -> dict[str, int]:
         return self.outbox.queue_sizes(self.config.notifiers)
 
-    def _queue(self, outgoing: list[Outgoing]) -> None:
+    def _queue(self, outgoing: list[Outgoing]) -> list[str]:
+        """Queue each alert durably; return the notifiers each was new to."""
+        queued: list[str] = []
         for item in outgoing:
             added = self.outbox.enqueue(item.alert, item.notifiers)
             if added:
@@ -143,8 +153,10 @@ class Alerting:
                     ),
                 )
                 self.dispatcher.wake(added)
+                queued += added
         if outgoing:
             self._publish_queue()
+        return queued
 
     def _outcome(self, notifier: str, ok: bool) -> None:
         if self.metrics is not None:

@@ -14,8 +14,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 # Kinds a notifier may choose with `events = [...]`; the alert policy raises these.
-EVENT_KINDS = ("down", "up", "degraded", "cert", "reminder", "flapping")
-DEFAULT_EVENTS = frozenset({"down", "up", "cert", "reminder", "flapping"})
+# "preflight": the readiness checklist's result at a watch period's start (`monitor.preflight`).
+EVENT_KINDS = ("down", "up", "degraded", "cert", "reminder", "flapping", "preflight")
+DEFAULT_EVENTS = frozenset({"down", "up", "cert", "reminder", "flapping", "preflight"})
 
 
 @dataclass(frozen=True)

@@ -10,8 +10,9 @@ policy re-posts it every `resend_every` ("refresh" alerts), so it stays active w
 problem lasts, and if the monitor dies Alertmanager resolves it on its own shortly after
 (the dead-man's switch reports the monitor's death). A resolution posts `endsAt` = the
 recovery time. Alert names: `TargetDown` (critical), `TargetDegraded`, `TargetFlapping`,
-`TargetCertificateExpiring` (warning), `MonitorTest` (none); labels `alertname`,
-`target`, `group` (when set), `severity`, then `labels`.
+`TargetCertificateExpiring` (warning), `MonitorTest` (none), `MonitorPreflight` (the
+readiness checklist at a watch's start: warning with a problem, else none; active for a
+day); labels `alertname`, `target`, `group` (when set), `severity`, then `labels`.
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ SEVERITY = {
     "TargetFlapping": "warning",
     "TargetCertificateExpiring": "warning",
     "MonitorTest": "none",
+    "MonitorPreflight": "none",  # "warning" when the checklist found a problem
 }
 CERT_ALERT_LIFETIME = 86400.0  # a one-off warning: shown for a day
 TEST_ALERT_LIFETIME = 300.0
@@ -64,6 +66,8 @@ def _names(alert: Alert) -> dict[str, bool]:
     """The Alertmanager alerts this alert speaks about, each firing (True) or resolved."""
     if alert.kind == "test":
         return {"MonitorTest": True}
+    if alert.kind == "preflight":
+        return {"MonitorPreflight": True}
     if alert.kind == "cert":
         return {"TargetCertificateExpiring": True}
     names: dict[str, bool] = {}
@@ -74,6 +78,12 @@ def _names(alert: Alert) -> dict[str, bool]:
     if alert.flapping or stable:
         names["TargetFlapping"] = alert.flapping
     return names
+
+
+def _severity(name: str, alert: Alert) -> str:
+    if name == "MonitorPreflight" and alert.checks is not None and alert.checks[2]:
+        return "warning"
+    return SEVERITY[name]
 
 
 class AlertmanagerNotifier:
@@ -88,7 +98,7 @@ class AlertmanagerNotifier:
         description = self.ctx.texts.render("text.txt.j2", alert)
         out = []
         for name, firing in _names(alert).items():
-            labels = {"alertname": name, "target": alert.target, "severity": SEVERITY[name]}
+            labels = {"alertname": name, "target": alert.target, "severity": _severity(name, alert)}
             if alert.group:
                 labels["group"] = alert.group
             labels.update(self.spec.labels)
@@ -109,7 +119,7 @@ class AlertmanagerNotifier:
     def _ends(self, alert: Alert, name: str, firing: bool, now: float) -> float:
         if not firing:
             return min(alert.at, now)
-        if name == "TargetCertificateExpiring":
+        if name in ("TargetCertificateExpiring", "MonitorPreflight"):
             return alert.at + CERT_ALERT_LIFETIME
         if name == "MonitorTest":
             return now + TEST_ALERT_LIFETIME

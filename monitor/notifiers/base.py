@@ -41,7 +41,8 @@ class Alert:
     lasted (recovery) or has lasted so far (reminder, escalation). `dependents` names the
     targets that depend on this one and are down with it. `cert_days` / `cert_expiry`
     are set for certificate warnings. `old` and `new` are `State` values. Times are unix
-    seconds (UTC).
+    seconds (UTC). A "preflight" alert (a watch period's readiness checklist) carries
+    `checks` = (ok, warnings, problems) and its findings as lines in `detail`.
     """
 
     id: str
@@ -61,6 +62,7 @@ class Alert:
     cert_days: int | None = None
     cert_expiry: float | None = None
     flapping: bool = False  # the target is changing state too often to alert each change
+    checks: tuple[int, int, int] | None = None  # preflight: rows ok, warnings, problems
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -71,6 +73,8 @@ class Alert:
     def from_dict(cls, data: Mapping[str, Any]) -> Alert:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         known["dependents"] = tuple(known.get("dependents") or ())
+        if known.get("checks") is not None:
+            known["checks"] = tuple(known["checks"])
         return cls(**known)
 
 

@@ -36,6 +36,7 @@ COLOURS = {
     "flapping": _ORANGE,
     "stable": _GREY,
     "test": _GREY,
+    "preflight": _GREEN,  # with a warning orange, with a problem red (`colour`)
 }
 
 
@@ -49,7 +50,7 @@ def iso_utc(unix: float | None) -> str | None:
 
 def colour(alert: Alert) -> str:
     """The alert's colour as `#rrggbb`; a recovery into DEGRADED stays orange."""
-    if alert.kind in ("up", "stable") and alert.new != "UP":
+    if alert.kind in ("up", "stable", "preflight") and alert.new != "UP":
         return _RED if alert.new == "DOWN" else _ORANGE
     return COLOURS.get(alert.kind, _GREY)
 

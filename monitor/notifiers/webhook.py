@@ -59,6 +59,9 @@ class WebhookNotifier:
         cert = None
         if alert.cert_days is not None or alert.cert_expiry is not None:
             cert = {"days_left": alert.cert_days, "expires_at": iso_utc(alert.cert_expiry)}
+        checks = None
+        if alert.checks is not None:
+            checks = dict(zip(("ok", "warnings", "problems"), alert.checks, strict=True))
         return {
             "version": PAYLOAD_VERSION,
             "id": alert.id,
@@ -73,6 +76,7 @@ class WebhookNotifier:
             "duration_seconds": alert.duration,
             "dependents": list(alert.dependents),
             "certificate": cert,
+            "checks": checks,
             "url": alert.url,
             "title": self.ctx.texts.render("title.txt.j2", alert),
             "text": self.ctx.texts.render("text.txt.j2", alert),

@@ -125,3 +125,34 @@ async def test_a_degradation_and_flapping_fire_their_own_alerts(
     stable = dataclasses.replace(degraded, kind="stable", new="UP", flapping=False, at=now + 1)
     await notifier.send(stable)
     assert active(alertmanager) == []
+
+
+async def test_the_readiness_checklist_fires_a_day_long_alert_warning_only_with_a_problem(
+    alertmanager: str, ctx: NotifyContext, alert: Alert
+) -> None:
+    notifier = AlertmanagerNotifier(AlertmanagerSpec(url=alertmanager), ctx)
+    now = time.time()
+    checklist = dataclasses.replace(
+        alert,
+        id="preflight:Cuti bersama:1800000000",
+        kind="preflight",
+        target="preflight",
+        name="Cuti bersama",
+        group="",
+        old="UNKNOWN",
+        new="DOWN",
+        reason="ok",
+        detail="Problem: Certificates (web): the certificate expires during the period",
+        at=now,
+        since=now,
+        checks=(41, 2, 1),
+    )
+    await notifier.send(checklist)
+    response = httpx.get(f"{alertmanager}/api/v2/alerts", params={"filter": 'target="preflight"'}, timeout=5)
+    (firing,) = response.json()
+    assert (firing["labels"]["alertname"], firing["labels"]["severity"]) == ("MonitorPreflight", "warning")
+    assert firing["annotations"]["summary"] == "❌ Ready for Cuti bersama: 41 ok, warnings: 2, problems: 1"
+    assert "the certificate expires during the period" in firing["annotations"]["description"]
+    assert abs(stamp(firing["endsAt"]) - (now + 86400)) < 1
+    calm = notifier.payload(dataclasses.replace(checklist, checks=(44, 0, 0), new="UP"))
+    assert [a["labels"]["severity"] for a in calm] == ["none"]

@@ -53,6 +53,9 @@ def test_the_policy_keys_are_validated_with_every_other_problem(tmp_path: Path) 
         ("notifiers.boss.colour", "unknown key"),
         ("notifiers.oncall.escalate_to", "needs escalate_after (how long an outage lasts first)"),
         ("notifiers.oncall.escalate_to[1]", "no other notifier named 'nobody'"),
-        ("notifiers.oncall.events", "unknown event 'paging' (known: down, up, degraded, cert, reminder, flapping)"),
+        (
+            "notifiers.oncall.events",
+            "unknown event 'paging' (known: down, up, degraded, cert, reminder, flapping, preflight)",
+        ),
     ]
     assert next(p.line for p in caught.value.problems if p.path == "notifiers.boss.colour") == 20

@@ -45,6 +45,7 @@ async def test_it_posts_the_documented_payload_signed_over_the_exact_body(ctx: N
         "duration_seconds": None,
         "dependents": ["CCTV lobi"],
         "certificate": None,
+        "checks": None,
         "url": "https://status.example.go.id/targets/web",
         "title": "🔴 Website <Pemkab> is DOWN",
         "text": (
