@@ -1,7 +1,8 @@
-"""The `monitor` command line: run, check, validate, report, notify-test.
+"""The `monitor` command line: run, check, validate, report, notify-test, preflight.
 
 Exit codes (docs/cli.md): `check` 0 all up, 1 any down/degraded, 2 bad configuration;
-`validate` 0 valid, 2 invalid. A configuration problem is printed with its file, key
+`validate` 0 valid, 2 invalid; `preflight` 0 no problem, 1 a problem, 2 bad configuration
+or watch. A configuration problem is printed with its file, key
 path and line, never as a traceback.
 """
 
@@ -63,6 +64,11 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("-o", "--output", type=Path, help="write to FILE instead of stdout")
     notify = command("notify-test", "Send a test message through each notifier.")
     notify.add_argument("notifiers", nargs="*", metavar="NOTIFIER", help="only these notifiers")
+    preflight = command("preflight", "Before a watch period: check that everything holds until it ends.")
+    preflight.add_argument("--watch", metavar="NAME", help="the [[watch]] named NAME (default: the current or next)")
+    preflight.add_argument("--format", choices=["text", "html", "md", "json"], default="text")
+    preflight.add_argument("-o", "--output", type=Path, help="write to FILE instead of stdout")
+    preflight.add_argument("--send-test", action="store_true", help="also send a test message through every notifier")
     return parser
 
 
@@ -79,6 +85,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "validate": _validate,
         "report": _report,
         "notify-test": _notify_test,
+        "preflight": _preflight,
     }[args.command]
     return handler(config, args)
 
@@ -210,3 +217,9 @@ def _notify_test(config: Config, args: argparse.Namespace) -> int:
     from monitor.alerting.notifytest import run_notify_test
 
     return asyncio.run(run_notify_test(config, args.notifiers))
+
+
+def _preflight(config: Config, args: argparse.Namespace) -> int:
+    from monitor.preflight.run import run_preflight
+
+    return asyncio.run(run_preflight(config, args))

@@ -21,7 +21,7 @@ from pathlib import Path
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from prometheus_client import CollectorRegistry
 
-from monitor.alerting.deadman import PING_SECONDS, DeadMan
+from monitor.alerting.deadman import PING_SECONDS, STATE_FILE, DeadMan
 from monitor.alerting.service import TICK_SECONDS, Alerting
 from monitor.assess import assess
 from monitor.config import Config, Target
@@ -29,9 +29,10 @@ from monitor.config.loader import load_config
 from monitor.errors import ConfigError
 from monitor.log import kv
 from monitor.metrics.registry import Metrics
+from monitor.preflight.inside import Announcer
 from monitor.probes import PROBES, ProbeContext, heartbeat_book, probe_context
 from monitor.result import Event, Reason, Result, State
-from monitor.scheduler import Scheduler
+from monitor.scheduler import IN_FLIGHT, Scheduler
 from monitor.state import StateMachine
 from monitor.store import PlannedMaintenance, Store
 
@@ -96,7 +97,7 @@ class Monitor:
         store: Store,
         registry: CollectorRegistry | None = None,
         ctx: ProbeContext | None = None,
-        concurrency: int = 2000,
+        concurrency: int = IN_FLIGHT,
         alerting: bool = False,
         prepare: Callable[[Config], Config] | None = None,
     ) -> None:
@@ -123,7 +124,17 @@ class Monitor:
             if alerting
             else None
         )
-        self.deadman = DeadMan(lambda: self.config.settings.heartbeat_url, self.healthy) if alerting else None
+        self.deadman = (
+            DeadMan(
+                lambda: self.config.settings.heartbeat_url,
+                self.healthy,
+                state_file=lambda: self.config.settings.data_dir / STATE_FILE,
+            )
+            if alerting
+            else None
+        )
+        # The readiness checklist's result, once at each watch period's start.
+        self.announcer = Announcer(self, self.alerting) if self.alerting is not None else None
         if self.alerting is not None:
             self.subscribe(self.alerting.on_event)
 
@@ -158,6 +169,10 @@ class Monitor:
             self._housekeeping.add_job(self.alerting.tick, "interval", seconds=TICK_SECONDS)
         if self.deadman is not None:
             self._housekeeping.add_job(self.deadman.tick, "interval", seconds=PING_SECONDS)
+        if self.announcer is not None:
+            self._housekeeping.add_job(
+                self.announcer.tick, "interval", seconds=self.announcer.every, next_run_time=datetime.now(UTC)
+            )
         longest = max((t.interval for t in self.config.targets.values()), default=0.0)
         first = datetime.now(UTC) + timedelta(seconds=min(longest + 5.0, REFREEZE_SECONDS))
         self._housekeeping.add_job(freeze_heap, "interval", seconds=REFREEZE_SECONDS, next_run_time=first)

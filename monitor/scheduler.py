@@ -37,6 +37,11 @@ class _Entry:
     generation: int
 
 
+# The running monitor's bound on probes in flight at once (`Monitor(concurrency=...)`):
+# each holds a socket, so it also bounds the open files probing needs.
+IN_FLIGHT = 2000
+
+
 @dataclass
 class SchedulerStats:
     """What the health check reads (the lags), and probes skipped for overlapping."""

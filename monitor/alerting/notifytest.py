@@ -54,18 +54,29 @@ async def run_notify_test(
     if not chosen and not unknown:
         print(texts.render("notify_test.txt.j2", outcome="none"), file=out)
         return EXIT_FAILED
+    results = await send_tests(config, chosen, client) if chosen else {}
+    for name, error in results.items():
+        _report(out, texts, name, config.notifiers[name].type, error)
+    return EXIT_FAILED if unknown or any(results.values()) else EXIT_DELIVERED
+
+
+async def send_tests(
+    config: Config, names: Sequence[str] = (), client: httpx.AsyncClient | None = None
+) -> dict[str, str | None]:
+    """Send the test message through each configured notifier of `names` (all when
+    empty) at once: notifier -> None when delivered, else why not (`monitor preflight
+    --send-test` reports these too)."""
+    chosen = [n for n in (names or config.notifiers) if n in config.notifiers]
     own = client is None
     client = client or http_client()
     try:
-        notifiers = build_notifiers(config, NotifyContext(client, texts))
+        notifiers = build_notifiers(config, NotifyContext(client, texts_for(config)))
         alert = test_alert(config, time.time())
         results = await asyncio.gather(*(_one(notifiers[n], alert) for n in chosen))
     finally:
         if own:
             await client.aclose()
-    for name, error in zip(chosen, results, strict=True):
-        _report(out, texts, name, config.notifiers[name].type, error)
-    return EXIT_FAILED if unknown or any(results) else EXIT_DELIVERED
+    return dict(zip(chosen, results, strict=True))
 
 
 async def _one(notifier: Notifier, alert: Alert) -> str | None:

@@ -36,6 +36,7 @@ from monitor.result import Event, Result, State
 
 _LIVE = (State.UP, State.DEGRADED, State.DOWN)
 CERT_CHECK_SECONDS = 600.0  # days-left changes slowly; looking every tick is waste
+FLAP_CHANGES, FLAP_WINDOW = 5, 900.0  # this many state changes within this many seconds: flapping
 
 
 @dataclass(frozen=True)
@@ -84,8 +85,8 @@ class Policy:
         config: Config,
         clock: Callable[[], float] = time.time,
         last_result: Callable[[str], Result | None] = lambda _: None,
-        flap_changes: int = 5,
-        flap_window: float = 900.0,
+        flap_changes: int = FLAP_CHANGES,
+        flap_window: float = FLAP_WINDOW,
     ) -> None:
         self.clock, self.last_result = clock, last_result
         self.flap_changes, self.flap_window = flap_changes, flap_window

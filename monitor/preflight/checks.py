@@ -1,0 +1,454 @@
+"""The readiness checks: one function per check, each `Facts -> list[Row]`.
+
+Every check judges what `Facts` holds and does no I/O, so the command, the admin view
+and the alert at a watch's start agree. A check that finds nothing to say returns no
+row; findings that read alike (every certificate fine) share one row listing their ids.
+`CHECKS` runs them in order; a feature that lands later (the duty roster, UPS targets,
+cameras' `play`, the cluster, registered domains) adds its function there.
+
+The rules, with their numbers (docs/preflight.md):
+
+- certificates: expiring before the period's end plus `CERT_MARGIN_DAYS` is a problem;
+  within the target's largest `cert_warn_days` (else `CERT_WARN_DAYS`) of the end, a
+  warning;
+- targets DOWN now: a problem; DEGRADED, flapping (`FLAP_CHANGES` changes within
+  `FLAP_WINDOW`), or under `AVAILABILITY_FLOOR` % over the last 7 days (judged with at
+  least `MIN_OBSERVED` of them monitored): a warning;
+- storage: free space under the projected growth (`projected_bytes`) is a problem,
+  under twice that a warning;
+- open files: a limit under `open_files_needed(targets)` is a problem.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable
+
+from monitor.alerting.deadman import PING_SECONDS, url_key
+from monitor.alerting.policy import FLAP_CHANGES, FLAP_WINDOW
+from monitor.config import Config, Target
+from monitor.notifiers import NOTIFIERS
+from monitor.preflight.facts import RECENT, WEEK, Facts
+from monitor.preflight.model import Moment, Percent, ReasonCode, Row, Size, Status, Text, Value, text
+from monitor.probes import PROBES
+from monitor.result import Event, State
+from monitor.scheduler import IN_FLIGHT
+from monitor.store import DELIVERED, FAILED, PENDING, Entry
+
+DAY = 86400.0
+CERT_MARGIN_DAYS = 7
+CERT_WARN_DAYS = 30
+AVAILABILITY_FLOOR = 99.0
+MIN_OBSERVED = 86400.0  # less monitored time than this in the week is too little to judge
+DEADMAN_STALE = 5 * PING_SECONDS
+CLOCK_OFFSET_WARN = 1.0  # seconds
+FD_RESERVE = 256  # the store's files, the web server's sockets, notifiers, logs
+
+# What the store grows by, measured with `python -m bench.dbgrowth --days 30` through the
+# real SQLite store (BENCHMARKS.md): a raw result takes 27 bytes and a target's hourly
+# rollups and events 1,460 bytes a day; plus room for the write-ahead log.
+RAW_RESULT_BYTES = 27
+HISTORY_BYTES_PER_TARGET_DAY = 1460
+STORE_RESERVE = 256 * 1024 * 1024
+
+OK, WARNING, PROBLEM = Status.OK, Status.WARNING, Status.PROBLEM
+Check = Callable[[Facts], list[Row]]
+
+
+def sees_certificate(target: Target) -> bool:
+    kind = PROBES.get(target.kind)
+    return kind is not None and kind.certificate(target)
+
+
+def history(f: Facts) -> list[Row]:
+    h = f.history
+    if h.error is not None:
+        found = text("preflight.history.unreadable", where=h.where, error=h.error)
+        return [Row("history", PROBLEM, (), found, text("preflight.history.unreadable_todo"))]
+    if not h.available:
+        found = text("preflight.history.none", where=h.where)
+        return [Row("history", WARNING, (), found, text("preflight.history.none_todo"))]
+    rows = [Row("history", OK, (), text("preflight.history.ok", where=h.where))]
+    if h.running is False and not f.inside:
+        found = text("preflight.history.stopped", minutes=round(RECENT / 60))
+        rows.append(Row("history", WARNING, (), found, text("preflight.history.stopped_todo")))
+    return rows
+
+
+def certificates(f: Facts) -> list[Row]:
+    rows: list[Row] = []
+    fine: list[tuple[str, int]] = []
+    unknown: list[str] = []
+    end, start = f.window.end, f.window.start
+    for target in f.config.targets.values():
+        if not sees_certificate(target):
+            continue
+        expiry = f.cert_expiry(target.id)
+        if expiry is None:
+            unknown.append(target.id)
+            continue
+        days = math.floor((expiry - end) / DAY)  # left on the period's last day
+        warn = max(target.cert_warn_days, default=CERT_WARN_DAYS)
+        values: dict[str, Value] = {"expiry": Moment(expiry), "days": days}
+        renew = text("preflight.cert.renew", start=Moment(start))
+        if expiry <= f.now:
+            rows.append(Row("certificates", PROBLEM, (target.id,), text("preflight.cert.expired", **values), renew))
+        elif expiry <= end:
+            found = text("preflight.cert.during", **values, before=math.ceil((end - expiry) / DAY))
+            rows.append(Row("certificates", PROBLEM, (target.id,), found, renew))
+        elif days < CERT_MARGIN_DAYS:
+            rows.append(Row("certificates", PROBLEM, (target.id,), text("preflight.cert.margin", **values), renew))
+        elif days < warn:
+            rows.append(Row("certificates", WARNING, (target.id,), text("preflight.cert.soon", **values), renew))
+        else:
+            fine.append((target.id, days))
+    if unknown:
+        rows.append(
+            Row(
+                "certificates",
+                WARNING,
+                tuple(unknown),
+                text("preflight.cert.unknown", count=len(unknown)),
+                text("preflight.cert.unknown_todo"),
+            )
+        )
+    if fine:
+        least = min(days for _, days in fine)
+        rows.append(Row("certificates", OK, _ids(fine), text("preflight.cert.ok", count=len(fine), days=least)))
+    return rows
+
+
+def states(f: Facts) -> list[Row]:
+    if not f.history.available:
+        return []
+    rows: list[Row] = []
+    up: list[str] = []
+    maintenance: list[str] = []
+    unknown: list[str] = []
+    troubled: dict[tuple[State, str], list[Event]] = {}  # (DOWN | DEGRADED, reason) -> events
+    for target in f.config.targets.values():
+        event = f.history.last_events.get(target.id)
+        changes = f.history.changes.get(target.id, 0)
+        if changes >= FLAP_CHANGES:
+            found = text("preflight.state.flapping", changes=changes, minutes=round(FLAP_WINDOW / 60))
+            rows.append(Row("states", WARNING, (target.id,), found, text("preflight.state.flapping_todo")))
+        if event is None or event.new is State.UNKNOWN:
+            unknown.append(target.id)
+        elif event.new in (State.DOWN, State.DEGRADED):
+            troubled.setdefault((event.new, event.reason), []).append(event)
+        elif event.new is State.MAINTENANCE:
+            maintenance.append(target.id)
+        else:
+            up.append(target.id)
+    rows += [_troubled(state, reason, events) for (state, reason), events in troubled.items()]
+    if unknown:
+        found = text("preflight.state.no_history", count=len(unknown))
+        rows.append(Row("states", WARNING, tuple(unknown), found, text("preflight.state.no_history_todo")))
+    if maintenance:
+        rows.append(Row("states", OK, tuple(maintenance), text("preflight.state.maintenance", count=len(maintenance))))
+    if up:
+        rows.append(Row("states", OK, tuple(up), text("preflight.state.up", count=len(up))))
+    return rows
+
+
+def _troubled(state: State, reason: str, events: list[Event]) -> Row:
+    """One row for the targets DOWN (or DEGRADED) for the same reason: since when (the
+    earliest, when several)."""
+    ids = tuple(e.target for e in events)
+    since = Moment(min(e.at for e in events))
+    many = len(events) > 1
+    if state is State.DOWN:
+        key = "preflight.state.down_many" if many else "preflight.state.down"
+        found = Text(key, {"since": since, "reason": ReasonCode(reason), "count": len(events)})
+        return Row("states", PROBLEM, ids, found, text("preflight.state.down_todo"))
+    key = "preflight.state.degraded_many" if many else "preflight.state.degraded"
+    found = Text(key, {"since": since, "reason": ReasonCode(reason), "count": len(events)})
+    return Row("states", WARNING, ids, found, text("preflight.state.degraded_todo"))
+
+
+def availability(f: Facts) -> list[Row]:
+    if not f.history.available:
+        return []
+    rows: list[Row] = []
+    fine: list[str] = []
+    short: list[str] = []
+    days = round(WEEK / DAY)
+    for target in f.config.targets.values():
+        uptime = f.history.week.get(target.id)
+        percent = uptime.percent if uptime is not None else None
+        if uptime is None or percent is None:
+            continue
+        if uptime.observed + uptime.maintenance < MIN_OBSERVED:
+            short.append(target.id)
+        elif percent < AVAILABILITY_FLOOR:
+            found = text("preflight.availability.low", percent=Percent(percent), days=days)
+            todo = text("preflight.availability.low_todo", floor=Percent(AVAILABILITY_FLOOR))
+            rows.append(Row("availability", WARNING, (target.id,), found, todo))
+        else:
+            fine.append(target.id)
+    if short:
+        found = text("preflight.availability.short", count=len(short), hours=round(MIN_OBSERVED / 3600), days=days)
+        rows.append(Row("availability", WARNING, tuple(short), found, text("preflight.availability.short_todo")))
+    if fine:
+        found = text("preflight.availability.ok", count=len(fine), floor=Percent(AVAILABILITY_FLOOR), days=days)
+        rows.append(Row("availability", OK, tuple(fine), found))
+    return rows
+
+
+def alerted(config: Config, target: Target) -> bool:
+    """Whether someone hears of the target going down."""
+    return any(n in config.notifiers and "down" in config.notifiers[n].events for n in target.notify)
+
+
+def notify(f: Facts) -> list[Row]:
+    config = f.config
+    if not config.notifiers:
+        return [Row("notify", PROBLEM, (), text("preflight.notify.none"), text("preflight.notify.none_todo"))]
+    silent = [t.id for t in config.targets.values() if not alerted(config, t)]
+    heard = len(config.targets) - len(silent)
+    rows = []
+    if silent:
+        found = text("preflight.notify.nobody", count=len(silent))
+        rows.append(Row("notify", WARNING, tuple(silent), found, text("preflight.notify.nobody_todo")))
+    if heard:
+        ids = tuple(t.id for t in config.targets.values() if t.id not in silent)
+        rows.append(Row("notify", OK, ids, text("preflight.notify.ok", count=heard)))
+    return rows
+
+
+def notifiers(f: Facts) -> list[Row]:
+    rows: list[Row] = []
+    fine: list[str] = []
+    scrub = scrubber(f.config)
+    for name in f.config.notifiers:
+        row = _delivery(f, name, scrub)
+        tested = f.sent.get(name, ...) if f.sent is not None else ...
+        if tested is not ...:
+            if tested is None:
+                rows.append(Row("notifiers", OK, (name,), text("preflight.notifier.test_delivered")))
+                if row is not None and row.status is PROBLEM:
+                    row = Row("notifiers", WARNING, row.ids, row.found, text("preflight.notifier.tested_todo"))
+            else:
+                found = text("preflight.notifier.test_failed", error=scrub(tested))
+                rows.append(Row("notifiers", PROBLEM, (name,), found, text("preflight.notifier.fix_todo")))
+            if row is not None and row.found.key == "preflight.notifier.unused":
+                row = None
+        if row is None:
+            continue
+        if row.status is OK and row.found.key == "preflight.notifier.ok":
+            fine.append(name)
+        else:
+            rows.append(row)
+    if fine:
+        rows.append(Row("notifiers", OK, tuple(fine), text("preflight.notifier.ok", count=len(fine))))
+    return rows
+
+
+def _delivery(f: Facts, name: str, scrub: Callable[[str | None], str]) -> Row | None:
+    """What the outbox tells of one notifier's deliveries."""
+    entries = f.history.outbox
+    if entries is None and f.inside:
+        return None  # a process without alerting: nothing to tell
+    mine = [e for e in entries or () if e.notifier == name]  # newest first
+    final = next((e for e in mine if e.status in (DELIVERED, FAILED)), None)
+    retrying = next((e for e in mine if e.status == PENDING and e.attempts > 0), None)
+    failed = [e for e in mine if e.status == FAILED]
+    fix = text("preflight.notifier.fix_todo")
+    latest = retrying or (final if final is not None and final.status == FAILED else None)
+    if latest is not None:
+        found = text("preflight.notifier.failing", at=Moment(_when(latest)), error=scrub(latest.error))
+        return Row("notifiers", PROBLEM, (name,), found, fix)
+    if failed:
+        found = text(
+            "preflight.notifier.lost", count=len(failed), at=Moment(_when(failed[0])), error=scrub(failed[0].error)
+        )
+        return Row("notifiers", WARNING, (name,), found, fix)
+    if final is None:
+        return Row(
+            "notifiers", WARNING, (name,), text("preflight.notifier.unused"), text("preflight.notifier.unused_todo")
+        )
+    return Row("notifiers", OK, (name,), text("preflight.notifier.ok", count=1))
+
+
+def _when(entry: Entry) -> float:
+    return entry.done_at if entry.done_at is not None else entry.created
+
+
+def scrubber(config: Config) -> Callable[[str | None], str]:
+    """An error text without the notifiers' secrets or the heartbeat URL (its path is the
+    secret): rows are printed and pinned on walls."""
+    # Imported here: `monitor.web`'s package imports the runtime, which imports this.
+    from monitor.web.masking import scrub, secret_values
+
+    found: set[str] = set()
+    for nc in config.notifiers.values():
+        kind = NOTIFIERS.get(nc.type)
+        found.update(secret_values(nc.spec, kind.secrets if kind else ()))
+    url = config.settings.heartbeat_url
+    if url:
+        found.update((url, url.split("?")[0].rstrip("/").rpartition("/")[2]))
+    return lambda error: scrub(error, found)
+
+
+def deadman(f: Facts) -> list[Row]:
+    url = f.config.settings.heartbeat_url
+    if not url:
+        return [Row("deadman", WARNING, (), text("preflight.deadman.off"), text("preflight.deadman.off_todo"))]
+    state = f.deadman
+    if state is None or state.url_key != url_key(url) or state.last_ping is None:
+        return [Row("deadman", WARNING, (), text("preflight.deadman.never"), text("preflight.deadman.never_todo"))]
+    if state.last_ok is False:
+        error = scrubber(f.config)(state.last_error)
+        found = text("preflight.deadman.failing", at=Moment(state.last_ping), error=error)
+        return [Row("deadman", PROBLEM, (), found, text("preflight.deadman.failing_todo"))]
+    success = state.last_success or 0.0
+    if f.now - success > DEADMAN_STALE:
+        found = text("preflight.deadman.stale", at=Moment(success))
+        return [Row("deadman", PROBLEM, (), found, text("preflight.deadman.stale_todo"))]
+    return [Row("deadman", OK, (), text("preflight.deadman.ok", at=Moment(success)))]
+
+
+def projected_bytes(config: Config, now: float, end: float) -> int:
+    """What the store may need until `end`: every target's raw window (at most
+    `raw_retention` of results at its interval), its rollups and events for each day
+    until `end`, and `STORE_RESERVE`. An upper bound: a store already holding the raw
+    window needs less."""
+    days = max(end - now, 0.0) / DAY
+    retention = config.settings.raw_retention
+    raw = sum(retention / max(t.interval, 1e-3) for t in config.targets.values()) * RAW_RESULT_BYTES
+    rest = len(config.targets) * days * HISTORY_BYTES_PER_TARGET_DAY
+    return int(raw + rest) + STORE_RESERVE
+
+
+def storage(f: Facts) -> list[Row]:
+    if f.folder is None:
+        found = text("preflight.storage.server", where=f.history.where)
+        return [Row("storage", WARNING, (), found, text("preflight.storage.server_todo"))]
+    needed = projected_bytes(f.config, f.now, f.window.end)
+    if f.free is None:
+        found = text("preflight.storage.unknown", folder=str(f.folder))
+        return [Row("storage", WARNING, (), found, text("preflight.storage.free_todo", needed=Size(needed)))]
+    values: dict[str, Value] = {
+        "folder": str(f.folder),
+        "free": Size(f.free),
+        "needed": Size(needed),
+        "end": Moment(f.window.end),
+    }
+    todo = text("preflight.storage.free_todo", needed=Size(2 * needed))
+    if f.free < needed:
+        return [Row("storage", PROBLEM, (), text("preflight.storage.full", **values), todo)]
+    if f.free < 2 * needed:
+        return [Row("storage", WARNING, (), text("preflight.storage.tight", **values), todo)]
+    return [Row("storage", OK, (), text("preflight.storage.ok", **values))]
+
+
+def integrity(f: Facts) -> list[Row]:
+    found = f.history.integrity
+    if not f.history.available or (found is None and f.history.error is not None):
+        return []
+    if found is None:
+        return [Row("integrity", WARNING, (), text("preflight.integrity.unknown"))]
+    if found:
+        values = text("preflight.integrity.failed", count=len(found), first=found[0])
+        return [Row("integrity", PROBLEM, (), values, text("preflight.integrity.failed_todo"))]
+    return [Row("integrity", OK, (), text("preflight.integrity.ok"))]
+
+
+def instances(f: Facts) -> list[Row]:
+    return [Row("instances", WARNING, (), text("preflight.instances.single"), text("preflight.instances.single_todo"))]
+
+
+def connectivity(f: Facts) -> list[Row]:
+    return [
+        Row("connectivity", WARNING, (), text("preflight.connectivity.none"), text("preflight.connectivity.none_todo"))
+    ]
+
+
+def open_files_needed(targets: int) -> int:
+    """Descriptors the monitor may hold at once: a socket per probe in flight (at most
+    `IN_FLIGHT`) and `FD_RESERVE` for everything else."""
+    return min(targets, IN_FLIGHT) + FD_RESERVE
+
+
+def open_files(f: Facts) -> list[Row]:
+    needed = open_files_needed(len(f.config.targets))
+    if f.unit is not None:
+        key = "preflight.files.unit_default" if f.unit.default else "preflight.files.unit"
+        limit, values = f.unit.limit, {"unit": str(f.unit.path)}
+    else:
+        key = "preflight.files.monitor" if f.inside else "preflight.files.shell"
+        limit, values = f.open_files, {}
+    shown = str(limit) if limit is not None else "infinity"
+    found = Text(key, {**values, "limit": shown, "needed": needed, "targets": len(f.config.targets)})
+    if limit is not None and limit < needed:
+        return [Row("open_files", PROBLEM, (), found, text("preflight.files.raise_todo", needed=needed))]
+    return [Row("open_files", OK, (), found)]
+
+
+def clock(f: Facts) -> list[Row]:
+    sync = f.clock
+    if sync is None:
+        return [Row("clock", WARNING, (), text("preflight.clock.unknown"), text("preflight.clock.sync_todo"))]
+    if not sync.synchronised:
+        found = text("preflight.clock.unsynced", error=round(sync.max_error, 1))
+        return [Row("clock", WARNING, (), found, text("preflight.clock.sync_todo"))]
+    offset = round(sync.offset * 1000, 1)
+    if abs(sync.offset) > CLOCK_OFFSET_WARN:
+        return [
+            Row("clock", WARNING, (), text("preflight.clock.offset", offset=offset), text("preflight.clock.sync_todo"))
+        ]
+    return [Row("clock", OK, (), text("preflight.clock.ok", offset=offset))]
+
+
+def maintenance(f: Facts) -> list[Row]:
+    start, end = f.window.start, f.window.end
+    windows: list[tuple[float, float, tuple[str, ...], tuple[str, ...], str]] = []
+    for w in f.config.maintenance:
+        windows.append((w.start.timestamp(), w.end.timestamp(), w.targets, w.groups, w.reason))
+    for p in f.history.planned:
+        windows.append((p.start, p.end, p.targets, p.groups, p.reason))
+    inside = sorted(w for w in windows if w[0] < end and w[1] > start)
+    if not inside:
+        return [Row("maintenance", OK, (), text("preflight.maintenance.none"))]
+    return [
+        Row(
+            "maintenance",
+            OK,
+            targets,
+            text(
+                "preflight.maintenance.window",
+                start=Moment(a),
+                end=Moment(b),
+                groups=", ".join(groups) or "—",
+                reason=reason or "—",
+            ),
+        )
+        for a, b, targets, groups, reason in inside
+    ]
+
+
+def _ids(pairs: Iterable[tuple[str, int]]) -> tuple[str, ...]:
+    return tuple(tid for tid, _ in pairs)
+
+
+CHECKS: tuple[Check, ...] = (
+    history,
+    certificates,
+    states,
+    availability,
+    notify,
+    notifiers,
+    deadman,
+    storage,
+    integrity,
+    instances,
+    connectivity,
+    open_files,
+    clock,
+    maintenance,
+)
+"""Every check, in the order the checklist reads (within each status)."""
+
+
+def run_checks(f: Facts, checks: Iterable[Check] = CHECKS) -> list[Row]:
+    return [row for check in checks for row in check(f)]

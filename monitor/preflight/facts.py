@@ -1,0 +1,117 @@
+"""Everything the checks read, gathered once: `Facts`.
+
+The checks (`monitor.preflight.checks`) are plain functions of `Facts`, with no I/O of
+their own, so the command (`monitor.preflight.run`), the admin view and the alert at a
+watch's start (`monitor.preflight.inside`) all judge the same way. What is read:
+
+- the stored history (`History`, through the store seam): each target's last event and
+  last result, its state changes of the last `FLAP_WINDOW`, its availability over the
+  last `WEEK`, the planned maintenance, the outbox's entries and the database's
+  integrity check;
+- certificates read now (`probed`) and test messages sent now (`sent`), by the command;
+- the dead-man's switch's last outcome (`monitor.alerting.deadman.DeadManState`);
+- the machine (`monitor.preflight.host`): free space where the store grows, the
+  open-file limits, the clock.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+from monitor.alerting.deadman import DeadManState
+from monitor.alerting.policy import FLAP_WINDOW
+from monitor.config import Config
+from monitor.preflight.host import ClockSync, UnitLimit
+from monitor.preflight.model import Window
+from monitor.result import Event, Result
+from monitor.store import Entry, HistoryReader, Outbox, PlannedMaintenance, Uptime
+from monitor.store.protocols import Annotations
+
+WEEK = 7 * 86400.0
+RECENT = 60.0  # seconds: a running monitor records that it runs every 10 s at least
+OUTBOX_READ = 1000  # newest outbox entries read: enough for each notifier's latest outcome
+
+
+class Reader(HistoryReader, Annotations, Protocol):
+    """What the checks read of a store: its history and its planned maintenance."""
+
+
+@dataclass(frozen=True)
+class History:
+    """What the store holds. `available` is False before `monitor run` ever stored
+    anything here; `error` says why the store could not be read; `running` whether a
+    `monitor run` recorded itself in the last `RECENT` seconds (None: cannot tell)."""
+
+    where: str
+    available: bool = False
+    error: str | None = None
+    last_events: Mapping[str, Event] = field(default_factory=dict)
+    last_results: Mapping[str, Result] = field(default_factory=dict)
+    changes: Mapping[str, int] = field(default_factory=dict)
+    week: Mapping[str, Uptime] = field(default_factory=dict)
+    planned: Sequence[PlannedMaintenance] = ()
+    outbox: Sequence[Entry] | None = None  # None: not read
+    integrity: list[str] | None = None  # None: not checked
+    running: bool | None = None
+
+
+async def read_history(config: Config, store: Reader, outbox: Outbox | None, now: float, where: str) -> History:
+    """Read what the checks need from an open store (and its open outbox)."""
+    ids = list(config.targets)
+    recent = await store.events(ids, now - FLAP_WINDOW, now)
+    last_events = await store.last_events()
+    return History(
+        where=where,
+        available=True,
+        running=await _running(store, [t for t in ids if t in last_events and last_events[t].at < now - RECENT], now),
+        last_events=last_events,
+        last_results=await store.last_results(),
+        changes=Counter(event.target for event in recent),
+        week=await store.uptime(ids, now - WEEK, now),
+        planned=await store.planned_maintenance(now),
+        outbox=outbox.entries(None, OUTBOX_READ) if outbox is not None else None,
+    )
+
+
+async def _running(store: Reader, known: list[str], now: float) -> bool | None:
+    """Whether a monitor recorded itself lately: for targets known before the last
+    `RECENT` seconds, all of that time is unmonitored only when no monitor ran in it."""
+    if not known:
+        return None
+    recent = await store.uptime(known, now - RECENT, now)
+    return any(u.unmonitored < RECENT - 1.0 for u in recent.values())
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything one checklist is judged from; see the module docstring. `folder` is
+    where the store's files grow (None: on a database server), `free` the bytes free
+    there; `open_files` this process's soft limit and `unit` an installed systemd
+    unit's; `inside` is True when the monitor itself gathers them (the admin view, the
+    alert at a watch's start) rather than `monitor preflight`."""
+
+    config: Config
+    window: Window
+    now: float
+    history: History
+    deadman: DeadManState | None = None
+    probed: Mapping[str, Result] = field(default_factory=dict)
+    sent: Mapping[str, str | None] | None = None
+    folder: Path | None = None
+    free: int | None = None
+    open_files: int | None = None
+    unit: UnitLimit | None = None
+    clock: ClockSync | None = None
+    inside: bool = False
+
+    def cert_expiry(self, target_id: str) -> float | None:
+        """The earliest certificate expiry known: read now, else the stored result's."""
+        for source in (self.probed, self.history.last_results):
+            result = source.get(target_id)
+            if result is not None and result.cert_expiry is not None:
+                return result.cert_expiry
+        return None
