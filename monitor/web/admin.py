@@ -9,7 +9,8 @@ Routes:
 - `GET /admin`: every target (private ones too) with its address, state and last error,
   the latest state changes with the probes' details, planned maintenance, and alerting:
   each notifier (settings with secrets masked, undelivered queue), the alerts that
-  failed for good, the dead-man's switch and the last configuration reload.
+  failed for good, the dead-man's switch and the last configuration reload; in the days
+  before a watch period, its readiness checklist first (`monitor.preflight.inside`).
 - `GET /admin/api/alerts`: the alerting part as JSON (`monitor.web.alertview`).
 - `GET|POST /admin/api/maintenance`, `DELETE /admin/api/maintenance/{id}`: maintenance
   windows planned at runtime (`{"start", "end", "targets"|"groups", "reason"}`).
@@ -33,12 +34,13 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from monitor.config import Config, Target
+from monitor.preflight.inside import admin_section
 from monitor.state import Status
 from monitor.store import PlannedMaintenance
 from monitor.web import alertview, viewmodels
 from monitor.web.api import parse_time
 from monitor.web.masking import redact, scrub, target_secrets
-from monitor.web.templating import isotime, page
+from monitor.web.templating import isotime, language, page
 
 TOKEN_ENV = "MONITOR_ADMIN_TOKEN"
 MAX_BODY = 64 * 1024
@@ -98,6 +100,7 @@ async def admin_page(request: Request) -> Response:
     names = {t.id: t.name for t in config.targets.values()}
     alerts = alertview.build(request.app.state.monitor)
     context = {"now": now, "rows": rows, "events": events, "planned": planned, "names": names, "alerts": alerts}
+    context["preflight"] = await admin_section(request.app.state, runtime, now, language(request, config))
     response = page(request, "admin.html.j2", config, lambda t: context)
     response.headers["Cache-Control"] = "no-store"
     return response
