@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable
+from dataclasses import replace
 
 from monitor.alerting.deadman import PING_SECONDS, url_key
 from monitor.alerting.policy import FLAP_CHANGES, FLAP_WINDOW
@@ -221,27 +222,31 @@ def notifiers(f: Facts) -> list[Row]:
     fine: list[str] = []
     scrub = scrubber(f.config)
     for name in f.config.notifiers:
-        row = _delivery(f, name, scrub)
-        tested = f.sent.get(name, ...) if f.sent is not None else ...
-        if tested is not ...:
-            if tested is None:
-                rows.append(Row("notifiers", OK, (name,), text("preflight.notifier.test_delivered")))
-                if row is not None and row.status is PROBLEM:
-                    row = Row("notifiers", WARNING, row.ids, row.found, text("preflight.notifier.tested_todo"))
-            else:
-                found = text("preflight.notifier.test_failed", error=scrub(tested))
-                rows.append(Row("notifiers", PROBLEM, (name,), found, text("preflight.notifier.fix_todo")))
-            if row is not None and row.found.key == "preflight.notifier.unused":
-                row = None
-        if row is None:
+        past = _delivery(f, name, scrub)
+        if f.sent is not None and name in f.sent:
+            error = f.sent[name]
+            rows.append(_tested(name, error, scrub))
+            if past is not None and past.found.key == "preflight.notifier.unused":
+                past = None  # the test message just used it
+            elif past is not None and past.status is PROBLEM and error is None:
+                past = replace(past, status=WARNING, todo=text("preflight.notifier.tested_todo"))
+        if past is None:
             continue
-        if row.status is OK and row.found.key == "preflight.notifier.ok":
+        if past.status is OK:
             fine.append(name)
         else:
-            rows.append(row)
+            rows.append(past)
     if fine:
         rows.append(Row("notifiers", OK, tuple(fine), text("preflight.notifier.ok", count=len(fine))))
     return rows
+
+
+def _tested(name: str, error: str | None, scrub: Callable[[str | None], str]) -> Row:
+    """`--send-test`'s outcome for one notifier."""
+    if error is None:
+        return Row("notifiers", OK, (name,), text("preflight.notifier.test_delivered"))
+    found = text("preflight.notifier.test_failed", error=scrub(error))
+    return Row("notifiers", PROBLEM, (name,), found, text("preflight.notifier.fix_todo"))
 
 
 def _delivery(f: Facts, name: str, scrub: Callable[[str | None], str]) -> Row | None:

@@ -21,7 +21,7 @@ from monitor.runtime import Monitor
 from monitor.store import DELIVERED, FAILED, PENDING
 from monitor.store.registry import open_store
 from tests.alertkit import alert, free_port, receiver
-from tests.preflight.kit import NOW, START, WATCH, Clock, Machine, build, local, row, statuses, write_config
+from tests.preflight.kit import NOW, START, WATCH, Clock, Machine, build, local, row, rows, statuses, write_config
 from tests.waiting import until
 
 CLOSED = free_port()
@@ -90,6 +90,23 @@ async def test_a_notifier_whose_endpoint_fails_is_a_problem(tmp_path: Path, stat
     assert (found.status, found.found.key) == (Status.PROBLEM, "preflight.notifier.failing")
     assert str(status) in str(found.found.values["error"]) and found.found.values["at"] == Moment(NOW)
     assert checklist.exit_code == 1
+
+
+async def test_a_test_message_through_a_notifier_that_failed_before_turns_its_problem_into_a_warning(
+    tmp_path: Path,
+) -> None:
+    with receiver(status=404) as rec:
+        config = write_config(tmp_path, targets("web", notify='notify = ["hook"]\n') + hook(rec.url + "/hook"))
+        await deliver_through(config, FAILED)
+        rec.status = 200  # fixed since
+        checklist = await build(config, send_test=True)
+    assert statuses(checklist, "notifiers") == [
+        (Status.WARNING, ("hook",), "preflight.notifier.failing"),
+        (Status.OK, ("hook",), "preflight.notifier.test_delivered"),
+    ]
+    failing = rows(checklist, "notifiers")[0]
+    assert failing.todo is not None and failing.todo.key == "preflight.notifier.tested_todo"
+    assert checklist.exit_code == 0
 
 
 async def test_a_notifier_that_delivered_is_ok_and_one_never_used_suggests_a_test(tmp_path: Path) -> None:
