@@ -42,6 +42,9 @@ class Reason:
     MAINTENANCE = "maintenance"
     DEPENDENCY_DOWN = "dependency_down"
     ERROR = "error"
+    # The monitor itself could not run the probe (out of descriptors or memory): no
+    # verdict on the target. The runtime retries and never feeds it to the state machine.
+    MONITOR_ERROR = "monitor_error"
 
 
 @dataclass(frozen=True, slots=True)

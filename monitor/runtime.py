@@ -38,6 +38,8 @@ from monitor.store import PlannedMaintenance, Store
 log = logging.getLogger(__name__)
 
 Listener = Callable[[Event, Target], None]
+OWN_ERROR_RETRIES = (0.2, 1.0)  # pauses before probing again after the monitor's own error
+OWN_ERROR_LOG_SECONDS = 60.0
 MAINTENANCE_TICK = 5.0  # seconds between checks of the maintenance windows
 REFREEZE_SECONDS = 600.0  # seconds between `freeze_heap` runs while running (see there)
 
@@ -63,6 +65,8 @@ async def run_probe(target: Target, ctx: ProbeContext) -> Result:
             result = await kind.probe(target, ctx)
     except TimeoutError:
         result = Result(False, Reason.TIMEOUT, f"no answer within {target.timeout:g}s", duration=time.time() - started)
+    except MemoryError:
+        result = Result(False, Reason.MONITOR_ERROR, "the monitor ran out of memory", duration=time.time() - started)
     except Exception as exc:  # a bug in a probe must not stop the others
         log.exception("probe crashed", extra=kv(target=target.id, kind=target.kind))
         result = Result(False, Reason.ERROR, f"internal error: {type(exc).__name__}", duration=time.time() - started)
@@ -111,6 +115,7 @@ class Monitor:
         self.scheduler = Scheduler(self._probe_and_record, concurrency=concurrency, on_lag=self.metrics.lag.observe)
         self.registry = self.metrics.registry
         self.listeners: list[Listener] = []
+        self.last_own_error = -OWN_ERROR_LOG_SECONDS  # monotonic time of the monitor's own last probe error
         self.started_at = time.time()
         self.last_reload: ReloadStatus | None = None  # None: the start's configuration
         self.ready = False
@@ -196,8 +201,29 @@ class Monitor:
 
     async def _probe_and_record(self, target: Target) -> None:
         result = await run_probe(target, self.ctx)
-        if self.config.targets.get(target.id) is target:  # not removed/replaced meanwhile
+        for pause in OWN_ERROR_RETRIES:
+            if result.reason != Reason.MONITOR_ERROR:
+                break
+            self._own_error(target, result)
+            await asyncio.sleep(pause)
+            result = await run_probe(target, self.ctx)
+        if result.reason == Reason.MONITOR_ERROR:
+            self._own_error(target, result)  # no verdict on the target: its state stays
+        elif self.config.targets.get(target.id) is target:  # not removed/replaced meanwhile
             self.record(target, result)
+
+    def _own_error(self, target: Target, result: Result) -> None:
+        """The monitor, not the target, failed (out of descriptors or memory): counted,
+        shown by `/readyz`, logged once a minute at most."""
+        now = time.monotonic()
+        self.metrics.own_errors += 1
+        if now - self.last_own_error >= OWN_ERROR_LOG_SECONDS:
+            log.error("probing failed for want of resources", extra=kv(target=target.id, detail=result.detail))
+        self.last_own_error = now
+
+    def probing_possible(self) -> bool:
+        """No probe failed for want of the monitor's own resources in the last minute."""
+        return time.monotonic() - self.last_own_error >= OWN_ERROR_LOG_SECONDS
 
     async def record_heartbeat(self, target: Target, result: Result) -> None:
         """A passive target's job reported in (`monitor.web.push`): keep it as its last

@@ -10,6 +10,7 @@ import sys
 from collections.abc import Callable, Iterator
 
 import uvicorn
+from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
 from monitor import log as logsetup
 from monitor.config import Config
@@ -18,6 +19,7 @@ from monitor.runtime import Monitor
 from monitor.store.registry import open_store
 from monitor.web import create_app
 from monitor.web.admin import TOKEN_ENV
+from monitor.web.guard import Guard, connection_budget, guarded, raise_open_file_limit
 
 log = logging.getLogger(__name__)
 SWITCH_INTERVAL = 0.001  # seconds a thread may hold the GIL while another waits
@@ -57,6 +59,17 @@ def welcome(listen: str) -> str:
     return f"\nmonitor is running.\n  status page: {url}\n  admin view:  {admin}\n  metrics:     {url}metrics\n"
 
 
+def _web_guard(config: Config, monitor: Monitor) -> Guard:
+    """The web server's share of the open-file limit (raised to the hard limit first),
+    leaving the probes theirs; a warning when the limit is too low for both."""
+    open_files = raise_open_file_limit()
+    in_flight = min(monitor.scheduler.concurrency, len(config.targets))
+    budget, warning = connection_budget(open_files, in_flight)
+    if warning:
+        log.warning("open-file limit too low", extra=kv(problem=warning))
+    return Guard(budget)
+
+
 def serve(config: Config, log_level: str = "info", prepare: Callable[[Config], Config] | None = None) -> int:
     """Run until stopped; 0 on a clean stop. `prepare` is applied to every configuration
     loaded by a reload (the command line's overrides)."""
@@ -69,7 +82,8 @@ def serve(config: Config, log_level: str = "info", prepare: Callable[[Config], C
     monitor = Monitor(config, store, alerting=True, prepare=prepare)
     app = create_app(monitor, manage=True, watch_config=True)
     host, _, port = config.settings.listen.rpartition(":")
-    log.info("serving", extra=kv(listen=config.settings.listen, config=str(config.path)))
+    guard = _web_guard(config, monitor)
+    log.info("serving", extra=kv(listen=config.settings.listen, config=str(config.path), connections=guard.budget))
     server = _Server(
         config.settings.listen,
         uvicorn.Config(
@@ -80,6 +94,7 @@ def serve(config: Config, log_level: str = "info", prepare: Callable[[Config], C
             access_log=False,
             lifespan="on",
             timeout_graceful_shutdown=10,
+            http=guarded(AutoHTTPProtocol, guard),
         ),
     )
     server.run()

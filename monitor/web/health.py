@@ -13,7 +13,11 @@ async def healthz(request: Request) -> Response:
 
 async def readyz(request: Request) -> Response:
     monitor = request.app.state.monitor
-    checks = {"started": monitor.ready, "scheduler_on_time": monitor.scheduler.healthy()}
+    checks = {
+        "started": monitor.ready,
+        "scheduler_on_time": monitor.scheduler.healthy(),
+        "probing_possible": monitor.probing_possible(),
+    }
     ok = all(checks.values())
     return JSONResponse({"ready": ok, "checks": checks}, status_code=200 if ok else 503)
 
