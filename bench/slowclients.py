@@ -12,6 +12,7 @@ attack is tests/test_isolation.py.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import resource
 import socket
@@ -132,10 +133,8 @@ def _attack(port: int, clients: int, seconds: float, base: str) -> tuple[list[so
     for _ in range(clients):
         s = socket.socket()
         s.setblocking(False)
-        try:
+        with contextlib.suppress(BlockingIOError):
             s.connect(("127.0.0.1", port))
-        except BlockingIOError:
-            pass
         socks.append(s)
     answered = asked = 0
     deadline = time.monotonic() + seconds
@@ -144,15 +143,11 @@ def _attack(port: int, clients: int, seconds: float, base: str) -> tuple[list[so
         if time.monotonic() >= next_byte:
             next_byte = time.monotonic() + 1.0
             for s in socks:
-                try:
+                with contextlib.suppress(OSError):
                     s.send(b"G")
-                except OSError:
-                    pass
         asked += 1
-        try:
+        with contextlib.suppress(httpx.HTTPError):
             answered += httpx.get(f"{base}/healthz", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            pass
         time.sleep(0.25)
     return socks, (answered, asked)
 

@@ -9,6 +9,7 @@ target went DOWN.
 
 from __future__ import annotations
 
+import contextlib
 import resource
 import socket
 import subprocess
@@ -45,10 +46,8 @@ class SlowClients:
         for _ in range(self.count):
             sock = socket.socket()
             sock.setblocking(False)
-            try:
+            with contextlib.suppress(BlockingIOError):
                 sock.connect(("127.0.0.1", self.port))
-            except BlockingIOError:
-                pass
             self.sockets.append(sock)
         self.thread.start()
         return self
