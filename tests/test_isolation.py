@@ -55,10 +55,8 @@ class SlowClients:
     def _trickle(self) -> None:
         while not self.stop.wait(1.0):
             for sock in self.sockets:
-                try:
+                with contextlib.suppress(OSError):  # closed by the server, or not connected yet
                     sock.send(b"G")
-                except OSError:
-                    pass  # closed by the server, or not connected yet
 
     def open_count(self) -> int:
         """Sockets the server has not closed (a closed one reads EOF or fails)."""
