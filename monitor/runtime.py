@@ -269,7 +269,7 @@ class Monitor:
             for problem in exc.problems:
                 log.error("configuration rejected; the running one stays", extra=kv(problem=str(problem)))
             return False
-        for key in ("listen", "data_dir"):
+        for key in ("listen", "metrics_listen", "data_dir"):
             if getattr(config.settings, key) != getattr(self.config.settings, key):
                 log.warning("a change of this setting takes effect at the next start", extra=kv(setting=key))
         self.apply(config)

@@ -1,11 +1,24 @@
-"""What `monitor run` prints once it listens: a link a browser can open, and how to
-reach the admin view, never the token itself."""
+"""`monitor run`'s listeners: what it prints once it listens (a link a browser can open,
+how to reach the admin view, never the token itself), and which routes each listener
+serves (`/probe` never on `listen`; `/metrics` and `/probe` on `metrics_listen` when set)."""
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
 import pytest
 
 from monitor.serve import welcome
+from tests.sites import Site
+from tests.test_run import free_port, wait_for
 
 
 def test_it_links_to_loopback_when_listening_on_every_address(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -22,3 +35,71 @@ def test_it_says_how_to_log_in_to_the_admin_view_without_showing_the_token(monke
     text = welcome("127.0.0.1:8080")
     assert "admin view:  http://127.0.0.1:8080/admin (user name: anything, password: the value of" in text
     assert "s3cret-token-value" not in text
+
+
+def start(tmp_path: Path, monitor_table: str, site: Site, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """`monitor run` on a configuration whose `[monitor]` table is `monitor_table`,
+    probing one local page; its output goes to tmp_path/monitor.log."""
+    config = tmp_path / "targets.toml"
+    config.write_text(f'[monitor]\n{monitor_table}\n[targets.home]\nurl = "{site.url}/ok"\ninterval = "500ms"\n')
+    with open(tmp_path / "monitor.log", "wb") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "monitor", "run", "-c", str(config)],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=tmp_path,
+            env={**os.environ, **(env or {})},
+        )
+
+
+@contextlib.contextmanager
+def running(tmp_path: Path, monitor_table: str, env: dict[str, str] | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    with Site() as site:
+        proc = start(tmp_path, monitor_table, site, env)
+        try:
+            yield proc
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+
+
+def test_with_metrics_listen_metrics_and_probe_are_served_there_only(tmp_path: Path) -> None:
+    public, private = free_port(), free_port()
+    table = f'listen = "127.0.0.1:{public}"\nmetrics_listen = "127.0.0.1:{private}"'
+    with running(tmp_path, table):
+        wait_for(lambda: httpx.get(f"http://127.0.0.1:{public}/healthz", timeout=2).status_code == 200)
+        wait_for(lambda: httpx.get(f"http://127.0.0.1:{private}/metrics", timeout=2).status_code == 200)
+        metrics = httpx.get(f"http://127.0.0.1:{private}/metrics", timeout=5)
+        assert "monitor_build_info" in metrics.text
+        probe = httpx.get(f"http://127.0.0.1:{private}/probe?target=home", timeout=5)
+        assert probe.status_code == 200 and "probe_success 1.0" in probe.text
+        assert httpx.get(f"http://127.0.0.1:{public}/metrics", timeout=5).status_code == 404
+        assert httpx.get(f"http://127.0.0.1:{public}/probe?target=home", timeout=5).status_code == 404
+        assert httpx.get(f"http://127.0.0.1:{private}/", timeout=5).status_code == 404  # nothing public there
+    text = (tmp_path / "monitor.log").read_text()
+    assert f"metrics:     http://127.0.0.1:{private}/metrics" in text
+
+
+def test_without_metrics_listen_metrics_stay_on_listen_and_probe_is_not_served(tmp_path: Path) -> None:
+    public = free_port()
+    with running(tmp_path, f'listen = "127.0.0.1:{public}"'):
+        wait_for(lambda: httpx.get(f"http://127.0.0.1:{public}/healthz", timeout=2).status_code == 200)
+        assert "monitor_build_info" in httpx.get(f"http://127.0.0.1:{public}/metrics", timeout=5).text
+        assert httpx.get(f"http://127.0.0.1:{public}/probe?target=home", timeout=5).status_code == 404
+
+
+def test_sigterm_stops_both_listeners_with_exit_0(tmp_path: Path) -> None:
+    public, private = free_port(), free_port()
+    table = f'listen = "127.0.0.1:{public}"\nmetrics_listen = "127.0.0.1:{private}"'
+    with Site() as site:
+        proc = start(tmp_path, table, site)
+        wait_for(lambda: httpx.get(f"http://127.0.0.1:{private}/metrics", timeout=2).status_code == 200)
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=20) == 0
+    for port in (public, private):
+        with socket.socket() as sock:
+            assert sock.connect_ex(("127.0.0.1", port)) != 0  # nothing listens any more

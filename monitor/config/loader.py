@@ -144,6 +144,11 @@ def _read_settings(t: Table, base: Path) -> Settings:
     listen = t.text("listen", "127.0.0.1:8080")
     if not _valid_listen(listen):
         t.problem("listen", f"must be HOST:PORT, not {listen!r}")
+    metrics_listen = t.text("metrics_listen")
+    if metrics_listen is not None and not _valid_listen(metrics_listen):
+        t.problem("metrics_listen", f"must be HOST:PORT, not {metrics_listen!r}")
+    elif metrics_listen == listen:
+        t.problem("metrics_listen", "must differ from listen (it keeps /metrics and /probe off that address)")
     data_dir = Path(t.text("data_dir", "data"))
     public_url = t.text("public_url")
     heartbeat_url = t.text("heartbeat_url")
@@ -164,6 +169,7 @@ def _read_settings(t: Table, base: Path) -> Settings:
         language=language,
         timezone=timezone,
         listen=listen,
+        metrics_listen=metrics_listen,
         data_dir=data_dir if data_dir.is_absolute() else base / data_dir,
         public_url=public_url.rstrip("/") if public_url else None,
         heartbeat_url=heartbeat_url or None,

@@ -26,6 +26,7 @@ class Settings:
     language: str = "en"
     timezone: str = "UTC"
     listen: str = "127.0.0.1:8080"
+    metrics_listen: str | None = None  # a second listener for /metrics and /probe (only there)
     data_dir: Path = Path("data")
     public_url: str | None = None
     heartbeat_url: str | None = None

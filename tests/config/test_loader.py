@@ -199,3 +199,14 @@ url = "http://127.0.0.1:1/"
     assert len(found) == 1 and "heartbeat_url" in found[0]
     assert "must be an http:// or https:// URL" in found[0]
     assert "secret-check-key" not in found[0]
+
+
+def test_metrics_listen_is_an_address_other_than_listen(tmp_path: Path) -> None:
+    target = '[targets.a]\nurl = "http://127.0.0.1:1/"\n'
+    config = load_config(write(tmp_path, f'[monitor]\nmetrics_listen = "127.0.0.1:9100"\n{target}'), env={})
+    assert config.settings.metrics_listen == "127.0.0.1:9100"
+    assert load_config(write(tmp_path, target), env={}).settings.metrics_listen is None
+    (bad,) = problems(tmp_path, f'[monitor]\nmetrics_listen = "9100"\n{target}')
+    assert "monitor.metrics_listen: must be HOST:PORT" in bad
+    (same,) = problems(tmp_path, f'[monitor]\nlisten = "0.0.0.0:8080"\nmetrics_listen = "0.0.0.0:8080"\n{target}')
+    assert "monitor.metrics_listen: must differ from listen" in same
