@@ -259,16 +259,16 @@ class Monitor:
                 self._emit(event, target)
 
     def reload(self, path: Path | None = None) -> bool:
-        """Load the configuration again; keep the running one if the new one is invalid."""
+        """Load the configuration again; keep the running one if the new one is invalid
+        or cannot be loaded at all (whatever the file holds, the reload never raises)."""
         path = path or self.config.path
         try:
             config = self._prepare(load_config(path))
         except ConfigError as exc:
-            self.metrics.reload_ok = False
-            self.last_reload = ReloadStatus(time.time(), False, tuple(str(p) for p in exc.problems))
-            for problem in exc.problems:
-                log.error("configuration rejected; the running one stays", extra=kv(problem=str(problem)))
-            return False
+            return self._rejected([str(p) for p in exc.problems])
+        except Exception as exc:  # a bug while reading it must not take the monitor down
+            log.exception("loading the configuration failed", extra=kv(path=str(path)))
+            return self._rejected([f"{path}: cannot load the configuration: internal error ({type(exc).__name__})"])
         for key in ("listen", "metrics_listen", "data_dir"):
             if getattr(config.settings, key) != getattr(self.config.settings, key):
                 log.warning("a change of this setting takes effect at the next start", extra=kv(setting=key))
@@ -277,6 +277,13 @@ class Monitor:
         self.last_reload = ReloadStatus(time.time(), True)
         log.info("configuration reloaded", extra=kv(targets=len(config.targets)))
         return True
+
+    def _rejected(self, problems: list[str]) -> bool:
+        self.metrics.reload_ok = False
+        self.last_reload = ReloadStatus(time.time(), False, tuple(problems))
+        for problem in problems:
+            log.error("configuration rejected; the running one stays", extra=kv(problem=problem))
+        return False
 
     def apply(self, config: Config) -> None:
         """Swap in a validated configuration."""

@@ -108,6 +108,7 @@ class Config:
     notifiers: Mapping[str, NotifierConfig] = field(default_factory=dict)
     watches: tuple[Watch, ...] = ()
     maintenance: tuple[Maintenance, ...] = ()
+    digest: str = ""  # SHA-256 of the file's bytes, to tell a changed file from a touched one
 
     def maintenance_for(self, target: Target, at: datetime) -> Maintenance | None:
         """The maintenance window covering `target` at `at`, if any."""

@@ -210,3 +210,39 @@ def test_metrics_listen_is_an_address_other_than_listen(tmp_path: Path) -> None:
     assert "monitor.metrics_listen: must be HOST:PORT" in bad
     (same,) = problems(tmp_path, f'[monitor]\nlisten = "0.0.0.0:8080"\nmetrics_listen = "0.0.0.0:8080"\n{target}')
     assert "monitor.metrics_listen: must differ from listen" in same
+
+
+def read_problems(path: Path) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        load_config(path, env={})
+    return [str(p) for p in info.value.problems]
+
+
+def test_a_binary_file_is_a_problem_naming_the_file_not_a_crash(tmp_path: Path) -> None:
+    path = tmp_path / "targets.toml"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff\xfe\x00 binary")
+    (found,) = read_problems(path)
+    assert found.startswith(f"{path}: cannot read the file: it is not UTF-8 text")
+
+
+def test_a_file_nested_too_deeply_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    path = write(tmp_path, "a = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    (found,) = read_problems(path)
+    assert found == f"{path}: TOML syntax error: nested too deeply"
+
+
+def test_a_folder_or_a_missing_file_is_a_problem(tmp_path: Path) -> None:
+    assert read_problems(tmp_path) == [f"{tmp_path}: cannot read the file: Is a directory"]
+    assert read_problems(tmp_path / "nope.toml") == [
+        f"{tmp_path / 'nope.toml'}: cannot read the file: No such file or directory"
+    ]
+
+
+def test_the_configuration_knows_the_hash_of_the_bytes_it_was_read_from(tmp_path: Path) -> None:
+    import hashlib
+
+    text = '[targets.a]\r\nurl = "http://127.0.0.1:1/"\r\n'
+    path = write(tmp_path, text)
+    config = load_config(path, env={})
+    assert config.digest == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert config.targets["a"].url == "http://127.0.0.1:1/"
