@@ -26,6 +26,7 @@ from monitor.alerting.service import TICK_SECONDS, Alerting
 from monitor.assess import assess
 from monitor.config import Config, Target
 from monitor.config.loader import load_config
+from monitor.config.watch import Source, follow
 from monitor.errors import ConfigError
 from monitor.log import kv
 from monitor.metrics.registry import Metrics
@@ -298,10 +299,6 @@ class Monitor:
         freeze_heap()
 
     async def _watch_config(self) -> None:
-        from watchfiles import awatch
-
-        path = self.config.path.resolve()
-        async for _ in awatch(
-            path.parent, watch_filter=lambda _c, p: Path(p).resolve() == path, debounce=500, step=100
-        ):
-            self.reload(path)
+        # The path as given, never its resolved form: a ConfigMap's link moves on.
+        path = self.config.path
+        await follow(path, Source.of(path, self.config.digest or None), self.reload)

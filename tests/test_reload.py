@@ -1,5 +1,6 @@
-"""`monitor run` reloading its configuration file whatever it holds: a binary file
-saved over it, SIGHUP with a broken file. A file that cannot be loaded is a reported problem (log line,
+"""`monitor run` following its configuration file as people and tools replace it: a
+binary file saved over it, a symlink re-pointed, Kubernetes' ConfigMap `..data` swap,
+SIGHUP with a broken file. A file that cannot be loaded is a reported problem (log line,
 metric 0, the admin view's reload status) and the running configuration keeps probing;
 the watcher keeps watching and picks up the next good file."""
 
@@ -7,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -91,6 +93,12 @@ def replace(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
+def relink(link: Path, target: str) -> None:
+    tmp = link.with_name(link.name + ".new")
+    tmp.symlink_to(target)
+    os.replace(tmp, link)
+
+
 def test_a_binary_file_is_reported_the_running_one_keeps_probing_and_a_good_one_is_taken(
     tmp_path: Path, site: Site, runs: list[Run]
 ) -> None:
@@ -110,6 +118,50 @@ def test_a_binary_file_is_reported_the_running_one_keeps_probing_and_a_good_one_
     wait_for(lambda: 'probe_success{target="api"} 1.0' in run.metrics())
     assert "monitor_config_last_reload_successful 1.0" in run.metrics()
     assert run.reload_status()["ok"] is True
+
+
+def test_a_symlink_re_pointed_atomically_is_followed(tmp_path: Path, site: Site, runs: list[Run]) -> None:
+    for name in ("v1", "v2", "etc"):
+        (tmp_path / name).mkdir()
+    link = tmp_path / "etc" / "targets.toml"
+    run = Run(tmp_path, link, site)
+    (tmp_path / "v1" / "targets.toml").write_text(run.text("home"))
+    (tmp_path / "v2" / "targets.toml").write_text(run.text("home", "api"))
+    link.symlink_to("../v1/targets.toml")
+    runs.append(run)
+    run.start()
+    relink(link, "../v2/targets.toml")
+    wait_for(lambda: 'probe_success{target="api"} 1.0' in run.metrics())
+    # The link's new folder is watched too: an edit there is picked up.
+    replace(tmp_path / "v2" / "targets.toml", run.text("home", "api", "third").encode())
+    wait_for(lambda: 'probe_success{target="third"} 1.0' in run.metrics())
+
+
+def test_the_configmap_data_link_swap_is_followed(tmp_path: Path, site: Site, runs: list[Run]) -> None:
+    volume = tmp_path / "config"
+    volume.mkdir()
+    run = Run(tmp_path, volume / "targets.toml", site)
+
+    def publish(version: int, *ids: str) -> None:
+        """As the kubelet updates a ConfigMap volume: a new timestamped folder, `..data`
+        renamed over to point at it, the old folder deleted."""
+        folder = volume / f"..2026_12_01_10_00_{version:02d}.123456789"
+        folder.mkdir()
+        (folder / "targets.toml").write_text(run.text(*ids))
+        old = os.path.realpath(volume / "..data") if (volume / "..data").exists() else None
+        relink(volume / "..data", folder.name)
+        if old:
+            shutil.rmtree(old)
+
+    publish(1, "home")
+    (volume / "targets.toml").symlink_to("..data/targets.toml")
+    runs.append(run)
+    run.start()
+    publish(2, "home", "api")
+    wait_for(lambda: 'probe_success{target="api"} 1.0' in run.metrics())
+    publish(3, "home", "api", "third")
+    wait_for(lambda: 'probe_success{target="third"} 1.0' in run.metrics())
+    assert "monitor_config_last_reload_successful 1.0" in run.metrics()
 
 
 def test_sighup_with_a_broken_file_keeps_the_running_one(tmp_path: Path, site: Site, runs: list[Run]) -> None:
