@@ -34,9 +34,13 @@ EXIT_CANNOT_START, EXIT_DATA_DIR = 1, 2
 
 
 def uvicorn_config(app: ASGIApp, lifespan: Literal["on", "off"] = "on") -> uvicorn.Config:
-    """How every listener serves (logs through ours, no access log)."""
+    """How every listener serves: logs through ours, no access log, and requests parsed
+    by httptools (llhttp), which refuses what h11 lets through, such as a request or
+    header line ending in a bare LF (a way to smuggle a request past a proxy that reads
+    the bytes otherwise)."""
     return uvicorn.Config(
         app,
+        http="httptools",
         log_config=None,
         access_log=False,
         lifespan=lifespan,

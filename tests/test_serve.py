@@ -103,3 +103,34 @@ def test_sigterm_stops_both_listeners_with_exit_0(tmp_path: Path) -> None:
     for port in (public, private):
         with socket.socket() as sock:
             assert sock.connect_ex(("127.0.0.1", port)) != 0  # nothing listens any more
+
+
+def raw(port: int, request: bytes) -> bytes:
+    """What a listener answers to `request` sent as raw bytes (b"" if it just closes)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request)
+        sock.shutdown(socket.SHUT_WR)
+        answer = b""
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := sock.recv(65536):
+                answer += chunk
+        return answer
+
+
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"GET /healthz HTTP/1.1\nHost: x\n\n",  # bare LF everywhere
+        b"GET /healthz HTTP/1.1\r\nHost: x\n\r\n",  # a bare LF after a header
+        b"GET /healthz HTTP/1.1\nHost: x\r\n\r\n",  # a bare LF ending the request line
+    ],
+)
+def test_a_request_with_bare_lf_line_endings_is_refused_on_both_listeners(tmp_path: Path, request_bytes: bytes) -> None:
+    public, private = free_port(), free_port()
+    table = f'listen = "127.0.0.1:{public}"\nmetrics_listen = "127.0.0.1:{private}"'
+    with running(tmp_path, table):
+        wait_for(lambda: httpx.get(f"http://127.0.0.1:{private}/metrics", timeout=2).status_code == 200)
+        assert raw(public, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").startswith(b"HTTP/1.1 200")
+        for port in (public, private):
+            answer = raw(port, request_bytes)
+            assert answer == b"" or answer.startswith(b"HTTP/1.1 400"), answer[:200]
