@@ -37,11 +37,19 @@ def test_it_says_how_to_log_in_to_the_admin_view_without_showing_the_token(monke
     assert "s3cret-token-value" not in text
 
 
+PUSH_TOKEN = "push-token-0123456789"
+ADMIN_TOKEN = "admin-token-0123456789"
+
+
 def start(tmp_path: Path, monitor_table: str, site: Site, env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
     """`monitor run` on a configuration whose `[monitor]` table is `monitor_table`,
-    probing one local page; its output goes to tmp_path/monitor.log."""
+    probing one local page, with a push target `backup` (token `PUSH_TOKEN`); its output
+    goes to tmp_path/monitor.log."""
     config = tmp_path / "targets.toml"
-    config.write_text(f'[monitor]\n{monitor_table}\n[targets.home]\nurl = "{site.url}/ok"\ninterval = "500ms"\n')
+    config.write_text(
+        f'[monitor]\n{monitor_table}\n[targets.home]\nurl = "{site.url}/ok"\ninterval = "500ms"\n'
+        f'[targets.backup]\nkind = "push"\nperiod = "1h"\ntoken = "{PUSH_TOKEN}"\n'
+    )
     with open(tmp_path / "monitor.log", "wb") as log:
         return subprocess.Popen(
             [sys.executable, "-m", "monitor", "run", "-c", str(config)],
@@ -134,3 +142,37 @@ def test_a_request_with_bare_lf_line_endings_is_refused_on_both_listeners(tmp_pa
         for port in (public, private):
             answer = raw(port, request_bytes)
             assert answer == b"" or answer.startswith(b"HTTP/1.1 400"), answer[:200]
+
+
+def exchange(port: int, request: bytes) -> bytes:
+    """Send `request` (not closing our side) and read until the server closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request)
+        answer = b""
+        with contextlib.suppress(ConnectionResetError):
+            while chunk := sock.recv(65536):
+                answer += chunk
+        return answer
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read_and_a_chunked_one_is_cut(tmp_path: Path) -> None:
+    port = free_port()
+    with running(tmp_path, f'listen = "127.0.0.1:{port}"', env={"MONITOR_ADMIN_TOKEN": ADMIN_TOKEN}):
+        wait_for(lambda: httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200)
+        admin = (
+            f"POST /admin/api/maintenance HTTP/1.1\r\nHost: m\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n"
+            "Content-Type: application/json\r\n"
+        ).encode()
+        push = f"POST /push/backup?token={PUSH_TOKEN} HTTP/1.1\r\nHost: m\r\n".encode()
+        push += b"Content-Type: application/x-www-form-urlencoded\r\n"
+        for head, limit in ((admin, 64 * 1024), (push, 8192)):
+            # 100 MB announced, none sent: the answer comes without the body being waited for.
+            answer = exchange(port, head + b"Content-Length: 100000000\r\n\r\n")
+            assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+            # Chunked, no length announced: cut as soon as it passes the limit.
+            chunk = b"a" * 4096
+            body = b"".join(b"%x\r\n%b\r\n" % (len(chunk), chunk) for _ in range(limit // 4096 + 1))
+            answer = exchange(port, head + b"Transfer-Encoding: chunked\r\n\r\n" + body)
+            assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
+        ok = httpx.post(f"http://127.0.0.1:{port}/push/backup?token={PUSH_TOKEN}", data={"msg": "x" * 100}, timeout=5)
+        assert ok.status_code == 200  # a body within the limit is read as before

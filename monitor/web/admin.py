@@ -1,7 +1,8 @@
 """The admin view (`GET /admin`) and the admin write API (`/admin/api/...`).
 
 Off (404 everywhere) unless `MONITOR_ADMIN_TOKEN` is set. The token is compared in
-constant time. The page accepts `Authorization: Bearer TOKEN`, or HTTP Basic with the
+constant time. A body over `MAX_BODY` bytes is refused
+(413) before it is read (`monitor.web.bodies`). The page accepts `Authorization: Bearer TOKEN`, or HTTP Basic with the
 token as the password so a browser can open it; the write API accepts only Bearer, which
 a browser never attaches on its own, so another site cannot forge a write (CSRF).
 
@@ -37,6 +38,7 @@ from monitor.state import Status
 from monitor.store import PlannedMaintenance
 from monitor.web import alertview, viewmodels
 from monitor.web.api import parse_time
+from monitor.web.bodies import read_body, too_large
 from monitor.web.masking import redact, scrub, target_secrets
 from monitor.web.templating import isotime, page
 
@@ -219,9 +221,9 @@ async def add_note(request: Request) -> Response:
 async def _json_body(request: Request) -> dict[str, Any] | Response:
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
         return JSONResponse({"error": "send application/json"}, 415)
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        return JSONResponse({"error": "body too large"}, 413)
+    raw = await read_body(request, MAX_BODY)
+    if raw is None:
+        return too_large(MAX_BODY)
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError):

@@ -5,6 +5,8 @@ Parameters (query string, or an `application/x-www-form-urlencoded` POST body):
 `MAX_MSG` characters), `duration` (the job's run time: seconds, or a duration such as
 `"1500ms"`). A wrong token, an unknown id and a target of another kind all get the same
 404, and the token is compared in constant time, so ids and tokens cannot be probed.
+A body over `MAX_BODY` bytes is refused (413)
+before it is read.
 The heartbeat becomes a `Result` handed to the runtime (`PushRuntime.record_heartbeat`).
 """
 
@@ -24,6 +26,7 @@ from starlette.routing import BaseRoute, Route
 from monitor.config.reader import parse_duration
 from monitor.probes.push import PushSpec, heartbeat
 from monitor.result import Result
+from monitor.web.bodies import read_body, too_large
 
 if TYPE_CHECKING:
     from monitor.config import Config, Target
@@ -54,7 +57,7 @@ async def push(request: Request) -> Response:
     runtime: PushRuntime = request.app.state.monitor
     params = await _params(request)
     if params is None:
-        return JSONResponse({"error": "request body too large"}, status_code=413)
+        return too_large(MAX_BODY)
     target = _authorised(runtime.config, request.path_params["id"], params.get("token", ""))
     if target is None:
         return JSONResponse(_NOT_FOUND, status_code=404)
@@ -82,11 +85,9 @@ async def _params(request: Request) -> Mapping[str, str] | None:
     params = dict(request.query_params)
     if request.method == "POST":
         content_type = request.headers.get("content-type", "").split(";")[0].strip()
-        body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_BODY:
-                return None
+        body = await read_body(request, MAX_BODY)
+        if body is None:
+            return None
         if content_type == "application/x-www-form-urlencoded":
             params.update(parse_qsl(body.decode("utf-8", "replace")))
     return params

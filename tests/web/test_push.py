@@ -102,3 +102,35 @@ async def test_it_truncates_long_messages_and_refuses_huge_bodies(client: httpx.
     assert len(runtime.recorded[0][1].detail) == 500
     huge = await client.post(f"/push/backup?token={TOKEN}", content=b"a" * 20000)
     assert huge.status_code == 413
+
+
+async def test_a_declared_body_over_the_limit_is_refused_before_it_is_read(runtime: Runtime) -> None:
+    app = Starlette(routes=routes())
+    app.state.monitor = runtime
+    received: list[object] = []
+
+    async def receive() -> dict[str, object]:
+        received.append("read")
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    sent: list[dict[str, object]] = []
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/push/backup",
+        "raw_path": b"/push/backup",
+        "query_string": f"token={TOKEN}".encode(),
+        "headers": [(b"content-length", b"100000000"), (b"content-type", b"application/x-www-form-urlencoded")],
+        "client": ("127.0.0.2", 40000),
+        "server": ("127.0.0.1", 8080),
+        "scheme": "http",
+        "http_version": "1.1",
+        "root_path": "",
+    }
+    await app(scope, receive, send)
+    assert sent[0]["status"] == 413 and (b"connection", b"close") in sent[0]["headers"]
+    assert received == []  # not a byte of the body was asked for
