@@ -1,7 +1,10 @@
 """The admin view (`GET /admin`) and the admin write API (`/admin/api/...`).
 
 Off (404 everywhere) unless `MONITOR_ADMIN_TOKEN` is set. The token is compared in
-constant time. A body over `MAX_BODY` bytes is refused
+constant time. A client that sent `FAILURES` wrong credentials within `FAILURE_WINDOW`
+seconds is answered 429 with Retry-After, its credentials not compared, until it has
+waited (`monitor.web.ratelimit`); a request without credentials (a browser's first,
+before it asks for the password) is no failure. A body over `MAX_BODY` bytes is refused
 (413) before it is read (`monitor.web.bodies`). The page accepts `Authorization: Bearer TOKEN`, or HTTP Basic with the
 token as the password so a browser can open it; the write API accepts only Bearer, which
 a browser never attaches on its own, so another site cannot forge a write (CSRF).
@@ -40,10 +43,12 @@ from monitor.web import alertview, viewmodels
 from monitor.web.api import parse_time
 from monitor.web.bodies import read_body, too_large
 from monitor.web.masking import redact, scrub, target_secrets
+from monitor.web.ratelimit import client_of, limit_of, too_many
 from monitor.web.templating import isotime, page
 
 TOKEN_ENV = "MONITOR_ADMIN_TOKEN"
 MAX_BODY = 64 * 1024
+FAILURES, FAILURE_WINDOW = 10, 60.0  # wrong credentials a client may send per minute
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -59,13 +64,21 @@ def routes() -> list[BaseRoute]:
 
 
 def guarded(handler: Handler, browser: bool = False) -> Handler:
-    """Answer 404 while no token is configured, 401 without the right one."""
+    """Answer 404 while no token is configured, 429 to a client that failed too often,
+    401 without the right token."""
 
     async def check(request: Request) -> Response:
         token = os.environ.get(TOKEN_ENV, "")
         if not token:
             return PlainTextResponse("Not Found", 404)
-        if not authorized(request.headers.get("authorization", ""), token, browser):
+        failures, client = limit_of(request, "admin_failures", FAILURES, FAILURE_WINDOW), client_of(request)
+        wait = failures.retry_after(client)
+        if wait is not None:
+            return too_many(wait)
+        header = request.headers.get("authorization", "")
+        if not authorized(header, token, browser):
+            if header:
+                failures.failed(client, request.url.path)
             challenge = 'Bearer realm="monitor admin"'
             if browser:
                 challenge = 'Basic realm="monitor admin", charset="UTF-8", ' + challenge

@@ -6,10 +6,12 @@ import asyncio
 import base64
 import dataclasses
 import json
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 
 from monitor.config import NotifierConfig
@@ -19,7 +21,7 @@ from monitor.result import Event, Result, State
 from monitor.runtime import Monitor
 from monitor.store.sqlite.store import SQLiteStore
 from tests.alertkit import free_port, receiver
-from tests.web.conftest import FakeRuntime, make_config, set_state, target
+from tests.web.conftest import FakeRuntime, make_app, make_config, set_state, target
 
 TOKEN = "s3cr3t-admin-token"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
@@ -362,3 +364,38 @@ async def test_a_probe_detail_quoting_a_targets_secret_is_shown_without_it(clien
     html = (await client_for(rt).get("/admin?lang=en", headers=BEARER)).text
     assert "hunter2" not in html
     assert html.count("DESCRIBE rtsp://viewer:***@10.10.5.21:554/ch1 answered 401") == 2  # last error and event
+
+
+def from_address(runtime_: FakeRuntime, host: str) -> httpx.AsyncClient:
+    """A client of the real app whose requests come from `host` (a loopback address)."""
+    transport = httpx.ASGITransport(app=make_app(runtime_), client=(host, 40000))
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+
+async def test_wrong_credentials_are_refused_with_429_per_client_after_ten(token, caplog) -> None:
+    rt = runtime()
+    basic_wrong = base64.b64encode(b"admin:guess-0000").decode()
+    async with from_address(rt, "127.0.0.2") as guesser, from_address(rt, "127.0.0.3") as admin:
+        with caplog.at_level(logging.WARNING):
+            for i in range(10):
+                header = f"Bearer guess-{i:04d}" if i % 2 else f"Basic {basic_wrong}"
+                assert (await guesser.get("/admin", headers={"Authorization": header})).status_code == 401
+            refused = await guesser.get("/admin", headers=BEARER)  # even the right token: not compared
+            assert refused.status_code == 429
+            assert 1 <= int(refused.headers["retry-after"]) <= 60
+            write = await guesser.post("/admin/api/maintenance", headers=BEARER, json={})
+            assert write.status_code == 429
+            for _ in range(20):
+                await guesser.get("/admin", headers={"Authorization": "Bearer more-guesses"})
+            assert (await admin.get("/admin", headers=BEARER)).status_code == 200  # another client
+    lines = [r for r in caplog.records if r.name == "monitor.web.ratelimit"]
+    assert len(lines) == 1  # one line for the client, not one per attempt
+    assert lines[0].kv_fields["client"] == "127.0.0.2" and lines[0].kv_fields["path"] == "/admin"
+    assert "guess" not in caplog.text and basic_wrong not in caplog.text and TOKEN not in caplog.text
+
+
+async def test_a_request_without_credentials_is_no_failure(token) -> None:
+    async with from_address(runtime(), "127.0.0.2") as browser:
+        for _ in range(30):  # a browser asks before it is given the password
+            assert (await browser.get("/admin")).status_code == 401
+        assert (await browser.get("/admin", headers=BEARER)).status_code == 200
