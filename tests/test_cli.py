@@ -129,3 +129,24 @@ def test_check_judges_push_targets_from_the_heartbeats_monitor_run_stored(tmp_pa
     assert rows["backup"]["state"] == "UP", rows
     assert rows["report"]["state"] == "DOWN" and rows["report"]["reason"] == "reported_down"
     assert done.returncode == 1
+
+
+def test_validate_never_prints_a_value_that_came_from_the_environment(tmp_path: Path) -> None:
+    path = tmp_path / "t.toml"
+    path.write_text(
+        '[monitor]\nheartbeat_url = "${DEADMAN}"\nlisten = "${LISTEN}"\n'
+        '[targets.a]\nurl = "http://127.0.0.1/"\ninterval = "${INTERVAL}"\n'
+    )
+    secrets = {"DEADMAN": "hc-ping.example/5b1f0c7e-check-key", "LISTEN": "secret:listen", "INTERVAL": "p4ssw0rd"}
+    done = subprocess.run(
+        [sys.executable, "-m", "monitor", "validate", "-c", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "COLUMNS": "200", **secrets},
+    )
+    assert done.returncode == 2
+    assert "targets.a.interval: '${INTERVAL}' (from the environment) is not a duration" in done.stderr
+    assert "monitor.listen: must be HOST:PORT, not '${LISTEN}' (from the environment)" in done.stderr
+    for value in secrets.values():
+        assert value not in done.stdout + done.stderr

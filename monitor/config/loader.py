@@ -104,19 +104,24 @@ def _parse(path: Path, text: str) -> dict[str, Any]:
 
 def _substitute(value: Any, key: str, env: Mapping[str, str], problems: Problems) -> Any:
     if isinstance(value, str):
+        pieces: list[tuple[str, str]] = []
 
         def one(match: re.Match[str]) -> str:
             if match.group(0) == "$$":
                 return "$"
             name, fallback = match.group(1), match.group(2)
             if name in env:
+                pieces.append((name, env[name]))
                 return env[name]
             if fallback is not None:
                 return fallback
             problems.add(key, f"environment variable {name} is not set")
             return ""
 
-        return _ENV.sub(one, value)
+        substituted = _ENV.sub(one, value)
+        if pieces:  # from the environment: maybe a secret, never to be quoted in a problem
+            problems.hide(substituted, value, pieces)
+        return substituted
     if isinstance(value, dict):
         return {k: _substitute(v, f"{key}.{k}" if key else k, env, problems) for k, v in value.items()}
     if isinstance(value, list):
