@@ -67,7 +67,7 @@ class ProbeKind:
     frozen spec stored as `Target.spec`; `url` is None for kinds without one (push).
     `metrics` declares the kind-specific gauges (full name -> help) a `Result.extra` may
     carry. A spec is never shown, not even to admins: the admin view shows a target's
-    URL with its password hidden (`monitor.web.masking.redact`), and fields holding
+    URL as its scheme and host only (`monitor.web.masking.origin`), and fields holding
     secrets (an rtsp password, a push token, http's Authorization header) hide from repr.
     """
 

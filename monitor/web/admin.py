@@ -10,7 +10,8 @@ token as the password so a browser can open it; the write API accepts only Beare
 a browser never attaches on its own, so another site cannot forge a write (CSRF).
 
 Routes:
-- `GET /admin`: every target (private ones too) with its address, state and last error,
+- `GET /admin`: every target (private ones too) with its address (scheme and host
+  only, like every URL on the admin view: `monitor.web.masking`), state and last error,
   the latest state changes with the probes' details, planned maintenance, and alerting:
   each notifier (settings with secrets masked, undelivered queue), the alerts that
   failed for good, the dead-man's switch and the last configuration reload.
@@ -42,7 +43,7 @@ from monitor.store import PlannedMaintenance
 from monitor.web import alertview, viewmodels
 from monitor.web.api import parse_time
 from monitor.web.bodies import read_body, too_large
-from monitor.web.masking import redact, scrub, target_secrets
+from monitor.web.masking import origin, scrub, target_secrets
 from monitor.web.ratelimit import client_of, limit_of, too_many
 from monitor.web.templating import isotime, page
 
@@ -124,7 +125,7 @@ def _row(target: Target, status: Status | None, secrets: list[str]) -> dict[str,
         error = (status.last.reason, scrub(status.last.detail, secrets), status.last.started)
     elif status is not None and status.state in ("DOWN", "DEGRADED"):
         error = (status.reason, scrub(status.detail, secrets), status.since)
-    return {"target": target, "address": redact(target.url), "status": status, "error": error}
+    return {"target": target, "address": origin(target.url), "status": status, "error": error}
 
 
 async def list_alerts(request: Request) -> Response:
