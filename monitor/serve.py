@@ -14,7 +14,9 @@ import logging
 import os
 import socket
 import sys
+import tempfile
 from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Literal
 
 import uvicorn
@@ -132,15 +134,36 @@ def bind(listen: str) -> socket.socket:
     return sock
 
 
+def data_dir_problem(path: Path) -> str | None:
+    """Why `path` cannot hold the history (created when missing), or None: it must be a
+    folder the monitor can create files in, and a `monitor.db` in it must be a file."""
+    if path.exists() and not path.is_dir():
+        return "it is not a folder"
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".monitor-write-check-"):
+            pass
+    except OSError as exc:
+        return exc.strerror or type(exc).__name__
+    database = path / "monitor.db"
+    if database.exists() and not database.is_file():
+        return "monitor.db is not a file"
+    return None
+
+
 def serve(config: Config, log_level: str = "info", prepare: Callable[[Config], Config] | None = None) -> int:
-    """Run until stopped; 0 on a clean stop. `prepare` is applied to every configuration
-    loaded by a reload (the command line's overrides)."""
+    """Run until stopped; 0 on a clean stop, 2 when the data directory is unusable, 1
+    when it cannot listen. `prepare` is applied to every configuration loaded by a
+    reload (the command line's overrides)."""
+    settings = config.settings
+    problem = data_dir_problem(settings.data_dir)
+    if problem is not None:
+        print(f"monitor: cannot use the data directory {settings.data_dir}: {problem}", file=sys.stderr)
+        return EXIT_DATA_DIR
     logsetup.setup(log_level)
     # The store's writer and the /metrics renderer share the GIL with the probe loop: at
     # the default 5 ms switch interval each of their batches delayed probes by 5-25 ms.
     sys.setswitchinterval(SWITCH_INTERVAL)
-    config.settings.data_dir.mkdir(parents=True, exist_ok=True)
-    settings = config.settings
     addresses = [settings.listen, *([settings.metrics_listen] if settings.metrics_listen else [])]
     sockets: list[socket.socket] = []
     for address in addresses:

@@ -176,3 +176,36 @@ def test_a_body_over_the_limit_is_refused_before_it_is_read_and_a_chunked_one_is
             assert answer.startswith(b"HTTP/1.1 413"), answer[:200]
         ok = httpx.post(f"http://127.0.0.1:{port}/push/backup?token={PUSH_TOKEN}", data={"msg": "x" * 100}, timeout=5)
         assert ok.status_code == 200  # a body within the limit is read as before
+
+
+def run_with_data(tmp_path: Path, data: str) -> subprocess.CompletedProcess[str]:
+    config = tmp_path / "targets.toml"
+    config.write_text(f'[monitor]\nlisten = "127.0.0.1:{free_port()}"\n[targets.home]\nurl = "http://127.0.0.1:9/"\n')
+    return subprocess.run(
+        [sys.executable, "-m", "monitor", "run", "-c", str(config), "--data", data],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+
+
+@pytest.mark.parametrize(
+    ("make", "says"),
+    [
+        (lambda tmp: (tmp / "file").write_text("x") and str(tmp / "file"), "it is not a folder"),
+        (lambda tmp: (tmp / "file").write_text("x") and str(tmp / "file" / "data"), "Not a directory"),
+        (lambda tmp: "/sys", "Permission denied"),  # a folder even root cannot write in
+        (
+            lambda tmp: (tmp / "data" / "monitor.db").mkdir(parents=True) or str(tmp / "data"),
+            "monitor.db is not a file",
+        ),
+    ],
+    ids=["a-file", "under-a-file", "unwritable", "database-is-a-folder"],
+)
+def test_a_data_directory_it_cannot_use_is_one_line_and_exit_2(tmp_path: Path, make, says: str) -> None:
+    data = make(tmp_path)
+    done = run_with_data(tmp_path, data)
+    assert done.returncode == 2, done.stderr
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert lines == [f"monitor: cannot use the data directory {data}: {says}"], done.stderr
