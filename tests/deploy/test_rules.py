@@ -134,3 +134,10 @@ def test_systemd_unit_is_hardened(tmp_path: Path) -> None:
     capabilities = r"^(?:AmbientCapabilities|CapabilityBoundingSet)=(.*)$"
     granted = re.findall(capabilities, UNIT.read_text(), re.M)
     assert granted == ["CAP_NET_RAW", "CAP_NET_RAW"]
+
+
+def test_systemd_unit_allows_enough_open_files() -> None:
+    """At the default soft limit of 1,024 descriptors a few hundred idle clients holding
+    connections open would leave no socket for probes or the database."""
+    limits = re.findall(r"^LimitNOFILE=(.*)$", UNIT.read_text(), re.M)
+    assert limits == ["65536"]
