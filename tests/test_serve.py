@@ -209,3 +209,22 @@ def test_a_data_directory_it_cannot_use_is_one_line_and_exit_2(tmp_path: Path, m
     assert done.returncode == 2, done.stderr
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert lines == [f"monitor: cannot use the data directory {data}: {says}"], done.stderr
+
+
+def test_an_address_in_use_is_one_line_and_exit_1(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        public = free_port()
+        config = tmp_path / "targets.toml"
+        config.write_text(
+            f'[monitor]\nlisten = "127.0.0.1:{public}"\nmetrics_listen = "127.0.0.1:{port}"\n'
+            '[targets.home]\nurl = "http://127.0.0.1:9/"\n'
+        )
+        done = subprocess.run(
+            [sys.executable, "-m", "monitor", "run", "-c", str(config)], capture_output=True, text=True, timeout=60
+        )
+    assert done.returncode == 1
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert lines == [f"monitor: cannot listen on 127.0.0.1:{port}: Address already in use"], done.stderr
