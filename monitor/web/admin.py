@@ -1,13 +1,15 @@
 """The admin view (`GET /admin`) and the admin write API (`/admin/api/...`).
 
 Off (404 everywhere) unless `MONITOR_ADMIN_TOKEN` is set. The token is compared in
-constant time. A client that sent `FAILURES` wrong credentials within `FAILURE_WINDOW`
-seconds is answered 429 with Retry-After, its credentials not compared, until it has
-waited (`monitor.web.ratelimit`); a request without credentials (a browser's first,
-before it asks for the password) is no failure. A body over `MAX_BODY` bytes is refused
-(413) before it is read (`monitor.web.bodies`). The page accepts `Authorization: Bearer TOKEN`, or HTTP Basic with the
+constant time. The page accepts `Authorization: Bearer TOKEN`, or HTTP Basic with the
 token as the password so a browser can open it; the write API accepts only Bearer, which
 a browser never attaches on its own, so another site cannot forge a write (CSRF).
+
+A client that sent `FAILURES` wrong credentials within `FAILURE_WINDOW` seconds is
+answered 429 with Retry-After, its credentials not compared, until it has waited
+(`monitor.web.ratelimit`); a request without credentials (a browser's first, before it
+asks for the password) is no failure. A body over `MAX_BODY` bytes is refused (413)
+before it is read (`monitor.web.bodies`).
 
 Routes:
 - `GET /admin`: every target (private ones too) with its address (scheme and host
