@@ -26,6 +26,7 @@ from monitor.alerting.service import TICK_SECONDS, Alerting
 from monitor.assess import assess
 from monitor.config import Config, Target
 from monitor.config.loader import load_config
+from monitor.config.watch import Source, follow
 from monitor.errors import ConfigError
 from monitor.log import kv
 from monitor.metrics.registry import Metrics
@@ -274,17 +275,17 @@ class Monitor:
                 self._emit(event, target)
 
     def reload(self, path: Path | None = None) -> bool:
-        """Load the configuration again; keep the running one if the new one is invalid."""
+        """Load the configuration again; keep the running one if the new one is invalid
+        or cannot be loaded at all (whatever the file holds, the reload never raises)."""
         path = path or self.config.path
         try:
             config = self._prepare(load_config(path))
         except ConfigError as exc:
-            self.metrics.reload_ok = False
-            self.last_reload = ReloadStatus(time.time(), False, tuple(str(p) for p in exc.problems))
-            for problem in exc.problems:
-                log.error("configuration rejected; the running one stays", extra=kv(problem=str(problem)))
-            return False
-        for key in ("listen", "data_dir"):
+            return self._rejected([str(p) for p in exc.problems])
+        except Exception as exc:  # a bug while reading it must not take the monitor down
+            log.exception("loading the configuration failed", extra=kv(path=str(path)))
+            return self._rejected([f"{path}: cannot load the configuration: internal error ({type(exc).__name__})"])
+        for key in ("listen", "metrics_listen", "data_dir"):
             if getattr(config.settings, key) != getattr(self.config.settings, key):
                 log.warning("a change of this setting takes effect at the next start", extra=kv(setting=key))
         self.apply(config)
@@ -292,6 +293,13 @@ class Monitor:
         self.last_reload = ReloadStatus(time.time(), True)
         log.info("configuration reloaded", extra=kv(targets=len(config.targets)))
         return True
+
+    def _rejected(self, problems: list[str]) -> bool:
+        self.metrics.reload_ok = False
+        self.last_reload = ReloadStatus(time.time(), False, tuple(problems))
+        for problem in problems:
+            log.error("configuration rejected; the running one stays", extra=kv(problem=problem))
+        return False
 
     def apply(self, config: Config) -> None:
         """Swap in a validated configuration."""
@@ -306,10 +314,6 @@ class Monitor:
         freeze_heap()
 
     async def _watch_config(self) -> None:
-        from watchfiles import awatch
-
-        path = self.config.path.resolve()
-        async for _ in awatch(
-            path.parent, watch_filter=lambda _c, p: Path(p).resolve() == path, debounce=500, step=100
-        ):
-            self.reload(path)
+        # The path as given, never its resolved form: a ConfigMap's link moves on.
+        path = self.config.path
+        await follow(path, Source.of(path, self.config.digest or None), self.reload)

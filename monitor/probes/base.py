@@ -83,7 +83,7 @@ class ProbeKind:
     table (through `Table`, which reports every problem and unknown key) and returns a
     frozen spec stored as `Target.spec`; `url` is None for kinds without one (push).
     A spec is never shown, not even to admins: the admin view shows a target's URL with
-    its password hidden (`monitor.web.masking.redact`), and fields holding secrets (an
+    its scheme and host only (`monitor.web.masking.origin`), and fields holding secrets (an
     rtsp password, a push token, http's Authorization header) hide from repr.
 
     What the monitor needs of the kind elsewhere:
