@@ -6,6 +6,7 @@
   `Annotations`, `Outbox`) and `Store`, all of them;
 - `rollup`, `timeline`: the backend-independent maths (hourly accumulators; state
   periods and time-based availability from events and runs);
+- `backlog`: what a backend's writer keeps in memory while its writes fail;
 - `backend`, `registry`: the backend seam and `open_store(settings)`;
 - `sqlite/`: the embedded default backend.
 
@@ -28,6 +29,7 @@ from monitor.store.records import (
     PlannedMaintenance,
     Rollup,
     StoredResult,
+    StoreHealth,
     Uptime,
     bucket_bounds,
     latency_bucket,
@@ -51,6 +53,7 @@ __all__ = [
     "PlannedMaintenance",
     "Rollup",
     "Store",
+    "StoreHealth",
     "StoredResult",
     "Uptime",
     "bucket_bounds",
