@@ -1,7 +1,10 @@
-"""A disk that fills up on demand, at the SQLite layer: every connection the store opens
-gets `PRAGMA max_page_count` set to its current size while `Disk.full`, so SQLite itself
-answers "database or disk is full" (SQLITE_FULL) to any write that needs a new page,
-exactly as it does on a full file system. Works anywhere, unlike a tiny mount."""
+"""A disk that fills up on demand, at the SQLite layer. While `Disk.full`, every connection
+opened through `sqlite3.connect` gets `PRAGMA max_page_count` set to its current size, so
+SQLite itself answers "database or disk is full" (SQLITE_FULL) to a write that needs a
+new page, as on a full file system; and its write transactions (`BEGIN IMMEDIATE`) fail
+with that same error at once, so even a write that would fit in a page's slack fails
+(a real full disk lets those through: a test could not tell when it fails). Works
+anywhere, unlike a tiny mount."""
 
 from __future__ import annotations
 
@@ -18,6 +21,14 @@ class Disk:
 
     def __init__(self) -> None:
         self.full = False
+
+
+def full() -> sqlite3.OperationalError:
+    """The error SQLite raises on a full disk, with its code."""
+    error = sqlite3.OperationalError("database or disk is full")
+    error.sqlite_errorcode = sqlite3.SQLITE_FULL
+    error.sqlite_errorname = "SQLITE_FULL"
+    return error
 
 
 def connection_class(disk: Disk) -> type[sqlite3.Connection]:
@@ -37,6 +48,8 @@ def connection_class(disk: Disk) -> type[sqlite3.Connection]:
 
         def execute(self, *args: Any, **kwargs: Any) -> sqlite3.Cursor:
             self._apply()
+            if disk.full and str(args[0]).strip().upper() == "BEGIN IMMEDIATE":
+                raise full()
             return super().execute(*args, **kwargs)
 
         def executemany(self, *args: Any, **kwargs: Any) -> sqlite3.Cursor:

@@ -188,8 +188,26 @@ class Outbox(Protocol):
         still waiting: only the newest matters."""
         ...
 
-    def head(self, notifier: str) -> Entry | None:
-        """The oldest pending alert of a notifier (an unreadable one is failed on the way)."""
+    def head(self, notifier: str, skip: Collection[int] = ()) -> Entry | None:
+        """The oldest pending alert of a notifier other than those in `skip` (an
+        unreadable one is failed on the way)."""
+        ...
+
+    def adopt(self, entries: Sequence[Entry]) -> list[int | None]:
+        """Write entries that were kept in memory while the outbox refused writes, in
+        order and in one transaction, with the status and attempts they reached there
+        (a delivered one stays delivered: nothing is sent twice); return each one's new
+        `seq`, None where its alert id was already queued for that notifier."""
+        ...
+
+    def known(self, alert_id: str) -> set[str]:
+        """The notifiers this alert id was ever queued for (a read)."""
+        ...
+
+    def latest(self, kinds: Collection[str]) -> dict[str, list[tuple[Alert, str]]]:
+        """Per target, the newest alert of these kinds (`RESUME_KINDS`) queued for each
+        notifier, as (alert, notifier), oldest first: what the alert policy last said
+        about each target, to resume from after a restart. Never forgotten by `prune`."""
         ...
 
     def delivered(self, seq: int) -> None: ...

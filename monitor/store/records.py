@@ -216,13 +216,20 @@ class StoreHealth:
 
     def describe(self) -> str:
         """One line for people: "disk full, 1200 items waiting in memory"."""
-        text = f"{self.reason or 'failing'}, {self.waiting} items waiting in memory"
-        return text + (f", {self.dropped} results dropped" if self.dropped else "")
+        parts = [self.reason or "failing"]
+        if self.waiting:
+            parts.append(f"{self.waiting} items waiting in memory")
+        if self.dropped:
+            parts.append(f"{self.dropped} results dropped")
+        return ", ".join(parts)
 
 
 # The outbox: an entry's status, and the alert kinds not remembered for deduplication.
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 EPHEMERAL = ("refresh",)  # re-posts of an open problem: no dedup memory, pruned early
+# What was last said about a target, which the alert policy resumes from after a restart
+# (`Outbox.latest`): an outbox keeps each target's newest of these however old.
+RESUME_KINDS = ("down", "up", "degraded", "flapping", "stable")
 
 
 @dataclass(frozen=True)

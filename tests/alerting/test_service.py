@@ -17,6 +17,7 @@ from monitor.notifiers.base import Alert
 from monitor.probes import PROBES, ProbeContext, ProbeKind
 from monitor.result import Event, Reason, Result, State
 from monitor.runtime import Monitor
+from monitor.store import StoreHealth
 from monitor.store.sqlite.outbox import SQLiteOutbox
 from tests.alertkit import receiver, target, webhook_config
 
@@ -45,6 +46,9 @@ class MemoryStore:
 
     async def last_results(self) -> dict[str, Result]:
         return {}
+
+    def health(self) -> StoreHealth:
+        return StoreHealth()
 
 
 class Switch:
