@@ -34,7 +34,7 @@ from monitor.notifiers import NOTIFIERS
 from monitor.notifiers.base import Notifier, NotifyContext
 from monitor.notifiers.texts import Texts
 from monitor.result import Event, Result, State
-from monitor.store import FAILED, Entry, Outbox, StoreHealth
+from monitor.store import FAILED, RESUME_KINDS, Entry, Outbox, StoreHealth
 
 log = logging.getLogger("monitor.alerts")
 
@@ -84,6 +84,7 @@ class Alerting:
         self.policy = Policy(config, clock=clock, last_result=last_result)
         self.outbox = FallbackOutbox(outbox, clock)
         self.storage, self.watch = storage, StorageWatch()
+        self._said: dict[str, list[Outgoing]] | None = None  # what was said before a restart
         self._own_client = client is None
         self.client = client or http_client()
         self.outbox.open()
@@ -104,6 +105,10 @@ class Alerting:
     async def start(self) -> None:
         await self.dispatcher.start()
         self.dispatcher.wake()
+        self._said = None
+        # Restored outages are the policy's from the first instant: a "down" not sent yet
+        # goes now, not at the first tick.
+        self._queue(self.policy.tick())
 
     async def stop(self) -> None:
         await self.dispatcher.stop()
@@ -112,8 +117,22 @@ class Alerting:
             await self.client.aclose()
 
     def restore(self, target_id: str, state: State, since: float) -> None:
-        """A target resumed after a restart (call before the first `tick`)."""
-        self.policy.restore(target_id, state, since)
+        """A target resumed after a restart (call before `start`): the policy resumes from
+        its state and from what the outbox says was last sent about it."""
+        if self._said is None:
+            self._said = self._said_before()
+        self._queue(self.policy.restore(target_id, state, since, self._said.get(target_id, [])))
+
+    def _said_before(self) -> dict[str, list[Outgoing]]:
+        """Per target, the last alerts of `RESUME_KINDS` queued, each with its notifiers."""
+        said: dict[str, list[Outgoing]] = {}
+        for target, queued in self.outbox.latest(RESUME_KINDS).items():
+            alerts: dict[str, Outgoing] = {}
+            for alert, notifier in queued:  # oldest first
+                known = alerts.pop(alert.id, Outgoing(alert, ()))
+                alerts[alert.id] = Outgoing(known.alert, (*known.notifiers, notifier))
+            said[target] = list(alerts.values())
+        return said
 
     def on_event(self, event: Event, target: Target) -> None:
         """The state-change listener: decide, and queue durably before returning."""
