@@ -6,7 +6,9 @@ query sees one consistent snapshot. Availability maths is in `monitor.store.time
 
 With `observe=True` (the running monitor) `open` records a *run* and the writer keeps its
 `last_seen` fresh, so the time the monitor was down is known and never counted as
-uptime or downtime. Readers such as `monitor report` open with `observe=False`.
+uptime or downtime, and `open` checks the file's integrity in the background
+(`integrity.Check`): damage it finds makes `health()` fail. Readers such as `monitor
+report` open with `observe=False`.
 
 An incident event is committed by `add_event` itself, in a small transaction on a
 connection of its own, before the alert it causes is queued: a `kill -9` right after a
@@ -47,6 +49,7 @@ from monitor.store import (
 )
 from monitor.store.backlog import LIMIT
 from monitor.store.rollup import HOUR, Accumulator
+from monitor.store.sqlite import integrity
 from monitor.store.sqlite import reads as q
 from monitor.store.sqlite.failures import reason
 from monitor.store.sqlite.outbox import SQLiteOutbox
@@ -88,6 +91,7 @@ class SQLiteStore:
         self._reader: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
         self._events: sqlite3.Connection | None = None  # `add_event`'s, on the event loop
+        self.integrity: integrity.Check | None = None
 
     @classmethod
     def for_settings(cls, settings: Settings, **options: Any) -> SQLiteStore:
@@ -113,6 +117,7 @@ class SQLiteStore:
         if self.observe:
             # A short wait for the lock, as the outbox's: it is used on the event loop.
             self._events = await asyncio.to_thread(connect, self.path, 5.0)
+            self.integrity = integrity.Check(self.path)
         self._writer.start()
 
     def _prepare(self) -> None:
@@ -131,6 +136,8 @@ class SQLiteStore:
             conn.close()
 
     async def close(self) -> None:
+        if self.integrity is not None:
+            self.integrity.cancel()
         if self._writer.alive():
             await asyncio.to_thread(self._writer.stop)
         if self._events is not None:
@@ -173,7 +180,11 @@ class SQLiteStore:
     def health(self) -> StoreHealth:
         if not self._writer.alive():
             return StoreHealth(False, "the store is not open" if not self._writer.stopped else "the writer stopped")
-        return self._writer.health()
+        found = self._writer.health()
+        check = self.integrity
+        if check is not None and check.damage() is not None:
+            return StoreHealth(False, "database corrupt", check.done_at, found.waiting, found.dropped)
+        return found
 
     async def prune(self, now: float) -> int:
         cutoff = now - self.raw_retention
