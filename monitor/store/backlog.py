@@ -46,6 +46,7 @@ class Backlog(Generic[T]):
         self.reason = ""
         self.since: float | None = None
         self.failures = 0  # consecutive failed writes
+        self.taken = 0  # items taken for the write in progress
         self._reported = 0.0
 
     def __len__(self) -> int:
@@ -54,11 +55,14 @@ class Backlog(Generic[T]):
     def take(self) -> list[T]:
         """Everything queued now, oldest first."""
         items = self.items
-        return [items.popleft() for _ in range(len(items))]
+        taken = [items.popleft() for _ in range(len(items))]
+        self.taken = len(taken)
+        return taken
 
     def failed(self, items: Iterable[T], reason: str) -> None:
         """A write of `items` failed: keep them, in front of what came since."""
         self.items.extendleft(reversed(list(items)))
+        self.taken = 0
         now = self.clock()
         first = self.since is None
         if first:
@@ -74,6 +78,7 @@ class Backlog(Generic[T]):
 
     def succeeded(self, written: int) -> None:
         """A write went through: the failure, if any, is over."""
+        self.taken = 0
         if self.since is not None:
             log.warning(
                 "store writes resumed",
@@ -89,7 +94,7 @@ class Backlog(Generic[T]):
 
     def health(self) -> StoreHealth:
         failing = self.since is not None
-        waiting = len(self.items) if failing else 0
+        waiting = len(self.items) + self.taken if failing else 0
         return StoreHealth(not failing, self.reason, self.since, waiting, self.dropped)
 
     def _trim(self) -> int:

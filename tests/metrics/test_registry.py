@@ -17,7 +17,7 @@ from monitor.config import Config, NotifierConfig, Settings, Target
 from monitor.probes import PROBES, ProbeContext, ProbeKind
 from monitor.result import Event, Reason, Result
 from monitor.runtime import Monitor
-from monitor.store import Uptime
+from monitor.store import StoreHealth, Uptime
 from tests.integration import need
 
 WEB = Target(
@@ -74,6 +74,9 @@ class MemoryStore:
 
     async def last_results(self) -> dict[str, Result]:
         return {}
+
+    def health(self) -> StoreHealth:
+        return StoreHealth()
 
     async def uptime(self, target_ids: Collection[str] | None, start: float, end: float) -> dict[str, Uptime]:
         if self.fail:

@@ -131,3 +131,28 @@ async def test_a_stop_while_the_disk_is_full_ends_and_says_what_it_could_not_wri
     await fill(store, disk)
     await store.close()
     assert "store stopped with items unwritten" in caplog.text
+
+
+async def test_the_metrics_say_the_store_fails_and_what_waits(tmp_path: Path, disk: Disk) -> None:
+    from monitor.runtime import Monitor
+    from tests.alertkit import webhook_config
+
+    store = SQLiteStore(tmp_path / "monitor.db", flush_interval=0.02, backlog_limit=1000, clock=lambda: T + 3600)
+    monitor = Monitor(webhook_config("http://127.0.0.1:9/hook"), store)
+    await monitor.store.open()
+    try:
+        sample = monitor.registry.get_sample_value
+        assert (sample("monitor_store_writable"), sample("monitor_store_backlog_items")) == (1.0, 0.0)
+        await fill(store, disk)
+        for i in range(3000):
+            store.add_result("web", result(T + 50_000 + i))
+        await until(lambda: store.health().dropped > 0, what="the bound applied")
+        assert sample("monitor_store_writable") == 0.0
+        assert sample("monitor_store_backlog_items") == store.health().waiting > 0
+        assert sample("monitor_store_dropped_results_total") == store.health().dropped
+        disk.full = False
+        await until(lambda: store.health().ok, what="the store recovered")
+        assert (sample("monitor_store_writable"), sample("monitor_store_backlog_items")) == (1.0, 0.0)
+    finally:
+        disk.full = False
+        await monitor.store.close()
