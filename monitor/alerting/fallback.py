@@ -115,7 +115,7 @@ class FallbackOutbox:
         self.inner.open()
 
     def close(self) -> None:
-        self.sync()
+        self.sync(force=True)
         lost = sum(e.status == PENDING for e in self.held)
         if lost:
             log.error("alerts held in memory are lost at the stop", extra=kv(count=lost, reason=self._reason))

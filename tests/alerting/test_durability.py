@@ -203,3 +203,23 @@ async def test_an_outage_during_a_full_disk_is_alerted_shown_unready_and_stored_
     down_at = rec.accepted()[0].json()["since"]  # type: ignore[attr-defined]
     found = (await client.get("/api/v1/incidents", params={"since": "2020-01-01T00:00:00Z"})).json()["incidents"]
     assert [(i["target"]["id"], i["start"][:23], i["ongoing"]) for i in found] == [("web", down_at[:23], False)]
+
+
+async def test_a_stop_while_the_disk_is_full_writes_what_it_can_and_says_what_is_lost(
+    tmp_path: Path, disk: Disk, caplog: pytest.LogCaptureFixture
+) -> None:
+    box = FallbackOutbox(SQLiteOutbox(tmp_path / "monitor.db"))
+    box.open()
+    disk.full = True
+    assert box.enqueue(down_alert("web:down:1"), ["hook"]) == ["hook"]  # held
+    box.close()
+    assert "alerts held in memory are lost at the stop" in caplog.text
+    box = FallbackOutbox(SQLiteOutbox(tmp_path / "monitor.db"))
+    box.open()
+    disk.full = True
+    box.enqueue(down_alert("web:down:2"), ["hook"])
+    disk.full = False  # space returned just before the stop: written, not lost
+    caplog.clear()
+    box.close()
+    assert "lost" not in caplog.text
+    assert rows(tmp_path / "monitor.db") == [("web:down:2", "hook", "pending")]
