@@ -156,3 +156,18 @@ async def test_the_metrics_say_the_store_fails_and_what_waits(tmp_path: Path, di
     finally:
         disk.full = False
         await monitor.store.close()
+
+
+async def test_the_writer_outlives_results_pouring_in_while_it_waits_to_retry(tmp_path: Path, disk: Disk) -> None:
+    store = SQLiteStore(tmp_path / "monitor.db", flush_interval=0.02, batch_size=10, clock=lambda: T + 3600)
+    await store.open()
+    try:
+        await fill(store, disk)
+        for i in range(200_000):  # a full batch every ten: the waiting writer is woken all along
+            store.add_result("web", result(T + 100_000 + i))
+        assert store.health().reason == "disk full"  # not "the writer stopped"
+        disk.full = False
+        await until(lambda: store.health().ok, timeout=30, what="the store recovered")
+    finally:
+        disk.full = False
+        await store.close()

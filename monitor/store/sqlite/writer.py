@@ -101,6 +101,7 @@ class Writer:
         self.stopped = False  # the thread ended on an unexpected error
         self.started = False
         self._wake = threading.Event()
+        self._called = False  # an operation waits: a retry may not wait out its backoff
         self._stopping = False
         self._keys: dict[str, int] = {}
         self._accs: dict[tuple[int, int], Accumulator] = {}
@@ -135,6 +136,7 @@ class Writer:
         """Run `fn(conn)` in the next batch, after everything queued before it."""
         future: Future[Any] = Future()
         self.queue.append(Op(fn, future))
+        self._called = True
         self._wake.set()
         return future
 
@@ -178,11 +180,12 @@ class Writer:
         while True:
             self._wake.wait(max(0.0, deadline - time.monotonic()))
             self._wake.clear()
-            urgent = self._stopping or not self.backlog.failures or any(isinstance(i, Op) for i in self.queue)
+            urgent = self._stopping or not self.backlog.failures or self._called
             if urgent or time.monotonic() >= deadline:
                 return
 
     def _drain(self, conn: sqlite3.Connection, final: bool) -> None:
+        self._called = False  # before taking: an operation queued from now on wakes the next
         items = self.backlog.take()
         now = self.clock()
         beat = self.run_id is not None and (final or now - self._beat >= HEARTBEAT)
@@ -197,6 +200,8 @@ class Writer:
                 self._beat = now
             conn.execute("COMMIT")
         except Exception as exc:  # the writer must outlive any one bad batch
+            if not isinstance(exc, sqlite3.Error):  # a bug, not the disk: say where
+                log.exception("store write failed unexpectedly")
             # Nothing here may raise in turn (the thread would end): no query, a guarded
             # rollback (SQLite may have rolled back already, or fail again).
             with contextlib.suppress(sqlite3.Error):
