@@ -23,6 +23,7 @@ from prometheus_client import CollectorRegistry
 
 from monitor.alerting.deadman import PING_SECONDS, DeadMan
 from monitor.alerting.service import TICK_SECONDS, Alerting
+from monitor.alerting.storage import combined
 from monitor.assess import assess
 from monitor.config import Config, Target
 from monitor.config.loader import load_config
@@ -34,7 +35,7 @@ from monitor.probes import PROBES, ProbeContext, heartbeat_book, probe_context
 from monitor.result import Event, Reason, Result, State
 from monitor.scheduler import Scheduler
 from monitor.state import StateMachine
-from monitor.store import PlannedMaintenance, Store
+from monitor.store import PlannedMaintenance, Store, StoreHealth
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +126,13 @@ class Monitor:
         self._planned: list[PlannedMaintenance] = []  # planned through the admin API
         # Alerting (policy, outbox, notifiers) and the dead-man's switch: `monitor run` only.
         self.alerting = (
-            Alerting(config, outbox=store.outbox(time.time), metrics=self.metrics, last_result=self._last_result)
+            Alerting(
+                config,
+                outbox=store.outbox(time.time),
+                storage=store.health,
+                metrics=self.metrics,
+                last_result=self._last_result,
+            )
             if alerting
             else None
         )
@@ -196,6 +203,13 @@ class Monitor:
     def healthy(self) -> bool:
         """Probing runs on time (used by /readyz and the dead-man's switch)."""
         return self.ready and self.scheduler.healthy()
+
+    def storage_health(self) -> StoreHealth:
+        """Whether the history and the outbox take writes (for /readyz and the metrics)."""
+        history = self.store.health()
+        if self.alerting is None:
+            return history
+        return combined(history, self.alerting.outbox.health())
 
     async def probe_now(self, target: Target) -> Result:
         return await run_probe(target, self.ctx)

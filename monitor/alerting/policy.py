@@ -16,8 +16,13 @@ Driven by incident events (`on_event`) and a periodic `tick` (every ~10 s), it r
   down) and is dropped when the root is down; the root's alerts list the dependents.
 - Flapping: `flap_changes` state changes within `flap_window` -> one "flapping" alert and
   silence until no change for `flap_window`, then one "stable" alert.
-- Restart: `restore()` resumes a DOWN target's open outage; its "down" is offered again
-  with the same id, so the outbox (which remembers ids) drops it if it was already sent.
+- Restart: `restore()` resumes each target from its restored state *and* from what was
+  last said about it before (the outbox's newest "down"/"up"/"degraded" and
+  "flapping"/"stable", `Outbox.latest`): an outage announced as "down" is open again at
+  once, to the notifiers that heard it (a recovery one second after the start is
+  announced); a target that was flapping stays silent until "stable"; an outage not
+  announced yet gets its "down" at the first tick (same id, so the outbox drops it if it
+  went out after all); an "up" a crash kept from being queued is returned to queue.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ import itertools
 import math
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from monitor.config import Config, NotifierConfig, Target
@@ -135,16 +140,56 @@ class Policy:
         else:
             self._busy.discard(tid)
 
-    def restore(self, target_id: str, state: State, since: float) -> None:
-        """Resume after a restart (the state machine's restored state): a DOWN target's
-        outage stays open; its "down" is re-offered at the next tick, deduplicated."""
+    def restore(self, target_id: str, state: State, since: float, said: Sequence[Outgoing] = ()) -> list[Outgoing]:
+        """Resume after a restart from the state machine's restored state and `said`, the
+        last alerts queued about the target before (oldest first); see the module doc.
+        Returns what a crash kept from being queued."""
         track = self._track(target_id)
         track.state, track.since = state, since
-        if state == State.DOWN:
+        told = [o for o in said if o.alert.kind in ("down", "up", "degraded")]
+        flap = [o for o in said if o.alert.kind in ("flapping", "stable")]
+        if flap and flap[-1].alert.kind == "flapping":
+            self._resume_flapping(track, flap[-1], since)
+        last = told[-1] if told else None
+        out: list[Outgoing] = []
+        if last is not None and last.alert.kind == "down" and last.alert.since is not None:
+            same = round(last.alert.since) == round(since)
+            if (state == State.DOWN and same) or track.flapping:
+                self._resume_down(target_id, track, last.alert.since, last.notifiers)
+            elif state in (State.UP, State.DEGRADED) and last.alert.since < since:
+                out += self._lost_recovery(target_id, track, last, since)
+        if state == State.DOWN and track.problem is None and not track.flapping:
             track.pending = since
-        elif state == State.DEGRADED:
+        elif state == State.DEGRADED and track.problem is None:
             track.problem = _Problem(state, since, set(self._wanting(target_id, "degraded")))
         self._mark(target_id)
+        return out
+
+    def _resume_flapping(self, track: _Track, said: Outgoing, since: float) -> None:
+        track.flapping = True
+        track.flap_from = State(said.alert.old) if said.alert.old in State.__members__ else State.UNKNOWN
+        track.flap_notified = set(said.notifiers)
+        track.changes = deque([since])  # "stable" once no change for `flap_window` after the last one
+        track.refreshed.update(dict.fromkeys(said.notifiers, self.clock()))
+
+    def _resume_down(self, tid: str, track: _Track, since: float, notified: Iterable[str]) -> None:
+        """The announced outage open again, as `_open_down` left it."""
+        now = max(self.clock(), since)
+        problem = _Problem(State.DOWN, since, {n for n in notified if n in self.config.notifiers})
+        for name in problem.notified:
+            problem.reminded[name] = max(0, self._reminder_number(name, since, now) - 1)
+        track.problem = problem
+        track.refreshed = dict.fromkeys(problem.notified, now)
+
+    def _lost_recovery(self, tid: str, track: _Track, down: Outgoing, at: float) -> list[Outgoing]:
+        """The target came back before the crash, but its "up" was never queued."""
+        target = self.config.targets.get(tid)
+        if target is None or down.alert.since is None:
+            return []
+        began = down.alert.since
+        names = [n for n in down.notifiers if "up" in self._events(n)]
+        alert = self._alert(target, track, "up", at, began, old=State.DOWN, duration=at - began)
+        return self._out(alert, names)
 
     def on_event(self, event: Event, target: Target) -> list[Outgoing]:
         out = self._on_event(event, target)

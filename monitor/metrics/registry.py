@@ -242,6 +242,19 @@ def _self_families(m: Metrics, writer: Writer) -> None:
         writer.add(queue, n, m.notification_queue.get(name, 0))
 
 
+def _store_families(m: Metrics, writer: Writer) -> None:
+    health = m.monitor.storage_health()
+    writable = "monitor_store_writable"
+    writer.family(writable, "gauge", "1 while the store (history and outbox) takes writes.")
+    writer.add(writable, "", 1.0 if health.ok else 0.0)
+    backlog = "monitor_store_backlog_items"
+    writer.family(backlog, "gauge", "Results, events and alerts kept in memory until the store takes them.")
+    writer.add(backlog, "", health.waiting)
+    dropped = "monitor_store_dropped_results_total"
+    writer.family(dropped, "counter", "Raw results dropped because the memory kept for a failing store was full.")
+    writer.add(dropped, "", health.dropped)
+
+
 # Each family group with the prefixes of the sample names it writes.
 _GROUPS: tuple[tuple[Callable[[Metrics, Writer], None], tuple[str, ...]], ...] = (
     (_probe_families, ("probe_",)),
@@ -257,4 +270,5 @@ _GROUPS: tuple[tuple[Callable[[Metrics, Writer], None], tuple[str, ...]], ...] =
             "monitor_notification",
         ),
     ),
+    (_store_families, ("monitor_store_",)),
 )
