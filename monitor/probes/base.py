@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import SplitResult
 
 from monitor.config.reader import Table
-from monitor.result import Result
+from monitor.result import Reason, Result
 
 if TYPE_CHECKING:
     import httpx
@@ -78,6 +78,34 @@ SamplesFn = Callable[["Target", Result], Iterable[Sample]]
 
 
 @dataclass(frozen=True)
+class Expiry:
+    """A date past which a kind's targets fail, judged as a certificate's is: by
+    `monitor.assess` for every result (past it the result fails `expired`; within the
+    largest of `warn_days(target)` days it is DEGRADED `expiring`) and by the alert
+    policy ahead of time (one "cert" alert per day of `warn_days` first reached, whose
+    `Alert.expiring` is `subject`). `at(result)` reads the date (unix time) from a result,
+    None when the result holds none; `words` name the thing in details."""
+
+    subject: str
+    words: str
+    expired: str
+    expiring: str
+    warn_days: Callable[[Target], tuple[int, ...]]
+    at: Callable[[Result], float | None]
+
+
+CERTIFICATE = Expiry(
+    subject="certificate",
+    words="certificate",
+    expired=Reason.CERT_EXPIRED,
+    expiring=Reason.CERT_EXPIRING,
+    warn_days=lambda target: target.cert_warn_days,
+    at=lambda result: result.cert_expiry,
+)
+"""Every kind's default: the earliest certificate expiry its probe saw, `cert_warn_days`."""
+
+
+@dataclass(frozen=True)
 class ProbeKind:
     """One probe family. `parse(table, url)` reads the kind's own keys from the target's
     table (through `Table`, which reports every problem and unknown key) and returns a
@@ -97,6 +125,8 @@ class ProbeKind:
       alike (`monitor.metrics.exposition`);
     - `metrics`: the kind's own gauges (full name -> help) that a `Result.extra` may
       carry, each written when the result holds it;
+    - `expiry`: the date its targets must not pass and the days to warn before it
+      (`Expiry`; by default the certificate's, with `cert_warn_days`);
     - `passive`: the kind's results arrive from outside (a push job's heartbeats, kept in
       `ProbeContext.heartbeats`) and its probe, scheduled like any other, only judges
       what arrived; `monitor check` restores the stored heartbeats for such targets.
@@ -110,6 +140,7 @@ class ProbeKind:
     samples: SamplesFn | None = None
     metrics: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     passive: bool = False
+    expiry: Expiry = CERTIFICATE
 
 
 class Stopwatch:
