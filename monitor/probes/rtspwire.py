@@ -121,7 +121,16 @@ class RtspConnection:
         self.authenticated_rejected = response.status == 401
         return response
 
+    async def send(self, method: str, url: str, headers: dict[str, str] | None = None) -> None:
+        """Send `method` with the accepted credentials and do not wait for the answer
+        (TEARDOWN while video is still arriving)."""
+        await self._write(method, url, headers or {})
+
     async def _send(self, method: str, url: str, headers: dict[str, str]) -> Response:
+        await self._write(method, url, headers)
+        return await read_response(self.reader)
+
+    async def _write(self, method: str, url: str, headers: dict[str, str]) -> None:
         self.cseq += 1
         lines = [f"{method} {url} RTSP/1.0", f"CSeq: {self.cseq}", f"User-Agent: {USER_AGENT}"]
         lines += [f"{name}: {value}" for name, value in headers.items()]
@@ -132,4 +141,3 @@ class RtspConnection:
             )
         self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("utf-8"))
         await self.writer.drain()
-        return await read_response(self.reader)
