@@ -13,8 +13,7 @@ import dataclasses
 import time
 
 from monitor.config import Target
-from monitor.probes import PROBES
-from monitor.probes.base import CERTIFICATE
+from monitor.probes import expiry_of
 from monitor.result import Reason, Result
 
 DAY = 86400.0
@@ -26,8 +25,7 @@ def assess(target: Target, result: Result, now: float | None = None) -> Result:
     if not result.ok:
         return result
     now = time.time() if now is None else now
-    kind = PROBES.get(target.kind)
-    expiry = kind.expiry if kind is not None else CERTIFICATE
+    expiry = expiry_of(target.kind)
     at = expiry.at(result)
     left = None if at is None else at - now
     if left is not None and left <= 0:

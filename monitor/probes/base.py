@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     import httpx
 
     from monitor.config import Target
+    from monitor.probes.domain import DomainBook
     from monitor.probes.network import Failure
 
 
@@ -62,12 +63,14 @@ class ProbeContext:
     """Shared resources, built once by the runtime and handed to every probe.
 
     `http_transport` is the seam for a faster HTTP/1.1 path: when None, the HTTP probe
-    uses httpx's default transport.
+    uses httpx's default transport. `domains` keeps the last RDAP answer of each domain
+    between probes; when None, every domain probe looks its domain up.
     """
 
     tls: TlsContexts
     heartbeats: Heartbeats | None = None
     http_transport: httpx.AsyncBaseTransport | None = None
+    domains: DomainBook | None = None
 
 
 ParseFn = Callable[[Table, SplitResult | None], Any]
