@@ -45,6 +45,14 @@ class Reason:
     # The monitor itself could not run the probe (out of descriptors or memory): no
     # verdict on the target. The runtime retries and never feeds it to the state machine.
     MONITOR_ERROR = "monitor_error"
+    # Cameras that stream, domains that expire, HTTP codings and speed (devices, 2nd wave)
+    NO_VIDEO = "no_video"
+    DOMAIN_EXPIRED = "domain_expired"
+    DOMAIN_EXPIRING = "domain_expiring"
+    DOMAIN_NOT_FOUND = "domain_not_found"
+    RDAP_ERROR = "rdap_error"
+    UNSUPPORTED_ENCODING = "unsupported_encoding"
+    TOO_SLOW = "too_slow"
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,8 @@ Driven by incident events (`on_event`) and a periodic `tick` (every ~10 s), it r
   notifier's `escalate_after`, an "escalation" to its `escalate_to` notifiers (who then
   also hear the reminders and the recovery). Receivers with `resend_every` (Alertmanager)
   get a "refresh" of every open problem that often.
-- Certificates: one "cert" alert per threshold of `cert_warn_days` (30, 14, 7...).
+- Expiry: one "cert" alert per threshold of the kind's warning days (a certificate's
+  `cert_warn_days` 30, 14, 7...; a domain's `warn_days`), saying what expires.
 - Nothing while a target is in maintenance, nor for a target whose `depends_on` target is
   DOWN: a dependent's "down" waits a grace period (long enough for its root to be seen
   down) and is dropped when the root is down; the root's alerts list the dependents.
@@ -37,6 +38,7 @@ from dataclasses import dataclass, field, replace
 
 from monitor.config import Config, NotifierConfig, Target
 from monitor.notifiers.base import Alert
+from monitor.probes import expiry_of
 from monitor.result import Event, Result, State
 
 _LIVE = (State.UP, State.DEGRADED, State.DOWN)
@@ -115,7 +117,7 @@ class Policy:
             del self.tracks[tid]
             self._busy.discard(tid)
             del self._order[tid]
-        # A reload may add or drop `cert_warn_days`: schedule every track's again.
+        # A reload may add or drop warning days: schedule every track's again.
         self._certs = [(track.cert_next, tid) for tid, track in self.tracks.items() if self._warns(tid)]
         heapq.heapify(self._certs)
 
@@ -130,7 +132,11 @@ class Policy:
 
     def _warns(self, tid: str) -> bool:
         target = self.config.targets.get(tid)
-        return bool(target and target.cert_warn_days)
+        return bool(target and self._warn_days(target))
+
+    @staticmethod
+    def _warn_days(target: Target) -> tuple[int, ...]:
+        return expiry_of(target.kind).warn_days(target) if target.spec is not None else target.cert_warn_days
 
     def _mark(self, tid: str) -> None:
         """Keep `_busy` current after `tid`'s track changed."""
@@ -227,7 +233,7 @@ class Policy:
                 continue
             out += self._tick_one(target, track, now)
             self._mark(tid)
-            if tid in popped and target.cert_warn_days:
+            if tid in popped and self._warn_days(target):
                 # Not looked at (maintenance, a root down): again at the next tick.
                 heapq.heappush(self._certs, (max(track.cert_next, now), tid))
         return out
@@ -241,7 +247,7 @@ class Policy:
 
     def _tick_one(self, target: Target, track: _Track, now: float) -> list[Outgoing]:
         quiet = track.problem is None and not track.flapping and track.pending is None
-        if quiet and (not target.cert_warn_days or now < track.cert_next):
+        if quiet and (not self._warn_days(target) or now < track.cert_next):
             return []
         out: list[Outgoing] = []
         last_change = track.changes[-1] if track.changes else 0.0
@@ -379,23 +385,26 @@ class Policy:
         return self._out(alert, names)
 
     def _certificate(self, target: Target, track: _Track, now: float) -> list[Outgoing]:
-        if not target.cert_warn_days or now < track.cert_next:
+        warn_days = self._warn_days(target)
+        if not warn_days or now < track.cert_next:
             return []
         track.cert_next = now + CERT_CHECK_SECONDS
         result = self.last_result(target.id)
-        if result is None or result.cert_expiry is None:
+        expiry = expiry_of(target.kind)
+        at = expiry.at(result) if result is not None else None
+        if at is None:
             return []
-        days = math.floor((result.cert_expiry - now) / 86400)
-        crossed = [d for d in target.cert_warn_days if days <= d]
+        days = math.floor((at - now) / 86400)
+        crossed = [d for d in warn_days if days <= d]
         if days < 0 or not crossed:
-            return []  # expired certificates make the target DOWN; that alert says it
-        expiry, threshold = round(result.cert_expiry), min(crossed)
+            return []  # an expired certificate or domain makes the target DOWN; that alert says it
+        rounded, threshold = round(at), min(crossed)
         sent = track.cert_sent
-        if sent is not None and sent[0] == expiry and sent[1] <= threshold:
+        if sent is not None and sent[0] == rounded and sent[1] <= threshold:
             return []
-        track.cert_sent = (expiry, threshold)
-        alert = self._alert(target, track, "cert", now, None, old=track.state, key=f"{expiry}:{threshold}")
-        alert = replace(alert, cert_days=days, cert_expiry=result.cert_expiry)
+        track.cert_sent = (rounded, threshold)
+        alert = self._alert(target, track, "cert", now, None, old=track.state, key=f"{rounded}:{threshold}")
+        alert = replace(alert, cert_days=days, cert_expiry=at, expiring=expiry.subject)
         return self._out(alert, self._wanting(target.id, "cert"))
 
     # -- flapping -------------------------------------------------------------------

@@ -30,7 +30,7 @@ from monitor.config.model import (
     Target,
     Watch,
 )
-from monitor.config.reader import LineIndex, Problems, Table
+from monitor.config.reader import LineIndex, Problems, Table, format_duration
 from monitor.errors import ConfigError, Problem
 from monitor.notifiers import NOTIFIERS
 from monitor.probes import PROBES, SCHEMES
@@ -49,6 +49,7 @@ _DEFAULTABLE = (
     "success_threshold",
     "notify",
     "degraded_after",
+    "down_after",
     "cert_warn_days",
     "public",
     "group",
@@ -268,10 +269,27 @@ def _read_target(tid: str, t: Table, defaults: Table) -> Target:
         depends_on=t.text_list("depends_on"),
         public=inherited("public").boolean("public", True),
         degraded_after=inherited("degraded_after").duration("degraded_after"),
+        down_after=inherited("down_after").duration("down_after"),
         cert_warn_days=tuple(sorted(set(inherited("cert_warn_days").int_list("cert_warn_days")), reverse=True)),
     )
+    _check_speed(t, target)
     t.finish()
     return target
+
+
+def _check_speed(t: Table, target: Target) -> None:
+    """`down_after` must be longer than `degraded_after`, and a target's own must be
+    shorter than its timeout (an inherited one that is not simply never applies)."""
+    down, degraded = target.down_after, target.degraded_after
+    if down is None:
+        return
+    if degraded is not None and down <= degraded:
+        t.problem("down_after", f"must be longer than degraded_after ({format_duration(degraded)})")
+    if down >= target.timeout and t.has("down_after"):
+        t.problem(
+            "down_after",
+            f"must be shorter than the timeout ({format_duration(target.timeout)}): a slower probe is a timeout",
+        )
 
 
 def _read_notifier(name: str, t: Table) -> NotifierConfig:

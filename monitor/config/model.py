@@ -66,6 +66,7 @@ class Target:
     depends_on: tuple[str, ...] = ()
     public: bool = True
     degraded_after: float | None = None
+    down_after: float | None = None
     cert_warn_days: tuple[int, ...] = ()
 
 

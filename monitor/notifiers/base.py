@@ -41,8 +41,9 @@ class Alert:
     `since` is when the condition began (the outage's start); `duration` is how long it
     lasted (recovery) or has lasted so far (reminder, escalation). `dependents` names the
     targets that depend on this one and are down with it. `cert_days` / `cert_expiry`
-    are set for certificate warnings. `old` and `new` are `State` values. Times are unix
-    seconds (UTC).
+    are set for expiry warnings ("cert" alerts), and `expiring` says what expires: a
+    "certificate", or a "domain" registration. `old` and `new` are `State` values.
+    Times are unix seconds (UTC).
     """
 
     id: str
@@ -62,6 +63,7 @@ class Alert:
     cert_days: int | None = None
     cert_expiry: float | None = None
     flapping: bool = False  # the target is changing state too often to alert each change
+    expiring: str = "certificate"  # what a "cert" alert warns of: "certificate" or "domain"
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

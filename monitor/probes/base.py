@@ -20,12 +20,13 @@ from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import SplitResult
 
 from monitor.config.reader import Table
-from monitor.result import Result
+from monitor.result import Reason, Result
 
 if TYPE_CHECKING:
     import httpx
 
     from monitor.config import Target
+    from monitor.probes.domain import DomainBook
     from monitor.probes.network import Failure
 
 
@@ -62,12 +63,14 @@ class ProbeContext:
     """Shared resources, built once by the runtime and handed to every probe.
 
     `http_transport` is the seam for a faster HTTP/1.1 path: when None, the HTTP probe
-    uses httpx's default transport.
+    uses httpx's default transport. `domains` keeps the last RDAP answer of each domain
+    between probes; when None, every domain probe looks its domain up.
     """
 
     tls: TlsContexts
     heartbeats: Heartbeats | None = None
     http_transport: httpx.AsyncBaseTransport | None = None
+    domains: DomainBook | None = None
 
 
 ParseFn = Callable[[Table, SplitResult | None], Any]
@@ -75,6 +78,34 @@ ProbeFn = Callable[["Target", ProbeContext], Awaitable[Result]]
 Sample = tuple[str, str, float]
 """(gauge name, labels already rendered for the text format or "", value)."""
 SamplesFn = Callable[["Target", Result], Iterable[Sample]]
+
+
+@dataclass(frozen=True)
+class Expiry:
+    """A date past which a kind's targets fail, judged as a certificate's is: by
+    `monitor.assess` for every result (past it the result fails `expired`; within the
+    largest of `warn_days(target)` days it is DEGRADED `expiring`) and by the alert
+    policy ahead of time (one "cert" alert per day of `warn_days` first reached, whose
+    `Alert.expiring` is `subject`). `at(result)` reads the date (unix time) from a result,
+    None when the result holds none; `words` name the thing in details."""
+
+    subject: str
+    words: str
+    expired: str
+    expiring: str
+    warn_days: Callable[[Target], tuple[int, ...]]
+    at: Callable[[Result], float | None]
+
+
+CERTIFICATE = Expiry(
+    subject="certificate",
+    words="certificate",
+    expired=Reason.CERT_EXPIRED,
+    expiring=Reason.CERT_EXPIRING,
+    warn_days=lambda target: target.cert_warn_days,
+    at=lambda result: result.cert_expiry,
+)
+"""Every kind's default: the earliest certificate expiry its probe saw, `cert_warn_days`."""
 
 
 @dataclass(frozen=True)
@@ -97,6 +128,8 @@ class ProbeKind:
       alike (`monitor.metrics.exposition`);
     - `metrics`: the kind's own gauges (full name -> help) that a `Result.extra` may
       carry, each written when the result holds it;
+    - `expiry`: the date its targets must not pass and the days to warn before it
+      (`Expiry`; by default the certificate's, with `cert_warn_days`);
     - `passive`: the kind's results arrive from outside (a push job's heartbeats, kept in
       `ProbeContext.heartbeats`) and its probe, scheduled like any other, only judges
       what arrived; `monitor check` restores the stored heartbeats for such targets.
@@ -110,6 +143,7 @@ class ProbeKind:
     samples: SamplesFn | None = None
     metrics: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     passive: bool = False
+    expiry: Expiry = CERTIFICATE
 
 
 class Stopwatch:

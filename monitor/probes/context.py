@@ -3,8 +3,9 @@ alike, so that neither reaches into a probe module for them.
 
 - `probe_context(heartbeats)`: cached TLS contexts (building one costs milliseconds), the
   fast HTTP/1.1 transport (with httpx's default one the whole process managed ~500 HTTP
-  probes per CPU-second, with this one ~2,000: BENCHMARKS.md) and the book of heartbeats
-  that passive kinds judge;
+  probes per CPU-second, with this one ~2,000: BENCHMARKS.md), the book of heartbeats
+  that passive kinds judge and the book of domains' last RDAP answers (looked up at most
+  every 6 h);
 - `heartbeat_book()`: an empty such book, which the runtime fills as heartbeats arrive
   and restores from the store.
 """
@@ -12,6 +13,7 @@ alike, so that neither reaches into a probe module for them.
 from __future__ import annotations
 
 from monitor.probes.base import Heartbeats, ProbeContext
+from monitor.probes.domain import DomainBook
 from monitor.probes.fasthttp import FastTransport
 from monitor.probes.push import HeartbeatBook
 from monitor.probes.tlsutil import TlsContextCache
@@ -25,4 +27,6 @@ def heartbeat_book() -> Heartbeats:
 def probe_context(heartbeats: Heartbeats | None = None) -> ProbeContext:
     """What every probe is given; without `heartbeats`, passive kinds report that no
     heartbeats are kept here."""
-    return ProbeContext(tls=TlsContextCache(), heartbeats=heartbeats, http_transport=FastTransport())
+    return ProbeContext(
+        tls=TlsContextCache(), heartbeats=heartbeats, http_transport=FastTransport(), domains=DomainBook()
+    )

@@ -11,6 +11,7 @@ from monitor.alerting.policy import Outgoing, Policy
 from monitor.config import Config, NotifierConfig, Settings, Target
 from monitor.notifiers.alertmanager import AlertmanagerSpec
 from monitor.notifiers.webhook import WebhookSpec
+from monitor.probes.domain import EXPIRY, DomainSpec
 from monitor.result import Event, Result, State
 
 UP, DOWN, DEGRADED, MAINT, UNKNOWN = (State.UP, State.DOWN, State.DEGRADED, State.MAINTENANCE, State.UNKNOWN)
@@ -280,6 +281,21 @@ def test_a_renewed_certificate_starts_its_warnings_afresh(policy, config, clock,
     assert [o.alert.cert_days for o in policy.tick()] == [10]
     results["web"] = Result(ok=True, cert_expiry=clock.now + 90 * 86400)
     assert advance(policy, clock, 86400, step=3600) == []
+
+
+def test_a_domain_warns_once_per_warning_day_saying_it_is_the_domain(clock):
+    spec = DomainSpec("kotimkab.go.id", "https://rdap.pandi.id/rdap/", warn_days=(30, 7))
+    domain = replace(_target("dom", "Domain kotimkab.go.id"), kind="domain", spec=spec, notify=("oncall",))
+    config = replace(build_config(), targets={"dom": domain})
+    results = {"dom": Result(ok=True, extra={EXPIRY: clock.now + 40 * 86400})}
+    policy = Policy(config, clock=clock, last_result=results.get)
+    change(policy, config, clock, "dom", UNKNOWN, UP)
+    out: list[Outgoing] = []
+    for _ in range(40):  # forty days, ticking every hour
+        out += advance(policy, clock, 86400, step=3600)
+    warnings = [o.alert for o in out if o.alert.kind == "cert"]
+    assert [(a.cert_days, a.expiring) for a in warnings] == [(30, "domain"), (7, "domain")]
+    assert warnings[0].cert_expiry == results["dom"].extra[EXPIRY]
 
 
 def test_a_restart_neither_repeats_down_nor_fakes_a_recovery(config, clock):
