@@ -7,7 +7,7 @@ of the monitor needs of it, add it to `_KINDS`.
 
 from __future__ import annotations
 
-from monitor.probes import dns, http, icmp, push, rtsp, tcp, tls
+from monitor.probes import dns, http, icmp, push, rtsp, snmp, tcp, tls
 from monitor.probes.base import Heartbeats, ProbeContext, ProbeKind, Sample
 from monitor.probes.context import heartbeat_book, probe_context
 
@@ -19,6 +19,8 @@ _KINDS: tuple[ProbeKind, ...] = (
     tls.KIND,
     rtsp.KIND,
     push.KIND,
+    # devices: switches, video recorders, UPS
+    snmp.KIND,
 )
 
 PROBES: dict[str, ProbeKind] = {kind.name: kind for kind in _KINDS}

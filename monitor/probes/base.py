@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import ssl
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
@@ -57,17 +58,47 @@ class Heartbeats(Protocol):
         ...
 
 
+class SnmpEngines(Protocol):
+    """SNMP engines shared by the snmp probes (`monitor.probes.snmpwire.Engines`): making
+    one costs ~50 ms of CPU, a request on a made one ~1 ms."""
+
+    def use(self, key: Hashable) -> AbstractAsyncContextManager[Any]:
+        """The engine for the credentials `key`, made on first use, held while in use."""
+        ...
+
+    def close(self) -> None:
+        """Close every engine's socket (the end of the run)."""
+        ...
+
+
+class Onsets(Protocol):
+    """When a target's condition (a UPS on battery) was first seen, for as long as it
+    lasts: `onset(target, condition, active, now)` is that time while `active`, and
+    forgets it (None) once it is not. Kept in memory: a restart starts it again."""
+
+    def onset(self, target_id: str, condition: str, active: bool, now: float) -> float | None: ...
+
+
 @dataclass(frozen=True)
 class ProbeContext:
-    """Shared resources, built once by the runtime and handed to every probe.
+    """Shared resources, built once by the runtime and handed to every probe; whoever
+    built it calls `aclose()` when probing ends.
 
     `http_transport` is the seam for a faster HTTP/1.1 path: when None, the HTTP probe
-    uses httpx's default transport.
+    uses httpx's default transport. Without `snmp` each snmp probe makes (and closes)
+    an engine of its own; without `onsets` a condition's onset is the probe that saw it.
     """
 
     tls: TlsContexts
     heartbeats: Heartbeats | None = None
     http_transport: httpx.AsyncBaseTransport | None = None
+    snmp: SnmpEngines | None = None
+    onsets: Onsets | None = None
+
+    async def aclose(self) -> None:
+        """Release what holds sockets open between probes."""
+        if self.snmp is not None:
+            self.snmp.close()
 
 
 ParseFn = Callable[[Table, SplitResult | None], Any]
@@ -75,6 +106,12 @@ ProbeFn = Callable[["Target", ProbeContext], Awaitable[Result]]
 Sample = tuple[str, str, float]
 """(gauge name, labels already rendered for the text format or "", value)."""
 SamplesFn = Callable[["Target", Result], Iterable[Sample]]
+
+
+def escape_label(value: str) -> str:
+    """A label value escaped for the text format, for a kind rendering its `Sample`s'
+    labels (`monitor.metrics.exposition` writes every label through this too)."""
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
 @dataclass(frozen=True)
@@ -96,10 +133,15 @@ class ProbeKind:
       What all kinds share is written from the `Result`'s own fields, for every kind
       alike (`monitor.metrics.exposition`);
     - `metrics`: the kind's own gauges (full name -> help) that a `Result.extra` may
-      carry, each written when the result holds it;
+      carry, each written when the result holds it; a key `name{a="b"}` (labels
+      rendered with `escape_label`) is one sample of a labelled gauge `name` (snmp:
+      one per object read);
     - `passive`: the kind's results arrive from outside (a push job's heartbeats, kept in
       `ProbeContext.heartbeats`) and its probe, scheduled like any other, only judges
-      what arrived; `monitor check` restores the stored heartbeats for such targets.
+      what arrived; `monitor check` restores the stored heartbeats for such targets;
+    - `alert_degraded`: a DEGRADED target of this kind is news for everyone who hears
+      "down", not only for the notifiers that list "degraded" (a UPS on battery: the
+      mains power is out).
     """
 
     name: str
@@ -110,6 +152,7 @@ class ProbeKind:
     samples: SamplesFn | None = None
     metrics: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     passive: bool = False
+    alert_degraded: bool = False
 
 
 class Stopwatch:
