@@ -40,7 +40,9 @@ class Alert:
     `since` is when the condition began (the outage's start); `duration` is how long it
     lasted (recovery) or has lasted so far (reminder, escalation). `dependents` names the
     targets that depend on this one and are down with it. `cert_days` / `cert_expiry`
-    are set for certificate warnings. `old` and `new` are `State` values. Times are unix
+    are set for certificate warnings. `values` are the gauges of the target's last
+    result (`Result.extra`, by metric name): a UPS's battery runtime, for the alert to
+    say how long the battery lasts. `old` and `new` are `State` values. Times are unix
     seconds (UTC).
     """
 
@@ -61,16 +63,19 @@ class Alert:
     cert_days: int | None = None
     cert_expiry: float | None = None
     flapping: bool = False  # the target is changing state too often to alert each change
+    values: Mapping[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["dependents"] = list(self.dependents)
+        data["values"] = dict(self.values)
         return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Alert:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         known["dependents"] = tuple(known.get("dependents") or ())
+        known["values"] = dict(known.get("values") or {})
         return cls(**known)
 
 

@@ -7,7 +7,7 @@ of the monitor needs of it, add it to `_KINDS`.
 
 from __future__ import annotations
 
-from monitor.probes import dns, http, icmp, push, rtsp, snmp, tcp, tls
+from monitor.probes import dns, http, icmp, push, rtsp, snmp, tcp, tls, ups
 from monitor.probes.base import Heartbeats, ProbeContext, ProbeKind, Sample
 from monitor.probes.context import heartbeat_book, probe_context
 
@@ -21,6 +21,7 @@ _KINDS: tuple[ProbeKind, ...] = (
     push.KIND,
     # devices: switches, video recorders, UPS
     snmp.KIND,
+    ups.KIND,
 )
 
 PROBES: dict[str, ProbeKind] = {kind.name: kind for kind in _KINDS}
