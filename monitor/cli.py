@@ -162,7 +162,10 @@ async def _probe_all(config: Config, targets: list[Target], concurrency: int = 1
         async with gate:
             return await run_probe(target, ctx)
 
-    return list(await asyncio.gather(*(one(t) for t in targets)))
+    try:
+        return list(await asyncio.gather(*(one(t) for t in targets)))
+    finally:
+        await ctx.aclose()
 
 
 async def _stored_heartbeats(config: Config) -> Heartbeats:

@@ -193,6 +193,7 @@ class Monitor:
             await self.alerting.stop()
         if self.deadman is not None:
             await self.deadman.aclose()
+        await self.ctx.aclose()
         await self.store.close()
         log.info("monitor stopped")
 

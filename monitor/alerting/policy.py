@@ -5,7 +5,9 @@ Driven by incident events (`on_event`) and a periodic `tick` (every ~10 s), it r
 
 - DOWN (the state machine already applied `failure_threshold`) -> "down"; back UP (or
   DEGRADED) -> "up" with the outage's duration, to the notifiers that heard "down".
-  UP -> DEGRADED -> "degraded" for notifiers that list it in `events`, and "up" when clean.
+  UP -> DEGRADED -> "degraded" for notifiers that list it in `events` (and for those
+  hearing "down" when the kind declares `alert_degraded`: a UPS on battery), and "up"
+  when clean.
 - While down: a "reminder" every notifier's `repeat_every`; once the outage lasts a
   notifier's `escalate_after`, an "escalation" to its `escalate_to` notifiers (who then
   also hear the reminders and the recovery). Receivers with `resend_every` (Alertmanager)
@@ -38,7 +40,7 @@ from dataclasses import dataclass, field, replace
 
 from monitor.config import Config, NotifierConfig, Target
 from monitor.notifiers.base import Alert
-from monitor.probes import expiry_of
+from monitor.probes import PROBES, expiry_of
 from monitor.result import Event, Result, State
 
 _LIVE = (State.UP, State.DEGRADED, State.DOWN)
@@ -447,6 +449,7 @@ class Policy:
         origin = "" if kind in ("cert", "refresh") else f":{round(start)}"
         ident = f"{target.id}:{kind}{origin}" + (f":{key}" if key else "")
         public_url = self.config.settings.public_url
+        last = self.last_result(target.id)
         return Alert(
             id=ident,
             kind=kind,
@@ -463,6 +466,7 @@ class Policy:
             url=f"{public_url}/targets/{target.id}" if public_url else None,
             dependents=tuple(self._down_dependents(target.id)),
             flapping=track.flapping,
+            values=dict(last.extra) if last is not None else {},
         )
 
     def _out(self, alert: Alert, names: Iterable[str]) -> list[Outgoing]:
@@ -475,7 +479,12 @@ class Policy:
 
     def _wanting(self, tid: str, kind: str) -> list[str]:
         target = self.config.targets.get(tid)
-        return [n for n in target.notify if kind in self._events(n)] if target else []
+        if target is None:
+            return []
+        probe_kind = PROBES.get(target.kind)
+        urgent = kind == "degraded" and probe_kind is not None and probe_kind.alert_degraded
+        kinds = {kind, "down"} if urgent else {kind}
+        return [n for n in target.notify if kinds & self._events(n)]
 
     def _resend_every(self, name: str) -> float | None:
         config = self.config.notifiers.get(name)

@@ -42,8 +42,10 @@ class Alert:
     lasted (recovery) or has lasted so far (reminder, escalation). `dependents` names the
     targets that depend on this one and are down with it. `cert_days` / `cert_expiry`
     are set for expiry warnings ("cert" alerts), and `expiring` says what expires: a
-    "certificate", or a "domain" registration. `old` and `new` are `State` values.
-    Times are unix seconds (UTC).
+    "certificate", or a "domain" registration. `values` are the gauges of the target's
+    last result (`Result.extra`, by metric name): a UPS's battery runtime, for the alert
+    to say how long the battery lasts. `old` and `new` are `State` values. Times are unix
+    seconds (UTC).
     """
 
     id: str
@@ -64,16 +66,19 @@ class Alert:
     cert_expiry: float | None = None
     flapping: bool = False  # the target is changing state too often to alert each change
     expiring: str = "certificate"  # what a "cert" alert warns of: "certificate" or "domain"
+    values: Mapping[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["dependents"] = list(self.dependents)
+        data["values"] = dict(self.values)
         return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Alert:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         known["dependents"] = tuple(known.get("dependents") or ())
+        known["values"] = dict(known.get("values") or {})
         return cls(**known)
 
 

@@ -7,7 +7,7 @@ of the monitor needs of it, add it to `_KINDS`.
 
 from __future__ import annotations
 
-from monitor.probes import dns, domain, http, icmp, push, rtsp, tcp, tls
+from monitor.probes import dns, domain, http, icmp, push, rtsp, snmp, tcp, tls, ups
 from monitor.probes.base import CERTIFICATE, Expiry, Heartbeats, ProbeContext, ProbeKind, Sample
 from monitor.probes.context import heartbeat_book, probe_context
 
@@ -21,6 +21,9 @@ _KINDS: tuple[ProbeKind, ...] = (
     push.KIND,
     # devices (second wave): domains that expire
     domain.KIND,
+    # devices: switches, video recorders, UPS
+    snmp.KIND,
+    ups.KIND,
 )
 
 PROBES: dict[str, ProbeKind] = {kind.name: kind for kind in _KINDS}

@@ -13,7 +13,8 @@ from __future__ import annotations
 
 import ssl
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
@@ -58,19 +59,50 @@ class Heartbeats(Protocol):
         ...
 
 
+class SnmpEngines(Protocol):
+    """SNMP engines shared by the snmp probes (`monitor.probes.snmpwire.Engines`): making
+    one costs ~50 ms of CPU, a request on a made one ~1 ms."""
+
+    def use(self, key: Hashable) -> AbstractAsyncContextManager[Any]:
+        """The engine for the credentials `key`, made on first use, held while in use."""
+        ...
+
+    def close(self) -> None:
+        """Close every engine's socket (the end of the run)."""
+        ...
+
+
+class Onsets(Protocol):
+    """When a target's condition (a UPS on battery) was first seen, for as long as it
+    lasts: `onset(target, condition, active, now)` is that time while `active`, and
+    forgets it (None) once it is not. Kept in memory: a restart starts it again."""
+
+    def onset(self, target_id: str, condition: str, active: bool, now: float) -> float | None: ...
+
+
 @dataclass(frozen=True)
 class ProbeContext:
-    """Shared resources, built once by the runtime and handed to every probe.
+    """Shared resources, built once by the runtime and handed to every probe; whoever
+    built it calls `aclose()` when probing ends.
 
     `http_transport` is the seam for a faster HTTP/1.1 path: when None, the HTTP probe
     uses httpx's default transport. `domains` keeps the last RDAP answer of each domain
-    between probes; when None, every domain probe looks its domain up.
+    between probes; when None, every domain probe looks its domain up. Without `snmp`
+    each snmp probe makes (and closes) an engine of its own; without `onsets` a
+    condition's onset is the probe that saw it.
     """
 
     tls: TlsContexts
     heartbeats: Heartbeats | None = None
     http_transport: httpx.AsyncBaseTransport | None = None
     domains: DomainBook | None = None
+    snmp: SnmpEngines | None = None
+    onsets: Onsets | None = None
+
+    async def aclose(self) -> None:
+        """Release what holds sockets open between probes."""
+        if self.snmp is not None:
+            self.snmp.close()
 
 
 ParseFn = Callable[[Table, SplitResult | None], Any]
@@ -78,6 +110,12 @@ ProbeFn = Callable[["Target", ProbeContext], Awaitable[Result]]
 Sample = tuple[str, str, float]
 """(gauge name, labels already rendered for the text format or "", value)."""
 SamplesFn = Callable[["Target", Result], Iterable[Sample]]
+
+
+def escape_label(value: str) -> str:
+    """A label value escaped for the text format, for a kind rendering its `Sample`s'
+    labels (`monitor.metrics.exposition` writes every label through this too)."""
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
 @dataclass(frozen=True)
@@ -130,9 +168,15 @@ class ProbeKind:
       carry, each written when the result holds it;
     - `expiry`: the date its targets must not pass and the days to warn before it
       (`Expiry`; by default the certificate's, with `cert_warn_days`);
+      carry, each written when the result holds it; a key `name{a="b"}` (labels
+      rendered with `escape_label`) is one sample of a labelled gauge `name` (snmp:
+      one per object read);
     - `passive`: the kind's results arrive from outside (a push job's heartbeats, kept in
       `ProbeContext.heartbeats`) and its probe, scheduled like any other, only judges
-      what arrived; `monitor check` restores the stored heartbeats for such targets.
+      what arrived; `monitor check` restores the stored heartbeats for such targets;
+    - `alert_degraded`: a DEGRADED target of this kind is news for everyone who hears
+      "down", not only for the notifiers that list "degraded" (a UPS on battery: the
+      mains power is out).
     """
 
     name: str
@@ -144,6 +188,7 @@ class ProbeKind:
     metrics: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     passive: bool = False
     expiry: Expiry = CERTIFICATE
+    alert_degraded: bool = False
 
 
 class Stopwatch:

@@ -326,3 +326,19 @@ def test_a_restart_resumes_reminders_and_escalation_where_they_were(config, cloc
     reminder = next(o.alert for o in out if o.alert.kind == "reminder")
     assert reminder.id == f"web:reminder:{round(since)}:1800:4"
     assert [o.alert.kind for o in advance(policy, clock, 600) if o.alert.kind != "refresh"] == []
+
+
+def test_a_ups_on_battery_is_news_for_whoever_hears_down_with_its_battery_figures(
+    policy: Policy, config: Config, clock: Clock, results: dict[str, Result]
+) -> None:
+    ups = replace(config.targets["gateway"], id="ups", name="UPS ruang server", kind="ups")
+    config.targets["ups"] = ups
+    policy.update(config)
+    change(policy, config, clock, "ups", UNKNOWN, UP, "ok")
+    results["ups"] = Result(True, "on_battery", degraded=True, extra={"probe_ups_battery_runtime_seconds": 1500.0})
+    out = change(policy, config, clock, "ups", UP, DEGRADED, "on_battery")
+    # oncall and am hear "down" but list no "degraded": the power is out, they hear it.
+    assert kinds(out) == [("degraded", "ups", ("oncall", "am"))]
+    assert out[0].alert.values == {"probe_ups_battery_runtime_seconds": 1500.0}
+    out = change(policy, config, clock, "ups", DEGRADED, UP, "ok")
+    assert kinds(out) == [("up", "ups", ("am", "oncall"))]
