@@ -1,9 +1,10 @@
 """The `monitor` command line: run, check, validate, report, notify-test, preflight.
 
 Exit codes (docs/cli.md): `check` 0 all up, 1 any down/degraded, 2 bad configuration;
-`validate` 0 valid, 2 invalid; `preflight` 0 no problem, 1 a problem, 2 bad configuration
-or watch. A configuration problem is printed with its file, key
-path and line, never as a traceback.
+`validate` 0 valid, 2 invalid; `run` and `report` 2 for a damaged history database too;
+`preflight` 0 no problem, 1 a problem, 2 bad configuration or watch. A configuration
+problem is printed with its file, key path and line, a damaged database as one line,
+never as a traceback.
 """
 
 from __future__ import annotations
@@ -22,13 +23,15 @@ from rich.table import Table as RichTable
 from monitor import __version__
 from monitor.config import Config, Target
 from monitor.config.loader import load_config
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, StoreError
 from monitor.probes import PROBES, Heartbeats, heartbeat_book, probe_context
 from monitor.result import Result
 from monitor.runtime import run_probe
-from monitor.store.registry import has_history, open_store
+from monitor.store.registry import check_store, has_history, open_store
 
 EXIT_OK, EXIT_DOWN, EXIT_CONFIG = 0, 1, 2
+EXIT_STORE = 2  # the history database is damaged
+CHECKED = ("run", "report")  # the commands that look for damage before they start
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -79,6 +82,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         _print_problems(exc)
         return EXIT_CONFIG
+    if args.command in CHECKED and not _store_sound(config):
+        return EXIT_STORE
     handler = {
         "run": _run,
         "check": _check,
@@ -88,6 +93,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         "preflight": _preflight,
     }[args.command]
     return handler(config, args)
+
+
+def _store_sound(config: Config) -> bool:
+    """Look for damage in the history before starting; print it on one line if found."""
+    try:
+        check_store(config.settings)
+    except StoreError as exc:
+        print(
+            f"monitor: the history database {exc}; not starting: recover it first "
+            "(docs/status-page.md, 'A damaged database')",
+            file=sys.stderr,
+        )
+        return False
+    return True
 
 
 def _load(args: argparse.Namespace) -> Config:
@@ -150,7 +169,10 @@ async def _probe_all(config: Config, targets: list[Target], concurrency: int = 1
         async with gate:
             return await run_probe(target, ctx)
 
-    return list(await asyncio.gather(*(one(t) for t in targets)))
+    try:
+        return list(await asyncio.gather(*(one(t) for t in targets)))
+    finally:
+        await ctx.aclose()
 
 
 async def _stored_heartbeats(config: Config) -> Heartbeats:

@@ -10,9 +10,10 @@ policy re-posts it every `resend_every` ("refresh" alerts), so it stays active w
 problem lasts, and if the monitor dies Alertmanager resolves it on its own shortly after
 (the dead-man's switch reports the monitor's death). A resolution posts `endsAt` = the
 recovery time. Alert names: `TargetDown` (critical), `TargetDegraded`, `TargetFlapping`,
-`TargetCertificateExpiring` (warning), `MonitorTest` (none), `MonitorPreflight` (the
-readiness checklist at a watch's start: warning with a problem, else none; active for a
-day); labels `alertname`, `target`, `group` (when set), `severity`, then `labels`.
+`TargetCertificateExpiring` (warning; a certificate's or a domain registration's expiry),
+`MonitorStorageFailing` (critical, resolved when the storage recovers), `MonitorTest`
+(none), `MonitorPreflight` (the readiness checklist at a watch's start: warning with a
+problem, else none; active for a day); labels `alertname`, `target`, `group` (when set), `severity`, then `labels`.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ SEVERITY = {
     "TargetCertificateExpiring": "warning",
     "MonitorTest": "none",
     "MonitorPreflight": "none",  # "warning" when the checklist found a problem
+    "MonitorStorageFailing": "critical",
 }
 CERT_ALERT_LIFETIME = 86400.0  # a one-off warning: shown for a day
 TEST_ALERT_LIFETIME = 300.0
@@ -70,6 +72,8 @@ def _names(alert: Alert) -> dict[str, bool]:
         return {"MonitorPreflight": True}
     if alert.kind == "cert":
         return {"TargetCertificateExpiring": True}
+    if alert.kind in ("storage_failing", "storage_recovered"):
+        return {"MonitorStorageFailing": alert.kind == "storage_failing"}
     names: dict[str, bool] = {}
     stable = alert.kind in ("stable", "flapping")
     for name, state in (("TargetDown", "DOWN"), ("TargetDegraded", "DEGRADED")):
@@ -119,8 +123,8 @@ class AlertmanagerNotifier:
     def _ends(self, alert: Alert, name: str, firing: bool, now: float) -> float:
         if not firing:
             return min(alert.at, now)
-        if name in ("TargetCertificateExpiring", "MonitorPreflight"):
-            return alert.at + CERT_ALERT_LIFETIME
+        if name in ("TargetCertificateExpiring", "MonitorStorageFailing", "MonitorPreflight"):
+            return alert.at + CERT_ALERT_LIFETIME  # no refresh follows: a day, or until recovered
         if name == "MonitorTest":
             return now + TEST_ALERT_LIFETIME
         return now + 4 * self.spec.resend_every

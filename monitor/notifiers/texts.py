@@ -36,6 +36,8 @@ COLOURS = {
     "flapping": _ORANGE,
     "stable": _GREY,
     "test": _GREY,
+    "storage_failing": _RED,
+    "storage_recovered": _GREEN,
     "preflight": _GREEN,  # with a warning orange, with a problem red (`colour`)
 }
 

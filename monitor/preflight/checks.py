@@ -4,19 +4,23 @@ Every check judges what `Facts` holds and does no I/O, so the command, the admin
 and the alert at a watch's start agree. A check that finds nothing to say returns no
 row; findings that read alike (every certificate fine) share one row listing their ids.
 `CHECKS` runs them in order; a feature that lands later (the duty roster, UPS targets,
-cameras' `play`, the cluster, registered domains) adds its function there.
+cameras' `play`, the cluster, registered domains) adds its function there. What a check
+needs of a probe kind the kind declares on its `ProbeKind` (`expiry`): no check tests a
+kind by its name.
 
 The rules, with their numbers (docs/preflight.md):
 
-- certificates: expiring before the period's end plus `CERT_MARGIN_DAYS` is a problem;
-  within the target's largest `cert_warn_days` (else `CERT_WARN_DAYS`) of the end, a
-  warning;
+- certificates (the kinds' `Expiry`): expiring before the period's end plus
+  `EXPIRY_MARGIN_DAYS` is a problem; within the target's largest `cert_warn_days` (else
+  `EXPIRY_WARN_DAYS`) of the end, a warning;
 - targets DOWN now: a problem; DEGRADED, flapping (`FLAP_CHANGES` changes within
   `FLAP_WINDOW`), or under `AVAILABILITY_FLOOR` % over the last 7 days (judged with at
   least `MIN_OBSERVED` of them monitored): a warning;
 - storage: free space under the projected growth (`projected_bytes`) is a problem,
   under twice that a warning;
-- open files: a limit under `open_files_needed(targets)` is a problem.
+- open files: the rule `monitor run` applies at start (`monitor.web.guard`): a limit
+  leaving fewer than its minimum of web connections beside the probes' reserve is a
+  problem, under the advised `open_files_needed` a warning.
 """
 
 from __future__ import annotations
@@ -31,19 +35,18 @@ from monitor.config import Config, Target
 from monitor.notifiers import NOTIFIERS
 from monitor.preflight.facts import RECENT, WEEK, Facts
 from monitor.preflight.model import Moment, Percent, ReasonCode, Row, Size, Status, Text, Value, text
-from monitor.probes import PROBES
+from monitor.probes import PROBES, Expiry
 from monitor.result import Event, State
 from monitor.scheduler import IN_FLIGHT
 from monitor.store import DELIVERED, FAILED, PENDING, Entry
 
 DAY = 86400.0
-CERT_MARGIN_DAYS = 7
-CERT_WARN_DAYS = 30
+EXPIRY_MARGIN_DAYS = 7
+EXPIRY_WARN_DAYS = 30
 AVAILABILITY_FLOOR = 99.0
 MIN_OBSERVED = 86400.0  # less monitored time than this in the week is too little to judge
 DEADMAN_STALE = 5 * PING_SECONDS
 CLOCK_OFFSET_WARN = 1.0  # seconds
-FD_RESERVE = 256  # the store's files, the web server's sockets, notifiers, logs
 
 # What the store grows by, measured with `python -m bench.dbgrowth --days 30` through the
 # real SQLite store (BENCHMARKS.md): a raw result takes 27 bytes and a target's hourly
@@ -56,9 +59,10 @@ OK, WARNING, PROBLEM = Status.OK, Status.WARNING, Status.PROBLEM
 Check = Callable[[Facts], list[Row]]
 
 
-def sees_certificate(target: Target) -> bool:
+def expires(target: Target) -> Expiry | None:
+    """The target's kind's `Expiry` when the target has such a date (`Expiry.applies`)."""
     kind = PROBES.get(target.kind)
-    return kind is not None and kind.certificate(target)
+    return kind.expiry if kind is not None and kind.expiry.applies(target) else None
 
 
 def history(f: Facts) -> list[Row]:
@@ -76,46 +80,59 @@ def history(f: Facts) -> list[Row]:
     return rows
 
 
+# Each check's texts for the same judgement, by what expires.
+CERT_TEXTS = {
+    "ok": "preflight.cert.ok",
+    "expired": "preflight.cert.expired",
+    "during": "preflight.cert.during",
+    "margin": "preflight.cert.margin",
+    "soon": "preflight.cert.soon",
+    "renew": "preflight.cert.renew",
+    "unknown": "preflight.cert.unknown",
+    "unknown_todo": "preflight.cert.unknown_todo",
+}
+
+
 def certificates(f: Facts) -> list[Row]:
+    return _expiries(f, "certificates", "certificate", CERT_TEXTS)
+
+
+def _expiries(f: Facts, check: str, subject: str, words: dict[str, str]) -> list[Row]:
+    """The rows of the targets whose kind's `Expiry` is `subject`, in the texts `words`:
+    the days left on the period's last day against the margin and the warning days."""
     rows: list[Row] = []
     fine: list[tuple[str, int]] = []
     unknown: list[str] = []
     end, start = f.window.end, f.window.start
     for target in f.config.targets.values():
-        if not sees_certificate(target):
+        expiry = expires(target)
+        if expiry is None or expiry.subject != subject:
             continue
-        expiry = f.cert_expiry(target.id)
-        if expiry is None:
+        at = f.expiry(target)
+        if at is None:
             unknown.append(target.id)
             continue
-        days = math.floor((expiry - end) / DAY)  # left on the period's last day
-        warn = max(target.cert_warn_days, default=CERT_WARN_DAYS)
-        values: dict[str, Value] = {"expiry": Moment(expiry), "days": days}
-        renew = text("preflight.cert.renew", start=Moment(start))
-        if expiry <= f.now:
-            rows.append(Row("certificates", PROBLEM, (target.id,), text("preflight.cert.expired", **values), renew))
-        elif expiry <= end:
-            found = text("preflight.cert.during", **values, before=math.ceil((end - expiry) / DAY))
-            rows.append(Row("certificates", PROBLEM, (target.id,), found, renew))
-        elif days < CERT_MARGIN_DAYS:
-            rows.append(Row("certificates", PROBLEM, (target.id,), text("preflight.cert.margin", **values), renew))
+        days = math.floor((at - end) / DAY)  # left on the period's last day
+        warn = max(expiry.warn_days(target), default=EXPIRY_WARN_DAYS)
+        values: dict[str, Value] = {"expiry": Moment(at), "days": days}
+        renew = text(words["renew"], start=Moment(start))
+        if at <= f.now:
+            rows.append(Row(check, PROBLEM, (target.id,), text(words["expired"], **values), renew))
+        elif at <= end:
+            found = text(words["during"], **values, before=math.ceil((end - at) / DAY))
+            rows.append(Row(check, PROBLEM, (target.id,), found, renew))
+        elif days < EXPIRY_MARGIN_DAYS:
+            rows.append(Row(check, PROBLEM, (target.id,), text(words["margin"], **values), renew))
         elif days < warn:
-            rows.append(Row("certificates", WARNING, (target.id,), text("preflight.cert.soon", **values), renew))
+            rows.append(Row(check, WARNING, (target.id,), text(words["soon"], **values), renew))
         else:
             fine.append((target.id, days))
     if unknown:
-        rows.append(
-            Row(
-                "certificates",
-                WARNING,
-                tuple(unknown),
-                text("preflight.cert.unknown", count=len(unknown)),
-                text("preflight.cert.unknown_todo"),
-            )
-        )
+        found = text(words["unknown"], count=len(unknown))
+        rows.append(Row(check, WARNING, tuple(unknown), found, text(words["unknown_todo"])))
     if fine:
         least = min(days for _, days in fine)
-        rows.append(Row("certificates", OK, _ids(fine), text("preflight.cert.ok", count=len(fine), days=least)))
+        rows.append(Row(check, OK, _ids(fine), text(words["ok"], count=len(fine), days=least)))
     return rows
 
 
@@ -353,9 +370,11 @@ def integrity(f: Facts) -> list[Row]:
         return []
     if found is None:
         return [Row("integrity", WARNING, (), text("preflight.integrity.unknown"))]
-    if found:
-        values = text("preflight.integrity.failed", count=len(found), first=found[0])
+    if found.damage is not None:
+        values = text("preflight.integrity.failed", damage=found.damage)
         return [Row("integrity", PROBLEM, (), values, text("preflight.integrity.failed_todo"))]
+    if not found.finished:
+        return [Row("integrity", WARNING, (), text("preflight.integrity.unfinished"), text("preflight.again_todo"))]
     return [Row("integrity", OK, (), text("preflight.integrity.ok"))]
 
 
@@ -369,14 +388,12 @@ def connectivity(f: Facts) -> list[Row]:
     ]
 
 
-def open_files_needed(targets: int) -> int:
-    """Descriptors the monitor may hold at once: a socket per probe in flight (at most
-    `IN_FLIGHT`) and `FD_RESERVE` for everything else."""
-    return min(targets, IN_FLIGHT) + FD_RESERVE
-
-
 def open_files(f: Facts) -> list[Row]:
-    needed = open_files_needed(len(f.config.targets))
+    # `monitor.web`'s package imports the runtime, which imports this: import here.
+    from monitor.web.guard import connection_budget, open_files_needed
+
+    in_flight = min(len(f.config.targets), IN_FLIGHT)  # as `monitor run` counts them
+    needed = open_files_needed(in_flight)
     if f.unit is not None:
         key = "preflight.files.unit_default" if f.unit.default else "preflight.files.unit"
         limit, values = f.unit.limit, {"unit": str(f.unit.path)}
@@ -385,8 +402,11 @@ def open_files(f: Facts) -> list[Row]:
         limit, values = f.open_files, {}
     shown = str(limit) if limit is not None else "infinity"
     found = Text(key, {**values, "limit": shown, "needed": needed, "targets": len(f.config.targets)})
+    raise_it = text("preflight.files.raise_todo", needed=needed)
+    if limit is not None and connection_budget(limit, in_flight)[1] is not None:
+        return [Row("open_files", PROBLEM, (), found, raise_it)]
     if limit is not None and limit < needed:
-        return [Row("open_files", PROBLEM, (), found, text("preflight.files.raise_todo", needed=needed))]
+        return [Row("open_files", WARNING, (), found, raise_it)]
     return [Row("open_files", OK, (), found)]
 
 

@@ -7,8 +7,10 @@ watch's start (`monitor.preflight.inside`) all judge the same way. What is read:
 - the stored history (`History`, through the store seam): each target's last event and
   last result, its state changes of the last `FLAP_WINDOW`, its availability over the
   last `WEEK`, the planned maintenance, the outbox's entries and the database's
-  integrity check;
-- certificates read now (`probed`) and test messages sent now (`sent`), by the command;
+  consistency check (`check_integrity`: the store backend's one check, `Backend.check`,
+  without a time budget);
+- expiry dates read now (`probed`: certificates, domain registrations) and test
+  messages sent now (`sent`), by the command;
 - the dead-man's switch's last outcome (`monitor.alerting.deadman.DeadManState`);
 - the machine (`monitor.preflight.host`): free space where the store grows, the
   open-file limits, the clock.
@@ -16,6 +18,7 @@ watch's start (`monitor.preflight.inside`) all judge the same way. What is read:
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -24,11 +27,13 @@ from typing import Protocol
 
 from monitor.alerting.deadman import DeadManState
 from monitor.alerting.policy import FLAP_WINDOW
-from monitor.config import Config
+from monitor.config import Config, Settings, Target
+from monitor.errors import StoreError
 from monitor.preflight.host import ClockSync, UnitLimit
 from monitor.preflight.model import Window
+from monitor.probes import PROBES
 from monitor.result import Event, Result
-from monitor.store import Entry, HistoryReader, Outbox, PlannedMaintenance, Uptime
+from monitor.store import Entry, HistoryReader, Outbox, PlannedMaintenance, Uptime, registry
 from monitor.store.protocols import Annotations
 
 WEEK = 7 * 86400.0
@@ -38,6 +43,27 @@ OUTBOX_READ = 1000  # newest outbox entries read: enough for each notifier's lat
 
 class Reader(HistoryReader, Annotations, Protocol):
     """What the checks read of a store: its history and its planned maintenance."""
+
+
+@dataclass(frozen=True)
+class Integrity:
+    """The database's consistency check: `damage` what it found (None: sound), or
+    `finished` False when it could not run to its end now (the file was locked)."""
+
+    finished: bool
+    damage: str | None = None
+
+
+async def check_integrity(settings: Settings) -> Integrity | None:
+    """The store backend's consistency check run to its end, in a thread (it reads the
+    whole database); None when the backend has none."""
+    if not registry.checkable(settings):
+        return None
+    try:
+        finished = await asyncio.to_thread(registry.check_store, settings, None)
+    except StoreError as exc:
+        return Integrity(True, str(exc))
+    return Integrity(finished)
 
 
 @dataclass(frozen=True)
@@ -55,7 +81,7 @@ class History:
     week: Mapping[str, Uptime] = field(default_factory=dict)
     planned: Sequence[PlannedMaintenance] = ()
     outbox: Sequence[Entry] | None = None  # None: not read
-    integrity: list[str] | None = None  # None: not checked
+    integrity: Integrity | None = None  # None: not checked
     running: bool | None = None
 
 
@@ -90,9 +116,9 @@ async def _running(store: Reader, known: list[str], now: float) -> bool | None:
 class Facts:
     """Everything one checklist is judged from; see the module docstring. `folder` is
     where the store's files grow (None: on a database server), `free` the bytes free
-    there; `open_files` this process's soft limit and `unit` an installed systemd
-    unit's; `inside` is True when the monitor itself gathers them (the admin view, the
-    alert at a watch's start) rather than `monitor preflight`."""
+    there; `open_files` the limit `monitor run` works with here and `unit` an installed
+    systemd unit's; `inside` is True when the monitor itself gathers them (the admin view, the alert at
+    a watch's start) rather than `monitor preflight`."""
 
     config: Config
     window: Window
@@ -108,10 +134,15 @@ class Facts:
     clock: ClockSync | None = None
     inside: bool = False
 
-    def cert_expiry(self, target_id: str) -> float | None:
-        """The earliest certificate expiry known: read now, else the stored result's."""
+    def expiry(self, target: Target) -> float | None:
+        """The date the target's kind must not let lapse (`ProbeKind.expiry`: the earliest
+        certificate expiry, a domain's registration): read now, else the stored result's."""
+        kind = PROBES.get(target.kind)
+        if kind is None:
+            return None
         for source in (self.probed, self.history.last_results):
-            result = source.get(target_id)
-            if result is not None and result.cert_expiry is not None:
-                return result.cert_expiry
+            result = source.get(target.id)
+            at = kind.expiry.at(result) if result is not None else None
+            if at is not None:
+                return at
         return None

@@ -1,9 +1,14 @@
 """What the machine itself tells: free disk space, the open-file limit, the clock.
 
 Each reader is small and injectable (`Host`), so the checks can be tested with any
-machine's answers: `disk_free(folder)`, `open_files()` (this process's soft
-`RLIMIT_NOFILE`), `unit_limit(paths)` (the `LimitNOFILE` of an installed systemd unit)
-and `clock_sync()` (the kernel's NTP state through `adjtimex(2)`, read-only).
+machine's answers: `disk_free(folder)`, `open_files()`, `unit_limit(paths)` and
+`clock_sync()` (the kernel's NTP state through `adjtimex(2)`, read-only).
+
+The open-file limit that matters is the one `monitor run` works with: at start it
+raises its soft limit to the hard one (`monitor.web.guard.raise_open_file_limit`). So
+from a shell `open_files()` is this process's hard limit (what a `monitor run` started
+here reaches), inside the running monitor `own_open_files()` its soft limit (already
+raised), and a systemd unit's `LimitNOFILE` counts by its hard value.
 """
 
 from __future__ import annotations
@@ -23,13 +28,13 @@ UNIT_PATHS = (
     Path("/usr/lib/systemd/system/monitor.service"),
     Path("/lib/systemd/system/monitor.service"),
 )
-SYSTEMD_DEFAULT_NOFILE = 1024  # systemd's soft DefaultLimitNOFILE since v240
+SYSTEMD_DEFAULT_NOFILE = 524288  # systemd's DefaultLimitNOFILE=1024:524288 (v240 on): its hard value
 
 
 @dataclass(frozen=True)
 class UnitLimit:
-    """A systemd unit's open-file limit: `limit` is the soft value (None: unlimited);
-    `default` when the unit sets none and systemd's default applies."""
+    """A systemd unit's open-file limit as `monitor run` raises it: the hard value (None:
+    unlimited); `default` when the unit sets none and systemd's default applies."""
 
     path: Path
     limit: int | None
@@ -59,7 +64,17 @@ def disk_free(folder: Path) -> int | None:
 
 
 def open_files() -> int | None:
-    """This process's soft limit of open files; None when unlimited."""
+    """The open-file limit a `monitor run` started from this process would work with:
+    the hard limit it raises its soft one to (an unlimited hard limit cannot be taken as
+    the soft one: then the soft limit stays); None when unlimited."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    limit = hard if hard != resource.RLIM_INFINITY else soft
+    return None if limit == resource.RLIM_INFINITY else int(limit)
+
+
+def own_open_files() -> int | None:
+    """This process's soft limit of open files (the running monitor's, already raised);
+    None when unlimited."""
     soft, _hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     return None if soft == resource.RLIM_INFINITY else int(soft)
 
@@ -76,7 +91,7 @@ def unit_limit(paths: Sequence[Path] = UNIT_PATHS) -> UnitLimit | None:
             found = _last_setting(unit, "LimitNOFILE") or found
         if found is None:
             return UnitLimit(path, SYSTEMD_DEFAULT_NOFILE, default=True)
-        return UnitLimit(path, _soft(found))
+        return UnitLimit(path, _hard(found))
     return None
 
 
@@ -93,13 +108,13 @@ def _last_setting(path: Path, key: str) -> str | None:
     return value
 
 
-def _soft(value: str) -> int | None:
-    """`65536`, `65536:524288` (soft:hard) or `infinity`; an unreadable value counts as
-    systemd's default."""
-    soft = value.partition(":")[0].strip()
-    if soft == "infinity":
+def _hard(value: str) -> int | None:
+    """`65536` (both), `1024:524288` (soft:hard) or `infinity`: the hard value; an
+    unreadable value counts as systemd's default."""
+    hard = value.rpartition(":")[2].strip()
+    if hard == "infinity":
         return None
-    return int(soft) if soft.isdigit() else SYSTEMD_DEFAULT_NOFILE
+    return int(hard) if hard.isdigit() else SYSTEMD_DEFAULT_NOFILE
 
 
 class _Timeval(ctypes.Structure):

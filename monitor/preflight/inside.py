@@ -3,8 +3,9 @@ a watch period, and one alert with its result at the period's start.
 
 Here the facts come from the monitor itself: its open store (the history), its outbox,
 its dead-man's switch and its own process (the open-file limit that matters is its
-own). Nothing is probed and no test message is sent: the last probes' certificates are
-what the admin view judges, and `monitor preflight --send-test` is the full check.
+own). Nothing is probed and no test
+message is sent: the last probes' expiry dates are what the admin view judges, and
+`monitor preflight --send-test` is the full check.
 
 - `admin_section(app_state, runtime, now, language)`: the admin view's checklist in
   words while a watch starts within `ADMIN_DAYS` (None otherwise), kept by the app's
@@ -29,8 +30,8 @@ from monitor.config import Config, Watch
 from monitor.log import kv
 from monitor.notifiers.base import Alert
 from monitor.preflight.checks import run_checks
-from monitor.preflight.facts import Facts, Reader, read_history
-from monitor.preflight.host import Host
+from monitor.preflight.facts import Facts, Reader, check_integrity, read_history
+from monitor.preflight.host import Host, own_open_files
 from monitor.preflight.model import Checklist, Status, Window
 from monitor.preflight.render import Formatter, View, view
 from monitor.store import registry
@@ -47,7 +48,7 @@ ANNOUNCE_GRACE = 3600.0
 ANNOUNCE_EVERY = 60.0  # seconds between the housekeeping job's looks
 ALERT_LINES = 10  # findings listed in the alert; the rest are on the admin view
 DAY = 86400.0
-INSIDE = Host(units=())  # the process is the monitor: its own limit is the one
+INSIDE = Host(open_files=own_open_files, units=())  # the process is the monitor: its own limit is the one
 
 
 class InsideRuntime(Protocol):
@@ -79,7 +80,7 @@ async def inside_checklist(runtime: InsideRuntime, window: Window, now: float, h
     where = registry.where(settings)
     found = await read_history(config, runtime.store, alerting.outbox if alerting else None, now, where)
     if registry.has_history(settings):
-        found = dataclasses.replace(found, integrity=await asyncio.to_thread(registry.integrity, settings))
+        found = dataclasses.replace(found, integrity=await check_integrity(settings))
     url = settings.heartbeat_url
     folder = registry.folder(settings)
     facts = Facts(

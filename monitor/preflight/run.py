@@ -3,9 +3,9 @@
 The window is the `[[watch]]` named by `--watch`, else the current one, else the next
 to start. The command reads the stored history through the store seam (read-only beside
 a running `monitor run`), the dead-man's switch's saved state and the machine, and —
-what only it does — reads now the certificates of TLS targets with none stored (one
-probe each, bounded by the target's timeout) and, with `--send-test`, sends a test
-message through every notifier. Exit 0 when no row is a problem, 1 otherwise, 2 for a
+what only it does — reads now the expiry dates with none stored (certificates of TLS
+targets, domains' registrations: one probe each, bounded by the target's timeout) and,
+with `--send-test`, sends a test message through every notifier. Exit 0 when no row is a problem, 1 otherwise, 2 for a
 bad window (an invalid configuration exits 2 before this runs).
 """
 
@@ -24,14 +24,14 @@ import httpx
 
 from monitor.alerting.deadman import STATE_FILE, load_state
 from monitor.alerting.notifytest import send_tests
-from monitor.config import Config
+from monitor.config import Config, Target
 from monitor.errors import StoreError
-from monitor.preflight.checks import run_checks, sees_certificate
-from monitor.preflight.facts import Facts, History, read_history
+from monitor.preflight.checks import expires, run_checks
+from monitor.preflight.facts import Facts, History, check_integrity, read_history
 from monitor.preflight.host import Host
 from monitor.preflight.model import Checklist, Window
 from monitor.preflight.render import render
-from monitor.probes import heartbeat_book, probe_context
+from monitor.probes import Expiry, heartbeat_book, probe_context
 from monitor.result import Result
 from monitor.runtime import run_probe
 from monitor.store import registry
@@ -66,12 +66,12 @@ def choose_window(config: Config, name: str | None, now: float) -> Window:
 
 
 async def stored_history(config: Config, now: float, clock: Callable[[], float] = time.time) -> History:
-    """The history through the store seam, its outbox and its integrity check."""
+    """The history through the store seam, its outbox and its consistency check."""
     settings = config.settings
     where = registry.where(settings)
     if not registry.has_history(settings):
         return History(where)
-    checked = await asyncio.to_thread(registry.integrity, settings)
+    checked = await check_integrity(settings)
     store = registry.open_store(settings, observe=False, clock=clock)
     try:
         await store.open()
@@ -88,13 +88,10 @@ async def stored_history(config: Config, now: float, clock: Callable[[], float] 
     return dataclasses.replace(found, integrity=checked)
 
 
-async def read_certificates(config: Config, stored: Mapping[str, Result]) -> dict[str, Result]:
-    """Probe once, now, every target that meets a certificate and has no stored expiry."""
-    wanted = [
-        t
-        for t in config.targets.values()
-        if sees_certificate(t) and (stored.get(t.id) is None or stored[t.id].cert_expiry is None)
-    ]
+async def read_expiries(config: Config, stored: Mapping[str, Result]) -> dict[str, Result]:
+    """Probe once, now, every target with an expiry to watch (`Expiry.applies`: a
+    certificate, a domain's registration) and none in its stored result."""
+    wanted = [t for t in config.targets.values() if (expiry := expires(t)) is not None and _unknown(expiry, t, stored)]
     if not wanted:
         return {}
     ctx = probe_context(heartbeat_book())
@@ -105,6 +102,11 @@ async def read_certificates(config: Config, stored: Mapping[str, Result]) -> dic
             return target_id, await run_probe(config.targets[target_id], ctx)
 
     return dict(await asyncio.gather(*(one(t.id) for t in wanted)))
+
+
+def _unknown(expiry: Expiry, target: Target, stored: Mapping[str, Result]) -> bool:
+    result = stored.get(target.id)
+    return result is None or expiry.at(result) is None
 
 
 async def command_facts(
@@ -120,9 +122,7 @@ async def command_facts(
     """Everything `monitor preflight` judges, read as a separate process."""
     settings = config.settings
     found = await stored_history(config, now, clock)
-    probed, sent = await asyncio.gather(
-        read_certificates(config, found.last_results), _tests(config, send_test, client)
-    )
+    probed, sent = await asyncio.gather(read_expiries(config, found.last_results), _tests(config, send_test, client))
     folder = registry.folder(settings)
     return Facts(
         config=config,

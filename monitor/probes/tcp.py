@@ -20,7 +20,7 @@ from urllib.parse import SplitResult
 
 from monitor.config.reader import Table, format_duration
 from monitor.probes import tlsutil
-from monitor.probes.base import ProbeContext, ProbeKind, Stopwatch
+from monitor.probes.base import ProbeContext, ProbeKind, Stopwatch, certificate_expiry
 from monitor.probes.network import (
     Failure,
     ProbeFailed,
@@ -204,4 +204,4 @@ def _certificate(target: Target) -> bool:
     return bool(getattr(target.spec, "tls", False))
 
 
-KIND = ProbeKind(name="tcp", schemes=("tcp",), parse=parse, probe=probe, certificate=_certificate)
+KIND = ProbeKind(name="tcp", schemes=("tcp",), parse=parse, probe=probe, expiry=certificate_expiry(_certificate))

@@ -18,7 +18,7 @@ from urllib.parse import SplitResult
 
 from monitor.config.reader import Table
 from monitor.probes import tlsutil
-from monitor.probes.base import ProbeContext, ProbeKind, Stopwatch
+from monitor.probes.base import ProbeContext, ProbeKind, Stopwatch, certificate_expiry
 from monitor.probes.network import Failure, classify, hang_up, untrusted_expiry, url_port, verification_error
 from monitor.result import Reason, Result
 
@@ -105,7 +105,7 @@ KIND = ProbeKind(
     schemes=("tls",),
     parse=parse,
     probe=probe,
-    certificate=lambda target: True,
+    expiry=certificate_expiry(lambda target: True),
     metrics=MappingProxyType(
         {
             TLS_VERSION: "TLS version the last handshake negotiated (1.2, 1.3; 0: none)",

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from monitor.config import Settings
 from monitor.store import sqlite
-from monitor.store.backend import Backend
+from monitor.store.backend import CHECK_BUDGET, Backend
 from monitor.store.protocols import Store
 
 BACKENDS: dict[str, Backend] = {
@@ -53,8 +53,15 @@ def folder(settings: Settings) -> Path | None:
     return backend.folder(settings) if backend.folder is not None else None
 
 
-def integrity(settings: Settings) -> list[str] | None:
-    """The problems the database's own consistency check finds (`[]`: sound); None
-    when the backend has no such check. Blocking and possibly slow: run it in a thread."""
-    backend = backend_for(settings)
-    return backend.integrity(settings) if backend.integrity is not None else None
+def check_store(settings: Settings, budget: float | None = CHECK_BUDGET) -> bool:
+    """The backend's consistency check (`Backend.check`): raises `StoreError` for a
+    damaged database; False when it did not end within `budget` seconds (None: wait for
+    the end; blocking, so call it in a thread) or could not run now. A backend without
+    a check passes (`checkable` tells)."""
+    check = backend_for(settings).check
+    return check(settings, budget) if check is not None else True
+
+
+def checkable(settings: Settings) -> bool:
+    """Whether the configuration's backend has a consistency check."""
+    return backend_for(settings).check is not None

@@ -1,15 +1,22 @@
 """What the stored history says, read through the real SQLite store: states now,
 flapping, availability over the last week, planned maintenance, the database's
-integrity; and the checklist before there is any history."""
+integrity (the store backend's one check, which `monitor run` makes at start too); and
+the checklist before there is any history."""
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
-from monitor.config import Config
+import pytest
+
+from monitor import cli
+from monitor.config import Config, Settings
 from monitor.preflight.model import Moment, Percent, ReasonCode, Status
 from monitor.result import Event, State
+from monitor.store import registry
+from monitor.store.backend import CHECK_BUDGET
 from monitor.store.registry import open_store
 from monitor.store.sqlite.store import database_path
 from tests.alertkit import free_port
@@ -171,8 +178,43 @@ async def test_a_damaged_database_fails_the_integrity_check(tmp_path: Path) -> N
     assert statuses(checklist, "history") == [(Status.PROBLEM, (), "preflight.history.unreadable")]
     damaged = row(checklist, "integrity")
     assert (damaged.status, damaged.found.key) == (Status.PROBLEM, "preflight.integrity.failed")
-    assert damaged.found.values["count"] >= 1
+    assert str(damaged.found.values["damage"]).startswith(f"{path} is damaged: ")  # what SQLite found, one line
+    assert "\n" not in str(damaged.found.values["damage"])
     assert checklist.exit_code == 1
+
+
+async def test_monitor_run_at_start_and_preflight_ask_the_one_backend_check(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = config_in(tmp_path)
+    await write_history(config, history())
+    sqlite = registry.BACKENDS["sqlite"]
+    assert sqlite.check is not None
+    asked: list[float | None] = []
+
+    def check(settings: Settings, budget: float | None) -> bool:
+        asked.append(budget)
+        return sqlite.check(settings, budget) if sqlite.check is not None else True
+
+    monkeypatch.setitem(registry.BACKENDS, "sqlite", dataclasses.replace(sqlite, check=check))
+    assert cli._store_sound(config)  # what monitor run and monitor report do before starting
+    checklist = await build(config)
+    assert asked == [CHECK_BUDGET, None]  # at start within its budget; preflight to its end
+    assert statuses(checklist, "integrity") == [(Status.OK, (), "preflight.integrity.ok")]
+
+
+async def test_a_check_that_cannot_finish_or_a_backend_without_one_is_a_warning(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = config_in(tmp_path)
+    await write_history(config, history())
+    sqlite = registry.BACKENDS["sqlite"]
+    monkeypatch.setitem(registry.BACKENDS, "sqlite", dataclasses.replace(sqlite, check=lambda settings, budget: False))
+    locked = row(await build(config), "integrity")
+    assert (locked.status, locked.found.key) == (Status.WARNING, "preflight.integrity.unfinished")
+    monkeypatch.setitem(registry.BACKENDS, "sqlite", dataclasses.replace(sqlite, check=None))
+    assert statuses(await build(config), "integrity") == [(Status.WARNING, (), "preflight.integrity.unknown")]
+    assert cli._store_sound(config)  # and monitor run starts unchecked
 
 
 async def run_until(config: Config, stopped: float | None) -> Any:

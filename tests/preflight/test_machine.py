@@ -1,6 +1,7 @@
 """The machine's part: free space against the projected growth (an injected disk-usage
 answer), the open-file limit (this process's, or a systemd unit's read from real unit
-files), the clock's synchronisation, and the monitor's own locations."""
+files) judged by the rule `monitor run` applies at start, the clock's synchronisation,
+and the monitor's own locations."""
 
 from __future__ import annotations
 
@@ -8,9 +9,19 @@ from pathlib import Path
 
 import pytest
 
-from monitor.preflight.checks import FD_RESERVE, STORE_RESERVE, open_files_needed, projected_bytes
-from monitor.preflight.host import SYSTEMD_DEFAULT_NOFILE, ClockSync, UnitLimit, clock_sync, open_files, unit_limit
+from monitor.preflight.checks import STORE_RESERVE, projected_bytes
+from monitor.preflight.host import (
+    SYSTEMD_DEFAULT_NOFILE,
+    ClockSync,
+    UnitLimit,
+    clock_sync,
+    open_files,
+    own_open_files,
+    unit_limit,
+)
 from monitor.preflight.model import Size, Status
+from monitor.scheduler import IN_FLIGHT
+from monitor.web.guard import connection_budget, open_files_needed
 from tests.alertkit import free_port
 from tests.preflight.kit import DAY, END, NOW, Machine, build, row, statuses, write_config
 
@@ -65,7 +76,7 @@ def test_an_installed_units_limit_is_read_with_its_drop_ins_applied(tmp_path: Pa
     drop_ins = tmp_path / "monitor.service.d"
     drop_ins.mkdir()
     (drop_ins / "limits.conf").write_text("[Service]\nLimitNOFILE=65536:524288\n", encoding="utf-8")
-    assert unit_limit([unit]) == UnitLimit(unit, 65536)
+    assert unit_limit([unit]) == UnitLimit(unit, 524288)  # the hard value: monitor run raises to it
     (drop_ins / "zz.conf").write_text("[Service]\nLimitNOFILE=infinity\n", encoding="utf-8")
     assert unit_limit([unit]) == UnitLimit(unit, None)
     plain = tmp_path / "other.service"
@@ -78,7 +89,7 @@ def test_the_shipped_unit_allows_enough_open_files_for_twenty_thousand_targets()
     shipped = Path(__file__).resolve().parents[2] / "deploy" / "systemd" / "monitor.service"
     found = unit_limit([shipped])
     assert found is not None and not found.default
-    assert found.limit is None or found.limit >= open_files_needed(20_000)
+    assert found.limit is None or found.limit >= open_files_needed(min(20_000, IN_FLIGHT))
 
 
 async def test_a_unit_limit_under_what_the_targets_need_is_a_problem(tmp_path: Path) -> None:
@@ -87,8 +98,25 @@ async def test_a_unit_limit_under_what_the_targets_need_is_a_problem(tmp_path: P
     checklist = await build(config, Machine(unit=UnitLimit(unit, 200)))
     found = row(checklist, "open_files")
     assert (found.status, found.found.key) == (Status.PROBLEM, "preflight.files.unit")
-    assert found.found.values == {"unit": str(unit), "limit": "200", "needed": 60 + FD_RESERVE, "targets": 60}
+    assert found.found.values == {"unit": str(unit), "limit": "200", "needed": open_files_needed(60), "targets": 60}
     assert checklist.exit_code == 1
+
+
+@pytest.mark.parametrize("limit", [200, 300, 400, 503, 504])
+async def test_the_limit_is_judged_by_the_rule_monitor_run_applies_at_start(tmp_path: Path, limit: int) -> None:
+    # 60 targets: the probes keep 128 + 2 x 60 descriptors, the advice leaves 256 for the web.
+    config = write_config(tmp_path, body(60))
+    found = row(await build(config, Machine(open_files=limit)), "open_files")
+    too_low = connection_budget(limit, 60)[1] is not None  # what monitor run logs at start
+    expected = Status.PROBLEM if too_low else Status.WARNING if limit < open_files_needed(60) else Status.OK
+    assert found.status is expected
+    assert (limit, found.status) in {
+        (200, Status.PROBLEM),
+        (300, Status.WARNING),
+        (400, Status.WARNING),
+        (503, Status.WARNING),
+        (504, Status.OK),
+    }
 
 
 async def test_without_a_unit_this_process_limit_is_judged(tmp_path: Path) -> None:
@@ -99,11 +127,13 @@ async def test_without_a_unit_this_process_limit_is_judged(tmp_path: Path) -> No
     assert statuses(fine, "open_files") == [(Status.OK, (), "preflight.files.shell")]
 
 
-def test_this_process_limit_is_read() -> None:
+def test_the_limit_read_is_the_one_monitor_run_would_raise_to() -> None:
     import resource
 
-    soft = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
-    assert open_files() == (None if soft == resource.RLIM_INFINITY else soft)
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    reachable = hard if hard != resource.RLIM_INFINITY else soft
+    assert open_files() == (None if reachable == resource.RLIM_INFINITY else reachable)
+    assert own_open_files() == (None if soft == resource.RLIM_INFINITY else soft)
 
 
 @pytest.mark.parametrize(

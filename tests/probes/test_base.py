@@ -75,7 +75,7 @@ def test_no_code_outside_the_probes_tests_a_kind_by_its_name() -> None:
     assert kind_tests(MONITOR) == []
 
 
-def test_the_kinds_say_which_targets_meet_a_certificate(tmp_path: Path) -> None:
+def test_the_kinds_say_which_targets_have_an_expiry_to_watch(tmp_path: Path) -> None:
     config = loader(tmp_path)("""
 [targets.site]
 url = "https://www.example.go.id/"
@@ -91,5 +91,7 @@ url = "tls://mail.example.go.id:993"
 [targets.ping]
 url = "icmp://10.10.0.1"
 """)
-    meeting = {tid for tid, t in config.targets.items() if PROBES[t.kind].certificate(t)}
-    assert meeting == {"site", "smtps", "handshake"}
+    watched = {
+        tid: PROBES[t.kind].expiry.subject for tid, t in config.targets.items() if PROBES[t.kind].expiry.applies(t)
+    }
+    assert watched == {"site": "certificate", "smtps": "certificate", "handshake": "certificate"}

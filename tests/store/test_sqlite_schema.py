@@ -1,6 +1,6 @@
 """The SQLite store's schema: migrating a version 1 file, two processes creating a new
-file at once, refusing a file newer than the code, and the integrity check (beside an
-open store) and reads of a damaged file."""
+file at once, refusing a file newer than the code, the integrity check without a budget
+(`monitor preflight`'s, beside an open store) and reads of a damaged file."""
 
 from __future__ import annotations
 
@@ -13,7 +13,8 @@ import pytest
 
 from monitor.errors import StoreError
 from monitor.result import Event, State
-from monitor.store.sqlite.schema import SCHEMA_VERSION, _create, connect, migrate, quick_check, schema_version
+from monitor.store.sqlite import integrity
+from monitor.store.sqlite.schema import SCHEMA_VERSION, _create, connect, migrate, schema_version
 from monitor.store.sqlite.store import SQLiteStore
 from tests.history import T0, Clock, H
 
@@ -94,21 +95,21 @@ async def test_it_refuses_a_database_newer_than_itself(tmp_path: Path) -> None:
         await SQLiteStore(path).open()
 
 
-async def test_the_integrity_check_runs_beside_an_open_store_and_finds_damage(tmp_path: Path) -> None:
+async def test_the_unbudgeted_integrity_check_runs_beside_an_open_store_and_finds_damage(tmp_path: Path) -> None:
     path = tmp_path / "monitor.db"
     store = SQLiteStore(path, clock=Clock(T0))
     await store.open()
     for i in range(3000):
         store.add_event(Event(f"t{i}", T0 + i, State.UNKNOWN, State.UP, "ok"))
     await store.flush()
-    assert quick_check(path) == []  # read-only, while the store holds the file open
+    assert integrity.verify(path, budget=None) is True  # while the store holds the file open
     await store.close()
     data = bytearray(path.read_bytes())
     for offset in range(3 * 4096, len(data) - 4096, 4096):  # the b-tree pages, not the header
         data[offset + 8 : offset + 40] = b"\xff" * 32
     path.write_bytes(bytes(data))
-    assert quick_check(path)
-    assert quick_check(tmp_path / "absent.db")[0].startswith("cannot open")
+    with pytest.raises(StoreError, match="is damaged: "):
+        integrity.verify(path, budget=None)
     reader = SQLiteStore(path, observe=False)
     with pytest.raises(StoreError):
         await reader.open()

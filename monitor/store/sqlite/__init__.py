@@ -5,7 +5,9 @@
 - `writer`: the one writer thread that persists results and events in batches;
 - `reads`: the SQL of every read, run on either connection;
 - `schema`: the tables, their versions and migrations, the connection setup;
-- `outbox`: the durable alert queue's tables in the same file.
+- `outbox`: the durable alert queue's tables in the same file;
+- `integrity`: `PRAGMA quick_check`, at start within a budget and in the background;
+- `failures`: SQLite's errors as short reasons ("disk full", "database corrupt", ...).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from pathlib import Path
 
 from monitor.config import Settings
 from monitor.store.backend import Backend
-from monitor.store.sqlite.schema import quick_check
+from monitor.store.sqlite import integrity
 from monitor.store.sqlite.store import SQLiteStore, database_path
 
 
@@ -35,8 +37,8 @@ def _folder(settings: Settings) -> Path:
     return database_path(settings).parent
 
 
-def _integrity(settings: Settings) -> list[str]:
-    return quick_check(database_path(settings))
+def _check(settings: Settings, budget: float | None) -> bool:
+    return integrity.verify(database_path(settings), budget)
 
 
 BACKEND = Backend(
@@ -45,7 +47,7 @@ BACKEND = Backend(
     has_history=_has_history,
     where=_where,
     folder=_folder,
-    integrity=_integrity,
+    check=_check,
 )
 
 __all__ = ["BACKEND", "SQLiteStore"]

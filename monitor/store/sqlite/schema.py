@@ -70,24 +70,6 @@ def connect(path: Path, timeout: float = 30.0) -> sqlite3.Connection:
     return conn
 
 
-def quick_check(path: Path) -> list[str]:
-    """SQLite's `PRAGMA quick_check` on the file, read-only (beside a running monitor:
-    WAL readers never block its writer). The problems it reports, `[]` when sound; a
-    file that cannot be opened or read is one problem too."""
-    try:
-        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=30.0)
-    except sqlite3.Error as exc:
-        return [f"cannot open {path}: {exc}"]
-    try:
-        rows = conn.execute("PRAGMA quick_check").fetchall()
-    except sqlite3.Error as exc:
-        return [str(exc)]
-    finally:
-        conn.close()
-    found = [str(row[0]) for row in rows]
-    return [] if found == ["ok"] else found
-
-
 def schema_version(conn: sqlite3.Connection) -> int:
     """The stored version; 0 for an empty database."""
     has_meta = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'meta'").fetchone()
