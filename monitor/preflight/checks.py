@@ -4,15 +4,16 @@ Every check judges what `Facts` holds and does no I/O, so the command, the admin
 and the alert at a watch's start agree. A check that finds nothing to say returns no
 row; findings that read alike (every certificate fine) share one row listing their ids.
 `CHECKS` runs them in order; a feature that lands later (the duty roster, UPS targets,
-cameras' `play`, the cluster, registered domains) adds its function there. What a check
+cameras' `play`, the cluster) adds its function there. What a check
 needs of a probe kind the kind declares on its `ProbeKind` (`expiry`): no check tests a
 kind by its name.
 
 The rules, with their numbers (docs/preflight.md):
 
-- certificates (the kinds' `Expiry`): expiring before the period's end plus
-  `EXPIRY_MARGIN_DAYS` is a problem; within the target's largest `cert_warn_days` (else
-  `EXPIRY_WARN_DAYS`) of the end, a warning;
+- certificates and registered domains (each kind's `Expiry`): expiring before the
+  period's end plus `EXPIRY_MARGIN_DAYS` is a problem; within the target's largest
+  warning day (`cert_warn_days`, a domain's `warn_days`; else `EXPIRY_WARN_DAYS`) of
+  the end, a warning;
 - targets DOWN now: a problem; DEGRADED, flapping (`FLAP_CHANGES` changes within
   `FLAP_WINDOW`), or under `AVAILABILITY_FLOOR` % over the last 7 days (judged with at
   least `MIN_OBSERVED` of them monitored): a warning;
@@ -93,8 +94,24 @@ CERT_TEXTS = {
 }
 
 
+DOMAIN_TEXTS = {
+    "ok": "preflight.domain.ok",
+    "expired": "preflight.domain.expired",
+    "during": "preflight.domain.during",
+    "margin": "preflight.domain.margin",
+    "soon": "preflight.domain.soon",
+    "renew": "preflight.domain.renew",
+    "unknown": "preflight.domain.unknown",
+    "unknown_todo": "preflight.domain.unknown_todo",
+}
+
+
 def certificates(f: Facts) -> list[Row]:
     return _expiries(f, "certificates", "certificate", CERT_TEXTS)
+
+
+def domains(f: Facts) -> list[Row]:
+    return _expiries(f, "domains", "domain", DOMAIN_TEXTS)
 
 
 def _expiries(f: Facts, check: str, subject: str, words: dict[str, str]) -> list[Row]:
@@ -459,6 +476,7 @@ def _ids(pairs: Iterable[tuple[str, int]]) -> tuple[str, ...]:
 CHECKS: tuple[Check, ...] = (
     history,
     certificates,
+    domains,
     states,
     availability,
     notify,

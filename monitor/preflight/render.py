@@ -42,6 +42,7 @@ STATUS_WORDS = {
 CHECK_TITLES = {
     "history": "preflight.check.history",
     "certificates": "preflight.check.certificates",
+    "domains": "preflight.check.domains",
     "states": "preflight.check.states",
     "availability": "preflight.check.availability",
     "notify": "preflight.check.notify",

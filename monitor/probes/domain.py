@@ -177,5 +177,6 @@ KIND = ProbeKind(
         expiring=Reason.DOMAIN_EXPIRING,
         warn_days=lambda target: target.spec.warn_days,
         at=lambda result: result.extra.get(EXPIRY),
+        applies=lambda target: True,
     ),
 )

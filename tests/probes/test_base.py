@@ -90,8 +90,10 @@ url = "tcp://mail.example.go.id:25"
 url = "tls://mail.example.go.id:993"
 [targets.ping]
 url = "icmp://10.10.0.1"
+[targets.name]
+url = "domain://kotimkab.go.id"
 """)
     watched = {
         tid: PROBES[t.kind].expiry.subject for tid, t in config.targets.items() if PROBES[t.kind].expiry.applies(t)
     }
-    assert watched == {"site": "certificate", "smtps": "certificate", "handshake": "certificate"}
+    assert watched == {"site": "certificate", "smtps": "certificate", "handshake": "certificate", "name": "domain"}
