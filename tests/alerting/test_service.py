@@ -4,7 +4,6 @@ target still down neither repeats its "down" nor fakes an "up"."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import time
 from collections.abc import Callable
@@ -19,6 +18,7 @@ from monitor.result import Event, Reason, Result, State
 from monitor.runtime import Monitor
 from monitor.store.sqlite.outbox import SQLiteOutbox
 from tests.alertkit import receiver, target, webhook_config
+from tests.waiting import until
 
 
 class MemoryStore:
@@ -27,6 +27,7 @@ class MemoryStore:
     def __init__(self, outbox_path: Path, events: dict[str, Event] | None = None) -> None:
         self.outbox_path = outbox_path
         self.events = dict(events or {})
+        self.results: list[Result] = []
 
     def outbox(self, clock: Callable[[], float]) -> SQLiteOutbox:
         return SQLiteOutbox(self.outbox_path, clock=clock)
@@ -35,7 +36,8 @@ class MemoryStore:
     async def close(self) -> None: ...
     async def flush(self) -> None: ...
 
-    def add_result(self, target_id: str, result: Result, maintenance: bool = False) -> None: ...
+    def add_result(self, target_id: str, result: Result, maintenance: bool = False) -> None:
+        self.results.append(result)
 
     def add_event(self, event: Event) -> None:
         self.events[event.target] = event
@@ -81,11 +83,10 @@ def fake_config(url: str, data_dir: Path) -> Config:
     return dataclasses.replace(config, targets={"web": dataclasses.replace(web, kind="fake")})
 
 
-async def until(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
+def drained(monitor: Monitor) -> bool:
+    """Nothing waits in the outbox: every queued alert's outcome is recorded."""
+    assert monitor.alerting is not None
+    return monitor.alerting.queue_sizes() == {"hook": 0}
 
 
 async def test_a_failing_target_reaches_the_receiver_and_the_metrics(tmp_path: Path, switch: Switch) -> None:
@@ -93,9 +94,12 @@ async def test_a_failing_target_reaches_the_receiver_and_the_metrics(tmp_path: P
         monitor = Monitor(fake_config(rec.url + "/hook", tmp_path), MemoryStore(tmp_path / "monitor.db"), alerting=True)
         await monitor.start()
         try:
-            await until(lambda: len(rec.accepted()) == 1)
+            await until(lambda: len(rec.accepted()) == 1, what="the down alert received")
             switch.ok = True
-            await until(lambda: len(rec.accepted()) == 2)
+            # The receiver has it before the dispatcher records the answer: await both.
+            await until(
+                lambda: len(rec.accepted()) == 2 and drained(monitor), what="the up alert received and recorded"
+            )
         finally:
             await monitor.stop()
     down, up = (r.json() for r in rec.accepted())
@@ -136,13 +140,14 @@ async def test_a_restart_while_down_sends_no_duplicate_down_and_no_false_up(tmp_
         await monitor.start()
         try:
             assert monitor.alerting is not None
-            await asyncio.sleep(0.5)  # several failed probes: still DOWN, no event
+            await until(lambda: len(store.results) >= 5, what="five failed probes")  # still DOWN, no event
             await monitor.alerting.tick()  # the restored outage's "down" is offered again
-            await asyncio.sleep(0.3)
+            # Anything queued stays pending until sent: none pending, none sent, none to come.
+            await until(lambda: drained(monitor), what="nothing left to send")
             assert rec.requests == []
             assert monitor.states.status("web").state == State.DOWN
             switch.ok = True
-            await until(lambda: len(rec.accepted()) == 1)
+            await until(lambda: len(rec.accepted()) == 1, what="the up alert received")
         finally:
             await monitor.stop()
     (up,) = (r.json() for r in rec.accepted())
