@@ -165,13 +165,20 @@ def make_app(runtime: Any, clock: Any = None, snapshot_seconds: float = 0) -> St
     return app
 
 
+class AppClient(httpx.AsyncClient):
+    """An HTTP client calling `app` in process."""
+
+    def __init__(self, app: Starlette) -> None:
+        super().__init__(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+        self.app = app
+
+
 @pytest.fixture
 async def client_for() -> AsyncIterator[Any]:
-    clients: list[httpx.AsyncClient] = []
+    clients: list[AppClient] = []
 
-    def make(runtime: Any, clock: Any = None, snapshot_seconds: float = 0) -> httpx.AsyncClient:
-        transport = httpx.ASGITransport(app=make_app(runtime, clock, snapshot_seconds))
-        client = httpx.AsyncClient(transport=transport, base_url="http://testserver")
+    def make(runtime: Any, clock: Any = None, snapshot_seconds: float = 0) -> AppClient:
+        client = AppClient(make_app(runtime, clock, snapshot_seconds))
         clients.append(client)
         return client
 

@@ -15,6 +15,7 @@ from monitor.resources import templates_dir
 from monitor.result import Result, State
 from monitor.store import Note, Period
 from monitor.web.texts import LANGUAGES, load_catalog
+from tests.waiting import until
 from tests.web.conftest import DAY, FakeRuntime, history, make_config, set_state, target
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
@@ -267,7 +268,7 @@ async def test_a_crowd_shares_one_snapshot_and_a_stale_one_is_renewed_behind(cli
     set_state(runtime, "g0t0", State.DOWN, now[0], "timeout")
     now[0] += 6  # stale: answered at once from the old snapshot, renewed behind
     assert "Partial outage" not in (await client.get("/?lang=en")).text
-    await asyncio.sleep(0.05)
+    await until(lambda: client.app.state.web_refresh.done(), what="the renewal behind finished")
     assert "Partial outage" in (await client.get("/?lang=en")).text
     assert runtime.store.calls.count("daily") == 2
     now[0] += 120  # too old to serve: the request waits for a new one
