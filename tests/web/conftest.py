@@ -7,10 +7,9 @@ in it (the web layer's job is to show them, not to compute them).
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta, tzinfo
+from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 
@@ -237,14 +236,6 @@ def history(
         )
         for h in range(24)
     ]
-
-
-def now() -> float:
-    return time.time()
-
-
-def on(day: date) -> float:
-    return datetime(day.year, day.month, day.day, 12, tzinfo=UTC).timestamp()
 
 
 @pytest.fixture

@@ -62,6 +62,7 @@ def busy_runtime() -> FakeRuntime:
         Period("t4", State.DOWN, now - 2 * DAY, now - 2 * DAY + 900, "dns_error"),
     ]
     rt.store.notes_.append(Note(1, "t1", now - 600, "Teknisi sedang menuju lokasi"))
+    rt.clock = lambda: now  # the watch's day is counted from this `now`, even across midnight
     return rt
 
 
@@ -71,7 +72,8 @@ async def server() -> AsyncIterator[str]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(make_app(busy_runtime()), log_config=None, access_log=False, lifespan="off")
+    runtime = busy_runtime()
+    config = uvicorn.Config(make_app(runtime, runtime.clock), log_config=None, access_log=False, lifespan="off")
     srv = uvicorn.Server(config)
     task = asyncio.create_task(srv.serve(sockets=[sock]))
 

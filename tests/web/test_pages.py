@@ -114,7 +114,7 @@ async def test_the_watch_banner_counts_the_days_and_the_bars_cover_the_watch(cli
     watch = Watch("Cuti bersama Idul Fitri", today - timedelta(days=2), today + timedelta(days=7, hours=7))
     runtime = FakeRuntime(make_config([target("web", "Website")], language="id", watches=[watch]))
     history(runtime, "web", now)
-    client = client_for(runtime)
+    client = client_for(runtime, clock=lambda: now)  # the day counted is `today`'s, even at midnight
     html = (await client.get("/")).text
     assert "Masa pengawasan: Cuti bersama Idul Fitri</strong> — hari ke-3 dari 10" in html
     assert '<progress max="10" value="3"' in html
@@ -310,7 +310,7 @@ async def test_the_watch_axis_names_the_first_and_the_last_day_of_the_bars(clien
     today = datetime.fromtimestamp(now, JAKARTA).replace(hour=0, minute=0, second=0, microsecond=0)
     watch = Watch("Pemilu", today - timedelta(days=2), today + timedelta(days=8))  # ends at midnight
     runtime = FakeRuntime(make_config([target("web", "Website")], watches=[watch]))
-    html = (await client_for(runtime).get("/?lang=en")).text
+    html = (await client_for(runtime, clock=lambda: now).get("/?lang=en")).text
     axis = re.search(
         r'<div class="axis"[^>]*><span><span class="wide">([^<]*)</span><span class="narrow">'
         r"([^<]*)</span></span><span>([^<]*)</span>",
