@@ -26,6 +26,7 @@ def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProce
     return subprocess.run([str(a) for a in args], cwd=cwd, capture_output=True, text=True, timeout=60, check=False)
 
 
+@pytest.mark.integration
 def test_alert_rules_pass_promtool_check() -> None:
     promtool = need("promtool", "prometheus")
     done = run(promtool, "check", "rules", RULES)
@@ -33,6 +34,7 @@ def test_alert_rules_pass_promtool_check() -> None:
     assert "SUCCESS: 12 rules found" in done.stdout
 
 
+@pytest.mark.integration
 def test_alert_rules_pass_their_unit_tests() -> None:
     promtool = need("promtool", "prometheus")
     done = run(promtool, "test", "rules", RULE_TESTS.name, cwd=RULE_TESTS.parent)
@@ -58,6 +60,7 @@ def test_every_alert_has_a_routable_severity_and_texts() -> None:
         assert {"summary", "description"} <= set(rule["annotations"]), rule["alert"]
 
 
+@pytest.mark.integration
 def test_prometheus_config_is_valid() -> None:
     promtool = need("promtool", "prometheus")
     done = run(promtool, "check", "config", DEPLOY / "prometheus" / "prometheus.yml")
@@ -65,6 +68,7 @@ def test_prometheus_config_is_valid() -> None:
     assert "is valid prometheus config file syntax" in done.stdout
 
 
+@pytest.mark.integration
 def test_alertmanager_config_is_valid() -> None:
     amtool = need("amtool", "prometheus-alertmanager")
     done = run(amtool, "check-config", ALERTMANAGER)
@@ -72,6 +76,7 @@ def test_alertmanager_config_is_valid() -> None:
     assert "SUCCESS" in done.stdout
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(
     ("labels", "receiver"),
     [

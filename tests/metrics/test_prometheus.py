@@ -36,6 +36,8 @@ from tests.live import (
 )
 from tests.waiting import NotInTime, wait_for
 
+pytestmark = pytest.mark.integration
+
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = json.loads((ROOT / "grafana" / "dashboards" / "monitor.json").read_text())
 RULES = ROOT / "deploy" / "prometheus" / "alerts.yml"

@@ -256,6 +256,7 @@ def test_no_label_carries_a_url_host_or_error_detail(monitor: Monitor) -> None:
         assert secret not in text
 
 
+@pytest.mark.integration
 def test_promtool_finds_nothing_to_lint(monitor: Monitor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     promtool = need("promtool", "prometheus")
     monkeypatch.setitem(PROBES, "fake", FAKE)
