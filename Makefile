@@ -17,7 +17,7 @@ run: $(VENV)/.installed
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check monitor tests bench
 	$(VENV)/bin/ruff format --check monitor tests bench
-	$(VENV)/bin/mypy monitor
+	$(VENV)/bin/mypy monitor tests/fakestore.py tests/store
 
 test: lint
 	$(PY) -m pytest

@@ -1,8 +1,9 @@
 """The `monitor` command line: run, check, validate, report, notify-test.
 
 Exit codes (docs/cli.md): `check` 0 all up, 1 any down/degraded, 2 bad configuration;
-`validate` 0 valid, 2 invalid. A configuration problem is printed with its file, key
-path and line, never as a traceback.
+`validate` 0 valid, 2 invalid; `run` and `report` 2 for a damaged history database too.
+A configuration problem is printed with its file, key path and line, a damaged database
+as one line, never as a traceback.
 """
 
 from __future__ import annotations
@@ -21,13 +22,15 @@ from rich.table import Table as RichTable
 from monitor import __version__
 from monitor.config import Config, Target
 from monitor.config.loader import load_config
-from monitor.errors import ConfigError
-from monitor.probes.push import HeartbeatBook
+from monitor.errors import ConfigError, StoreError
+from monitor.probes import PROBES, Heartbeats, heartbeat_book, probe_context
 from monitor.result import Result
-from monitor.runtime import probe_context, run_probe
-from monitor.store.registry import has_history, open_store
+from monitor.runtime import run_probe
+from monitor.store.registry import check_store, has_history, open_store
 
 EXIT_OK, EXIT_DOWN, EXIT_CONFIG = 0, 1, 2
+EXIT_STORE = 2  # the history database is damaged
+CHECKED = ("run", "report")  # the commands that look for damage before they start
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -73,6 +76,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         _print_problems(exc)
         return EXIT_CONFIG
+    if args.command in CHECKED and not _store_sound(config):
+        return EXIT_STORE
     handler = {
         "run": _run,
         "check": _check,
@@ -81,6 +86,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         "notify-test": _notify_test,
     }[args.command]
     return handler(config, args)
+
+
+def _store_sound(config: Config) -> bool:
+    """Look for damage in the history before starting; print it on one line if found."""
+    try:
+        check_store(config.settings)
+    except StoreError as exc:
+        print(
+            f"monitor: the history database {exc}; not starting: recover it first "
+            "(docs/status-page.md, 'A damaged database')",
+            file=sys.stderr,
+        )
+        return False
+    return True
 
 
 def _load(args: argparse.Namespace) -> Config:
@@ -143,14 +162,17 @@ async def _probe_all(config: Config, targets: list[Target], concurrency: int = 1
         async with gate:
             return await run_probe(target, ctx)
 
-    return list(await asyncio.gather(*(one(t) for t in targets)))
+    try:
+        return list(await asyncio.gather(*(one(t) for t in targets)))
+    finally:
+        await ctx.aclose()
 
 
-async def _stored_heartbeats(config: Config) -> HeartbeatBook:
-    """Push targets are judged from the heartbeats `monitor run` stored; `check` only
-    reads them (a reader never counts as the monitor running)."""
-    book = HeartbeatBook()
-    if any(t.kind == "push" for t in config.targets.values()) and has_history(config.settings):
+async def _stored_heartbeats(config: Config) -> Heartbeats:
+    """Targets of a passive kind are judged from the heartbeats `monitor run` stored;
+    `check` only reads them (a reader never counts as the monitor running)."""
+    book = heartbeat_book()
+    if any(_passive(t) for t in config.targets.values()) and has_history(config.settings):
         store = open_store(config.settings, observe=False)
         await store.open()
         try:
@@ -158,6 +180,11 @@ async def _stored_heartbeats(config: Config) -> HeartbeatBook:
         finally:
             await store.close()
     return book
+
+
+def _passive(target: Target) -> bool:
+    kind = PROBES.get(target.kind)
+    return kind is not None and kind.passive
 
 
 def _state_word(result: Result) -> str:

@@ -12,6 +12,6 @@ def templates_dir() -> Path:
     `monitor/templates` inside a built wheel, which carries it as package data."""
     package = Path(__file__).resolve().parent
     for candidate in (package.parent / "templates", package / "templates"):
-        if (candidate / "strings.toml").is_file():
+        if (candidate / "texts" / "shared.toml").is_file():
             return candidate
-    raise FileNotFoundError(f"no templates/strings.toml beside or inside {package}")
+    raise FileNotFoundError(f"no templates/texts/shared.toml beside or inside {package}")

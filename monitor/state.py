@@ -41,6 +41,9 @@ class StateMachine:
 
     def __init__(self) -> None:
         self.statuses: dict[str, Status] = {}
+        # Counts changes of a shown state (and of the set of targets): readers that cache
+        # what they show (the status page) know by it when their copy went stale.
+        self.version = 0
 
     def status(self, target_id: str) -> Status:
         status = self.statuses.get(target_id)
@@ -53,6 +56,7 @@ class StateMachine:
         not edited, so a reader iterating the old one (a scrape) is never disturbed."""
         old = self.statuses
         self.statuses = {tid: old.get(tid) or Status() for tid in target_ids}
+        self.version += 1
 
     def restore(self, target_id: str, state: State, since: float, reason: str = "") -> None:
         """Resume from a stored state after a restart: a DOWN target stays DOWN until it
@@ -61,6 +65,7 @@ class StateMachine:
         underlying = State.UNKNOWN if state == State.MAINTENANCE else state
         status.state = status.underlying = underlying
         status.since, status.reason = since, reason
+        self.version += 1
 
     def observe(self, target: Target, result: Result) -> Event | None:
         status = self.status(target.id)
@@ -92,6 +97,7 @@ class StateMachine:
         if shown == status.state:
             return None
         old, status.state, status.since = status.state, shown, now
+        self.version += 1
         reason = Reason.MAINTENANCE if shown == State.MAINTENANCE else status.reason
         detail = "" if shown == State.MAINTENANCE else status.detail
         return Event(target_id, now, old, shown, reason, detail)

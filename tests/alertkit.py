@@ -1,6 +1,6 @@
-"""Shared pieces of the alerting tests: a configuration builder, a controllable clock, an
-outbox that shows what the dispatcher saw, and a real local HTTP receiver (a webhook
-endpoint on 127.0.0.1)."""
+"""Shared pieces of the alerting tests: a configuration builder, an alert, a controllable
+clock, an outbox that shows what the dispatcher saw, and a real local HTTP receiver (a
+webhook endpoint on 127.0.0.1)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import json
 import socket
 import threading
 from collections import Counter, defaultdict
-from collections.abc import Iterator, Mapping
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -17,6 +17,7 @@ from typing import Any
 
 from monitor.config import Config, NotifierConfig, Settings, Target
 from monitor.errors import StoreError
+from monitor.notifiers.base import Alert
 from monitor.notifiers.webhook import WebhookSpec
 from monitor.store import Entry
 from monitor.store.sqlite.outbox import SQLiteOutbox
@@ -32,6 +33,21 @@ class Clock:
         return self.now
 
 
+def alert(ident: str = "web:down:1", kind: str = "down") -> Alert:
+    """An alert of the target "web" with the given id and kind (as queued in an outbox)."""
+    return Alert(
+        id=ident,
+        kind=kind,
+        target="web",
+        name="Website",
+        group="",
+        old="UP",
+        new="DOWN",
+        reason="timeout",
+        at=1_800_000_000.0,
+    )
+
+
 class WatchedOutbox(SQLiteOutbox):
     """The SQLite outbox, remembering what each look at a queue's head found (`looks`) and
     how often a look failed (`errors`), so a test can await what the dispatcher did.
@@ -45,9 +61,9 @@ class WatchedOutbox(SQLiteOutbox):
         self.looks: defaultdict[str, list[Entry | None]] = defaultdict(list)
         self.errors: Counter[str] = Counter()
 
-    def head(self, notifier: str) -> Entry | None:
+    def head(self, notifier: str, skip: Collection[int] = ()) -> Entry | None:
         try:
-            entry = super().head(notifier)
+            entry = super().head(notifier, skip)
         except StoreError:
             self.errors[notifier] += 1
             raise

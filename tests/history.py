@@ -1,5 +1,5 @@
-"""A hand-computed history, written through the real store, shared by the store and
-report tests.
+"""A hand-computed history, written through a configuration's store (`open_store`, so
+on any backend), shared by the store, report and web tests.
 
 Day 2018-06-11 in Asia/Jakarta (UTC+7), starting at T0 (local midnight). Two runs of the
 monitor: run 1 from 00:00 to 10:00, stopped, run 2 from 12:00 to 24:00.
@@ -19,11 +19,11 @@ mail (group "Server jaringan"): UP at 00:00, DEGRADED 20:00-21:00, DOWN from 22:
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from monitor.config import Settings
 from monitor.result import Event, Result, State
-from monitor.store.sqlite.store import SQLiteStore
+from monitor.store.registry import open_store
 
 ZONE = ZoneInfo("Asia/Jakarta")
 T0 = datetime(2018, 6, 11, tzinfo=ZONE).timestamp()
@@ -85,9 +85,9 @@ def _events(
     return [Event(target, T0 + h * H, old, new, reason, detail) for h, old, new, reason, detail in rows if lo <= h < hi]
 
 
-async def _run(path: Path, clock: Clock, start_h: int, end_h: int, **options: object) -> None:
+async def _run(settings: Settings, clock: Clock, start_h: int, end_h: int) -> None:
     clock.now = T0 + start_h * H
-    store = SQLiteStore(path, clock=clock, **options)  # type: ignore[arg-type]
+    store = open_store(settings, clock=clock)
     await store.open()
     events = _events("web", WEB_EVENTS, start_h, end_h) + _events("mail", MAIL_EVENTS, start_h, end_h)
     for event in sorted(events, key=lambda e: e.at):
@@ -103,11 +103,11 @@ async def _run(path: Path, clock: Clock, start_h: int, end_h: int, **options: ob
     await store.close()
 
 
-async def build(path: Path, **options: object) -> Clock:
-    """Write the history (two runs) into a new database at `path`; return the clock,
-    left at the end of the day."""
-    clock = Clock(T0)
-    await _run(path, clock, 0, 10, **options)
-    await _run(path, clock, 12, 24, **options)
+async def build(settings: Settings, clock: Clock | None = None) -> Clock:
+    """Write the history (two runs of the monitor) into the empty store of `settings`;
+    return the clock (a new one unless given), left at the end of the day."""
+    clock = clock or Clock(T0)
+    await _run(settings, clock, 0, 10)
+    await _run(settings, clock, 12, 24)
     clock.now = END
     return clock

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import subprocess
 import sys
@@ -12,6 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from monitor.cli import _stored_heartbeats
+from monitor.config.loader import load_config
+from monitor.probes import PROBES
 from monitor.probes.push import heartbeat
 from monitor.store.sqlite.store import SQLiteStore
 from tests.sites import Site
@@ -129,3 +133,41 @@ def test_check_judges_push_targets_from_the_heartbeats_monitor_run_stored(tmp_pa
     assert rows["backup"]["state"] == "UP", rows
     assert rows["report"]["state"] == "DOWN" and rows["report"]["reason"] == "reported_down"
     assert done.returncode == 1
+
+
+@pytest.mark.parametrize("passive", [True, False])
+async def test_check_restores_the_stored_heartbeats_for_the_kinds_declared_passive(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, passive: bool
+) -> None:
+    monkeypatch.setitem(PROBES, "beacon", dataclasses.replace(PROBES["push"], name="beacon", passive=passive))
+    path = tmp_path / "t.toml"
+    path.write_text('[targets.b]\nkind = "beacon"\nperiod = "1h"\ntoken = "0123456789abcdef0123"\n')
+    arrived = time.time() - 60
+    store = SQLiteStore(tmp_path / "data" / "monitor.db")
+    await store.open()
+    store.add_result("b", heartbeat(arrived))
+    await store.close()
+    book = await _stored_heartbeats(load_config(path, env={}))
+    last = book.last("b")
+    assert (last.started if last else None) == (arrived if passive else None)
+
+
+def test_validate_never_prints_a_value_that_came_from_the_environment(tmp_path: Path) -> None:
+    path = tmp_path / "t.toml"
+    path.write_text(
+        '[monitor]\nheartbeat_url = "${DEADMAN}"\nlisten = "${LISTEN}"\n'
+        '[targets.a]\nurl = "http://127.0.0.1/"\ninterval = "${INTERVAL}"\n'
+    )
+    secrets = {"DEADMAN": "hc-ping.example/5b1f0c7e-check-key", "LISTEN": "secret:listen", "INTERVAL": "p4ssw0rd"}
+    done = subprocess.run(
+        [sys.executable, "-m", "monitor", "validate", "-c", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "COLUMNS": "200", **secrets},
+    )
+    assert done.returncode == 2
+    assert "targets.a.interval: '${INTERVAL}' (from the environment) is not a duration" in done.stderr
+    assert "monitor.listen: must be HOST:PORT, not '${LISTEN}' (from the environment)" in done.stderr
+    for value in secrets.values():
+        assert value not in done.stdout + done.stderr

@@ -162,3 +162,11 @@ def test_command_line_overrides_survive_a_reload(tmp_path: Path) -> None:
             assert proc.wait(timeout=20) == 0
         assert "takes effect at the next start" not in run.log.read_text()
         assert (tmp_path / "elsewhere" / "monitor.db").exists() and not (tmp_path / "data").exists()
+
+
+def test_it_tells_the_person_who_started_it_where_the_page_and_the_admin_view_are(running) -> None:
+    run, _ = running
+    run.await_log("status page:")
+    text = run.log.read_text()
+    assert f"status page: {run.base}/" in text
+    assert f"admin view:  off; start with MONITOR_ADMIN_TOKEN=<a long random secret> to open {run.base}/admin" in text

@@ -18,25 +18,29 @@ from collections.abc import Collection, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from monitor.probes import PROBES
+from monitor.probes.base import escape_label
 from monitor.result import Result
 
 if TYPE_CHECKING:
     from monitor.config import Target
+    from monitor.probes import ProbeKind, Sample
 
 # What this module writes (the text format every Prometheus reads), whatever version
 # prometheus-client would announce for its own output.
 CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
-HTTP_PHASES = ("resolve", "connect", "tls", "processing", "transfer")
 
-# The blackbox exporter's per-probe gauges, name -> help.
-BLACKBOX_GAUGES: Mapping[str, str] = {
+# The blackbox exporter's gauges that every kind shares, name -> help: the first two are
+# written for every result, the others from the `Result` fields a probe fills when it saw
+# a certificate or resolved a name. A kind's own gauges are declared on its `ProbeKind`.
+_EVERY_RESULT: Mapping[str, str] = {
     "probe_success": "Last probe: 1 passed (degraded included), 0 failed.",
     "probe_duration_seconds": "Last probe's duration in seconds.",
-    "probe_http_status_code": "Last HTTP status code (0: none).",
-    "probe_http_duration_seconds": "Last HTTP probe's duration per phase.",
+}
+_FROM_FIELDS: Mapping[str, str] = {
     "probe_ssl_earliest_cert_expiry": "Unix time of the earliest certificate expiry seen.",
     "probe_dns_lookup_time_seconds": "Name resolution time of the last probe.",
 }
+SHARED_GAUGES: Mapping[str, str] = {**_EVERY_RESULT, **_FROM_FIELDS}
 
 
 def number(value: float) -> str:
@@ -48,9 +52,7 @@ def number(value: float) -> str:
     return "+Inf" if value > 0 else "-Inf"
 
 
-def label(value: str) -> str:
-    """A label value, escaped for the text format."""
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+label = escape_label  # a label value, escaped for the text format (kinds render theirs with it too)
 
 
 def _help(text: str) -> str:
@@ -93,32 +95,41 @@ class Writer:
 
 
 def declare_blackbox(writer: Writer) -> None:
-    """Declare the blackbox gauges and every probe kind's own gauges."""
-    for name, doc in BLACKBOX_GAUGES.items():
+    """Declare the shared blackbox gauges and every probe kind's own, in a fixed order:
+    success and duration, each kind's `gauges`, certificate expiry and lookup time, then
+    each kind's `metrics`."""
+    kinds = PROBES.values()
+    for name, doc in _EVERY_RESULT.items():
         writer.family(name, "gauge", doc)
-    for kind in PROBES.values():
+    for kind in kinds:
+        for name, doc in kind.gauges.items():
+            writer.family(name, "gauge", doc)
+    for name, doc in _FROM_FIELDS.items():
+        writer.family(name, "gauge", doc)
+    for kind in kinds:
         for name, doc in kind.metrics.items():
             writer.family(name, "gauge", doc)
 
 
-def blackbox_samples(target: Target, result: Result) -> Iterator[tuple[str, str, float]]:
+def blackbox_samples(target: Target, result: Result) -> Iterator[Sample]:
     """One result as the blackbox exporter reports it: (gauge, extra labels, value).
-    Only gauges the target's kind declares are taken from `Result.extra`."""
+    The target's kind's `samples` are written whatever the result holds; of its `metrics`,
+    those the result carries in `Result.extra` (nothing undeclared), a key `name{a="b"}`
+    as the sample of `name` with those labels."""
     yield "probe_success", "", 1.0 if result.ok else 0.0
     yield "probe_duration_seconds", "", result.duration
-    if target.kind == "http":
-        yield "probe_http_status_code", "", float(result.status_code or 0)
-        for phase in HTTP_PHASES:
-            yield "probe_http_duration_seconds", f'phase="{phase}"', result.phases.get(phase, 0.0)
+    kind = PROBES.get(target.kind)
+    if kind is not None and kind.samples is not None:
+        yield from kind.samples(target, result)
     if "resolve" in result.phases:
         yield "probe_dns_lookup_time_seconds", "", result.phases["resolve"]
     if result.cert_expiry is not None:
         yield "probe_ssl_earliest_cert_expiry", "", result.cert_expiry
-    kind = PROBES.get(target.kind)
     if kind is not None:
-        for name, value in result.extra.items():
-            if name in kind.metrics and name not in BLACKBOX_GAUGES:
-                yield name, "", value
+        for key, value in result.extra.items():
+            name, labelled, labels = key.partition("{")  # `name{a="b"}`: one sample of a labelled gauge
+            if name in kind.metrics and name not in SHARED_GAUGES:
+                yield name, labels[:-1] if labelled else "", value
 
 
 def add_blackbox(writer: Writer, prefix: str, target: Target, result: Result) -> None:
@@ -133,8 +144,17 @@ def probe_text(target: Target, result: Result) -> str:
     """What the blackbox exporter's /probe would answer for this result: only the
     families that have a sample, no `target` label."""
     writer = Writer()
+    docs = _docs(PROBES.get(target.kind))
     for name, _extra, _value in blackbox_samples(target, result):
-        doc = BLACKBOX_GAUGES.get(name) or PROBES[target.kind].metrics[name]
-        writer.family(name, "gauge", doc)
+        writer.family(name, "gauge", docs[name])
     add_blackbox(writer, "", target, result)
     return writer.text()
+
+
+def _docs(kind: ProbeKind | None) -> dict[str, str]:
+    """The help of every gauge a target of `kind` may have, by name."""
+    docs = dict(SHARED_GAUGES)
+    if kind is not None:
+        docs.update(kind.gauges)
+        docs.update(kind.metrics)
+    return docs

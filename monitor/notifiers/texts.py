@@ -1,9 +1,12 @@
-"""Alert message texts: jinja2 templates in `templates/alerts/`, Indonesian and English.
+"""Alert messages: jinja2 templates in `templates/alerts/`, Indonesian and English.
 
 `Texts.render(template, alert)` renders one template (`title.txt.j2`, `text.txt.j2`,
 `telegram.html.j2`, `email.html.j2`, `slack.md.j2`, `discord.md.j2`) in the configured
-language, with times shown in the configured time zone. Templates ending in `.html.j2`
-are autoescaped; Slack's mrkdwn gets its own `mrkdwn` escaping filter.
+language, with times shown in the configured time zone. Their words come from the one
+text catalogue (`monitor.texts`) as `t`: the messages' layout from
+`templates/texts/alerts.toml`, the state words and reasons as on the status page.
+Templates ending in `.html.j2` are autoescaped; Slack's mrkdwn gets its own `mrkdwn`
+escaping filter.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import jinja2
 
 from monitor.notifiers.base import Alert
 from monitor.resources import templates_dir
+from monitor.texts import load_catalog
 
 # Colour of each alert kind in chat layouts and e-mail: red for outages, green for
 # recoveries, orange for warnings, grey for information.
@@ -32,6 +36,8 @@ COLOURS = {
     "flapping": _ORANGE,
     "stable": _GREY,
     "test": _GREY,
+    "storage_failing": _RED,
+    "storage_recovered": _GREEN,
 }
 
 
@@ -59,8 +65,10 @@ class Texts:
         self.language = language
         self.title = title
         self.zone = ZoneInfo(timezone)
+        folder = directory or templates_dir()
+        self.words = load_catalog(folder).words(language)
         self.env = jinja2.Environment(
-            loader=jinja2.FileSystemLoader(str(directory or templates_dir())),
+            loader=jinja2.FileSystemLoader(str(folder)),
             autoescape=jinja2.select_autoescape(enabled_extensions=("html.j2",), default=False),
             undefined=jinja2.StrictUndefined,
             trim_blocks=False,
@@ -68,13 +76,14 @@ class Texts:
         )
         self.env.filters["localtime"] = self._localtime
         self.env.filters["mrkdwn"] = _mrkdwn
-        # Macros imported from the (unescaped) strings template return Markup; `plain`
+        # Macros imported from the (unescaped) macros template return Markup; `plain`
         # turns it back into text so an HTML template escapes names like "R&D <lab>".
         self.env.filters["plain"] = lambda value: str.__str__(value)
 
     def render(self, template: str, alert: Alert | None = None, **extra: Any) -> str:
         context = {
             "lang": self.language,
+            "t": self.words,
             "title": self.title,
             "alert": alert,
             "colour": colour(alert) if alert else _GREY,

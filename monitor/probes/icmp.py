@@ -4,7 +4,8 @@ Sockets: an unprivileged ICMP datagram socket first (Linux allows it to the grou
 the sysctl `net.ipv4.ping_group_range`, which covers IPv6 too), else a raw socket (root
 or `CAP_NET_RAW`); with neither, the probe fails with `permission_denied` saying so.
 The probe passes when at least one reply came back and the loss ratio is at most
-`max_loss`. Pauses between packets (`interval`) take at most half of the timeout.
+`max_loss`. Pauses between packets (`echo_interval`; `interval` is the probe schedule,
+as for every kind) take at most half of the timeout.
 `Result.duration` is the mean round-trip time, so `degraded_after` speaks
 about the network, not about the pauses between packets.
 """
@@ -47,11 +48,11 @@ _FAMILIES = {None: socket.AF_UNSPEC, 4: socket.AF_INET, 6: socket.AF_INET6}
 
 @dataclass(frozen=True)
 class IcmpSpec:
-    """`count` echo requests `interval` apart; fail above `max_loss` (a ratio)."""
+    """`count` echo requests `echo_interval` apart; fail above `max_loss` (a ratio)."""
 
     host: str
     count: int = 3
-    interval: float = 0.5
+    echo_interval: float = 0.5
     max_loss: float = 0.5
     ip_version: int | None = None  # None: whatever the name resolves to first
 
@@ -67,7 +68,7 @@ def parse(table: Table, url: SplitResult | None) -> IcmpSpec:
     return IcmpSpec(
         host=url.hostname or "",
         count=table.integer("count", 3, low=1, high=100),
-        interval=table.duration("interval", 0.5, low=0.01),
+        echo_interval=table.duration("echo_interval", 0.5, low=0.01),
         max_loss=table.number("max_loss", 0.5, low=0.0, high=1.0),
         ip_version=ip_version,
     )
@@ -109,7 +110,7 @@ async def _echo(sock: Any, address: str, spec: IcmpSpec, deadline: float) -> tup
     ident, rtts, error = unique_identifier(), [], ""
     budget = deadline - time.perf_counter()
     # Pauses take at most half the timeout; each packet waits an equal share of the rest.
-    pause = min(spec.interval, budget / (2 * spec.count))
+    pause = min(spec.echo_interval, budget / (2 * spec.count))
     share = (budget - pause * (spec.count - 1)) / spec.count
     for sequence in range(spec.count):
         if sequence:

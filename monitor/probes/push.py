@@ -159,4 +159,5 @@ KIND = ProbeKind(
             LAST_HEARTBEAT: "Unix time the last heartbeat of a push target arrived",
         }
     ),
+    passive=True,
 )

@@ -1,38 +1,39 @@
 """Rendering an availability `Report` as HTML (printable), Markdown or CSV.
 
 HTML and Markdown are jinja2 templates (`templates/report.html.j2`, `report.md.j2`);
-their words come from `templates/report_texts.toml` (`id` and `en` side by side) through
-`t(key)`. CSV is for spreadsheets: stable English column names, plain numbers (seconds,
-percent, milliseconds) and ISO 8601 times in the configured zone, one summary table and,
-after a blank line, the incident list.
+their words come from the one text catalogue (`monitor.texts`): the report's layout from
+`templates/texts/report.toml` (`t("report.title")`), the reasons through `t.reason`,
+which read as on the status page and in the alerts.
+
+CSV is for spreadsheets: stable English column names, plain numbers (seconds, percent,
+milliseconds), machine reason codes and ISO 8601 times in the configured zone; one
+summary table and, after a blank line, the incident list.
 """
 
 from __future__ import annotations
 
 import csv
 import io
-import tomllib
 from collections.abc import Sequence
 from datetime import datetime
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from monitor.resources import templates_dir
+from monitor.texts import LANGUAGES, Catalog, load_catalog
 
 if TYPE_CHECKING:
     from monitor.report.build import Figures, Report
 
 FORMATS = ("html", "md", "csv")
-LANGUAGES = ("id", "en")
 
 
 @cache
-def _texts(folder: Path) -> dict[str, Any]:
-    with (folder / "report_texts.toml").open("rb") as file:
-        return tomllib.load(file)
+def _catalog(folder: Path) -> Catalog:
+    return load_catalog(folder)
 
 
 @cache
@@ -54,9 +55,8 @@ def render_report(report: Report, fmt: str, language: str) -> str:
     if fmt == "csv":
         return _csv(report)
     folder = templates_dir()
-    words = _texts(folder)
     lang = language if language in LANGUAGES else "en"
-    helpers = Helpers(report, words, lang)
+    helpers = Helpers(report, _catalog(folder), lang)
     template = _environment(folder).get_template(f"report.{fmt}.j2")
     return template.render(
         report=report,
@@ -66,7 +66,6 @@ def render_report(report: Report, fmt: str, language: str) -> str:
         span=helpers.span,
         percent=helpers.percent,
         ms=helpers.ms,
-        reason=helpers.reason,
         group=helpers.group,
         md=markdown_cell,
     )
@@ -75,11 +74,9 @@ def render_report(report: Report, fmt: str, language: str) -> str:
 class Helpers:
     """The formatting functions the templates call, bound to a report and a language."""
 
-    def __init__(self, report: Report, words: dict[str, Any], language: str) -> None:
-        self.report, self.words, self.language = report, words, language
-
-    def t(self, key: str) -> str:
-        return str(self.words[key][self.language])
+    def __init__(self, report: Report, catalog: Catalog, language: str) -> None:
+        self.report, self.language = report, language
+        self.t = catalog.words(language)
 
     def when(self, at: float) -> str:
         return datetime.fromtimestamp(at, self.report.zone).strftime("%Y-%m-%d %H:%M")
@@ -87,14 +84,14 @@ class Helpers:
     def span(self, seconds: float | None) -> str:
         """A duration in words: `2 hari 3 jam 5 mnt`, `1 h 30 min`, `45 s`."""
         if seconds is None:
-            return self.t("not_available")
+            return self.t("report.not_available")
         rest = round(seconds)
         if rest < 60:
-            return f"{rest} {self.t('unit_second')}"
+            return f"{rest} {self.t('report.unit_second')}"
         parts = []
-        for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        for key, size in (("report.unit_day", 86400), ("report.unit_hour", 3600), ("report.unit_minute", 60)):
             if rest >= size:
-                parts.append(f"{rest // size} {self.t('unit_' + unit)}")
+                parts.append(f"{rest // size} {self.t(key)}")
                 rest %= size
         return " ".join(parts)
 
@@ -107,17 +104,14 @@ class Helpers:
     def percent(self, value: float | None) -> str:
         """`99,95 %`; a loss never rounds up to 100 (as on the status page)."""
         if value is None:
-            return self.t("not_available")
+            return self.t("report.not_available")
         return f"{self._number(min(value, 99.999) if value < 100 else value, 3)} %"
 
     def ms(self, seconds: float | None) -> str:
-        return self.t("not_available") if seconds is None else f"{self._number(seconds * 1000, 0)} ms"
-
-    def reason(self, code: str) -> str:
-        return str(self.words["reasons"].get(code, {}).get(self.language, code))
+        return self.t("report.not_available") if seconds is None else f"{self._number(seconds * 1000, 0)} ms"
 
     def group(self, name: str) -> str:
-        return name or self.t("no_group")
+        return name or self.t("report.no_group")
 
 
 def markdown_cell(text: str) -> str:

@@ -25,9 +25,13 @@ class Backend:
     unmonitored; readers (`monitor report`, `monitor check`) pass False.
     `has_history(settings)` says whether there is anything to read without creating
     it; `where(settings)` names the database for messages (never with a password).
+    `check(settings)` looks for damage before a command starts, within a few seconds:
+    `StoreError` (reason "database corrupt") for a damaged database, False for a check
+    that needs longer (the running store finishes it in the background), True for sound.
     """
 
     scheme: str
     build: Build
     has_history: Callable[[Settings], bool]
     where: Callable[[Settings], str]
+    check: Callable[[Settings], bool] = lambda settings: True

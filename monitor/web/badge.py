@@ -60,7 +60,7 @@ async def badge(request: Request) -> Response:
         return svg(request, t("badge.status"), t("badge.not_found"), GREY, 404)
     if window is None:
         state = viewmodels.public_status(runtime.states, target).state
-        return svg(request, t("badge.status"), t(f"state.{state.value}"), STATE_COLORS[state])
+        return svg(request, t("badge.status"), t.state(state.value), STATE_COLORS[state])
     now = viewmodels.clock(request.app.state)
     uptime = (await runtime.store.uptime([target.id], now - viewmodels.WINDOWS[window], now)).get(target.id)
     ratio = uptime.ratio if uptime is not None else None

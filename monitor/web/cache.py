@@ -5,7 +5,8 @@ costs far more than rendering, and a crowd refreshing the page during an outage 
 not multiply it. So one snapshot serves every request for `SNAPSHOT_SECONDS`; after
 that the next request gets the previous one at once while a single background task
 reads a new one (stale-while-revalidate). A snapshot older than `STALE_LIMIT` is never
-served: that request waits for the new one.
+served: that request waits for the new one. The targets' states are never stale: they
+are read again from the state machine whenever one has changed since the snapshot.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import asyncio
 import logging
 from typing import Any
 
-from monitor.web.viewmodels import Runtime, Snapshot, clock, snapshot
+from monitor.web.viewmodels import Runtime, Snapshot, clock, snapshot, with_live_states
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,11 @@ async def current_snapshot(runtime: Runtime, state: Any) -> Snapshot:
         return await asyncio.shield(_refreshing(runtime, state, now))
     if now >= cached.now + ttl:
         _refreshing(runtime, state, now)
-    return cached
+    live = with_live_states(cached, runtime)
+    if live is not cached:
+        # Kept, so the rendered page is reused until the next change of state.
+        state.web_snapshot = live
+    return live
 
 
 def _refreshing(runtime: Runtime, state: Any, now: float) -> asyncio.Task[Snapshot]:

@@ -25,6 +25,7 @@ OVERALL_ICONS = {
     "partial_outage": "!",
     "major_outage": "✕",
     "maintenance": "⚙",
+    "checking": "?",
     "unknown": "?",
 }
 

@@ -98,6 +98,7 @@ SCHEMAS: dict[str, Any] = {
                     "partial_outage",
                     "major_outage",
                     "maintenance",
+                    "checking",
                     "unknown",
                 ],
             },

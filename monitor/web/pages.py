@@ -114,7 +114,7 @@ def row_view(row: viewmodels.Row, t: Texts, painter: BarPainter) -> RowView:
         name=s.target.name,
         group=s.target.group,
         state=s.state.value,
-        state_text=t(f"state.{s.state.value}"),
+        state_text=t.state(s.state.value),
         icon=ICONS[s.state.value],
         note=note,
         uptime=tuple((w, t.percent(u.ratio if u else None)) for w, u in row.uptime.items()),

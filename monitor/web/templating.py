@@ -19,12 +19,13 @@ from starlette.responses import HTMLResponse
 
 from monitor.config import Config
 from monitor.resources import templates_dir
+from monitor.texts import LANGUAGES, load_catalog
 from monitor.web.graphics import ICONS, OVERALL_ICONS
-from monitor.web.texts import LANGUAGES, Texts, load_catalog
+from monitor.web.texts import Texts
 
 
 class Renderer:
-    """The page templates and the `id`/`en` texts of `templates/`."""
+    """The page templates of `templates/` and the text catalogue of `templates/texts/`."""
 
     def __init__(self, directory: Path) -> None:
         self.env = Environment(
@@ -38,7 +39,7 @@ class Renderer:
         self.env.filters["isotime"] = isotime
         self.env.globals["icons"] = ICONS
         self.env.globals["overall_icons"] = OVERALL_ICONS
-        self.catalog = load_catalog(directory / "strings.toml")
+        self.catalog = load_catalog(directory)
 
     def texts(self, lang: str, zone: ZoneInfo) -> Texts:
         return Texts(self.catalog, lang, zone)

@@ -1,60 +1,26 @@
-"""The web pages' texts in Indonesian and English, and how times and durations read.
+"""How the web pages' texts read in one language: words, times and durations.
 
-Every user-facing string lives in `templates/strings.toml`, each entry with its `id` and
-`en` text side by side; `Texts` is one language's view of that catalog, handed to the
-templates as `t`. Times are shown in the configured zone, durations in words.
+The words come from the one catalogue (`monitor.texts`, `templates/texts/`): the pages'
+own in `web.toml`, the state words and reasons in `shared.toml`. `Texts` is one
+language's view of it, handed to the templates as `t`; it adds how times (in the
+configured zone), durations, latencies and percentages read.
 """
 
 from __future__ import annotations
 
-import tomllib
-from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo
 
-LANGUAGES = ("id", "en")
-
-
-def load_catalog(path: Path) -> dict[str, dict[str, str]]:
-    """`strings.toml` flattened to {"page.updated": {"id": ..., "en": ...}, ...}."""
-    with path.open("rb") as f:
-        raw = tomllib.load(f)
-    catalog: dict[str, dict[str, str]] = {}
-
-    def walk(table: Mapping[str, Any], prefix: str) -> None:
-        # An entry is a table whose keys are exactly the languages (so no section may
-        # have a sub-table named "id" or "en").
-        if set(table) == set(LANGUAGES):
-            catalog[prefix] = {lang: str(table.get(lang, "")) for lang in LANGUAGES}
-            return
-        for key, value in table.items():
-            walk(value, f"{prefix}.{key}" if prefix else key)
-
-    walk(raw, "")
-    return catalog
+from monitor.texts import Words
 
 
 @dataclass(frozen=True)
-class Texts:
-    """One language's texts and formats. Templates call `t("key", name=value)`."""
+class Texts(Words):
+    """One language's texts and formats. Templates call `t("key", name=value)`,
+    `t.state(value)` and `t.reason(code)`."""
 
-    catalog: Mapping[str, Mapping[str, str]]
-    lang: str
     zone: ZoneInfo
-
-    def __call__(self, key: str, **values: object) -> str:
-        entry = self.catalog.get(key)
-        if entry is None:
-            raise KeyError(f"no text {key!r} in strings.toml")
-        return entry[self.lang].format(**values) if values else entry[self.lang]
-
-    def reason(self, code: str) -> str:
-        """A machine reason (`monitor.result.Reason`) in plain words."""
-        key = f"reason.{code}"
-        return self(key if key in self.catalog else "reason.other")
 
     def local(self, at: float) -> datetime:
         return datetime.fromtimestamp(at, self.zone)
@@ -74,10 +40,10 @@ class Texts:
         """Two largest units in words: `2 jam 5 menit`, `3 d 4 h`, `45 s`."""
         total = max(0, round(seconds))
         parts = []
-        for unit, size in (("d", 86400), ("h", 3600), ("m", 60), ("s", 1)):
+        for key, size in (("unit.d", 86400), ("unit.h", 3600), ("unit.m", 60), ("unit.s", 1)):
             amount, total = divmod(total, size)
             if amount:
-                parts.append(self(f"unit.{unit}", n=amount))
+                parts.append(self(key, n=amount))
         return " ".join(parts[:2]) if parts else self("unit.s", n=0)
 
     def latency(self, seconds: float) -> str:

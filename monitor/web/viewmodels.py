@@ -120,6 +120,7 @@ class Snapshot:
     incidents: tuple[PublicIncident, ...]  # open ones and the recent ones, newest first
     maintenance: tuple[PublicMaintenance, ...]  # current and upcoming, by start
     watch: WatchProgress | None
+    states_version: int = 0  # `StateMachine.version` the rows' states were read at
 
 
 def public_targets(config: Config) -> list[PublicTarget]:
@@ -142,19 +143,24 @@ def public_status(states: StateMachine, target: PublicTarget) -> PublicStatus:
     if status is None:
         return PublicStatus(target, State.UNKNOWN, None, None, "", None)
     last = status.last
+    reason = status.reason if status.state in (State.DOWN, State.DEGRADED) else ""
+    if status.state == State.UNKNOWN and last is not None and not last.ok:
+        reason = last.reason  # not confirmed yet, but what the probes see so far is shown
     return PublicStatus(
         target=target,
         state=status.state,
         since=status.since or None,
         last_checked=last.started if last is not None and last.started else None,
-        reason=status.reason if status.state in (State.DOWN, State.DEGRADED) else "",
+        reason=reason,
         latency=last.duration if last is not None and last.ok else None,
     )
 
 
 def overall(statuses: Sequence[PublicStatus]) -> str:
-    """The banner: operational, degraded, partial_outage, major_outage, maintenance or
-    unknown. Major: at least half of the checked targets are down."""
+    """The banner: operational, degraded, partial_outage, major_outage, maintenance,
+    checking or unknown. Major: at least half of the checked targets are down. While some
+    targets have no result yet and none of the others fails, the banner says so
+    ("checking") instead of calling everything normal."""
     states = [s.state for s in statuses if s.state != State.UNKNOWN]
     if not states:
         return "unknown"
@@ -163,7 +169,9 @@ def overall(statuses: Sequence[PublicStatus]) -> str:
         return "major_outage" if 2 * down >= len(states) else "partial_outage"
     if State.DEGRADED in states:
         return "degraded"
-    return "maintenance" if State.MAINTENANCE in states else "operational"
+    if State.MAINTENANCE in states:
+        return "maintenance"
+    return "checking" if len(states) < len(statuses) else "operational"
 
 
 def watch_progress(config: Config, now: float) -> WatchProgress | None:
@@ -188,6 +196,7 @@ def watch_progress(config: Config, now: float) -> WatchProgress | None:
 async def snapshot(runtime: Runtime, now: float) -> Snapshot:
     """Gather the status page: a few batched store reads for every public target."""
     config, store = runtime.config, runtime.store
+    version = runtime.states.version
     targets = public_targets(config)
     ids = [t.id for t in targets]
     uptimes = {w: await store.uptime(ids, now - span, now) for w, span in WINDOWS.items()}
@@ -212,7 +221,19 @@ async def snapshot(runtime: Runtime, now: float) -> Snapshot:
         incidents=tuple(await public_incidents(runtime, ids, now - RECENT_DAYS * 86400.0, now)),
         maintenance=tuple(await public_maintenance(runtime, now)),
         watch=watch,
+        states_version=version,
     )
+
+
+def with_live_states(snap: Snapshot, runtime: Runtime) -> Snapshot:
+    """The snapshot with every row's state read again from the state machine: states live
+    in memory and cost nothing to read, so a page never shows a state that has changed
+    since its (expensive) store figures were read."""
+    if snap.states_version == runtime.states.version:
+        return snap
+    version = runtime.states.version
+    rows = tuple(replace(row, status=public_status(runtime.states, row.status.target)) for row in snap.rows)
+    return replace(snap, rows=rows, states_version=version)
 
 
 def clock(state: Any) -> float:

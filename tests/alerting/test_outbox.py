@@ -1,5 +1,6 @@
-"""The durable outbox and its dispatcher: nothing queued is lost, nothing is sent twice,
-a permanent error is recorded and not retried."""
+"""The dispatcher on the durable outbox: nothing queued is lost, nothing is sent twice,
+a permanent error is recorded and not retried. The outbox's own contract is tested on
+every store backend in tests/store/test_outbox.py."""
 
 from __future__ import annotations
 
@@ -22,24 +23,10 @@ from monitor.errors import StoreError, TransientNotifyError
 from monitor.notifiers.base import Alert
 from monitor.result import Event, State
 from monitor.store.sqlite.outbox import SQLiteOutbox
-from tests.alertkit import Clock, WatchedOutbox, free_port, receiver, webhook_config
+from tests.alertkit import Clock, WatchedOutbox, alert, free_port, receiver, webhook_config
 from tests.waiting import until, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def alert(ident: str = "web:down:1", kind: str = "down") -> Alert:
-    return Alert(
-        id=ident,
-        kind=kind,
-        target="web",
-        name="Website",
-        group="",
-        old="UP",
-        new="DOWN",
-        reason="timeout",
-        at=1_800_000_000.0,
-    )
 
 
 class Sink:
@@ -51,48 +38,6 @@ class Sink:
 
     def notified(self, notifier: str, ok: bool) -> None:
         self.outcomes.append((notifier, ok))
-
-
-def test_it_queues_an_alert_id_once_per_notifier(tmp_path: Path) -> None:
-    box = SQLiteOutbox(tmp_path / "monitor.db")
-    box.open()
-    assert box.enqueue(alert(), ["a", "b"]) == ["a", "b"]
-    assert box.enqueue(alert(), ["a", "b", "c"]) == ["c"]
-    assert box.queue_sizes(["a", "b", "c", "d"]) == {"a": 1, "b": 1, "c": 1, "d": 0}
-    box.close()
-    # Still remembered after a restart, even once delivered.
-    box = SQLiteOutbox(tmp_path / "monitor.db")
-    box.open()
-    head = box.head("a")
-    assert head is not None and head.alert == alert()
-    box.delivered(head.seq)
-    assert box.enqueue(alert(), ["a"]) == []
-    box.close()
-
-
-def test_it_prunes_delivered_entries_but_remembers_their_ids(tmp_path: Path) -> None:
-    clock = Clock()
-    box = SQLiteOutbox(tmp_path / "monitor.db", clock=clock, keep_delivered=86400)
-    box.open()
-    box.enqueue(alert(), ["a"])
-    head = box.head("a")
-    assert head is not None
-    box.delivered(head.seq)
-    clock.now += 2 * 86400
-    box.prune()
-    assert box.entries() == []
-    assert box.enqueue(alert(), ["a"]) == []
-    box.close()
-
-
-def test_a_newer_refresh_replaces_one_still_waiting(tmp_path: Path) -> None:
-    box = SQLiteOutbox(tmp_path / "monitor.db")
-    box.open()
-    box.enqueue(alert("web:refresh:1", "refresh"), ["am"])
-    box.enqueue(alert("web:refresh:2", "refresh"), ["am"])
-    assert [e.alert.id for e in box.entries()] == ["web:refresh:2"]
-    assert box.db.execute("SELECT COUNT(*) FROM outbox_seen").fetchone() == (0,)
-    box.close()
 
 
 async def test_a_permanent_error_is_recorded_and_never_retried(tmp_path: Path) -> None:
@@ -284,19 +229,3 @@ async def test_a_worker_outlives_a_database_error_and_delivers_afterwards(
         await worker.stop()
         other.close()
         box.close()
-
-
-def test_an_unreadable_row_is_failed_instead_of_blocking_the_queue(tmp_path: Path) -> None:
-    box = SQLiteOutbox(tmp_path / "m.db")
-    box.open()
-    box.enqueue(alert("web:down:1"), ["hook"])
-    box.enqueue(alert("web:down:2"), ["hook"])
-    box.db.execute(
-        "UPDATE outbox SET alert = '{\"id\": \"web:down:1\"}' WHERE alert_id = 'web:down:1'"
-    )  # e.g. written by another version
-    head = box.head("hook")
-    assert head is not None and head.alert.id == "web:down:2"
-    [failed] = box.entries("failed")  # still listed for the admin view
-    assert (failed.alert.id, failed.alert.target) == ("web:down:1", "web")
-    assert failed.error is not None and failed.error.startswith("unreadable alert")
-    box.close()

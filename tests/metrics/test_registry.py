@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import subprocess
-from collections.abc import Collection
 from pathlib import Path
 from types import MappingProxyType
 
@@ -14,10 +13,11 @@ import pytest
 from prometheus_client import generate_latest
 
 from monitor.config import Config, NotifierConfig, Settings, Target
-from monitor.probes import PROBES, ProbeContext, ProbeKind
-from monitor.result import Event, Reason, Result
+from monitor.metrics.exposition import probe_text
+from monitor.probes import PROBES, ProbeContext, ProbeKind, Sample
+from monitor.result import Reason, Result
 from monitor.runtime import Monitor
-from monitor.store import Uptime
+from tests.fakestore import MemoryStore
 from tests.integration import need
 from tests.waiting import until
 
@@ -52,42 +52,6 @@ OK_HTTP = Result(
 REFUSED = Result(False, Reason.CONNECTION_REFUSED, "connection refused by 10.10.0.1:443", duration=0.002, started=1.0)
 
 
-class MemoryStore:
-    """The part of the Store interface the runtime and metrics use, in memory, with
-    uptime ratios a test sets."""
-
-    def __init__(self) -> None:
-        self.results: list[tuple[str, Result]] = []
-        self.ratios: dict[tuple[str, float], float | None] = {}  # (target, window seconds)
-        self.fail = False
-
-    async def open(self) -> None: ...
-    async def close(self) -> None: ...
-    async def flush(self) -> None: ...
-
-    def add_result(self, target_id: str, result: Result, maintenance: bool = False) -> None:
-        self.results.append((target_id, result))
-
-    def add_event(self, event: Event) -> None: ...
-
-    async def last_events(self) -> dict[str, Event]:
-        return {}
-
-    async def last_results(self) -> dict[str, Result]:
-        return {}
-
-    async def uptime(self, target_ids: Collection[str] | None, start: float, end: float) -> dict[str, Uptime]:
-        if self.fail:
-            raise OSError("disk gone")
-        found = {}
-        for (tid, window), ratio in self.ratios.items():
-            if window == end - start and (target_ids is None or tid in target_ids):
-                observed = 0.0 if ratio is None else 1000.0
-                down = 0.0 if ratio is None else observed * (1 - ratio)
-                found[tid] = Uptime(tid, start, end, observed=observed, down=down)
-        return found
-
-
 def config(*targets: Target, notifiers: tuple[str, ...] = ()) -> Config:
     return Config(
         path=Path("targets.toml"),
@@ -112,7 +76,7 @@ def store() -> MemoryStore:
 
 @pytest.fixture
 def monitor(store: MemoryStore) -> Monitor:
-    return Monitor(config(WEB, GATE, notifiers=("oncall", "helpdesk")), store)  # type: ignore[arg-type]
+    return Monitor(config(WEB, GATE, notifiers=("oncall", "helpdesk")), store)
 
 
 def test_a_probed_target_reports_the_blackbox_names_and_its_state(monitor: Monitor) -> None:
@@ -183,7 +147,7 @@ async def test_uptime_ratios_come_from_the_store_per_window(monitor: Monitor, st
 async def test_a_failing_store_keeps_the_previous_uptime(monitor: Monitor, store: MemoryStore) -> None:
     store.ratios = {("web", 86400.0): 0.98}
     await monitor.metrics.refresh_uptime()
-    store.fail = True
+    store.fail = OSError("disk gone")
     await monitor.metrics.refresh_uptime()
     assert sample(monitor, "monitor_target_uptime_ratio", target="web", window="24h") == 0.98
 
@@ -220,6 +184,10 @@ async def _instant(target: Target, ctx: ProbeContext) -> Result:
     return Result(True, duration=0.05, extra={"probe_fake_packets": 3.0, "probe_undeclared": 1.0})
 
 
+def _code(target: Target, result: Result) -> tuple[Sample, ...]:
+    return (("probe_gauged_code", 'attempt="first"', float(result.status_code or 0)),)
+
+
 FAKE = ProbeKind(
     name="fake",
     schemes=(),
@@ -229,12 +197,37 @@ FAKE = ProbeKind(
 )
 
 
+GAUGED = ProbeKind(
+    name="gauged",
+    schemes=(),
+    parse=lambda table, url: None,
+    probe=_instant,
+    gauges=MappingProxyType({"probe_gauged_code": "Code of the last gauged probe."}),
+    samples=_code,
+)
+
+
+def test_a_kind_s_declared_gauges_are_written_for_each_of_its_results_only(
+    store: MemoryStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(PROBES, "gauged", GAUGED)
+    gauged = Target(id="g", name="Gauged", kind="gauged", url=None, spec=None, failure_threshold=1)
+    monitor = Monitor(config(gauged, GATE), store)  # type: ignore[arg-type]
+    monitor.record(gauged, Result(False, Reason.TIMEOUT, duration=1.0))
+    monitor.record(GATE, Result(True, status_code=7))
+    assert sample(monitor, "probe_gauged_code", target="g", attempt="first") == 0.0
+    assert sample(monitor, "probe_gauged_code", target="gateway", attempt="first") is None
+    text = probe_text(gauged, Result(True, status_code=7))
+    assert "# HELP probe_gauged_code Code of the last gauged probe.\n" in text
+    assert 'probe_gauged_code{attempt="first"} 7.0\n' in text
+
+
 async def test_running_probes_feed_lag_in_flight_and_kind_gauges(
     store: MemoryStore, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setitem(PROBES, "fake", FAKE)
     fake = Target(id="f", name="Fake", kind="fake", url=None, spec=None, interval=0.2)
-    monitor = Monitor(config(fake), store)  # type: ignore[arg-type]
+    monitor = Monitor(config(fake), store)
     await monitor.start()
     try:
         await until(lambda: sample(monitor, "monitor_probes_in_flight") == 1.0, 5, what="a probe in flight", every=0.01)
@@ -286,7 +279,7 @@ def test_names_and_groups_with_quotes_and_backslashes_survive_the_text_format(
     store: MemoryStore,
 ) -> None:
     odd = Target(id="odd", name='Server "A" \\ lantai 2\nbaru', kind="http", url=None, spec=None, group='Gedung "B"')
-    monitor = Monitor(config(odd), store)  # type: ignore[arg-type]
+    monitor = Monitor(config(odd), store)
     assert (
         sample(
             monitor,

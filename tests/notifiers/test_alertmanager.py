@@ -77,7 +77,7 @@ async def test_our_alert_is_active_while_firing_then_resolved(
     }
     assert firing["annotations"]["summary"] == "🔴 Website <Pemkab> is DOWN"
     assert firing["annotations"]["status_page_url"] == "https://status.example.go.id/targets/web"
-    assert "Reason: timed out" in firing["annotations"]["description"]
+    assert "Reason: The service did not answer in time" in firing["annotations"]["description"]
     assert firing["generatorURL"] == "https://status.example.go.id/targets/web"
     assert abs(stamp(firing["startsAt"]) - (now - 30)) < 1
     assert abs(stamp(firing["endsAt"]) - (now + 240)) < 1

@@ -30,8 +30,8 @@ async def test_it_posts_one_embed_without_mentions(ctx: NotifyContext, alert: Al
             {
                 "title": "🔴 Website <Pemkab> is DOWN",
                 "description": (
-                    "**State:** DOWN\n"
-                    "**Reason:** timed out (`no answer within 10s`)\n"
+                    "**State:** Down\n"
+                    "**Reason:** The service did not answer in time (`no answer within 10s`)\n"
                     "**Since:** 2027-01-15 15:00:00 WIB\n"
                     "**Also affected (depend on it):** CCTV lobi\n"
                     "[Details](https://status.example.go.id/targets/web)"

@@ -111,7 +111,7 @@ async def test_it_sends_text_and_html_over_starttls_with_auth(
     text = message.get_body(("plain",))
     html = message.get_body(("html",))
     assert text is not None and html is not None
-    assert "Reason: timed out (no answer within 10s)" in text.get_content()
+    assert "Reason: The service did not answer in time (no answer within 10s)" in text.get_content()
     assert "Details: https://status.example.go.id/targets/web" in text.get_content()
     assert "Website &lt;Pemkab&gt; is DOWN" in html.get_content()
     assert '<a href="https://status.example.go.id/targets/web">Details</a>' in html.get_content()

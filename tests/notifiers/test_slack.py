@@ -39,9 +39,9 @@ async def test_it_posts_a_coloured_attachment_with_blocks(ctx: NotifyContext, al
                         "text": {
                             "type": "mrkdwn",
                             "text": (
-                                "*State:* DOWN\n"
+                                "*State:* Down\n"
                                 "*Group:* Layanan publik\n"
-                                "*Reason:* timed out (`no answer within 10s`)\n"
+                                "*Reason:* The service did not answer in time (`no answer within 10s`)\n"
                                 "*Since:* 2027-01-15 15:00:00 WIB\n"
                                 "*Also affected (depend on it):* CCTV lobi\n"
                                 "<https://status.example.go.id/targets/web|Details>"

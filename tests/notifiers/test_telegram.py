@@ -16,9 +16,9 @@ from monitor.notifiers.telegram import TelegramNotifier, TelegramSpec, parse
 API = "https://api.telegram.org/bot123:SECRET/sendMessage"
 TEXT = (
     "<b>🔴 Website &lt;Pemkab&gt; is DOWN</b>\n\n"
-    "State: <b>DOWN</b>\n"
+    "State: <b>Down</b>\n"
     "Group: Layanan publik\n"
-    "Reason: timed out (<code>no answer within 10s</code>)\n"
+    "Reason: The service did not answer in time (<code>no answer within 10s</code>)\n"
     "Since: 2027-01-15 15:00:00 WIB\n"
     "Also affected (depend on it): CCTV lobi\n"
     '<a href="https://status.example.go.id/targets/web">Details</a>'

@@ -4,6 +4,7 @@ fake socket; permissions with an unprivileged user inside such a namespace."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -37,7 +38,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def target(host: str, timeout: float = 2.0, **spec: Any) -> Target:
-    spec.setdefault("interval", 0.02)
+    spec.setdefault("echo_interval", 0.02)
     return Target(
         id="gw", name="gw", kind="icmp", url=f"icmp://{host}", spec=IcmpSpec(host=host, **spec), timeout=timeout
     )
@@ -61,9 +62,19 @@ def has_ipv6_loopback() -> bool:
 
 def test_it_reads_its_keys(config_from: Load) -> None:
     config: Config = config_from(
-        '[targets.gw]\nurl = "icmp://router.test"\ncount = 5\ninterval = "100ms"\nmax_loss = 0.2\nip_version = 6\n'
+        '[targets.gw]\nurl = "icmp://router.test"\ncount = 5\necho_interval = "100ms"\nmax_loss = 0.2\nip_version = 6\n'
     )
     assert config.targets["gw"].spec == IcmpSpec("router.test", 5, 0.1, 0.2, 6)
+
+
+def test_interval_is_only_the_schedule_and_echo_interval_the_pause(config_from: Load) -> None:
+    config: Config = config_from(
+        '[targets.a]\nurl = "icmp://a.test"\ninterval = "200ms"\n'
+        '[targets.b]\nurl = "icmp://b.test"\ninterval = "1m"\necho_interval = "20ms"\n'
+    )
+    a, b = config.targets["a"], config.targets["b"]
+    assert (a.interval, a.spec.echo_interval) == (0.2, 0.5)
+    assert (b.interval, b.spec.echo_interval) == (60.0, 0.02)
 
 
 async def test_loopback_answers_every_echo_request() -> None:
@@ -98,6 +109,7 @@ class LossySocket:
     def __init__(self, answered: set[int]) -> None:
         self.answered = answered
         self.sent: list[int] = []
+        self.sent_at: list[float] = []  # perf_counter() of each send
 
     def __enter__(self) -> LossySocket:
         return self
@@ -108,6 +120,7 @@ class LossySocket:
     def send(self, request: ICMPRequest) -> None:
         request._time = time.time()
         self.sent.append(request.sequence)
+        self.sent_at.append(time.perf_counter())
 
     async def receive(self, request: ICMPRequest, timeout: float) -> ICMPReply:
         if request.sequence not in self.answered:
@@ -144,6 +157,16 @@ async def test_loss_above_max_loss_fails(
     assert result.extra[LOSS] == 1 - len(answered) / 4
     if answered:
         assert result.extra[RTT] == pytest.approx(0.004, abs=1e-6)
+
+
+async def test_echo_requests_are_spaced_by_echo_interval(monkeypatch: pytest.MonkeyPatch) -> None:
+    fake = LossySocket({0, 1, 2})
+    monkeypatch.setattr(icmp, "open_socket", lambda address: fake)
+    slow = target("127.0.0.1", timeout=5.0, count=3, echo_interval=0.1)
+    result = await PROBES["icmp"].probe(slow, ProbeContext(tls=TlsContextCache()))
+    assert result.ok and fake.sent == [0, 1, 2]
+    gaps = [later - earlier for earlier, later in itertools.pairwise(fake.sent_at)]
+    assert all(0.09 < gap < 0.5 for gap in gaps), gaps
 
 
 def in_namespace(setup: str, host: str, nobody: bool = False, timeout: float = 1.0) -> dict[str, Any]:

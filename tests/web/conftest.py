@@ -1,15 +1,16 @@
-"""Fixtures for the web tests: a configuration built in code, live states, an in-memory
-store answering the read side of `monitor.store.Store`, and the app around them.
+"""Fixtures for the web tests: a configuration built in code, live states, a store, and
+the app around them.
 
-The store is a stand-in for the SQLite store that answers with the records a test puts
-in it (the web layer's job is to show them, not to compute them).
+The store is the shared `tests.fakestore.MemoryStore`, answering with the records a test
+puts in it (the web layer's job is to show them, not to compute them); `day_runtime` has
+the real SQLite store with the hand-computed day of `tests/history.py`.
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Collection, Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,18 +19,12 @@ import pytest
 from starlette.applications import Starlette
 
 from monitor.config import Config, Maintenance, Settings, Target, Watch
-from monitor.result import Event, Result, State
+from monitor.result import Result, State
 from monitor.state import StateMachine
-from monitor.store import (
-    DayUptime,
-    Note,
-    Period,
-    PlannedMaintenance,
-    Rollup,
-    StoredResult,
-    Uptime,
-)
+from monitor.store import DayUptime, Rollup, Uptime
+from monitor.store.registry import open_store
 from monitor.web import create_app
+from tests.fakestore import MemoryStore
 
 DAY = 86400.0
 
@@ -60,94 +55,10 @@ def make_config(
 
 
 @dataclass
-class FakeStore:
-    """The read side of the store, answering from what the test put in."""
-
-    uptimes: dict[str, Uptime] = field(default_factory=dict)  # per target, any window
-    days: dict[str, list[DayUptime]] = field(default_factory=dict)
-    hourly: dict[str, list[Rollup]] = field(default_factory=dict)
-    down: list[Period] = field(default_factory=list)
-    changes: list[Event] = field(default_factory=list)
-    raw: list[StoredResult] = field(default_factory=list)
-    notes_: list[Note] = field(default_factory=list)
-    planned: list[PlannedMaintenance] = field(default_factory=list)
-    calls: list[str] = field(default_factory=list)
-
-    def _ids(self, ids: Collection[str] | None, have: Collection[str]) -> list[str]:
-        return list(have if ids is None else [i for i in ids if i in have])
-
-    async def uptime(self, ids: Collection[str] | None, start: float, end: float) -> dict[str, Uptime]:
-        self.calls.append("uptime")
-        return {i: self.uptimes[i] for i in self._ids(ids, self.uptimes)}
-
-    async def daily(
-        self, ids: Collection[str] | None, days: int, zone: tzinfo, now: float
-    ) -> dict[str, list[DayUptime]]:
-        self.calls.append("daily")
-        return {i: self.days[i][-days:] for i in self._ids(ids, self.days)}
-
-    async def rollups(self, ids: Collection[str] | None, start: float, end: float) -> dict[str, list[Rollup]]:
-        self.calls.append("rollups")
-        return {i: [r for r in self.hourly[i] if start <= r.start < end] for i in self._ids(ids, self.hourly)}
-
-    async def series(self, tid: str, start: float, end: float, points: int = 300) -> list[Rollup]:
-        return [r for r in self.hourly.get(tid, []) if start <= r.start < end][:points]
-
-    async def incidents(
-        self, ids: Collection[str] | None, start: float, end: float, limit: int | None = None
-    ) -> list[Period]:
-        found = [
-            p
-            for p in self.down
-            if (ids is None or p.target in ids) and p.start < end and (p.end is None or p.end > start)
-        ]
-        found.sort(key=lambda p: p.start, reverse=True)
-        return found[:limit]
-
-    async def events(
-        self, ids: Collection[str] | None, start: float, end: float, limit: int | None = None
-    ) -> list[Event]:
-        found = [e for e in self.changes if (ids is None or e.target in ids) and start <= e.at < end]
-        found.sort(key=lambda e: e.at, reverse=True)
-        return found[:limit]
-
-    async def results(self, tid: str, start: float, end: float, limit: int | None = None) -> list[StoredResult]:
-        return [r for r in self.raw if r.target == tid and start <= r.at < end][:limit]
-
-    async def notes(self, ids: Collection[str] | None, start: float, end: float) -> list[Note]:
-        return [n for n in self.notes_ if (ids is None or n.target in ids) and start <= n.at < end]
-
-    async def add_note(self, tid: str, at: float, text: str, author: str = "") -> Note:
-        note = Note(len(self.notes_) + 1, tid, at, text, author)
-        self.notes_.append(note)
-        return note
-
-    async def planned_maintenance(self, since: float) -> list[PlannedMaintenance]:
-        return [p for p in self.planned if p.end > since]
-
-    async def add_maintenance(
-        self,
-        start: float,
-        end: float,
-        targets: Sequence[str] = (),
-        groups: Sequence[str] = (),
-        reason: str = "",
-    ) -> PlannedMaintenance:
-        window = PlannedMaintenance(len(self.planned) + 1, start, end, tuple(targets), tuple(groups), reason)
-        self.planned.append(window)
-        return window
-
-    async def remove_maintenance(self, window_id: int) -> bool:
-        before = len(self.planned)
-        self.planned = [p for p in self.planned if p.id != window_id]
-        return len(self.planned) < before
-
-
-@dataclass
 class FakeRuntime:
     config: Config
     states: StateMachine = field(default_factory=StateMachine)
-    store: Any = field(default_factory=FakeStore)
+    store: Any = field(default_factory=MemoryStore)
     clock: Any = None  # pinned time for the app (`make_app(runtime, runtime.clock)`)
     alerting: Any = None  # as `Monitor` without alerting
     deadman: Any = None
@@ -199,6 +110,7 @@ def set_state(
     status.state = status.underlying = state
     status.since, status.reason, status.detail = since, reason, detail
     status.last = last
+    runtime.states.version += 1  # as the state machine counts a change
 
 
 def history(
@@ -213,7 +125,7 @@ def history(
 ) -> None:
     """Give a target uptime figures, `days` day bars (one with downtime) and 24 hourly rollups.
     The bars are local days of the configuration's zone, as the real store's are."""
-    store: FakeStore = runtime.store
+    store: MemoryStore = runtime.store
     observed = 30 * DAY
     store.uptimes[tid] = Uptime(tid, now - observed, now, observed=observed, down=observed * (1 - ratio))
     today = datetime.fromtimestamp(now, runtime.config.settings.zone).date()
@@ -242,11 +154,11 @@ def history(
 async def day_runtime(tmp_path: Path) -> AsyncIterator[FakeRuntime]:
     """The hand-computed day of tests/history.py in the real SQLite store, with the live
     states it ends in; the app's clock is `day_runtime.clock` (the end of that day)."""
-    from monitor.store.sqlite.store import SQLiteStore
     from tests import history as h
 
-    clock = await h.build(tmp_path / "monitor.db")
-    store = SQLiteStore(tmp_path / "monitor.db", clock=clock)
+    settings = Settings(data_dir=tmp_path)
+    clock = await h.build(settings)
+    store = open_store(settings, clock=clock)
     await store.open()
     config = make_config([target("web", "Website Pemkab"), target("mail", "Server surel", group="Server jaringan")])
     runtime = FakeRuntime(config, store=store)

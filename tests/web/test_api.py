@@ -73,7 +73,7 @@ async def test_status_lists_public_targets_and_validates(client_for) -> None:
     history(runtime, "web", now, ratio=0.999)
     set_state(runtime, "web", State.UP, now - DAY, last=Result(True, duration=0.12, started=now - 5))
     set_state(runtime, "dns", State.DOWN, now - 600, "dns_error", "NXDOMAIN")
-    runtime.store.down.append(Period("dns", State.DOWN, now - 600, None, "dns_error", "NXDOMAIN"))
+    runtime.store.periods_.append(Period("dns", State.DOWN, now - 600, None, "dns_error", "NXDOMAIN"))
     body = (await client_for(runtime).get("/api/v1/status")).json()
     validate(body, "Status")
     assert body["overall"] == "major_outage"
@@ -131,7 +131,7 @@ async def test_incidents_from_the_real_store(client_for, day_runtime) -> None:
 async def test_incidents_carry_their_notes(client_for) -> None:
     now = time.time()
     runtime = FakeRuntime(make_config([target("web")]))
-    runtime.store.down.append(Period("web", State.DOWN, now - 3600, now - 1800, "timeout"))
+    runtime.store.periods_.append(Period("web", State.DOWN, now - 3600, now - 1800, "timeout"))
     runtime.store.notes_.append(Note(1, "web", now - 3000, "Generator menyala", "admin-budi"))
     body = (await client_for(runtime).get("/api/v1/incidents")).json()
     validate(body, "Incidents")

@@ -57,7 +57,7 @@ def busy_runtime() -> FakeRuntime:
         set_state(rt, t.id, State.UP, now - DAY, last=Result(True, duration=0.1, started=now - 20))
     set_state(rt, "t1", State.DOWN, now - 1200, "timeout", last=Result(False, "timeout", started=now - 20))
     set_state(rt, "t2", State.DEGRADED, now - 600, "slow", last=Result(True, duration=3.2, started=now - 20))
-    rt.store.down += [
+    rt.store.periods_ += [
         Period("t1", State.DOWN, now - 1200, None, "timeout"),
         Period("t4", State.DOWN, now - 2 * DAY, now - 2 * DAY + 900, "dns_error"),
     ]

@@ -9,12 +9,11 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import html5lib
+import pytest
 
 from monitor.config import Maintenance, Watch
-from monitor.resources import templates_dir
 from monitor.result import Result, State
 from monitor.store import Note, Period
-from monitor.web.texts import LANGUAGES, load_catalog
 from tests.waiting import until
 from tests.web.conftest import DAY, FakeRuntime, history, make_config, set_state, target
 
@@ -81,14 +80,6 @@ async def test_it_speaks_english_on_request_and_links_both_languages(client_for)
     assert '<html lang="id">' in fallback
 
 
-def test_every_text_has_both_languages() -> None:
-    catalog = load_catalog(templates_dir() / "strings.toml")
-    assert len(catalog) > 100
-    for key, texts in catalog.items():
-        for lang in LANGUAGES:
-            assert texts[lang].strip(), f"{key} has no {lang} text"
-
-
 async def test_uptime_bars_and_sparkline_show_the_history(client_for) -> None:
     now = time.time()
     runtime = FakeRuntime(make_config([target("web", "Website")]))
@@ -153,7 +144,7 @@ async def test_it_lists_incidents_with_durations_reasons_and_notes(client_for) -
     now = time.time()
     runtime = FakeRuntime(make_config([target("web", "Website"), target("dns", "DNS")]))
     set_state(runtime, "dns", State.DOWN, now - 1500, "dns_error")
-    runtime.store.down += [
+    runtime.store.periods_ += [
         Period("dns", State.DOWN, now - 1500, None, "dns_error"),
         Period("web", State.DOWN, now - 2 * DAY, now - 2 * DAY + 5400, "status_mismatch"),
     ]
@@ -233,6 +224,18 @@ async def test_the_status_page_from_the_real_store(client_for, day_runtime) -> N
     assert "Ongoing incidents" in html and "The domain name could not be resolved" in html
 
 
+@pytest.mark.parametrize("lang", ["id", "en"])
+async def test_every_page_and_badge_reads_in_both_languages(client_for, day_runtime, lang: str) -> None:
+    client = client_for(day_runtime, day_runtime.clock)
+    for path in ("/", "/targets/mail?range=24h", "/targets/web?range=7d"):
+        response = await client.get(f"{path}{'&' if '?' in path else '?'}lang={lang}")
+        assert response.status_code == 200, path
+        assert_valid_html(response.text)
+    for path in ("/badge/mail.svg", "/badge/web.svg?window=24h", "/badge/nope.svg"):
+        response = await client.get(f"{path}{'&' if '?' in path else '?'}lang={lang}")
+        assert response.status_code in (200, 404) and "<svg" in response.text, path
+
+
 async def test_private_and_unknown_targets_have_no_page(client_for) -> None:
     runtime = FakeRuntime(make_config([target("web"), target("router", public=False)]))
     client = client_for(runtime)
@@ -266,11 +269,13 @@ async def test_a_crowd_shares_one_snapshot_and_a_stale_one_is_renewed_behind(cli
         assert (await client.get("/?lang=en")).text == first
     assert runtime.store.calls.count("daily") == 1
     set_state(runtime, "g0t0", State.DOWN, now[0], "timeout")
-    now[0] += 6  # stale: answered at once from the old snapshot, renewed behind
-    assert "Partial outage" not in (await client.get("/?lang=en")).text
-    await until(lambda: client.app.state.web_refresh.done(), what="the renewal behind finished")
+    # The state shows at once, within the snapshot's life, without reading the store.
     assert "Partial outage" in (await client.get("/?lang=en")).text
-    assert runtime.store.calls.count("daily") == 2
+    assert runtime.store.calls.count("daily") == 1
+    now[0] += 6  # stale figures: answered at once from the old snapshot, renewed behind
+    assert "Partial outage" in (await client.get("/?lang=en")).text
+    await until(lambda: runtime.store.calls.count("daily") == 2, what="the renewal behind reading the store")
+    assert "Partial outage" in (await client.get("/?lang=en")).text
     now[0] += 120  # too old to serve: the request waits for a new one
     set_state(runtime, "g0t0", State.UP, now[0])
     assert "All systems operational" in (await client.get("/?lang=en")).text
@@ -320,3 +325,34 @@ async def test_the_watch_axis_names_the_first_and_the_last_day_of_the_bars(clien
     first, last = today - timedelta(days=2), today + timedelta(days=7)
     month = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
     assert axis.groups() == tuple(f"{d.day} {month[d.month - 1]} {d.year}" for d in (first, first, last))
+
+
+async def test_targets_not_checked_yet_make_the_banner_say_so_not_all_normal(client_for) -> None:
+    now = time.time()
+    runtime = FakeRuntime(make_config([target("self", "Monitor"), target("web", "Website")]))
+    set_state(runtime, "self", State.UP, now - 5, last=Result(True, started=now - 1))
+    client = client_for(runtime)
+    html = (await client.get("/?lang=en")).text
+    assert "The state of some services is not confirmed yet" in html and "All systems operational" not in html
+    assert "Status sebagian layanan belum dipastikan" in (await client.get("/?lang=id")).text
+    assert (await client.get("/api/v1/status")).json()["overall"] == "checking"
+    runtime.states.observe(runtime.config.targets["web"], Result(False, "dns_error", "no such host", started=now))
+    assert runtime.states.statuses["web"].state == State.UNKNOWN  # one failure: not DOWN yet
+    html = (await client.get("/?lang=en")).text
+    assert "The domain name could not be resolved" in html  # what the probes see so far
+    set_state(runtime, "web", State.DOWN, now, "dns_error")
+    assert "Major outage" in (await client.get("/?lang=en")).text
+    set_state(runtime, "web", State.UP, now)
+    assert "All systems operational" in (await client.get("/?lang=en")).text
+
+
+async def test_a_cached_page_never_shows_a_state_that_has_changed(client_for) -> None:
+    now = time.time()
+    runtime = FakeRuntime(make_config([target("web", "Website")]))
+    client = client_for(runtime, clock=lambda: now, snapshot_seconds=60)
+    assert "No checks yet" in (await client.get("/?lang=en")).text
+    event = runtime.states.observe(runtime.config.targets["web"], Result(True, duration=0.01, started=now))
+    assert event is not None and event.new == State.UP
+    html = (await client.get("/?lang=en")).text
+    assert "All systems operational" in html and "No checks yet" not in html
+    assert runtime.store.calls.count("daily") == 1  # the store was read once, at the first visit

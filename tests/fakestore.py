@@ -1,0 +1,224 @@
+"""`MemoryStore`: the whole `monitor.store.Store` in memory, for tests that dictate what
+the store answers (the web pages, the metrics) rather than what it computes.
+
+Writes are kept as written: `add_result` lands in `raw` (and `last_results`),
+`add_event` in `changes` (and `last_events`), notes and planned windows in `notes_` and
+`planned`. Every computed read answers with the records a test put in: `uptimes` (per
+target, any window) or `ratios` (per target and window length), `days`, `hourly`
+(`rollups` and `series`), `stats` (`probe_stats`) and `periods_` (`periods` and, the DOWN
+ones, `incidents`). Set `fail` to make every read raise it; `calls` names the reads made.
+
+The outbox is a real `SQLiteOutbox`: in memory unless `outbox_path` names a file.
+
+Whether this matches the protocol is checked by mypy (`make lint`), by the assignment at
+the end of this module. Where a test's history can be written through the store's own
+API, the real SQLite store on a temporary file is the better choice.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+from datetime import tzinfo
+from pathlib import Path
+
+from monitor.result import Event, Result, State
+from monitor.store import DayUptime, Note, Period, PlannedMaintenance, Rollup, Store, StoredResult, StoreHealth, Uptime
+from monitor.store.sqlite.outbox import SQLiteOutbox
+
+
+@dataclass
+class MemoryStore:
+    """A `Store` answering from the records a test puts in; see the module docstring."""
+
+    uptimes: dict[str, Uptime] = field(default_factory=dict)  # per target, any window
+    ratios: dict[tuple[str, float], float | None] = field(default_factory=dict)  # (target, window seconds)
+    days: dict[str, list[DayUptime]] = field(default_factory=dict)
+    hourly: dict[str, list[Rollup]] = field(default_factory=dict)
+    stats: dict[str, Rollup] = field(default_factory=dict)  # per target, any window
+    periods_: list[Period] = field(default_factory=list)
+    changes: list[Event] = field(default_factory=list)
+    raw: list[StoredResult] = field(default_factory=list)
+    latest: dict[str, Result] = field(default_factory=dict)
+    notes_: list[Note] = field(default_factory=list)
+    planned: list[PlannedMaintenance] = field(default_factory=list)
+    raw_retention: float = 48 * 3600.0
+    outbox_path: Path | str = ":memory:"
+    fail: Exception | None = None
+    calls: list[str] = field(default_factory=list)
+    opened: bool = False
+
+    # -- lifecycle and writes -------------------------------------------------------
+
+    async def open(self) -> None:
+        self.opened = True
+
+    async def close(self) -> None:
+        self.opened = False
+
+    def outbox(self, clock: Callable[[], float]) -> SQLiteOutbox:
+        return SQLiteOutbox(self.outbox_path, clock=clock)
+
+    def add_result(self, target_id: str, result: Result, maintenance: bool = False) -> None:
+        self.raw.append(
+            StoredResult(
+                target_id,
+                result.started,
+                result.ok,
+                result.duration,
+                result.reason,
+                result.degraded,
+                maintenance,
+                result.status_code,
+                result.detail,
+            )
+        )
+        self.latest[target_id] = result
+
+    def add_event(self, event: Event) -> None:
+        self.changes.append(event)
+
+    async def flush(self) -> None: ...
+
+    def healthy(self) -> bool:
+        return self.opened
+
+    def health(self) -> StoreHealth:
+        return StoreHealth()
+
+    async def prune(self, now: float) -> int:
+        kept = [r for r in self.raw if r.at >= now - self.raw_retention]
+        gone, self.raw = len(self.raw) - len(kept), kept
+        return gone
+
+    async def add_note(self, target_id: str, at: float, text: str, author: str = "") -> Note:
+        note = Note(len(self.notes_) + 1, target_id, at, text, author)
+        self.notes_.append(note)
+        return note
+
+    async def add_maintenance(
+        self,
+        start: float,
+        end: float,
+        targets: Sequence[str] = (),
+        groups: Sequence[str] = (),
+        reason: str = "",
+    ) -> PlannedMaintenance:
+        window = PlannedMaintenance(len(self.planned) + 1, start, end, tuple(targets), tuple(groups), reason)
+        self.planned.append(window)
+        return window
+
+    async def remove_maintenance(self, window_id: int) -> bool:
+        before = len(self.planned)
+        self.planned = [p for p in self.planned if p.id != window_id]
+        return len(self.planned) < before
+
+    # -- reads ----------------------------------------------------------------------
+
+    def _read(self, name: str) -> None:
+        self.calls.append(name)
+        if self.fail is not None:
+            raise self.fail
+
+    async def last_events(self) -> dict[str, Event]:
+        self._read("last_events")
+        return {e.target: e for e in sorted(self.changes, key=lambda e: e.at)}
+
+    async def last_results(self) -> dict[str, Result]:
+        self._read("last_results")
+        return dict(self.latest)
+
+    async def uptime(self, target_ids: Collection[str] | None, start: float, end: float) -> dict[str, Uptime]:
+        self._read("uptime")
+        found = dict(self.uptimes)
+        for (tid, window), ratio in self.ratios.items():
+            if window == end - start:
+                observed = 0.0 if ratio is None else 1000.0
+                found[tid] = Uptime(tid, start, end, observed=observed, down=observed * (1 - (ratio or 0.0)))
+        return {tid: found[tid] for tid in _ids(target_ids, found)}
+
+    async def daily(
+        self, target_ids: Collection[str] | None, days: int, zone: tzinfo, now: float
+    ) -> dict[str, list[DayUptime]]:
+        self._read("daily")
+        return {tid: self.days[tid][-days:] for tid in _ids(target_ids, self.days)}
+
+    async def periods(
+        self,
+        target_ids: Collection[str] | None,
+        start: float,
+        end: float,
+        states: Collection[State] | None = None,
+    ) -> list[Period]:
+        self._read("periods")
+        found = [p for p in self._overlapping(target_ids, start, end) if states is None or p.state in states]
+        return sorted(found, key=lambda p: (p.start, p.target))
+
+    async def incidents(
+        self,
+        target_ids: Collection[str] | None,
+        start: float,
+        end: float,
+        limit: int | None = None,
+    ) -> list[Period]:
+        self._read("incidents")
+        found = [p for p in self._overlapping(target_ids, start, end) if p.state == State.DOWN]
+        found.sort(key=lambda p: p.start, reverse=True)
+        return found[:limit]
+
+    def _overlapping(self, target_ids: Collection[str] | None, start: float, end: float) -> list[Period]:
+        return [
+            p
+            for p in self.periods_
+            if (target_ids is None or p.target in target_ids) and p.start < end and (p.end is None or p.end > start)
+        ]
+
+    async def events(
+        self,
+        target_ids: Collection[str] | None,
+        start: float,
+        end: float,
+        limit: int | None = None,
+    ) -> list[Event]:
+        self._read("events")
+        found = [e for e in self.changes if (target_ids is None or e.target in target_ids) and start <= e.at < end]
+        found.sort(key=lambda e: e.at, reverse=True)
+        return found[:limit]
+
+    async def results(self, target_id: str, start: float, end: float, limit: int | None = None) -> list[StoredResult]:
+        self._read("results")
+        return [r for r in self.raw if r.target == target_id and start <= r.at < end][:limit]
+
+    async def series(self, target_id: str, start: float, end: float, points: int = 300) -> list[Rollup]:
+        self._read("series")
+        return [r for r in self.hourly.get(target_id, []) if start <= r.start < end][:points]
+
+    async def rollups(self, target_ids: Collection[str] | None, start: float, end: float) -> dict[str, list[Rollup]]:
+        self._read("rollups")
+        return {tid: [r for r in self.hourly[tid] if start <= r.start < end] for tid in _ids(target_ids, self.hourly)}
+
+    async def probe_stats(self, target_ids: Collection[str] | None, start: float, end: float) -> dict[str, Rollup]:
+        self._read("probe_stats")
+        return {tid: self.stats[tid] for tid in _ids(target_ids, self.stats)}
+
+    async def target_ids(self) -> list[str]:
+        self._read("target_ids")
+        held = [*self.uptimes, *self.days, *self.hourly, *self.stats, *self.latest]
+        held += [p.target for p in self.periods_] + [e.target for e in self.changes]
+        return sorted(set(held))
+
+    async def notes(self, target_ids: Collection[str] | None, start: float, end: float) -> list[Note]:
+        self._read("notes")
+        return [n for n in self.notes_ if (target_ids is None or n.target in target_ids) and start <= n.at < end]
+
+    async def planned_maintenance(self, since: float) -> list[PlannedMaintenance]:
+        self._read("planned_maintenance")
+        return [p for p in self.planned if p.end > since]
+
+
+def _ids(wanted: Collection[str] | None, held: Collection[str]) -> list[str]:
+    """The targets asked for that the test gave records to, in the order asked."""
+    return list(held if wanted is None else [tid for tid in wanted if tid in held])
+
+
+_: type[Store] = MemoryStore  # mypy checks the fake against the whole protocol
