@@ -122,6 +122,7 @@ def _systemd_analyze() -> str:
     return path
 
 
+@pytest.mark.integration
 def test_systemd_unit_verifies_without_warnings(tmp_path: Path) -> None:
     analyze = _systemd_analyze()
     done = run(analyze, "verify", _unit_copy(tmp_path))
@@ -129,6 +130,7 @@ def test_systemd_unit_verifies_without_warnings(tmp_path: Path) -> None:
     assert done.stderr.strip() == ""  # unknown keys are only warned about: none allowed
 
 
+@pytest.mark.integration
 def test_systemd_unit_is_hardened(tmp_path: Path) -> None:
     analyze = _systemd_analyze()
     done = run(analyze, "security", "--offline=yes", _unit_copy(tmp_path))

@@ -161,6 +161,7 @@ def test_probe_answers_before_the_scrape_timeout(stack: tuple[LiveMonitor, Farm,
     assert value(parsed, "probe_success") == 0.0
 
 
+@pytest.mark.integration
 def test_the_public_app_never_serves_probe(stack: tuple[LiveMonitor, Farm, str]) -> None:
     live, _, _ = stack
     assert live.get("/probe?target=web")[0] == 404  # each request would cost a probe
