@@ -30,6 +30,7 @@ MODULES = [
     "tests/web/test_api.py",  # times in and out of the API, the real store's day
     "tests/report/test_build.py",  # report windows and dates in the configured zone
     "tests/store/test_timeline.py",
+    "tests/store/test_history.py",  # downtime split into the configured zone's days
     "tests/alerting/test_policy.py",
 ]
 MOMENTS = [
