@@ -18,13 +18,14 @@ nothing else changes. For PostgreSQL, with a fresh database per test:
 
     BACKENDS = [
         pytest.param(sqlite_backend, id="sqlite"),
-        pytest.param(postgresql_backend, id="postgresql"),
+        pytest.param(postgresql_backend, id="postgresql", marks=pytest.mark.integration),
     ]
 
 A factory that needs a server should find it with `tests.integration.need` (skipped
-without it, a failure under MONITOR_REQUIRE_INTEGRATION=1). Tests of one backend's own
-machinery (its schema, its writer, raw SQL) are not contract tests: they live in
-`test_<backend>_*.py` and build that backend directly.
+without it, a failure under MONITOR_REQUIRE_INTEGRATION=1), and its entry carries the
+`integration` mark, so that `-m "not integration"` never starts the server. Tests of one
+backend's own machinery (its schema, its writer, raw SQL) are not contract tests: they
+live in `test_<backend>_*.py` and build that backend directly.
 """
 
 from __future__ import annotations
