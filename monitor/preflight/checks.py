@@ -3,10 +3,10 @@
 Every check judges what `Facts` holds and does no I/O, so the command, the admin view
 and the alert at a watch's start agree. A check that finds nothing to say returns no
 row; findings that read alike (every certificate fine) share one row listing their ids.
-`CHECKS` runs them in order; a feature that lands later (the duty roster, UPS targets,
-cameras' `play`, the cluster) adds its function there. What a check
-needs of a probe kind the kind declares on its `ProbeKind` (`expiry`): no check tests a
-kind by its name.
+`CHECKS` runs them in order; a feature that lands later (the duty roster, cameras'
+`play`, the cluster) adds its function there. What a check needs of a probe kind the
+kind declares on its `ProbeKind` (`expiry`, `battery`): no check tests a kind by its
+name.
 
 The rules, with their numbers (docs/preflight.md):
 
@@ -17,6 +17,9 @@ The rules, with their numbers (docs/preflight.md):
 - targets DOWN now: a problem; DEGRADED, flapping (`FLAP_CHANGES` changes within
   `FLAP_WINDOW`), or under `AVAILABILITY_FLOOR` % over the last 7 days (judged with at
   least `MIN_OBSERVED` of them monitored): a warning;
+- UPS targets (`battery`): on battery, below a floor (`min_charge`, `min_runtime`), a
+  battery to replace, or a failed last probe is a problem; no floor set, or another
+  condition needing attention (overload, bypass, alarm), a warning;
 - storage: free space under the projected growth (`projected_bytes`) is a problem,
   under twice that a warning;
 - open files: the rule `monitor run` applies at start (`monitor.web.guard`): a limit
@@ -33,11 +36,13 @@ from dataclasses import replace
 from monitor.alerting.deadman import PING_SECONDS, url_key
 from monitor.alerting.policy import FLAP_CHANGES, FLAP_WINDOW
 from monitor.config import Config, Target
+from monitor.config.reader import format_duration
 from monitor.notifiers import NOTIFIERS
 from monitor.preflight.facts import RECENT, WEEK, Facts
 from monitor.preflight.model import Moment, Percent, ReasonCode, Row, Size, Status, Text, Value, text
 from monitor.probes import PROBES, Expiry
-from monitor.result import Event, State
+from monitor.probes.base import Battery
+from monitor.result import Event, Reason, Result, State
 from monitor.scheduler import IN_FLIGHT
 from monitor.store import DELIVERED, FAILED, PENDING, Entry
 
@@ -48,6 +53,8 @@ AVAILABILITY_FLOOR = 99.0
 MIN_OBSERVED = 86400.0  # less monitored time than this in the week is too little to judge
 DEADMAN_STALE = 5 * PING_SECONDS
 CLOCK_OFFSET_WARN = 1.0  # seconds
+# A UPS condition that needs someone but still powers the load (the probe's DEGRADED reasons).
+UPS_ATTENTION = (Reason.UPS_OVERLOAD, Reason.UPS_BYPASS, Reason.UPS_ALARM)
 
 # What the store grows by, measured with `python -m bench.dbgrowth --days 30` through the
 # real SQLite store (BENCHMARKS.md): a raw result takes 27 bytes and a target's hourly
@@ -64,6 +71,11 @@ def expires(target: Target) -> Expiry | None:
     """The target's kind's `Expiry` when the target has such a date (`Expiry.applies`)."""
     kind = PROBES.get(target.kind)
     return kind.expiry if kind is not None and kind.expiry.applies(target) else None
+
+
+def battery(target: Target) -> Battery | None:
+    kind = PROBES.get(target.kind)
+    return kind.battery if kind is not None else None
 
 
 def history(f: Facts) -> list[Row]:
@@ -228,6 +240,70 @@ def availability(f: Facts) -> list[Row]:
         found = text("preflight.availability.ok", count=len(fine), floor=Percent(AVAILABILITY_FLOOR), days=days)
         rows.append(Row("availability", OK, tuple(fine), found))
     return rows
+
+
+def power(f: Facts) -> list[Row]:
+    """Every UPS (a kind with a `battery`) from its last stored result: on mains, above
+    its floors, nothing to replace."""
+    if not f.history.available:
+        return []
+    rows: list[Row] = []
+    unknown: list[str] = []
+    unfloored: list[str] = []
+    for target in f.config.targets.values():
+        gauges = battery(target)
+        if gauges is None:
+            continue
+        result = f.history.last_results.get(target.id)
+        if result is None:
+            unknown.append(target.id)
+            continue
+        floor = gauges.floor(target)
+        rows.append(_power_row(target.id, result, gauges, floor))
+        if floor == (None, None):
+            unfloored.append(target.id)
+    if unknown:
+        found = text("preflight.power.unknown", count=len(unknown))
+        rows.append(Row("power", WARNING, tuple(unknown), found, text("preflight.power.unknown_todo")))
+    if unfloored:
+        found = text("preflight.power.no_floor", count=len(unfloored))
+        rows.append(Row("power", WARNING, tuple(unfloored), found, text("preflight.power.no_floor_todo")))
+    return rows
+
+
+def _power_row(target_id: str, result: Result, gauges: Battery, floor: tuple[float | None, float | None]) -> Row:
+    """One UPS's row; the worst of what its last result says comes first."""
+    charge, runtime = result.extra.get(gauges.charge), result.extra.get(gauges.runtime)
+    values: dict[str, Value] = {
+        "at": Moment(result.started),
+        "charge": round(charge * 100) if charge is not None else "?",
+        "minutes": round(runtime / 60) if runtime is not None else "?",
+    }
+    ids, check = (target_id,), "power"
+    min_charge, min_runtime = floor
+    if not result.ok and result.reason != Reason.LOW_BATTERY:
+        found = text("preflight.power.failed", **values, reason=ReasonCode(result.reason))
+        return Row(check, PROBLEM, ids, found, text("preflight.power.failed_todo"))
+    if result.extra.get(gauges.on_battery) == 1.0 or result.reason == Reason.ON_BATTERY:
+        return Row(
+            check, PROBLEM, ids, text("preflight.power.on_battery", **values), text("preflight.power.mains_todo")
+        )
+    low_charge = min_charge is not None and charge is not None and charge * 100 < min_charge
+    low_runtime = min_runtime is not None and runtime is not None and runtime < min_runtime
+    if result.reason == Reason.LOW_BATTERY or low_charge or low_runtime:
+        floors = {
+            "min_charge": f"{min_charge:g}" if min_charge is not None else "—",
+            "min_runtime": format_duration(min_runtime) if min_runtime is not None else "—",
+        }
+        found = text("preflight.power.low", **values, **floors)
+        return Row(check, PROBLEM, ids, found, text("preflight.power.low_todo"))
+    if result.reason == Reason.REPLACE_BATTERY:
+        found = text("preflight.power.replace", **values)
+        return Row(check, PROBLEM, ids, found, text("preflight.power.replace_todo"))
+    if result.reason in UPS_ATTENTION:
+        found = text("preflight.power.attention", **values, reason=ReasonCode(result.reason))
+        return Row(check, WARNING, ids, found, text("preflight.power.attention_todo"))
+    return Row(check, OK, ids, text("preflight.power.ok", **values))
 
 
 def alerted(config: Config, target: Target) -> bool:
@@ -479,6 +555,7 @@ CHECKS: tuple[Check, ...] = (
     domains,
     states,
     availability,
+    power,
     notify,
     notifiers,
     deadman,

@@ -45,6 +45,7 @@ CHECK_TITLES = {
     "domains": "preflight.check.domains",
     "states": "preflight.check.states",
     "availability": "preflight.check.availability",
+    "power": "preflight.check.power",
     "notify": "preflight.check.notify",
     "notifiers": "preflight.check.notifiers",
     "deadman": "preflight.check.deadman",

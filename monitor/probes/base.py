@@ -158,6 +158,22 @@ def certificate_expiry(applies: Callable[[Target], bool]) -> Expiry:
 
 
 @dataclass(frozen=True)
+class Battery:
+    """A kind whose targets are battery-backed power supplies (a UPS): the gauges its
+    results carry in `Result.extra` (the charge as 0-1, the runtime left in seconds, 1
+    while on battery) and the target's own floor, `floor(target)` = (minimum charge in
+    percent, minimum runtime in seconds), each None when not set. `monitor preflight`
+    reads them from the last stored result: on mains, above both floors."""
+
+    charge: str
+    runtime: str
+    on_battery: str
+    floor: Callable[[Target], tuple[float | None, float | None]] = field(
+        default=lambda target: (None, None), repr=False
+    )
+
+
+@dataclass(frozen=True)
 class ProbeKind:
     """One probe family. `parse(table, url)` reads the kind's own keys from the target's
     table (through `Table`, which reports every problem and unknown key) and returns a
@@ -188,7 +204,9 @@ class ProbeKind:
       what arrived; `monitor check` restores the stored heartbeats for such targets;
     - `alert_degraded`: a DEGRADED target of this kind is news for everyone who hears
       "down", not only for the notifiers that list "degraded" (a UPS on battery: the
-      mains power is out).
+      mains power is out);
+    - `battery`: the kind watches a UPS (`Battery`: its gauges and floors), which
+      `monitor preflight` checks before a watch period.
     """
 
     name: str
@@ -201,6 +219,7 @@ class ProbeKind:
     passive: bool = False
     expiry: Expiry = CERTIFICATE
     alert_degraded: bool = False
+    battery: Battery | None = None
 
 
 class Stopwatch:

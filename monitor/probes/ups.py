@@ -32,7 +32,7 @@ from typing import TYPE_CHECKING
 from urllib.parse import SplitResult, unquote
 
 from monitor.config.reader import Table, format_duration
-from monitor.probes.base import ProbeContext, ProbeKind, Stopwatch
+from monitor.probes.base import Battery, ProbeContext, ProbeKind, Stopwatch
 from monitor.probes.network import Failure, ProbeFailed, classify, hang_up, url_port
 from monitor.result import Reason, Result
 
@@ -324,4 +324,7 @@ KIND = ProbeKind(
         }
     ),
     alert_degraded=True,
+    battery=Battery(
+        CHARGE, RUNTIME, ON_BATTERY, floor=lambda target: (target.spec.min_charge, target.spec.min_runtime)
+    ),
 )

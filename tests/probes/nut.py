@@ -99,11 +99,12 @@ def nut_server(folder: Path, names: tuple[str, ...]) -> Iterator[Nut]:
     log = folder / "nut.log"
     with log.open("ab") as out:
         try:
-            for name in names:
+            for name in names:  # started together: each takes a second to come up
                 nut.set(name)
                 driver = subprocess.Popen([dummy, "-a", name, "-F", *as_root], stdout=out, stderr=out, env=env)
                 nut.drivers[name] = driver
                 processes.append(driver)
+            for name in names:
                 _wait_for(lambda n=name: (state / f"dummy-ups-{n}").exists(), f"driver {name} starting", log)
             server = subprocess.Popen([upsd, "-F", *as_root], stdout=out, stderr=out, env=env)
             processes.append(server)
