@@ -3,10 +3,9 @@
 Every check judges what `Facts` holds and does no I/O, so the command, the admin view
 and the alert at a watch's start agree. A check that finds nothing to say returns no
 row; findings that read alike (every certificate fine) share one row listing their ids.
-`CHECKS` runs them in order; a feature that lands later (the duty roster, cameras'
-`play`, the cluster) adds its function there. What a check needs of a probe kind the
-kind declares on its `ProbeKind` (`expiry`, `battery`): no check tests a kind by its
-name.
+`CHECKS` runs them in order; a feature that lands later (the duty roster, the cluster)
+adds its function there. What a check needs of a probe kind the kind declares on its
+`ProbeKind` (`expiry`, `battery`, `streams`): no check tests a kind by its name.
 
 The rules, with their numbers (docs/preflight.md):
 
@@ -20,6 +19,7 @@ The rules, with their numbers (docs/preflight.md):
 - UPS targets (`battery`): on battery, below a floor (`min_charge`, `min_runtime`), a
   battery to replace, or a failed last probe is a problem; no floor set, or another
   condition needing attention (overload, bypass, alarm), a warning;
+- cameras (`streams`): a last result that failed is a problem;
 - storage: free space under the projected growth (`projected_bytes`) is a problem,
   under twice that a warning;
 - open files: the rule `monitor run` applies at start (`monitor.web.guard`): a limit
@@ -76,6 +76,11 @@ def expires(target: Target) -> Expiry | None:
 def battery(target: Target) -> Battery | None:
     kind = PROBES.get(target.kind)
     return kind.battery if kind is not None else None
+
+
+def streams(target: Target) -> bool:
+    kind = PROBES.get(target.kind)
+    return kind is not None and kind.streams(target)
 
 
 def history(f: Facts) -> list[Row]:
@@ -304,6 +309,32 @@ def _power_row(target_id: str, result: Result, gauges: Battery, floor: tuple[flo
         found = text("preflight.power.attention", **values, reason=ReasonCode(result.reason))
         return Row(check, WARNING, ids, found, text("preflight.power.attention_todo"))
     return Row(check, OK, ids, text("preflight.power.ok", **values))
+
+
+def cameras(f: Facts) -> list[Row]:
+    """Every target whose probe proves video streams (`streams`): its last result passed."""
+    if not f.history.available:
+        return []
+    rows: list[Row] = []
+    streaming: list[str] = []
+    unknown: list[str] = []
+    for target in f.config.targets.values():
+        if not streams(target):
+            continue
+        result = f.history.last_results.get(target.id)
+        if result is None:
+            unknown.append(target.id)
+        elif result.ok:
+            streaming.append(target.id)
+        else:
+            found = text("preflight.camera.not_streaming", at=Moment(result.started), reason=ReasonCode(result.reason))
+            rows.append(Row("cameras", PROBLEM, (target.id,), found, text("preflight.camera.not_streaming_todo")))
+    if unknown:
+        found = text("preflight.camera.unknown", count=len(unknown))
+        rows.append(Row("cameras", WARNING, tuple(unknown), found, text("preflight.camera.unknown_todo")))
+    if streaming:
+        rows.append(Row("cameras", OK, tuple(streaming), text("preflight.camera.ok", count=len(streaming))))
+    return rows
 
 
 def alerted(config: Config, target: Target) -> bool:
@@ -556,6 +587,7 @@ CHECKS: tuple[Check, ...] = (
     states,
     availability,
     power,
+    cameras,
     notify,
     notifiers,
     deadman,

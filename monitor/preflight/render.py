@@ -46,6 +46,7 @@ CHECK_TITLES = {
     "states": "preflight.check.states",
     "availability": "preflight.check.availability",
     "power": "preflight.check.power",
+    "cameras": "preflight.check.cameras",
     "notify": "preflight.check.notify",
     "notifiers": "preflight.check.notifiers",
     "deadman": "preflight.check.deadman",

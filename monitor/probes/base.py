@@ -206,7 +206,9 @@ class ProbeKind:
       "down", not only for the notifiers that list "degraded" (a UPS on battery: the
       mains power is out);
     - `battery`: the kind watches a UPS (`Battery`: its gauges and floors), which
-      `monitor preflight` checks before a watch period.
+      `monitor preflight` checks before a watch period;
+    - `streams(target)`: whether the target's probe proves that video streams (rtsp
+      with `play = true`): `monitor preflight` wants its last result passed.
     """
 
     name: str
@@ -220,6 +222,7 @@ class ProbeKind:
     expiry: Expiry = CERTIFICATE
     alert_degraded: bool = False
     battery: Battery | None = None
+    streams: Callable[[Target], bool] = field(default=lambda target: False, repr=False)
 
 
 class Stopwatch:

@@ -194,4 +194,5 @@ KIND = ProbeKind(
             BITRATE: "Video bitrate in bits per second the last probe with play = true measured",
         }
     ),
+    streams=lambda target: bool(target.spec.play),
 )
