@@ -22,6 +22,8 @@ The rules, with their numbers (docs/preflight.md):
 - cameras (`streams`): a last result that failed is a problem;
 - storage: free space under the projected growth (`projected_bytes`) is a problem,
   under twice that a warning;
+- the store's health (inside the running monitor): failing is a problem, results
+  dropped since the start a warning;
 - open files: the rule `monitor run` applies at start (`monitor.web.guard`): a limit
   leaving fewer than its minimum of web connections beside the probes' reserve is a
   problem, under the advised `open_files_needed` a warning.
@@ -39,12 +41,12 @@ from monitor.config import Config, Target
 from monitor.config.reader import format_duration
 from monitor.notifiers import NOTIFIERS
 from monitor.preflight.facts import RECENT, WEEK, Facts
-from monitor.preflight.model import Moment, Percent, ReasonCode, Row, Size, Status, Text, Value, text
+from monitor.preflight.model import Moment, Percent, Phrase, ReasonCode, Row, Size, Status, Text, Value, text
 from monitor.probes import PROBES, Expiry
 from monitor.probes.base import Battery
 from monitor.result import Event, Reason, Result, State
 from monitor.scheduler import IN_FLIGHT
-from monitor.store import DELIVERED, FAILED, PENDING, Entry
+from monitor.store import DELIVERED, FAILED, PENDING, Entry, StoreHealth
 
 DAY = 86400.0
 EXPIRY_MARGIN_DAYS = 7
@@ -55,6 +57,15 @@ DEADMAN_STALE = 5 * PING_SECONDS
 CLOCK_OFFSET_WARN = 1.0  # seconds
 # A UPS condition that needs someone but still powers the load (the probe's DEGRADED reasons).
 UPS_ATTENTION = (Reason.UPS_OVERLOAD, Reason.UPS_BYPASS, Reason.UPS_ALARM)
+# The store's own short reasons (`StoreHealth.reason`) in words, as the storage alert says them.
+STORAGE_WORDS = {
+    "disk full": "alert.storage.disk_full",
+    "I/O error": "alert.storage.io_error",
+    "database corrupt": "alert.storage.corrupt",
+    "database locked": "alert.storage.locked",
+    "database read-only": "alert.storage.read_only",
+    "read-only": "alert.storage.read_only",
+}
 
 # What the store grows by, measured with `python -m bench.dbgrowth --days 30` through the
 # real SQLite store (BENCHMARKS.md): a raw result takes 27 bytes and a target's hourly
@@ -109,8 +120,6 @@ CERT_TEXTS = {
     "unknown": "preflight.cert.unknown",
     "unknown_todo": "preflight.cert.unknown_todo",
 }
-
-
 DOMAIN_TEXTS = {
     "ok": "preflight.domain.ok",
     "expired": "preflight.domain.expired",
@@ -502,6 +511,31 @@ def integrity(f: Facts) -> list[Row]:
     return [Row("integrity", OK, (), text("preflight.integrity.ok"))]
 
 
+def storage_health(f: Facts) -> list[Row]:
+    """Whether the running store takes writes now (`StoreHealth`); only the monitor
+    itself knows, so only the admin view and the alert at a watch's start show it."""
+    health = f.storage
+    if health is None:
+        return []
+    if not health.ok:
+        values: dict[str, Value] = {
+            "since": Moment(health.since) if health.since is not None else "—",
+            "problem": _storage_words(health),
+            "waiting": health.waiting,
+        }
+        found = text("preflight.store_health.failing", **values)
+        return [Row("storage_health", PROBLEM, (), found, text("preflight.store_health.failing_todo"))]
+    if health.dropped:
+        found = text("preflight.store_health.dropped", dropped=health.dropped)
+        return [Row("storage_health", WARNING, (), found, text("preflight.store_health.dropped_todo"))]
+    return [Row("storage_health", OK, (), text("preflight.store_health.ok"))]
+
+
+def _storage_words(health: StoreHealth) -> Value:
+    key = STORAGE_WORDS.get(health.reason)
+    return Phrase(key) if key is not None else health.reason or "—"
+
+
 def instances(f: Facts) -> list[Row]:
     return [Row("instances", WARNING, (), text("preflight.instances.single"), text("preflight.instances.single_todo"))]
 
@@ -593,6 +627,7 @@ CHECKS: tuple[Check, ...] = (
     deadman,
     storage,
     integrity,
+    storage_health,
     instances,
     connectivity,
     open_files,

@@ -9,6 +9,7 @@ watch's start (`monitor.preflight.inside`) all judge the same way. What is read:
   last `WEEK`, the planned maintenance, the outbox's entries and the database's
   consistency check (`check_integrity`: the store backend's one check, `Backend.check`,
   without a time budget);
+- the running store's health (`StoreHealth`: does it take writes?), inside the monitor;
 - expiry dates read now (`probed`: certificates, domain registrations) and test
   messages sent now (`sent`), by the command;
 - the dead-man's switch's last outcome (`monitor.alerting.deadman.DeadManState`);
@@ -33,7 +34,7 @@ from monitor.preflight.host import ClockSync, UnitLimit
 from monitor.preflight.model import Window
 from monitor.probes import PROBES
 from monitor.result import Event, Result
-from monitor.store import Entry, HistoryReader, Outbox, PlannedMaintenance, Uptime, registry
+from monitor.store import Entry, HistoryReader, Outbox, PlannedMaintenance, StoreHealth, Uptime, registry
 from monitor.store.protocols import Annotations
 
 WEEK = 7 * 86400.0
@@ -117,7 +118,8 @@ class Facts:
     """Everything one checklist is judged from; see the module docstring. `folder` is
     where the store's files grow (None: on a database server), `free` the bytes free
     there; `open_files` the limit `monitor run` works with here and `unit` an installed
-    systemd unit's; `inside` is True when the monitor itself gathers them (the admin view, the alert at
+    systemd unit's; `storage` the running store's health (None: not running here);
+    `inside` is True when the monitor itself gathers them (the admin view, the alert at
     a watch's start) rather than `monitor preflight`."""
 
     config: Config
@@ -132,6 +134,7 @@ class Facts:
     open_files: int | None = None
     unit: UnitLimit | None = None
     clock: ClockSync | None = None
+    storage: StoreHealth | None = None
     inside: bool = False
 
     def expiry(self, target: Target) -> float | None:

@@ -1,9 +1,9 @@
 """The checklist inside the running monitor: the admin view's section in the days before
 a watch period, and one alert with its result at the period's start.
 
-Here the facts come from the monitor itself: its open store (the history), its outbox,
-its dead-man's switch and its own process (the open-file limit that matters is its
-own). Nothing is probed and no test
+Here the facts come from the monitor itself: its open store (the history, and whether
+it takes writes: `storage_health()`), its outbox, its dead-man's switch and its own
+process (the open-file limit that matters is its own). Nothing is probed and no test
 message is sent: the last probes' expiry dates are what the admin view judges, and
 `monitor preflight --send-test` is the full check.
 
@@ -27,14 +27,15 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from monitor.config import Config, Watch
+from monitor.errors import StoreError
 from monitor.log import kv
 from monitor.notifiers.base import Alert
 from monitor.preflight.checks import run_checks
-from monitor.preflight.facts import Facts, Reader, check_integrity, read_history
+from monitor.preflight.facts import Facts, History, Reader, check_integrity, read_history
 from monitor.preflight.host import Host, own_open_files
 from monitor.preflight.model import Checklist, Status, Window
 from monitor.preflight.render import Formatter, View, view
-from monitor.store import registry
+from monitor.store import StoreHealth, registry
 
 if TYPE_CHECKING:
     from monitor.alerting.deadman import DeadMan
@@ -78,9 +79,13 @@ async def inside_checklist(runtime: InsideRuntime, window: Window, now: float, h
     alerting: Alerting | None = getattr(runtime, "alerting", None)
     switch: DeadMan | None = getattr(runtime, "deadman", None)
     where = registry.where(settings)
-    found = await read_history(config, runtime.store, alerting.outbox if alerting else None, now, where)
+    try:
+        found = await read_history(config, runtime.store, alerting.outbox if alerting else None, now, where)
+    except StoreError as exc:  # a damaged file: the checklist says so instead of failing the page
+        found = History(where, available=True, error=str(exc))
     if registry.has_history(settings):
         found = dataclasses.replace(found, integrity=await check_integrity(settings))
+    health: Callable[[], StoreHealth] | None = getattr(runtime, "storage_health", None)
     url = settings.heartbeat_url
     folder = registry.folder(settings)
     facts = Facts(
@@ -94,6 +99,7 @@ async def inside_checklist(runtime: InsideRuntime, window: Window, now: float, h
         open_files=host.open_files(),
         unit=host.unit_limit(host.units),
         clock=host.clock_sync(),
+        storage=health() if health is not None else None,
         inside=True,
     )
     return Checklist.of(settings.title, window, now, settings.zone, run_checks(facts))

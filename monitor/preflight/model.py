@@ -4,7 +4,8 @@ A row's texts are keys of the text catalogue (`templates/texts/preflight.toml`) 
 their values, not prose: the renderer puts them into words in the configured language,
 and the JSON output carries the key and the values for scripts. Values are plain
 numbers and strings, or one of the small wrappers below where the renderer must format
-them (a time in the configured zone, a size, a percentage, a reason in words).
+them (a time in the configured zone, a size, a percentage, a reason or another
+catalogue text in words).
 """
 
 from __future__ import annotations
@@ -52,7 +53,14 @@ class ReasonCode:
     code: str
 
 
-Value = str | int | float | Moment | Size | Percent | ReasonCode
+@dataclass(frozen=True)
+class Phrase:
+    """Another text of the catalogue (no placeholders), shown in words."""
+
+    key: str
+
+
+Value = str | int | float | Moment | Size | Percent | ReasonCode | Phrase
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,7 @@ from rich.console import Console
 from rich.table import Table as RichTable
 from rich.text import Text as RichText
 
-from monitor.preflight.model import Checklist, Moment, Percent, ReasonCode, Row, Size, Status, Text, Value
+from monitor.preflight.model import Checklist, Moment, Percent, Phrase, ReasonCode, Row, Size, Status, Text, Value
 from monitor.report.render import markdown_cell
 from monitor.resources import templates_dir
 from monitor.texts import LANGUAGES, Catalog, Words, load_catalog
@@ -52,6 +52,7 @@ CHECK_TITLES = {
     "deadman": "preflight.check.deadman",
     "storage": "preflight.check.storage",
     "integrity": "preflight.check.integrity",
+    "storage_health": "preflight.check.storage_health",
     "instances": "preflight.check.instances",
     "connectivity": "preflight.check.connectivity",
     "open_files": "preflight.check.open_files",
@@ -140,6 +141,8 @@ class Formatter:
             return f"{self.number(min(value.value, 99.99) if value.value < 100 else 100.0, 2)} %"
         if isinstance(value, ReasonCode):
             return self.t.reason(value.code)
+        if isinstance(value, Phrase):
+            return self.t(value.key)
         if isinstance(value, float):
             return self.number(value, 1)
         return str(value)
@@ -275,6 +278,8 @@ def _json_value(value: Value, checklist: Checklist) -> Any:
         return round(value.value, 4)
     if isinstance(value, ReasonCode):
         return value.code
+    if isinstance(value, Phrase):
+        return value.key
     return value
 
 
