@@ -101,7 +101,10 @@ async def read_expiries(config: Config, stored: Mapping[str, Result]) -> dict[st
         async with gate:
             return target_id, await run_probe(config.targets[target_id], ctx)
 
-    return dict(await asyncio.gather(*(one(t.id) for t in wanted)))
+    try:
+        return dict(await asyncio.gather(*(one(t.id) for t in wanted)))
+    finally:
+        await ctx.aclose()
 
 
 def _unknown(expiry: Expiry, target: Target, stored: Mapping[str, Result]) -> bool:
