@@ -45,6 +45,9 @@ class Reason:
     # The monitor itself could not run the probe (out of descriptors or memory): no
     # verdict on the target. The runtime retries and never feeds it to the state machine.
     MONITOR_ERROR = "monitor_error"
+    # The monitor itself is offline (every `[monitor] connectivity` check fails): a target
+    # it cannot reach meanwhile is held UNKNOWN with this reason, not judged DOWN.
+    MONITOR_OFFLINE = "monitor_offline"
     # Cameras that stream, domains that expire, HTTP codings and speed (devices, 2nd wave)
     NO_VIDEO = "no_video"
     DOMAIN_EXPIRED = "domain_expired"
