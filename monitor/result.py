@@ -73,6 +73,27 @@ class Reason:
     UPS_NOT_FOUND = "ups_not_found"
 
 
+# The failures that say a probe never reached its target: no route, no name, no
+# connection, no answer. The monitor's own lost uplink explains these, so while it is
+# offline such a failure of an external target is no verdict (`monitor.runtime`); any
+# other failure means the target answered, wrongly (HTTP 500, an expired certificate),
+# and is judged as always.
+UNREACHED: frozenset[str] = frozenset(
+    {
+        Reason.TIMEOUT,
+        Reason.CONNECTION_REFUSED,
+        Reason.CONNECTION_RESET,
+        Reason.DNS_ERROR,
+        Reason.NETWORK_UNREACHABLE,
+        Reason.TLS_ERROR,
+        Reason.PACKET_LOSS,
+        Reason.SNMP_TIMEOUT,
+        Reason.RDAP_ERROR,
+        Reason.NO_HEARTBEAT,
+    }
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Result:
     """One probe's outcome. Probes return these, they never raise for a failing target.

@@ -6,12 +6,13 @@ nothing here is global, so tests build their own. Every probe result goes throug
 event listeners (alerting subscribes there).
 
 The connectivity checks (`[monitor] connectivity`) run on a scheduler of their own and
-feed `Connectivity`. While it finds this instance offline, a failing probe of an
-`external` target is no verdict: `record` holds the target UNKNOWN (`monitor_offline`)
-through `StateMachine.withhold` instead of counting the failure, and when the instance
-goes offline the targets that began failing with the uplink are held at once. A target
-DOWN before that stays DOWN (its outage is real); passing probes, and targets on the
-monitor's own host, are judged as always.
+feed `Connectivity`. While it finds this instance offline, a probe of an `external`
+target that did not reach it (`UNREACHED`: a timeout, a refused connection, no name...)
+is no verdict: `record` holds the target UNKNOWN (`monitor_offline`) through
+`StateMachine.withhold` instead of counting the failure, and when the instance goes
+offline the targets that began failing so with the uplink are held at once. A target
+DOWN before that stays DOWN (its outage is real); passing probes, failures where the
+target answered (HTTP 500), and targets on the monitor's own host are judged as always.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ from monitor.errors import ConfigError
 from monitor.log import kv
 from monitor.metrics.registry import Metrics
 from monitor.probes import PROBES, ProbeContext, heartbeat_book, probe_context
-from monitor.result import Event, Reason, Result, State
+from monitor.result import UNREACHED, Event, Reason, Result, State
 from monitor.scheduler import Scheduler
 from monitor.state import StateMachine
 from monitor.store import PlannedMaintenance, Store, StoreHealth
@@ -277,7 +278,9 @@ class Monitor:
             self._emit(event, target)
 
     def _cut_off(self, target: Target, result: Result) -> bool:
-        if result.ok or not target.external or not self.connectivity.cut_off(result.started or time.time()):
+        if result.ok or result.reason not in UNREACHED or not target.external:
+            return False
+        if not self.connectivity.cut_off(result.started or time.time()):
             return False
         return self.states.status(target.id).underlying is not State.DOWN  # a DOWN one stays DOWN
 
@@ -309,13 +312,15 @@ class Monitor:
 
     def _hold_failing(self, since: float, now: float) -> int:
         """The instance just went offline: hold the external targets whose probes have
-        failed since its uplink went (`since`), but for those already DOWN before.
-        Returns how many are held."""
+        not reached them since its uplink went (`since`), but for those already DOWN
+        before. Returns how many are held."""
         held = 0
         for target in self.config.targets.values():
             status = self.states.statuses.get(target.id)
             last = status.last if status is not None else None
-            if status is None or last is None or last.ok or not target.external or last.started < since:
+            if status is None or last is None or not target.external:
+                continue
+            if last.reason not in UNREACHED or last.started < since:
                 continue
             if status.underlying is State.DOWN and (status.maintenance or status.since < since):
                 continue  # DOWN before the uplink went: a real outage

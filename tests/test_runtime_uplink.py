@@ -114,6 +114,15 @@ def test_the_monitors_own_targets_and_passing_ones_are_judged_as_always(off: Off
     assert ("down", "self") in off.alerts()
 
 
+def test_a_target_that_answers_wrongly_was_reached_and_is_judged_as_always(off: Offline) -> None:
+    off.feed("web", Result(False, Reason.STATUS_MISMATCH, "expected 2xx, got 500", started=T0 + 16))
+    off.go_offline(T0 + 15)
+    assert off.state("web") == (State.UP, Reason.OK)  # not held at the moment the monitor knows
+    off.feed("web", Result(False, Reason.STATUS_MISMATCH, "expected 2xx, got 500", started=T0 + 40))
+    assert off.state("web") == (State.DOWN, Reason.STATUS_MISMATCH)
+    assert ("down", "web") in off.alerts()
+
+
 def test_a_target_down_before_the_uplink_went_stays_down(off: Offline) -> None:
     off.feed("api", timeout(T0 + 1))
     off.feed("api", timeout(T0 + 11))
