@@ -165,7 +165,13 @@ def test_every_alert_template_renders_every_kind_in_both_languages(kind: str, la
     ):
         text = texts.render(template, alert)
         assert text.strip() and not LEFTOVER.search(text), (template, text)
-    about_the_monitor = kind in ("test", "storage_failing", "storage_recovered")
+    about_the_monitor = kind in (
+        "test",
+        "storage_failing",
+        "storage_recovered",
+        "connectivity_lost",
+        "connectivity_restored",
+    )
     assert ("Status Pemkab" if about_the_monitor else "Website") in texts.render("title.txt.j2", alert)
 
 

@@ -19,6 +19,9 @@ Driven by incident events (`on_event`) and a periodic `tick` (every ~10 s), it r
   down) and is dropped when the root is down; the root's alerts list the dependents.
 - Flapping: `flap_changes` state changes within `flap_window` -> one "flapping" alert and
   silence until no change for `flap_window`, then one "stable" alert.
+- UNKNOWN (a target held while the monitor itself is offline, `monitor.connectivity`)
+  neither ends nor opens anything: an open outage stays open, without reminders or
+  escalation until the target is DOWN again, and its "up" comes when it is judged UP.
 - Restart: `restore()` resumes each target from its restored state *and* from what was
   last said about it before (the outbox's newest "down"/"up"/"degraded" and
   "flapping"/"stable", `Outbox.latest`): an outage announced as "down" is open again at
@@ -163,7 +166,9 @@ class Policy:
         out: list[Outgoing] = []
         if last is not None and last.alert.kind == "down" and last.alert.since is not None:
             same = round(last.alert.since) == round(since)
-            if (state == State.DOWN and same) or track.flapping:
+            if (state == State.DOWN and same) or track.flapping or state == State.UNKNOWN:
+                # UNKNOWN: held while the monitor was offline (or in maintenance): the
+                # outage announced is still open, and its recovery will be announced.
                 self._resume_down(target_id, track, last.alert.since, last.notifiers)
             elif state in (State.UP, State.DEGRADED) and last.alert.since < since:
                 out += self._lost_recovery(target_id, track, last, since)
@@ -265,7 +270,7 @@ class Policy:
             if track.state == State.DOWN and track.problem is None and not track.flapping:
                 out += self._open_down(target, track, track.since, track.pending_from)
         problem = track.problem
-        if problem and problem.state == State.DOWN and not track.flapping:
+        if problem and problem.state == State.DOWN and track.state == State.DOWN and not track.flapping:
             out += self._escalate(target, track, problem, now)
             out += self._remind(target, track, problem, now)
         return out + self._certificate(target, track, now)
@@ -273,6 +278,8 @@ class Policy:
     # -- transitions ----------------------------------------------------------------
 
     def _transition(self, target: Target, track: _Track, old: State, at: float) -> list[Outgoing]:
+        if track.state == State.UNKNOWN:
+            return []  # the monitor lost sight of it (offline): an open problem stays open
         out: list[Outgoing] = []
         problem = track.problem
         if problem and problem.state != track.state:

@@ -11,9 +11,11 @@ problem lasts, and if the monitor dies Alertmanager resolves it on its own short
 (the dead-man's switch reports the monitor's death). A resolution posts `endsAt` = the
 recovery time. Alert names: `TargetDown` (critical), `TargetDegraded`, `TargetFlapping`,
 `TargetCertificateExpiring` (warning; a certificate's or a domain registration's expiry),
-`MonitorStorageFailing` (critical, resolved when the storage recovers), `MonitorTest`
-(none), `MonitorPreflight` (the readiness checklist at a watch's start: warning with a
-problem, else none; active for a day); labels `alertname`, `target`, `group` (when set), `severity`, then `labels`.
+`MonitorTest` (none), about the monitor itself `MonitorStorageFailing` and
+`MonitorOffline` (critical; firing for a day at most, or until recovered), and
+`MonitorPreflight` (the readiness checklist at a watch's start: warning with a problem,
+else none; active for a day); labels `alertname`, `target`, `group` (when set),
+`severity`, then `labels`.
 """
 
 from __future__ import annotations
@@ -39,6 +41,7 @@ SEVERITY = {
     "MonitorTest": "none",
     "MonitorPreflight": "none",  # "warning" when the checklist found a problem
     "MonitorStorageFailing": "critical",
+    "MonitorOffline": "critical",
 }
 CERT_ALERT_LIFETIME = 86400.0  # a one-off warning: shown for a day
 TEST_ALERT_LIFETIME = 300.0
@@ -74,6 +77,8 @@ def _names(alert: Alert) -> dict[str, bool]:
         return {"TargetCertificateExpiring": True}
     if alert.kind in ("storage_failing", "storage_recovered"):
         return {"MonitorStorageFailing": alert.kind == "storage_failing"}
+    if alert.kind in ("connectivity_lost", "connectivity_restored"):
+        return {"MonitorOffline": alert.kind == "connectivity_lost"}
     names: dict[str, bool] = {}
     stable = alert.kind in ("stable", "flapping")
     for name, state in (("TargetDown", "DOWN"), ("TargetDegraded", "DEGRADED")):
@@ -123,7 +128,7 @@ class AlertmanagerNotifier:
     def _ends(self, alert: Alert, name: str, firing: bool, now: float) -> float:
         if not firing:
             return min(alert.at, now)
-        if name in ("TargetCertificateExpiring", "MonitorStorageFailing", "MonitorPreflight"):
+        if name in ("TargetCertificateExpiring", "MonitorStorageFailing", "MonitorOffline", "MonitorPreflight"):
             return alert.at + CERT_ALERT_LIFETIME  # no refresh follows: a day, or until recovered
         if name == "MonitorTest":
             return now + TEST_ALERT_LIFETIME

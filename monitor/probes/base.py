@@ -205,6 +205,9 @@ class ProbeKind:
     - `alert_degraded`: a DEGRADED target of this kind is news for everyone who hears
       "down", not only for the notifiers that list "degraded" (a UPS on battery: the
       mains power is out);
+    - `cached`: its probe may answer from what an earlier one learned (domain: one RDAP
+      lookup per 6 h), so a result says nothing of the network now: such a kind (and a
+      passive one) cannot be a `[monitor] connectivity` check;
     - `battery`: the kind watches a UPS (`Battery`: its gauges and floors), which
       `monitor preflight` checks before a watch period;
     - `streams(target)`: whether the target's probe proves that video streams (rtsp
@@ -221,6 +224,7 @@ class ProbeKind:
     passive: bool = False
     expiry: Expiry = CERTIFICATE
     alert_degraded: bool = False
+    cached: bool = False
     battery: Battery | None = None
     streams: Callable[[Target], bool] = field(default=lambda target: False, repr=False)
 

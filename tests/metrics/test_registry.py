@@ -331,3 +331,30 @@ def test_the_text_is_what_prometheus_client_would_write(monitor: Monitor) -> Non
 
     # generate_latest re-writes, with prometheus-client's writer, what the registry parsed
     assert lines(monitor.metrics.render()) == lines(generate_latest(monitor.registry))
+
+
+def test_the_monitors_own_uplink_is_exported_once_known(store: MemoryStore) -> None:
+    checks = tuple(
+        Target(id=name, name=name, kind="dns", url=f"dns://192.0.2.53/{name}.example", spec=None)
+        for name in ("dns-1", "web-2")
+    )
+    monitor = Monitor(Config(Path("targets.toml"), Settings(connectivity=checks), {"web": WEB}), store)
+    assert sample(monitor, "monitor_connectivity_up") is None  # nothing decided yet
+    monitor.record_check(checks[0], Result(True, started=90.0))
+    assert sample(monitor, "monitor_connectivity_up") == 1.0
+    assert sample(monitor, "monitor_connectivity_check_success", check="dns-1") == 1.0
+    assert sample(monitor, "monitor_connectivity_check_success", check="web-2") is None  # not probed yet
+    for at in (100.0, 115.0):
+        for check in checks:
+            monitor.record_check(check, Result(False, Reason.TIMEOUT, "no answer", started=at))
+    assert monitor.connectivity.offline
+    assert sample(monitor, "monitor_connectivity_up") == 0.0
+    assert sample(monitor, "monitor_connectivity_check_success", check="web-2") == 0.0
+    text = monitor.metrics.render().decode()
+    assert "192.0.2.53" not in text  # a check is named, never its address
+
+
+def test_without_connectivity_checks_no_uplink_sample_is_written(monitor: Monitor) -> None:
+    text = monitor.metrics.render().decode()
+    assert "# TYPE monitor_connectivity_up gauge" in text
+    assert "\nmonitor_connectivity_up " not in text and "monitor_connectivity_check_success{" not in text

@@ -8,6 +8,7 @@ the real SQLite store with the hand-computed day of `tests/history.py`.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -19,6 +20,7 @@ import pytest
 from starlette.applications import Starlette
 
 from monitor.config import Config, Maintenance, Settings, Target, Watch
+from monitor.connectivity import Connectivity
 from monitor.result import Result, State
 from monitor.state import StateMachine
 from monitor.store import DayUptime, Rollup, Uptime
@@ -63,6 +65,7 @@ class FakeRuntime:
     alerting: Any = None  # as `Monitor` without alerting
     deadman: Any = None
     last_reload: Any = None
+    connectivity: Connectivity = field(default_factory=Connectivity)  # off: no checks
 
 
 def make_app(runtime: Any, clock: Any = None, snapshot_seconds: float = 0) -> Starlette:
@@ -111,6 +114,19 @@ def set_state(
     status.since, status.reason, status.detail = since, reason, detail
     status.last = last
     runtime.states.version += 1  # as the state machine counts a change
+
+
+def cut_off(runtime: FakeRuntime, since: float, *checks: Target) -> None:
+    """Give the runtime these connectivity checks and make every one fail twice from
+    `since` (the monitor itself offline); `checks` default to one DNS check."""
+    checks = checks or (Target(id="dns-1", name="dns-1", kind="dns", url="dns://192.0.2.53/example.com", spec=None),)
+    settings = dataclasses.replace(runtime.config.settings, connectivity=checks)
+    runtime.config = dataclasses.replace(runtime.config, settings=settings)
+    runtime.connectivity = Connectivity(checks, clock=lambda: since + 20)
+    for check in checks:
+        for at in (since, since + 15):
+            runtime.connectivity.observe(check.id, Result(False, "timeout", "no answer within 5s", started=at))
+    assert runtime.connectivity.offline
 
 
 def history(

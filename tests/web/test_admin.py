@@ -20,7 +20,7 @@ from monitor.runtime import Monitor
 from monitor.store.sqlite.store import SQLiteStore
 from tests.alertkit import free_port, receiver
 from tests.waiting import until
-from tests.web.conftest import FakeRuntime, make_app, make_config, set_state, target
+from tests.web.conftest import FakeRuntime, cut_off, make_app, make_config, set_state, target
 
 TOKEN = "s3cr3t-admin-token"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
@@ -88,6 +88,22 @@ async def test_the_admin_page_shows_every_target_its_address_and_last_error(clie
     assert "hunter2" not in html
     assert "Authentication failed" in html and "401 from 10.10.5.21:554" in html
     assert "https://web.example.go.id/" in html
+
+
+async def test_the_admin_page_shows_the_monitors_own_uplink_and_each_check_without_secrets(client_for, token) -> None:
+    rt = runtime()
+    html = (await client_for(rt).get("/admin?lang=en", headers=BEARER)).text
+    assert "No connectivity checks" in html and "judged even while" not in html
+    check = target("site", url="https://probe:pa55word@uplink.example/generate_204?key=k3y")
+    cut_off(rt, time.time() - 60, check)
+    html = (await client_for(rt).get("/admin?lang=en", headers=BEARER)).text
+    assert "The monitor has lost its internet connection" in html and "every connectivity check fails" in html
+    assert "<code>site</code>" in html and "https://uplink.example/…" in html
+    assert "pa55word" not in html and "k3y" not in html and "generate_204" not in html
+    assert "The service did not answer in time" in html and "failed 2 times in a row" in html
+    rt.connectivity.observe("site", Result(True, started=time.time()))
+    html = (await client_for(rt).get("/admin?lang=id", headers=BEARER)).text
+    assert "Terhubung: setidaknya satu pemeriksaan koneksi berhasil." in html and "<td>berhasil<div" in html
 
 
 async def test_the_admin_page_reads_in_indonesian_too(client_for, token) -> None:

@@ -15,7 +15,7 @@ from monitor.config import Maintenance, Watch
 from monitor.result import Result, State
 from monitor.store import Note, Period
 from tests.waiting import until
-from tests.web.conftest import DAY, FakeRuntime, history, make_config, set_state, target
+from tests.web.conftest import DAY, FakeRuntime, cut_off, history, make_config, set_state, target
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 
@@ -356,3 +356,27 @@ async def test_a_cached_page_never_shows_a_state_that_has_changed(client_for) ->
     html = (await client.get("/?lang=en")).text
     assert "All systems operational" in html and "No checks yet" not in html
     assert runtime.store.calls.count("daily") == 1  # the store was read once, at the first visit
+
+
+async def test_while_the_monitor_is_offline_the_page_says_it_is_cut_off_not_the_services(client_for) -> None:
+    now = time.time()
+    runtime = FakeRuntime(make_config([target("self", "Monitor"), target("web", "Website")]))
+    set_state(runtime, "self", State.UP, now - 600, last=Result(True, started=now - 5))
+    set_state(runtime, "web", State.UP, now - 600, last=Result(True, started=now - 5))
+    client = client_for(runtime, clock=lambda: now, snapshot_seconds=60)
+    html = (await client.get("/?lang=en")).text
+    assert "lost its internet connection" not in html  # online: no banner
+    cut_off(runtime, now - 120)
+    held = Result(False, "monitor_offline", "timeout: no answer within 5s", started=now - 30)
+    set_state(runtime, "web", State.UNKNOWN, now - 30, "monitor_offline", last=held)
+    html = (await client.get("/?lang=en")).text  # the cached snapshot, its banner live
+    assert_valid_html(html)
+    assert "The monitor has lost its internet connection" in html
+    assert "It is the monitor that is cut off, not the services" in html
+    assert "The monitor itself is offline; the service was not judged (this is not an outage)" in html
+    assert "192.0.2.53" not in html and "dns-1" not in html  # what the checks reach is not public
+    indonesian = (await client.get("/?lang=id")).text
+    assert "Pemantau kehilangan koneksi internet" in indonesian
+    assert "Yang terputus adalah pemantaunya, bukan layanannya" in indonesian
+    runtime.connectivity.observe("dns-1", Result(True, started=now))
+    assert "lost its internet connection" not in (await client.get("/?lang=en")).text
