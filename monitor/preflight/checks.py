@@ -39,6 +39,7 @@ from monitor.alerting.deadman import PING_SECONDS, url_key
 from monitor.alerting.policy import FLAP_CHANGES, FLAP_WINDOW
 from monitor.config import Config, Target
 from monitor.config.reader import format_duration
+from monitor.connectivity import Uplink
 from monitor.notifiers import NOTIFIERS
 from monitor.preflight.facts import RECENT, WEEK, Facts
 from monitor.preflight.model import Moment, Percent, Phrase, ReasonCode, Row, Size, Status, Text, Value, text
@@ -186,6 +187,7 @@ def states(f: Facts) -> list[Row]:
     up: list[str] = []
     maintenance: list[str] = []
     unknown: list[str] = []
+    held: list[str] = []
     troubled: dict[tuple[State, str], list[Event]] = {}  # (DOWN | DEGRADED, reason) -> events
     for target in f.config.targets.values():
         event = f.history.last_events.get(target.id)
@@ -193,7 +195,9 @@ def states(f: Facts) -> list[Row]:
         if changes >= FLAP_CHANGES:
             found = text("preflight.state.flapping", changes=changes, minutes=round(FLAP_WINDOW / 60))
             rows.append(Row("states", WARNING, (target.id,), found, text("preflight.state.flapping_todo")))
-        if event is None or event.new is State.UNKNOWN:
+        if event is not None and event.new is State.UNKNOWN and event.reason == Reason.MONITOR_OFFLINE:
+            held.append(target.id)  # not judged while the monitor itself was cut off
+        elif event is None or event.new is State.UNKNOWN:
             unknown.append(target.id)
         elif event.new in (State.DOWN, State.DEGRADED):
             troubled.setdefault((event.new, event.reason), []).append(event)
@@ -202,6 +206,9 @@ def states(f: Facts) -> list[Row]:
         else:
             up.append(target.id)
     rows += [_troubled(state, reason, events) for (state, reason), events in troubled.items()]
+    if held:
+        found = text("preflight.state.held", count=len(held))
+        rows.append(Row("states", WARNING, tuple(held), found, text("preflight.state.held_todo")))
     if unknown:
         found = text("preflight.state.no_history", count=len(unknown))
         rows.append(Row("states", WARNING, tuple(unknown), found, text("preflight.state.no_history_todo")))
@@ -541,9 +548,22 @@ def instances(f: Facts) -> list[Row]:
 
 
 def connectivity(f: Facts) -> list[Row]:
-    return [
-        Row("connectivity", WARNING, (), text("preflight.connectivity.none"), text("preflight.connectivity.none_todo"))
-    ]
+    """`[monitor] connectivity` configured, and inside the running monitor whether it is
+    cut off now (`monitor.connectivity`)."""
+    checks = tuple(c.id for c in f.config.settings.connectivity)
+    if not checks:
+        found, todo = text("preflight.connectivity.none"), text("preflight.connectivity.none_todo")
+        return [Row("connectivity", WARNING, (), found, todo)]
+    uplink = f.uplink
+    if uplink is not None and uplink.state is Uplink.OFFLINE:
+        since: Value = Moment(uplink.since) if uplink.since is not None else "—"
+        found = text("preflight.connectivity.offline", since=since, count=len(checks))
+        return [Row("connectivity", PROBLEM, checks, found, text("preflight.connectivity.offline_todo"))]
+    if uplink is not None and uplink.state is Uplink.UNKNOWN:
+        found = text("preflight.connectivity.undecided", count=len(checks))
+        return [Row("connectivity", WARNING, checks, found, text("preflight.again_todo"))]
+    key = "preflight.connectivity.online" if uplink is not None else "preflight.connectivity.ok"
+    return [Row("connectivity", OK, checks, text(key, count=len(checks)))]
 
 
 def open_files(f: Facts) -> list[Row]:

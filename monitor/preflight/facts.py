@@ -9,7 +9,8 @@ watch's start (`monitor.preflight.inside`) all judge the same way. What is read:
   last `WEEK`, the planned maintenance, the outbox's entries and the database's
   consistency check (`check_integrity`: the store backend's one check, `Backend.check`,
   without a time budget);
-- the running store's health (`StoreHealth`: does it take writes?), inside the monitor;
+- the running store's health (`StoreHealth`: does it take writes?) and its own uplink
+  (`monitor.connectivity`: offline now?), inside the monitor;
 - expiry dates read now (`probed`: certificates, domain registrations) and test
   messages sent now (`sent`), by the command;
 - the dead-man's switch's last outcome (`monitor.alerting.deadman.DeadManState`);
@@ -29,6 +30,7 @@ from typing import Protocol
 from monitor.alerting.deadman import DeadManState
 from monitor.alerting.policy import FLAP_WINDOW
 from monitor.config import Config, Settings, Target
+from monitor.connectivity import Uplink
 from monitor.errors import StoreError
 from monitor.preflight.host import ClockSync, UnitLimit
 from monitor.preflight.model import Window
@@ -65,6 +67,15 @@ async def check_integrity(settings: Settings) -> Integrity | None:
     except StoreError as exc:
         return Integrity(True, str(exc))
     return Integrity(finished)
+
+
+@dataclass(frozen=True)
+class UplinkNow:
+    """The running monitor's view of its own uplink (`monitor.connectivity.Connectivity`):
+    its state and since when (None: not known)."""
+
+    state: Uplink
+    since: float | None = None
 
 
 @dataclass(frozen=True)
@@ -118,7 +129,8 @@ class Facts:
     """Everything one checklist is judged from; see the module docstring. `folder` is
     where the store's files grow (None: on a database server), `free` the bytes free
     there; `open_files` the limit `monitor run` works with here and `unit` an installed
-    systemd unit's; `storage` the running store's health (None: not running here);
+    systemd unit's; `storage` the running store's health and `uplink` its view of its own
+    uplink (None: not running here);
     `inside` is True when the monitor itself gathers them (the admin view, the alert at
     a watch's start) rather than `monitor preflight`."""
 
@@ -135,6 +147,7 @@ class Facts:
     unit: UnitLimit | None = None
     clock: ClockSync | None = None
     storage: StoreHealth | None = None
+    uplink: UplinkNow | None = None
     inside: bool = False
 
     def expiry(self, target: Target) -> float | None:

@@ -2,10 +2,10 @@
 a watch period, and one alert with its result at the period's start.
 
 Here the facts come from the monitor itself: its open store (the history, and whether
-it takes writes: `storage_health()`), its outbox, its dead-man's switch and its own
-process (the open-file limit that matters is its own). Nothing is probed and no test
-message is sent: the last probes' expiry dates are what the admin view judges, and
-`monitor preflight --send-test` is the full check.
+it takes writes: `storage_health()`), its view of its own uplink (`connectivity`), its
+outbox, its dead-man's switch and its own process (the open-file limit that matters is
+its own). Nothing is probed and no test message is sent: the last probes' expiry dates
+are what the admin view judges, and `monitor preflight --send-test` is the full check.
 
 - `admin_section(app_state, runtime, now, language)`: the admin view's checklist in
   words while a watch starts within `ADMIN_DAYS` (None otherwise), kept by the app's
@@ -27,11 +27,12 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from monitor.config import Config, Watch
+from monitor.connectivity import Connectivity
 from monitor.errors import StoreError
 from monitor.log import kv
 from monitor.notifiers.base import Alert
 from monitor.preflight.checks import run_checks
-from monitor.preflight.facts import Facts, History, Reader, check_integrity, read_history
+from monitor.preflight.facts import Facts, History, Reader, UplinkNow, check_integrity, read_history
 from monitor.preflight.host import Host, own_open_files
 from monitor.preflight.model import Checklist, Status, Window
 from monitor.preflight.render import Formatter, View, view
@@ -86,6 +87,7 @@ async def inside_checklist(runtime: InsideRuntime, window: Window, now: float, h
     if registry.has_history(settings):
         found = dataclasses.replace(found, integrity=await check_integrity(settings))
     health: Callable[[], StoreHealth] | None = getattr(runtime, "storage_health", None)
+    uplink: Connectivity | None = getattr(runtime, "connectivity", None)
     url = settings.heartbeat_url
     folder = registry.folder(settings)
     facts = Facts(
@@ -100,6 +102,7 @@ async def inside_checklist(runtime: InsideRuntime, window: Window, now: float, h
         unit=host.unit_limit(host.units),
         clock=host.clock_sync(),
         storage=health() if health is not None else None,
+        uplink=UplinkNow(uplink.state, uplink.since) if uplink is not None else None,
         inside=True,
     )
     return Checklist.of(settings.title, window, now, settings.zone, run_checks(facts))
