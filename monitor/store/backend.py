@@ -24,10 +24,14 @@ class Backend:
     is the running monitor: its runs are recorded, so time it was stopped counts as
     unmonitored; readers (`monitor report`, `monitor check`) pass False.
     `has_history(settings)` says whether there is anything to read without creating
-    it; `where(settings)` names the database for messages (never with a password).
+    it; `where(settings)` names the database for messages (never with a password);
+    `migrate(settings)` creates or migrates the schema and returns (the version found,
+    the version now): what `open()` does first, as `monitor migrate` runs it. Both
+    raise `StoreError` when the database cannot be reached or is newer than the code.
     """
 
     scheme: str
     build: Build
     has_history: Callable[[Settings], bool]
     where: Callable[[Settings], str]
+    migrate: Callable[[Settings], tuple[int, int]]

@@ -14,6 +14,7 @@ from collections.abc import Callable
 
 from monitor.config import Settings
 from monitor.store.backend import Backend
+from monitor.store.sqlite.schema import migrate_file
 from monitor.store.sqlite.store import SQLiteStore, database_path
 
 
@@ -29,6 +30,10 @@ def _where(settings: Settings) -> str:
     return str(database_path(settings))
 
 
-BACKEND = Backend(scheme="sqlite", build=_build, has_history=_has_history, where=_where)
+def _migrate(settings: Settings) -> tuple[int, int]:
+    return migrate_file(database_path(settings))
+
+
+BACKEND = Backend(scheme="sqlite", build=_build, has_history=_has_history, where=_where, migrate=_migrate)
 
 __all__ = ["BACKEND", "SQLiteStore"]
