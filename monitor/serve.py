@@ -13,6 +13,7 @@ import uvicorn
 
 from monitor import log as logsetup
 from monitor.config import Config
+from monitor.errors import StoreError
 from monitor.log import kv
 from monitor.runtime import Monitor
 from monitor.store.registry import open_store
@@ -66,7 +67,11 @@ def serve(config: Config, log_level: str = "info", prepare: Callable[[Config], C
     sys.setswitchinterval(SWITCH_INTERVAL)
     config.settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = open_store(config.settings)
-    monitor = Monitor(config, store, alerting=True, prepare=prepare)
+    try:
+        monitor = Monitor(config, store, alerting=True, prepare=prepare)  # opens the outbox
+    except StoreError as exc:  # e.g. the database is unreachable or newer than this monitor
+        print(f"monitor run: {exc}", file=sys.stderr)
+        return 1
     app = create_app(monitor, manage=True, watch_config=True)
     host, _, port = config.settings.listen.rpartition(":")
     log.info("serving", extra=kv(listen=config.settings.listen, config=str(config.path)))

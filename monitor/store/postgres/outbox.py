@@ -37,6 +37,7 @@ from monitor.store.records import DELIVERED, EPHEMERAL, FAILED, Entry
 Conn = psycopg.Connection[tuple[Any, ...]]
 KEEP_EPHEMERAL = 3600.0  # delivered refreshes are pruned after an hour
 CLAIM_SECONDS = 120.0
+NAME = "monitor outbox"  # its application_name
 BUSY_SECONDS = 1.0  # a row another instance holds is looked at again this much later
 
 _COLUMNS = "seq, alert, notifier, status, attempts, created, next_at, done_at, error, alert_id, kind, target"
@@ -62,7 +63,7 @@ class PostgresOutbox:
         self._opened = False
 
     def open(self) -> None:
-        db = connect(self.url)
+        db = connect(self.url, NAME)
         try:
             migrate(db)
         except (psycopg.Error, StoreError) as exc:
@@ -86,7 +87,7 @@ class PostgresOutbox:
         if not self._opened:
             raise StoreError("the outbox is not open")
         if self._db is None or self._db.closed:
-            self._db = connect(self.url)
+            self._db = connect(self.url, NAME)
         return self._db
 
     def enqueue(self, alert: Alert, notifiers: Iterable[str]) -> list[str]:

@@ -143,18 +143,19 @@ def migrate(conn: psycopg.Connection[tuple[object, ...]], steps: tuple[Migration
     return found
 
 
-def connect(url: str) -> psycopg.Connection[tuple[object, ...]]:
-    """A synchronous autocommit connection (transactions are explicit); `StoreError`
-    naming the database without its password when it cannot be reached."""
+def connect(url: str, name: str = "monitor") -> psycopg.Connection[tuple[object, ...]]:
+    """A synchronous autocommit connection (transactions are explicit), shown as `name`
+    in `pg_stat_activity`; `StoreError` naming the database without its password when
+    it cannot be reached."""
     try:
-        return psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+        return psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT, application_name=name)
     except psycopg.Error as exc:
         raise StoreError(f"cannot connect to {redacted(url)}: {_first_line(exc)}") from exc
 
 
 def migrate_url(url: str) -> tuple[int, int]:
     """Connect, migrate and close: (version found, version now)."""
-    with connect(url) as conn:
+    with connect(url, "monitor migrate") as conn:
         try:
             found = migrate(conn)
         except psycopg.Error as exc:

@@ -91,7 +91,7 @@ class PostgresStore:
             min_size=1,
             max_size=READERS,
             open=False,
-            kwargs={"connect_timeout": CONNECT_TIMEOUT},
+            kwargs={"connect_timeout": CONNECT_TIMEOUT, "application_name": "monitor reader"},
             configure=_configure_reader,
             name="monitor-store-readers",
         )
@@ -105,7 +105,7 @@ class PostgresStore:
 
     def _prepare(self) -> int | None:
         """Migrate, and record this run when observing; the run's id."""
-        with connect(self.url) as conn:
+        with connect(self.url, "monitor open") as conn:
             try:
                 migrate(conn)
                 if not self.observe:

@@ -47,6 +47,7 @@ from monitor.store.rollup import HOUR, Accumulator, pack_hours, unpack_hours
 log = logging.getLogger(__name__)
 
 Conn = AsyncConnection[tuple[Any, ...]]
+NAME = "monitor writer"  # its application_name
 HEARTBEAT = 10.0  # seconds between two `runs.last_seen` updates while idle
 PRUNE_EVERY = 3600.0  # seconds between two retention passes
 PRUNE_CHUNK = 200  # targets per retention transaction
@@ -193,7 +194,9 @@ class Writer:
         if self._conn is None or self._conn.closed or self._conn.broken:
             self._conn = None
             try:
-                conn = await AsyncConnection.connect(self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT)
+                conn = await AsyncConnection.connect(
+                    self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT, application_name=NAME
+                )
             except psycopg.Error as exc:
                 raise StoreError(f"cannot connect to {redacted(self.url)}: {str(exc).strip()}") from exc
             await conn.execute(_STAGE)
