@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator
 import psycopg
 import pytest
 
-from monitor.result import Result
+from monitor.result import Event, Result, State
 from monitor.store.postgres import writer as pgwriter
 from monitor.store.postgres.store import PostgresStore
 from tests.history import T0, Clock, H
@@ -75,6 +75,23 @@ async def test_a_result_written_twice_replaces_itself_as_on_sqlite(url: str) -> 
         store.add_result("web", Result(True, duration=0.3, started=T0))  # a later batch
         await store.flush()
         assert [(r.ok, r.duration) for r in await store.results("web", T0, T0 + H)] == [(True, 0.3)]
+    finally:
+        await store.close()
+
+
+async def test_details_with_tabs_newlines_backslashes_and_nul_survive_the_copy(url: str) -> None:
+    store = PostgresStore(url, clock=Clock(T0))
+    await store.open()
+    try:
+        detail = "line one\nline\ttwo \\N C:\\probe\r\x00end"
+        store.add_result("web", Result(False, "http_status", detail, 0.1, T0, status_code=500))
+        store.add_event(Event("web", T0, State.UP, State.DOWN, "http_status", detail))
+        await store.flush()
+        [stored] = await store.results("web", T0, T0 + H)
+        assert (stored.detail, stored.reason, stored.status_code) == (detail.replace("\x00", ""), "http_status", 500)
+        assert (await store.last_results())["web"].detail == detail  # JSON keeps even NUL
+        [event] = await store.events(["web"], T0, T0 + H)
+        assert event.detail == detail.replace("\x00", "")
     finally:
         await store.close()
 

@@ -3,15 +3,18 @@ batches, on one async connection of its own.
 
 The probe loop only appends to a `deque` (no lock, no await). The task wakes every
 `flush_interval`, or early when `batch_size` items wait, and writes everything queued
-in one transaction of a few statements whatever the batch's size: the raw results by
-`COPY` (into a temporary table, then merged by their key, so a result written twice
-replaces itself as on SQLite), and the rollups they change, the latest result per
-target and the events each as one `INSERT ... SELECT FROM unnest(arrays)`. Operations
-queued with `call` (flushes, notes, ...) run in the same transaction, after what was
-queued before them, each in a savepoint; their futures resolve after the commit.
+in one transaction of a few statements whatever the batch's size: the raw results, the
+rollups they change and the latest result per target each by one `COPY` into a
+temporary table merged by key in one statement (a result written twice replaces
+itself, as on SQLite), and the events by one `COPY`. Operations queued with `call`
+(flushes, notes, ...) run in the same transaction, after what was queued before them,
+each in a savepoint; their futures resolve after the commit.
 
-The work between two awaits is bounded (`SLICE` items), so a backlog of a hundred
-thousand results delays a probe by a few milliseconds, not by the whole batch.
+**The event loop is never held for a batch.** Turning a batch into rows (the rollups'
+accumulators, the latest results' JSON, the COPY text itself) costs tens of
+microseconds per result: it runs in the writer's own thread (`_build`), and the loop
+only streams the finished text to the server. The queries stay on the loop (psycopg's
+async connection). BENCHMARKS.md has the figures that chose this.
 
 Rollups are kept current in memory as on SQLite (`monitor.store.rollup.Accumulator`
 per target and hour, loaded for a whole batch in one query after a restart). Once an
@@ -30,8 +33,9 @@ import contextlib
 import logging
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg import AsyncConnection
@@ -46,47 +50,70 @@ from monitor.store.rollup import HOUR, Accumulator, pack_hours, unpack_hours
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 Conn = AsyncConnection[tuple[Any, ...]]
 NAME = "monitor writer"  # its application_name
 HEARTBEAT = 10.0  # seconds between two `runs.last_seen` updates while idle
 PRUNE_EVERY = 3600.0  # seconds between two retention passes
 PRUNE_CHUNK = 200  # targets per retention transaction
-SLICE = 2000  # queued items handled between two yields to the event loop
 DAY = 86400
 MAX_MICROS = 2**31 - 1  # `duration` is an integer column of microseconds
 
-_STAGE = "CREATE TEMPORARY TABLE IF NOT EXISTS incoming_results (LIKE results INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
-# The staged rows move in one statement (emptying the stage for a second COPY in the
-# same transaction); their key is unique: `_write_batch` keeps the last of duplicates.
-_COPY = "COPY incoming_results (target, flags, at, duration, status_code, reason, detail) FROM STDIN"
-_MERGE = (
+# Temporary tables (one set per connection) that COPY fills and each merge empties.
+_STAGE = (
+    "CREATE TEMPORARY TABLE IF NOT EXISTS incoming_results (LIKE results INCLUDING DEFAULTS) ON COMMIT DELETE ROWS; "
+    "CREATE TEMPORARY TABLE IF NOT EXISTS incoming_rollups (LIKE rollups INCLUDING DEFAULTS) ON COMMIT DELETE ROWS; "
+    "CREATE TEMPORARY TABLE IF NOT EXISTS incoming_latest (LIKE latest INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+)
+_COPY_RESULTS = "COPY incoming_results (target, flags, at, duration, status_code, reason, detail) FROM STDIN"
+_MERGE_RESULTS = (
     "WITH moved AS (DELETE FROM incoming_results RETURNING *) INSERT INTO results SELECT * FROM moved "
-    "ON CONFLICT (target, location, at) DO UPDATE SET flags = excluded.flags, "
-    "duration = excluded.duration, status_code = excluded.status_code, reason = excluded.reason, "
-    "detail = excluded.detail"
+    "ON CONFLICT (target, location, at) DO UPDATE SET flags = excluded.flags, duration = excluded.duration, "
+    "status_code = excluded.status_code, reason = excluded.reason, detail = excluded.detail"
 )
-_LATEST = (
-    "INSERT INTO latest (target, started, result) SELECT * FROM unnest(%s::integer[], %s::float8[], %s::text[]) "
-    "ON CONFLICT (target, location) DO UPDATE SET started = excluded.started, result = excluded.result "
-    "WHERE latest.started <= excluded.started"
+_COPY_ROLLUPS = (
+    "COPY incoming_rollups (target, hour, count, failures, degraded, maintenance, lat_count, lat_sum, lat_min, "
+    "lat_max, hist) FROM STDIN"
 )
-_EVENTS = (
-    "INSERT INTO events (target, at, old, new, reason, detail) SELECT * FROM "
-    "unnest(%s::integer[], %s::float8[], %s::text[], %s::text[], %s::text[], %s::text[])"
-)
-_ROLLUPS = (
-    "INSERT INTO rollups (target, hour, count, failures, degraded, maintenance, lat_count, lat_sum, lat_min, "
-    "lat_max, hist) SELECT * FROM unnest(%s::integer[], %s::integer[], %s::integer[], %s::integer[], "
-    "%s::integer[], %s::integer[], %s::integer[], %s::bigint[], %s::integer[], %s::integer[], %s::bytea[]) "
+_MERGE_ROLLUPS = (
+    "WITH moved AS (DELETE FROM incoming_rollups RETURNING *) INSERT INTO rollups SELECT * FROM moved "
     "ON CONFLICT (target, location, hour) DO UPDATE SET count = excluded.count, failures = excluded.failures, "
     "degraded = excluded.degraded, maintenance = excluded.maintenance, lat_count = excluded.lat_count, "
     "lat_sum = excluded.lat_sum, lat_min = excluded.lat_min, lat_max = excluded.lat_max, hist = excluded.hist"
 )
+_COPY_LATEST = "COPY incoming_latest (target, started, result) FROM STDIN"
+_MERGE_LATEST = (
+    "WITH moved AS (DELETE FROM incoming_latest RETURNING *) INSERT INTO latest SELECT * FROM moved "
+    "ON CONFLICT (target, location) DO UPDATE SET started = excluded.started, result = excluded.result "
+    "WHERE latest.started <= excluded.started"
+)
+_COPY_EVENTS = "COPY events (target, at, old, new, reason, detail) FROM STDIN"
 _LOAD = (
     "SELECT r.target, r.hour, r.count, r.failures, r.degraded, r.maintenance, r.lat_count, r.lat_sum, r.lat_min, "
     "r.lat_max, r.hist FROM rollups r JOIN unnest(%s::integer[], %s::integer[]) AS s (target, hour) "
     f"ON r.target = s.target AND r.hour = s.hour WHERE r.location = {LOCAL}"
 )
+
+
+def copy_line(row: tuple[Any, ...]) -> str:
+    """One line of COPY's text format. NUL cannot be stored in a text column: dropped."""
+    return "\t".join(_field(value) for value in row) + "\n"
+
+
+def _field(value: Any) -> str:
+    if value is None:
+        return "\\N"
+    if isinstance(value, bytes):
+        return "\\\\x" + value.hex()
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, int):
+        return str(value)
+    text = str(value)
+    if any(c in text for c in "\\\t\n\r\x00"):
+        text = text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+        text = text.replace("\x00", "")
+    return text
 
 
 @dataclass(slots=True)
@@ -97,25 +124,24 @@ class Op:
     future: asyncio.Future[Any]
 
 
-Item = tuple[str, Result, bool] | Event | Op
+Result3 = tuple[str, Result, bool]
+Item = Result3 | Event | Op
 OpOutcome = tuple[Op, Any, BaseException | None]
 
 
 @dataclass
-class _Batch:
-    """What one stretch of the queue (up to the next operation) writes."""
+class _Built:
+    """A stretch of the queue (up to the next operation) as COPY text, made in the
+    writer's thread: results, events, the latest results, the changed rollups."""
 
-    results: list[tuple[Any, ...]]
-    events: list[Event]
-    latest: dict[str, Result]
-
-    @classmethod
-    def empty(cls) -> _Batch:
-        return cls([], [], {})
+    results: list[str] = field(default_factory=list)
+    events: list[str] = field(default_factory=list)
+    latest: list[str] = field(default_factory=list)
+    rollups: list[str] = field(default_factory=list)
 
 
 class Writer:
-    """Owns the writing connection and the queue; see the module doc."""
+    """Owns the writing connection, its thread and the queue; see the module doc."""
 
     def __init__(
         self,
@@ -133,22 +159,23 @@ class Writer:
         self.healthy = True
         self._conn: Conn | None = None
         self._task: asyncio.Task[None] | None = None
+        self._thread: ThreadPoolExecutor | None = None
         self._wake = asyncio.Event()
         self._stopping = False
         self._keys: dict[str, int] = {}
         self._accs: dict[tuple[int, int], Accumulator] = {}
-        self._dirty: set[tuple[int, int]] = set()
         self._beat = 0.0
         self._pruned = 0.0
 
     def start(self) -> None:
         self._stopping = False
+        self._thread = ThreadPoolExecutor(1, thread_name_prefix="monitor-store-writer")
         self._task = asyncio.get_running_loop().create_task(self._run(), name="monitor-store-writer")
 
     def alive(self) -> bool:
         return self._task is not None and not self._task.done()
 
-    def put(self, item: tuple[str, Result, bool] | Event) -> None:
+    def put(self, item: Result3 | Event) -> None:
         self.queue.append(item)
         if len(self.queue) % self.batch_size == 0:
             self._wake.set()
@@ -166,6 +193,10 @@ class Writer:
         self._wake.set()
         if self._task is not None:
             await asyncio.shield(self._task)
+
+    async def _off_loop(self, fn: Callable[[], T]) -> T:
+        assert self._thread is not None
+        return await asyncio.get_running_loop().run_in_executor(self._thread, fn)
 
     async def _run(self) -> None:
         try:
@@ -185,6 +216,8 @@ class Writer:
                 with contextlib.suppress(psycopg.Error):
                     await self._conn.close()
                 self._conn = None
+            if self._thread is not None:
+                self._thread.shutdown(wait=False)
             # However the task ends, no caller may wait for ever on an operation.
             for item in list(self.queue):
                 if isinstance(item, Op) and not item.future.done():
@@ -225,7 +258,6 @@ class Writer:
             self.healthy = False
             log.error("store write failed, %d items lost: %s", len(items), exc)
             self._accs.clear()  # they may hold what was not written: load them again
-            self._dirty.clear()
             self._keys.clear()  # may hold keys rolled back
             for item in items:
                 if isinstance(item, Op) and not item.future.done():
@@ -245,93 +277,105 @@ class Writer:
 
     async def _write(self, conn: Conn, items: list[Item]) -> list[OpOutcome]:
         ops: list[OpOutcome] = []
-        batch = _Batch.empty()
-        await self._prepare(conn, items)
-        for n, item in enumerate(items, 1):
-            if isinstance(item, Op):
-                # Everything queued before the operation is written before it runs.
-                await self._write_batch(conn, batch)
-                batch = _Batch.empty()
-                try:
-                    async with conn.transaction():
-                        ops.append((item, await item.fn(conn), None))
-                except Exception as exc:  # reported to the caller through its future
-                    ops.append((item, None, exc))
-            elif isinstance(item, Event):
-                batch.events.append(item)
-            else:
-                try:
-                    batch.results.append(self._result(*item))
-                except (TypeError, ValueError, OverflowError) as exc:  # a malformed result
-                    log.error("store skipped a malformed result of %s: %r", item[0], exc)
-                    continue
-                batch.latest[item[0]] = item[1]
-            if n % SLICE == 0:
-                await asyncio.sleep(0)  # let the probes run
-        await self._write_batch(conn, batch)
+        stretch: list[Result3 | Event] = []
+        for item in items:
+            if not isinstance(item, Op):
+                stretch.append(item)
+                continue
+            # Everything queued before the operation is written before it runs.
+            await self._write_stretch(conn, stretch)
+            stretch = []
+            try:
+                async with conn.transaction():
+                    ops.append((item, await item.fn(conn), None))
+            except Exception as exc:  # reported to the caller through its future
+                ops.append((item, None, exc))
+        await self._write_stretch(conn, stretch)
+        return ops
+
+    async def _write_stretch(self, conn: Conn, items: list[Result3 | Event]) -> None:
+        if not items:
+            return
+        ids, hours = await self._off_loop(lambda: _scan(items))
+        await self._lookup_keys(conn, ids)
+        missing = await self._off_loop(lambda: self._missing(hours))
+        if missing:
+            keys, numbers = zip(*missing, strict=True)
+            cur = await conn.execute(_LOAD, (list(keys), list(numbers)))
+            loaded = await cur.fetchall()
+            await self._off_loop(lambda: self._loaded(missing, loaded))
+        built = await self._off_loop(lambda: self._build(items))
+        for copy, merge, lines in (
+            (_COPY_RESULTS, _MERGE_RESULTS, built.results),
+            (_COPY_EVENTS, None, built.events),
+            (_COPY_LATEST, _MERGE_LATEST, built.latest),
+            (_COPY_ROLLUPS, _MERGE_ROLLUPS, built.rollups),
+        ):
+            if not lines:
+                continue
+            async with conn.cursor().copy(copy) as stream:
+                await stream.write("".join(lines))
+            if merge is not None:
+                await conn.execute(merge)
+
+    async def _lookup_keys(self, conn: Conn, ids: set[str]) -> None:
+        unknown = sorted(ids - self._keys.keys())
+        if not unknown:
+            return
+        await conn.execute("INSERT INTO targets (id) SELECT unnest(%s::text[]) ON CONFLICT (id) DO NOTHING", (unknown,))
+        cur = await conn.execute("SELECT id, key FROM targets WHERE id = ANY(%s)", (unknown,))
+        self._keys.update((tid, int(key)) for tid, key in await cur.fetchall())
+
+    # -- in the writer's thread -----------------------------------------------------
+
+    def _missing(self, hours: set[tuple[str, int]]) -> list[tuple[int, int]]:
+        """The (key, hour) slots not in memory yet."""
+        return sorted({(self._keys[tid], hour) for tid, hour in hours} - self._accs.keys())
+
+    def _loaded(self, missing: list[tuple[int, int]], rows: list[tuple[Any, ...]]) -> None:
+        for row in rows:
+            self._accs[(row[0], row[1])] = Accumulator.from_row(row[2:])
+        for slot in missing:
+            self._accs.setdefault(slot, Accumulator())
+
+    def _build(self, items: list[Result3 | Event]) -> _Built:
+        built, latest, dirty = _Built(), {}, set()
+        results: dict[tuple[int, float], str] = {}  # the last of a key wins
+        for item in items:
+            if isinstance(item, Event):
+                row = (self._keys[item.target], item.at, item.old.value, item.new.value, item.reason, item.detail)
+                built.events.append(copy_line(row))
+                continue
+            target_id, result, maint = item
+            try:
+                key, started, line = self._result(target_id, result, maint)
+            except (TypeError, ValueError, OverflowError) as exc:  # a malformed result
+                log.error("store skipped a malformed result of %s: %r", target_id, exc)
+                continue
+            results[(key, started)] = line
+            latest[key] = result
+            dirty.add((key, int(started // HOUR)))
+        built.results = list(results.values())
+        built.latest = [copy_line((key, float(r.started), result_json(r))) for key, r in latest.items()]
+        built.rollups = [copy_line((key, hour, *self._accs[(key, hour)].row())) for key, hour in sorted(dirty)]
         if len(self._accs) > 4 * max(len(self._keys), 1):
             newest = max(hour for _, hour in self._accs)
             self._accs = {k: a for k, a in self._accs.items() if k[1] >= newest - 1}
-        return ops
+        return built
 
-    async def _prepare(self, conn: Conn, items: list[Item]) -> None:
-        """Look up, in one query each, the keys of targets not seen yet and the rollups of
-        hours not in memory yet (after a restart, or a new hour)."""
-        ids = {item.target if isinstance(item, Event) else item[0] for item in items if not isinstance(item, Op)}
-        unknown = sorted(ids - self._keys.keys())
-        if unknown:
-            await conn.execute("INSERT INTO targets (id) SELECT unnest(%s::text[]) ON CONFLICT DO NOTHING", (unknown,))
-            cur = await conn.execute("SELECT id, key FROM targets WHERE id = ANY(%s)", (unknown,))
-            self._keys.update((tid, int(key)) for tid, key in await cur.fetchall())
-        missing: set[tuple[int, int]] = set()
-        for item in items:
-            if isinstance(item, tuple):
-                with contextlib.suppress(TypeError, ValueError, OverflowError):
-                    slot = (self._keys[item[0]], int(float(item[1].started) // HOUR))
-                    if slot not in self._accs:
-                        missing.add(slot)
-        if missing:
-            keys, hours = zip(*sorted(missing), strict=True)
-            cur = await conn.execute(_LOAD, (list(keys), list(hours)))
-            for row in await cur.fetchall():
-                self._accs[(row[0], row[1])] = Accumulator.from_row(row[2:])
-            for slot in missing:
-                self._accs.setdefault(slot, Accumulator())
-
-    def _result(self, target_id: str, result: Result, maint: bool) -> tuple[Any, ...]:
-        """The `results` row of one result (as COPY takes it); its rollup updated."""
+    def _result(self, target_id: str, result: Result, maint: bool) -> tuple[int, float, str]:
+        """The `results` line of one result; its rollup updated."""
         started, duration = float(result.started), float(result.duration)
         micros = min(max(round(duration * 1e6), 0), MAX_MICROS)
         key = self._keys[target_id]
         flags = OK * result.ok | DEGRADED * result.degraded | MAINTENANCE * maint
         slot = (key, int(started // HOUR))
-        self._accs[slot].add(result.ok, result.degraded, maint, duration)
-        self._dirty.add(slot)
         reason = None if result.ok and result.reason == "ok" else str(result.reason)
-        return (key, flags, started, micros, result.status_code, reason, result.detail or None)
+        line = copy_line((key, flags, started, micros, result.status_code, reason, result.detail or None))
+        self._accs[slot].add(result.ok, result.degraded, maint, duration)
+        return key, started, line
 
-    async def _write_batch(self, conn: Conn, batch: _Batch) -> None:
-        if batch.results:
-            unique = {(row[0], row[2]): row for row in batch.results}  # the last of a key wins
-            cur = conn.cursor()
-            async with cur.copy(_COPY) as copy:
-                for n, row in enumerate(unique.values(), 1):
-                    await copy.write_row(row)
-                    if n % SLICE == 0:
-                        await asyncio.sleep(0)
-            await conn.execute(_MERGE)
-        if batch.events:
-            events = [(self._keys[e.target], e.at, e.old.value, e.new.value, e.reason, e.detail) for e in batch.events]
-            await conn.execute(_EVENTS, [list(column) for column in zip(*events, strict=True)])
-        if batch.latest:
-            keys = [self._keys[tid] for tid in batch.latest]
-            started = [float(r.started) for r in batch.latest.values()]
-            await conn.execute(_LATEST, (keys, started, [result_json(r) for r in batch.latest.values()]))
-        if self._dirty:
-            slots = sorted(self._dirty)
-            rollups = [(key, hour, *self._accs[(key, hour)].row()) for key, hour in slots]
-            await conn.execute(_ROLLUPS, [list(column) for column in zip(*rollups, strict=True)])
-            self._dirty.clear()
+    # -- housekeeping ---------------------------------------------------------------
 
     async def _housekeeping(self, conn: Conn, now: float) -> None:
         """Retention and packing, by the observing monitor only (never by a reader), once
@@ -350,6 +394,20 @@ class Writer:
             async with conn.transaction():
                 await pgreads.prune(conn, cutoff, chunk)
                 await pack_days(conn, chunk, before_day)
+
+
+def _scan(items: list[Result3 | Event]) -> tuple[set[str], set[tuple[str, int]]]:
+    """The targets a stretch names, and the (target, hour) slots its results touch."""
+    ids: set[str] = set()
+    hours: set[tuple[str, int]] = set()
+    for item in items:
+        if isinstance(item, Event):
+            ids.add(item.target)
+            continue
+        ids.add(item[0])
+        with contextlib.suppress(TypeError, ValueError, OverflowError):  # skipped by `_build`
+            hours.add((item[0], int(float(item[1].started) // HOUR)))
+    return ids, hours
 
 
 async def pack_days(conn: Conn, keys: list[int], before_day: int) -> int:
@@ -391,4 +449,4 @@ async def pack_days(conn: Conn, keys: list[int], before_day: int) -> int:
     return len(rows)
 
 
-__all__ = ["LOCAL", "Writer", "pack_days"]
+__all__ = ["Writer", "copy_line", "pack_days"]
