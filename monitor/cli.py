@@ -1,8 +1,10 @@
 """The `monitor` command line: run, check, validate, report, notify-test, migrate.
 
 Exit codes (docs/cli.md): `check` 0 all up, 1 any down/degraded, 2 bad configuration;
-`validate` 0 valid, 2 invalid; `migrate` 0 migrated or up to date, 2 on an error. A
-configuration problem is printed with its file, key path and line, never as a traceback.
+`validate` 0 valid, 2 invalid; `migrate` 0 migrated or up to date, 2 on an error;
+`run` and `report` 2 for a store they cannot use (damaged, unreachable, newer than this
+monitor) too. A configuration problem is printed with its file, key path and line, a
+store's problem as one line, never as a traceback.
 """
 
 from __future__ import annotations
@@ -25,9 +27,11 @@ from monitor.errors import ConfigError, StoreError
 from monitor.probes import PROBES, Heartbeats, heartbeat_book, probe_context
 from monitor.result import Result
 from monitor.runtime import run_probe
-from monitor.store.registry import has_history, migrate, open_store, where
+from monitor.store.registry import check_store, has_history, migrate, open_store, where
 
 EXIT_OK, EXIT_DOWN, EXIT_CONFIG = 0, 1, 2
+EXIT_STORE = 2  # the store cannot be used: damaged, unreachable, newer than this monitor
+CHECKED = ("run", "report")  # the commands that check their store before they start
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -74,6 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         _print_problems(exc)
         return EXIT_CONFIG
+    if args.command in CHECKED and not _store_sound(config):
+        return EXIT_STORE
     handler = {
         "run": _run,
         "check": _check,
@@ -83,6 +89,24 @@ def main(argv: Sequence[str] | None = None) -> int:
         "migrate": _migrate,
     }[args.command]
     return handler(config, args)
+
+
+def _store_sound(config: Config) -> bool:
+    """Check the store before starting (damage; for a server, that it answers with a
+    schema this monitor knows); print what is wrong on one line."""
+    try:
+        check_store(config.settings)
+    except StoreError as exc:
+        if exc.reason == "database corrupt":
+            print(
+                f"monitor: the history database {exc}; not starting: recover it first "
+                "(docs/status-page.md, 'A damaged database')",
+                file=sys.stderr,
+            )
+        else:
+            print(f"monitor: {exc}; not starting", file=sys.stderr)
+        return False
+    return True
 
 
 def _load(args: argparse.Namespace) -> Config:
@@ -145,7 +169,10 @@ async def _probe_all(config: Config, targets: list[Target], concurrency: int = 1
         async with gate:
             return await run_probe(target, ctx)
 
-    return list(await asyncio.gather(*(one(t) for t in targets)))
+    try:
+        return list(await asyncio.gather(*(one(t) for t in targets)))
+    finally:
+        await ctx.aclose()
 
 
 async def _stored_heartbeats(config: Config) -> Heartbeats:

@@ -43,7 +43,13 @@ class ConfigError(MonitorError):
 
 
 class StoreError(MonitorError):
-    """The history store failed (cannot open, migrate or write the database)."""
+    """The history store failed (cannot open, migrate or write the database). `reason`
+    names the failure shortly ("disk full", "I/O error", "database corrupt", ...) where
+    the backend could tell it."""
+
+    def __init__(self, message: str, reason: str = "") -> None:
+        super().__init__(message)
+        self.reason = reason
 
 
 class NotifyError(MonitorError):

@@ -42,6 +42,32 @@ class Reason:
     MAINTENANCE = "maintenance"
     DEPENDENCY_DOWN = "dependency_down"
     ERROR = "error"
+    # The monitor itself could not run the probe (out of descriptors or memory): no
+    # verdict on the target. The runtime retries and never feeds it to the state machine.
+    MONITOR_ERROR = "monitor_error"
+    # Cameras that stream, domains that expire, HTTP codings and speed (devices, 2nd wave)
+    NO_VIDEO = "no_video"
+    DOMAIN_EXPIRED = "domain_expired"
+    DOMAIN_EXPIRING = "domain_expiring"
+    DOMAIN_NOT_FOUND = "domain_not_found"
+    RDAP_ERROR = "rdap_error"
+    UNSUPPORTED_ENCODING = "unsupported_encoding"
+    TOO_SLOW = "too_slow"
+    # snmp (monitor.probes.snmp)
+    SNMP_TIMEOUT = "snmp_timeout"
+    SNMP_AUTH = "snmp_auth"
+    SNMP_NO_SUCH_OBJECT = "snmp_no_such_object"
+    VALUE_MISMATCH = "value_mismatch"
+    # ups (monitor.probes.ups): what a guard on duty must hear about the power
+    ON_BATTERY = "on_battery"
+    LOW_BATTERY = "low_battery"
+    REPLACE_BATTERY = "replace_battery"
+    UPS_OVERLOAD = "ups_overload"
+    UPS_BYPASS = "ups_bypass"
+    UPS_OFF = "ups_off"
+    UPS_ALARM = "ups_alarm"
+    UPS_DATA_STALE = "ups_data_stale"
+    UPS_NOT_FOUND = "ups_not_found"
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +78,8 @@ class Result:
     certificate is inside its warning window. `phases` holds durations in seconds keyed by
     phase name (http: resolve, connect, tls, processing, transfer; dns: resolve).
     `extra` holds kind-specific gauge values keyed by their full metric name (the kind
-    declares each in its `ProbeKind.metrics`).
+    declares each in its `ProbeKind.metrics`), with its labels for a labelled gauge
+    (`probe_snmp_value{oid="IF-MIB::ifOperStatus.3"}`).
     """
 
     ok: bool

@@ -23,9 +23,11 @@ from prometheus_client import CollectorRegistry
 
 from monitor.alerting.deadman import PING_SECONDS, DeadMan
 from monitor.alerting.service import TICK_SECONDS, Alerting
+from monitor.alerting.storage import combined
 from monitor.assess import assess
 from monitor.config import Config, Target
 from monitor.config.loader import load_config
+from monitor.config.watch import Source, follow
 from monitor.errors import ConfigError
 from monitor.log import kv
 from monitor.metrics.registry import Metrics
@@ -33,11 +35,13 @@ from monitor.probes import PROBES, ProbeContext, heartbeat_book, probe_context
 from monitor.result import Event, Reason, Result, State
 from monitor.scheduler import Scheduler
 from monitor.state import StateMachine
-from monitor.store import PlannedMaintenance, Store
+from monitor.store import PlannedMaintenance, Store, StoreHealth
 
 log = logging.getLogger(__name__)
 
 Listener = Callable[[Event, Target], None]
+OWN_ERROR_RETRIES = (0.2, 1.0)  # pauses before probing again after the monitor's own error
+OWN_ERROR_LOG_SECONDS = 60.0
 MAINTENANCE_TICK = 5.0  # seconds between checks of the maintenance windows
 REFREEZE_SECONDS = 600.0  # seconds between `freeze_heap` runs while running (see there)
 
@@ -63,6 +67,8 @@ async def run_probe(target: Target, ctx: ProbeContext) -> Result:
             result = await kind.probe(target, ctx)
     except TimeoutError:
         result = Result(False, Reason.TIMEOUT, f"no answer within {target.timeout:g}s", duration=time.time() - started)
+    except MemoryError:
+        result = Result(False, Reason.MONITOR_ERROR, "the monitor ran out of memory", duration=time.time() - started)
     except Exception as exc:  # a bug in a probe must not stop the others
         log.exception("probe crashed", extra=kv(target=target.id, kind=target.kind))
         result = Result(False, Reason.ERROR, f"internal error: {type(exc).__name__}", duration=time.time() - started)
@@ -111,6 +117,7 @@ class Monitor:
         self.scheduler = Scheduler(self._probe_and_record, concurrency=concurrency, on_lag=self.metrics.lag.observe)
         self.registry = self.metrics.registry
         self.listeners: list[Listener] = []
+        self.last_own_error = -OWN_ERROR_LOG_SECONDS  # monotonic time of the monitor's own last probe error
         self.started_at = time.time()
         self.last_reload: ReloadStatus | None = None  # None: the start's configuration
         self.ready = False
@@ -119,7 +126,13 @@ class Monitor:
         self._planned: list[PlannedMaintenance] = []  # planned through the admin API
         # Alerting (policy, outbox, notifiers) and the dead-man's switch: `monitor run` only.
         self.alerting = (
-            Alerting(config, outbox=store.outbox(time.time), metrics=self.metrics, last_result=self._last_result)
+            Alerting(
+                config,
+                outbox=store.outbox(time.time),
+                storage=store.health,
+                metrics=self.metrics,
+                last_result=self._last_result,
+            )
             if alerting
             else None
         )
@@ -180,6 +193,7 @@ class Monitor:
             await self.alerting.stop()
         if self.deadman is not None:
             await self.deadman.aclose()
+        await self.ctx.aclose()
         await self.store.close()
         log.info("monitor stopped")
 
@@ -191,13 +205,41 @@ class Monitor:
         """Probing runs on time (used by /readyz and the dead-man's switch)."""
         return self.ready and self.scheduler.healthy()
 
+    def storage_health(self) -> StoreHealth:
+        """Whether the history and the outbox take writes (for /readyz and the metrics)."""
+        history = self.store.health()
+        if self.alerting is None:
+            return history
+        return combined(history, self.alerting.outbox.health())
+
     async def probe_now(self, target: Target) -> Result:
         return await run_probe(target, self.ctx)
 
     async def _probe_and_record(self, target: Target) -> None:
         result = await run_probe(target, self.ctx)
-        if self.config.targets.get(target.id) is target:  # not removed/replaced meanwhile
+        for pause in OWN_ERROR_RETRIES:
+            if result.reason != Reason.MONITOR_ERROR:
+                break
+            self._own_error(target, result)
+            await asyncio.sleep(pause)
+            result = await run_probe(target, self.ctx)
+        if result.reason == Reason.MONITOR_ERROR:
+            self._own_error(target, result)  # no verdict on the target: its state stays
+        elif self.config.targets.get(target.id) is target:  # not removed/replaced meanwhile
             self.record(target, result)
+
+    def _own_error(self, target: Target, result: Result) -> None:
+        """The monitor, not the target, failed (out of descriptors or memory): counted,
+        shown by `/readyz`, logged once a minute at most."""
+        now = time.monotonic()
+        self.metrics.own_errors += 1
+        if now - self.last_own_error >= OWN_ERROR_LOG_SECONDS:
+            log.error("probing failed for want of resources", extra=kv(target=target.id, detail=result.detail))
+        self.last_own_error = now
+
+    def probing_possible(self) -> bool:
+        """No probe failed for want of the monitor's own resources in the last minute."""
+        return time.monotonic() - self.last_own_error >= OWN_ERROR_LOG_SECONDS
 
     async def record_heartbeat(self, target: Target, result: Result) -> None:
         """A passive target's job reported in (`monitor.web.push`): keep it as its last
@@ -248,17 +290,17 @@ class Monitor:
                 self._emit(event, target)
 
     def reload(self, path: Path | None = None) -> bool:
-        """Load the configuration again; keep the running one if the new one is invalid."""
+        """Load the configuration again; keep the running one if the new one is invalid
+        or cannot be loaded at all (whatever the file holds, the reload never raises)."""
         path = path or self.config.path
         try:
             config = self._prepare(load_config(path))
         except ConfigError as exc:
-            self.metrics.reload_ok = False
-            self.last_reload = ReloadStatus(time.time(), False, tuple(str(p) for p in exc.problems))
-            for problem in exc.problems:
-                log.error("configuration rejected; the running one stays", extra=kv(problem=str(problem)))
-            return False
-        for key in ("listen", "data_dir"):
+            return self._rejected([str(p) for p in exc.problems])
+        except Exception as exc:  # a bug while reading it must not take the monitor down
+            log.exception("loading the configuration failed", extra=kv(path=str(path)))
+            return self._rejected([f"{path}: cannot load the configuration: internal error ({type(exc).__name__})"])
+        for key in ("listen", "metrics_listen", "data_dir"):
             if getattr(config.settings, key) != getattr(self.config.settings, key):
                 log.warning("a change of this setting takes effect at the next start", extra=kv(setting=key))
         self.apply(config)
@@ -266,6 +308,13 @@ class Monitor:
         self.last_reload = ReloadStatus(time.time(), True)
         log.info("configuration reloaded", extra=kv(targets=len(config.targets)))
         return True
+
+    def _rejected(self, problems: list[str]) -> bool:
+        self.metrics.reload_ok = False
+        self.last_reload = ReloadStatus(time.time(), False, tuple(problems))
+        for problem in problems:
+            log.error("configuration rejected; the running one stays", extra=kv(problem=problem))
+        return False
 
     def apply(self, config: Config) -> None:
         """Swap in a validated configuration."""
@@ -280,10 +329,6 @@ class Monitor:
         freeze_heap()
 
     async def _watch_config(self) -> None:
-        from watchfiles import awatch
-
-        path = self.config.path.resolve()
-        async for _ in awatch(
-            path.parent, watch_filter=lambda _c, p: Path(p).resolve() == path, debounce=500, step=100
-        ):
-            self.reload(path)
+        # The path as given, never its resolved form: a ConfigMap's link moves on.
+        path = self.config.path
+        await follow(path, Source.of(path, self.config.digest or None), self.reload)

@@ -70,6 +70,11 @@ class Scheduler:
         self.stats = SchedulerStats()
 
     @property
+    def concurrency(self) -> int:
+        """The most probes it runs at once."""
+        return self._limit
+
+    @property
     def in_flight(self) -> int:
         """Probes running now (not counting those waiting for a free place)."""
         return len(self._running) - len(self._waiting)

@@ -23,7 +23,7 @@ from datetime import tzinfo
 from pathlib import Path
 
 from monitor.result import Event, Result, State
-from monitor.store import DayUptime, Note, Period, PlannedMaintenance, Rollup, Store, StoredResult, Uptime
+from monitor.store import DayUptime, Note, Period, PlannedMaintenance, Rollup, Store, StoredResult, StoreHealth, Uptime
 from monitor.store.sqlite.outbox import SQLiteOutbox
 
 
@@ -82,6 +82,9 @@ class MemoryStore:
 
     def healthy(self) -> bool:
         return self.opened
+
+    def health(self) -> StoreHealth:
+        return StoreHealth()
 
     async def prune(self, now: float) -> int:
         kept = [r for r in self.raw if r.at >= now - self.raw_retention]

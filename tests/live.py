@@ -23,8 +23,9 @@ import uvicorn
 
 from monitor.config.loader import load_config
 from monitor.runtime import Monitor
+from monitor.serve import Beside, Server, uvicorn_config
 from monitor.store.sqlite.store import SQLiteStore
-from monitor.web import create_app
+from monitor.web import create_app, create_metrics_app
 
 
 def free_port() -> int:
@@ -157,26 +158,33 @@ url = "http://127.0.0.1:{farm.closed}/"
 class LiveMonitor:
     monitor: Monitor
     url: str
+    metrics_url: str  # the `metrics_listen` listener: /metrics and /probe
 
-    def get(self, path: str) -> tuple[int, str]:
+    def get(self, path: str, base: str | None = None) -> tuple[int, str]:
         try:
-            with urllib.request.urlopen(self.url + path, timeout=10) as answer:
+            with urllib.request.urlopen((base or self.url) + path, timeout=10) as answer:
                 return answer.status, answer.read().decode()
         except urllib.error.HTTPError as exc:
             return exc.code, exc.read().decode()
 
 
+def _listening() -> tuple[socket.socket, int]:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port: int = sock.getsockname()[1]
+    return sock, port
+
+
 @contextlib.contextmanager
 def live_monitor(config_path: Path, uptime_refresh: float = 1.0) -> Iterator[LiveMonitor]:
     """The real app (`create_app(manage=True)`) with an SQLite store and alerting, as
-    `monitor run` builds it, served by uvicorn in a thread on a free port, until the
-    context ends. Everything is built inside that thread, as `monitor run` builds it in
-    its one thread (SQLite connections belong to the thread that opened them)."""
+    `monitor run` builds it, served by uvicorn in a thread on a free port, with the
+    metrics listener (`create_metrics_app`) beside it on another, until the context
+    ends. Everything is built inside that thread, as `monitor run` builds it in its one
+    thread (SQLite connections belong to the thread that opened them)."""
     config = load_config(config_path)
     config.settings.data_dir.mkdir(parents=True, exist_ok=True)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
+    (sock, port), (metrics_sock, metrics_port) = _listening(), _listening()
     built: list[tuple[Monitor, uvicorn.Server]] = []
 
     def serve() -> None:
@@ -184,11 +192,12 @@ def live_monitor(config_path: Path, uptime_refresh: float = 1.0) -> Iterator[Liv
         monitor.metrics.uptime_refresh = uptime_refresh
         # asyncio's loop, not uvloop: outside the main thread uvloop refuses even to try
         # the app's SIGHUP handler, which asyncio's loop lets the app skip.
-        server = uvicorn.Server(
-            uvicorn.Config(
-                create_app(monitor, manage=True), log_config=None, access_log=False, lifespan="on", loop="asyncio"
-            )
+        main, side = (
+            uvicorn_config(create_app(monitor, manage=True)),
+            uvicorn_config(create_metrics_app(monitor), "off"),
         )
+        main.loop = side.loop = "asyncio"
+        server = Server(main, beside=[(Beside(side), metrics_sock)])
         built.append((monitor, server))
         server.run(sockets=[sock])
 
@@ -196,16 +205,17 @@ def live_monitor(config_path: Path, uptime_refresh: float = 1.0) -> Iterator[Liv
     thread.start()
     try:
         deadline = time.monotonic() + 10
-        while not (built and built[0][1].started):
+        while not (built and built[0][1].started and all(s.started for s, _ in built[0][1].beside)):
             if time.monotonic() > deadline or not thread.is_alive():
                 raise RuntimeError("the monitor app did not start")
             time.sleep(0.02)
-        yield LiveMonitor(built[0][0], f"http://127.0.0.1:{port}")
+        yield LiveMonitor(built[0][0], f"http://127.0.0.1:{port}", f"http://127.0.0.1:{metrics_port}")
     finally:
         if built:
             built[0][1].should_exit = True
         thread.join(15)
         sock.close()
+        metrics_sock.close()
 
 
 @contextlib.contextmanager

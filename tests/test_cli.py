@@ -175,3 +175,24 @@ async def test_check_restores_the_stored_heartbeats_for_the_kinds_declared_passi
     book = await _stored_heartbeats(load_config(path, env={}))
     last = book.last("b")
     assert (last.started if last else None) == (arrived if passive else None)
+
+
+def test_validate_never_prints_a_value_that_came_from_the_environment(tmp_path: Path) -> None:
+    path = tmp_path / "t.toml"
+    path.write_text(
+        '[monitor]\nheartbeat_url = "${DEADMAN}"\nlisten = "${LISTEN}"\n'
+        '[targets.a]\nurl = "http://127.0.0.1/"\ninterval = "${INTERVAL}"\n'
+    )
+    secrets = {"DEADMAN": "hc-ping.example/5b1f0c7e-check-key", "LISTEN": "secret:listen", "INTERVAL": "p4ssw0rd"}
+    done = subprocess.run(
+        [sys.executable, "-m", "monitor", "validate", "-c", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin", "COLUMNS": "200", **secrets},
+    )
+    assert done.returncode == 2
+    assert "targets.a.interval: '${INTERVAL}' (from the environment) is not a duration" in done.stderr
+    assert "monitor.listen: must be HOST:PORT, not '${LISTEN}' (from the environment)" in done.stderr
+    for value in secrets.values():
+        assert value not in done.stdout + done.stderr

@@ -165,7 +165,8 @@ def test_every_alert_template_renders_every_kind_in_both_languages(kind: str, la
     ):
         text = texts.render(template, alert)
         assert text.strip() and not LEFTOVER.search(text), (template, text)
-    assert ("Status Pemkab" if kind == "test" else "Website") in texts.render("title.txt.j2", alert)
+    about_the_monitor = kind in ("test", "storage_failing", "storage_recovered")
+    assert ("Status Pemkab" if about_the_monitor else "Website") in texts.render("title.txt.j2", alert)
 
 
 @pytest.mark.parametrize("lang", LANGUAGES)

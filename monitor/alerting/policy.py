@@ -5,19 +5,27 @@ Driven by incident events (`on_event`) and a periodic `tick` (every ~10 s), it r
 
 - DOWN (the state machine already applied `failure_threshold`) -> "down"; back UP (or
   DEGRADED) -> "up" with the outage's duration, to the notifiers that heard "down".
-  UP -> DEGRADED -> "degraded" for notifiers that list it in `events`, and "up" when clean.
+  UP -> DEGRADED -> "degraded" for notifiers that list it in `events` (and for those
+  hearing "down" when the kind declares `alert_degraded`: a UPS on battery), and "up"
+  when clean.
 - While down: a "reminder" every notifier's `repeat_every`; once the outage lasts a
   notifier's `escalate_after`, an "escalation" to its `escalate_to` notifiers (who then
   also hear the reminders and the recovery). Receivers with `resend_every` (Alertmanager)
   get a "refresh" of every open problem that often.
-- Certificates: one "cert" alert per threshold of `cert_warn_days` (30, 14, 7...).
+- Expiry: one "cert" alert per threshold of the kind's warning days (a certificate's
+  `cert_warn_days` 30, 14, 7...; a domain's `warn_days`), saying what expires.
 - Nothing while a target is in maintenance, nor for a target whose `depends_on` target is
   DOWN: a dependent's "down" waits a grace period (long enough for its root to be seen
   down) and is dropped when the root is down; the root's alerts list the dependents.
 - Flapping: `flap_changes` state changes within `flap_window` -> one "flapping" alert and
   silence until no change for `flap_window`, then one "stable" alert.
-- Restart: `restore()` resumes a DOWN target's open outage; its "down" is offered again
-  with the same id, so the outbox (which remembers ids) drops it if it was already sent.
+- Restart: `restore()` resumes each target from its restored state *and* from what was
+  last said about it before (the outbox's newest "down"/"up"/"degraded" and
+  "flapping"/"stable", `Outbox.latest`): an outage announced as "down" is open again at
+  once, to the notifiers that heard it (a recovery one second after the start is
+  announced); a target that was flapping stays silent until "stable"; an outage not
+  announced yet gets its "down" at the first tick (same id, so the outbox drops it if it
+  went out after all); an "up" a crash kept from being queued is returned to queue.
 """
 
 from __future__ import annotations
@@ -27,11 +35,12 @@ import itertools
 import math
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 from monitor.config import Config, NotifierConfig, Target
 from monitor.notifiers.base import Alert
+from monitor.probes import PROBES, expiry_of
 from monitor.result import Event, Result, State
 
 _LIVE = (State.UP, State.DEGRADED, State.DOWN)
@@ -110,7 +119,7 @@ class Policy:
             del self.tracks[tid]
             self._busy.discard(tid)
             del self._order[tid]
-        # A reload may add or drop `cert_warn_days`: schedule every track's again.
+        # A reload may add or drop warning days: schedule every track's again.
         self._certs = [(track.cert_next, tid) for tid, track in self.tracks.items() if self._warns(tid)]
         heapq.heapify(self._certs)
 
@@ -125,7 +134,11 @@ class Policy:
 
     def _warns(self, tid: str) -> bool:
         target = self.config.targets.get(tid)
-        return bool(target and target.cert_warn_days)
+        return bool(target and self._warn_days(target))
+
+    @staticmethod
+    def _warn_days(target: Target) -> tuple[int, ...]:
+        return expiry_of(target.kind).warn_days(target) if target.spec is not None else target.cert_warn_days
 
     def _mark(self, tid: str) -> None:
         """Keep `_busy` current after `tid`'s track changed."""
@@ -135,16 +148,56 @@ class Policy:
         else:
             self._busy.discard(tid)
 
-    def restore(self, target_id: str, state: State, since: float) -> None:
-        """Resume after a restart (the state machine's restored state): a DOWN target's
-        outage stays open; its "down" is re-offered at the next tick, deduplicated."""
+    def restore(self, target_id: str, state: State, since: float, said: Sequence[Outgoing] = ()) -> list[Outgoing]:
+        """Resume after a restart from the state machine's restored state and `said`, the
+        last alerts queued about the target before (oldest first); see the module doc.
+        Returns what a crash kept from being queued."""
         track = self._track(target_id)
         track.state, track.since = state, since
-        if state == State.DOWN:
+        told = [o for o in said if o.alert.kind in ("down", "up", "degraded")]
+        flap = [o for o in said if o.alert.kind in ("flapping", "stable")]
+        if flap and flap[-1].alert.kind == "flapping":
+            self._resume_flapping(track, flap[-1], since)
+        last = told[-1] if told else None
+        out: list[Outgoing] = []
+        if last is not None and last.alert.kind == "down" and last.alert.since is not None:
+            same = round(last.alert.since) == round(since)
+            if (state == State.DOWN and same) or track.flapping:
+                self._resume_down(target_id, track, last.alert.since, last.notifiers)
+            elif state in (State.UP, State.DEGRADED) and last.alert.since < since:
+                out += self._lost_recovery(target_id, track, last, since)
+        if state == State.DOWN and track.problem is None and not track.flapping:
             track.pending = since
-        elif state == State.DEGRADED:
+        elif state == State.DEGRADED and track.problem is None:
             track.problem = _Problem(state, since, set(self._wanting(target_id, "degraded")))
         self._mark(target_id)
+        return out
+
+    def _resume_flapping(self, track: _Track, said: Outgoing, since: float) -> None:
+        track.flapping = True
+        track.flap_from = State(said.alert.old) if said.alert.old in State.__members__ else State.UNKNOWN
+        track.flap_notified = set(said.notifiers)
+        track.changes = deque([since])  # "stable" once no change for `flap_window` after the last one
+        track.refreshed.update(dict.fromkeys(said.notifiers, self.clock()))
+
+    def _resume_down(self, tid: str, track: _Track, since: float, notified: Iterable[str]) -> None:
+        """The announced outage open again, as `_open_down` left it."""
+        now = max(self.clock(), since)
+        problem = _Problem(State.DOWN, since, {n for n in notified if n in self.config.notifiers})
+        for name in problem.notified:
+            problem.reminded[name] = max(0, self._reminder_number(name, since, now) - 1)
+        track.problem = problem
+        track.refreshed = dict.fromkeys(problem.notified, now)
+
+    def _lost_recovery(self, tid: str, track: _Track, down: Outgoing, at: float) -> list[Outgoing]:
+        """The target came back before the crash, but its "up" was never queued."""
+        target = self.config.targets.get(tid)
+        if target is None or down.alert.since is None:
+            return []
+        began = down.alert.since
+        names = [n for n in down.notifiers if "up" in self._events(n)]
+        alert = self._alert(target, track, "up", at, began, old=State.DOWN, duration=at - began)
+        return self._out(alert, names)
 
     def on_event(self, event: Event, target: Target) -> list[Outgoing]:
         out = self._on_event(event, target)
@@ -182,7 +235,7 @@ class Policy:
                 continue
             out += self._tick_one(target, track, now)
             self._mark(tid)
-            if tid in popped and target.cert_warn_days:
+            if tid in popped and self._warn_days(target):
                 # Not looked at (maintenance, a root down): again at the next tick.
                 heapq.heappush(self._certs, (max(track.cert_next, now), tid))
         return out
@@ -196,7 +249,7 @@ class Policy:
 
     def _tick_one(self, target: Target, track: _Track, now: float) -> list[Outgoing]:
         quiet = track.problem is None and not track.flapping and track.pending is None
-        if quiet and (not target.cert_warn_days or now < track.cert_next):
+        if quiet and (not self._warn_days(target) or now < track.cert_next):
             return []
         out: list[Outgoing] = []
         last_change = track.changes[-1] if track.changes else 0.0
@@ -334,23 +387,26 @@ class Policy:
         return self._out(alert, names)
 
     def _certificate(self, target: Target, track: _Track, now: float) -> list[Outgoing]:
-        if not target.cert_warn_days or now < track.cert_next:
+        warn_days = self._warn_days(target)
+        if not warn_days or now < track.cert_next:
             return []
         track.cert_next = now + CERT_CHECK_SECONDS
         result = self.last_result(target.id)
-        if result is None or result.cert_expiry is None:
+        expiry = expiry_of(target.kind)
+        at = expiry.at(result) if result is not None else None
+        if at is None:
             return []
-        days = math.floor((result.cert_expiry - now) / 86400)
-        crossed = [d for d in target.cert_warn_days if days <= d]
+        days = math.floor((at - now) / 86400)
+        crossed = [d for d in warn_days if days <= d]
         if days < 0 or not crossed:
-            return []  # expired certificates make the target DOWN; that alert says it
-        expiry, threshold = round(result.cert_expiry), min(crossed)
+            return []  # an expired certificate or domain makes the target DOWN; that alert says it
+        rounded, threshold = round(at), min(crossed)
         sent = track.cert_sent
-        if sent is not None and sent[0] == expiry and sent[1] <= threshold:
+        if sent is not None and sent[0] == rounded and sent[1] <= threshold:
             return []
-        track.cert_sent = (expiry, threshold)
-        alert = self._alert(target, track, "cert", now, None, old=track.state, key=f"{expiry}:{threshold}")
-        alert = replace(alert, cert_days=days, cert_expiry=result.cert_expiry)
+        track.cert_sent = (rounded, threshold)
+        alert = self._alert(target, track, "cert", now, None, old=track.state, key=f"{rounded}:{threshold}")
+        alert = replace(alert, cert_days=days, cert_expiry=at, expiring=expiry.subject)
         return self._out(alert, self._wanting(target.id, "cert"))
 
     # -- flapping -------------------------------------------------------------------
@@ -393,6 +449,7 @@ class Policy:
         origin = "" if kind in ("cert", "refresh") else f":{round(start)}"
         ident = f"{target.id}:{kind}{origin}" + (f":{key}" if key else "")
         public_url = self.config.settings.public_url
+        last = self.last_result(target.id)
         return Alert(
             id=ident,
             kind=kind,
@@ -409,6 +466,7 @@ class Policy:
             url=f"{public_url}/targets/{target.id}" if public_url else None,
             dependents=tuple(self._down_dependents(target.id)),
             flapping=track.flapping,
+            values=dict(last.extra) if last is not None else {},
         )
 
     def _out(self, alert: Alert, names: Iterable[str]) -> list[Outgoing]:
@@ -421,7 +479,12 @@ class Policy:
 
     def _wanting(self, tid: str, kind: str) -> list[str]:
         target = self.config.targets.get(tid)
-        return [n for n in target.notify if kind in self._events(n)] if target else []
+        if target is None:
+            return []
+        probe_kind = PROBES.get(target.kind)
+        urgent = kind == "degraded" and probe_kind is not None and probe_kind.alert_degraded
+        kinds = {kind, "down"} if urgent else {kind}
+        return [n for n in target.notify if kinds & self._events(n)]
 
     def _resend_every(self, name: str) -> float | None:
         config = self.config.notifiers.get(name)

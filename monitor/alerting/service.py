@@ -1,12 +1,17 @@
 """Alerting as the runtime holds it: policy -> outbox -> dispatcher -> notifiers.
 
-The runtime builds one `Alerting(config, outbox=store.outbox(clock), metrics=...)`, calls `restore()` for each target
-it resumed, subscribes `on_event` to state changes, `await start()`, schedules `tick()`
-every `TICK_SECONDS`, calls `reload(config)` after a reload and `await stop()` at the end.
-The `metrics` sink receives every outcome (`notified(notifier, ok)`, which feeds
-`monitor_notifications_total`) and keeps `notification_queue` (notifier -> pending, for
-`monitor_notification_queue`) current. `failed()` lists what could not be delivered,
-for the admin view.
+The runtime builds one `Alerting(config, outbox=store.outbox(clock), storage=store.health,
+metrics=...)`, calls `restore()` for each target it resumed, subscribes `on_event` to state
+changes, `await start()`, schedules `tick()` every `TICK_SECONDS`, calls `reload(config)`
+after a reload and `await stop()` at the end. The `metrics` sink receives every outcome
+(`notified(notifier, ok)`, which feeds `monitor_notifications_total`) and keeps
+`notification_queue` (notifier -> pending, for `monitor_notification_queue`) current.
+`failed()` lists what could not be delivered, for the admin view.
+
+The store's outbox is wrapped in a `FallbackOutbox`: an alert the database cannot take
+is held in memory and delivered all the same. Each tick writes what is held once the
+database takes writes again and, through `StorageWatch`, tells every notifier when the
+storage (`storage()`, the history's health, or the outbox's) starts and stops failing.
 """
 
 from __future__ import annotations
@@ -20,14 +25,16 @@ import httpx
 
 from monitor import __version__
 from monitor.alerting.dispatcher import Dispatcher
+from monitor.alerting.fallback import FallbackOutbox
 from monitor.alerting.policy import Outgoing, Policy
+from monitor.alerting.storage import StorageWatch, combined
 from monitor.config import Config, Target
 from monitor.log import kv
 from monitor.notifiers import NOTIFIERS
 from monitor.notifiers.base import Notifier, NotifyContext
 from monitor.notifiers.texts import Texts
 from monitor.result import Event, Result, State
-from monitor.store import FAILED, Entry, Outbox
+from monitor.store import FAILED, RESUME_KINDS, Entry, Outbox, StoreHealth
 
 log = logging.getLogger("monitor.alerts")
 
@@ -67,6 +74,7 @@ class Alerting:
         clock: Callable[[], float] = time.time,
         last_result: Callable[[str], Result | None] = lambda _: None,
         outbox: Outbox,
+        storage: Callable[[], StoreHealth] = StoreHealth,
         client: httpx.AsyncClient | None = None,
         metrics: NotificationMetrics | None = None,
         backoff_base: float = 5.0,
@@ -74,7 +82,9 @@ class Alerting:
     ) -> None:
         self.config, self.clock, self.metrics = config, clock, metrics
         self.policy = Policy(config, clock=clock, last_result=last_result)
-        self.outbox = outbox
+        self.outbox = FallbackOutbox(outbox, clock)
+        self.storage, self.watch = storage, StorageWatch()
+        self._said: dict[str, list[Outgoing]] | None = None  # what was said before a restart
         self._own_client = client is None
         self.client = client or http_client()
         self.outbox.open()
@@ -95,6 +105,10 @@ class Alerting:
     async def start(self) -> None:
         await self.dispatcher.start()
         self.dispatcher.wake()
+        self._said = None
+        # Restored outages are the policy's from the first instant: a "down" not sent yet
+        # goes now, not at the first tick.
+        self._queue(self.policy.tick())
 
     async def stop(self) -> None:
         await self.dispatcher.stop()
@@ -103,8 +117,22 @@ class Alerting:
             await self.client.aclose()
 
     def restore(self, target_id: str, state: State, since: float) -> None:
-        """A target resumed after a restart (call before the first `tick`)."""
-        self.policy.restore(target_id, state, since)
+        """A target resumed after a restart (call before `start`): the policy resumes from
+        its state and from what the outbox says was last sent about it."""
+        if self._said is None:
+            self._said = self._said_before()
+        self._queue(self.policy.restore(target_id, state, since, self._said.get(target_id, [])))
+
+    def _said_before(self) -> dict[str, list[Outgoing]]:
+        """Per target, the last alerts of `RESUME_KINDS` queued, each with its notifiers."""
+        said: dict[str, list[Outgoing]] = {}
+        for target, queued in self.outbox.latest(RESUME_KINDS).items():
+            alerts: dict[str, Outgoing] = {}
+            for alert, notifier in queued:  # oldest first
+                known = alerts.pop(alert.id, Outgoing(alert, ()))
+                alerts[alert.id] = Outgoing(known.alert, (*known.notifiers, notifier))
+            said[target] = list(alerts.values())
+        return said
 
     def on_event(self, event: Event, target: Target) -> None:
         """The state-change listener: decide, and queue durably before returning."""
@@ -112,7 +140,11 @@ class Alerting:
 
     async def tick(self) -> None:
         """The periodic job (every `TICK_SECONDS`)."""
+        if self.outbox.held or not self.outbox.health().ok:
+            self.outbox.sync(force=True)
+            self.dispatcher.wake()  # what was held may be in the outbox now
         self._queue(self.policy.tick())
+        self._check_storage()
         self._publish_queue()
         now = self.clock()
         if now - self._pruned >= PRUNE_SECONDS:
@@ -145,6 +177,17 @@ class Alerting:
                 self.dispatcher.wake(added)
         if outgoing:
             self._publish_queue()
+
+    def _check_storage(self) -> None:
+        health = combined(self.storage(), self.outbox.health())
+        alert = self.watch.check(health, self.config, self.clock())
+        if alert is not None:
+            log.log(
+                logging.WARNING if health.ok else logging.ERROR,
+                "storage recovered" if health.ok else "storage failing",
+                extra=kv(reason=health.reason or "ok", waiting=health.waiting),
+            )
+            self._queue([Outgoing(alert, tuple(self.config.notifiers))])
 
     def _outcome(self, notifier: str, ok: bool) -> None:
         if self.metrics is not None:

@@ -8,6 +8,8 @@ own keys (see `monitor.probes.base.ProbeKind.parse`).
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import os
 import re
 import tomllib
@@ -28,12 +30,13 @@ from monitor.config.model import (
     Target,
     Watch,
 )
-from monitor.config.reader import LineIndex, Problems, Table
+from monitor.config.reader import LineIndex, Problems, Table, format_duration
 from monitor.errors import ConfigError, Problem
 from monitor.notifiers import NOTIFIERS
 from monitor.probes import PROBES, SCHEMES
 from monitor.store.registry import BACKENDS, scheme_of
 
+MAX_BYTES = 64 * 2**20  # a configuration of 20,000 targets is about 3 MiB
 ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 _ENV = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
@@ -46,6 +49,7 @@ _DEFAULTABLE = (
     "success_threshold",
     "notify",
     "degraded_after",
+    "down_after",
     "cert_warn_days",
     "public",
     "group",
@@ -53,15 +57,41 @@ _DEFAULTABLE = (
 
 
 def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
-    """Read, substitute and validate `path`; raise `ConfigError` with every problem."""
+    """Read, substitute and validate `path`; raise `ConfigError` with every problem.
+    Whatever the file holds (binary, not UTF-8, nested too deeply, a folder), the answer
+    is a `ConfigError`: a reload must never die of a file saved half-way."""
     path = Path(path)
     env = os.environ if env is None else env
+    text, digest = _read_text(path)
+    raw = _parse(path, text)
+    problems = Problems(str(path), LineIndex(text), path.parent)
+    data = _substitute(raw, "", env, problems)
+    config = _read(path, Table(data, "", problems))
+    if problems.items:
+        raise ConfigError(problems.items)
+    return dataclasses.replace(config, digest=digest)
+
+
+def _read_text(path: Path) -> tuple[str, str]:
+    """The file's text (newlines as `open()` reads them) and the hash of its bytes."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as file:
+            data = file.read(MAX_BYTES + 1)
     except OSError as exc:
         raise ConfigError([Problem(str(path), "", f"cannot read the file: {exc.strerror}")]) from exc
+    if len(data) > MAX_BYTES:
+        raise ConfigError([Problem(str(path), "", f"the file is larger than {MAX_BYTES // 2**20} MiB")])
     try:
-        raw = tomllib.loads(text)
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        where = f"byte 0x{data[exc.start]:02x} at offset {exc.start}"
+        raise ConfigError([Problem(str(path), "", f"cannot read the file: it is not UTF-8 text ({where})")]) from exc
+    return text.replace("\r\n", "\n").replace("\r", "\n"), hashlib.sha256(data).hexdigest()
+
+
+def _parse(path: Path, text: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         # Python < 3.14 puts the position only in the message: "... (at line 2, column 25)".
         where = re.search(r"\(at line (\d+), column (\d+)\)", str(exc))
@@ -69,29 +99,30 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Confi
         line = int(where.group(1)) if where else None
         column = f" (column {where.group(2)})" if where else ""
         raise ConfigError([Problem(str(path), "", f"TOML syntax error: {msg}{column}", line)]) from exc
-    problems = Problems(str(path), LineIndex(text), path.parent)
-    data = _substitute(raw, "", env, problems)
-    config = _read(path, Table(data, "", problems))
-    if problems.items:
-        raise ConfigError(problems.items)
-    return config
+    except RecursionError as exc:  # tomllib recurses once per nested array or table
+        raise ConfigError([Problem(str(path), "", "TOML syntax error: nested too deeply")]) from exc
 
 
 def _substitute(value: Any, key: str, env: Mapping[str, str], problems: Problems) -> Any:
     if isinstance(value, str):
+        pieces: list[tuple[str, str]] = []
 
         def one(match: re.Match[str]) -> str:
             if match.group(0) == "$$":
                 return "$"
             name, fallback = match.group(1), match.group(2)
             if name in env:
+                pieces.append((name, env[name]))
                 return env[name]
             if fallback is not None:
                 return fallback
             problems.add(key, f"environment variable {name} is not set")
             return ""
 
-        return _ENV.sub(one, value)
+        substituted = _ENV.sub(one, value)
+        if pieces:  # from the environment: maybe a secret, never to be quoted in a problem
+            problems.hide(substituted, value, pieces)
+        return substituted
     if isinstance(value, dict):
         return {k: _substitute(v, f"{key}.{k}" if key else k, env, problems) for k, v in value.items()}
     if isinstance(value, list):
@@ -144,6 +175,11 @@ def _read_settings(t: Table, base: Path) -> Settings:
     listen = t.text("listen", "127.0.0.1:8080")
     if not _valid_listen(listen):
         t.problem("listen", f"must be HOST:PORT, not {listen!r}")
+    metrics_listen = t.text("metrics_listen")
+    if metrics_listen is not None and not _valid_listen(metrics_listen):
+        t.problem("metrics_listen", f"must be HOST:PORT, not {metrics_listen!r}")
+    elif metrics_listen == listen:
+        t.problem("metrics_listen", "must differ from listen (it keeps /metrics and /probe off that address)")
     data_dir = Path(t.text("data_dir", "data"))
     public_url = t.text("public_url")
     heartbeat_url = t.text("heartbeat_url")
@@ -164,6 +200,7 @@ def _read_settings(t: Table, base: Path) -> Settings:
         language=language,
         timezone=timezone,
         listen=listen,
+        metrics_listen=metrics_listen,
         data_dir=data_dir if data_dir.is_absolute() else base / data_dir,
         public_url=public_url.rstrip("/") if public_url else None,
         heartbeat_url=heartbeat_url or None,
@@ -232,10 +269,27 @@ def _read_target(tid: str, t: Table, defaults: Table) -> Target:
         depends_on=t.text_list("depends_on"),
         public=inherited("public").boolean("public", True),
         degraded_after=inherited("degraded_after").duration("degraded_after"),
+        down_after=inherited("down_after").duration("down_after"),
         cert_warn_days=tuple(sorted(set(inherited("cert_warn_days").int_list("cert_warn_days")), reverse=True)),
     )
+    _check_speed(t, target)
     t.finish()
     return target
+
+
+def _check_speed(t: Table, target: Target) -> None:
+    """`down_after` must be longer than `degraded_after`, and a target's own must be
+    shorter than its timeout (an inherited one that is not simply never applies)."""
+    down, degraded = target.down_after, target.degraded_after
+    if down is None:
+        return
+    if degraded is not None and down <= degraded:
+        t.problem("down_after", f"must be longer than degraded_after ({format_duration(degraded)})")
+    if down >= target.timeout and t.has("down_after"):
+        t.problem(
+            "down_after",
+            f"must be shorter than the timeout ({format_duration(target.timeout)}): a slower probe is a timeout",
+        )
 
 
 def _read_notifier(name: str, t: Table) -> NotifierConfig:

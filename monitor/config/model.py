@@ -26,6 +26,7 @@ class Settings:
     language: str = "en"
     timezone: str = "UTC"
     listen: str = "127.0.0.1:8080"
+    metrics_listen: str | None = None  # a second listener for /metrics and /probe (only there)
     data_dir: Path = Path("data")
     public_url: str | None = None
     heartbeat_url: str | None = None
@@ -65,6 +66,7 @@ class Target:
     depends_on: tuple[str, ...] = ()
     public: bool = True
     degraded_after: float | None = None
+    down_after: float | None = None
     cert_warn_days: tuple[int, ...] = ()
 
 
@@ -107,6 +109,7 @@ class Config:
     notifiers: Mapping[str, NotifierConfig] = field(default_factory=dict)
     watches: tuple[Watch, ...] = ()
     maintenance: tuple[Maintenance, ...] = ()
+    digest: str = ""  # SHA-256 of the file's bytes, to tell a changed file from a touched one
 
     def maintenance_for(self, target: Target, at: datetime) -> Maintenance | None:
         """The maintenance window covering `target` at `at`, if any."""

@@ -10,7 +10,7 @@ through this, so every kind's options are validated the same way.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any, overload
@@ -94,16 +94,40 @@ def _split_key(text: str) -> list[str]:
 
 
 class Problems:
-    """Collects the problems of one configuration file."""
+    """Collects the problems of one configuration file.
+
+    A value that came from the environment (`${NAME}`, often a secret) is never quoted:
+    every message is written with such values, wherever they appear, replaced by the
+    file's own text for them (`'${NAME}' (from the environment)`), and the environment's
+    pieces of a longer value by `${NAME}` (see `hide`)."""
 
     def __init__(self, file: str, index: LineIndex | None = None, base_dir: Path | None = None) -> None:
         self.file = file
         self.index = index
         self.base_dir = base_dir or Path(".")
         self.items: list[Problem] = []
+        self._hidden: dict[str, str] = {}  # text never to show -> what to show instead
+        self._pattern: re.Pattern[str] | None = None
+
+    def hide(self, value: str, template: str, pieces: Iterable[tuple[str, str]]) -> None:
+        """`value`, written `template` in the file, took `pieces` (name, value) from the
+        environment. Quoted, it is always replaced; bare, and so are its pieces, when
+        4 characters or longer (a shorter one would mask ordinary words)."""
+        shown = f"'{template}' (from the environment)"
+        if value:
+            self._hidden[repr(value)] = self._hidden[f'"{value}"'] = shown
+            if len(value) >= 4:
+                self._hidden[value] = shown
+        for name, piece in pieces:
+            if len(piece) >= 4:
+                self._hidden.setdefault(piece, f"${{{name}}}")
+        by_length = sorted(self._hidden, key=len, reverse=True)
+        self._pattern = re.compile("|".join(re.escape(text) for text in by_length))
 
     def add(self, path: str, message: str) -> None:
         line = self.index.find(path) if self.index else None
+        if self._pattern is not None:
+            message = self._pattern.sub(lambda m: self._hidden[m.group(0)], message)
         problem = Problem(self.file, path, message, line)
         if problem not in self.items:  # a bad default is read once per target
             self.items.append(problem)

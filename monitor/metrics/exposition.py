@@ -18,6 +18,7 @@ from collections.abc import Collection, Iterator, Mapping
 from typing import TYPE_CHECKING
 
 from monitor.probes import PROBES
+from monitor.probes.base import escape_label
 from monitor.result import Result
 
 if TYPE_CHECKING:
@@ -51,9 +52,7 @@ def number(value: float) -> str:
     return "+Inf" if value > 0 else "-Inf"
 
 
-def label(value: str) -> str:
-    """A label value, escaped for the text format."""
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+label = escape_label  # a label value, escaped for the text format (kinds render theirs with it too)
 
 
 def _help(text: str) -> str:
@@ -115,7 +114,8 @@ def declare_blackbox(writer: Writer) -> None:
 def blackbox_samples(target: Target, result: Result) -> Iterator[Sample]:
     """One result as the blackbox exporter reports it: (gauge, extra labels, value).
     The target's kind's `samples` are written whatever the result holds; of its `metrics`,
-    those the result carries in `Result.extra` (nothing undeclared)."""
+    those the result carries in `Result.extra` (nothing undeclared), a key `name{a="b"}`
+    as the sample of `name` with those labels."""
     yield "probe_success", "", 1.0 if result.ok else 0.0
     yield "probe_duration_seconds", "", result.duration
     kind = PROBES.get(target.kind)
@@ -126,9 +126,10 @@ def blackbox_samples(target: Target, result: Result) -> Iterator[Sample]:
     if result.cert_expiry is not None:
         yield "probe_ssl_earliest_cert_expiry", "", result.cert_expiry
     if kind is not None:
-        for name, value in result.extra.items():
+        for key, value in result.extra.items():
+            name, labelled, labels = key.partition("{")  # `name{a="b"}`: one sample of a labelled gauge
             if name in kind.metrics and name not in SHARED_GAUGES:
-                yield name, "", value
+                yield name, labels[:-1] if labelled else "", value
 
 
 def add_blackbox(writer: Writer, prefix: str, target: Target, result: Result) -> None:

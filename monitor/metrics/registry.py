@@ -97,6 +97,7 @@ class Metrics:
         self.notification_queue: dict[str, int] = {}
         self.uptime_refresh = UPTIME_REFRESH
         self.lag = _Buckets(LAG_BUCKETS)  # how late probes start: `lag.observe(seconds)`
+        self.own_errors = 0  # probes the monitor could not run for want of its own resources
         self.registry.register(_Collector(self))
 
     def render(self, only: Collection[str] | None = None) -> bytes:
@@ -221,6 +222,9 @@ def _self_families(m: Metrics, writer: Writer) -> None:
     flight = "monitor_probes_in_flight"
     writer.family(flight, "gauge", "Probes running now.")
     writer.add(flight, "", m.monitor.scheduler.in_flight)
+    own = "monitor_probe_errors_total"
+    writer.family(own, "counter", "Probes the monitor could not run for want of its own resources (no verdict).")
+    writer.add(own, "", m.own_errors)
     reload_ok = "monitor_config_last_reload_successful"
     writer.family(reload_ok, "gauge", "1 if the last configuration load succeeded.")
     writer.add(reload_ok, "", 1.0 if m.reload_ok else 0.0)
@@ -238,12 +242,33 @@ def _self_families(m: Metrics, writer: Writer) -> None:
         writer.add(queue, n, m.notification_queue.get(name, 0))
 
 
+def _store_families(m: Metrics, writer: Writer) -> None:
+    health = m.monitor.storage_health()
+    writable = "monitor_store_writable"
+    writer.family(writable, "gauge", "1 while the store (history and outbox) takes writes.")
+    writer.add(writable, "", 1.0 if health.ok else 0.0)
+    backlog = "monitor_store_backlog_items"
+    writer.family(backlog, "gauge", "Results, events and alerts kept in memory until the store takes them.")
+    writer.add(backlog, "", health.waiting)
+    dropped = "monitor_store_dropped_results_total"
+    writer.family(dropped, "counter", "Raw results dropped because the memory kept for a failing store was full.")
+    writer.add(dropped, "", health.dropped)
+
+
 # Each family group with the prefixes of the sample names it writes.
 _GROUPS: tuple[tuple[Callable[[Metrics, Writer], None], tuple[str, ...]], ...] = (
     (_probe_families, ("probe_",)),
     (_target_families, ("monitor_target_", "monitor_probes_total", "monitor_probe_duration")),
     (
         _self_families,
-        ("monitor_scheduler_", "monitor_probes_in_flight", "monitor_config_", "monitor_build_", "monitor_notification"),
+        (
+            "monitor_scheduler_",
+            "monitor_probes_in_flight",
+            "monitor_probe_errors",
+            "monitor_config_",
+            "monitor_build_",
+            "monitor_notification",
+        ),
     ),
+    (_store_families, ("monitor_store_",)),
 )

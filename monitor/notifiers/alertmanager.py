@@ -35,6 +35,7 @@ SEVERITY = {
     "TargetFlapping": "warning",
     "TargetCertificateExpiring": "warning",
     "MonitorTest": "none",
+    "MonitorStorageFailing": "critical",
 }
 CERT_ALERT_LIFETIME = 86400.0  # a one-off warning: shown for a day
 TEST_ALERT_LIFETIME = 300.0
@@ -66,6 +67,8 @@ def _names(alert: Alert) -> dict[str, bool]:
         return {"MonitorTest": True}
     if alert.kind == "cert":
         return {"TargetCertificateExpiring": True}
+    if alert.kind in ("storage_failing", "storage_recovered"):
+        return {"MonitorStorageFailing": alert.kind == "storage_failing"}
     names: dict[str, bool] = {}
     stable = alert.kind in ("stable", "flapping")
     for name, state in (("TargetDown", "DOWN"), ("TargetDegraded", "DEGRADED")):
@@ -109,8 +112,8 @@ class AlertmanagerNotifier:
     def _ends(self, alert: Alert, name: str, firing: bool, now: float) -> float:
         if not firing:
             return min(alert.at, now)
-        if name == "TargetCertificateExpiring":
-            return alert.at + CERT_ALERT_LIFETIME
+        if name in ("TargetCertificateExpiring", "MonitorStorageFailing"):
+            return alert.at + CERT_ALERT_LIFETIME  # no refresh follows: a day, or until recovered
         if name == "MonitorTest":
             return now + TEST_ALERT_LIFETIME
         return now + 4 * self.spec.resend_every

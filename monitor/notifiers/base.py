@@ -28,8 +28,9 @@ if TYPE_CHECKING:
 
 # Further alert kinds: "escalation" (goes to `escalate_to`), "stable" (ends "flapping",
 # sent where "flapping" goes), "refresh" (re-post for receivers with `resend_every`),
-# "test" (`monitor notify-test`).
-ALERT_KINDS = (*EVENT_KINDS, "escalation", "stable", "refresh", "test")
+# "test" (`monitor notify-test`), "storage_failing" and "storage_recovered" (the
+# monitor's own storage, to every notifier: `monitor.alerting.storage`).
+ALERT_KINDS = (*EVENT_KINDS, "escalation", "stable", "refresh", "test", "storage_failing", "storage_recovered")
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,10 @@ class Alert:
     `since` is when the condition began (the outage's start); `duration` is how long it
     lasted (recovery) or has lasted so far (reminder, escalation). `dependents` names the
     targets that depend on this one and are down with it. `cert_days` / `cert_expiry`
-    are set for certificate warnings. `old` and `new` are `State` values. Times are unix
+    are set for expiry warnings ("cert" alerts), and `expiring` says what expires: a
+    "certificate", or a "domain" registration. `values` are the gauges of the target's
+    last result (`Result.extra`, by metric name): a UPS's battery runtime, for the alert
+    to say how long the battery lasts. `old` and `new` are `State` values. Times are unix
     seconds (UTC).
     """
 
@@ -61,16 +65,20 @@ class Alert:
     cert_days: int | None = None
     cert_expiry: float | None = None
     flapping: bool = False  # the target is changing state too often to alert each change
+    expiring: str = "certificate"  # what a "cert" alert warns of: "certificate" or "domain"
+    values: Mapping[str, float] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["dependents"] = list(self.dependents)
+        data["values"] = dict(self.values)
         return data
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Alert:
         known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
         known["dependents"] = tuple(known.get("dependents") or ())
+        known["values"] = dict(known.get("values") or {})
         return cls(**known)
 
 

@@ -36,6 +36,8 @@ COLOURS = {
     "flapping": _ORANGE,
     "stable": _GREY,
     "test": _GREY,
+    "storage_failing": _RED,
+    "storage_recovered": _GREEN,
 }
 
 

@@ -56,9 +56,13 @@ class WebhookNotifier:
         self.spec, self.ctx = spec, ctx
 
     def payload(self, alert: Alert) -> dict[str, Any]:
-        cert = None
+        cert = domain = None
         if alert.cert_days is not None or alert.cert_expiry is not None:
-            cert = {"days_left": alert.cert_days, "expires_at": iso_utc(alert.cert_expiry)}
+            expiring = {"days_left": alert.cert_days, "expires_at": iso_utc(alert.cert_expiry)}
+            if alert.expiring == "domain":
+                domain = expiring
+            else:
+                cert = expiring
         return {
             "version": PAYLOAD_VERSION,
             "id": alert.id,
@@ -73,6 +77,7 @@ class WebhookNotifier:
             "duration_seconds": alert.duration,
             "dependents": list(alert.dependents),
             "certificate": cert,
+            "domain": domain,
             "url": alert.url,
             "title": self.ctx.texts.render("title.txt.j2", alert),
             "text": self.ctx.texts.render("text.txt.j2", alert),

@@ -7,8 +7,8 @@ of the monitor needs of it, add it to `_KINDS`.
 
 from __future__ import annotations
 
-from monitor.probes import dns, http, icmp, push, rtsp, tcp, tls
-from monitor.probes.base import Heartbeats, ProbeContext, ProbeKind, Sample
+from monitor.probes import dns, domain, http, icmp, push, rtsp, snmp, tcp, tls, ups
+from monitor.probes.base import CERTIFICATE, Expiry, Heartbeats, ProbeContext, ProbeKind, Sample
 from monitor.probes.context import heartbeat_book, probe_context
 
 _KINDS: tuple[ProbeKind, ...] = (
@@ -19,6 +19,11 @@ _KINDS: tuple[ProbeKind, ...] = (
     tls.KIND,
     rtsp.KIND,
     push.KIND,
+    # devices (second wave): domains that expire
+    domain.KIND,
+    # devices: switches, video recorders, UPS
+    snmp.KIND,
+    ups.KIND,
 )
 
 PROBES: dict[str, ProbeKind] = {kind.name: kind for kind in _KINDS}
@@ -27,4 +32,22 @@ PROBES: dict[str, ProbeKind] = {kind.name: kind for kind in _KINDS}
 SCHEMES: dict[str, ProbeKind] = {scheme: kind for kind in _KINDS for scheme in kind.schemes}
 """Probe kinds by URL scheme (`url = "tcp://..."` selects tcp)."""
 
-__all__ = ["PROBES", "SCHEMES", "Heartbeats", "ProbeContext", "ProbeKind", "Sample", "heartbeat_book", "probe_context"]
+
+def expiry_of(kind: str) -> Expiry:
+    """What a kind's targets must not let expire (a certificate unless it says otherwise)."""
+    found = PROBES.get(kind)
+    return found.expiry if found is not None else CERTIFICATE
+
+
+__all__ = [
+    "PROBES",
+    "SCHEMES",
+    "Expiry",
+    "Heartbeats",
+    "ProbeContext",
+    "ProbeKind",
+    "Sample",
+    "expiry_of",
+    "heartbeat_book",
+    "probe_context",
+]

@@ -13,19 +13,21 @@ from __future__ import annotations
 
 import ssl
 import time
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import SplitResult
 
 from monitor.config.reader import Table
-from monitor.result import Result
+from monitor.result import Reason, Result
 
 if TYPE_CHECKING:
     import httpx
 
     from monitor.config import Target
+    from monitor.probes.domain import DomainBook
     from monitor.probes.network import Failure
 
 
@@ -57,17 +59,50 @@ class Heartbeats(Protocol):
         ...
 
 
+class SnmpEngines(Protocol):
+    """SNMP engines shared by the snmp probes (`monitor.probes.snmpwire.Engines`): making
+    one costs ~50 ms of CPU, a request on a made one ~1 ms."""
+
+    def use(self, key: Hashable) -> AbstractAsyncContextManager[Any]:
+        """The engine for the credentials `key`, made on first use, held while in use."""
+        ...
+
+    def close(self) -> None:
+        """Close every engine's socket (the end of the run)."""
+        ...
+
+
+class Onsets(Protocol):
+    """When a target's condition (a UPS on battery) was first seen, for as long as it
+    lasts: `onset(target, condition, active, now)` is that time while `active`, and
+    forgets it (None) once it is not. Kept in memory: a restart starts it again."""
+
+    def onset(self, target_id: str, condition: str, active: bool, now: float) -> float | None: ...
+
+
 @dataclass(frozen=True)
 class ProbeContext:
-    """Shared resources, built once by the runtime and handed to every probe.
+    """Shared resources, built once by the runtime and handed to every probe; whoever
+    built it calls `aclose()` when probing ends.
 
     `http_transport` is the seam for a faster HTTP/1.1 path: when None, the HTTP probe
-    uses httpx's default transport.
+    uses httpx's default transport. `domains` keeps the last RDAP answer of each domain
+    between probes; when None, every domain probe looks its domain up. Without `snmp`
+    each snmp probe makes (and closes) an engine of its own; without `onsets` a
+    condition's onset is the probe that saw it.
     """
 
     tls: TlsContexts
     heartbeats: Heartbeats | None = None
     http_transport: httpx.AsyncBaseTransport | None = None
+    domains: DomainBook | None = None
+    snmp: SnmpEngines | None = None
+    onsets: Onsets | None = None
+
+    async def aclose(self) -> None:
+        """Release what holds sockets open between probes."""
+        if self.snmp is not None:
+            self.snmp.close()
 
 
 ParseFn = Callable[[Table, SplitResult | None], Any]
@@ -77,13 +112,47 @@ Sample = tuple[str, str, float]
 SamplesFn = Callable[["Target", Result], Iterable[Sample]]
 
 
+def escape_label(value: str) -> str:
+    """A label value escaped for the text format, for a kind rendering its `Sample`s'
+    labels (`monitor.metrics.exposition` writes every label through this too)."""
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+@dataclass(frozen=True)
+class Expiry:
+    """A date past which a kind's targets fail, judged as a certificate's is: by
+    `monitor.assess` for every result (past it the result fails `expired`; within the
+    largest of `warn_days(target)` days it is DEGRADED `expiring`) and by the alert
+    policy ahead of time (one "cert" alert per day of `warn_days` first reached, whose
+    `Alert.expiring` is `subject`). `at(result)` reads the date (unix time) from a result,
+    None when the result holds none; `words` name the thing in details."""
+
+    subject: str
+    words: str
+    expired: str
+    expiring: str
+    warn_days: Callable[[Target], tuple[int, ...]]
+    at: Callable[[Result], float | None]
+
+
+CERTIFICATE = Expiry(
+    subject="certificate",
+    words="certificate",
+    expired=Reason.CERT_EXPIRED,
+    expiring=Reason.CERT_EXPIRING,
+    warn_days=lambda target: target.cert_warn_days,
+    at=lambda result: result.cert_expiry,
+)
+"""Every kind's default: the earliest certificate expiry its probe saw, `cert_warn_days`."""
+
+
 @dataclass(frozen=True)
 class ProbeKind:
     """One probe family. `parse(table, url)` reads the kind's own keys from the target's
     table (through `Table`, which reports every problem and unknown key) and returns a
     frozen spec stored as `Target.spec`; `url` is None for kinds without one (push).
     A spec is never shown, not even to admins: the admin view shows a target's URL with
-    its password hidden (`monitor.web.masking.redact`), and fields holding secrets (an
+    its scheme and host only (`monitor.web.masking.origin`), and fields holding secrets (an
     rtsp password, a push token, http's Authorization header) hide from repr.
 
     What the monitor needs of the kind elsewhere:
@@ -97,9 +166,17 @@ class ProbeKind:
       alike (`monitor.metrics.exposition`);
     - `metrics`: the kind's own gauges (full name -> help) that a `Result.extra` may
       carry, each written when the result holds it;
+    - `expiry`: the date its targets must not pass and the days to warn before it
+      (`Expiry`; by default the certificate's, with `cert_warn_days`);
+      carry, each written when the result holds it; a key `name{a="b"}` (labels
+      rendered with `escape_label`) is one sample of a labelled gauge `name` (snmp:
+      one per object read);
     - `passive`: the kind's results arrive from outside (a push job's heartbeats, kept in
       `ProbeContext.heartbeats`) and its probe, scheduled like any other, only judges
-      what arrived; `monitor check` restores the stored heartbeats for such targets.
+      what arrived; `monitor check` restores the stored heartbeats for such targets;
+    - `alert_degraded`: a DEGRADED target of this kind is news for everyone who hears
+      "down", not only for the notifiers that list "degraded" (a UPS on battery: the
+      mains power is out).
     """
 
     name: str
@@ -110,6 +187,8 @@ class ProbeKind:
     samples: SamplesFn | None = None
     metrics: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     passive: bool = False
+    expiry: Expiry = CERTIFICATE
+    alert_degraded: bool = False
 
 
 class Stopwatch:

@@ -13,7 +13,6 @@ as a hung probe. Thresholds (`degraded_after`, `cert_warn_days`) are not applied
 from __future__ import annotations
 
 import asyncio
-import base64
 import re
 import time
 from dataclasses import dataclass, field
@@ -26,8 +25,10 @@ import httpx
 from monitor import __version__
 from monitor.config.reader import Table, format_duration
 from monitor.probes.base import ProbeContext, ProbeKind, Sample, Stopwatch
+from monitor.probes.http_decode import ACCEPT_ENCODING
 from monitor.probes.http_exchange import PHASES, Exchange
 from monitor.probes.http_expect import Expectations, check, read_expectations
+from monitor.probes.httpauth import basic
 from monitor.probes.network import Failure, ProbeFailed, untrusted_expiry
 from monitor.result import Reason, Result
 
@@ -43,11 +44,21 @@ _SIZE_UNITS = {"b": 1, "kb": 1000, "kib": 1024, "mb": 1000**2, "mib": 1024**2}
 
 
 @dataclass(frozen=True, slots=True)
+class Credentials:
+    """A username and password kept for answering a Digest challenge."""
+
+    username: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
 class HttpSpec:
     """An HTTP target's request and expectations, prepared once at configuration time.
 
     `headers` are the request headers except Host, as bytes, including Authorization
     (hence hidden from repr) and `Connection: close` (a fresh connection per probe).
+    `digest` holds the credentials of `auth = "digest"`, which answer a 401's challenge
+    rather than go with the first request.
     """
 
     url: httpx.URL
@@ -59,6 +70,7 @@ class HttpSpec:
     verify_tls: bool = True
     ca_file: str | None = None
     max_body: int = DEFAULT_MAX_BODY
+    digest: Credentials | None = None
 
 
 def parse(t: Table, url: SplitResult | None) -> HttpSpec:
@@ -70,16 +82,18 @@ def parse(t: Table, url: SplitResult | None) -> HttpSpec:
     body = t.text("body")
     verify = t.boolean("verify_tls", True)
     ca_file = _read_ca_file(t, verify)
+    auth, digest = _read_auth(t, url)
     return HttpSpec(
         url=parsed,
         method=method,
-        headers=_request_headers(t, url, body is not None),
+        headers=_request_headers(t, auth, body is not None),
         body=body.encode("utf-8") if body is not None else None,
         expect=read_expectations(t),
         max_redirects=t.integer("max_redirects", 10, low=0, high=50),
         verify_tls=verify,
         ca_file=ca_file,
         max_body=_read_size(t, "max_body", DEFAULT_MAX_BODY),
+        digest=digest,
     )
 
 
@@ -115,14 +129,13 @@ def _read_ca_file(t: Table, verify: bool) -> str | None:
     return ca_file
 
 
-def _request_headers(t: Table, url: SplitResult | None, has_body: bool) -> tuple[tuple[bytes, bytes], ...]:
+def _request_headers(t: Table, auth: str | None, has_body: bool) -> tuple[tuple[bytes, bytes], ...]:
     headers = {
         "user-agent": ("User-Agent", f"monitor/{__version__}"),
         "accept": ("Accept", "*/*"),
-        "accept-encoding": ("Accept-Encoding", "gzip, deflate"),
+        "accept-encoding": ("Accept-Encoding", ACCEPT_ENCODING),
         "connection": ("Connection", "close"),
     }
-    auth = _auth_header(t, url)
     if auth:
         headers["authorization"] = ("Authorization", auth)
     for name, value in t.text_mapping("headers").items():
@@ -137,19 +150,32 @@ def _request_headers(t: Table, url: SplitResult | None, has_body: bool) -> tuple
     return tuple((name.encode("latin-1", "replace"), value.encode("utf-8")) for name, value in headers.values())
 
 
-def _auth_header(t: Table, url: SplitResult | None) -> str | None:
+def _read_auth(t: Table, url: SplitResult | None) -> tuple[str | None, Credentials | None]:
+    """The Authorization header sent with every request (Basic, Bearer), or the
+    credentials kept for a Digest challenge."""
     username = t.text("username", unquote(url.username or "") if url else "")
     password = t.text("password", unquote(url.password or "") if url else "")
     token = t.text("bearer_token")
+    scheme = t.text("auth")
     if password and not username:
         t.problem("password", "needs a username")
     if token is not None and username:
         t.problem("bearer_token", "cannot be combined with username/password")
+    if scheme is not None:
+        if scheme not in _AUTH_SCHEMES:
+            t.problem("auth", f"must be one of {', '.join(map(repr, _AUTH_SCHEMES))}, not {scheme!r}")
+        elif not username:
+            t.problem("auth", f"{scheme!r} needs a username and password")
+        elif scheme == "digest":
+            return None, Credentials(username, password)
     if token is not None:
-        return f"Bearer {token}"
+        return f"Bearer {token}", None
     if username:
-        return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
-    return None
+        return basic(username, password), None
+    return None, None
+
+
+_AUTH_SCHEMES = ("basic", "digest")
 
 
 def _read_size(t: Table, key: str, default: int) -> int:

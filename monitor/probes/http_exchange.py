@@ -16,14 +16,19 @@ context), `sni_hostname` and `trace` (httpcore's event names, for the phases), o
 fresh connection per request (requests carry `Connection: close`), and put the
 `network_stream` extension on the response when it can (for the certificate's expiry).
 
-Bodies are read raw and decoded here, never more than `max_body` bytes after
-decompression, so a gzip bomb or an endless body costs bounded memory.
+Bodies are read raw and decoded here (`monitor.probes.http_decode`), never more than
+`max_body` bytes after decompression, so a decompression bomb or an endless body costs
+bounded memory; a body whose coding we cannot undo is `unsupported_encoding` when a check
+needs it.
+
+Digest authentication (`auth = "digest"`): the first request goes without credentials;
+a 401 from the configured origin with a Digest challenge is answered once, on a fresh
+connection and within the same deadline; a second 401 is `auth_failed`.
 """
 
 from __future__ import annotations
 
 import time
-import zlib
 from collections.abc import Mapping
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -31,6 +36,8 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from monitor.probes import tlsutil
+from monitor.probes.http_decode import BodyDecoder, UnsupportedEncoding, too_large
+from monitor.probes.httpauth import offered, pick_challenge
 from monitor.probes.network import Failure, ProbeFailed, classify, resolve, verification_error
 from monitor.result import Reason
 
@@ -83,6 +90,8 @@ class Exchange:
         url, method, body, headers = spec.url, spec.method, spec.body, spec.headers
         for hop in range(spec.max_redirects + 1):
             response = await self._fetch(url, method, headers, body)
+            if response.status_code == 401 and spec.digest is not None and self._same_origin(url):
+                response = await self._answer_digest(response, url, method, headers, body)
             location = response.headers.get("location") if response.status_code in REDIRECTS else None
             if location is None or spec.max_redirects == 0:
                 await self._read_body(response)
@@ -92,6 +101,38 @@ class Exchange:
                 break
             url, method, body, headers = self._next_hop(url, location, response.status_code, method, body, headers)
         raise ProbeFailed(Failure(Reason.TOO_MANY_REDIRECTS, f"more than {spec.max_redirects} redirects"))
+
+    def _same_origin(self, url: httpx.URL) -> bool:
+        origin = self.spec.url
+        return (url.scheme, url.raw_host, url.port) == (origin.scheme, origin.raw_host, origin.port)
+
+    async def _answer_digest(
+        self,
+        response: httpx.Response,
+        url: httpx.URL,
+        method: str,
+        headers: tuple[tuple[bytes, bytes], ...],
+        body: bytes | None,
+    ) -> httpx.Response:
+        """Answer a 401's Digest challenge once; a second 401 is `auth_failed`."""
+        creds = self.spec.digest
+        assert creds is not None
+        values = response.headers.get_list("www-authenticate")
+        challenge = pick_challenge(values, ("digest",))
+        if challenge is None:
+            raise ProbeFailed(
+                Failure(
+                    Reason.AUTH_FAILED,
+                    f"HTTP 401 without a Digest challenge we can answer (offered: {offered(values)})",
+                )
+            )
+        await self._close_response()
+        uri = url.raw_path.decode("ascii")
+        answer = challenge.answer(method, uri, creds.username, creds.password, 1)
+        response = await self._fetch(url, method, (*headers, (b"Authorization", answer.encode("utf-8"))), body)
+        if response.status_code == 401:
+            raise ProbeFailed(Failure(Reason.AUTH_FAILED, "HTTP 401: username or password rejected"))
+        return response
 
     async def close(self) -> None:
         await self._close_response()
@@ -204,9 +245,17 @@ class Exchange:
         limit = self.spec.max_body
         length = response.headers.get("content-length", "")
         if length.isdigit() and int(length) > limit and "content-encoding" not in response.headers:
-            raise ProbeFailed(_too_large(limit, f"Content-Length is {length}"))
-        decoder = BodyDecoder(response.headers.get("content-encoding", ""), limit)
+            raise ProbeFailed(too_large(limit, f"Content-Length is {length}"))
         keep = self.spec.expect.needs_body
+        encoding = response.headers.get("content-encoding", "")
+        try:
+            decoder = BodyDecoder(encoding, limit)
+        except UnsupportedEncoding as exc:
+            if keep:  # never check a body we cannot read: it is not the body the server meant
+                raise ProbeFailed(
+                    Failure(Reason.UNSUPPORTED_ENCODING, f"cannot decode Content-Encoding {exc.coding!r} ({encoding})")
+                ) from exc
+            decoder = BodyDecoder("", limit)  # nothing to check: only its size counts
         parts: list[bytes] = []
         try:
             async for chunk in response.stream:  # type: ignore[union-attr]
@@ -221,48 +270,6 @@ class Exchange:
         response, self._response = self._response, None
         if response is not None:
             await response.aclose()
-
-
-class BodyDecoder:
-    """Content-Encoding decoding that never produces more than `limit` bytes in all,
-    however small the compressed input (zlib's `max_length` bounds each step)."""
-
-    def __init__(self, encoding: str, limit: int) -> None:
-        self.room = limit
-        self.limit = limit
-        encoding = encoding.strip().lower()
-        self._deflate = encoding == "deflate"
-        self._zlib: Any = None
-        if encoding in ("gzip", "x-gzip"):
-            self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 16)
-        elif self._deflate:
-            self._zlib = zlib.decompressobj()
-
-    def feed(self, data: bytes) -> bytes:
-        if self._zlib is None:  # identity, or an encoding we did not ask for: count raw bytes
-            return self._count(data)
-        parts: list[bytes] = []
-        while data:
-            try:
-                out = self._zlib.decompress(data, self.room + 1)
-            except zlib.error as exc:
-                if self._deflate and not parts and self.room == self.limit:
-                    self._zlib, self._deflate = zlib.decompressobj(-zlib.MAX_WBITS), False
-                    continue  # servers also send "deflate" without the zlib header
-                raise ProbeFailed(Failure(Reason.INVALID_RESPONSE, f"cannot decode the body: {exc}")) from exc
-            parts.append(self._count(out))
-            data = self._zlib.unconsumed_tail
-        return b"".join(parts)
-
-    def _count(self, data: bytes) -> bytes:
-        self.room -= len(data)
-        if self.room < 0:
-            raise ProbeFailed(_too_large(self.limit, "body"))
-        return data
-
-
-def _too_large(limit: int, what: str) -> Failure:
-    return Failure(Reason.RESPONSE_TOO_LARGE, f"{what} exceeds max_body ({limit} bytes)")
 
 
 def _transport_failure(exc: BaseException) -> Failure:

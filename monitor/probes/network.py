@@ -108,8 +108,18 @@ def classify(exc: BaseException, where: str = "") -> Failure:
     return Failure(failure.reason, f"{where}: {failure.detail}") if where else failure
 
 
+# The monitor's own resources, not the target's fault: too many open files (process or
+# system), no buffer space, no memory.
+_OWN_RESOURCES = frozenset({errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM})
+
+
 def _classify(exc: BaseException) -> Failure:
     causes = list(_causes(exc))
+    for cause in causes:
+        if isinstance(cause, MemoryError):
+            return Failure(Reason.MONITOR_ERROR, "the monitor ran out of memory")
+        if isinstance(cause, OSError) and cause.errno in _OWN_RESOURCES:
+            return Failure(Reason.MONITOR_ERROR, f"the monitor ran out of resources: {_strerror(cause)}")
     for cause in causes:
         if isinstance(cause, ssl.SSLCertVerificationError):
             return _verify_failure(cause)

@@ -1,5 +1,6 @@
 """RTSP/1.0 on the wire (RFC 2326) as far as a health check needs it: one request at a
-time, bounded responses, and Basic or Digest (RFC 2617, RFC 7616) authentication.
+time, bounded responses, and Basic or Digest authentication (`monitor.probes.httpauth`,
+shared with the HTTP probe).
 
 `RtspConnection.request` answers a 401 once with the credentials and keeps the accepted
 challenge for the following requests, as cameras and recorders expect.
@@ -8,18 +9,15 @@ challenge for the following requests, as cameras and recorders expect.
 from __future__ import annotations
 
 import asyncio
-import base64
-import hashlib
 import re
-import secrets
 from dataclasses import dataclass, field
-from urllib.request import parse_http_list, parse_keqv_list
+
+from monitor.probes.httpauth import Challenge, pick_challenge
 
 MAX_HEAD = 16 * 1024
 MAX_BODY = 64 * 1024
 USER_AGENT = "monitor-rtsp-probe"
 _STATUS_LINE = re.compile(r"^RTSP/1\.\d (\d{3})(?: (.*))?$")
-_HASHES = {"MD5": "md5", "SHA-256": "sha256"}  # Digest algorithm -> hashlib name
 
 
 class ProtocolError(Exception):
@@ -123,7 +121,16 @@ class RtspConnection:
         self.authenticated_rejected = response.status == 401
         return response
 
+    async def send(self, method: str, url: str, headers: dict[str, str] | None = None) -> None:
+        """Send `method` with the accepted credentials and do not wait for the answer
+        (TEARDOWN while video is still arriving)."""
+        await self._write(method, url, headers or {})
+
     async def _send(self, method: str, url: str, headers: dict[str, str]) -> Response:
+        await self._write(method, url, headers)
+        return await read_response(self.reader)
+
+    async def _write(self, method: str, url: str, headers: dict[str, str]) -> None:
         self.cseq += 1
         lines = [f"{method} {url} RTSP/1.0", f"CSeq: {self.cseq}", f"User-Agent: {USER_AGENT}"]
         lines += [f"{name}: {value}" for name, value in headers.items()]
@@ -134,71 +141,3 @@ class RtspConnection:
             )
         self.writer.write(("\r\n".join(lines) + "\r\n\r\n").encode("utf-8"))
         await self.writer.drain()
-        return await read_response(self.reader)
-
-
-@dataclass(frozen=True)
-class Challenge:
-    """One `WWW-Authenticate` challenge: `scheme` "basic" or "digest" and its params."""
-
-    scheme: str
-    params: tuple[tuple[str, str], ...] = ()
-
-    @property
-    def stale(self) -> bool:
-        return dict(self.params).get("stale", "").lower() == "true"
-
-    def answer(self, method: str, uri: str, username: str, password: str, nc: int) -> str:
-        """The Authorization value; `nc` counts the requests answered with this challenge,
-        this one included."""
-        if self.scheme == "basic":
-            return "Basic " + base64.b64encode(f"{username}:{password}".encode()).decode()
-        return digest(dict(self.params), method, uri, username, password, nc)
-
-
-def pick_challenge(values: list[str]) -> Challenge | None:
-    """The strongest challenge we can answer: Digest (MD5 or SHA-256) before Basic."""
-    found: dict[str, Challenge] = {}
-    for value in values:
-        scheme, _, rest = value.strip().partition(" ")
-        scheme = scheme.lower()
-        if scheme == "basic":
-            found.setdefault("basic", Challenge("basic"))
-        elif scheme == "digest":
-            try:
-                params = parse_keqv_list(parse_http_list(rest))
-            except ValueError:  # a parameter without "=": not a challenge we can answer
-                continue
-            algorithm = params.get("algorithm", "MD5").upper().removesuffix("-SESS")
-            if algorithm in _HASHES and "nonce" in params:
-                found.setdefault("digest", Challenge("digest", tuple(sorted(params.items()))))
-    return found.get("digest") or found.get("basic")
-
-
-def digest(params: dict[str, str], method: str, uri: str, username: str, password: str, nc: int) -> str:
-    """The `Authorization: Digest ...` value for one request (RFC 2617 / RFC 7616)."""
-    algorithm = params.get("algorithm", "MD5")
-    hash_name = _HASHES[algorithm.upper().removesuffix("-SESS")]
-
-    def h(text: str) -> str:
-        return hashlib.new(hash_name, text.encode("utf-8")).hexdigest()
-
-    realm, nonce = params.get("realm", ""), params["nonce"]
-    cnonce = secrets.token_hex(8)
-    ha1 = h(f"{username}:{realm}:{password}")
-    if algorithm.upper().endswith("-SESS"):
-        ha1 = h(f"{ha1}:{nonce}:{cnonce}")
-    ha2 = h(f"{method}:{uri}")
-    qops = [q.strip() for q in params.get("qop", "").split(",")]
-    fields = {"username": username, "realm": realm, "nonce": nonce, "uri": uri}
-    if "auth" in qops:
-        count = f"{nc:08x}"
-        fields["response"] = h(f"{ha1}:{nonce}:{count}:{cnonce}:auth:{ha2}")
-        extra = f', qop=auth, nc={count}, cnonce="{cnonce}"'
-    else:
-        fields["response"] = h(f"{ha1}:{nonce}:{ha2}")
-        extra = ""
-    if "opaque" in params:
-        fields["opaque"] = params["opaque"]
-    quoted = ", ".join(f'{k}="{v}"' for k, v in fields.items())
-    return f"Digest {quoted}, algorithm={algorithm}{extra}"

@@ -6,6 +6,7 @@
   `Annotations`, `Outbox`) and `Store`, all of them;
 - `rollup`, `timeline`: the backend-independent maths (hourly accumulators; state
   periods and time-based availability from events and runs);
+- `backlog`: what a backend's writer keeps in memory while its writes fail;
 - `backend`, `registry`: the backend seam and `open_store(settings)`;
 - `sqlite/`: the embedded default backend.
 
@@ -21,6 +22,7 @@ from monitor.store.records import (
     LATENCY_BASE,
     LATENCY_BUCKETS,
     PENDING,
+    RESUME_KINDS,
     DayUptime,
     Entry,
     Note,
@@ -28,6 +30,7 @@ from monitor.store.records import (
     PlannedMaintenance,
     Rollup,
     StoredResult,
+    StoreHealth,
     Uptime,
     bucket_bounds,
     latency_bucket,
@@ -40,6 +43,7 @@ __all__ = [
     "LATENCY_BASE",
     "LATENCY_BUCKETS",
     "PENDING",
+    "RESUME_KINDS",
     "Annotations",
     "DayUptime",
     "Entry",
@@ -51,6 +55,7 @@ __all__ = [
     "PlannedMaintenance",
     "Rollup",
     "Store",
+    "StoreHealth",
     "StoredResult",
     "Uptime",
     "bucket_bounds",

@@ -28,6 +28,10 @@ class Backend:
     `migrate(settings)` creates or migrates the schema and returns (the version found,
     the version now): what `open()` does first, as `monitor migrate` runs it. Both
     raise `StoreError` when the database cannot be reached or is newer than the code.
+    `check(settings)` looks for a store a command cannot use before it starts, within a
+    few seconds: `StoreError` for a damaged database (reason "database corrupt"), one
+    that cannot be reached or is newer than the code; False for a check that needs
+    longer (the running store finishes it in the background), True for sound.
     """
 
     scheme: str
@@ -35,3 +39,4 @@ class Backend:
     has_history: Callable[[Settings], bool]
     where: Callable[[Settings], str]
     migrate: Callable[[Settings], tuple[int, int]]
+    check: Callable[[Settings], bool] = lambda settings: True

@@ -20,26 +20,46 @@ from datetime import tzinfo
 from typing import TYPE_CHECKING, Protocol
 
 from monitor.result import Event, Result, State
-from monitor.store.records import DayUptime, Entry, Note, Period, PlannedMaintenance, Rollup, StoredResult, Uptime
+from monitor.store.records import (
+    DayUptime,
+    Entry,
+    Note,
+    Period,
+    PlannedMaintenance,
+    Rollup,
+    StoredResult,
+    StoreHealth,
+    Uptime,
+)
 
 if TYPE_CHECKING:
     from monitor.notifiers.base import Alert
 
 
 class HistoryWriter(Protocol):
-    """The runtime's side: results and events in, never waiting on the disk."""
+    """The runtime's side: results and events in, the probe loop never waiting on the disk
+    for a result. What the database refuses (disk full, I/O error, damage) is kept in
+    memory and written once it takes writes again (`monitor.store.backlog`: events always,
+    results up to a bound, the oldest dropped first and counted); `health()` says why."""
 
     def add_result(self, target_id: str, result: Result, maintenance: bool = False) -> None:
         """Queue one probe result (`maintenance`: taken inside a maintenance window)."""
 
     def add_event(self, event: Event) -> None:
-        """Queue one incident event."""
+        """Make one incident event durable before returning (a small synchronous
+        transaction: events are rare), so the alert queued after it never outlives it in
+        a crash; while the store fails, queue it for a retry instead."""
 
     async def flush(self) -> None:
         """Persist everything queued so far."""
 
     def healthy(self) -> bool:
-        """The writer is running and its last write succeeded (for `/readyz`)."""
+        """`health().ok`."""
+        ...
+
+    def health(self) -> StoreHealth:
+        """Whether writes succeed now, why not, and what waits in memory (for `/readyz`,
+        the metrics and the storage alert)."""
         ...
 
 
@@ -168,8 +188,26 @@ class Outbox(Protocol):
         still waiting: only the newest matters."""
         ...
 
-    def head(self, notifier: str) -> Entry | None:
-        """The oldest pending alert of a notifier (an unreadable one is failed on the way)."""
+    def head(self, notifier: str, skip: Collection[int] = ()) -> Entry | None:
+        """The oldest pending alert of a notifier other than those in `skip` (an
+        unreadable one is failed on the way)."""
+        ...
+
+    def adopt(self, entries: Sequence[Entry]) -> list[int | None]:
+        """Write entries that were kept in memory while the outbox refused writes, in
+        order and in one transaction, with the status and attempts they reached there
+        (a delivered one stays delivered: nothing is sent twice); return each one's new
+        `seq`, None where its alert id was already queued for that notifier."""
+        ...
+
+    def known(self, alert_id: str) -> set[str]:
+        """The notifiers this alert id was ever queued for (a read)."""
+        ...
+
+    def latest(self, kinds: Collection[str]) -> dict[str, list[tuple[Alert, str]]]:
+        """Per target, the newest alert of these kinds (`RESUME_KINDS`) queued for each
+        notifier, as (alert, notifier), oldest first: what the alert policy last said
+        about each target, to resume from after a restart. Never forgotten by `prune`."""
         ...
 
     def delivered(self, seq: int) -> None: ...

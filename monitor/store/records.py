@@ -199,9 +199,37 @@ class PlannedMaintenance:
         return target.id in self.targets or target.group in self.groups
 
 
+@dataclass(frozen=True, slots=True)
+class StoreHealth:
+    """Whether a store takes writes now, for `/readyz`, the metrics and the storage alert.
+
+    `reason` is short and fixed ("disk full", "I/O error", "database corrupt",
+    "database locked", ...), `since` when the failure began. `waiting` counts what is
+    kept in memory for a retry meanwhile, `dropped` the raw results dropped since the
+    start because that memory was full (the oldest first; events and alerts never)."""
+
+    ok: bool = True
+    reason: str = ""
+    since: float | None = None
+    waiting: int = 0
+    dropped: int = 0
+
+    def describe(self) -> str:
+        """One line for people: "disk full, 1200 items waiting in memory"."""
+        parts = [self.reason or "failing"]
+        if self.waiting:
+            parts.append(f"{self.waiting} items waiting in memory")
+        if self.dropped:
+            parts.append(f"{self.dropped} results dropped")
+        return ", ".join(parts)
+
+
 # The outbox: an entry's status, and the alert kinds not remembered for deduplication.
 PENDING, DELIVERED, FAILED = "pending", "delivered", "failed"
 EPHEMERAL = ("refresh",)  # re-posts of an open problem: no dedup memory, pruned early
+# What was last said about a target, which the alert policy resumes from after a restart
+# (`Outbox.latest`): an outbox keeps each target's newest of these however old.
+RESUME_KINDS = ("down", "up", "degraded", "flapping", "stable")
 
 
 @dataclass(frozen=True)

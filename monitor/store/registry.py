@@ -51,3 +51,8 @@ def migrate(settings: Settings) -> tuple[int, int]:
 def where(settings: Settings) -> str:
     """The store's location for messages, without credentials."""
     return backend_for(settings).where(settings)
+
+
+def check_store(settings: Settings) -> bool:
+    """Look for damage before a command starts (`Backend.check`): raises `StoreError`."""
+    return backend_for(settings).check(settings)

@@ -5,8 +5,15 @@ constant time. The page accepts `Authorization: Bearer TOKEN`, or HTTP Basic wit
 token as the password so a browser can open it; the write API accepts only Bearer, which
 a browser never attaches on its own, so another site cannot forge a write (CSRF).
 
+A client that sent `FAILURES` wrong credentials within `FAILURE_WINDOW` seconds is
+answered 429 with Retry-After, its credentials not compared, until it has waited
+(`monitor.web.ratelimit`); a request without credentials (a browser's first, before it
+asks for the password) is no failure. A body over `MAX_BODY` bytes is refused (413)
+before it is read (`monitor.web.bodies`).
+
 Routes:
-- `GET /admin`: every target (private ones too) with its address, state and last error,
+- `GET /admin`: every target (private ones too) with its address (scheme and host
+  only, like every URL on the admin view: `monitor.web.masking`), state and last error,
   the latest state changes with the probes' details, planned maintenance, and alerting:
   each notifier (settings with secrets masked, undelivered queue), the alerts that
   failed for good, the dead-man's switch and the last configuration reload.
@@ -37,11 +44,14 @@ from monitor.state import Status
 from monitor.store import PlannedMaintenance
 from monitor.web import alertview, viewmodels
 from monitor.web.api import parse_time
-from monitor.web.masking import redact, scrub, target_secrets
+from monitor.web.bodies import read_body, too_large
+from monitor.web.masking import origin, scrub, target_secrets
+from monitor.web.ratelimit import client_of, limit_of, too_many
 from monitor.web.templating import isotime, page
 
 TOKEN_ENV = "MONITOR_ADMIN_TOKEN"
 MAX_BODY = 64 * 1024
+FAILURES, FAILURE_WINDOW = 10, 60.0  # wrong credentials a client may send per minute
 Handler = Callable[[Request], Awaitable[Response]]
 
 
@@ -57,13 +67,21 @@ def routes() -> list[BaseRoute]:
 
 
 def guarded(handler: Handler, browser: bool = False) -> Handler:
-    """Answer 404 while no token is configured, 401 without the right one."""
+    """Answer 404 while no token is configured, 429 to a client that failed too often,
+    401 without the right token."""
 
     async def check(request: Request) -> Response:
         token = os.environ.get(TOKEN_ENV, "")
         if not token:
             return PlainTextResponse("Not Found", 404)
-        if not authorized(request.headers.get("authorization", ""), token, browser):
+        failures, client = limit_of(request, "admin_failures", FAILURES, FAILURE_WINDOW), client_of(request)
+        wait = failures.retry_after(client)
+        if wait is not None:
+            return too_many(wait)
+        header = request.headers.get("authorization", "")
+        if not authorized(header, token, browser):
+            if header:
+                failures.failed(client, request.url.path)
             challenge = 'Bearer realm="monitor admin"'
             if browser:
                 challenge = 'Basic realm="monitor admin", charset="UTF-8", ' + challenge
@@ -109,7 +127,7 @@ def _row(target: Target, status: Status | None, secrets: list[str]) -> dict[str,
         error = (status.last.reason, scrub(status.last.detail, secrets), status.last.started)
     elif status is not None and status.state in ("DOWN", "DEGRADED"):
         error = (status.reason, scrub(status.detail, secrets), status.since)
-    return {"target": target, "address": redact(target.url), "status": status, "error": error}
+    return {"target": target, "address": origin(target.url), "status": status, "error": error}
 
 
 async def list_alerts(request: Request) -> Response:
@@ -219,9 +237,9 @@ async def add_note(request: Request) -> Response:
 async def _json_body(request: Request) -> dict[str, Any] | Response:
     if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
         return JSONResponse({"error": "send application/json"}, 415)
-    raw = await request.body()
-    if len(raw) > MAX_BODY:
-        return JSONResponse({"error": "body too large"}, 413)
+    raw = await read_body(request, MAX_BODY)
+    if raw is None:
+        return too_large(MAX_BODY)
     try:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError):

@@ -72,7 +72,7 @@ class FailedAlert:
 
 @dataclass(frozen=True)
 class DeadManRow:
-    """The dead-man's switch: `url` shows only the host (the path is the secret)."""
+    """The dead-man's switch: `url` shows only the scheme and host (the path is the secret)."""
 
     url: str
     last_success: float | None
@@ -102,9 +102,10 @@ def build(runtime: AlertingRuntime) -> AlertsView:
         shown = [*settings(nc.spec, kind.secrets if kind else ()), *_policy(nc)]
         count = sum(1 for f in failed if f.notifier == name)
         rows.append(NotifierRow(name, nc.type, shown, queues.get(name, 0) if alerting else None, count))
-    return AlertsView(
-        alerting is not None, rows, failed, _deadman(runtime.deadman, config, secrets), runtime.last_reload
-    )
+    reload = runtime.last_reload
+    if reload is not None:  # a problem may quote a URL (or, from a bug, anything)
+        reload = dataclasses.replace(reload, problems=tuple(scrub(p, secrets) for p in reload.problems))
+    return AlertsView(alerting is not None, rows, failed, _deadman(runtime.deadman, config, secrets), reload)
 
 
 def to_json(view: AlertsView) -> dict[str, Any]:

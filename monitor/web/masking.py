@@ -1,22 +1,30 @@
 """Showing configuration to admins without its secrets.
 
 The admin view is still a web page (screenshots, shared screens, proxies' logs), so a
-secret never reaches it: a password in a URL becomes `***` (`redact`); a spec field that
-its kind names secret (`NotifierKind.secrets`) shows as `***`, or, for headers, as the
-header names with `***` for each value (`settings`); and an error text shown beside them
-has every secret value replaced (`scrub`), in case a library quoted a URL or header in
-its message. A probe's secrets are its URL's password and the spec fields it hides from
-repr (`target_secrets`).
+secret never reaches it. Every URL it shows is cut to its scheme and host
+(`https://hooks.example.com/…`, `origin`): a user, password, path or query can each be
+the secret (a webhook's token in its path, a heartbeat's check key, `?key=`). A spec
+field that its kind names secret (`NotifierKind.secrets`) shows as `***`, or, for
+headers, as the header names with `***` for each value (`settings`); and an error text
+shown beside them has every secret value replaced and every URL in it cut the same way
+(`scrub`), in case a library quoted a URL or header in its message. A probe's secrets
+are its URL's password and the spec fields it hides from repr (`target_secrets`).
+`redact` hides only a URL's password, for a caller that must show the rest.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 from collections.abc import Iterable, Iterator
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 MASK = "***"
+LEFT_OUT = "…"
+# A URL inside a text: scheme://, then up to a space or a quote; trailing punctuation
+# (a sentence's full stop, a closing parenthesis) is not part of it.
+_URL_IN_TEXT = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"<>]*[^\s'\"<>.,;:!?)\]}]")
 
 
 def redact(url: str | None) -> str:
@@ -31,13 +39,24 @@ def redact(url: str | None) -> str:
 
 
 def origin(url: str | None) -> str:
-    """Only the scheme and host of a URL whose path is itself the secret (a heartbeat
-    URL's check key, a webhook's token)."""
+    """A URL as the admin view shows it: its scheme and host (with the port), then `/…`
+    if it had a path, query or fragment (`https://hooks.example.com/…`); a bare `/` path
+    stays. A text Python cannot split as a URL shows as `***`."""
     if not url:
         return ""
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+        parts.port  # noqa: B018  (raises on a port that is no number)
+    except ValueError:
+        return MASK
     host = parts.netloc.rpartition("@")[2]
-    return urlunsplit((parts.scheme, host, "/" + MASK if parts.path.strip("/") else "", "", ""))
+    rest = parts.path.strip("/") or parts.query or parts.fragment
+    return urlunsplit((parts.scheme, host, "/" + LEFT_OUT if rest else parts.path, "", ""))
+
+
+def mask_urls(text: str) -> str:
+    """`text` with every URL in it cut by `origin`."""
+    return _URL_IN_TEXT.sub(lambda m: origin(m.group(0)), text)
 
 
 def settings(spec: Any, secrets: Iterable[str]) -> list[tuple[str, str]]:
@@ -100,12 +119,12 @@ def _strings(value: Any) -> Iterator[str]:
 
 def scrub(text: str | None, secrets: Iterable[str]) -> str:
     """`text` with every secret (of 4 characters or more: shorter ones would mask
-    ordinary words) replaced by `***`."""
+    ordinary words) replaced by `***`, and every URL cut to its scheme and host."""
     text = text or ""
     for secret in sorted(set(secrets), key=len, reverse=True):
         if len(secret) >= 4:
             text = text.replace(secret, MASK)
-    return text
+    return mask_urls(text)
 
 
 def _masked(value: Any) -> str:
@@ -121,9 +140,9 @@ def _plain(value: Any) -> str:
         return f"{value:g}"
     if isinstance(value, tuple | frozenset):
         items = sorted(value) if isinstance(value, frozenset) else value
-        return ", ".join(f"{v[0]}={v[1]}" if _is_pair(v) else _plain(v) for v in items)
+        return ", ".join(f"{v[0]}={_plain(v[1])}" if _is_pair(v) else _plain(v) for v in items)
     if isinstance(value, str) and "://" in value:
-        return redact(value)
+        return origin(value) if _URL_IN_TEXT.fullmatch(value) else mask_urls(value)
     return str(value)
 
 

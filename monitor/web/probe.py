@@ -1,5 +1,7 @@
 """`GET /probe?target=ID`: probe one configured target now and answer in the blackbox
 exporter's format, so an existing blackbox scrape job can point at `monitor` unchanged.
+Each request costs a real probe, so the route is served only on `[monitor]
+metrics_listen` (`monitor.web.create_metrics_app`), never on the public `listen`.
 
 Only ids from the configuration are accepted: nothing from outside chooses what is
 probed (`?target=https://...` is an unknown id, 404). The samples carry no `target`

@@ -4,7 +4,11 @@ Parameters (query string, or an `application/x-www-form-urlencoded` POST body):
 `token` (required), `status` (`up`, the default, or `down`), `msg` (kept up to
 `MAX_MSG` characters), `duration` (the job's run time: seconds, or a duration such as
 `"1500ms"`). A wrong token, an unknown id and a target of another kind all get the same
-404, and the token is compared in constant time, so ids and tokens cannot be probed.
+404, and the token is compared in constant time, so ids and tokens cannot be probed;
+a client that got `FAILURES` of those 404s within `FAILURE_WINDOW` seconds is answered
+429 with Retry-After, its token not compared, until it has waited (`monitor.web.ratelimit`;
+per client: another client's pushes go on). A body over `MAX_BODY` bytes is refused (413)
+before it is read.
 The heartbeat becomes a `Result` handed to the runtime (`PushRuntime.record_heartbeat`).
 """
 
@@ -24,12 +28,15 @@ from starlette.routing import BaseRoute, Route
 from monitor.config.reader import parse_duration
 from monitor.probes.push import PushSpec, heartbeat
 from monitor.result import Result
+from monitor.web.bodies import read_body, too_large
+from monitor.web.ratelimit import client_of, limit_of, too_many
 
 if TYPE_CHECKING:
     from monitor.config import Config, Target
 
 MAX_BODY = 8192
 MAX_MSG = 500
+FAILURES, FAILURE_WINDOW = 30, 60.0  # wrong tokens or ids a client may send per minute
 _NOT_FOUND = {"error": "not found"}
 # Compared against when the id is unknown, so both answers cost the same.
 _DUMMY_TOKEN = "\0" * 32
@@ -52,11 +59,16 @@ def routes() -> list[BaseRoute]:
 
 async def push(request: Request) -> Response:
     runtime: PushRuntime = request.app.state.monitor
+    failures, client = limit_of(request, "push_failures", FAILURES, FAILURE_WINDOW), client_of(request)
+    wait = failures.retry_after(client)
+    if wait is not None:
+        return too_many(wait, json=True)
     params = await _params(request)
     if params is None:
-        return JSONResponse({"error": "request body too large"}, status_code=413)
+        return too_large(MAX_BODY)
     target = _authorised(runtime.config, request.path_params["id"], params.get("token", ""))
     if target is None:
+        failures.failed(client, request.url.path)
         return JSONResponse(_NOT_FOUND, status_code=404)
     status = params.get("status", "up").lower()
     if status not in ("up", "down"):
@@ -82,11 +94,9 @@ async def _params(request: Request) -> Mapping[str, str] | None:
     params = dict(request.query_params)
     if request.method == "POST":
         content_type = request.headers.get("content-type", "").split(";")[0].strip()
-        body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_BODY:
-                return None
+        body = await read_body(request, MAX_BODY)
+        if body is None:
+            return None
         if content_type == "application/x-www-form-urlencoded":
             params.update(parse_qsl(body.decode("utf-8", "replace")))
     return params

@@ -11,6 +11,7 @@ from monitor.alerting.policy import Outgoing, Policy
 from monitor.config import Config, NotifierConfig, Settings, Target
 from monitor.notifiers.alertmanager import AlertmanagerSpec
 from monitor.notifiers.webhook import WebhookSpec
+from monitor.probes.domain import EXPIRY, DomainSpec
 from monitor.result import Event, Result, State
 
 UP, DOWN, DEGRADED, MAINT, UNKNOWN = (State.UP, State.DOWN, State.DEGRADED, State.MAINTENANCE, State.UNKNOWN)
@@ -282,6 +283,21 @@ def test_a_renewed_certificate_starts_its_warnings_afresh(policy, config, clock,
     assert advance(policy, clock, 86400, step=3600) == []
 
 
+def test_a_domain_warns_once_per_warning_day_saying_it_is_the_domain(clock):
+    spec = DomainSpec("kotimkab.go.id", "https://rdap.pandi.id/rdap/", warn_days=(30, 7))
+    domain = replace(_target("dom", "Domain kotimkab.go.id"), kind="domain", spec=spec, notify=("oncall",))
+    config = replace(build_config(), targets={"dom": domain})
+    results = {"dom": Result(ok=True, extra={EXPIRY: clock.now + 40 * 86400})}
+    policy = Policy(config, clock=clock, last_result=results.get)
+    change(policy, config, clock, "dom", UNKNOWN, UP)
+    out: list[Outgoing] = []
+    for _ in range(40):  # forty days, ticking every hour
+        out += advance(policy, clock, 86400, step=3600)
+    warnings = [o.alert for o in out if o.alert.kind == "cert"]
+    assert [(a.cert_days, a.expiring) for a in warnings] == [(30, "domain"), (7, "domain")]
+    assert warnings[0].cert_expiry == results["dom"].extra[EXPIRY]
+
+
 def test_a_restart_neither_repeats_down_nor_fakes_a_recovery(config, clock):
     before = Policy(config, clock=clock)
     change(before, config, clock, "web", UNKNOWN, UP)
@@ -310,3 +326,19 @@ def test_a_restart_resumes_reminders_and_escalation_where_they_were(config, cloc
     reminder = next(o.alert for o in out if o.alert.kind == "reminder")
     assert reminder.id == f"web:reminder:{round(since)}:1800:4"
     assert [o.alert.kind for o in advance(policy, clock, 600) if o.alert.kind != "refresh"] == []
+
+
+def test_a_ups_on_battery_is_news_for_whoever_hears_down_with_its_battery_figures(
+    policy: Policy, config: Config, clock: Clock, results: dict[str, Result]
+) -> None:
+    ups = replace(config.targets["gateway"], id="ups", name="UPS ruang server", kind="ups")
+    config.targets["ups"] = ups
+    policy.update(config)
+    change(policy, config, clock, "ups", UNKNOWN, UP, "ok")
+    results["ups"] = Result(True, "on_battery", degraded=True, extra={"probe_ups_battery_runtime_seconds": 1500.0})
+    out = change(policy, config, clock, "ups", UP, DEGRADED, "on_battery")
+    # oncall and am hear "down" but list no "degraded": the power is out, they hear it.
+    assert kinds(out) == [("degraded", "ups", ("oncall", "am"))]
+    assert out[0].alert.values == {"probe_ups_battery_runtime_seconds": 1500.0}
+    out = change(policy, config, clock, "ups", DEGRADED, UP, "ok")
+    assert kinds(out) == [("up", "ups", ("am", "oncall"))]

@@ -204,3 +204,123 @@ url = "http://127.0.0.1:1/"
     assert len(found) == 1 and "heartbeat_url" in found[0]
     assert "must be an http:// or https:// URL" in found[0]
     assert "secret-check-key" not in found[0]
+
+
+def test_metrics_listen_is_an_address_other_than_listen(tmp_path: Path) -> None:
+    target = '[targets.a]\nurl = "http://127.0.0.1:1/"\n'
+    config = load_config(write(tmp_path, f'[monitor]\nmetrics_listen = "127.0.0.1:9100"\n{target}'), env={})
+    assert config.settings.metrics_listen == "127.0.0.1:9100"
+    assert load_config(write(tmp_path, target), env={}).settings.metrics_listen is None
+    (bad,) = problems(tmp_path, f'[monitor]\nmetrics_listen = "9100"\n{target}')
+    assert "monitor.metrics_listen: must be HOST:PORT" in bad
+    (same,) = problems(tmp_path, f'[monitor]\nlisten = "0.0.0.0:8080"\nmetrics_listen = "0.0.0.0:8080"\n{target}')
+    assert "monitor.metrics_listen: must differ from listen" in same
+
+
+def read_problems(path: Path) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        load_config(path, env={})
+    return [str(p) for p in info.value.problems]
+
+
+def test_a_binary_file_is_a_problem_naming_the_file_not_a_crash(tmp_path: Path) -> None:
+    path = tmp_path / "targets.toml"
+    path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff\xfe\x00 binary")
+    (found,) = read_problems(path)
+    assert found.startswith(f"{path}: cannot read the file: it is not UTF-8 text")
+
+
+def test_a_file_nested_too_deeply_is_a_problem_not_a_crash(tmp_path: Path) -> None:
+    path = write(tmp_path, "a = " + "[" * 100_000 + "]" * 100_000 + "\n")
+    (found,) = read_problems(path)
+    assert found == f"{path}: TOML syntax error: nested too deeply"
+
+
+def test_a_folder_or_a_missing_file_is_a_problem(tmp_path: Path) -> None:
+    assert read_problems(tmp_path) == [f"{tmp_path}: cannot read the file: Is a directory"]
+    assert read_problems(tmp_path / "nope.toml") == [
+        f"{tmp_path / 'nope.toml'}: cannot read the file: No such file or directory"
+    ]
+
+
+def test_the_configuration_knows_the_hash_of_the_bytes_it_was_read_from(tmp_path: Path) -> None:
+    import hashlib
+
+    text = '[targets.a]\r\nurl = "http://127.0.0.1:1/"\r\n'
+    path = write(tmp_path, text)
+    config = load_config(path, env={})
+    assert config.digest == hashlib.sha256(path.read_bytes()).hexdigest()
+    assert config.targets["a"].url == "http://127.0.0.1:1/"
+
+
+SECRET_ENV = {
+    "LISTEN": "10.9.8.7-secret-listen",
+    "LANGUAGE": "secret-language",
+    "ZONE": "Secret/Zone",
+    "TIMEOUT": "soon-secret-timeout",
+    "THRESHOLD": "many-secret-threshold",
+    "METHOD": "SECRET METHOD",
+    "STATUS": "secret-status",
+    "TOKEN": "short",
+    "PASSWORD": "pw",
+    "SECURITY": "secret-security",
+    "HOOK_KEY": "T000-B000-secret-key",
+    "NAME": "secret-notifier",
+}
+SECRET_FILE = """
+[monitor]
+listen = "${LISTEN}"
+language = "${LANGUAGE}"
+timezone = "${ZONE}"
+[targets.a]
+url = "http://127.0.0.1:1/"
+timeout = "${TIMEOUT}"
+failure_threshold = "${THRESHOLD}"
+method = "${METHOD}"
+expect_status = ["${STATUS}"]
+notify = ["${NAME}"]
+[targets.job]
+kind = "push"
+period = "1h"
+token = "${TOKEN}"
+[notifiers.hook]
+type = "webhook"
+url = "ftp://hooks.example.com/services/${HOOK_KEY}"
+[notifiers.mail]
+type = "email"
+host = "127.0.0.1"
+from = "monitor@example.com"
+to = ["ops@example.com"]
+username = "monitor"
+password = "${PASSWORD}"
+security = "${SECURITY}"
+"""
+
+
+def test_a_value_from_the_environment_is_never_quoted_in_a_problem(tmp_path: Path) -> None:
+    found = problems(tmp_path, SECRET_FILE, env=SECRET_ENV)
+    text = "\n".join(found)
+    for name, value in SECRET_ENV.items():
+        if len(value) >= 4:
+            assert value not in text, name
+    assert "'short'" not in text and "'pw'" not in text
+    # Each problem still says what is wrong, and where the value came from.
+    for key, words in [
+        ("monitor.listen", "must be HOST:PORT, not '${LISTEN}' (from the environment)"),
+        ("monitor.language", "not '${LANGUAGE}' (from the environment)"),
+        ("monitor.timezone", "unknown time zone '${ZONE}' (from the environment)"),
+        ("targets.a.timeout", "'${TIMEOUT}' (from the environment) is not a duration"),
+        ("targets.a.failure_threshold", "must be an integer, not the string '${THRESHOLD}' (from the environment)"),
+        ("targets.a.method", "'${METHOD}' (from the environment) is not an HTTP method"),
+        ("targets.a.expect_status", "'${STATUS}' (from the environment) is neither a status code"),
+        ("targets.job.token", "must be at least"),
+        ("notifiers.hook.url", ""),
+        ("notifiers.mail.security", "not '${SECURITY}' (from the environment)"),
+        ("targets.a.notify[0]", "no notifier named '${NAME}' (from the environment)"),
+    ]:
+        assert any(f"{key}: " in p and words in p for p in found), (key, found)
+
+
+def test_a_value_written_in_the_file_is_still_quoted(tmp_path: Path) -> None:
+    (found,) = problems(tmp_path, '[targets.a]\nurl = "http://127.0.0.1:1/"\ntimeout = "soon"\n')
+    assert "'soon' is not a duration" in found

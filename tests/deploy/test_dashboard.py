@@ -74,6 +74,10 @@ def test_the_dashboard_shows_what_operators_asked_for() -> None:
         "monitor_scheduler_lag_seconds_bucket",
         "monitor_probes_in_flight",
         "monitor_notification_queue",
+        "probe_ups_battery_charge_ratio",
+        "probe_ups_battery_runtime_seconds",
+        "probe_ups_on_battery",
+        "probe_snmp_value",
     ):
         assert needle in text, needle
     ids = [p["id"] for p in DASHBOARD["panels"]]

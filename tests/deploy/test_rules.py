@@ -65,6 +65,19 @@ def test_prometheus_config_is_valid() -> None:
     assert "is valid prometheus config file syntax" in done.stdout
 
 
+def test_the_probe_job_scrapes_the_metrics_listener_beside_the_monitor_job() -> None:
+    """/probe is served only on metrics_listen, so the blackbox-style job must point where
+    the monitor job scrapes /metrics, not at the public listen address."""
+    jobs = {
+        j["job_name"]: j
+        for j in yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text())["scrape_configs"]
+    }
+    (scraped,) = jobs["monitor"]["static_configs"][0]["targets"]
+    address = [r for r in jobs["monitor-probe"]["relabel_configs"] if r.get("target_label") == "__address__"]
+    assert [r["replacement"] for r in address] == [scraped]
+    assert jobs["monitor-probe"]["metrics_path"] == "/probe"
+
+
 def test_alertmanager_config_is_valid() -> None:
     amtool = need("amtool", "prometheus-alertmanager")
     done = run(amtool, "check-config", ALERTMANAGER)
@@ -121,3 +134,10 @@ def test_systemd_unit_is_hardened(tmp_path: Path) -> None:
     capabilities = r"^(?:AmbientCapabilities|CapabilityBoundingSet)=(.*)$"
     granted = re.findall(capabilities, UNIT.read_text(), re.M)
     assert granted == ["CAP_NET_RAW", "CAP_NET_RAW"]
+
+
+def test_systemd_unit_allows_enough_open_files() -> None:
+    """At the default soft limit of 1,024 descriptors a few hundred idle clients holding
+    connections open would leave no socket for probes or the database."""
+    limits = re.findall(r"^LimitNOFILE=(.*)$", UNIT.read_text(), re.M)
+    assert limits == ["65536"]

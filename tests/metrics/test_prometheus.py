@@ -1,6 +1,7 @@
 """A real Prometheus (Debian's `prometheus`) scrapes a real monitor probing local targets,
-two up and two down: every query of the Grafana dashboard returns data, the DOWN alert
-fires, and `promtool check metrics` has nothing to say about the live /metrics.
+four up (two web sites, Debian's snmpd, a UPS behind Debian's NUT server) and two down:
+every query of the Grafana dashboard returns data, the DOWN alert fires, and `promtool
+check metrics` has nothing to say about the live /metrics.
 
 Prometheus scrapes and evaluates every second. The shipped rules are loaded as they are
 except `MonitorTargetDown`'s `for: 1m`, set to 0s in the test's copy so the alert fires
@@ -34,6 +35,8 @@ from tests.live import (
     process,
     targets_toml,
 )
+from tests.probes.nut import nut_server
+from tests.probes.snmpd import snmpd
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = json.loads((ROOT / "grafana" / "dashboards" / "monitor.json").read_text())
@@ -41,6 +44,20 @@ RULES = ROOT / "deploy" / "prometheus" / "alerts.yml"
 DEADLINE = 30.0  # seconds for every query to have data
 RATE_INTERVAL = "10s"
 
+
+# The devices' panels read a switch over SNMP and a UPS over NUT.
+DEVICES = """
+[targets.switch]
+name = "Switch"
+group = "Network"
+url = "snmp://127.0.0.1:{snmp}"
+oids = {{ "SNMPv2-MIB::sysUpTime.0" = "> 0", "UPS-MIB::upsEstimatedChargeRemaining.0" = ">= 50" }}
+
+[targets.ups]
+name = "UPS ruang server"
+group = "Power"
+url = "nut://127.0.0.1:{nut}/serverroom"
+"""
 
 # Two webhooks, no traffic leaving the machine: `oncall` to the farm's server, which
 # answers 404 (a permanent error: counted as failed), `helpdesk` to a closed port
@@ -71,9 +88,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[LiveMonito
     """(the live monitor, Prometheus's base URL)."""
     prometheus = need("prometheus", "prometheus")
     tmp = tmp_path_factory.mktemp("prometheus")
-    with farm(tmp) as targets:
+    with farm(tmp) as targets, snmpd(tmp / "snmpd") as snmp, nut_server(tmp / "nut", ("serverroom",)) as nut:
         config = tmp / "targets.toml"
-        notifiers = NOTIFIERS.format(http=targets.http, closed=closed_port())
+        notifiers = NOTIFIERS.format(http=targets.http, closed=closed_port()) + DEVICES.format(snmp=snmp, nut=nut.port)
         config.write_text(targets_toml(targets, notifiers, ("oncall", "helpdesk")))
         with live_monitor(config) as live:
             port = free_port()
@@ -148,7 +165,7 @@ def test_every_dashboard_query_returns_data(stack: tuple[LiveMonitor, str]) -> N
     deadline = time.monotonic() + DEADLINE
     wait_for(lambda: bool(query(base, 'monitor_target_info{target="closed"}')), "the first scrape", deadline)
     values = variables(base)
-    assert values["target"].count("|") == 3  # web, secure, broken, closed
+    assert values["target"].count("|") == 5  # web, secure, broken, closed, switch, ups
     empty = []
     for title, expr in dashboard_queries():
         final = substitute(expr, values)
@@ -190,7 +207,7 @@ def test_the_dashboards_numbers_match_the_targets(stack: tuple[LiveMonitor, str]
     )
     down = query(base, 'count(monitor_target_state{state="DOWN"} == 1)')
     up = query(base, 'count(monitor_target_state{state="UP"} == 1)')
-    assert (float(down[0]["value"][1]), float(up[0]["value"][1])) == (2.0, 2.0)
+    assert (float(down[0]["value"][1]), float(up[0]["value"][1])) == (2.0, 4.0)
     codes = {r["metric"]["target"]: float(r["value"][1]) for r in query(base, "probe_http_status_code")}
     assert codes == {"web": 200.0, "secure": 200.0, "broken": 500.0, "closed": 0.0}
 

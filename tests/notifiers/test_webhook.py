@@ -45,6 +45,7 @@ async def test_it_posts_the_documented_payload_signed_over_the_exact_body(ctx: N
         "duration_seconds": None,
         "dependents": ["CCTV lobi"],
         "certificate": None,
+        "domain": None,
         "url": "https://status.example.go.id/targets/web",
         "title": "🔴 Website <Pemkab> is DOWN",
         "text": (
@@ -78,6 +79,28 @@ async def test_a_certificate_warning_carries_its_days_and_expiry(ctx: NotifyCont
     assert payload["certificate"] == {"days_left": 14, "expires_at": "2027-01-29T08:00:00.000Z"}
     assert payload["title"] == "🔐 Certificate of Website <Pemkab> expires in 14 days"
     assert "X-Monitor-Signature" not in rec.requests[0].headers
+
+
+async def test_a_domain_warning_carries_its_days_and_expiry_as_domain(ctx: NotifyContext, alert: Alert) -> None:
+    warning = dataclasses.replace(
+        alert,
+        kind="cert",
+        id="web:cert:1801209600:30",
+        new="DEGRADED",
+        old="UP",
+        reason="domain_expiring",
+        since=None,
+        cert_days=14,
+        cert_expiry=1_801_209_600.0,
+        dependents=(),
+        expiring="domain",
+    )
+    with receiver() as rec:
+        await WebhookNotifier(WebhookSpec(url=rec.url), ctx).send(warning)
+    payload = rec.requests[0].json()
+    assert payload["domain"] == {"days_left": 14, "expires_at": "2027-01-29T08:00:00.000Z"}
+    assert payload["certificate"] is None
+    assert payload["title"] == "📅 Domain registration of Website <Pemkab> expires in 14 days: renew it"
 
 
 async def test_every_alert_arrives_exactly_once_after_the_receiver_recovers(tmp_path: Path) -> None:

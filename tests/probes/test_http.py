@@ -5,13 +5,17 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import gzip
 import json
 from typing import Any
 
+import brotli
 import httpx
 import pytest
+import zstandard
 
+from monitor.assess import assess
 from monitor.probes import http
 from monitor.probes.base import ProbeContext
 from monitor.probes.tlsutil import TlsContextCache
@@ -76,7 +80,50 @@ async def test_it_reads_the_body_in_the_declared_charset(server: HttpServer, ctx
 async def test_it_decodes_a_gzip_body_before_checking_it(server: HttpServer, ctx: ProbeContext) -> None:
     server.reply("/", 200, gzip.compress(b"Status: sehat " * 1000), {"Content-Encoding": "gzip"})
     assert (await probe(ctx, server.url(), body_contains="sehat")).ok
-    assert server.requests[0].headers["accept-encoding"] == "gzip, deflate"
+    assert server.requests[0].headers["accept-encoding"] == "gzip, deflate, br, zstd"
+
+
+BODY = b'{"status": "ok", "text": "Layanan sehat"}' * 50
+ENCODED = {
+    "br": brotli.compress(BODY),
+    "zstd": zstandard.ZstdCompressor().compress(BODY),
+    "gzip, br": brotli.compress(gzip.compress(BODY)),  # applied left to right, undone right to left
+    "zstd, gzip": gzip.compress(zstandard.ZstdCompressor().compress(BODY)),
+}
+
+
+@pytest.mark.parametrize("encoding", sorted(ENCODED))
+async def test_it_decodes_brotli_and_zstd_bodies_before_checking_them(
+    server: HttpServer, ctx: ProbeContext, encoding: str
+) -> None:
+    server.reply("/", 200, ENCODED[encoding], {"Content-Encoding": encoding})
+    result = await probe(ctx, server.url(), body_contains="Layanan sehat", body_not_contains="\x00")
+    assert result.ok, result.detail
+
+
+@pytest.mark.parametrize("encoding", ["compress", "xz", "gzip, snappy"])
+async def test_an_encoding_it_cannot_decode_is_unsupported_encoding_never_a_body_check(
+    server: HttpServer, ctx: ProbeContext, encoding: str
+) -> None:
+    server.reply("/", 200, b"\x1f\x9d garbled bytes", {"Content-Encoding": encoding, **JSON})
+    for keys in ({"body_contains": "sehat"}, {"json": {"status": "ok"}}):
+        result = await probe(ctx, server.url(), **keys)
+        assert (result.ok, result.reason) == (False, Reason.UNSUPPORTED_ENCODING)
+        assert result.detail.startswith("cannot decode Content-Encoding")
+    # With nothing to check in the body, its coding does not matter.
+    assert (await probe(ctx, server.url())).ok
+
+
+async def test_slower_than_down_after_is_down_and_slower_than_degraded_after_is_degraded(
+    server: HttpServer, ctx: ProbeContext
+) -> None:
+    server.reply("/", 200, delay=0.6)  # wide margins: CI machines are loaded
+    target = make_target(http.KIND, server.url(), timeout=5.0)
+    slow = assess(dataclasses.replace(target, degraded_after=0.1, down_after=0.3), await http.probe(target, ctx))
+    assert (slow.ok, slow.reason) == (False, Reason.TOO_SLOW)
+    assert slow.detail.endswith("(slower than down_after, 300 ms)")
+    degraded = assess(dataclasses.replace(target, degraded_after=0.1, down_after=4.0), await http.probe(target, ctx))
+    assert (degraded.ok, degraded.degraded, degraded.reason) == (True, True, Reason.SLOW)
 
 
 @pytest.mark.parametrize(

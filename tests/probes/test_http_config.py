@@ -93,11 +93,40 @@ def test_it_defaults_to_get_2xx_ten_redirects_and_verification(tmp_path: Path) -
         ('headers = { "Bad Name" = "x" }', "targets.web.headers.Bad Name: is not a header name"),
         ("verify_tls = 1", "targets.web.verify_tls: must be true or false"),
         ("json = { when = 2024-01-01 }", "targets.web.json.when: must be a string, number"),
+        ('auth = "ntlm"\nusername = "a"', "targets.web.auth: must be one of 'basic', 'digest', not 'ntlm'"),
+        ('auth = "digest"', "targets.web.auth: 'digest' needs a username and password"),
+        ('down_after = "2s"\ndegraded_after = "3s"', "targets.web.down_after: must be longer than degraded_after (3s)"),
+        ('down_after = "10s"', "targets.web.down_after: must be shorter than the timeout (10s)"),
     ],
 )
 def test_it_reports_each_bad_option_with_its_key_path(tmp_path: Path, keys: str, expected: str) -> None:
     found = problems(tmp_path, keys)
     assert any(p.startswith(expected) for p in found), found
+
+
+def test_digest_credentials_wait_for_the_challenge_and_stay_out_of_repr(tmp_path: Path) -> None:
+    spec = load(tmp_path, 'auth = "digest"\nusername = "operator"\npassword = "Rahasia-NVR"')
+    assert spec.digest is not None and (spec.digest.username, spec.digest.password) == ("operator", "Rahasia-NVR")
+    assert all(name.lower() != b"authorization" for name, _ in spec.headers)
+    assert "Rahasia-NVR" not in repr(spec)
+    basic = load(tmp_path, 'auth = "basic"\nusername = "operator"\npassword = "x"')
+    assert basic.digest is None and any(name == b"Authorization" for name, _ in basic.headers)
+
+
+def test_down_after_is_inherited_and_checked_against_the_inherited_degraded_after(tmp_path: Path) -> None:
+    path = tmp_path / "targets.toml"
+    path.write_text(
+        '[defaults]\ndegraded_after = "2s"\ndown_after = "5s"\n'
+        '[targets.a]\nurl = "http://127.0.0.1/"\n[targets.b]\nurl = "http://127.0.0.1/"\ndown_after = "1s"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(ConfigError) as failed:
+        load_config(path)
+    assert [f"{p.path}: {p.message}" for p in failed.value.problems] == [
+        "targets.b.down_after: must be longer than degraded_after (2s)"
+    ]
+    path.write_text('[defaults]\ndown_after = "5s"\n[targets.a]\nurl = "http://127.0.0.1/"\n', encoding="utf-8")
+    assert load_config(path).targets["a"].down_after == 5.0
 
 
 def test_it_rejects_a_ca_file_that_holds_no_certificate(tmp_path: Path) -> None:

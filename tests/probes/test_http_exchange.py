@@ -11,11 +11,13 @@ import tracemalloc
 import zlib
 from collections.abc import Awaitable, Callable
 
+import brotli
 import pytest
+import zstandard
 
 from monitor.probes import http
 from monitor.probes.base import ProbeContext
-from monitor.probes.http_exchange import BodyDecoder
+from monitor.probes.http_decode import BodyDecoder
 from monitor.probes.network import ProbeFailed
 from tests.probes.servers import HttpServer, Request, make_target, reset
 
@@ -59,6 +61,22 @@ async def gzip_bomb(request: Request, reader: Reader, writer: Writer) -> None:
     writer.write(f"HTTP/1.1 200 OK\r\nContent-Encoding: gzip\r\nContent-Length: {len(BOMB)}\r\n\r\n".encode())
     writer.write(BOMB)
     await writer.drain()
+
+
+BR_BOMB = brotli.compress(b"\0" * (64 * 1024 * 1024), quality=11)  # 64 MiB in ~100 bytes
+ZSTD_BOMB = zstandard.ZstdCompressor(level=19).compress(b"\0" * (64 * 1024 * 1024))  # in ~2 KB
+
+
+def bomb(encoding: str, payload: bytes) -> Route:
+    async def serve(request: Request, reader: Reader, writer: Writer) -> None:
+        head = f"HTTP/1.1 200 OK\r\nContent-Encoding: {encoding}\r\nContent-Length: {len(payload)}\r\n\r\n"
+        writer.write(head.encode() + payload)
+        await writer.drain()
+
+    return serve
+
+
+br_bomb, zstd_bomb = bomb("br", BR_BOMB), bomb("zstd", ZSTD_BOMB)
 
 
 async def huge_headers(request: Request, reader: Reader, writer: Writer) -> None:
@@ -114,6 +132,8 @@ async def redirect_loop(request: Request, reader: Reader, writer: Writer) -> Non
         (slow_endless_body, "timeout", "no complete answer within 1s (reading the body)"),
         (endless_body, "response_too_large", "body exceeds max_body (4194304 bytes)"),
         (gzip_bomb, "response_too_large", "body exceeds max_body (4194304 bytes)"),
+        (br_bomb, "response_too_large", "body exceeds max_body (4194304 bytes)"),
+        (zstd_bomb, "response_too_large", "body exceeds max_body (4194304 bytes)"),
         (huge_headers, "invalid_response", "invalid HTTP response"),
         (garbage, "invalid_response", "invalid HTTP response"),
         (endless_garbage, "invalid_response", "invalid HTTP response"),
@@ -135,8 +155,9 @@ async def test_a_hostile_server_fails_the_probe_within_the_deadline(
     assert result.detail.startswith(detail)
 
 
-async def test_a_gzip_bomb_costs_bounded_memory(server: HttpServer, ctx: ProbeContext) -> None:
-    server.route("/")(gzip_bomb)
+@pytest.mark.parametrize("route", [gzip_bomb, br_bomb, zstd_bomb], ids=["gzip", "br", "zstd"])
+async def test_a_decompression_bomb_costs_bounded_memory(server: HttpServer, ctx: ProbeContext, route: Route) -> None:
+    server.route("/")(route)
     target = make_target(http.KIND, server.url(), timeout=TIMEOUT, max_body="1MiB", body_contains="never")
     tracemalloc.start()
     try:
@@ -156,12 +177,34 @@ async def test_a_large_declared_length_fails_before_reading(server: HttpServer, 
     assert result.status_code == 200
 
 
-def test_the_body_decoder_never_exceeds_its_limit() -> None:
-    decoder = BodyDecoder("gzip", 10_000)
+@pytest.mark.parametrize(("encoding", "payload", "overshoot"), [("gzip", BOMB, 1), ("br", BR_BOMB, 256 * 1024)])
+def test_the_body_decoder_never_exceeds_its_limit(encoding: str, payload: bytes, overshoot: int) -> None:
+    decoder = BodyDecoder(encoding, 10_000)
     with pytest.raises(ProbeFailed) as failed:
-        decoder.feed(BOMB[:65536])
+        decoder.feed(payload[:65536])
     assert failed.value.failure.reason == "response_too_large"
-    assert decoder.room >= -1  # at most one byte past the limit was produced
+    assert decoder.room >= -overshoot  # brotli's output buffer stops growing at the limit, not on it
+
+
+def test_the_zstd_decoder_stops_a_bomb_within_one_piece_of_its_limit() -> None:
+    decoder = BodyDecoder("zstd", 10_000)
+    with pytest.raises(ProbeFailed) as failed:
+        decoder.feed(ZSTD_BOMB)
+    assert failed.value.failure.reason == "response_too_large"
+    assert decoder.room >= -256 * 1024  # zstd writes out ~128 KiB at a time
+
+
+def test_a_step_of_a_list_of_codings_is_bounded_too() -> None:
+    with pytest.raises(ProbeFailed) as failed:
+        BodyDecoder("br, gzip", 10_000).feed(BOMB[:65536])  # gzip undone first: its output is the bomb
+    assert failed.value.failure.reason == "response_too_large"
+
+
+def test_a_corrupt_brotli_or_zstd_body_is_an_invalid_response() -> None:
+    for encoding in ("br", "zstd"):
+        with pytest.raises(ProbeFailed) as failed:
+            BodyDecoder(encoding, 10_000).feed(b"definitely not compressed" * 10)
+        assert failed.value.failure.reason == "invalid_response"
 
 
 def test_the_body_decoder_reads_raw_deflate_too() -> None:

@@ -10,9 +10,9 @@ import pytest
 from monitor.probes.base import ProbeContext
 from monitor.probes.fasthttp import FastTransport
 from monitor.probes.tlsutil import TlsContextCache
-from tests.probes import test_http, test_http_exchange, test_http_tls
+from tests.probes import test_http, test_http_digest, test_http_exchange, test_http_tls
 
-for _module in (test_http, test_http_exchange, test_http_tls):
+for _module in (test_http, test_http_exchange, test_http_tls, test_http_digest):
     globals().update({name: fn for name, fn in vars(_module).items() if name.startswith("test_")})
 
 

@@ -6,10 +6,12 @@ import asyncio
 import base64
 import dataclasses
 import json
+import logging
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
 
 from monitor.config import NotifierConfig
@@ -19,7 +21,7 @@ from monitor.result import Event, Result, State
 from monitor.runtime import Monitor
 from monitor.store.sqlite.store import SQLiteStore
 from tests.alertkit import free_port, receiver
-from tests.web.conftest import FakeRuntime, make_config, set_state, target
+from tests.web.conftest import FakeRuntime, make_app, make_config, set_state, target
 
 TOKEN = "s3cr3t-admin-token"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
@@ -83,7 +85,7 @@ async def test_the_admin_page_shows_every_target_its_address_and_last_error(clie
     assert response.headers["cache-control"] == "no-store"
     html = response.text
     assert "CCTV lobi" in html and "private" in html
-    assert "rtsp://viewer:***@10.10.5.21:554/ch1" in html  # the address, password hidden
+    assert "rtsp://10.10.5.21:554/…" in html  # the address: scheme and host only
     assert "hunter2" not in html
     assert "Authentication failed" in html and "401 from 10.10.5.21:554" in html
     assert "https://web.example.go.id/" in html
@@ -291,7 +293,7 @@ async def test_the_admin_shows_notifiers_failed_alerts_the_dead_mans_switch_and_
     assert data["enabled"] is True
     assert (notifiers["hook"]["type"], notifiers["hook"]["queue"], notifiers["hook"]["failed"]) == ("webhook", 0, 1)
     assert (notifiers["tg"]["type"], notifiers["tg"]["queue"], notifiers["tg"]["failed"]) == ("telegram", 1, 0)
-    assert notifiers["hook"]["settings"]["url"] == f"http://alerts:***@127.0.0.1:{hook.port}/hook"
+    assert notifiers["hook"]["settings"]["url"] == f"http://127.0.0.1:{hook.port}/…"
     assert notifiers["hook"]["settings"]["secret"] == "***"
     assert notifiers["hook"]["settings"]["headers"] == "Authorization: ***"
     assert notifiers["tg"]["settings"]["bot_token"] == "***"
@@ -300,7 +302,7 @@ async def test_the_admin_shows_notifiers_failed_alerts_the_dead_mans_switch_and_
     assert (failed["notifier"], failed["kind"], failed["target"]) == ("hook", "down", "db")
     assert "404" in failed["error"] and failed["failed_at"].endswith("Z")
     deadman = data["deadman"]
-    assert deadman["url"] == f"http://127.0.0.1:{ping.port}/***"
+    assert deadman["url"] == f"http://127.0.0.1:{ping.port}/…"
     assert deadman["last_success"] is not None and deadman["last_ok"] is False
     assert "500" in deadman["last_error"]  # httpx quotes the URL: it is masked
     assert data["reload"] is None
@@ -367,4 +369,126 @@ async def test_a_probe_detail_quoting_a_targets_secret_is_shown_without_it(clien
     rt.store.changes.append(Event("cam", now - 200, State.DOWN, State.DOWN, "auth_failed", quoted))
     html = (await client_for(rt).get("/admin?lang=en", headers=BEARER)).text
     assert "hunter2" not in html
-    assert html.count("DESCRIBE rtsp://viewer:***@10.10.5.21:554/ch1 answered 401") == 2  # last error and event
+    assert html.count("DESCRIBE rtsp://10.10.5.21:554/… answered 401") == 2  # last error and event
+
+
+def from_address(runtime_: FakeRuntime, host: str) -> httpx.AsyncClient:
+    """A client of the real app whose requests come from `host` (a loopback address)."""
+    transport = httpx.ASGITransport(app=make_app(runtime_), client=(host, 40000))
+    return httpx.AsyncClient(transport=transport, base_url="http://testserver")
+
+
+async def test_wrong_credentials_are_refused_with_429_per_client_after_ten(token, caplog) -> None:
+    rt = runtime()
+    basic_wrong = base64.b64encode(b"admin:guess-0000").decode()
+    async with from_address(rt, "127.0.0.2") as guesser, from_address(rt, "127.0.0.3") as admin:
+        with caplog.at_level(logging.WARNING):
+            for i in range(10):
+                header = f"Bearer guess-{i:04d}" if i % 2 else f"Basic {basic_wrong}"
+                assert (await guesser.get("/admin", headers={"Authorization": header})).status_code == 401
+            refused = await guesser.get("/admin", headers=BEARER)  # even the right token: not compared
+            assert refused.status_code == 429
+            assert 1 <= int(refused.headers["retry-after"]) <= 60
+            write = await guesser.post("/admin/api/maintenance", headers=BEARER, json={})
+            assert write.status_code == 429
+            for _ in range(20):
+                await guesser.get("/admin", headers={"Authorization": "Bearer more-guesses"})
+            assert (await admin.get("/admin", headers=BEARER)).status_code == 200  # another client
+    lines = [r for r in caplog.records if r.name == "monitor.web.ratelimit"]
+    assert len(lines) == 1  # one line for the client, not one per attempt
+    assert lines[0].kv_fields["client"] == "127.0.0.2" and lines[0].kv_fields["path"] == "/admin"
+    assert "guess" not in caplog.text and basic_wrong not in caplog.text and TOKEN not in caplog.text
+
+
+async def test_a_request_without_credentials_is_no_failure(token) -> None:
+    async with from_address(runtime(), "127.0.0.2") as browser:
+        for _ in range(30):  # a browser asks before it is given the password
+            assert (await browser.get("/admin")).status_code == 401
+        assert (await browser.get("/admin", headers=BEARER)).status_code == 200
+
+
+EVERY_NOTIFIER = """
+[monitor]
+heartbeat_url = "https://hc-ping.example.com/5b1f0c7e-check-key?create=1"
+
+[targets.api]
+url = "https://api.example.com:8443/health/tok-in-path-0001?key=tok-in-query-0002"
+
+[targets.cam]
+url = "rtsp://viewer:cam-password-0003@10.10.5.21:554/Streaming/Channels/101"
+
+[targets.web]
+url = "https://www.example.com/"
+
+[notifiers.tg]
+type = "telegram"
+bot_token = "123456:tg-bot-token-0004"
+chat_id = 42
+api_url = "https://tg-proxy.example.com/relay/tok-in-path-0005"
+
+[notifiers.slack]
+type = "slack"
+url = "https://hooks.slack.com/services/T000/B000/tok-in-path-0006"
+
+[notifiers.discord]
+type = "discord"
+url = "https://discord.com/api/webhooks/123/tok-in-path-0007"
+
+[notifiers.hook]
+type = "webhook"
+url = "https://hooks.example.com/incoming/tok-in-path-0008?sig=tok-in-query-0009"
+
+[notifiers.mail]
+type = "email"
+host = "smtp.example.com"
+from = "monitor@example.com"
+to = ["ops@example.com"]
+username = "monitor"
+password = "smtp-password-0010"
+
+[notifiers.am]
+type = "alertmanager"
+url = "https://am-user:am-password-0011@alertmanager.example.com/prefix/tok-in-path-0012"
+"""
+
+
+async def test_every_url_on_the_admin_view_shows_its_scheme_and_host_only(client_for, token, tmp_path) -> None:
+    from monitor.notifiers import NOTIFIERS
+
+    path = tmp_path / "targets.toml"
+    path.write_text(EVERY_NOTIFIER, encoding="utf-8")
+    config = load_config(path, env={})
+    assert {n.type for n in config.notifiers.values()} == set(NOTIFIERS)  # every notifier type is here
+    rt = FakeRuntime(config)
+    rt.deadman = type("DeadMan", (), {"last_success": None, "last_ping": None, "last_ok": None, "skipped": 0})()
+    rt.deadman.last_error = "GET https://hc-ping.example.com/5b1f0c7e-check-key?create=1: HTTP 500"
+    now = time.time()
+    quoted = "redirected to https://login.example.com/sso/tok-in-path-0013?next=tok-in-query-0014"
+    set_state(rt, "api", State.DOWN, now - 60, "status_mismatch", quoted, Result(False, "status_mismatch", quoted))
+    client = client_for(rt)
+    html = (await client.get("/admin?lang=en", headers=BEARER)).text
+    data = (await client.get("/admin/api/alerts", headers=BEARER)).json()
+    settings = {n["name"]: n["settings"] for n in data["notifiers"]}
+    assert settings["tg"]["api_url"] == "https://tg-proxy.example.com/…"
+    assert settings["slack"]["url"] == settings["discord"]["url"] == "***"  # their URL is the secret itself
+    assert settings["hook"]["url"] == "https://hooks.example.com/…"
+    assert settings["am"]["url"] == "https://alertmanager.example.com/…"
+    assert settings["mail"]["host"] == "smtp.example.com"
+    assert data["deadman"]["url"] == "https://hc-ping.example.com/…"
+    assert "https://api.example.com:8443/…" in html and "rtsp://10.10.5.21:554/…" in html
+    assert "https://www.example.com/" in html
+    assert "redirected to https://login.example.com/… " not in html  # no stray space
+    assert "redirected to https://login.example.com/…" in html
+    for text in (html, json.dumps(data)):
+        for secret in (
+            "tok-in-",
+            "-000",
+            "-001",
+            "check-key",
+            "Streaming",
+            "T000",
+            "webhooks/123",
+            "am-user",
+            "viewer",
+        ):
+            assert secret not in text, secret

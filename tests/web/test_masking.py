@@ -27,7 +27,7 @@ SPEC = Spec(
 
 def test_secret_fields_are_masked_and_the_rest_shown() -> None:
     assert settings(SPEC, ("token", "headers")) == [
-        ("url", "https://bot:***@hooks.example/x"),
+        ("url", "https://hooks.example/…"),
         ("token", "***"),
         ("headers", "Authorization: ***"),
         ("labels", "team=ops"),
@@ -45,14 +45,23 @@ def test_errors_lose_every_secret_value_including_url_passwords() -> None:
     secrets = set(secret_values(SPEC, ("token", "headers")))
     assert secrets == {"tok-123456", "Bearer abcdef", "pa55word"}
     text = "POST https://bot:pa55word@hooks.example/x with tok-123456 and Bearer abcdef failed"
-    assert scrub(text, secrets) == "POST https://bot:***@hooks.example/x with *** and *** failed"
+    assert scrub(text, secrets) == "POST https://hooks.example/… with *** and *** failed"
     assert scrub("a b c", {"b"}) == "a b c"  # too short to be told from ordinary text
     assert scrub(None, secrets) == ""
 
 
-def test_a_url_whose_path_is_the_secret_shows_only_its_host() -> None:
-    assert origin("https://u:p@hc-ping.example/0b1c-key?x=1") == "https://hc-ping.example/***"
+def test_a_url_shows_only_its_scheme_and_host() -> None:
+    assert origin("https://u:p@hc-ping.example/0b1c-key?x=1") == "https://hc-ping.example/…"
+    assert origin("https://hc-ping.example:8443?token=x") == "https://hc-ping.example:8443/…"
     assert origin("https://hc-ping.example") == "https://hc-ping.example"
+    assert origin("https://www.example/") == "https://www.example/"
+    assert origin("http://[::1]:8080/x") == "http://[::1]:8080/…"
+    assert origin("http://[::1") == "***"  # not a URL Python can split: nothing of it shown
+
+
+def test_every_url_in_a_text_is_cut_to_its_scheme_and_host() -> None:
+    text = "POST https://hooks.example/t/0b1c?sig=x failed (see http://[::1]:9/doc/a.html), then 'rtsp://cam/ch1'."
+    assert scrub(text, ()) == ("POST https://hooks.example/… failed (see http://[::1]:9/…), then 'rtsp://cam/…'.")
     assert redact("rtsp://viewer:hunter2@10.0.0.5/ch1") == "rtsp://viewer:***@10.0.0.5/ch1"
     assert redact(None) == ""
 

@@ -102,7 +102,7 @@ def exporter_says(base: str, url: str) -> dict[str, list[tuple[dict[str, str], f
 @pytest.mark.parametrize("target_id", TARGETS)
 def test_probe_agrees_with_the_blackbox_exporter(stack: tuple[LiveMonitor, Farm, str], target_id: str) -> None:
     live, targets, base = stack
-    status, text = live.get(f"/probe?target={target_id}")
+    status, text = live.get(f"/probe?target={target_id}", live.metrics_url)
     assert status == 200, text
     ours, theirs = samples(text), exporter_says(base, url_of(targets, target_id))
     for name in ("probe_success", "probe_http_status_code"):
@@ -120,7 +120,7 @@ def test_probe_agrees_with_the_blackbox_exporter(stack: tuple[LiveMonitor, Farm,
 
 def test_probe_answers_without_a_target_label(stack: tuple[LiveMonitor, Farm, str]) -> None:
     live, _, _ = stack
-    status, text = live.get("/probe?target=web")
+    status, text = live.get("/probe?target=web", live.metrics_url)
     parsed = samples(text)
     assert status == 200
     assert value(parsed, "probe_success") == 1.0
@@ -137,24 +137,29 @@ def test_probe_answers_without_a_target_label(stack: tuple[LiveMonitor, Farm, st
 
 def test_probe_refuses_what_is_not_a_configured_id(stack: tuple[LiveMonitor, Farm, str]) -> None:
     live, targets, _ = stack
-    assert live.get("/probe")[0] == 400
-    assert "Target parameter is missing" in live.get("/probe")[1]
-    status, text = live.get("/probe?" + urllib.parse.urlencode({"target": url_of(targets, "web")}))
+    assert live.get("/probe", live.metrics_url)[0] == 400
+    assert "Target parameter is missing" in live.get("/probe", live.metrics_url)[1]
+    status, text = live.get("/probe?" + urllib.parse.urlencode({"target": url_of(targets, "web")}), live.metrics_url)
     assert status == 404
     assert "only ids configured" in text
-    assert live.get("/probe?target=nope")[0] == 404
+    assert live.get("/probe?target=nope", live.metrics_url)[0] == 404
 
 
 def test_probe_answers_before_the_scrape_timeout(stack: tuple[LiveMonitor, Farm, str]) -> None:
     live, _, _ = stack
     request = urllib.request.Request(
-        live.url + "/probe?target=silent", headers={"X-Prometheus-Scrape-Timeout-Seconds": "1.5"}
+        live.metrics_url + "/probe?target=silent", headers={"X-Prometheus-Scrape-Timeout-Seconds": "1.5"}
     )
     started = time.monotonic()
     with urllib.request.urlopen(request, timeout=10) as answer:
         parsed = samples(answer.read().decode())
     assert time.monotonic() - started < 1.5  # the target's own timeout is 5 s
     assert value(parsed, "probe_success") == 0.0
+
+
+def test_the_public_app_never_serves_probe(stack: tuple[LiveMonitor, Farm, str]) -> None:
+    live, _, _ = stack
+    assert live.get("/probe?target=web")[0] == 404  # each request would cost a probe
 
 
 @pytest.mark.parametrize(

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -102,3 +103,62 @@ async def test_it_truncates_long_messages_and_refuses_huge_bodies(client: httpx.
     assert len(runtime.recorded[0][1].detail) == 500
     huge = await client.post(f"/push/backup?token={TOKEN}", content=b"a" * 20000)
     assert huge.status_code == 413
+
+
+async def test_wrong_tokens_are_refused_with_429_per_client_and_others_push_on(
+    runtime: Runtime, caplog: pytest.LogCaptureFixture
+) -> None:
+    app = Starlette(routes=routes())
+    app.state.monitor = runtime
+
+    def from_address(host: str) -> httpx.AsyncClient:
+        return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(host, 40000)), base_url="http://m")
+
+    async with from_address("127.0.0.2") as guesser, from_address("127.0.0.3") as job:
+        with caplog.at_level(logging.WARNING):
+            for i in range(30):
+                wrong = await guesser.get("/push/backup", params={"token": f"guess-{i:04d}"})
+                assert wrong.status_code == 404
+            refused = await guesser.get("/push/backup", params={"token": TOKEN})  # not compared
+            assert refused.status_code == 429 and int(refused.headers["retry-after"]) >= 1
+            assert runtime.recorded == []
+            assert (await job.get("/push/backup", params={"token": TOKEN})).status_code == 200
+            assert (await job.post(f"/push/site?token={TOKEN}")).status_code == 404  # its own failure only
+            assert (await job.get("/push/backup", params={"token": TOKEN})).status_code == 200
+    assert [tid for tid, _ in runtime.recorded] == ["backup", "backup"]
+    lines = [r for r in caplog.records if r.name == "monitor.web.ratelimit"]
+    assert len(lines) == 1 and lines[0].kv_fields["client"] == "127.0.0.2"
+    assert lines[0].kv_fields["path"] == "/push/backup"
+    assert "guess-" not in caplog.text and TOKEN not in caplog.text
+
+
+async def test_a_declared_body_over_the_limit_is_refused_before_it_is_read(runtime: Runtime) -> None:
+    app = Starlette(routes=routes())
+    app.state.monitor = runtime
+    received: list[object] = []
+
+    async def receive() -> dict[str, object]:
+        received.append("read")
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    sent: list[dict[str, object]] = []
+
+    async def send(message: dict[str, object]) -> None:
+        sent.append(message)
+
+    scope = {
+        "type": "http",
+        "method": "POST",
+        "path": "/push/backup",
+        "raw_path": b"/push/backup",
+        "query_string": f"token={TOKEN}".encode(),
+        "headers": [(b"content-length", b"100000000"), (b"content-type", b"application/x-www-form-urlencoded")],
+        "client": ("127.0.0.2", 40000),
+        "server": ("127.0.0.1", 8080),
+        "scheme": "http",
+        "http_version": "1.1",
+        "root_path": "",
+    }
+    await app(scope, receive, send)
+    assert sent[0]["status"] == 413 and (b"connection", b"close") in sent[0]["headers"]
+    assert received == []  # not a byte of the body was asked for

@@ -5,7 +5,9 @@
 - `writer`: the one writer thread that persists results and events in batches;
 - `reads`: the SQL of every read, run on either connection;
 - `schema`: the tables, their versions and migrations, the connection setup;
-- `outbox`: the durable alert queue's tables in the same file.
+- `outbox`: the durable alert queue's tables in the same file;
+- `integrity`: `PRAGMA quick_check`, at start within a budget and in the background;
+- `failures`: SQLite's errors as short reasons ("disk full", "database corrupt", ...).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Callable
 
 from monitor.config import Settings
 from monitor.store.backend import Backend
+from monitor.store.sqlite import integrity
 from monitor.store.sqlite.schema import migrate_file
 from monitor.store.sqlite.store import SQLiteStore, database_path
 
@@ -34,6 +37,12 @@ def _migrate(settings: Settings) -> tuple[int, int]:
     return migrate_file(database_path(settings))
 
 
-BACKEND = Backend(scheme="sqlite", build=_build, has_history=_has_history, where=_where, migrate=_migrate)
+def _check(settings: Settings) -> bool:
+    return integrity.verify(database_path(settings))
+
+
+BACKEND = Backend(
+    scheme="sqlite", build=_build, has_history=_has_history, where=_where, migrate=_migrate, check=_check
+)
 
 __all__ = ["BACKEND", "SQLiteStore"]

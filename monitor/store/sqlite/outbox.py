@@ -10,6 +10,8 @@ prefixed `outbox`, through a connection of its own:
 - `outbox_seen`: every (alert id, notifier) ever queued, kept for `keep_seen`. An alert
   offered again with the same id (after a restart, a reminder computed twice) is
   dropped here, so a receiver hears it once.
+- `outbox_said`: each target's newest alert of each of `RESUME_KINDS` per notifier, never
+  pruned (one row each): what the alert policy resumes from after a restart (`latest`).
 
 Writes are single small transactions; committed rows survive a `kill -9` (WAL), so a
 restart resends whatever was pending.
@@ -21,13 +23,14 @@ import contextlib
 import json
 import sqlite3
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from monitor.errors import StoreError
 from monitor.notifiers.base import Alert
-from monitor.store.records import DELIVERED, EPHEMERAL, FAILED, Entry
+from monitor.store.records import DELIVERED, EPHEMERAL, FAILED, RESUME_KINDS, Entry
+from monitor.store.sqlite.failures import reason
 from monitor.store.sqlite.schema import connect
 
 _SCHEMA = """
@@ -52,6 +55,14 @@ CREATE TABLE IF NOT EXISTS outbox_seen (
     notifier TEXT NOT NULL,
     at REAL NOT NULL,
     PRIMARY KEY (alert_id, notifier)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS outbox_said (
+    target TEXT NOT NULL,
+    notifier TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    alert TEXT NOT NULL,
+    PRIMARY KEY (target, notifier, kind)
 ) WITHOUT ROWID;
 """
 
@@ -80,12 +91,12 @@ class SQLiteOutbox:
             # A short wait for the lock: the outbox is used on the event loop.
             db = connect(self.path, timeout=5.0)
         except (OSError, sqlite3.Error) as exc:
-            raise StoreError(f"cannot open the outbox in {self.path}: {exc}") from exc
+            raise StoreError(f"cannot open the outbox in {self.path}: {exc}", reason(exc)) from exc
         try:
             db.executescript(_SCHEMA)
         except sqlite3.Error as exc:
             db.close()
-            raise StoreError(f"cannot open the outbox in {self.path}: {exc}") from exc
+            raise StoreError(f"cannot open the outbox in {self.path}: {exc}", reason(exc)) from exc
         self._db = db
 
     def close(self) -> None:
@@ -125,16 +136,81 @@ class SQLiteOutbox:
                 )
                 if inserted.rowcount:
                     added.append(name)
+                    _said(db, alert, name, inserted.lastrowid, payload)
         return added
 
-    def head(self, notifier: str) -> Entry | None:
-        """The oldest pending alert of a notifier: alerts leave in the order they came.
-        A row that no longer reads as an alert (damaged, or written by another version)
-        is failed on the way: left pending it would block every alert behind it."""
+    def adopt(self, entries: Sequence[Entry]) -> list[int | None]:
+        """Write entries kept in memory while the outbox refused writes, in order, with
+        the status and attempts they reached there, in one transaction; return each one's
+        new `seq` (None: its alert id was queued for that notifier before)."""
+        seqs: list[int | None] = []
+        with self._transaction() as db:
+            for entry in entries:
+                alert = entry.alert
+                if alert.kind not in EPHEMERAL:
+                    seen = db.execute(
+                        "INSERT OR IGNORE INTO outbox_seen VALUES (?, ?, ?)", (alert.id, entry.notifier, entry.created)
+                    )
+                    if seen.rowcount == 0:
+                        seqs.append(None)
+                        continue
+                payload = json.dumps(alert.to_dict(), ensure_ascii=False)
+                cur = db.execute(
+                    "INSERT OR IGNORE INTO outbox (alert_id, notifier, target, kind, alert, status, attempts, "
+                    "created, next_at, done_at, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        alert.id,
+                        entry.notifier,
+                        alert.target,
+                        alert.kind,
+                        payload,
+                        entry.status,
+                        entry.attempts,
+                        entry.created,
+                        entry.next_at,
+                        entry.done_at,
+                        entry.error,
+                    ),
+                )
+                seqs.append(cur.lastrowid if cur.rowcount else None)
+                if cur.rowcount:
+                    _said(db, alert, entry.notifier, cur.lastrowid, payload)
+        return seqs
+
+    def known(self, alert_id: str) -> set[str]:
+        """The notifiers this alert id was ever queued for (a read: it answers while
+        writes fail)."""
+        with _errors():
+            rows = self.db.execute("SELECT notifier FROM outbox_seen WHERE alert_id = ?", (alert_id,)).fetchall()
+        return {name for (name,) in rows}
+
+    def latest(self, kinds: Collection[str]) -> dict[str, list[tuple[Alert, str]]]:
+        """Per target, the newest alert of these kinds queued for each notifier, oldest
+        first (`outbox_said`: what the alert policy resumes from after a restart)."""
+        marks = ",".join("?" * len(kinds))
+        with _errors():
+            rows = self.db.execute(
+                f"SELECT target, notifier, alert, MAX(seq) FROM outbox_said WHERE kind IN ({marks}) "
+                "GROUP BY target, notifier ORDER BY MAX(seq)",
+                tuple(kinds),
+            ).fetchall()
+        found: dict[str, list[tuple[Alert, str]]] = {}
+        for target, notifier, alert, _ in rows:
+            with contextlib.suppress(*_UNREADABLE):
+                found.setdefault(target, []).append((Alert.from_dict(json.loads(alert)), notifier))
+        return found
+
+    def head(self, notifier: str, skip: Collection[int] = ()) -> Entry | None:
+        """The oldest pending alert of a notifier (other than those in `skip`): alerts
+        leave in the order they came. A row that no longer reads as an alert (damaged,
+        or written by another version) is failed on the way: left pending it would
+        block every alert behind it."""
+        others = "".join(f" AND seq != {int(seq)}" for seq in skip)
         while True:
             with _errors():
                 row = self.db.execute(
-                    f"SELECT {_COLUMNS} FROM outbox WHERE notifier = ? AND status = 'pending' ORDER BY seq LIMIT 1",
+                    f"SELECT {_COLUMNS} FROM outbox WHERE notifier = ? AND status = 'pending'{others} "
+                    "ORDER BY seq LIMIT 1",
                     (notifier,),
                 ).fetchone()
             if row is None:
@@ -223,14 +299,24 @@ class SQLiteOutbox:
                 raise
 
 
+def _said(db: sqlite3.Connection, alert: Alert, notifier: str, seq: int | None, payload: str) -> None:
+    """Remember `alert` as the newest of its kind said about its target (`latest`)."""
+    if alert.kind in RESUME_KINDS:
+        db.execute(
+            "INSERT OR REPLACE INTO outbox_said VALUES (?, ?, ?, ?, ?)",
+            (alert.target, notifier, alert.kind, seq, payload),
+        )
+
+
 @contextlib.contextmanager
 def _errors() -> Iterator[None]:
-    """SQLite's errors as `StoreError`, the kind the dispatcher's workers wait out and
-    retry; any other kind would end a worker and strand its notifier's alerts."""
+    """SQLite's errors as `StoreError` with their short reason, the kind the alerting
+    service keeps alerts in memory for; any other kind would end a worker and strand
+    its notifier's alerts."""
     try:
         yield
     except sqlite3.Error as exc:
-        raise StoreError(f"outbox: {exc}") from exc
+        raise StoreError(f"outbox: {exc}", reason(exc)) from exc
 
 
 _COLUMNS = "seq, alert, notifier, status, attempts, created, next_at, done_at, error, alert_id, kind, target"

@@ -6,13 +6,21 @@ query sees one consistent snapshot. Availability maths is in `monitor.store.time
 
 With `observe=True` (the running monitor) `open` records a *run* and the writer keeps its
 `last_seen` fresh, so the time the monitor was down is known and never counted as
-uptime or downtime. Readers such as `monitor report` open with `observe=False`.
+uptime or downtime, and `open` checks the file's integrity in the background
+(`integrity.Check`): damage it finds makes `health()` fail. Readers such as `monitor
+report` open with `observe=False`.
+
+An incident event is committed by `add_event` itself, in a small transaction on a
+connection of its own, before the alert it causes is queued: a `kill -9` right after a
+change of state resumes in the new state. Results stay queued for the writer's batches.
+While the store fails, events go to the writer's queue too, kept in memory and retried.
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import math
 import sqlite3
 import time
@@ -26,6 +34,7 @@ from typing import Any, TypeVar
 
 from monitor.config import Settings
 from monitor.errors import StoreError
+from monitor.log import kv
 from monitor.result import Event, Result, State
 from monitor.store import (
     DayUptime,
@@ -34,16 +43,21 @@ from monitor.store import (
     PlannedMaintenance,
     Rollup,
     StoredResult,
+    StoreHealth,
     Uptime,
     timeline,
 )
+from monitor.store.backlog import LIMIT
 from monitor.store.rollup import HOUR, Accumulator
+from monitor.store.sqlite import integrity
 from monitor.store.sqlite import reads as q
+from monitor.store.sqlite.failures import reason
 from monitor.store.sqlite.outbox import SQLiteOutbox
 from monitor.store.sqlite.schema import connect, migrate
-from monitor.store.sqlite.writer import Writer
+from monitor.store.sqlite.writer import Writer, write_event
 
 T = TypeVar("T")
+log = logging.getLogger("monitor.store")
 Windows = Sequence[tuple[float, float]]
 
 DB_NAME = "monitor.db"
@@ -66,15 +80,18 @@ class SQLiteStore:
         clock: Callable[[], float] = time.time,
         flush_interval: float = 1.0,
         batch_size: int = 5000,
+        backlog_limit: int = LIMIT,
     ) -> None:
         self.path = Path(path)
         self.raw_retention = raw_retention
         self.observe = observe
         self.clock = clock
-        self._writer_options = (flush_interval, batch_size, raw_retention if observe else None)
+        self._writer_options = (flush_interval, batch_size, raw_retention if observe else None, backlog_limit)
         self._writer = self._new_writer()
         self._reader: ThreadPoolExecutor | None = None
         self._conn: sqlite3.Connection | None = None
+        self._events: sqlite3.Connection | None = None  # `add_event`'s, on the event loop
+        self.integrity: integrity.Check | None = None
 
     @classmethod
     def for_settings(cls, settings: Settings, **options: Any) -> SQLiteStore:
@@ -97,6 +114,10 @@ class SQLiteStore:
         self._reader = ThreadPoolExecutor(1, thread_name_prefix="monitor-store-reader")
         loop = asyncio.get_running_loop()
         self._conn = await loop.run_in_executor(self._reader, connect, self.path)
+        if self.observe:
+            # A short wait for the lock, as the outbox's: it is used on the event loop.
+            self._events = await asyncio.to_thread(connect, self.path, 5.0)
+            self.integrity = integrity.Check(self.path)
         self._writer.start()
 
     def _prepare(self) -> None:
@@ -115,8 +136,13 @@ class SQLiteStore:
             conn.close()
 
     async def close(self) -> None:
+        if self.integrity is not None:
+            self.integrity.cancel()
         if self._writer.alive():
             await asyncio.to_thread(self._writer.stop)
+        if self._events is not None:
+            self._events.close()
+            self._events = None
         if self._reader is not None and self._conn is not None:
             conn, self._conn = self._conn, None
             await asyncio.get_running_loop().run_in_executor(self._reader, conn.close)
@@ -129,6 +155,14 @@ class SQLiteStore:
         self._writer.put((target_id, result, maintenance))
 
     def add_event(self, event: Event) -> None:
+        """Commit the event now; while the store fails, queue it for the writer's retries
+        (trying first would hold the event loop on every event of an outage)."""
+        if self._events is not None and self._writer.health().ok:
+            try:
+                write_event(self._events, event)
+                return
+            except sqlite3.Error as exc:
+                log.warning("event kept in memory for a retry", extra=kv(target=event.target, reason=reason(exc)))
         self._writer.put(event)
 
     async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -141,7 +175,16 @@ class SQLiteStore:
         await self._write(lambda conn: None)
 
     def healthy(self) -> bool:
-        return self._writer.alive() and self._writer.healthy
+        return self.health().ok
+
+    def health(self) -> StoreHealth:
+        if not self._writer.alive():
+            return StoreHealth(False, "the store is not open" if not self._writer.stopped else "the writer stopped")
+        found = self._writer.health()
+        check = self.integrity
+        if check is not None and check.damage() is not None:
+            return StoreHealth(False, "database corrupt", check.done_at, found.waiting, found.dropped)
+        return found
 
     async def prune(self, now: float) -> int:
         cutoff = now - self.raw_retention

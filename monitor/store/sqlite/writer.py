@@ -10,6 +10,11 @@ Rollups are kept current in memory (one `Accumulator` per target and hour, loade
 the table the first time an hour is touched after a restart) and written with the batch,
 so no separate rollup job exists and the current hour is always answered. For the same
 reason the running monitor's writer deletes expired raw results itself, once an hour.
+
+A batch the database refuses (disk full, an I/O error, a damaged page) is not lost: it
+goes back to the front of the queue (`monitor.store.backlog`) and is tried again after
+a backoff until it is written, and `health()` tells why meanwhile. Operations queued with
+`call` fail instead (their caller is waiting for an answer and gets the error).
 """
 
 from __future__ import annotations
@@ -19,7 +24,7 @@ import json
 import logging
 import sqlite3
 import threading
-from collections import deque
+import time
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -27,9 +32,13 @@ from pathlib import Path
 from typing import Any
 
 from monitor.errors import StoreError
+from monitor.log import kv
 from monitor.result import Event, Result
+from monitor.store.backlog import LIMIT, Backlog
+from monitor.store.records import StoreHealth
 from monitor.store.rollup import HOUR, Accumulator
 from monitor.store.sqlite import reads as sqlreads
+from monitor.store.sqlite.failures import reason
 from monitor.store.sqlite.schema import DEGRADED, MAINTENANCE, OK, connect
 
 log = logging.getLogger(__name__)
@@ -48,6 +57,11 @@ class Op:
 
 
 OpOutcome = tuple[Op, Any, BaseException | None]
+Item = tuple[str, Result, bool] | Event | Op
+
+
+def _is_result(item: Item) -> bool:
+    return isinstance(item, tuple)
 
 
 def result_json(result: Result) -> str:
@@ -78,13 +92,16 @@ class Writer:
         flush_interval: float = 1.0,
         batch_size: int = 5000,
         raw_retention: float | None = None,
+        backlog_limit: int = LIMIT,
     ) -> None:
-        self.queue: deque[tuple[str, Result, bool] | Event | Op] = deque()
+        self.backlog: Backlog[Item] = Backlog(_is_result, backlog_limit, clock)
+        self.queue = self.backlog.items
         self.path, self.clock, self.run_id = path, clock, run_id
         self.flush_interval, self.batch_size = flush_interval, batch_size
-        self.healthy = True
+        self.stopped = False  # the thread ended on an unexpected error
         self.started = False
         self._wake = threading.Event()
+        self._called = False  # an operation waits: a retry may not wait out its backoff
         self._stopping = False
         self._keys: dict[str, int] = {}
         self._accs: dict[tuple[int, int], Accumulator] = {}
@@ -101,6 +118,15 @@ class Writer:
     def alive(self) -> bool:
         return self._thread.is_alive()
 
+    def health(self) -> StoreHealth:
+        if self.stopped:
+            return StoreHealth(False, "the store's writer stopped", waiting=len(self.queue))
+        return self.backlog.health()
+
+    @property
+    def healthy(self) -> bool:
+        return self.health().ok
+
     def put(self, item: tuple[str, Result, bool] | Event) -> None:
         self.queue.append(item)
         if len(self.queue) % self.batch_size == 0:
@@ -110,6 +136,7 @@ class Writer:
         """Run `fn(conn)` in the next batch, after everything queued before it."""
         future: Future[Any] = Future()
         self.queue.append(Op(fn, future))
+        self._called = True
         self._wake.set()
         return future
 
@@ -127,7 +154,7 @@ class Writer:
             finally:
                 conn.close()
         except Exception:
-            self.healthy = False
+            self.stopped = True
             log.exception("the store's writer stopped")
         finally:
             # However the thread ends, no caller may wait for ever on an operation.
@@ -138,15 +165,28 @@ class Writer:
     def _loop(self, conn: sqlite3.Connection) -> None:
         self._keys = dict((i, k) for k, i in conn.execute("SELECT key, id FROM targets"))
         while True:
-            self._wake.wait(self.flush_interval)
-            self._wake.clear()
+            self._wait()
             stopping = self._stopping
             self._drain(conn, final=stopping)
-            if stopping and not self.queue:
+            if stopping and (not self.queue or self.backlog.failures):
+                if self.queue:  # the process is ending: nowhere left to keep them
+                    log.error("store stopped with items unwritten", extra=kv(lost=len(self.queue)))
                 break
 
+    def _wait(self) -> None:
+        """Until the next batch is due. While writes fail, a full batch does not hurry
+        the retry (each retry writes everything kept); an operation or a stop does."""
+        deadline = time.monotonic() + self.backlog.retry_delay(self.flush_interval)
+        while True:
+            self._wake.wait(max(0.0, deadline - time.monotonic()))
+            self._wake.clear()
+            urgent = self._stopping or not self.backlog.failures or self._called
+            if urgent or time.monotonic() >= deadline:
+                return
+
     def _drain(self, conn: sqlite3.Connection, final: bool) -> None:
-        items = [self.queue.popleft() for _ in range(len(self.queue))]
+        self._called = False  # before taking: an operation queued from now on wakes the next
+        items = self.backlog.take()
         now = self.clock()
         beat = self.run_id is not None and (final or now - self._beat >= HEARTBEAT)
         if not items and not beat:
@@ -159,10 +199,9 @@ class Writer:
                 conn.execute("UPDATE runs SET last_seen = MAX(last_seen, ?) WHERE id = ?", (now, self.run_id))
                 self._beat = now
             conn.execute("COMMIT")
-            self.healthy = True
         except Exception as exc:  # the writer must outlive any one bad batch
-            self.healthy = False
-            log.exception("store write failed, %d items lost: %s", len(items), exc)
+            if not isinstance(exc, sqlite3.Error):  # a bug, not the disk: say where
+                log.exception("store write failed unexpectedly")
             # Nothing here may raise in turn (the thread would end): no query, a guarded
             # rollback (SQLite may have rolled back already, or fail again).
             with contextlib.suppress(sqlite3.Error):
@@ -173,8 +212,10 @@ class Writer:
             self._keys.clear()  # may hold keys rolled back: `_key` looks them up again
             for item in items:
                 if isinstance(item, Op) and not item.future.done():
-                    item.future.set_exception(exc)
+                    item.future.set_exception(StoreError(f"store write failed: {exc}", reason(exc)))
+            self.backlog.failed([i for i in items if not isinstance(i, Op)], reason(exc))
             return
+        self.backlog.succeeded(len(items))
         try:  # before the futures resolve: a flush that passes the hour includes it
             self._prune(conn, now)
         except sqlite3.Error:  # nothing is lost: the next hour tries again
@@ -290,3 +331,20 @@ class Writer:
             acc = self._accs[slot] = Accumulator.from_row(row) if row else Accumulator()
         self._dirty.add(slot)
         return acc
+
+
+def write_event(conn: sqlite3.Connection, event: Event) -> None:
+    """Commit one incident event now, in a transaction of its own (`SQLiteStore.add_event`)."""
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        conn.execute("INSERT OR IGNORE INTO targets (id) VALUES (?)", (event.target,))
+        (key,) = conn.execute("SELECT key FROM targets WHERE id = ?", (event.target,)).fetchone()
+        conn.execute(
+            "INSERT INTO events (target, at, old, new, reason, detail) VALUES (?, ?, ?, ?, ?, ?)",
+            (key, event.at, event.old.value, event.new.value, event.reason, event.detail),
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:  # SQLite may have rolled back already
+            conn.execute("ROLLBACK")
+        raise
