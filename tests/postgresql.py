@@ -132,13 +132,28 @@ class PostgreSQL:
             self._template_ready = True
         return TEMPLATE
 
-    def create_database(self, migrated: bool = True) -> str:
-        """A new database (a copy of the migrated template, or empty); its URL."""
+    def create_database(self, migrated: bool = True, tablespace: str | None = None) -> str:
+        """A new database (a copy of the migrated template, or empty), in `tablespace`
+        if given; its URL."""
         name = f"test_{secrets.token_hex(6)}"
         with self.admin() as conn:
             template = self.template() if migrated else "template0"
-            conn.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+            where = f" TABLESPACE {tablespace}" if tablespace else ""
+            conn.execute(f"CREATE DATABASE {name} TEMPLATE {template}{where}")
         return self.url(name)
+
+    def refuse(self, url: str) -> None:
+        """Make a database unreachable, as a stopped server or a cut network would: new
+        sessions refused, those open cut."""
+        name = url.rsplit("/", 1)[1]
+        with self.admin() as conn:
+            conn.execute(f"ALTER DATABASE {name} ALLOW_CONNECTIONS false")
+            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+
+    def accept(self, url: str) -> None:
+        """Reachable again (after `refuse`)."""
+        with self.admin() as conn:
+            conn.execute(f"ALTER DATABASE {url.rsplit('/', 1)[1]} ALLOW_CONNECTIONS true")
 
     def drop_database(self, url: str) -> None:
         name = url.rsplit("/", 1)[1]

@@ -1,10 +1,12 @@
 """The PostgreSQL store's schema: migrations run once however many instances start
-together, only the steps a database lacks, a newer database refused, `monitor migrate`
-as a user runs it, and no password in any message."""
+together, only the steps a database lacks (a version 1 outbox's rows fill
+`outbox_said`), a newer database refused, the check before `run` and `report` start,
+`monitor migrate` as a user runs it, and no password in any message."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import subprocess
 import sys
@@ -14,10 +16,21 @@ from pathlib import Path
 import psycopg
 import pytest
 
+from monitor.config import Settings
 from monitor.errors import StoreError
+from monitor.store import RESUME_KINDS
 from monitor.store.postgres.outbox import PostgresOutbox
-from monitor.store.postgres.schema import MIGRATION_LOCK, MIGRATIONS, Migration, latest_version, migrate
+from monitor.store.postgres.schema import (
+    MIGRATION_LOCK,
+    MIGRATIONS,
+    Migration,
+    latest_version,
+    migrate,
+    migrate_url,
+)
 from monitor.store.postgres.store import PostgresStore
+from monitor.store.registry import check_store
+from tests.alertkit import alert, free_port
 from tests.postgresql import PostgreSQL
 from tests.waiting import until
 
@@ -89,6 +102,33 @@ async def test_it_refuses_a_database_newer_than_itself(empty: str) -> None:
         conn.execute("UPDATE meta SET value = '99' WHERE key = 'schema_version'")
     with pytest.raises(StoreError, match="newer than this monitor"):
         await PostgresStore(empty).open()
+    with pytest.raises(StoreError, match="newer than this monitor"):
+        check_store(Settings(store=empty))  # before a command starts, too
+
+
+def test_the_check_before_a_command_starts_accepts_a_database_it_can_use(empty: str) -> None:
+    assert check_store(Settings(store=empty)) is True  # no schema yet: `open` creates it
+    migrate_url(empty)
+    assert check_store(Settings(store=empty)) is True
+
+
+def test_a_version_1_database_resumes_from_what_its_outbox_said(empty: str) -> None:
+    with psycopg.connect(empty, autocommit=True) as conn:
+        migrate(conn, MIGRATIONS[:1])
+        for seq, (ident, kind, notifier) in enumerate(
+            [("web:down:1", "down", "hook"), ("web:up:1", "up", "hook"), ("web:reminder:1", "reminder", "hook")]
+        ):
+            conn.execute(
+                "INSERT INTO outbox (seq, alert_id, notifier, target, kind, alert, created, next_at) "
+                "VALUES (%s, %s, %s, 'web', %s, %s, 0, 0)",
+                (seq + 1, ident, notifier, kind, json.dumps(alert(ident, kind).to_dict())),
+            )
+    box = PostgresOutbox(empty)
+    box.open()  # migrates to the newest version
+    try:
+        assert [(a.id, n) for a, n in box.latest(RESUME_KINDS)["web"]] == [("web:up:1", "hook")]
+    finally:
+        box.close()
 
 
 def _monitor(tmp_path: Path, *args: str, url: str) -> subprocess.CompletedProcess[str]:
@@ -112,6 +152,22 @@ def test_monitor_migrate_creates_the_schema_then_finds_it_up_to_date(
     again = _monitor(tmp_path, "migrate", url=empty)
     assert again.returncode == 0 and f"schema version {latest_version()}, up to date" in again.stdout
     assert postgresql.password not in first.stdout + again.stdout
+
+
+@pytest.mark.parametrize("command", ["run", "report"])
+def test_run_and_report_refuse_an_unreachable_database_at_start_with_one_line(
+    tmp_path: Path, postgresql: PostgreSQL, command: str
+) -> None:
+    wrong = postgresql.url("postgres", password="not-the-password-8c1f")
+    args = (
+        ["--listen", f"127.0.0.1:{free_port()}"] if command == "run" else ["--from", "2026-01-01", "--to", "2026-01-02"]
+    )
+    done = _monitor(tmp_path, command, *args, url=wrong)
+    assert done.returncode == 2, done.stderr
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("monitor: cannot connect to postgresql://") and line.endswith("; not starting")
+    assert "password authentication failed" in line and "not-the-password-8c1f" not in line
+    assert "Traceback" not in done.stderr
 
 
 def test_an_unreachable_database_is_exit_2_with_a_message_that_hides_the_password(

@@ -1,4 +1,5 @@
-"""The PostgreSQL store itself: it is a `Store`, and its database grows within budget.
+"""The PostgreSQL store itself: it is a `Store`, its sessions notice a dead server within
+seconds, and its database grows within budget.
 What every backend promises is tested on PostgreSQL too, in the contract modules of
 this folder."""
 
@@ -9,6 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from monitor.store import Store
+from monitor.store.postgres.schema import connect
 from monitor.store.postgres.store import PostgresStore
 from tests.postgresql import PostgreSQL
 
@@ -25,6 +27,14 @@ def empty(postgresql: PostgreSQL) -> Iterator[str]:
 def test_it_satisfies_the_store_protocol(empty: str) -> None:
     store: Store = PostgresStore(empty)
     assert store.healthy() is False  # not open yet
+
+
+def test_its_sessions_give_up_on_a_silent_server_within_seconds_unless_the_url_says_otherwise(empty: str) -> None:
+    with connect(empty) as conn:
+        found = conn.info.get_parameters()
+    assert (found["tcp_user_timeout"], found["keepalives_idle"]) == ("5000", "10")
+    with connect(empty + "?tcp_user_timeout=20000") as conn:
+        assert conn.info.get_parameters()["tcp_user_timeout"] == "20000"
 
 
 async def test_its_history_grows_by_less_than_one_megabyte_per_target_per_year(empty: str) -> None:

@@ -3,12 +3,14 @@
 whose history must live on a server, and later for several instances as one monitor.
 
 - `store`: `PostgresStore`, the `Store`; reads on a small connection pool;
-- `writer`: the one writer task that persists results (COPY) and events in batches,
-  the hourly retention and the packing of finished days' rollups;
+- `writer`: the one writer task that persists results (COPY) in batches (and events
+  while the store fails), keeping what the database refuses for a retry; the hourly
+  retention and the packing of finished days' rollups;
 - `reads`: the SQL of every read;
 - `schema`: the tables, the versioned migrations (under an advisory lock), connecting;
 - `outbox`: the durable alert queue, on a synchronous connection, rows claimed with
   `FOR UPDATE SKIP LOCKED`;
+- `failures`: PostgreSQL's errors as short reasons ("database unreachable", "disk full", ...);
 - `url`: the URL as messages show it (never the password).
 """
 
@@ -19,7 +21,8 @@ from collections.abc import Callable
 from monitor.config import Settings
 from monitor.errors import StoreError
 from monitor.store.backend import Backend
-from monitor.store.postgres.schema import connect, migrate_url, schema_version
+from monitor.store.postgres.failures import reason
+from monitor.store.postgres.schema import check_url, connect, migrate_url, schema_version
 from monitor.store.postgres.store import PostgresStore
 from monitor.store.postgres.url import SCHEMES, redacted
 
@@ -36,7 +39,7 @@ def _has_history(settings: Settings) -> bool:
                 return False
             return conn.execute("SELECT EXISTS (SELECT 1 FROM targets)").fetchone() == (True,)
         except Exception as exc:
-            raise StoreError(f"cannot read {redacted(settings.store)}: {exc}") from exc
+            raise StoreError(f"cannot read {redacted(settings.store)}: {exc}", reason(exc)) from exc
 
 
 def _where(settings: Settings) -> str:
@@ -47,8 +50,16 @@ def _migrate(settings: Settings) -> tuple[int, int]:
     return migrate_url(settings.store)
 
 
+def _check(settings: Settings) -> bool:
+    """Reachable, and at a schema version this monitor knows (a database has no
+    `quick_check`: the server finds damage itself, see `store`)."""
+    check_url(settings.store)
+    return True
+
+
 BACKENDS = tuple(
-    Backend(scheme=scheme, build=_build, has_history=_has_history, where=_where, migrate=_migrate) for scheme in SCHEMES
+    Backend(scheme=scheme, build=_build, has_history=_has_history, where=_where, migrate=_migrate, check=_check)
+    for scheme in SCHEMES
 )
 
 __all__ = ["BACKENDS", "PostgresStore"]

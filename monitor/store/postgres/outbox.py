@@ -1,8 +1,10 @@
 """The durable outbox on PostgreSQL (`monitor.store.protocols.Outbox`): every alert is
 written here before anyone tries to send it.
 
-The same tables as on SQLite (`outbox`, `outbox_seen`, created by the schema's
-migrations), on one synchronous connection of its own: the dispatcher calls the outbox
+The same tables as on SQLite (`outbox`, `outbox_seen`, and `outbox_said`: each
+target's newest alert of each of `RESUME_KINDS` per notifier, never pruned, which
+`latest` answers; created by the schema's migrations), on one synchronous connection of
+its own: the dispatcher calls the outbox
 on the event loop, and each call is one small transaction (an enqueue is a few hundred
 microseconds on loopback, BENCHMARKS.md).
 
@@ -15,6 +17,11 @@ the next). A claim lasts `CLAIM_SECONDS` past the row's `next_at` and is renewed
 every `head()`; `close()` gives this outbox's claims up, and a claim of an instance
 that died expires by itself: meanwhile `head()` answers the row with its `next_at` set
 to the claim's end, so the dispatcher waits for it instead of sending it.
+
+Errors are `StoreError` with the short reason of `monitor.store.postgres.failures`
+("database unreachable", "disk full", ...): the alerting service then holds alerts in
+memory (`monitor.alerting.fallback`) and writes them with `adopt` once the database
+takes writes again.
 """
 
 from __future__ import annotations
@@ -23,16 +30,17 @@ import contextlib
 import json
 import secrets
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator, Sequence
 from typing import Any
 
 import psycopg
 
 from monitor.errors import StoreError
 from monitor.notifiers.base import Alert
-from monitor.store.postgres.schema import connect, migrate
+from monitor.store.postgres.failures import reason
+from monitor.store.postgres.schema import LOOP_TIMEOUT, connect, migrate
 from monitor.store.postgres.url import redacted
-from monitor.store.records import DELIVERED, EPHEMERAL, FAILED, Entry
+from monitor.store.records import DELIVERED, EPHEMERAL, FAILED, RESUME_KINDS, Entry
 
 Conn = psycopg.Connection[tuple[Any, ...]]
 KEEP_EPHEMERAL = 3600.0  # delivered refreshes are pruned after an hour
@@ -63,14 +71,14 @@ class PostgresOutbox:
         self._opened = False
 
     def open(self) -> None:
-        db = connect(self.url, NAME)
+        db = connect(self.url, NAME, LOOP_TIMEOUT)
         try:
             migrate(db)
         except (psycopg.Error, StoreError) as exc:
             db.close()
             if isinstance(exc, StoreError):
                 raise
-            raise StoreError(f"cannot open the outbox in {redacted(self.url)}: {exc}") from exc
+            raise StoreError(f"cannot open the outbox in {redacted(self.url)}: {exc}", reason(exc)) from exc
         self._db, self._opened = db, True
 
     def close(self) -> None:
@@ -87,7 +95,7 @@ class PostgresOutbox:
         if not self._opened:
             raise StoreError("the outbox is not open")
         if self._db is None or self._db.closed:
-            self._db = connect(self.url, NAME)
+            self._db = connect(self.url, NAME, LOOP_TIMEOUT)
         return self._db
 
     def enqueue(self, alert: Alert, notifiers: Iterable[str]) -> list[str]:
@@ -110,19 +118,82 @@ class PostgresOutbox:
                     )
                 inserted = db.execute(
                     "INSERT INTO outbox (alert_id, notifier, target, kind, alert, created, next_at) "
-                    "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING",
+                    "VALUES (%s, %s, %s, %s, %s, %s, %s) ON CONFLICT DO NOTHING RETURNING seq",
                     (alert.id, name, alert.target, alert.kind, payload, now, now),
-                )
-                if inserted.rowcount:
+                ).fetchone()
+                if inserted is not None:
                     added.append(name)
+                    _said(db, alert, name, inserted[0], payload)
         return added
 
-    def head(self, notifier: str) -> Entry | None:
-        """The oldest pending alert of a notifier, claimed (see the module doc). A row that
-        no longer reads as an alert is failed on the way: left pending it would block
-        every alert behind it."""
+    def adopt(self, entries: Sequence[Entry]) -> list[int | None]:
+        """Write entries kept in memory while the outbox refused writes, in order, with
+        the status and attempts they reached there, in one transaction; return each one's
+        new `seq` (None: its alert id was queued for that notifier before)."""
+        seqs: list[int | None] = []
+        with self._transaction() as db:
+            for entry in entries:
+                alert = entry.alert
+                if alert.kind not in EPHEMERAL:
+                    seen = db.execute(
+                        "INSERT INTO outbox_seen VALUES (%s, %s, %s) ON CONFLICT DO NOTHING",
+                        (alert.id, entry.notifier, entry.created),
+                    )
+                    if seen.rowcount == 0:
+                        seqs.append(None)
+                        continue
+                payload = json.dumps(alert.to_dict(), ensure_ascii=False)
+                row = db.execute(
+                    "INSERT INTO outbox (alert_id, notifier, target, kind, alert, status, attempts, created, "
+                    "next_at, done_at, error) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s) "
+                    "ON CONFLICT DO NOTHING RETURNING seq",
+                    (
+                        alert.id,
+                        entry.notifier,
+                        alert.target,
+                        alert.kind,
+                        payload,
+                        entry.status,
+                        entry.attempts,
+                        entry.created,
+                        entry.next_at,
+                        entry.done_at,
+                        entry.error,
+                    ),
+                ).fetchone()
+                seqs.append(None if row is None else int(row[0]))
+                if row is not None:
+                    _said(db, alert, entry.notifier, row[0], payload)
+        return seqs
+
+    def known(self, alert_id: str) -> set[str]:
+        """The notifiers this alert id was ever queued for (a read)."""
+        with self._transaction() as db:
+            rows = db.execute("SELECT notifier FROM outbox_seen WHERE alert_id = %s", (alert_id,)).fetchall()
+        return {str(name) for (name,) in rows}
+
+    def latest(self, kinds: Collection[str]) -> dict[str, list[tuple[Alert, str]]]:
+        """Per target, the newest alert of these kinds queued for each notifier, oldest
+        first (`outbox_said`: what the alert policy resumes from after a restart)."""
+        with self._transaction() as db:
+            rows = db.execute(
+                "SELECT target, notifier, alert FROM (SELECT DISTINCT ON (target, notifier) target, notifier, "
+                "alert, seq FROM outbox_said WHERE kind = ANY(%s) ORDER BY target, notifier, seq DESC) AS newest "
+                "ORDER BY seq",
+                (list(kinds),),
+            ).fetchall()
+        found: dict[str, list[tuple[Alert, str]]] = {}
+        for target, notifier, alert in rows:
+            with contextlib.suppress(*_UNREADABLE):
+                found.setdefault(str(target), []).append((Alert.from_dict(json.loads(alert)), str(notifier)))
+        return found
+
+    def head(self, notifier: str, skip: Collection[int] = ()) -> Entry | None:
+        """The oldest pending alert of a notifier (other than those in `skip`), claimed
+        (see the module doc). A row that no longer reads as an alert is failed on the
+        way: left pending it would block every alert behind it."""
         while True:
-            row = self._claim(notifier)
+            row = self._claim(notifier, skip)
             if row is None:
                 return None
             try:
@@ -130,11 +201,13 @@ class PostgresOutbox:
             except _UNREADABLE as exc:
                 self.failed(row[0], f"unreadable alert: {type(exc).__name__}: {exc}")
 
-    def _claim(self, notifier: str) -> tuple[Any, ...] | None:
+    def _claim(self, notifier: str, skip: Collection[int]) -> tuple[Any, ...] | None:
         now = self.clock()
         with self._transaction() as db:
             oldest = db.execute(
-                "SELECT seq FROM outbox WHERE notifier = %s AND status = 'pending' ORDER BY seq LIMIT 1", (notifier,)
+                "SELECT seq FROM outbox WHERE notifier = %s AND status = 'pending' AND NOT (seq = ANY(%s)) "
+                "ORDER BY seq LIMIT 1",
+                (notifier, [int(seq) for seq in skip]),
             ).fetchone()
             if oldest is None:
                 return None
@@ -230,7 +303,17 @@ class PostgresOutbox:
         except psycopg.Error as exc:
             if db.broken:
                 db.close()  # the next call connects again
-            raise StoreError(f"outbox: {str(exc).strip()}") from exc
+            raise StoreError(f"outbox: {str(exc).strip()}", reason(exc)) from exc
+
+
+def _said(db: Conn, alert: Alert, notifier: str, seq: int, payload: str) -> None:
+    """Remember `alert` as the newest of its kind said about its target (`latest`)."""
+    if alert.kind in RESUME_KINDS:
+        db.execute(
+            "INSERT INTO outbox_said VALUES (%s, %s, %s, %s, %s) ON CONFLICT (target, notifier, kind) DO UPDATE "
+            "SET seq = excluded.seq, alert = excluded.alert WHERE outbox_said.seq < excluded.seq",
+            (alert.target, notifier, alert.kind, seq, payload),
+        )
 
 
 def _entry(row: tuple[Any, ...], lenient: bool = False) -> Entry:

@@ -15,6 +15,9 @@ Versions:
    hourly `rollups` and their packed form by day, `rollup_days`; incident `events`;
    the monitor's `runs`; the `latest` result per target; admin `notes` and planned
    `maintenance`; the alert `outbox` (with claims) and its dedup memory `outbox_seen`.
+2. `outbox_said`: each target's newest alert of each of `RESUME_KINDS` per notifier,
+   never pruned, what the alert policy resumes from after a restart; filled from the
+   outbox rows a version 1 database still holds.
 """
 
 from __future__ import annotations
@@ -23,15 +26,24 @@ import time
 from dataclasses import dataclass
 
 import psycopg
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from monitor.errors import StoreError
+from monitor.store.postgres.failures import reason
 from monitor.store.postgres.url import redacted
+from monitor.store.records import RESUME_KINDS
 
 # Result flags, packed into one column (as the SQLite backend packs them).
 OK, DEGRADED, MAINTENANCE = 1, 2, 4
 LOCAL = 0  # the key of the location `local`
 MIGRATION_LOCK = 0x6D6F6E69746F72  # "monitor" as a number: the advisory lock of `migrate`
 CONNECT_TIMEOUT = 10  # seconds
+CHECK_TIMEOUT = 5  # seconds the check before a command starts waits for the server
+LOOP_TIMEOUT = 3  # seconds a connection used on the event loop (events, outbox) waits to connect
+# A dead server or a cut network is noticed by every session within seconds instead of
+# TCP's quarter of an hour: data unacknowledged for 5 s ends the session, and an idle
+# one is probed after 10 s. The URL's own values, if it has any, win.
+SESSION = {"tcp_user_timeout": "5000", "keepalives_idle": "10", "keepalives_interval": "5", "keepalives_count": "3"}
 
 
 @dataclass(frozen=True)
@@ -98,7 +110,20 @@ CREATE TABLE outbox_seen (
 CREATE INDEX outbox_seen_by_time ON outbox_seen (at);
 """
 
-MIGRATIONS: tuple[Migration, ...] = (Migration(1, "the first schema", _V1),)
+_V2 = f"""
+CREATE TABLE outbox_said (
+    target text NOT NULL, notifier text NOT NULL, kind text NOT NULL, seq bigint NOT NULL,
+    alert text NOT NULL, PRIMARY KEY (target, notifier, kind));
+INSERT INTO outbox_said
+    SELECT DISTINCT ON (target, notifier, kind) target, notifier, kind, seq, alert FROM outbox
+    WHERE kind IN ({", ".join(f"'{kind}'" for kind in RESUME_KINDS)})
+    ORDER BY target, notifier, kind, seq DESC;
+"""
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "the first schema", _V1),
+    Migration(2, "what the outbox said last about each target (outbox_said)", _V2),
+)
 
 
 def schema_version(conn: psycopg.Connection[tuple[object, ...]]) -> int:
@@ -114,6 +139,15 @@ def latest_version() -> int:
     return MIGRATIONS[-1].version
 
 
+def refuse_newer(found: int, newest: int) -> None:
+    """`StoreError` for a database migrated by a newer monitor than this one."""
+    if found > newest:
+        raise StoreError(
+            f"the database has schema version {found}, newer than this monitor's ({newest}): upgrade the monitor",
+            "database newer than this monitor",
+        )
+
+
 def migrate(conn: psycopg.Connection[tuple[object, ...]], steps: tuple[Migration, ...] | None = None) -> int:
     """Bring the database to the newest version of `steps` (default `MIGRATIONS`) in
     one transaction under the advisory lock; return the version it had."""
@@ -123,10 +157,7 @@ def migrate(conn: psycopg.Connection[tuple[object, ...]], steps: tuple[Migration
         # Held until the commit: a second instance waits here, then finds it done.
         conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
         found = schema_version(conn)
-        if found > newest:
-            raise StoreError(
-                f"the database has schema version {found}, newer than this monitor's ({newest}): upgrade the monitor"
-            )
+        refuse_newer(found, newest)
         for step in steps:
             if step.version > found:
                 conn.execute(step.sql.encode())
@@ -143,14 +174,23 @@ def migrate(conn: psycopg.Connection[tuple[object, ...]], steps: tuple[Migration
     return found
 
 
-def connect(url: str, name: str = "monitor") -> psycopg.Connection[tuple[object, ...]]:
+def connect(url: str, name: str = "monitor", timeout: int = CONNECT_TIMEOUT) -> psycopg.Connection[tuple[object, ...]]:
     """A synchronous autocommit connection (transactions are explicit), shown as `name`
     in `pg_stat_activity`; `StoreError` naming the database without its password when
-    it cannot be reached."""
+    it cannot be reached within `timeout` seconds."""
     try:
-        return psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT, application_name=name)
+        return psycopg.connect(session(url), autocommit=True, connect_timeout=timeout, application_name=name)
     except psycopg.Error as exc:
-        raise StoreError(f"cannot connect to {redacted(url)}: {_first_line(exc)}") from exc
+        raise StoreError(f"cannot connect to {redacted(url)}: {_first_line(exc)}", reason(exc)) from exc
+
+
+def session(url: str) -> str:
+    """The URL as a connection string with the `SESSION` options it does not set itself."""
+    try:
+        given = conninfo_to_dict(url)
+    except psycopg.Error:  # connecting says what is wrong with it
+        return url
+    return make_conninfo(url, **{key: value for key, value in SESSION.items() if key not in given})
 
 
 def migrate_url(url: str) -> tuple[int, int]:
@@ -159,8 +199,21 @@ def migrate_url(url: str) -> tuple[int, int]:
         try:
             found = migrate(conn)
         except psycopg.Error as exc:
-            raise StoreError(f"cannot migrate {redacted(url)}: {_first_line(exc)}") from exc
+            raise StoreError(f"cannot migrate {redacted(url)}: {_first_line(exc)}", reason(exc)) from exc
     return found, latest_version()
+
+
+def check_url(url: str, timeout: int = CHECK_TIMEOUT) -> int:
+    """Before a command starts (`Backend.check`): connect within `timeout` seconds and
+    read the schema version (0 for a database `open` will create the schema in);
+    `StoreError` when it cannot be reached or read, or is newer than this monitor."""
+    with connect(url, "monitor check", timeout) as conn:
+        try:
+            found = schema_version(conn)
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot read {redacted(url)}: {_first_line(exc)}", reason(exc)) from exc
+    refuse_newer(found, latest_version())
+    return found
 
 
 def _first_line(exc: BaseException) -> str:

@@ -9,12 +9,24 @@ lock). Availability maths is in `monitor.store.timeline`, the rollups' in
 
 With `observe=True` (the running monitor) `open` records a *run* and the writer keeps
 its `last_seen` fresh, as the SQLite store does.
+
+An incident event is committed by `add_event` itself, in a small transaction on a
+synchronous connection of its own (`monitor events`), before the alert it causes is
+queued: a `kill -9` right after a change of state resumes in the new state. Results
+stay queued for the writer's batches. While the store fails (`health()`), events go to
+the writer's queue too, kept in memory and retried (`monitor.store.backlog`).
+
+There is no `quick_check` here: PostgreSQL checksums pages itself where the cluster has
+data checksums, and a damaged page is an error the server reports to the query that
+meets it (`health()` then fails, "database corrupt"); the check before a command starts
+connects and reads the schema version (`schema.check_url`).
 """
 
 from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import math
 import time
 from collections import defaultdict
@@ -29,19 +41,34 @@ from psycopg_pool import AsyncConnectionPool
 
 from monitor.config import Settings
 from monitor.errors import StoreError
+from monitor.log import kv
 from monitor.result import Event, Result, State
-from monitor.store import DayUptime, Note, Period, PlannedMaintenance, Rollup, StoredResult, Uptime, timeline
+from monitor.store import (
+    DayUptime,
+    Note,
+    Period,
+    PlannedMaintenance,
+    Rollup,
+    StoredResult,
+    StoreHealth,
+    Uptime,
+    timeline,
+)
+from monitor.store.backlog import LIMIT
 from monitor.store.postgres import reads as q
+from monitor.store.postgres.failures import reason
 from monitor.store.postgres.outbox import PostgresOutbox
-from monitor.store.postgres.schema import CONNECT_TIMEOUT, connect, migrate
+from monitor.store.postgres.schema import CONNECT_TIMEOUT, LOOP_TIMEOUT, connect, migrate, session
 from monitor.store.postgres.url import redacted
-from monitor.store.postgres.writer import Writer
+from monitor.store.postgres.writer import Writer, write_event
 from monitor.store.rollup import HOUR, Accumulator
 
 T = TypeVar("T")
+log = logging.getLogger("monitor.store")
 Conn = AsyncConnection[tuple[Any, ...]]
 Windows = Sequence[tuple[float, float]]
 READERS = 4  # connections in the reader pool at most
+EVENTS = "monitor events"  # the application_name of `add_event`'s connection
 
 
 class PostgresStore:
@@ -56,14 +83,16 @@ class PostgresStore:
         clock: Callable[[], float] = time.time,
         flush_interval: float = 1.0,
         batch_size: int = 5000,
+        backlog_limit: int = LIMIT,
     ) -> None:
         self.url = url
         self.raw_retention = raw_retention
         self.observe = observe
         self.clock = clock
-        self._writer_options = (flush_interval, batch_size, raw_retention if observe else None)
+        self._writer_options = (flush_interval, batch_size, raw_retention if observe else None, backlog_limit)
         self._writer = self._new_writer()
         self._pool: AsyncConnectionPool[Conn] | None = None
+        self._events: psycopg.Connection[tuple[Any, ...]] | None = None  # `add_event`'s, on the event loop
 
     @classmethod
     def for_settings(cls, settings: Settings, **options: Any) -> PostgresStore:
@@ -87,20 +116,31 @@ class PostgresStore:
         self._writer.queue.extend(queued)  # what was queued before (or since a close)
         self._writer.run_id = await asyncio.to_thread(self._prepare)
         pool: AsyncConnectionPool[Conn] = AsyncConnectionPool(
-            self.url,
+            session(self.url),
             min_size=1,
             max_size=READERS,
             open=False,
             kwargs={"connect_timeout": CONNECT_TIMEOUT, "application_name": "monitor reader"},
             configure=_configure_reader,
+            # A session the server ended (a restart, a failover, the network) is found
+            # before a read gets it, at the cost of one empty round trip per read.
+            check=AsyncConnectionPool.check_connection,
+            timeout=CONNECT_TIMEOUT,  # a read waits this long for a session at most
             name="monitor-store-readers",
         )
         try:
             await pool.open(wait=True, timeout=CONNECT_TIMEOUT)
         except Exception as exc:
             await pool.close()
-            raise StoreError(f"cannot open {self.where()}: {exc}") from exc
+            raise StoreError(f"cannot open {self.where()}: {exc}", reason(exc)) from exc
         self._pool = pool
+        if self.observe:
+            try:
+                self._events = await asyncio.to_thread(connect, self.url, EVENTS, LOOP_TIMEOUT)
+            except StoreError:
+                await pool.close()
+                self._pool = None
+                raise
         self._writer.start()
 
     def _prepare(self) -> int | None:
@@ -115,12 +155,15 @@ class PostgresStore:
                     "INSERT INTO runs (started, last_seen) VALUES (%s, %s) RETURNING id", (now, now)
                 ).fetchone()
             except psycopg.Error as exc:
-                raise StoreError(f"cannot open {self.where()}: {str(exc).strip()}") from exc
+                raise StoreError(f"cannot open {self.where()}: {str(exc).strip()}", reason(exc)) from exc
             return int(str(row[0])) if row else None
 
     async def close(self) -> None:
         if self._writer.alive():
             await self._writer.stop()
+        if self._events is not None:
+            events, self._events = self._events, None
+            await asyncio.to_thread(events.close)
         if self._pool is not None:
             pool, self._pool = self._pool, None
             await pool.close()
@@ -131,7 +174,23 @@ class PostgresStore:
         self._writer.put((target_id, result, maintenance))
 
     def add_event(self, event: Event) -> None:
+        """Commit the event now; while the store fails, queue it for the writer's retries
+        (trying first would hold the event loop on every event of an outage)."""
+        if self.observe and self._writer.alive() and self._writer.health().ok:
+            try:
+                write_event(self._events_connection(), event)
+                return
+            except (psycopg.Error, StoreError) as exc:
+                if self._events is not None and (self._events.broken or self._events.closed):
+                    self._events.close()
+                    self._events = None  # connected again at the next event
+                log.warning("event kept in memory for a retry", extra=kv(target=event.target, reason=reason(exc)))
         self._writer.put(event)
+
+    def _events_connection(self) -> psycopg.Connection[tuple[Any, ...]]:
+        if self._events is None:
+            self._events = connect(self.url, EVENTS, LOOP_TIMEOUT)
+        return self._events
 
     async def _write(self, fn: Callable[[Conn], Awaitable[T]]) -> T:
         if not self._writer.alive():
@@ -143,7 +202,12 @@ class PostgresStore:
         await self._write(_nothing)
 
     def healthy(self) -> bool:
-        return self._writer.alive() and self._writer.healthy
+        return self.health().ok
+
+    def health(self) -> StoreHealth:
+        if not self._writer.alive():
+            return StoreHealth(False, "the store's writer stopped" if self._writer.stopped else "the store is not open")
+        return self._writer.health()
 
     async def prune(self, now: float) -> int:
         cutoff = now - self.raw_retention
@@ -171,7 +235,7 @@ class PostgresStore:
             async with self._pool.connection() as conn, conn.transaction():
                 return await fn(conn)
         except psycopg.Error as exc:
-            raise StoreError(f"cannot read {self.where()}: {str(exc).strip()}") from exc
+            raise StoreError(f"cannot read {self.where()}: {str(exc).strip()}", reason(exc)) from exc
 
     async def last_events(self) -> dict[str, Event]:
         return await self._read(q.last_events)

@@ -22,8 +22,12 @@ hour the running monitor's writer deletes expired raw results and packs the fini
 days' hourly rollups into one `rollup_days` row each, both in transactions of
 `PRUNE_CHUNK` targets.
 
-A batch that fails is logged and lost (as on SQLite), `healthy` turns false, and the
-next batch connects again if the connection broke.
+A batch the database refuses (the server unreachable, its disk full, an I/O error, a
+damaged page) is not lost, as on SQLite: it goes back to the front of the queue
+(`monitor.store.backlog`, shared by the backends) and is tried again after a backoff,
+on a new connection if the old one broke, until it is written; `health()` tells why
+meanwhile. Operations queued with `call` fail instead (their caller is waiting for an
+answer and gets the error).
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections import defaultdict, deque
+from collections import defaultdict
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -41,11 +45,15 @@ import psycopg
 from psycopg import AsyncConnection
 
 from monitor.errors import StoreError
+from monitor.log import kv
 from monitor.result import Event, Result
+from monitor.store.backlog import LIMIT, Backlog
 from monitor.store.postgres import reads as pgreads
+from monitor.store.postgres.failures import reason
 from monitor.store.postgres.reads import result_json
-from monitor.store.postgres.schema import CONNECT_TIMEOUT, DEGRADED, LOCAL, MAINTENANCE, OK
+from monitor.store.postgres.schema import CONNECT_TIMEOUT, DEGRADED, LOCAL, MAINTENANCE, OK, session
 from monitor.store.postgres.url import redacted
+from monitor.store.records import StoreHealth
 from monitor.store.rollup import HOUR, Accumulator, pack_hours, unpack_hours
 
 log = logging.getLogger(__name__)
@@ -129,6 +137,10 @@ Item = Result3 | Event | Op
 OpOutcome = tuple[Op, Any, BaseException | None]
 
 
+def _is_result(item: Item) -> bool:
+    return isinstance(item, tuple)
+
+
 @dataclass
 class _Built:
     """A stretch of the queue (up to the next operation) as COPY text, made in the
@@ -151,12 +163,15 @@ class Writer:
         flush_interval: float = 1.0,
         batch_size: int = 5000,
         raw_retention: float | None = None,
+        backlog_limit: int = LIMIT,
     ) -> None:
-        self.queue: deque[Item] = deque()
+        self.backlog: Backlog[Item] = Backlog(_is_result, backlog_limit, clock)
+        self.queue = self.backlog.items
         self.url, self.clock, self.run_id = url, clock, run_id
         self.flush_interval, self.batch_size = flush_interval, batch_size
         self.raw_retention = raw_retention
-        self.healthy = True
+        self.stopped = False  # the task ended on an unexpected error
+        self._called = False  # an operation waits: a retry may not wait out its backoff
         self._conn: Conn | None = None
         self._task: asyncio.Task[None] | None = None
         self._thread: ThreadPoolExecutor | None = None
@@ -175,6 +190,15 @@ class Writer:
     def alive(self) -> bool:
         return self._task is not None and not self._task.done()
 
+    def health(self) -> StoreHealth:
+        if self.stopped:
+            return StoreHealth(False, "the store's writer stopped", waiting=len(self.queue))
+        return self.backlog.health()
+
+    @property
+    def healthy(self) -> bool:
+        return self.health().ok
+
     def put(self, item: Result3 | Event) -> None:
         self.queue.append(item)
         if len(self.queue) % self.batch_size == 0:
@@ -184,6 +208,7 @@ class Writer:
         """Run `fn(conn)` in the next batch, after everything queued before it."""
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
         self.queue.append(Op(fn, future))
+        self._called = True
         self._wake.set()
         return future
 
@@ -201,15 +226,15 @@ class Writer:
     async def _run(self) -> None:
         try:
             while True:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), self.flush_interval)
-                self._wake.clear()
+                await self._wait()
                 stopping = self._stopping
                 await self._drain(final=stopping)
-                if stopping and not self.queue:
+                if stopping and (not self.queue or self.backlog.failures):
+                    if self.queue:  # the process is ending: nowhere left to keep them
+                        log.error("store stopped with items unwritten", extra=kv(lost=len(self.queue)))
                     break
         except Exception:
-            self.healthy = False
+            self.stopped = True
             log.exception("the store's writer stopped")
         finally:
             if self._conn is not None:
@@ -223,22 +248,44 @@ class Writer:
                 if isinstance(item, Op) and not item.future.done():
                     item.future.set_exception(StoreError("the store's writer has stopped"))
 
+    async def _wait(self) -> None:
+        """Until the next batch is due. While writes fail, a full batch does not hurry
+        the retry (each retry writes everything kept); an operation or a stop does."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.backlog.retry_delay(self.flush_interval)
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), max(0.0, deadline - loop.time()))
+            self._wake.clear()
+            urgent = self._stopping or not self.backlog.failures or self._called
+            if urgent or loop.time() >= deadline:
+                return
+
     async def _connection(self) -> Conn:
         if self._conn is None or self._conn.closed or self._conn.broken:
+            if self._conn is not None:  # broken: the session ended (a restart, the network)
+                with contextlib.suppress(psycopg.Error):
+                    await self._conn.close()
             self._conn = None
             try:
                 conn = await AsyncConnection.connect(
-                    self.url, autocommit=True, connect_timeout=CONNECT_TIMEOUT, application_name=NAME
+                    session(self.url), autocommit=True, connect_timeout=CONNECT_TIMEOUT, application_name=NAME
                 )
             except psycopg.Error as exc:
-                raise StoreError(f"cannot connect to {redacted(self.url)}: {str(exc).strip()}") from exc
-            await conn.execute(_STAGE)
+                raise StoreError(f"cannot connect to {redacted(self.url)}: {str(exc).strip()}", reason(exc)) from exc
+            try:
+                await conn.execute(_STAGE)
+            except BaseException:
+                with contextlib.suppress(psycopg.Error):
+                    await conn.close()
+                raise
             self._conn = conn
             self._keys.clear()  # looked up again on the new connection, batch by batch
         return self._conn
 
     async def _drain(self, final: bool) -> None:
-        items = [self.queue.popleft() for _ in range(len(self.queue))]
+        self._called = False  # before taking: an operation queued from now on wakes the next
+        items = self.backlog.take()
         now = self.clock()
         beat = self.run_id is not None and (final or now - self._beat >= HEARTBEAT)
         if not items and not beat:
@@ -253,16 +300,18 @@ class Writer:
                         "UPDATE runs SET last_seen = GREATEST(last_seen, %s) WHERE id = %s", (now, self.run_id)
                     )
                     self._beat = now
-            self.healthy = True
         except Exception as exc:  # the writer must outlive any one bad batch
-            self.healthy = False
-            log.error("store write failed, %d items lost: %s", len(items), exc)
+            if not isinstance(exc, (psycopg.Error, StoreError)):  # a bug, not the database: say where
+                log.exception("store write failed unexpectedly")
             self._accs.clear()  # they may hold what was not written: load them again
             self._keys.clear()  # may hold keys rolled back
+            why = reason(exc)
             for item in items:
                 if isinstance(item, Op) and not item.future.done():
-                    item.future.set_exception(exc)
+                    item.future.set_exception(StoreError(f"store write failed: {str(exc).strip()}", why))
+            self.backlog.failed([i for i in items if not isinstance(i, Op)], why)
             return
+        self.backlog.succeeded(len(items))
         try:  # before the futures resolve: a flush that passes the hour includes it
             await self._housekeeping(conn, now)
         except psycopg.Error:  # nothing is lost: the next hour tries again
@@ -410,6 +459,23 @@ def _scan(items: list[Result3 | Event]) -> tuple[set[str], set[tuple[str, int]]]
     return ids, hours
 
 
+def write_event(conn: psycopg.Connection[tuple[Any, ...]], event: Event) -> None:
+    """Commit one incident event now, in a transaction of its own (`PostgresStore.add_event`)."""
+    with conn.transaction():
+        conn.execute("INSERT INTO targets (id) VALUES (%s) ON CONFLICT (id) DO NOTHING", (event.target,))
+        row = conn.execute("SELECT key FROM targets WHERE id = %s", (event.target,)).fetchone()
+        assert row is not None  # inserted just before, in this transaction
+        conn.execute(
+            "INSERT INTO events (target, at, old, new, reason, detail) VALUES (%s, %s, %s, %s, %s, %s)",
+            (row[0], event.at, event.old.value, event.new.value, _text(event.reason), _text(event.detail)),
+        )
+
+
+def _text(value: str) -> str:
+    """NUL cannot be stored in a text column: dropped, as `copy_line` does."""
+    return value.replace("\x00", "")
+
+
 async def pack_days(conn: Conn, keys: list[int], before_day: int) -> int:
     """Move the hourly rollups of these targets' days before `before_day` into one
     `rollup_days` row per (target, location, day), merged with a row already there (an
@@ -449,4 +515,4 @@ async def pack_days(conn: Conn, keys: list[int], before_day: int) -> int:
     return len(rows)
 
 
-__all__ = ["Writer", "copy_line", "pack_days"]
+__all__ = ["Writer", "copy_line", "pack_days", "write_event"]

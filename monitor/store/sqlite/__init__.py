@@ -41,8 +41,6 @@ def _check(settings: Settings) -> bool:
     return integrity.verify(database_path(settings))
 
 
-BACKEND = Backend(
-    scheme="sqlite", build=_build, has_history=_has_history, where=_where, migrate=_migrate, check=_check
-)
+BACKEND = Backend(scheme="sqlite", build=_build, has_history=_has_history, where=_where, migrate=_migrate, check=_check)
 
 __all__ = ["BACKEND", "SQLiteStore"]
