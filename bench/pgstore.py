@@ -4,6 +4,8 @@ loopback (or `--url`, an empty database of yours):
 - **outbox**: the latency of one `enqueue` (one alert, one notifier: one small
   synchronous transaction, on the event loop as the dispatcher calls it), and of one
   `head` + `delivered`;
+- **events**: the latency of one `add_event` (committed before it returns, in one small
+  synchronous transaction, on the event loop as the runtime calls it);
 - **COPY against pipeline mode**: 20,000 raw results written once as the writer does
   (COPY into a temporary table, merged by key in one statement) and once as
   `executemany` of `INSERT ... ON CONFLICT` (psycopg sends it in pipeline mode: no
@@ -29,7 +31,7 @@ from contextlib import contextmanager
 import psycopg
 
 from monitor.notifiers.base import Alert
-from monitor.result import Result
+from monitor.result import Event, Result, State
 from monitor.serve import SWITCH_INTERVAL
 from monitor.store.postgres.outbox import PostgresOutbox
 from monitor.store.postgres.schema import migrate_url
@@ -66,6 +68,21 @@ def outbox_latency(url: str, n: int = 1000) -> dict[str, float]:
         "enqueue_p99": _quantile(enqueue, 0.99),
         "head_delivered_p50": statistics.median(drain),
     }
+
+
+async def event_latency(url: str, n: int = 1000) -> dict[str, float]:
+    store = PostgresStore(url)
+    await store.open()
+    took = []
+    try:
+        for i in range(n):
+            event = Event(f"bench-{i % 50}", time.time(), State.UP, State.DOWN, "timeout", "no answer")
+            began = time.perf_counter()
+            store.add_event(event)
+            took.append(time.perf_counter() - began)
+    finally:
+        await store.close()
+    return {"p50": statistics.median(took), "p99": _quantile(took, 0.99)}
 
 
 def copy_against_pipeline(url: str, rows: int = 20_000) -> dict[str, float]:
@@ -162,6 +179,11 @@ def main() -> None:
         print(
             f"outbox enqueue (one alert, one notifier): median {box['enqueue_p50'] * 1e6:.0f} µs, "
             f"p99 {box['enqueue_p99'] * 1e6:.0f} µs; head + delivered median {box['head_delivered_p50'] * 1e6:.0f} µs"
+        )
+        events = asyncio.run(event_latency(url))
+        print(
+            f"add_event (committed before it returns): median {events['p50'] * 1e6:.0f} µs, "
+            f"p99 {events['p99'] * 1e6:.0f} µs"
         )
         ways = copy_against_pipeline(url)
         print(
