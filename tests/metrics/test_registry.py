@@ -19,6 +19,7 @@ from monitor.result import Reason, Result
 from monitor.runtime import Monitor
 from tests.fakestore import MemoryStore
 from tests.integration import need
+from tests.waiting import until
 
 WEB = Target(
     id="web",
@@ -229,14 +230,10 @@ async def test_running_probes_feed_lag_in_flight_and_kind_gauges(
     monitor = Monitor(config(fake), store)
     await monitor.start()
     try:
-        for _ in range(100):
-            await asyncio.sleep(0.01)
-            if sample(monitor, "monitor_probes_in_flight") == 1.0:
-                break
-        assert sample(monitor, "monitor_probes_in_flight") == 1.0
-        async with asyncio.timeout(5):
-            while sample(monitor, "monitor_probes_total", target="f", result="success") == 0:
-                await asyncio.sleep(0.02)
+        await until(lambda: sample(monitor, "monitor_probes_in_flight") == 1.0, 5, what="a probe in flight", every=0.01)
+        await until(
+            lambda: sample(monitor, "monitor_probes_total", target="f", result="success"), 5, what="a probe counted"
+        )
     finally:
         await monitor.stop()
     assert (sample(monitor, "monitor_scheduler_lag_seconds_count") or 0) >= 1
@@ -252,6 +249,7 @@ def test_no_label_carries_a_url_host_or_error_detail(monitor: Monitor) -> None:
         assert secret not in text
 
 
+@pytest.mark.integration
 def test_promtool_finds_nothing_to_lint(monitor: Monitor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     promtool = need("promtool", "prometheus")
     monkeypatch.setitem(PROBES, "fake", FAKE)

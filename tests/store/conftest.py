@@ -12,9 +12,9 @@ PostgreSQL's factory takes a fresh database per test, copied from a migrated tem
 on the session's real server (the `postgresql` fixture of `tests/conftest.py`: Debian's
 `postgresql` package, started once with `initdb` + `pg_ctl` as an unprivileged user).
 Its entry is marked `integration`: without the package it skips with the reason, and
-fails under MONITOR_REQUIRE_INTEGRATION=1. Tests of one backend's own machinery (its
-schema, its writer, raw SQL) are not contract tests: they live in `test_<backend>_*.py`
-and build that backend directly.
+fails under MONITOR_REQUIRE_INTEGRATION=1, and `-m "not integration"` never starts the
+server. Tests of one backend's own machinery (its schema, its writer, raw SQL) are not
+contract tests: they live in `test_<backend>_*.py` and build that backend directly.
 """
 
 from __future__ import annotations

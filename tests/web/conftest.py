@@ -8,10 +8,9 @@ the real SQLite store with the hand-computed day of `tests/history.py`.
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -76,13 +75,20 @@ def make_app(runtime: Any, clock: Any = None, snapshot_seconds: float = 0) -> St
     return app
 
 
+class AppClient(httpx.AsyncClient):
+    """An HTTP client calling `app` in process."""
+
+    def __init__(self, app: Starlette) -> None:
+        super().__init__(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+        self.app = app
+
+
 @pytest.fixture
 async def client_for() -> AsyncIterator[Any]:
-    clients: list[httpx.AsyncClient] = []
+    clients: list[AppClient] = []
 
-    def make(runtime: Any, clock: Any = None, snapshot_seconds: float = 0) -> httpx.AsyncClient:
-        transport = httpx.ASGITransport(app=make_app(runtime, clock, snapshot_seconds))
-        client = httpx.AsyncClient(transport=transport, base_url="http://testserver")
+    def make(runtime: Any, clock: Any = None, snapshot_seconds: float = 0) -> AppClient:
+        client = AppClient(make_app(runtime, clock, snapshot_seconds))
         clients.append(client)
         return client
 
@@ -142,14 +148,6 @@ def history(
         )
         for h in range(24)
     ]
-
-
-def now() -> float:
-    return time.time()
-
-
-def on(day: date) -> float:
-    return datetime(day.year, day.month, day.day, 12, tzinfo=UTC).timestamp()
 
 
 @pytest.fixture

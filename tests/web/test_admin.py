@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import dataclasses
 import json
 import logging
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -21,6 +19,7 @@ from monitor.result import Event, Result, State
 from monitor.runtime import Monitor
 from monitor.store.sqlite.store import SQLiteStore
 from tests.alertkit import free_port, receiver
+from tests.waiting import until
 from tests.web.conftest import FakeRuntime, make_app, make_config, set_state, target
 
 TOKEN = "s3cr3t-admin-token"
@@ -255,13 +254,6 @@ notify = ["hook", "tg"]
     return path
 
 
-async def until(condition: Callable[[], object], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
-
-
 async def test_the_admin_shows_notifiers_failed_alerts_the_dead_mans_switch_and_reloads(
     client_for, token, tmp_path
 ) -> None:
@@ -274,7 +266,10 @@ async def test_the_admin_shows_notifiers_failed_alerts_the_dead_mans_switch_and_
         await monitor.start()
         try:
             assert monitor.alerting is not None and monitor.deadman is not None
-            await until(lambda: monitor.alerting.failed() and monitor.alerting.queue_sizes()["tg"])
+            await until(
+                lambda: monitor.alerting.failed() and monitor.alerting.queue_sizes()["tg"],
+                what="the webhook's alert failed and Telegram's waiting",
+            )
             await monitor.deadman.tick()  # answered 200
             ping.status = 500
             await monitor.deadman.tick()

@@ -105,7 +105,7 @@ async def test_the_watch_banner_counts_the_days_and_the_bars_cover_the_watch(cli
     watch = Watch("Cuti bersama Idul Fitri", today - timedelta(days=2), today + timedelta(days=7, hours=7))
     runtime = FakeRuntime(make_config([target("web", "Website")], language="id", watches=[watch]))
     history(runtime, "web", now)
-    client = client_for(runtime)
+    client = client_for(runtime, clock=lambda: now)  # the day counted is `today`'s, even at midnight
     html = (await client.get("/")).text
     assert "Masa pengawasan: Cuti bersama Idul Fitri</strong> — hari ke-3 dari 10" in html
     assert '<progress max="10" value="3"' in html
@@ -274,7 +274,7 @@ async def test_a_crowd_shares_one_snapshot_and_a_stale_one_is_renewed_behind(cli
     assert runtime.store.calls.count("daily") == 1
     now[0] += 6  # stale figures: answered at once from the old snapshot, renewed behind
     assert "Partial outage" in (await client.get("/?lang=en")).text
-    await until(lambda: runtime.store.calls.count("daily") == 2)
+    await until(lambda: runtime.store.calls.count("daily") == 2, what="the renewal behind reading the store")
     assert "Partial outage" in (await client.get("/?lang=en")).text
     now[0] += 120  # too old to serve: the request waits for a new one
     set_state(runtime, "g0t0", State.UP, now[0])
@@ -315,7 +315,7 @@ async def test_the_watch_axis_names_the_first_and_the_last_day_of_the_bars(clien
     today = datetime.fromtimestamp(now, JAKARTA).replace(hour=0, minute=0, second=0, microsecond=0)
     watch = Watch("Pemilu", today - timedelta(days=2), today + timedelta(days=8))  # ends at midnight
     runtime = FakeRuntime(make_config([target("web", "Website")], watches=[watch]))
-    html = (await client_for(runtime).get("/?lang=en")).text
+    html = (await client_for(runtime, clock=lambda: now).get("/?lang=en")).text
     axis = re.search(
         r'<div class="axis"[^>]*><span><span class="wide">([^<]*)</span><span class="narrow">'
         r"([^<]*)</span></span><span>([^<]*)</span>",
