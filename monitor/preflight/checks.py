@@ -509,13 +509,18 @@ def integrity(f: Facts) -> list[Row]:
     if not f.history.available or (found is None and f.history.error is not None):
         return []
     if found is None:
-        return [Row("integrity", WARNING, (), text("preflight.integrity.unknown"))]
-    if found.damage is not None:
-        values = text("preflight.integrity.failed", damage=found.damage)
+        return []
+    if found.problem is not None and found.reads_pages:
+        values = text("preflight.integrity.failed", damage=found.problem)
         return [Row("integrity", PROBLEM, (), values, text("preflight.integrity.failed_todo"))]
+    if found.problem is not None:
+        values = text("preflight.integrity.unusable", problem=found.problem)
+        return [Row("integrity", PROBLEM, (), values, text("preflight.integrity.unusable_todo"))]
     if not found.finished:
         return [Row("integrity", WARNING, (), text("preflight.integrity.unfinished"), text("preflight.again_todo"))]
-    return [Row("integrity", OK, (), text("preflight.integrity.ok"))]
+    return [
+        Row("integrity", OK, (), text("preflight.integrity.ok" if found.reads_pages else "preflight.integrity.server"))
+    ]
 
 
 def storage_health(f: Facts) -> list[Row]:

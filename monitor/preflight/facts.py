@@ -50,23 +50,25 @@ class Reader(HistoryReader, Annotations, Protocol):
 
 @dataclass(frozen=True)
 class Integrity:
-    """The database's consistency check: `damage` what it found (None: sound), or
-    `finished` False when it could not run to its end now (the file was locked)."""
+    """The store backend's check (`Backend.check`): `problem` what it found (None:
+    sound), or `finished` False when it could not run to its end now (the file was
+    locked); `reads_pages` whether it read the data for damage or only found the store
+    usable (a database server)."""
 
     finished: bool
-    damage: str | None = None
+    problem: str | None = None
+    reads_pages: bool = True
 
 
-async def check_integrity(settings: Settings) -> Integrity | None:
-    """The store backend's consistency check run to its end, in a thread (it reads the
-    whole database); None when the backend has none."""
-    if not registry.checkable(settings):
-        return None
+async def check_integrity(settings: Settings) -> Integrity:
+    """The store backend's check run to its end, in a thread (it may read the whole
+    database)."""
+    pages = registry.reads_pages(settings)
     try:
         finished = await asyncio.to_thread(registry.check_store, settings, None)
     except StoreError as exc:
-        return Integrity(True, str(exc))
-    return Integrity(finished)
+        return Integrity(True, str(exc), pages)
+    return Integrity(finished, None, pages)
 
 
 @dataclass(frozen=True)

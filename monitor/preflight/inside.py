@@ -84,7 +84,7 @@ async def inside_checklist(runtime: InsideRuntime, window: Window, now: float, h
         found = await read_history(config, runtime.store, alerting.outbox if alerting else None, now, where)
     except StoreError as exc:  # a damaged file: the checklist says so instead of failing the page
         found = History(where, available=True, error=str(exc))
-    if registry.has_history(settings):
+    if found.error is None:  # the store answered: its own check, to its end
         found = dataclasses.replace(found, integrity=await check_integrity(settings))
     health: Callable[[], StoreHealth] | None = getattr(runtime, "storage_health", None)
     uplink: Connectivity | None = getattr(runtime, "connectivity", None)

@@ -69,8 +69,11 @@ async def stored_history(config: Config, now: float, clock: Callable[[], float] 
     """The history through the store seam, its outbox and its consistency check."""
     settings = config.settings
     where = registry.where(settings)
-    if not registry.has_history(settings):
-        return History(where)
+    try:
+        if not await asyncio.to_thread(registry.has_history, settings):
+            return History(where)
+    except StoreError as exc:  # a database server that cannot be reached
+        return History(where, available=True, error=str(exc))
     checked = await check_integrity(settings)
     store = registry.open_store(settings, observe=False, clock=clock)
     try:

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
@@ -32,17 +32,21 @@ class Backend:
     is the running monitor: its runs are recorded, so time it was stopped counts as
     unmonitored; readers (`monitor report`, `monitor check`) pass False.
     `has_history(settings)` says whether there is anything to read without creating
-    it; `where(settings)` names the database for messages (never with a password).
+    it; `where(settings)` names the database for messages (never with a password);
+    `migrate(settings)` creates or migrates the schema and returns (the version found,
+    the version now): what `open()` does first, as `monitor migrate` runs it. Both
+    raise `StoreError` when the database cannot be reached or is newer than the code.
 
-    `check(settings, budget)` is the database's own consistency check, the one both
-    `monitor run` (and `monitor report`) at start and `monitor preflight` use: it raises
-    `StoreError` (reason "database corrupt", its message one line saying what was found)
-    for a damaged database, returns False for a check that did not end within `budget`
-    seconds (None: no limit) or could not run now (a lock), True for a sound database or
-    nothing to check yet. At start the budget is `CHECK_BUDGET` and a longer check is
-    finished in the background by the running store; preflight waits for the end, in a
-    thread. None: the backend has no such check (commands start unchecked, preflight
-    says it cannot tell).
+    `check(settings, budget)` looks for a store a command cannot use, the one hook both
+    `monitor run` (and `monitor report`) at start and `monitor preflight` use:
+    `StoreError` for a damaged database (reason "database corrupt", its message one line
+    saying what was found), one that cannot be reached or is newer than the code; False
+    for a check that did not end within `budget` seconds (None: no limit) or could not
+    run now (a lock); True for sound. At start the budget is `CHECK_BUDGET` and a longer
+    check is finished in the background by the running store; preflight runs it to its
+    end, in a thread. `reads_pages` says what it covers: the data read for damage
+    (SQLite's `quick_check`), or only that the store answers at a schema this monitor
+    knows (a database server, which keeps its own pages sound).
 
     `folder(settings)`, optional, for `monitor preflight`: the local folder the
     backend's files grow in (its free space is checked; None: the data live on a
@@ -53,5 +57,7 @@ class Backend:
     build: Build
     has_history: Callable[[Settings], bool]
     where: Callable[[Settings], str]
+    migrate: Callable[[Settings], tuple[int, int]]
+    check: Check = field(default=lambda settings, budget: True, repr=False)
+    reads_pages: bool = False
     folder: Callable[[Settings], Path] | None = None
-    check: Check | None = None

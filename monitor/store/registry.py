@@ -1,7 +1,8 @@
 """Which backend a configuration uses, and the one way every command opens its store.
 
 `[monitor] store` names the backend by its scheme: `"sqlite"` (the default: one file
-in `data_dir`) or a URL whose scheme is a registered backend's. Adding a backend is
+in `data_dir`) or a URL whose scheme is a registered backend's (`postgresql://...`,
+also written `postgres://...`). Adding a backend is
 one line in `BACKENDS` and its own subpackage (see ARCHITECTURE.md).
 """
 
@@ -12,12 +13,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from monitor.config import Settings
-from monitor.store import sqlite
+from monitor.store import postgres, sqlite
 from monitor.store.backend import CHECK_BUDGET, Backend
 from monitor.store.protocols import Store
 
 BACKENDS: dict[str, Backend] = {
     sqlite.BACKEND.scheme: sqlite.BACKEND,
+    **{backend.scheme: backend for backend in postgres.BACKENDS},
 }
 
 
@@ -42,6 +44,11 @@ def has_history(settings: Settings) -> bool:
     return backend_for(settings).has_history(settings)
 
 
+def migrate(settings: Settings) -> tuple[int, int]:
+    """Create or migrate the configuration's store: (version found, version now)."""
+    return backend_for(settings).migrate(settings)
+
+
 def where(settings: Settings) -> str:
     """The store's location for messages, without credentials."""
     return backend_for(settings).where(settings)
@@ -54,14 +61,12 @@ def folder(settings: Settings) -> Path | None:
 
 
 def check_store(settings: Settings, budget: float | None = CHECK_BUDGET) -> bool:
-    """The backend's consistency check (`Backend.check`): raises `StoreError` for a
-    damaged database; False when it did not end within `budget` seconds (None: wait for
-    the end; blocking, so call it in a thread) or could not run now. A backend without
-    a check passes (`checkable` tells)."""
-    check = backend_for(settings).check
-    return check(settings, budget) if check is not None else True
+    """The backend's check for a store a command cannot use (`Backend.check`): raises
+    `StoreError`; False when it did not end within `budget` seconds (None: wait for the
+    end; blocking, so call it in a thread) or could not run now."""
+    return backend_for(settings).check(settings, budget)
 
 
-def checkable(settings: Settings) -> bool:
-    """Whether the configuration's backend has a consistency check."""
-    return backend_for(settings).check is not None
+def reads_pages(settings: Settings) -> bool:
+    """Whether the backend's check reads the data for damage (`Backend.reads_pages`)."""
+    return backend_for(settings).reads_pages

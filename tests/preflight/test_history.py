@@ -13,6 +13,7 @@ import pytest
 
 from monitor import cli
 from monitor.config import Config, Settings
+from monitor.errors import StoreError
 from monitor.preflight.model import Moment, Percent, ReasonCode, Status
 from monitor.result import Event, State
 from monitor.store import registry
@@ -203,7 +204,7 @@ async def test_monitor_run_at_start_and_preflight_ask_the_one_backend_check(
     assert statuses(checklist, "integrity") == [(Status.OK, (), "preflight.integrity.ok")]
 
 
-async def test_a_check_that_cannot_finish_or_a_backend_without_one_is_a_warning(
+async def test_a_check_that_cannot_finish_is_a_warning_and_one_that_reads_no_pages_says_so(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     config = config_in(tmp_path)
@@ -212,9 +213,18 @@ async def test_a_check_that_cannot_finish_or_a_backend_without_one_is_a_warning(
     monkeypatch.setitem(registry.BACKENDS, "sqlite", dataclasses.replace(sqlite, check=lambda settings, budget: False))
     locked = row(await build(config), "integrity")
     assert (locked.status, locked.found.key) == (Status.WARNING, "preflight.integrity.unfinished")
-    monkeypatch.setitem(registry.BACKENDS, "sqlite", dataclasses.replace(sqlite, check=None))
-    assert statuses(await build(config), "integrity") == [(Status.WARNING, (), "preflight.integrity.unknown")]
-    assert cli._store_sound(config)  # and monitor run starts unchecked
+    # A server's check (PostgreSQL's) finds the store usable; it reads no pages for damage.
+    server = dataclasses.replace(sqlite, check=lambda settings, budget: True, reads_pages=False)
+    monkeypatch.setitem(registry.BACKENDS, "sqlite", server)
+    assert statuses(await build(config), "integrity") == [(Status.OK, (), "preflight.integrity.server")]
+
+    def unreachable(settings: Settings, budget: float | None) -> bool:
+        raise StoreError("cannot connect to postgresql://monitor@db.internal/monitor: refused", "database unreachable")
+
+    monkeypatch.setitem(registry.BACKENDS, "sqlite", dataclasses.replace(server, check=unreachable))
+    unusable = row(await build(config), "integrity")
+    assert (unusable.status, unusable.found.key) == (Status.PROBLEM, "preflight.integrity.unusable")
+    assert not cli._store_sound(config)  # and monitor run would not start on it
 
 
 async def run_until(config: Config, stopped: float | None) -> Any:

@@ -18,6 +18,7 @@ from pathlib import Path
 from monitor.config import Settings
 from monitor.store.backend import Backend
 from monitor.store.sqlite import integrity
+from monitor.store.sqlite.schema import migrate_file
 from monitor.store.sqlite.store import SQLiteStore, database_path
 
 
@@ -33,6 +34,10 @@ def _where(settings: Settings) -> str:
     return str(database_path(settings))
 
 
+def _migrate(settings: Settings) -> tuple[int, int]:
+    return migrate_file(database_path(settings))
+
+
 def _folder(settings: Settings) -> Path:
     return database_path(settings).parent
 
@@ -46,8 +51,10 @@ BACKEND = Backend(
     build=_build,
     has_history=_has_history,
     where=_where,
-    folder=_folder,
+    migrate=_migrate,
     check=_check,
+    reads_pages=True,
+    folder=_folder,
 )
 
 __all__ = ["BACKEND", "SQLiteStore"]
