@@ -1,7 +1,7 @@
 """The public pages: the status page (`GET /`) and a target's page (`GET /targets/{id}`).
 
-Both render `Public*` values from `monitor.web.viewmodels` only; a private or unknown target's
-page is a 404, the same answer for both so the private one is not revealed.
+Both render `Public*` values from `monitor.web.viewmodels` only; a private or unknown
+target's page is the not-found page, the same for both so the private one is not revealed.
 """
 
 from __future__ import annotations
@@ -13,11 +13,12 @@ from typing import Any
 
 from markupsafe import Markup
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from monitor.web import viewmodels
 from monitor.web.cache import current_snapshot
+from monitor.web.errorpages import not_found
 from monitor.web.graphics import ICONS, BarPainter, Line, latency_chart, sparkline
 from monitor.web.templating import language, page
 from monitor.web.texts import Texts
@@ -136,7 +137,7 @@ async def target_page(request: Request) -> Response:
     runtime: viewmodels.Runtime = request.app.state.monitor
     target = viewmodels.public_target(runtime.config, request.path_params["id"])
     if target is None:
-        return PlainTextResponse("Not Found", status_code=404)
+        return not_found(request)
     chosen = request.query_params.get("range", "24h")
     chosen = chosen if chosen in viewmodels.RANGES else "24h"
     now = viewmodels.clock(request.app.state)

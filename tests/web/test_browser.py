@@ -157,3 +157,16 @@ async def test_it_works_without_javascript(server, browser) -> None:
     await page.click("nav.range a:text('7d')")
     assert page.url.endswith("range=7d&lang=en")
     await ctx.close()
+
+
+async def test_the_error_pages_are_pages_in_the_page_s_language(server, browser) -> None:
+    ctx = await browser.new_context()
+    page = await ctx.new_page()
+    for path, heading in (("/nope?lang=en", "Page not found"), ("/targets/secret", "Halaman tidak ditemukan")):
+        response = await page.goto(server + path)
+        assert response is not None and response.status == 404
+        assert await page.text_content("main h2") == heading
+        assert await page.locator("main .card").count() == 1  # the page's own style
+    await page.click("main a")
+    assert await page.locator("li.card.target").count() == 30
+    await ctx.close()

@@ -356,3 +356,37 @@ async def test_a_cached_page_never_shows_a_state_that_has_changed(client_for) ->
     html = (await client.get("/?lang=en")).text
     assert "All systems operational" in html and "No checks yet" not in html
     assert runtime.store.calls.count("daily") == 1  # the store was read once, at the first visit
+
+
+async def test_an_unknown_page_is_an_html_page_in_the_page_s_language(client_for) -> None:
+    runtime = FakeRuntime(make_config([target("web"), target("router", public=False)], language="id"))
+    client = client_for(runtime)
+    for path in ("/nope", "/targets/router", "/targets/nope"):
+        answer = await client.get(path)
+        assert answer.status_code == 404 and answer.headers["content-type"].startswith("text/html")
+        assert_valid_html(answer.text)
+        assert '<html lang="id">' in answer.text and "Halaman tidak ditemukan" in answer.text
+        assert 'rel="icon"' in answer.text
+    english = await client.get("/nope/deeper?lang=en")
+    assert "Page not found" in english.text and 'href="/?lang=id"' in english.text
+    api = await client.get("/api/v1/nope")
+    assert api.status_code == 404 and api.json() == {"error": "not found"}
+    assert (await client.get("/api/v1/targets/router/results")).json() == {"error": "no such target"}
+
+
+async def test_a_failure_inside_a_page_is_an_html_page_and_json_under_the_api() -> None:
+    import httpx
+
+    from tests.web.conftest import make_app
+
+    runtime = FakeRuntime(make_config([target("web")], language="en"))
+    runtime.store.fail = RuntimeError("the store is gone")
+    transport = httpx.ASGITransport(app=make_app(runtime), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        answer = await client.get("/")
+        assert answer.status_code == 500 and answer.headers["content-type"].startswith("text/html")
+        assert_valid_html(answer.text)
+        assert "Something went wrong" in answer.text and "the store is gone" not in answer.text
+        assert "Terjadi kesalahan" in (await client.get("/?lang=id")).text
+        api = await client.get("/api/v1/status")
+        assert api.status_code == 500 and api.json() == {"error": "internal error"}
