@@ -390,3 +390,14 @@ async def test_a_failure_inside_a_page_is_an_html_page_and_json_under_the_api() 
         assert "Terjadi kesalahan" in (await client.get("/?lang=id")).text
         api = await client.get("/api/v1/status")
         assert api.status_code == 500 and api.json() == {"error": "internal error"}
+
+
+async def test_the_tab_icon_takes_the_colour_of_the_news(client_for) -> None:
+    now = time.time()
+    runtime = FakeRuntime(make_config([target("a"), target("b")]))
+    set_state(runtime, "a", State.UP, now - 60)
+    set_state(runtime, "b", State.UP, now - 60)
+    client = client_for(runtime)
+    assert "fill='%23157a45'" in (await client.get("/")).text
+    set_state(runtime, "b", State.DOWN, now, "timeout")
+    assert "fill='%23c62828'" in (await client.get("/")).text
