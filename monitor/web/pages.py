@@ -16,6 +16,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from monitor.result import State
 from monitor.web import viewmodels
 from monitor.web.cache import current_snapshot
 from monitor.web.errorpages import not_found
@@ -24,6 +25,13 @@ from monitor.web.templating import language, page
 from monitor.web.texts import Texts
 
 PHONE_DAYS = 30
+# The banner for "some services are degraded" when every degraded target has one reason.
+DEGRADED_BANNERS = {
+    "slow": "overall.slow",
+    "too_slow": "overall.slow",
+    "cert_expiring": "overall.expiring",
+    "domain_expiring": "overall.expiring",
+}
 
 
 def routes() -> list[BaseRoute]:
@@ -67,18 +75,35 @@ def status_context(snap: viewmodels.Snapshot, t: Texts) -> Mapping[str, Any]:
             t("page.days_ago", n=PHONE_DAYS),
             t("page.today"),
         )
+    statuses = [row.status for row in snap.rows]
+    overall = viewmodels.overall(statuses)
+    open_incidents = [i for i in snap.incidents if i.end is None]
     return {
         "now": now,
-        "overall": viewmodels.overall([row.status for row in snap.rows]),
+        "overall": overall,
+        "banner": t(banner_key(overall, statuses)),
         "watch": watch,
         "groups": by_group([row_view(row, t, painter) for row in snap.rows]),
-        "open_incidents": [i for i in snap.incidents if i.end is None],
+        "open_incidents": open_incidents,
         "recent_incidents": [i for i in snap.incidents if i.end is not None],
+        "no_recent": t(
+            "page.no_other_incidents" if open_incidents else "page.no_recent_incidents", days=viewmodels.RECENT_DAYS
+        ),
         "maintenance_now": [m for m in snap.maintenance if m.start <= now],
         "maintenance_next": [m for m in snap.maintenance if m.start > now],
         "bar_caption": caption,
         "axis": axis,
     }
+
+
+def banner_key(overall: str, statuses: Sequence[viewmodels.PublicStatus]) -> str:
+    """The banner's text: "some services are degraded" says why when every degraded
+    target has the same kind of reason (slow; a certificate or domain expiring)."""
+    if overall == "degraded":
+        found = {DEGRADED_BANNERS.get(s.reason) for s in statuses if s.state == State.DEGRADED}
+        if len(found) == 1 and None not in found:
+            return str(found.pop())
+    return f"overall.{overall}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,7 +117,7 @@ class RowView:
     state: str
     state_text: str
     icon: str
-    note: str  # the reason when down or slow, and when it was last checked
+    note: str  # the reason when down or degraded, and when it was last checked
     uptime: tuple[tuple[str, str], ...]  # (window, percentage)
     spark: Line | None
     spark_label: str

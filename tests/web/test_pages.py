@@ -358,6 +358,85 @@ async def test_a_cached_page_never_shows_a_state_that_has_changed(client_for) ->
     assert runtime.store.calls.count("daily") == 1  # the store was read once, at the first visit
 
 
+# --- the wrong details --------------------------------------------------------------
+
+
+async def test_a_single_measurement_is_drawn_not_left_blank(client_for, tmp_path) -> None:
+    """After a few minutes of probing the chart had one point (`<polyline points="0.0,136.2"/>`),
+    which draws nothing; and so had the sparkline."""
+    from monitor.config import Settings
+    from monitor.store.registry import open_store
+
+    now = time.time()
+    store = open_store(Settings(data_dir=tmp_path))
+    await store.open()
+    try:
+        runtime = FakeRuntime(make_config([target("web", "Website")]), store=store)
+        for back in (100, 40):
+            result = Result(True, duration=0.12, started=now - back)
+            store.add_result("web", result)
+            runtime.states.observe(runtime.config.targets["web"], result)
+        await store.flush()
+        client = client_for(runtime, clock=lambda: now)
+        page = (await client.get("/targets/web?lang=en")).text
+        assert_valid_html(page)
+        mean = re.search(r'<polyline class="mean lone" points="([\d.]+),([\d.]+) ([\d.]+),([\d.]+)"/>', page)
+        assert mean is not None and mean.group(1, 2) == mean.group(3, 4)  # a dot
+        assert "One measurement so far; collecting data." in page
+        status = (await client.get("/?lang=en")).text
+        spark = re.search(r'<svg class="spark"[^>]*><polyline class="lone" points="(\d+,\d+) (\d+,\d+)"/>', status)
+        assert spark is not None and spark.group(1) == spark.group(2)
+    finally:
+        await store.close()
+
+
+async def test_an_ongoing_incident_is_not_contradicted_by_no_incidents_recorded(client_for) -> None:
+    now = time.time()
+    runtime = FakeRuntime(make_config([target("web", "Website")]))
+    set_state(runtime, "web", State.DOWN, now - 600, "timeout")
+    runtime.store.periods_.append(Period("web", State.DOWN, now - 600, None, "timeout"))
+    client = client_for(runtime)
+    html = (await client.get("/?lang=en")).text
+    recent = html[html.index('id="recent"') :]
+    assert "No incidents recorded" not in html
+    assert "No other incidents in the last 30 days." in recent
+    indonesian = (await client.get("/?lang=id")).text
+    assert "Tidak ada gangguan lain dalam 30 hari terakhir." in indonesian
+    set_state(runtime, "web", State.UP, now)
+    runtime.store.periods_.clear()
+    assert "No incidents in the last 30 days." in (await client.get("/?lang=en")).text
+
+
+@pytest.mark.parametrize(
+    ("reasons", "banner_id", "banner_en"),
+    [
+        (["cert_expiring"], "Sertifikat atau pendaftaran domain sebagian layanan akan segera habis", "A certificate"),
+        (["slow", "slow"], "Sebagian layanan melambat", "Some services are slow"),
+        (["slow", "cert_expiring"], "Sebagian layanan kurang optimal", "Some services are degraded"),
+    ],
+)
+async def test_degraded_reads_as_one_neutral_word_and_the_banner_says_why(
+    client_for, reasons: list[str], banner_id: str, banner_en: str
+) -> None:
+    """DEGRADED read "Lambat" (slow) even for a certificate about to expire, and the
+    banner then said services were slow."""
+    now = time.time()
+    runtime = FakeRuntime(make_config([target(f"t{i}", f"Layanan {i}") for i in range(len(reasons) + 1)]))
+    for i, reason in enumerate(reasons):
+        set_state(runtime, f"t{i}", State.DEGRADED, now - 60, reason)
+    set_state(runtime, f"t{len(reasons)}", State.UP, now - 60)
+    client = client_for(runtime)
+    indonesian, english = (await client.get("/?lang=id")).text, (await client.get("/?lang=en")).text
+    assert "Lambat" not in indonesian
+    assert indonesian.count(
+        '<span class="state s-DEGRADED"><span class="icon" aria-hidden="true">!</span>Kurang optimal'
+    ) == len(reasons)
+    assert english.count("</span>Degraded</span>") == len(reasons)
+    assert f"<p>{banner_id}</p>" in indonesian and f"<p>{banner_en}" in english
+    if "cert_expiring" in reasons:
+        assert "Sertifikat keamanan akan segera kedaluwarsa" in indonesian and "melambat" not in indonesian
+
+
 async def test_an_unknown_page_is_an_html_page_in_the_page_s_language(client_for) -> None:
     runtime = FakeRuntime(make_config([target("web"), target("router", public=False)], language="id"))
     client = client_for(runtime)
