@@ -10,6 +10,7 @@ in the test's temporary directory. axe-core (npm, `npm ci --prefix tests/web`, a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -67,21 +68,30 @@ def busy_runtime() -> FakeRuntime:
     return rt
 
 
-@pytest.fixture
-async def server() -> AsyncIterator[str]:
-    """The app on a real uvicorn server on a free loopback port, in this event loop."""
+@contextlib.asynccontextmanager
+async def serving(runtime: FakeRuntime) -> AsyncIterator[str]:
+    """The app around `runtime` on a real uvicorn server on a free loopback port, in
+    this event loop."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(make_app(busy_runtime()), log_config=None, access_log=False, lifespan="off")
+    config = uvicorn.Config(make_app(runtime), log_config=None, access_log=False, lifespan="off")
     srv = uvicorn.Server(config)
     task = asyncio.create_task(srv.serve(sockets=[sock]))
     while not srv.started:
         await asyncio.sleep(0.02)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    await task
-    sock.close()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        await task
+        sock.close()
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[str]:
+    async with serving(busy_runtime()) as url:
+        yield url
 
 
 @pytest.fixture
@@ -119,8 +129,15 @@ async def test_the_status_page_loads_in_chromium_without_errors(server, browser,
     assert await page.locator(".js-only").is_visible()  # the script ran
     names = await page.locator("a.name").all_text_contents()
     assert "<script>alert(1)</script>" in names  # shown as text, never run
-    first_bar = page.locator("ol.bars").first.locator("li").first
-    assert (await first_bar.get_attribute("title") or "").endswith(": tidak ada gangguan")
+    # The day bars: one drawing a row, named by its summary; a day with downtime has
+    # its own tooltip.
+    bars = page.locator("svg.bars")
+    assert await bars.count() == 30
+    assert await page.locator("svg.bars rect, svg.bars path").count() < 30 * 5
+    named = await bars.first.evaluate("svg => svg.querySelector(':scope > title').textContent")
+    assert named.startswith("Riwayat masa pengawasan: ") and "hari tanpa gangguan" in named
+    down_day = page.locator("svg.bars rect.minor title").first
+    assert "gangguan 30 menit" in (await down_day.text_content() or "")
     await page.screenshot(path=str(tmp_path / "status.png"), full_page=True)
     assert (tmp_path / "status.png").stat().st_size > 10_000
     await page.click("nav.lang a[hreflang=en]")
@@ -144,8 +161,10 @@ async def test_it_fits_a_phone_in_dark_mode(server, browser, tmp_path: Path) -> 
     assert overflow <= 0
     background = await page.evaluate("getComputedStyle(document.body).backgroundColor")
     assert background == "rgb(17, 20, 24)"  # the dark palette
-    visible_bars = await page.locator("ol.bars").first.locator("li:visible").count()
-    assert visible_bars == 11  # the whole watch fits (at most 30 days are kept on a phone)
+    # The whole watch fits: at most 30 days are kept on a phone, and it has 11.
+    box = await page.locator(".barbox").first.bounding_box()
+    bars = await page.locator("svg.bars").first.bounding_box()
+    assert box is not None and bars is not None and abs(bars["width"] - box["width"]) < 1
     assert await page.locator(".axis .narrow").first.is_visible()
     assert not await page.locator(".axis .wide").first.is_visible()
     await page.screenshot(path=str(tmp_path / "phone-dark.png"), full_page=True)
@@ -160,6 +179,24 @@ async def test_it_works_without_javascript(server, browser) -> None:
     await page.click("nav.range a:text('7d')")
     assert page.url.endswith("range=7d&lang=en")
     await ctx.close()
+
+
+async def test_a_phone_shows_the_last_30_of_90_days(browser) -> None:
+    now = time.time()
+    runtime = FakeRuntime(make_config([target("web", "Website")]))
+    history(runtime, "web", now, down_day=2, down_seconds=600)
+    set_state(runtime, "web", State.UP, now - DAY, last=Result(True, duration=0.1, started=now - 20))
+    async with serving(runtime) as url:
+        ctx, page, problems = await open_page(browser, url + "/?lang=en", viewport={"width": 375, "height": 740})
+        box = await page.locator(".barbox").first.bounding_box()
+        bars = await page.locator("svg.bars").first.bounding_box()
+        assert box is not None and bars is not None
+        assert abs(bars["width"] - 3 * box["width"]) < 1  # 90 days drawn, the last 30 in view
+        assert abs(bars["x"] + bars["width"] - (box["x"] + box["width"])) < 1
+        down = await page.locator("svg.bars rect.minor").bounding_box()
+        assert down is not None and box["x"] < down["x"] < box["x"] + box["width"]
+        assert problems == []
+        await ctx.close()
 
 
 @pytest.fixture
