@@ -289,7 +289,9 @@ class Policy:
             if self._root_down(target):
                 return out
             if target.depends_on:
-                track.pending, track.pending_from = at + self._grace(target), old
+                # From now, not from the outage's start: the grace is how long the root
+                # may still need to be seen down from when this one was.
+                track.pending, track.pending_from = max(self.clock(), at) + self._grace(target), old
                 return out
             out += self._open_down(target, track, at, old)
         elif track.state == State.DEGRADED and track.problem is None and old != State.UNKNOWN:
@@ -317,7 +319,7 @@ class Policy:
         for tid in self.dependents.get(root.id, []):
             track, target = self.tracks.get(tid), self.config.targets.get(tid)
             if track and target and track.state == State.DOWN and track.problem is None:
-                track.pending = at + self._grace(target)
+                track.pending = max(self.clock(), at) + self._grace(target)
                 self._busy.add(tid)
         return []
 
