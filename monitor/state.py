@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from monitor.config import Target
 from monitor.result import Event, Reason, Result, State
 
+_LIVE = (State.UP, State.DEGRADED, State.DOWN)
+
 
 @dataclass
 class Status:
@@ -72,12 +74,20 @@ class StateMachine:
         self.statuses = {tid: old.get(tid) or Status() for tid in target_ids}
         self.version += 1
 
-    def restore(self, target_id: str, state: State, since: float, reason: str = "") -> None:
+    def restore(
+        self, target_id: str, state: State, since: float, reason: str = "", entered_from: State = State.UNKNOWN
+    ) -> None:
         """Resume from a stored state after a restart: a DOWN target stays DOWN until it
-        passes `success_threshold` probes, so a restart never fakes a recovery."""
+        passes `success_threshold` probes, so a restart never fakes a recovery. A target
+        stored in MAINTENANCE stays in it (the windows decide when it ends) with the state
+        it went into the window in (`entered_from`) underneath: a DOWN target that is
+        still down when the window ends keeps its incident, whenever the restart was."""
         status = self.status(target_id)
-        underlying = State.UNKNOWN if state == State.MAINTENANCE else state
-        status.state = status.underlying = underlying
+        if state == State.MAINTENANCE:
+            status.state, status.maintenance = state, True
+            status.underlying = entered_from if entered_from in _LIVE else State.UNKNOWN
+        else:
+            status.state = status.underlying = state
         status.since, status.reason = since, reason
         self.version += 1
 

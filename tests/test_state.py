@@ -126,3 +126,19 @@ def test_a_change_is_never_dated_before_the_end_of_the_maintenance_it_follows() 
     event = machine.set_maintenance("web", False, 15.0)
     assert event is not None and (event.new, event.at) == (State.UP, 15.0)
     assert changes(machine, at(False, 20.0), at(False, 30.0)) == [(State.DOWN, 15.0)]
+
+
+def test_a_target_restored_in_maintenance_stays_in_it_with_the_state_it_went_in_with() -> None:
+    machine = StateMachine()
+    machine.restore("web", State.MAINTENANCE, 5.0, Reason.TIMEOUT, entered_from=State.DOWN)
+    status = machine.statuses["web"]
+    assert (status.state, status.underlying, status.since) == (State.MAINTENANCE, State.DOWN, 5.0)
+    assert machine.set_maintenance("web", True, 10.0) is None  # still in the window: no event
+    assert feed(machine, FAIL, FAIL, FAIL) == []
+    event = machine.set_maintenance("web", False, 20.0)
+    assert event is not None and (event.old, event.new, event.at, event.reason) == (
+        State.MAINTENANCE,
+        State.DOWN,
+        20.0,
+        Reason.TIMEOUT,
+    )

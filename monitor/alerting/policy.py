@@ -25,7 +25,12 @@ Driven by incident events (`on_event`) and a periodic `tick` (every ~10 s), it r
   once, to the notifiers that heard it (a recovery one second after the start is
   announced); a target that was flapping stays silent until "stable"; an outage not
   announced yet gets its "down" at the first tick (same id, so the outbox drops it if it
-  went out after all); an "up" a crash kept from being queued is returned to queue.
+  went out after all); an "up" a crash kept from being queued is returned to queue. A
+  target restored in maintenance after an unanswered "down" has that outage open again:
+  the window does not end it, so coming out of it still DOWN sends no second "down".
+- Maintenance does not end an outage: a target going into maintenance while DOWN keeps
+  its open problem (nothing is sent meanwhile), and coming out of it still DOWN sends no
+  second "down"; coming out of it UP sends the "up" with the whole outage's duration.
 """
 
 from __future__ import annotations
@@ -154,6 +159,7 @@ class Policy:
         Returns what a crash kept from being queued."""
         track = self._track(target_id)
         track.state, track.since = state, since
+        track.maintenance = state == State.MAINTENANCE
         told = [o for o in said if o.alert.kind in ("down", "up", "degraded")]
         flap = [o for o in said if o.alert.kind in ("flapping", "stable")]
         if flap and flap[-1].alert.kind == "flapping":
@@ -162,7 +168,9 @@ class Policy:
         out: list[Outgoing] = []
         if last is not None and last.alert.kind == "down" and last.alert.since is not None:
             same = round(last.alert.since) == round(since)
-            if (state == State.DOWN and same) or track.flapping:
+            # In maintenance after an unanswered "down": the target went into the window
+            # down, and its outage stays open through it (a window does not end one).
+            if (state == State.DOWN and same) or track.flapping or state == State.MAINTENANCE:
                 self._resume_down(target_id, track, last.alert.since, last.notifiers)
             elif state in (State.UP, State.DEGRADED) and last.alert.since < since:
                 out += self._lost_recovery(target_id, track, last, since)
