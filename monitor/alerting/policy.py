@@ -17,6 +17,9 @@ Driven by incident events (`on_event`) and a periodic `tick` (every ~10 s), it r
 - Nothing while a target is in maintenance, nor for a target whose `depends_on` target is
   DOWN: a dependent's "down" waits a grace period (long enough for its root to be seen
   down) and is dropped when the root is down; the root's alerts list the dependents.
+- Links: an alert links to the target's public page, or, for a `public = false` target
+  (whose page answers 404: alerts go to staff), to its row on the admin view while that
+  is on (`MONITOR_ADMIN_TOKEN` set), else nowhere.
 - Flapping: `flap_changes` state changes within `flap_window` -> one "flapping" alert and
   silence until no change for `flap_window`, then one "stable" alert.
 - Restart: `restore()` resumes each target from its restored state *and* from what was
@@ -38,10 +41,12 @@ from __future__ import annotations
 import heapq
 import itertools
 import math
+import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from urllib.parse import quote
 
 from monitor.config import Config, NotifierConfig, Target
 from monitor.notifiers.base import Alert
@@ -49,6 +54,7 @@ from monitor.probes import PROBES, expiry_of
 from monitor.result import Event, Result, State
 
 _LIVE = (State.UP, State.DEGRADED, State.DOWN)
+ADMIN_TOKEN_ENV = "MONITOR_ADMIN_TOKEN"  # the admin view is on while it is set (monitor.web.admin)
 CERT_CHECK_SECONDS = 600.0  # days-left changes slowly; looking every tick is waste
 
 
@@ -100,8 +106,9 @@ class Policy:
         last_result: Callable[[str], Result | None] = lambda _: None,
         flap_changes: int = 5,
         flap_window: float = 900.0,
+        admin_view: Callable[[], bool] = lambda: bool(os.environ.get(ADMIN_TOKEN_ENV)),
     ) -> None:
-        self.clock, self.last_result = clock, last_result
+        self.clock, self.last_result, self.admin_view = clock, last_result, admin_view
         self.flap_changes, self.flap_window = flap_changes, flap_window
         self.tracks: dict[str, _Track] = {}
         # What `tick` walks instead of every track: the targets with an open problem, a
@@ -458,7 +465,6 @@ class Policy:
         start = since if since is not None else at
         origin = "" if kind in ("cert", "refresh") else f":{round(start)}"
         ident = f"{target.id}:{kind}{origin}" + (f":{key}" if key else "")
-        public_url = self.config.settings.public_url
         last = self.last_result(target.id)
         return Alert(
             id=ident,
@@ -473,11 +479,22 @@ class Policy:
             at=at,
             since=since,
             duration=duration,
-            url=f"{public_url}/targets/{target.id}" if public_url else None,
+            url=self._page(target),
+            admin_url=None if target.public else self._admin_row(target),
             dependents=tuple(self._down_dependents(target.id)),
             flapping=track.flapping,
             values=dict(last.extra) if last is not None else {},
         )
+
+    def _page(self, target: Target) -> str | None:
+        """The target's public page; none for a private target (its page answers 404)."""
+        public_url = self.config.settings.public_url
+        return f"{public_url}/targets/{quote(target.id)}" if public_url and target.public else None
+
+    def _admin_row(self, target: Target) -> str | None:
+        """The target's row on the admin view, while the admin view is on."""
+        public_url = self.config.settings.public_url
+        return f"{public_url}/admin#target-{quote(target.id)}" if public_url and self.admin_view() else None
 
     def _out(self, alert: Alert, names: Iterable[str]) -> list[Outgoing]:
         names = tuple(n for n in names if n in self.config.notifiers)

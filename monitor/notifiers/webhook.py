@@ -79,6 +79,7 @@ class WebhookNotifier:
             "certificate": cert,
             "domain": domain,
             "url": alert.url,
+            "admin_url": alert.admin_url,
             "title": self.ctx.texts.render("title.txt.j2", alert),
             "text": self.ctx.texts.render("text.txt.j2", alert),
         }
