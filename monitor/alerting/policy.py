@@ -40,7 +40,6 @@ from __future__ import annotations
 
 import heapq
 import itertools
-import math
 import os
 import time
 from collections import deque
@@ -48,6 +47,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from urllib.parse import quote
 
+from monitor.assess import days_left, expiring_detail
 from monitor.config import Config, NotifierConfig, Target
 from monitor.notifiers.base import Alert
 from monitor.probes import PROBES, expiry_of
@@ -413,9 +413,9 @@ class Policy:
         at = expiry.at(result) if result is not None else None
         if at is None:
             return []
-        days = math.floor((at - now) / 86400)
+        days = days_left(at, now)  # the count the result's detail gives too
         crossed = [d for d in warn_days if days <= d]
-        if days < 0 or not crossed:
+        if at <= now or not crossed:
             return []  # an expired certificate or domain makes the target DOWN; that alert says it
         rounded, threshold = round(at), min(crossed)
         sent = track.cert_sent
@@ -423,7 +423,14 @@ class Policy:
             return []
         track.cert_sent = (rounded, threshold)
         alert = self._alert(target, track, "cert", now, None, old=track.state, key=f"{rounded}:{threshold}")
-        alert = replace(alert, cert_days=days, cert_expiry=at, expiring=expiry.subject)
+        alert = replace(
+            alert,
+            reason=expiry.expiring,
+            detail=expiring_detail(expiry, days),
+            cert_days=days,
+            cert_expiry=at,
+            expiring=expiry.subject,
+        )
         return self._out(alert, self._wanting(target.id, "cert"))
 
     # -- flapping -------------------------------------------------------------------
