@@ -31,6 +31,7 @@ from monitor.store.registry import check_store, has_history, open_store
 EXIT_OK, EXIT_DOWN, EXIT_CONFIG = 0, 1, 2
 EXIT_STORE = 2  # the history database is damaged
 CHECKED = ("run", "report")  # the commands that look for damage before they start
+SEND_NOTHING = ("check", "report")  # need no notifier's secrets (`load_config`)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -103,7 +104,8 @@ def _store_sound(config: Config) -> bool:
 
 
 def _load(args: argparse.Namespace) -> Config:
-    return _overrides(args)(load_config(args.config))
+    loaded = load_config(args.config, notifier_secrets=args.command not in SEND_NOTHING)
+    return _overrides(args)(loaded)
 
 
 def _overrides(args: argparse.Namespace) -> Callable[[Config], Config]:
