@@ -91,7 +91,7 @@ def down_periods(
         for event_id, key, *row in conn.execute(
             f"SELECT e.id, e.target, {_EVENT} FROM targets t JOIN events e ON e.id = (SELECT id "
             "FROM events WHERE target = t.key AND at < ? ORDER BY at DESC, id DESC LIMIT 1) "
-            f"WHERE e.new IN ('DOWN', 'MAINTENANCE'){where}",
+            f"WHERE (e.new = 'DOWN' OR (e.new = 'MAINTENANCE' AND e.old = 'DOWN')){where}",
             [start, *params],
         ).fetchall():
             opening = _opening(conn, key, event_id, _event(tuple(row)))
@@ -115,6 +115,8 @@ def _previous(conn: sqlite3.Connection, key: int, event_id: int, at: float) -> t
 def _opening(conn: sqlite3.Connection, key: int, event_id: int, event: Event) -> tuple[int, int, Event] | None:
     """The event that opened the incident `event` belongs to, or None if it belongs to none."""
     while True:
+        if event.new == State.DOWN and event.old != State.MAINTENANCE:
+            return event_id, key, event  # opens one whatever came before
         found = _previous(conn, key, event_id, event.at)
         previous = None if found is None else found[1]
         if timeline.opens(previous, event):
