@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import glob
 import os
 import tempfile
 import time
@@ -249,6 +250,24 @@ def database(sizes: Sizes, report: Report) -> None:
             f"python -m bench.dbgrowth --targets {sizes.db_targets} --days {sizes.db_days} --interval 30 "
             "(the real SQLiteStore, simulated clock, extrapolated to 365 days)",
             growth.per_target_year,
+        )
+    )
+    if not glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"):
+        report.notes.append("PostgreSQL growth not measured: apt-get install postgresql")
+        return
+    targets = 10 * sizes.db_targets
+    with dbgrowth.postgresql_database() as url:
+        pg = asyncio.run(dbgrowth.measure_postgresql(url, targets, sizes.db_days, 30.0, 600.0))
+    report.add(
+        Figure(
+            "PostgreSQL: history growth per target-year",
+            f"{pg.growth_per_target_year / 1e6:.3f} MB/year (and a fixed window of raw results and recent hours, "
+            f"{(pg.per_target_year - pg.growth_per_target_year) / 1e6:.3f} MB per target)",
+            "≤ 1 MB",
+            pg.growth_per_target_year <= 1e6,
+            f"python -m bench.dbgrowth --postgresql --targets {targets} --days {sizes.db_days} --flush 600 "
+            "(the real PostgresStore on a throw-away cluster, simulated clock, extrapolated to 365 days)",
+            pg.growth_per_target_year,
         )
     )
 

@@ -1,9 +1,10 @@
-"""The `monitor` command line: run, check, validate, report, notify-test.
+"""The `monitor` command line: run, check, validate, report, notify-test, migrate.
 
 Exit codes (docs/cli.md): `check` 0 all up, 1 any down/degraded, 2 bad configuration;
-`validate` 0 valid, 2 invalid; `run` and `report` 2 for a damaged history database too.
-A configuration problem is printed with its file, key path and line, a damaged database
-as one line, never as a traceback.
+`validate` 0 valid, 2 invalid; `migrate` 0 migrated or up to date, 2 on an error;
+`run` and `report` 2 for a store they cannot use (damaged, unreachable, newer than this
+monitor) too. A configuration problem is printed with its file, key path and line, a
+store's problem as one line, never as a traceback.
 """
 
 from __future__ import annotations
@@ -26,11 +27,11 @@ from monitor.errors import ConfigError, StoreError
 from monitor.probes import PROBES, Heartbeats, heartbeat_book, probe_context
 from monitor.result import Result
 from monitor.runtime import run_probe
-from monitor.store.registry import check_store, has_history, open_store
+from monitor.store.registry import check_store, has_history, migrate, open_store, where
 
 EXIT_OK, EXIT_DOWN, EXIT_CONFIG = 0, 1, 2
-EXIT_STORE = 2  # the history database is damaged
-CHECKED = ("run", "report")  # the commands that look for damage before they start
+EXIT_STORE = 2  # the store cannot be used: damaged, unreachable, newer than this monitor
+CHECKED = ("run", "report")  # the commands that check their store before they start
 SEND_NOTHING = ("check", "report")  # need no notifier's secrets (`load_config`)
 
 
@@ -67,6 +68,7 @@ def _parser() -> argparse.ArgumentParser:
     report.add_argument("-o", "--output", type=Path, help="write to FILE instead of stdout")
     notify = command("notify-test", "Send a test message through each notifier.")
     notify.add_argument("notifiers", nargs="*", metavar="NOTIFIER", help="only these notifiers")
+    command("migrate", "Create the store's schema or bring it to this version (as `monitor run` does at start).")
     return parser
 
 
@@ -85,20 +87,25 @@ def main(argv: Sequence[str] | None = None) -> int:
         "validate": _validate,
         "report": _report,
         "notify-test": _notify_test,
+        "migrate": _migrate,
     }[args.command]
     return handler(config, args)
 
 
 def _store_sound(config: Config) -> bool:
-    """Look for damage in the history before starting; print it on one line if found."""
+    """Check the store before starting (damage; for a server, that it answers with a
+    schema this monitor knows); print what is wrong on one line."""
     try:
         check_store(config.settings)
     except StoreError as exc:
-        print(
-            f"monitor: the history database {exc}; not starting: recover it first "
-            "(docs/status-page.md, 'A damaged database')",
-            file=sys.stderr,
-        )
+        if exc.reason == "database corrupt":
+            print(
+                f"monitor: the history database {exc}; not starting: recover it first "
+                "(docs/status-page.md, 'A damaged database')",
+                file=sys.stderr,
+            )
+        else:
+            print(f"monitor: {exc}; not starting", file=sys.stderr)
         return False
     return True
 
@@ -174,13 +181,18 @@ async def _stored_heartbeats(config: Config) -> Heartbeats:
     """Targets of a passive kind are judged from the heartbeats `monitor run` stored;
     `check` only reads them (a reader never counts as the monitor running)."""
     book = heartbeat_book()
-    if any(_passive(t) for t in config.targets.values()) and has_history(config.settings):
-        store = open_store(config.settings, observe=False)
-        await store.open()
-        try:
-            book.restore(await store.last_results())
-        finally:
-            await store.close()
+    if not any(_passive(t) for t in config.targets.values()):
+        return book
+    try:
+        if has_history(config.settings):
+            store = open_store(config.settings, observe=False)
+            await store.open()
+            try:
+                book.restore(await store.last_results())
+            finally:
+                await store.close()
+    except StoreError as exc:  # judged as if nothing was ever pushed
+        print(f"monitor check: no stored heartbeats: {exc}", file=sys.stderr)
     return book
 
 
@@ -234,3 +246,16 @@ def _notify_test(config: Config, args: argparse.Namespace) -> int:
     from monitor.alerting.notifytest import run_notify_test
 
     return asyncio.run(run_notify_test(config, args.notifiers))
+
+
+def _migrate(config: Config, args: argparse.Namespace) -> int:
+    try:
+        found, now = migrate(config.settings)
+    except StoreError as exc:
+        print(f"monitor migrate: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    if found == now:
+        print(f"{where(config.settings)}: schema version {now}, up to date")
+    else:
+        print(f"{where(config.settings)}: migrated from schema version {found} to {now}")
+    return EXIT_OK

@@ -45,6 +45,9 @@ class Reason:
     # The monitor itself could not run the probe (out of descriptors or memory): no
     # verdict on the target. The runtime retries and never feeds it to the state machine.
     MONITOR_ERROR = "monitor_error"
+    # The monitor itself is offline (every `[monitor] connectivity` check fails): a target
+    # it cannot reach meanwhile is held UNKNOWN with this reason, not judged DOWN.
+    MONITOR_OFFLINE = "monitor_offline"
     # Cameras that stream, domains that expire, HTTP codings and speed (devices, 2nd wave)
     NO_VIDEO = "no_video"
     DOMAIN_EXPIRED = "domain_expired"
@@ -68,6 +71,27 @@ class Reason:
     UPS_ALARM = "ups_alarm"
     UPS_DATA_STALE = "ups_data_stale"
     UPS_NOT_FOUND = "ups_not_found"
+
+
+# The failures that say a probe never reached its target: no route, no name, no
+# connection, no answer. The monitor's own lost uplink explains these, so while it is
+# offline such a failure of an external target is no verdict (`monitor.runtime`); any
+# other failure means the target answered, wrongly (HTTP 500, an expired certificate),
+# and is judged as always.
+UNREACHED: frozenset[str] = frozenset(
+    {
+        Reason.TIMEOUT,
+        Reason.CONNECTION_REFUSED,
+        Reason.CONNECTION_RESET,
+        Reason.DNS_ERROR,
+        Reason.NETWORK_UNREACHABLE,
+        Reason.TLS_ERROR,
+        Reason.PACKET_LOSS,
+        Reason.SNMP_TIMEOUT,
+        Reason.RDAP_ERROR,
+        Reason.NO_HEARTBEAT,
+    }
+)
 
 
 @dataclass(frozen=True, slots=True)

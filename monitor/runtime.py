@@ -4,6 +4,15 @@
 nothing here is global, so tests build their own. Every probe result goes through
 `record`: the state machine, the store, the metrics, and — for a change of state — the
 event listeners (alerting subscribes there).
+
+The connectivity checks (`[monitor] connectivity`) run on a scheduler of their own and
+feed `Connectivity`. While it finds this instance offline, a probe of an `external`
+target that did not reach it (`UNREACHED`: a timeout, a refused connection, no name...)
+is no verdict: `record` holds the target UNKNOWN (`monitor_offline`) through
+`StateMachine.withhold` instead of counting the failure, and when the instance goes
+offline the targets that began failing so with the uplink are held at once. A target
+DOWN before that stays DOWN (its outage is real); passing probes, failures where the
+target answered (HTTP 500), and targets on the monitor's own host are judged as always.
 """
 
 from __future__ import annotations
@@ -28,11 +37,12 @@ from monitor.assess import assess
 from monitor.config import Config, Target
 from monitor.config.loader import load_config
 from monitor.config.watch import Source, follow
+from monitor.connectivity import Change, Connectivity, Uplink
 from monitor.errors import ConfigError
 from monitor.log import kv
 from monitor.metrics.registry import Metrics
 from monitor.probes import PROBES, ProbeContext, heartbeat_book, probe_context
-from monitor.result import Event, Reason, Result, State
+from monitor.result import UNREACHED, Event, Reason, Result, State
 from monitor.scheduler import Scheduler
 from monitor.state import StateMachine
 from monitor.store import PlannedMaintenance, Store, StoreHealth
@@ -44,6 +54,7 @@ OWN_ERROR_RETRIES = (0.2, 1.0)  # pauses before probing again after the monitor'
 OWN_ERROR_LOG_SECONDS = 60.0
 MAINTENANCE_TICK = 5.0  # seconds between checks of the maintenance windows
 REFREEZE_SECONDS = 600.0  # seconds between `freeze_heap` runs while running (see there)
+UPLINK_CONCURRENCY = 16  # connectivity checks probed at once
 
 
 @dataclasses.dataclass(frozen=True)
@@ -115,6 +126,8 @@ class Monitor:
         self.ctx = ctx or probe_context(self.heartbeats)
         self.metrics = Metrics(self, registry)
         self.scheduler = Scheduler(self._probe_and_record, concurrency=concurrency, on_lag=self.metrics.lag.observe)
+        self.connectivity = Connectivity(config.settings.connectivity)
+        self.uplink = Scheduler(self._check_uplink, concurrency=UPLINK_CONCURRENCY)
         self.registry = self.metrics.registry
         self.listeners: list[Listener] = []
         self.last_own_error = -OWN_ERROR_LOG_SECONDS  # monotonic time of the monitor's own last probe error
@@ -157,11 +170,14 @@ class Monitor:
         if self.alerting is not None:
             for tid, status in self.states.statuses.items():
                 self.alerting.restore(tid, status.state, status.since)
+            self.connectivity.resume(self.alerting.uplink_announced())
             await self.alerting.start()
         await self._read_planned()  # before the first look: a restored window must not end
         self._apply_maintenance()
         self.scheduler.set_targets(self.config.targets.values())
         self._tasks.append(asyncio.create_task(self.scheduler.run(), name="scheduler"))
+        self.uplink.set_targets(self.config.settings.connectivity)
+        self._tasks.append(asyncio.create_task(self.uplink.run(), name="connectivity"))
         if watch_config:
             self._tasks.append(asyncio.create_task(self._watch_config(), name="config-watch"))
         self._housekeeping = AsyncIOScheduler(timezone=UTC)
@@ -253,12 +269,71 @@ class Monitor:
         self.record(target, assess(target, result))
 
     def record(self, target: Target, result: Result) -> None:
-        """Feed one result to the state machine, store, metrics and listeners."""
-        event = self.states.observe(target, result)
+        """Feed one result to the state machine, store, metrics and listeners. A failure
+        the monitor's own lost uplink may explain is no verdict (see the module doc):
+        the target is held UNKNOWN, and the result kept as `monitor_offline`."""
+        if self._cut_off(target, result):
+            event = self.states.withhold(target.id, result.started or time.time(), Reason.MONITOR_OFFLINE, result)
+            result = self.states.statuses[target.id].last or result
+        else:
+            event = self.states.observe(target, result)
         self.store.add_result(target.id, result, self.states.statuses[target.id].maintenance)
         self.metrics.observe(target.id, result)
         if event is not None:
             self._emit(event, target)
+
+    def _cut_off(self, target: Target, result: Result) -> bool:
+        if result.ok or result.reason not in UNREACHED or not target.external:
+            return False
+        if not self.connectivity.cut_off(result.started or time.time()):
+            return False
+        return self.states.status(target.id).underlying is not State.DOWN  # a DOWN one stays DOWN
+
+    async def _check_uplink(self, check: Target) -> None:
+        result = await run_probe(check, self.ctx)
+        if any(c is check for c in self.config.settings.connectivity):  # not replaced meanwhile
+            self.record_check(check, result)
+
+    def record_check(self, check: Target, result: Result) -> None:
+        """Feed one connectivity check's result to `connectivity`; when the instance goes
+        offline or comes back, hold the targets that failed with it and tell alerting."""
+        if result.reason == Reason.MONITOR_ERROR:
+            return  # the monitor's own resources, not the uplink: no verdict either
+        change = self.connectivity.observe(check.id, result)
+        if change is not None:
+            self._uplink_changed(change)
+
+    def _uplink_changed(self, change: Change) -> None:
+        if change.state is Uplink.OFFLINE:
+            held = self._hold_failing(change.since, change.at)
+            log.warning(
+                "the monitor is offline: every connectivity check fails",
+                extra=kv(since=datetime.fromtimestamp(change.since, UTC).isoformat(), held=held),
+            )
+        else:
+            log.warning("connectivity restored", extra=kv(offline_seconds=round(change.duration, 1)))
+        if self.alerting is not None:
+            self.alerting.on_uplink(change)
+
+    def _hold_failing(self, since: float, now: float) -> int:
+        """The instance just went offline: hold the external targets whose probes have
+        not reached them since its uplink went (`since`), but for those already DOWN
+        before. Returns how many are held."""
+        held = 0
+        for target in self.config.targets.values():
+            status = self.states.statuses.get(target.id)
+            last = status.last if status is not None else None
+            if status is None or last is None or not target.external:
+                continue
+            if last.reason not in UNREACHED or last.started < since:
+                continue
+            if status.underlying is State.DOWN and (status.maintenance or status.since < since):
+                continue  # DOWN before the uplink went: a real outage
+            held += 1
+            event = self.states.withhold(target.id, now, Reason.MONITOR_OFFLINE)
+            if event is not None:
+                self._emit(event, target)
+        return held
 
     def _emit(self, event: Event, target: Target) -> None:
         self.store.add_event(event)
@@ -328,6 +403,8 @@ class Monitor:
         """Swap in a validated configuration."""
         self.config = config
         self.states.sync(config.targets)
+        self.connectivity.update(config.settings.connectivity)
+        self.uplink.set_targets(config.settings.connectivity)
         self.heartbeats.retain(config.targets)
         if self.alerting is not None:
             self.alerting.reload(config)

@@ -25,6 +25,7 @@ from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from monitor import log as logsetup
 from monitor.config import Config
+from monitor.errors import StoreError
 from monitor.log import kv
 from monitor.runtime import Monitor
 from monitor.store.registry import open_store
@@ -35,7 +36,7 @@ from monitor.web.guard import MAX_CONNECTIONS, Guard, connection_budget, guarded
 log = logging.getLogger(__name__)
 METRICS_CONNECTIONS = 64  # the metrics listener's share of the web connections
 SWITCH_INTERVAL = 0.001  # seconds a thread may hold the GIL while another waits
-EXIT_CANNOT_START, EXIT_DATA_DIR = 1, 2
+EXIT_CANNOT_START, EXIT_DATA_DIR, EXIT_STORE = 1, 2, 2
 
 
 def uvicorn_config(app: ASGIApp, lifespan: Literal["on", "off"] = "on", guard: Guard | None = None) -> uvicorn.Config:
@@ -170,8 +171,8 @@ def _web_guards(config: Config, monitor: Monitor, beside: bool) -> tuple[Guard, 
 
 
 def serve(config: Config, log_level: str = "info", prepare: Callable[[Config], Config] | None = None) -> int:
-    """Run until stopped; 0 on a clean stop, 2 when the data directory is unusable, 1
-    when it cannot listen. `prepare` is applied to every configuration loaded by a
+    """Run until stopped; 0 on a clean stop, 2 when the data directory or the store is
+    unusable, 1 when it cannot listen. `prepare` is applied to every configuration loaded by a
     reload (the command line's overrides)."""
     settings = config.settings
     problem = data_dir_problem(settings.data_dir)
@@ -193,7 +194,13 @@ def serve(config: Config, log_level: str = "info", prepare: Callable[[Config], C
                 sock.close()
             return EXIT_CANNOT_START
     store = open_store(settings)
-    monitor = Monitor(config, store, alerting=True, prepare=prepare)
+    try:
+        monitor = Monitor(config, store, alerting=True, prepare=prepare)  # opens the outbox
+    except StoreError as exc:  # e.g. the database went away since the check at start
+        print(f"monitor: {exc}; not starting", file=sys.stderr)
+        for sock in sockets:
+            sock.close()
+        return EXIT_STORE
     app = create_app(monitor, manage=True, watch_config=True, metrics=settings.metrics_listen is None)
     public, private = _web_guards(config, monitor, beside=len(sockets) > 1)
     beside = [(Beside(uvicorn_config(create_metrics_app(monitor), "off", private)), s) for s in sockets[1:]]

@@ -15,12 +15,17 @@ first degraded probe and DEGRADED -> UP at the first clean one. The events, and 
 availability, the incidents, the report and the alerts' `since` and durations, all use
 these times. A change is never dated before the previous shown change (a streak that
 began inside a maintenance window starts when the window ended).
+
+`withhold` is the other way in: no verdict for now (the monitor itself is offline, see
+`monitor.connectivity`). The target shows UNKNOWN with the reason given, its streaks
+start again, and its next `observe` judges it as from UNKNOWN. The caller decides when
+(the runtime: a failing probe of an external target while the monitor is offline).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from monitor.config import Target
 from monitor.result import Event, Reason, Result, State
@@ -97,11 +102,34 @@ class StateMachine:
         status.counts[result.ok] += 1
         _count(status, result)
         new = _next_state(status, target, result)
-        if new == status.underlying:
-            return None
-        old, status.underlying = status.underlying, new
-        status.reason, status.detail = result.reason, result.detail
+        old = status.underlying
+        if new != old or new == State.UNKNOWN:  # while UNKNOWN: the latest's reason
+            status.underlying = new
+            status.reason, status.detail = result.reason, result.detail
+        if new == old:
+            return self._show(target.id, status, result.started or 0.0)
         return self._show(target.id, status, max(_began(status, old, new, result), status.since))
+
+    def withhold(self, target_id: str, at: float, reason: str, result: Result | None = None) -> Event | None:
+        """No verdict on the target for now: it shows UNKNOWN with `reason` (MAINTENANCE
+        still overlays it) and its consecutive counts start again. `result`, a probe's
+        new result, is counted and kept as its last; a failed last result is kept with
+        `reason` as its reason (its own goes first in its detail), as that is what the
+        target shows until it is judged again."""
+        status = self.status(target_id)
+        if result is not None:
+            status.last = result
+            status.counts[result.ok] += 1
+        last = status.last
+        if last is not None and not last.ok and last.reason != reason:
+            status.last = replace(
+                last, reason=reason, detail=f"{last.reason}: {last.detail}" if last.detail else last.reason
+            )
+        status.failures = status.successes = status.clean = status.degraded = 0
+        if status.underlying != State.UNKNOWN or status.reason != reason:
+            status.underlying = State.UNKNOWN
+            status.reason, status.detail = reason, status.last.detail if status.last else ""
+        return self._show(target_id, status, at)
 
     def set_maintenance(self, target_id: str, active: bool, now: float) -> Event | None:
         status = self.status(target_id)

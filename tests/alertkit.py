@@ -1,12 +1,14 @@
 """Shared pieces of the alerting tests: a configuration builder, an alert, a controllable
-clock and a real local HTTP receiver (a webhook endpoint on 127.0.0.1)."""
+clock, an outbox that shows what the dispatcher saw, and a real local HTTP receiver (a
+webhook endpoint on 127.0.0.1)."""
 
 from __future__ import annotations
 
 import json
 import socket
 import threading
-from collections.abc import Iterator, Mapping
+from collections import Counter, defaultdict
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -14,8 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from monitor.config import Config, NotifierConfig, Settings, Target
+from monitor.errors import StoreError
 from monitor.notifiers.base import Alert
 from monitor.notifiers.webhook import WebhookSpec
+from monitor.store import Entry
+from monitor.store.sqlite.outbox import SQLiteOutbox
 
 
 class Clock:
@@ -41,6 +46,34 @@ def alert(ident: str = "web:down:1", kind: str = "down") -> Alert:
         reason="timeout",
         at=1_800_000_000.0,
     )
+
+
+class WatchedOutbox(SQLiteOutbox):
+    """The SQLite outbox, remembering what each look at a queue's head found (`looks`) and
+    how often a look failed (`errors`), so a test can await what the dispatcher did.
+
+    A worker that found nothing due waits, until woken or until the found entry's next
+    attempt: once `idle(notifier)` holds, nothing more is sent without a new `wake()`
+    or that attempt time passing."""
+
+    def __init__(self, *args: Any, **kw: Any) -> None:
+        super().__init__(*args, **kw)
+        self.looks: defaultdict[str, list[Entry | None]] = defaultdict(list)
+        self.errors: Counter[str] = Counter()
+
+    def head(self, notifier: str, skip: Collection[int] = ()) -> Entry | None:
+        try:
+            entry = super().head(notifier, skip)
+        except StoreError:
+            self.errors[notifier] += 1
+            raise
+        self.looks[notifier].append(entry)
+        return entry
+
+    def idle(self, notifier: str) -> bool:
+        """The last look found nothing due: an empty queue, or a head to retry later."""
+        looks = self.looks[notifier]
+        return bool(looks) and (looks[-1] is None or looks[-1].next_at > self.clock())
 
 
 def target(tid: str, name: str, notify: tuple[str, ...], **kw: Any) -> Target:

@@ -11,7 +11,6 @@ import socket
 import ssl
 import subprocess
 import threading
-import time
 import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,6 +25,7 @@ from monitor.runtime import Monitor
 from monitor.serve import Beside, Server, uvicorn_config
 from monitor.store.sqlite.store import SQLiteStore
 from monitor.web import create_app, create_metrics_app
+from tests.waiting import NotInTime, wait_for
 
 
 def free_port() -> int:
@@ -203,12 +203,14 @@ def live_monitor(config_path: Path, uptime_refresh: float = 1.0) -> Iterator[Liv
 
     thread = threading.Thread(target=serve)
     thread.start()
+
+    def started() -> bool:
+        if not thread.is_alive():
+            raise RuntimeError("the monitor app did not start")
+        return bool(built and built[0][1].started and all(s.started for s, _ in built[0][1].beside))
+
     try:
-        deadline = time.monotonic() + 10
-        while not (built and built[0][1].started and all(s.started for s, _ in built[0][1].beside)):
-            if time.monotonic() > deadline or not thread.is_alive():
-                raise RuntimeError("the monitor app did not start")
-            time.sleep(0.02)
+        wait_for(started, 10, what="the monitor app and its metrics listener serving", every=0.02)
         yield LiveMonitor(built[0][0], f"http://127.0.0.1:{port}", f"http://127.0.0.1:{metrics_port}")
     finally:
         if built:
@@ -223,17 +225,18 @@ def process(args: list[str], ready_url: str, log: Path) -> Iterator[subprocess.P
     """Run a server program until the context ends; wait until `ready_url` answers 200."""
     with log.open("wb") as out:
         proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT)
+
+    def ready() -> bool:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{args[0]} exited: {log.read_text()[-2000:]}")
+        with urllib.request.urlopen(ready_url, timeout=1) as ok:
+            return bool(ok.status == 200)
+
     try:
-        deadline = time.monotonic() + 20
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"{args[0]} exited: {log.read_text()[-2000:]}")
-            with contextlib.suppress(OSError), urllib.request.urlopen(ready_url, timeout=1) as ok:
-                if ok.status == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"{args[0]} not ready: {log.read_text()[-2000:]}")
-            time.sleep(0.1)
+        try:
+            wait_for(ready, 20, what=f"{args[0]} answering {ready_url}", ignoring=(OSError,))
+        except NotInTime as exc:
+            raise NotInTime(f"{exc}: {log.read_text()[-2000:]}") from None
         yield proc
     finally:
         proc.terminate()

@@ -26,6 +26,7 @@ def targets(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Farm]:
         yield running
 
 
+@pytest.mark.integration
 def test_the_monitor_and_the_exporter_are_measured_side_by_side(targets: Farm, tmp_path: Path) -> None:
     need(blackbox.BINARY, "prometheus-blackbox-exporter")
     specs = runs.kind_targets(targets, "http", 20)
@@ -47,6 +48,7 @@ def test_the_monitor_and_the_exporter_are_measured_side_by_side(targets: Farm, t
     assert "monitor run" in mon.command
 
 
+@pytest.mark.integration
 def test_the_capacity_run_reads_lag_latency_memory_and_the_metrics(targets: Farm, tmp_path: Path) -> None:
     result = runs.capacity(tmp_path, targets, 20, 1.0, window=2.0, every=4, cpu=None, scrape=True, warmup=1.0)
     assert result.started > 0
@@ -56,6 +58,7 @@ def test_the_capacity_run_reads_lag_latency_memory_and_the_metrics(targets: Farm
     assert result.scrape_seconds is not None
 
 
+@pytest.mark.integration
 def test_the_status_page_is_timed(targets: Farm, tmp_path: Path) -> None:
     result = runs.status_page(tmp_path, targets, 10, settle=2.0, repeat=2, cpu=None)
     assert result.status == 200

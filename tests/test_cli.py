@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import sqlite3
 import subprocess
 import sys
 import time
@@ -133,6 +134,30 @@ def test_check_judges_push_targets_from_the_heartbeats_monitor_run_stored(tmp_pa
     assert rows["backup"]["state"] == "UP", rows
     assert rows["report"]["state"] == "DOWN" and rows["report"]["reason"] == "reported_down"
     assert done.returncode == 1
+
+
+def test_migrate_creates_the_sqlite_schema_then_finds_it_up_to_date(tmp_path: Path) -> None:
+    path = tmp_path / "t.toml"
+    path.write_text('[targets.web]\nurl = "http://127.0.0.1:1/"\n')
+    first = monitor("migrate", "-c", str(path))
+    assert first.returncode == 0, first.stderr
+    assert (
+        first.stdout.startswith(str(tmp_path / "data" / "monitor.db"))
+        and "migrated from schema version 0" in first.stdout
+    )
+    again = monitor("migrate", "-c", str(path))
+    assert again.returncode == 0 and "up to date" in again.stdout
+
+
+def test_migrate_exits_2_on_a_database_newer_than_itself(tmp_path: Path) -> None:
+    path = tmp_path / "t.toml"
+    path.write_text('[targets.web]\nurl = "http://127.0.0.1:1/"\n')
+    (tmp_path / "data").mkdir()
+    with sqlite3.connect(tmp_path / "data" / "monitor.db") as conn:
+        conn.execute("CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)")
+        conn.execute("INSERT INTO meta VALUES ('schema_version', '99')")
+    done = monitor("migrate", "-c", str(path))
+    assert done.returncode == 2 and "newer than this monitor" in done.stderr and "Traceback" not in done.stderr
 
 
 @pytest.mark.parametrize("passive", [True, False])

@@ -7,6 +7,8 @@ import ast
 from collections.abc import Iterator
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "monitor"
 
@@ -43,14 +45,26 @@ def test_only_the_sqlite_backend_imports_sqlite3() -> None:
     assert offenders == []
 
 
-def test_a_backend_is_reached_only_through_the_store_registry() -> None:
-    backend, registry = PACKAGE / "store" / "sqlite", PACKAGE / "store" / "registry.py"
+def test_only_the_postgresql_backend_imports_psycopg() -> None:
+    backend = PACKAGE / "store" / "postgres"
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path, tree in modules()
+        if any(name.split(".")[0] in ("psycopg", "psycopg_pool") for name in imported(tree))
+        and backend not in path.parents
+    ]
+    assert offenders == []
+
+
+@pytest.mark.parametrize("package", ["sqlite", "postgres"])
+def test_a_backend_is_reached_only_through_the_store_registry(package: str) -> None:
+    backend, registry = PACKAGE / "store" / package, PACKAGE / "store" / "registry.py"
     offenders = [
         str(path.relative_to(ROOT))
         for path, tree in modules()
         if path != registry
         and backend not in path.parents
-        and any(name.startswith("monitor.store.sqlite") for name in imported(tree))
+        and any(name.startswith(f"monitor.store.{package}") for name in imported(tree))
     ]
     assert offenders == []
 

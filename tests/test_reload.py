@@ -20,7 +20,8 @@ import httpx
 import pytest
 
 from tests.sites import Site
-from tests.test_run import config_text, free_port, wait_for
+from tests.test_run import config_text, free_port
+from tests.waiting import wait_for
 
 TOKEN = "reload-test-admin-token"
 
@@ -46,10 +47,17 @@ class Run:
                 cwd=self.log.parent,
                 env={**os.environ, "MONITOR_ADMIN_TOKEN": TOKEN},
             )
-        wait_for(lambda: 'probe_success{target="home"} 1.0' in self.metrics())
+        self.await_metric('probe_success{target="home"} 1.0')
 
     def metrics(self) -> str:
+        assert self.proc is not None and self.proc.poll() is None, f"monitor run exited: {self.log.read_text()}"
         return httpx.get(f"{self.base}/metrics", timeout=5).text
+
+    def await_metric(self, line: str) -> None:
+        wait_for(lambda: line in self.metrics(), what=f"/metrics showing {line}", ignoring=(httpx.HTTPError,))
+
+    def await_log(self, text: str) -> None:
+        wait_for(lambda: text in self.log.read_text(), what=f"{text!r} logged")
 
     def probes(self, target: str) -> float:
         found = re.search(rf'monitor_probes_total{{result="success",target="{target}"}} ([\d.e+]+)', self.metrics())
@@ -63,7 +71,7 @@ class Run:
     def assert_still_probing(self) -> None:
         assert self.proc is not None and self.proc.poll() is None
         before = self.probes("home")
-        wait_for(lambda: self.probes("home") > before)
+        wait_for(lambda: self.probes("home") > before, what="another probe of home", ignoring=(httpx.HTTPError,))
 
 
 @pytest.fixture
@@ -107,7 +115,7 @@ def test_a_binary_file_is_reported_the_running_one_keeps_probing_and_a_good_one_
     runs.append(run)
     run.start()
     run.path.write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\xff\xfe\x00binary")  # saved in place
-    wait_for(lambda: "monitor_config_last_reload_successful 0.0" in run.metrics())
+    run.await_metric("monitor_config_last_reload_successful 0.0")
     status = run.reload_status()
     assert status["ok"] is False
     assert any("cannot read the file: it is not UTF-8 text" in p for p in status["problems"])
@@ -115,7 +123,7 @@ def test_a_binary_file_is_reported_the_running_one_keeps_probing_and_a_good_one_
     assert "configuration rejected; the running one stays" in log and "not UTF-8" in log
     run.assert_still_probing()
     replace(run.path, run.text("home", "api").encode())
-    wait_for(lambda: 'probe_success{target="api"} 1.0' in run.metrics())
+    run.await_metric('probe_success{target="api"} 1.0')
     assert "monitor_config_last_reload_successful 1.0" in run.metrics()
     assert run.reload_status()["ok"] is True
 
@@ -131,10 +139,10 @@ def test_a_symlink_re_pointed_atomically_is_followed(tmp_path: Path, site: Site,
     runs.append(run)
     run.start()
     relink(link, "../v2/targets.toml")
-    wait_for(lambda: 'probe_success{target="api"} 1.0' in run.metrics())
+    run.await_metric('probe_success{target="api"} 1.0')
     # The link's new folder is watched too: an edit there is picked up.
     replace(tmp_path / "v2" / "targets.toml", run.text("home", "api", "third").encode())
-    wait_for(lambda: 'probe_success{target="third"} 1.0' in run.metrics())
+    run.await_metric('probe_success{target="third"} 1.0')
 
 
 def test_the_configmap_data_link_swap_is_followed(tmp_path: Path, site: Site, runs: list[Run]) -> None:
@@ -158,9 +166,9 @@ def test_the_configmap_data_link_swap_is_followed(tmp_path: Path, site: Site, ru
     runs.append(run)
     run.start()
     publish(2, "home", "api")
-    wait_for(lambda: 'probe_success{target="api"} 1.0' in run.metrics())
+    run.await_metric('probe_success{target="api"} 1.0')
     publish(3, "home", "api", "third")
-    wait_for(lambda: 'probe_success{target="third"} 1.0' in run.metrics())
+    run.await_metric('probe_success{target="third"} 1.0')
     assert "monitor_config_last_reload_successful 1.0" in run.metrics()
 
 
@@ -172,12 +180,12 @@ def test_sighup_with_a_broken_file_keeps_the_running_one(tmp_path: Path, site: S
     assert run.proc is not None
     replace(run.path, b"a = " + b"[" * 100_000 + b"]" * 100_000 + b"\n")
     run.proc.send_signal(signal.SIGHUP)
-    wait_for(lambda: "monitor_config_last_reload_successful 0.0" in run.metrics())
-    wait_for(lambda: "nested too deeply" in run.log.read_text())
+    run.await_metric("monitor_config_last_reload_successful 0.0")
+    run.await_log("nested too deeply")
     assert any("nested too deeply" in p for p in run.reload_status()["problems"])
     run.assert_still_probing()
     run.path.write_bytes(b"\xff\xfe\x00\x00")  # and a binary one, by SIGHUP again
     run.proc.send_signal(signal.SIGHUP)
-    wait_for(lambda: "not UTF-8" in run.log.read_text())
+    run.await_log("not UTF-8")
     run.assert_still_probing()
     assert "Traceback" not in run.log.read_text()

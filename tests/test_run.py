@@ -8,14 +8,14 @@ import signal
 import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.sites import Site
+from tests.waiting import wait_for
 
 
 def free_port() -> int:
@@ -23,18 +23,6 @@ def free_port() -> int:
         s.bind(("127.0.0.1", 0))
         port: int = s.getsockname()[1]
         return port
-
-
-def wait_for(check: Callable[[], bool], seconds: float = 20.0) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        try:
-            if check():
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError(f"condition not met within {seconds}s")
 
 
 def config_text(port: int, targets: str) -> str:
@@ -58,6 +46,12 @@ class Running:
     def metrics(self) -> str:
         return httpx.get(f"{self.base}/metrics", timeout=5).text
 
+    def await_metric(self, line: str) -> None:
+        wait_for(lambda: line in self.metrics(), what=f"/metrics showing {line}", ignoring=(httpx.HTTPError,))
+
+    def await_log(self, text: str, times: int = 1) -> None:
+        wait_for(lambda: self.log.read_text().count(text) >= times, what=f"{text!r} logged {times} time(s)")
+
 
 @pytest.fixture
 def running(tmp_path: Path) -> Iterator[tuple[Running, subprocess.Popen[bytes]]]:
@@ -72,7 +66,11 @@ def running(tmp_path: Path) -> Iterator[tuple[Running, subprocess.Popen[bytes]]]
                 cwd=tmp_path,
             )
         try:
-            wait_for(lambda: httpx.get(f"{run.base}/healthz", timeout=2).status_code == 200)
+            wait_for(
+                lambda: httpx.get(f"{run.base}/healthz", timeout=2).status_code == 200,
+                what="/healthz answering 200",
+                ignoring=(httpx.HTTPError,),
+            )
             yield run, proc
         finally:
             if proc.poll() is None:
@@ -82,7 +80,7 @@ def running(tmp_path: Path) -> Iterator[tuple[Running, subprocess.Popen[bytes]]]
 
 def test_it_serves_probes_and_exports_the_result(running: tuple[Running, subprocess.Popen[bytes]]) -> None:
     run, _ = running
-    wait_for(lambda: 'probe_success{target="home"} 1.0' in run.metrics())
+    run.await_metric('probe_success{target="home"} 1.0')
     assert httpx.get(f"{run.base}/readyz", timeout=5).json()["ready"] is True
     assert "monitor_build_info" in run.metrics()
 
@@ -91,11 +89,12 @@ def test_a_bad_configuration_is_rejected_and_the_running_one_stays(
     running: tuple[Running, subprocess.Popen[bytes]],
 ) -> None:
     run, proc = running
-    wait_for(lambda: 'probe_success{target="home"} 1.0' in run.metrics())
+    run.await_metric('probe_success{target="home"} 1.0')
     run.write(f'[targets.home]\nurl = "{run.site.url}/ok"\ninterval = "often"\n')  # the file watcher sees it
-    wait_for(lambda: "monitor_config_last_reload_successful 0.0" in run.metrics())
+    run.await_metric("monitor_config_last_reload_successful 0.0")
+    rejected = run.log.read_text().count("configuration rejected")
     proc.send_signal(signal.SIGHUP)
-    time.sleep(0.5)
+    run.await_log("configuration rejected", rejected + 1)  # the SIGHUP's reload rejected it again
     assert proc.poll() is None
     assert 'probe_success{target="home"} 1.0' in run.metrics()
     assert "configuration rejected" in run.log.read_text() and "targets.home.interval" in run.log.read_text()
@@ -103,10 +102,10 @@ def test_a_bad_configuration_is_rejected_and_the_running_one_stays(
 
 def test_a_reload_adds_and_removes_targets(running: tuple[Running, subprocess.Popen[bytes]]) -> None:
     run, proc = running
-    wait_for(lambda: 'probe_success{target="home"} 1.0' in run.metrics())
+    run.await_metric('probe_success{target="home"} 1.0')
     run.write(f'[targets.api]\nurl = "{run.site.url}/fail"\n')
     proc.send_signal(signal.SIGHUP)
-    wait_for(lambda: 'probe_success{target="api"} 0.0' in run.metrics())
+    run.await_metric('probe_success{target="api"} 0.0')
     text = run.metrics()
     assert 'target="home"' not in text
     assert "monitor_config_last_reload_successful 1.0" in text
@@ -114,7 +113,7 @@ def test_a_reload_adds_and_removes_targets(running: tuple[Running, subprocess.Po
 
 def test_sigterm_stops_it_cleanly_with_exit_0(running: tuple[Running, subprocess.Popen[bytes]]) -> None:
     run, proc = running
-    wait_for(lambda: 'probe_success{target="home"} 1.0' in run.metrics())
+    run.await_metric('probe_success{target="home"} 1.0')
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=20) == 0
     assert "monitor stopped" in run.log.read_text()
@@ -135,7 +134,7 @@ def test_the_history_survives_a_restart(tmp_path: Path) -> None:
                     env={**os.environ},
                 )
             try:
-                wait_for(lambda: 'monitor_target_state{state="DOWN",target="api"} 1.0' in run.metrics())
+                run.await_metric('monitor_target_state{state="DOWN",target="api"} 1.0')
             finally:
                 proc.send_signal(signal.SIGTERM)
                 assert proc.wait(timeout=20) == 0
@@ -155,9 +154,9 @@ def test_command_line_overrides_survive_a_reload(tmp_path: Path) -> None:
                 cwd=tmp_path,
             )
         try:
-            wait_for(lambda: 'probe_success{target="home"} 1.0' in run.metrics())
+            run.await_metric('probe_success{target="home"} 1.0')
             proc.send_signal(signal.SIGHUP)
-            wait_for(lambda: "configuration reloaded" in run.log.read_text())
+            run.await_log("configuration reloaded")
         finally:
             proc.send_signal(signal.SIGTERM)
             assert proc.wait(timeout=20) == 0
@@ -167,7 +166,7 @@ def test_command_line_overrides_survive_a_reload(tmp_path: Path) -> None:
 
 def test_it_tells_the_person_who_started_it_where_the_page_and_the_admin_view_are(running) -> None:
     run, _ = running
-    wait_for(lambda: "status page:" in run.log.read_text())
+    run.await_log("status page:")
     text = run.log.read_text()
     assert f"status page: {run.base}/" in text
     assert f"admin view:  off; start with MONITOR_ADMIN_TOKEN=<a long random secret> to open {run.base}/admin" in text

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import time
 
 from monitor.config import Target
-from monitor.scheduler import Scheduler
+from monitor.scheduler import EARLY, Scheduler
+from tests.waiting import until
 
 
 def target(tid: str, interval: float = 10.0) -> Target:
@@ -21,19 +23,26 @@ class Clock:
 
 
 class Recorder:
-    """A probe runner that records starts and blocks until released."""
+    """A probe runner that records starts (and their monotonic times) and blocks until released."""
 
     def __init__(self) -> None:
         self.started: list[str] = []
+        self.times: dict[str, list[float]] = {}
         self.release = asyncio.Event()
 
     async def __call__(self, t: Target) -> None:
         self.started.append(t.id)
+        self.times.setdefault(t.id, []).append(time.monotonic())
         await self.release.wait()
 
 
 def dues(s: Scheduler) -> dict[str, float]:
     return {tid: entry.due for tid, entry in s._entries.items()}
+
+
+async def finished(s: Scheduler) -> None:
+    """Wait until every probe started has returned."""
+    await until(lambda: s.in_flight == 0, what="the probes in flight returning")
 
 
 def test_it_spreads_targets_evenly_across_their_interval() -> None:
@@ -66,7 +75,7 @@ async def test_it_never_probes_one_target_twice_at_once_and_skips_the_slot() -> 
     await asyncio.sleep(0)
     assert runner.started == ["a"] and s.stats.skipped_overlap == 1
     runner.release.set()
-    await asyncio.sleep(0.01)
+    await finished(s)
     clock.now += 10
     s._dispatch_due()
     await asyncio.sleep(0)
@@ -81,7 +90,7 @@ async def test_slots_stay_on_the_grid_and_missed_slots_are_skipped_not_bunched()
     start = dues(s)["a"]
     clock.now += 35.5  # the loop was stalled for three and a half intervals
     s._dispatch_due()
-    await asyncio.sleep(0.01)
+    await finished(s)
     assert runner.started == ["a"]
     assert dues(s)["a"] == start + 40
 
@@ -95,7 +104,7 @@ async def test_it_bounds_concurrency_and_starts_waiting_probes_as_others_finish(
     await asyncio.sleep(0)
     assert len(runner.started) == 2 and s.in_flight == 2  # two running, two waiting their turn
     runner.release.set()
-    await asyncio.sleep(0.01)
+    await finished(s)
     assert sorted(runner.started) == ["t0", "t1", "t2", "t3"]
 
 
@@ -107,7 +116,7 @@ async def test_it_reports_how_late_each_probe_started() -> None:
     s.set_targets([target("a")])
     clock.now += 0.25
     s._dispatch_due()
-    await asyncio.sleep(0.01)
+    await finished(s)
     assert lags == [0.25]
 
 
@@ -116,8 +125,11 @@ async def test_the_loop_runs_probes_on_schedule_in_real_time() -> None:
     runner.release.set()
     s = Scheduler(runner)
     s.set_targets([target("a", interval=0.05), target("b", interval=0.05)])
+    slots = dues(s)
     task = asyncio.create_task(s.run())
-    await asyncio.sleep(0.3)
+    await until(lambda: min(runner.started.count("a"), runner.started.count("b")) >= 3, what="three probes each")
     task.cancel()
     await asyncio.gather(task, return_exceptions=True)
     assert runner.started.count("a") >= 3 and runner.started.count("b") >= 3
+    for tid, times in runner.times.items():  # never early: the n-th start is at or after the n-th slot
+        assert all(at >= slots[tid] + n * 0.05 - EARLY for n, at in enumerate(times)), (tid, times)

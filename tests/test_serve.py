@@ -18,7 +18,15 @@ import pytest
 
 from monitor.serve import welcome
 from tests.sites import Site
-from tests.test_run import free_port, wait_for
+from tests.test_run import free_port
+from tests.waiting import wait_for
+
+
+def answering(url: str) -> None:
+    """Wait until `url` answers 200 (the listener is up)."""
+    wait_for(
+        lambda: httpx.get(url, timeout=2).status_code == 200, what=f"{url} answering 200", ignoring=(httpx.HTTPError,)
+    )
 
 
 def test_it_links_to_loopback_when_listening_on_every_address(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -79,8 +87,8 @@ def test_with_metrics_listen_metrics_and_probe_are_served_there_only(tmp_path: P
     public, private = free_port(), free_port()
     table = f'listen = "127.0.0.1:{public}"\nmetrics_listen = "127.0.0.1:{private}"'
     with running(tmp_path, table):
-        wait_for(lambda: httpx.get(f"http://127.0.0.1:{public}/healthz", timeout=2).status_code == 200)
-        wait_for(lambda: httpx.get(f"http://127.0.0.1:{private}/metrics", timeout=2).status_code == 200)
+        answering(f"http://127.0.0.1:{public}/healthz")
+        answering(f"http://127.0.0.1:{private}/metrics")
         metrics = httpx.get(f"http://127.0.0.1:{private}/metrics", timeout=5)
         assert "monitor_build_info" in metrics.text
         probe = httpx.get(f"http://127.0.0.1:{private}/probe?target=home", timeout=5)
@@ -95,7 +103,7 @@ def test_with_metrics_listen_metrics_and_probe_are_served_there_only(tmp_path: P
 def test_without_metrics_listen_metrics_stay_on_listen_and_probe_is_not_served(tmp_path: Path) -> None:
     public = free_port()
     with running(tmp_path, f'listen = "127.0.0.1:{public}"'):
-        wait_for(lambda: httpx.get(f"http://127.0.0.1:{public}/healthz", timeout=2).status_code == 200)
+        answering(f"http://127.0.0.1:{public}/healthz")
         assert "monitor_build_info" in httpx.get(f"http://127.0.0.1:{public}/metrics", timeout=5).text
         assert httpx.get(f"http://127.0.0.1:{public}/probe?target=home", timeout=5).status_code == 404
 
@@ -105,7 +113,7 @@ def test_sigterm_stops_both_listeners_with_exit_0(tmp_path: Path) -> None:
     table = f'listen = "127.0.0.1:{public}"\nmetrics_listen = "127.0.0.1:{private}"'
     with Site() as site:
         proc = start(tmp_path, table, site)
-        wait_for(lambda: httpx.get(f"http://127.0.0.1:{private}/metrics", timeout=2).status_code == 200)
+        answering(f"http://127.0.0.1:{private}/metrics")
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=20) == 0
     for port in (public, private):
@@ -137,7 +145,7 @@ def test_a_request_with_bare_lf_line_endings_is_refused_on_both_listeners(tmp_pa
     public, private = free_port(), free_port()
     table = f'listen = "127.0.0.1:{public}"\nmetrics_listen = "127.0.0.1:{private}"'
     with running(tmp_path, table):
-        wait_for(lambda: httpx.get(f"http://127.0.0.1:{private}/metrics", timeout=2).status_code == 200)
+        answering(f"http://127.0.0.1:{private}/metrics")
         assert raw(public, b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").startswith(b"HTTP/1.1 200")
         for port in (public, private):
             answer = raw(port, request_bytes)
@@ -158,7 +166,7 @@ def exchange(port: int, request: bytes) -> bytes:
 def test_a_body_over_the_limit_is_refused_before_it_is_read_and_a_chunked_one_is_cut(tmp_path: Path) -> None:
     port = free_port()
     with running(tmp_path, f'listen = "127.0.0.1:{port}"', env={"MONITOR_ADMIN_TOKEN": ADMIN_TOKEN}):
-        wait_for(lambda: httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200)
+        answering(f"http://127.0.0.1:{port}/healthz")
         admin = (
             f"POST /admin/api/maintenance HTTP/1.1\r\nHost: m\r\nAuthorization: Bearer {ADMIN_TOKEN}\r\n"
             "Content-Type: application/json\r\n"

@@ -165,7 +165,13 @@ def test_every_alert_template_renders_every_kind_in_both_languages(kind: str, la
     ):
         text = texts.render(template, alert)
         assert text.strip() and not LEFTOVER.search(text), (template, text)
-    about_the_monitor = kind in ("test", "storage_failing", "storage_recovered")
+    about_the_monitor = kind in (
+        "test",
+        "storage_failing",
+        "storage_recovered",
+        "connectivity_lost",
+        "connectivity_restored",
+    )
     assert ("Status Pemkab" if about_the_monitor else "Website") in texts.render("title.txt.j2", alert)
 
 
@@ -175,3 +181,22 @@ def test_every_notify_test_line_renders_in_both_languages(lang: str) -> None:
     for outcome in ("delivered", "unknown", "none", "failed"):
         line = texts.render("notify_test.txt.j2", name="oncall", type="telegram", outcome=outcome, error="HTTP 404")
         assert line.strip() and "\n" not in line
+
+
+def storage_reasons() -> set[str]:
+    """Every short reason a backend gives a failing store (`StoreHealth.reason`)."""
+    from monitor.store.postgres import failures as pg
+    from monitor.store.sqlite import failures as lite
+
+    return {*lite._BY_CODE.values(), *lite._BY_ERRNO.values(), *pg._BY_STATE.values(), pg.UNREACHABLE}
+
+
+def test_every_reason_a_store_fails_with_reads_in_indonesian() -> None:
+    texts = Texts("id", "Asia/Jakarta", "Status Pemkab")
+    reasons = storage_reasons() | {"authentication failed"}
+    for reason in sorted(reasons):
+        alert = Alert(
+            "monitor:storage_failing:1", "storage_failing", "monitor", "Status Pemkab", "", "", "", reason, AT
+        )
+        title = texts.render("title.txt.j2", alert)
+        assert "penyimpanan gagal" in title and reason not in title, (reason, title)

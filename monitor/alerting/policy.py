@@ -22,6 +22,9 @@ Driven by incident events (`on_event`) and a periodic `tick` (every ~10 s), it r
   is on (`MONITOR_ADMIN_TOKEN` set), else nowhere.
 - Flapping: `flap_changes` state changes within `flap_window` -> one "flapping" alert and
   silence until no change for `flap_window`, then one "stable" alert.
+- UNKNOWN (a target held while the monitor itself is offline, `monitor.connectivity`)
+  neither ends nor opens anything: an open outage stays open, without reminders or
+  escalation until the target is DOWN again, and its "up" comes when it is judged UP.
 - Restart: `restore()` resumes each target from its restored state *and* from what was
   last said about it before (the outbox's newest "down"/"up"/"degraded" and
   "flapping"/"stable", `Outbox.latest`): an outage announced as "down" is open again at
@@ -175,9 +178,12 @@ class Policy:
         out: list[Outgoing] = []
         if last is not None and last.alert.kind == "down" and last.alert.since is not None:
             same = round(last.alert.since) == round(since)
-            # In maintenance after an unanswered "down": the target went into the window
-            # down, and its outage stays open through it (a window does not end one).
-            if (state == State.DOWN and same) or track.flapping or state == State.MAINTENANCE:
+            # After an unanswered "down", the outage announced is still open, and its
+            # recovery will be announced: in maintenance (the target went into the window
+            # down, and a window does not end an outage) and UNKNOWN (held while the
+            # monitor was offline).
+            held = state in (State.MAINTENANCE, State.UNKNOWN)
+            if (state == State.DOWN and same) or track.flapping or held:
                 self._resume_down(target_id, track, last.alert.since, last.notifiers)
             elif state in (State.UP, State.DEGRADED) and last.alert.since < since:
                 out += self._lost_recovery(target_id, track, last, since)
@@ -279,7 +285,7 @@ class Policy:
             if track.state == State.DOWN and track.problem is None and not track.flapping:
                 out += self._open_down(target, track, track.since, track.pending_from)
         problem = track.problem
-        if problem and problem.state == State.DOWN and not track.flapping:
+        if problem and problem.state == State.DOWN and track.state == State.DOWN and not track.flapping:
             out += self._escalate(target, track, problem, now)
             out += self._remind(target, track, problem, now)
         return out + self._certificate(target, track, now)
@@ -287,6 +293,8 @@ class Policy:
     # -- transitions ----------------------------------------------------------------
 
     def _transition(self, target: Target, track: _Track, old: State, at: float) -> list[Outgoing]:
+        if track.state == State.UNKNOWN:
+            return []  # the monitor lost sight of it (offline): an open problem stays open
         out: list[Outgoing] = []
         problem = track.problem
         if problem and problem.state != track.state:

@@ -12,6 +12,9 @@ The store's outbox is wrapped in a `FallbackOutbox`: an alert the database canno
 is held in memory and delivered all the same. Each tick writes what is held once the
 database takes writes again and, through `StorageWatch`, tells every notifier when the
 storage (`storage()`, the history's health, or the outbox's) starts and stops failing.
+The runtime hands it each change of the monitor's own uplink (`on_uplink`: one alert
+to every notifier, `monitor.alerting.uplink`) and, at the start, asks what the last run
+announced of it (`uplink_announced`).
 """
 
 from __future__ import annotations
@@ -27,8 +30,11 @@ from monitor import __version__
 from monitor.alerting.dispatcher import Dispatcher
 from monitor.alerting.fallback import FallbackOutbox
 from monitor.alerting.policy import Outgoing, Policy
-from monitor.alerting.storage import StorageWatch, combined
+from monitor.alerting.storage import TARGET, StorageWatch, combined
+from monitor.alerting.uplink import KINDS as UPLINK_KINDS
+from monitor.alerting.uplink import announced, uplink_alert
 from monitor.config import Config, Target
+from monitor.connectivity import Change
 from monitor.log import kv
 from monitor.notifiers import NOTIFIERS
 from monitor.notifiers.base import Notifier, NotifyContext
@@ -133,6 +139,15 @@ class Alerting:
                 alerts[alert.id] = Outgoing(known.alert, (*known.notifiers, notifier))
             said[target] = list(alerts.values())
         return said
+
+    def uplink_announced(self) -> float | None:
+        """The start of an uplink outage the last run announced and never restored."""
+        said = [alert for alert, _ in self.outbox.latest(UPLINK_KINDS).get(TARGET, [])]
+        return announced(sorted(said, key=lambda a: a.at))
+
+    def on_uplink(self, change: Change) -> None:
+        """The monitor went offline or came back: tell every notifier."""
+        self._queue([Outgoing(uplink_alert(self.config, change), tuple(self.config.notifiers))])
 
     def on_event(self, event: Event, target: Target) -> None:
         """The state-change listener: decide, and queue durably before returning."""

@@ -37,9 +37,10 @@ from monitor.config.model import (
     Watch,
 )
 from monitor.config.reader import LineIndex, Problems, Table, format_duration
+from monitor.connectivity import CHECK_INTERVAL, CHECK_TIMEOUT, own_host
 from monitor.errors import ConfigError, Problem
 from monitor.notifiers import NOTIFIERS
-from monitor.probes import PROBES, SCHEMES
+from monitor.probes import PROBES, SCHEMES, ProbeKind
 from monitor.store.registry import BACKENDS, scheme_of
 
 MAX_BYTES = 64 * 2**20  # a configuration of 20,000 targets is about 3 MiB
@@ -158,7 +159,8 @@ def _read(path: Path, root: Table) -> Config:
     zone = _zone(settings.timezone)
     defaults = root.sub("defaults")
     notifiers = {name: _read_notifier(name, table) for name, table in root.children_of("notifiers")}
-    targets = {tid: _read_target(tid, table, defaults) for tid, table in root.children_of("targets")}
+    listens = (settings.listen, *([settings.metrics_listen] if settings.metrics_listen else []))
+    targets = {tid: _read_target(tid, table, defaults, listens) for tid, table in root.children_of("targets")}
     for name in _DEFAULTABLE:
         defaults.raw(name)  # read through each target; mark as used here
     defaults.finish()
@@ -229,9 +231,74 @@ def _read_settings(t: Table, base: Path) -> Settings:
         heartbeat_url=heartbeat_url or None,
         raw_retention=t.duration("raw_retention", 48 * 3600.0, low=3600.0),
         store=store,
+        connectivity=_read_connectivity(t),
     )
     t.finish()
     return settings
+
+
+def _read_connectivity(t: Table) -> tuple[Target, ...]:
+    """`connectivity = ["dns://1.1.1.1/example.com", {url = "https://...", timeout = "3s"}]`:
+    each entry a URL, or a table with `url`, `name`, `interval`, `timeout` and the kind's
+    own keys. An empty string is no check (so `"${VAR:-}"` leaves one to the environment)."""
+    value = t.raw("connectivity")
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        t.problem("connectivity", 'must be a list of URLs or tables (e.g. ["dns://1.1.1.1/example.com"])')
+        return ()
+    checks: dict[str, Target] = {}
+    for index, item in enumerate(value):
+        path = f"{t.key('connectivity')}[{index}]"
+        if item == "":
+            continue
+        if isinstance(item, str):
+            item = {"url": item}
+        if not isinstance(item, dict):
+            t.problems.add(path, "must be a URL or a table with a url")
+            continue
+        check = _read_check(Table(item, path, t.problems), index)
+        if check is None:
+            continue
+        if check.id in checks:
+            t.problems.add(f"{path}.name", f"another check is named {check.id!r}")
+            continue
+        checks[check.id] = check
+    return tuple(checks.values())
+
+
+def _read_check(t: Table, index: int) -> Target | None:
+    url = t.require_text("url")
+    kind, parsed = _kind_of(t, url) if url else (None, None)
+    if kind is not None and (kind.passive or kind.cached):
+        t.problem("url", f"a {kind.name} probe cannot tell whether the network works now: choose another kind")
+        kind = None
+    name = t.text("name", f"{kind.name if kind else 'check'}-{index + 1}")
+    if not ID_PATTERN.match(name):
+        t.problem("name", "must be 1-64 letters, digits, '-' or '_', starting with a letter or digit")
+    interval = t.duration("interval", CHECK_INTERVAL, low=0.1)
+    timeout = t.duration("timeout", min(CHECK_TIMEOUT, interval), low=0.01)
+    if timeout > interval:
+        t.problem("timeout", f"must not exceed the interval ({interval:g}s)")
+    spec = kind.parse(t, parsed) if kind else None
+    t.finish()
+    if kind is None:
+        return None
+    return Target(id=name, name=name, kind=kind.name, url=url, spec=spec, interval=interval, timeout=timeout)
+
+
+def _kind_of(t: Table, url: str) -> tuple[ProbeKind | None, SplitResult | None]:
+    """The probe kind `url`'s scheme selects (a problem when none does), and the URL."""
+    try:
+        parsed = urlsplit(url)
+    except ValueError as exc:
+        t.problem("url", f"is not a valid URL: {exc}")
+        return None, None
+    kind = SCHEMES.get(parsed.scheme.lower())
+    if kind is None:
+        schemes = ", ".join(f"{s}://" for s in sorted(SCHEMES))
+        t.problem("url", f"unsupported scheme {parsed.scheme + '://'!r} (supported: {schemes})")
+    return kind, parsed
 
 
 def _valid_listen(listen: str) -> bool:
@@ -239,7 +306,7 @@ def _valid_listen(listen: str) -> bool:
     return bool(sep and host) and port.isdigit() and 0 < int(port) < 65536
 
 
-def _read_target(tid: str, t: Table, defaults: Table) -> Target:
+def _read_target(tid: str, t: Table, defaults: Table, listens: tuple[str, ...]) -> Target:
     if not ID_PATTERN.match(tid):
         t.problems.add(t.path, "target id must be 1-64 letters, digits, '-' or '_', starting with a letter or digit")
 
@@ -251,17 +318,9 @@ def _read_target(tid: str, t: Table, defaults: Table) -> Target:
     parsed: SplitResult | None = None
     kind = None
     if url:
-        try:
-            parsed = urlsplit(url)
-        except ValueError as exc:
-            t.problem("url", f"is not a valid URL: {exc}")
-        if parsed is not None:
-            kind = SCHEMES.get(parsed.scheme.lower())
-            if kind is None:
-                schemes = ", ".join(f"{s}://" for s in sorted(SCHEMES))
-                t.problem("url", f"unsupported scheme {parsed.scheme + '://'!r} (supported: {schemes})")
-            elif kind_name and kind_name != kind.name:
-                t.problem("kind", f"{kind_name!r} does not match the URL's scheme ({kind.name})")
+        kind, parsed = _kind_of(t, url)
+        if kind is not None and kind_name and kind_name != kind.name:
+            t.problem("kind", f"{kind_name!r} does not match the URL's scheme ({kind.name})")
     elif kind_name:
         kind = PROBES.get(kind_name)
         if kind is None:
@@ -294,10 +353,23 @@ def _read_target(tid: str, t: Table, defaults: Table) -> Target:
         degraded_after=inherited("degraded_after").duration("degraded_after"),
         down_after=inherited("down_after").duration("down_after"),
         cert_warn_days=tuple(sorted(set(inherited("cert_warn_days").int_list("cert_warn_days")), reverse=True)),
+        external=t.boolean("external", _external(kind, parsed, listens)),
     )
     _check_speed(t, target)
     t.finish()
     return target
+
+
+def _external(kind: ProbeKind | None, url: SplitResult | None, listens: tuple[str, ...]) -> bool:
+    """`external`'s default: reached across the uplink unless the target is the monitor's
+    own host, or passive (its job reports in to the monitor, usually from nearby)."""
+    if kind is None or kind.passive:
+        return False
+    try:
+        host = url.hostname if url is not None else None
+    except ValueError:
+        host = None
+    return not own_host(host, listens)
 
 
 def _check_speed(t: Table, target: Target) -> None:

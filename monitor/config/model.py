@@ -32,6 +32,9 @@ class Settings:
     heartbeat_url: str | None = None
     raw_retention: float = 48 * 3600.0  # seconds raw probe results are kept (rollups stay)
     store: str = "sqlite"  # the backend's scheme, or its URL (`monitor.store.registry`)
+    # Checks that should always pass while this instance is online (`monitor.connectivity`):
+    # probes like a target's, each with its `id` as the check's name. Empty: off.
+    connectivity: tuple[Target, ...] = ()
 
     @property
     def zone(self) -> ZoneInfo:
@@ -68,6 +71,11 @@ class Target:
     degraded_after: float | None = None
     down_after: float | None = None
     cert_warn_days: tuple[int, ...] = ()
+    # Reached across the monitor's uplink: while the monitor is offline a failing probe
+    # of it is no verdict (held UNKNOWN, `monitor_offline`). The loader's default is
+    # false for the monitor's own host (loopback, `localhost`, its listen address) and
+    # for passive kinds, true for everything else.
+    external: bool = True
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,8 @@ runtime schedules every `uptime_refresh` seconds, and the notification figures a
 reported by the alerting outbox through `notified` and `set_queue`.
 
 Cardinality is bounded by the configuration: label values are target ids, names and
-groups, notifier names, and fixed sets (state, phase, window, result); never a URL, a
-host or an error message.
+groups, notifier names, connectivity check names, and fixed sets (state, phase, window,
+result); never a URL, a host or an error message.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from prometheus_client.core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
 from monitor import __version__
+from monitor.connectivity import Uplink
 from monitor.log import kv
 from monitor.metrics.exposition import Writer, add_blackbox, declare_blackbox, label, number
 from monitor.result import Result, State
@@ -242,6 +243,20 @@ def _self_families(m: Metrics, writer: Writer) -> None:
         writer.add(queue, n, m.notification_queue.get(name, 0))
 
 
+def _uplink_families(m: Metrics, writer: Writer) -> None:
+    """The monitor's own uplink (`[monitor] connectivity`): written once it is known."""
+    connectivity = m.monitor.connectivity
+    up = "monitor_connectivity_up"
+    writer.family(up, "gauge", "1 while this instance is online, 0 while every connectivity check fails.")
+    if connectivity.state in (Uplink.ONLINE, Uplink.OFFLINE):
+        writer.add(up, "", 0.0 if connectivity.offline else 1.0)
+    check = "monitor_connectivity_check_success"
+    writer.family(check, "gauge", "Last result of each connectivity check: 1 passed, 0 failed.")
+    for state in tuple(connectivity.checks.values()):
+        if state.last is not None:
+            writer.add(check, f'check="{label(state.name)}"', 1.0 if state.last.ok else 0.0)
+
+
 def _store_families(m: Metrics, writer: Writer) -> None:
     health = m.monitor.storage_health()
     writable = "monitor_store_writable"
@@ -271,4 +286,5 @@ _GROUPS: tuple[tuple[Callable[[Metrics, Writer], None], tuple[str, ...]], ...] =
         ),
     ),
     (_store_families, ("monitor_store_",)),
+    (_uplink_families, ("monitor_connectivity_",)),
 )

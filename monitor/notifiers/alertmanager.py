@@ -10,7 +10,9 @@ policy re-posts it every `resend_every` ("refresh" alerts), so it stays active w
 problem lasts, and if the monitor dies Alertmanager resolves it on its own shortly after
 (the dead-man's switch reports the monitor's death). A resolution posts `endsAt` = the
 recovery time. Alert names: `TargetDown` (critical), `TargetDegraded`, `TargetFlapping`,
-`TargetCertificateExpiring` (warning), `MonitorTest` (none); labels `alertname`,
+`TargetCertificateExpiring` (warning), `MonitorTest` (none), and about the monitor
+itself `MonitorStorageFailing` and `MonitorOffline` (critical; firing for a day at most,
+or until recovered); labels `alertname`,
 `target`, `group` (when set), `severity`, then `labels`.
 """
 
@@ -36,6 +38,7 @@ SEVERITY = {
     "TargetCertificateExpiring": "warning",
     "MonitorTest": "none",
     "MonitorStorageFailing": "critical",
+    "MonitorOffline": "critical",
 }
 CERT_ALERT_LIFETIME = 86400.0  # a one-off warning: shown for a day
 TEST_ALERT_LIFETIME = 300.0
@@ -69,6 +72,8 @@ def _names(alert: Alert) -> dict[str, bool]:
         return {"TargetCertificateExpiring": True}
     if alert.kind in ("storage_failing", "storage_recovered"):
         return {"MonitorStorageFailing": alert.kind == "storage_failing"}
+    if alert.kind in ("connectivity_lost", "connectivity_restored"):
+        return {"MonitorOffline": alert.kind == "connectivity_lost"}
     names: dict[str, bool] = {}
     stable = alert.kind in ("stable", "flapping")
     for name, state in (("TargetDown", "DOWN"), ("TargetDegraded", "DEGRADED")):
@@ -114,7 +119,7 @@ class AlertmanagerNotifier:
     def _ends(self, alert: Alert, name: str, firing: bool, now: float) -> float:
         if not firing:
             return min(alert.at, now)
-        if name in ("TargetCertificateExpiring", "MonitorStorageFailing"):
+        if name in ("TargetCertificateExpiring", "MonitorStorageFailing", "MonitorOffline"):
             return alert.at + CERT_ALERT_LIFETIME  # no refresh follows: a day, or until recovered
         if name == "MonitorTest":
             return now + TEST_ALERT_LIFETIME

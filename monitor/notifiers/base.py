@@ -29,8 +29,20 @@ if TYPE_CHECKING:
 # Further alert kinds: "escalation" (goes to `escalate_to`), "stable" (ends "flapping",
 # sent where "flapping" goes), "refresh" (re-post for receivers with `resend_every`),
 # "test" (`monitor notify-test`), "storage_failing" and "storage_recovered" (the
-# monitor's own storage, to every notifier: `monitor.alerting.storage`).
-ALERT_KINDS = (*EVENT_KINDS, "escalation", "stable", "refresh", "test", "storage_failing", "storage_recovered")
+# monitor's own storage, to every notifier: `monitor.alerting.storage`),
+# "connectivity_lost" and "connectivity_restored" (the monitor's own uplink, to every
+# notifier: `monitor.alerting.uplink`).
+ALERT_KINDS = (
+    *EVENT_KINDS,
+    "escalation",
+    "stable",
+    "refresh",
+    "test",
+    "storage_failing",
+    "storage_recovered",
+    "connectivity_lost",
+    "connectivity_restored",
+)
 
 
 @dataclass(frozen=True)

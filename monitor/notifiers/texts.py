@@ -38,6 +38,8 @@ COLOURS = {
     "test": _GREY,
     "storage_failing": _RED,
     "storage_recovered": _GREEN,
+    "connectivity_lost": _RED,
+    "connectivity_restored": _GREEN,
 }
 
 

@@ -176,7 +176,10 @@ class ProbeKind:
       what arrived; `monitor check` restores the stored heartbeats for such targets;
     - `alert_degraded`: a DEGRADED target of this kind is news for everyone who hears
       "down", not only for the notifiers that list "degraded" (a UPS on battery: the
-      mains power is out).
+      mains power is out);
+    - `cached`: its probe may answer from what an earlier one learned (domain: one RDAP
+      lookup per 6 h), so a result says nothing of the network now: such a kind (and a
+      passive one) cannot be a `[monitor] connectivity` check.
     """
 
     name: str
@@ -189,6 +192,7 @@ class ProbeKind:
     passive: bool = False
     expiry: Expiry = CERTIFICATE
     alert_degraded: bool = False
+    cached: bool = False
 
 
 class Stopwatch:

@@ -169,6 +169,7 @@ KIND = ProbeKind(
     schemes=("domain",),
     parse=parse,
     probe=probe,
+    cached=True,
     metrics=MappingProxyType({EXPIRY: "Unix time the domain's registration expires, from RDAP."}),
     expiry=Expiry(
         subject="domain",

@@ -30,6 +30,7 @@ from datetime import date, datetime, timedelta, tzinfo
 from pathlib import Path
 
 from monitor.config import Config, Target, Watch
+from monitor.errors import StoreError
 from monitor.report.render import render_report
 from monitor.result import State
 from monitor.store import Period, PlannedMaintenance, Rollup, Store, Uptime
@@ -259,15 +260,20 @@ async def run_report(config: Config, args: argparse.Namespace) -> int:
     except ValueError as exc:
         print(f"monitor report: {exc}", file=sys.stderr)
         return 2
-    if not has_history(config.settings):
-        print(f"monitor report: no history at {where(config.settings)} (has `monitor run` run here?)", file=sys.stderr)
-        return 2
-    store = open_store(config.settings, observe=False)
-    await store.open()
     try:
-        report = await build_report(config, store, start, end, watch)
-    finally:
-        await store.close()
+        if not has_history(config.settings):
+            found = where(config.settings)
+            print(f"monitor report: no history at {found} (has `monitor run` run here?)", file=sys.stderr)
+            return 2
+        store = open_store(config.settings, observe=False)
+        await store.open()
+        try:
+            report = await build_report(config, store, start, end, watch)
+        finally:
+            await store.close()
+    except StoreError as exc:
+        print(f"monitor report: {exc}", file=sys.stderr)
+        return 2
     text = render_report(report, args.format, config.settings.language)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")

@@ -24,14 +24,19 @@ class Backend:
     is the running monitor: its runs are recorded, so time it was stopped counts as
     unmonitored; readers (`monitor report`, `monitor check`) pass False.
     `has_history(settings)` says whether there is anything to read without creating
-    it; `where(settings)` names the database for messages (never with a password).
-    `check(settings)` looks for damage before a command starts, within a few seconds:
-    `StoreError` (reason "database corrupt") for a damaged database, False for a check
-    that needs longer (the running store finishes it in the background), True for sound.
+    it; `where(settings)` names the database for messages (never with a password);
+    `migrate(settings)` creates or migrates the schema and returns (the version found,
+    the version now): what `open()` does first, as `monitor migrate` runs it. Both
+    raise `StoreError` when the database cannot be reached or is newer than the code.
+    `check(settings)` looks for a store a command cannot use before it starts, within a
+    few seconds: `StoreError` for a damaged database (reason "database corrupt"), one
+    that cannot be reached or is newer than the code; False for a check that needs
+    longer (the running store finishes it in the background), True for sound.
     """
 
     scheme: str
     build: Build
     has_history: Callable[[Settings], bool]
     where: Callable[[Settings], str]
+    migrate: Callable[[Settings], tuple[int, int]]
     check: Callable[[Settings], bool] = lambda settings: True

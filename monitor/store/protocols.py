@@ -207,7 +207,7 @@ class Outbox(Protocol):
         ...
 
     def latest(self, kinds: Collection[str]) -> dict[str, list[tuple[Alert, str]]]:
-        """Per target, the newest alert of these kinds (`RESUME_KINDS`) queued for each
+        """Per target, the newest alert of these kinds (of `SAID_KINDS`) queued for each
         notifier, as (alert, notifier), oldest first: what the alert policy last said
         about each target, to resume from after a restart. Never forgotten by `prune`."""
         ...

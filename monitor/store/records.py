@@ -243,6 +243,10 @@ EPHEMERAL = ("refresh",)  # re-posts of an open problem: no dedup memory, pruned
 # What was last said about a target, which the alert policy resumes from after a restart
 # (`Outbox.latest`): an outbox keeps each target's newest of these however old.
 RESUME_KINDS = ("down", "up", "degraded", "flapping", "stable")
+# Every kind whose newest is kept so: the policy's, and the monitor's own uplink alerts
+# (`monitor.alerting.uplink`: an outage announced and not yet restored goes on after a
+# restart). Asked for separately, so neither hides the other's newest.
+SAID_KINDS = (*RESUME_KINDS, "connectivity_lost", "connectivity_restored")
 
 
 @dataclass(frozen=True)

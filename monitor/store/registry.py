@@ -1,7 +1,8 @@
 """Which backend a configuration uses, and the one way every command opens its store.
 
 `[monitor] store` names the backend by its scheme: `"sqlite"` (the default: one file
-in `data_dir`) or a URL whose scheme is a registered backend's. Adding a backend is
+in `data_dir`) or a URL whose scheme is a registered backend's (`postgresql://...`,
+also written `postgres://...`). Adding a backend is
 one line in `BACKENDS` and its own subpackage (see ARCHITECTURE.md).
 """
 
@@ -11,12 +12,13 @@ import time
 from collections.abc import Callable
 
 from monitor.config import Settings
-from monitor.store import sqlite
+from monitor.store import postgres, sqlite
 from monitor.store.backend import Backend
 from monitor.store.protocols import Store
 
 BACKENDS: dict[str, Backend] = {
     sqlite.BACKEND.scheme: sqlite.BACKEND,
+    **{backend.scheme: backend for backend in postgres.BACKENDS},
 }
 
 
@@ -39,6 +41,11 @@ def open_store(settings: Settings, *, observe: bool = True, clock: Callable[[], 
 def has_history(settings: Settings) -> bool:
     """Whether the configuration's store holds anything to read (creating nothing)."""
     return backend_for(settings).has_history(settings)
+
+
+def migrate(settings: Settings) -> tuple[int, int]:
+    """Create or migrate the configuration's store: (version found, version now)."""
+    return backend_for(settings).migrate(settings)
 
 
 def where(settings: Settings) -> str:

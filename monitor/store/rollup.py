@@ -25,12 +25,26 @@ def encode_histogram(counts: Iterable[int]) -> bytes:
         if count <= 0:
             continue
         out.append(index)
-        while True:
-            byte, count = count & 0x7F, count >> 7
-            out.append(byte | (0x80 if count else 0))
-            if not count:
-                break
+        _varint(out, count)
     return bytes(out)
+
+
+def _varint(out: bytearray, value: int) -> None:
+    while True:
+        byte, value = value & 0x7F, value >> 7
+        out.append(byte | (0x80 if value else 0))
+        if not value:
+            return
+
+
+def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
+    value, shift = 0, 0
+    while True:
+        byte, pos = data[pos], pos + 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if not byte & 0x80:
+            return value, pos
 
 
 def decode_histogram(data: bytes | None) -> list[int]:
@@ -39,13 +53,7 @@ def decode_histogram(data: bytes | None) -> list[int]:
     pos, size = 0, len(data or b"")
     while data and pos < size:
         index, pos = data[pos], pos + 1
-        value, shift = 0, 0
-        while True:
-            byte, pos = data[pos], pos + 1
-            value |= (byte & 0x7F) << shift
-            shift += 7
-            if not byte & 0x80:
-                break
+        value, pos = _read_varint(data, pos)
         if index < LATENCY_BUCKETS:
             counts[index] += value
     return counts
@@ -127,6 +135,42 @@ class Accumulator:
             latency_max=None if self.lat_max is None else self.lat_max / 1e6,
             histogram=tuple(self.hist),
         )
+
+
+def pack_hours(hours: Iterable[tuple[int, Accumulator]]) -> bytes:
+    """Several hours' aggregates in one value (a day of them is ~700 bytes): per hour
+    its index (one byte, e.g. the hour of the day), then the counts and latencies as
+    varints (a missing min/max as 0, a present one plus one), then the histogram's
+    length and `encode_histogram` bytes. A backend stores finished days this way: one
+    row per day costs a row's overhead once instead of 24 times."""
+    out = bytearray()
+    for index, acc in hours:
+        out.append(index)
+        for value in (acc.count, acc.failures, acc.degraded, acc.maintenance, acc.lat_count, acc.lat_sum):
+            _varint(out, value)
+        _varint(out, 0 if acc.lat_min is None else acc.lat_min + 1)
+        _varint(out, 0 if acc.lat_max is None else acc.lat_max + 1)
+        hist = encode_histogram(acc.hist)
+        _varint(out, len(hist))
+        out += hist
+    return bytes(out)
+
+
+def unpack_hours(data: bytes) -> list[tuple[int, Accumulator]]:
+    """The inverse of `pack_hours`."""
+    out, pos = [], 0
+    while pos < len(data):
+        index, pos = data[pos], pos + 1
+        values = []
+        for _ in range(9):
+            value, pos = _read_varint(data, pos)
+            values.append(value)
+        count, failures, degraded, maint, lat_count, lat_sum, low, high, size = values
+        hist = decode_histogram(data[pos : pos + size])
+        pos += size
+        lat_min, lat_max = (low - 1 if low else None), (high - 1 if high else None)
+        out.append((index, Accumulator(count, failures, degraded, maint, lat_count, lat_sum, lat_min, lat_max, hist)))
+    return out
 
 
 def _known(*values: int | None) -> list[int]:

@@ -12,8 +12,10 @@ asks for the password) is no failure. A body over `MAX_BODY` bytes is refused (4
 before it is read (`monitor.web.bodies`).
 
 Routes:
-- `GET /admin`: every target (private ones too) with its address (scheme and host
-  only, like every URL on the admin view: `monitor.web.masking`), state and last error,
+- `GET /admin`: the monitor's own uplink (`[monitor] connectivity`: online or offline
+  since when, each check's address, last result and failures in a row), every target
+  (private ones too) with its address (scheme and host only, like every URL on the
+  admin view: `monitor.web.masking`), state and last error,
   the latest state changes with the probes' details, planned maintenance, and alerting:
   each notifier (settings with secrets masked, undelivered queue), the alerts that
   failed for good, the dead-man's switch and the last configuration reload.
@@ -116,7 +118,16 @@ async def admin_page(request: Request) -> Response:
     rows = [_row(t, runtime.states.statuses.get(t.id), secrets[t.id]) for t in config.targets.values()]
     names = {t.id: t.name for t in config.targets.values()}
     alerts = alertview.build(request.app.state.monitor)
-    context = {"now": now, "rows": rows, "events": events, "planned": planned, "names": names, "alerts": alerts}
+    context = {
+        "now": now,
+        "uplink": viewmodels.uplink(runtime),
+        "checks": _checks(runtime),
+        "rows": rows,
+        "events": events,
+        "planned": planned,
+        "names": names,
+        "alerts": alerts,
+    }
     response = page(request, "admin.html.j2", config, lambda t: context)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -129,6 +140,26 @@ def _row(target: Target, status: Status | None, secrets: list[str]) -> dict[str,
     elif status is not None and status.state in ("DOWN", "DEGRADED"):
         error = (status.reason, scrub(status.detail, secrets), status.since)
     return {"target": target, "address": origin(target.url), "status": status, "error": error}
+
+
+def _checks(runtime: viewmodels.Runtime) -> list[dict[str, Any]]:
+    """Each connectivity check with its address (scheme and host) and what it saw last."""
+    states = runtime.connectivity.checks
+    out = []
+    for check in runtime.config.settings.connectivity:
+        state = states.get(check.id)
+        last = state.last if state is not None else None
+        detail = scrub(last.detail, list(target_secrets(check.url, check.spec))) if last is not None else ""
+        out.append(
+            {
+                "check": check,
+                "address": origin(check.url),
+                "last": last,
+                "detail": detail,
+                "failures": state.failures if state is not None else 0,
+            }
+        )
+    return out
 
 
 async def list_alerts(request: Request) -> Response:

@@ -51,6 +51,7 @@ async def status(request: Request) -> Response:
         {
             "title": snap.title,
             "generated_at": isotime(snap.now),
+            "connectivity": {"state": snap.uplink.state, "since": _time(snap.uplink.since)},
             "overall": viewmodels.overall([row.status for row in snap.rows]),
             "watch": None
             if watch is None

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from monitor import __version__
+from monitor.connectivity import Uplink
 from monitor.result import State
 
 _TIME = {"type": "string", "format": "date-time", "description": "ISO 8601, UTC"}
@@ -93,10 +94,24 @@ SCHEMAS: dict[str, Any] = {
             "days": {"type": "integer", "minimum": 1},
         }
     ),
+    "Connectivity": _object(
+        {
+            "state": {
+                "type": "string",
+                "enum": [u.value for u in Uplink],
+                "description": "the monitor's own uplink ([monitor] connectivity): off (no checks), "
+                "unknown (not decided yet), online, or offline: every check fails, so the monitor, "
+                "not the services, is cut off; targets it cannot reach meanwhile are UNKNOWN with "
+                "the reason monitor_offline",
+            },
+            "since": {**_TIME_OR_NULL, "description": "when this state began (offline: since every check failed)"},
+        }
+    ),
     "Status": _object(
         {
             "title": {"type": "string"},
             "generated_at": _TIME,
+            "connectivity": _ref("Connectivity"),
             "overall": {
                 "type": "string",
                 "enum": [

@@ -69,6 +69,7 @@ def status_context(snap: viewmodels.Snapshot, t: Texts) -> Mapping[str, Any]:
     return {
         "now": now,
         "overall": viewmodels.overall([row.status for row in snap.rows]),
+        "uplink": snap.uplink,
         "watch": watch,
         "groups": by_group([row_view(row, t, painter) for row in snap.rows]),
         "open_incidents": [i for i in snap.incidents if i.end is None],

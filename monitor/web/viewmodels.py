@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from monitor.config import Config, Maintenance, Target
+from monitor.connectivity import Connectivity, Uplink
 from monitor.result import State
 from monitor.state import StateMachine
 from monitor.store import DayUptime, Note, Period, PlannedMaintenance, Rollup, Store, Uptime
@@ -42,6 +43,9 @@ class Runtime(Protocol):
 
     @property
     def store(self) -> Store: ...
+
+    @property
+    def connectivity(self) -> Connectivity: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +116,20 @@ class WatchProgress:
 
 
 @dataclass(frozen=True, slots=True)
+class PublicUplink:
+    """What the public may know of the monitor's own uplink: `state` (`off`, `unknown`,
+    `online`, `offline`) and since when (for `offline`: since every connectivity check
+    failed). Never which checks, nor what they reach."""
+
+    state: str = Uplink.OFF.value
+    since: float | None = None
+
+    @property
+    def offline(self) -> bool:
+        return self.state == Uplink.OFFLINE.value
+
+
+@dataclass(frozen=True, slots=True)
 class Row:
     """One target's line on the status page."""
 
@@ -132,6 +150,7 @@ class Snapshot:
     maintenance: tuple[PublicMaintenance, ...]  # current and upcoming, by start
     watch: WatchProgress | None
     states_version: int = 0  # `StateMachine.version` the rows' states were read at
+    uplink: PublicUplink = PublicUplink()  # read live, like the states
 
 
 def public_targets(config: Config) -> list[PublicTarget]:
@@ -147,6 +166,12 @@ def public_target(config: Config, target_id: str) -> PublicTarget | None:
 
 def _public(target: Target) -> PublicTarget:
     return PublicTarget(target.id, target.name, target.group)
+
+
+def uplink(runtime: Runtime) -> PublicUplink:
+    """The monitor's own uplink as the public may see it (live, from memory)."""
+    connectivity = runtime.connectivity
+    return PublicUplink(connectivity.state.value, connectivity.since)
 
 
 def public_status(states: StateMachine, target: PublicTarget) -> PublicStatus:
@@ -233,18 +258,20 @@ async def snapshot(runtime: Runtime, now: float) -> Snapshot:
         maintenance=tuple(await public_maintenance(runtime, now)),
         watch=watch,
         states_version=version,
+        uplink=uplink(runtime),
     )
 
 
 def with_live_states(snap: Snapshot, runtime: Runtime) -> Snapshot:
     """The snapshot with every row's state read again from the state machine: states live
     in memory and cost nothing to read, so a page never shows a state that has changed
-    since its (expensive) store figures were read."""
+    since its (expensive) store figures were read. So is the monitor's own uplink."""
+    live = uplink(runtime)
     if snap.states_version == runtime.states.version:
-        return snap
+        return snap if live == snap.uplink else replace(snap, uplink=live)
     version = runtime.states.version
     rows = tuple(replace(row, status=public_status(runtime.states, row.status.target)) for row in snap.rows)
-    return replace(snap, rows=rows, states_version=version)
+    return replace(snap, rows=rows, states_version=version, uplink=live)
 
 
 def clock(state: Any) -> float:

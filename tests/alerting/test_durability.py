@@ -69,7 +69,11 @@ async def test_alerts_the_outbox_refuses_are_delivered_from_memory_in_order_and_
 
             disk.full = False
             await alerting.tick()  # writes what was held, then announces the recovery
-            await until(lambda: len(rec.accepted()) == 4, what="the recovery")
+            # The receiver has it before the dispatcher records the answer: await both.
+            await until(
+                lambda: len(rec.accepted()) == 4 and alerting.queue_sizes() == {"hook": 0},
+                what="the recovery delivered and recorded",
+            )
             await alerting.tick()
             assert alerting.queue_sizes() == {"hook": 0}  # nothing left to send again
         finally:

@@ -14,15 +14,14 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
 from tests.alertkit import Receiver, free_port, receiver
+from tests.waiting import wait_for
 
 
 @pytest.fixture
@@ -58,14 +57,9 @@ def fill(where: Path) -> Path:
     return filler
 
 
-def wait(check: Callable[[], Any], seconds: float = 60.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + seconds
-    while True:
-        with contextlib.suppress(httpx.HTTPError):
-            if check():
-                return
-        assert time.monotonic() < deadline, f"{what} not met within {seconds} s"
-        time.sleep(0.05)
+def wait(check: Callable[[], object], what: str) -> None:
+    """`wait_for` with this test's patience; a monitor still starting refuses connections."""
+    wait_for(check, 60, what=what, every=0.05, ignoring=(httpx.HTTPError,))
 
 
 def kinds(hook: Receiver) -> list[str]:

@@ -4,7 +4,6 @@ every store backend in tests/store/test_outbox.py."""
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import os
 import signal
@@ -24,7 +23,8 @@ from monitor.errors import StoreError, TransientNotifyError
 from monitor.notifiers.base import Alert
 from monitor.result import Event, State
 from monitor.store.sqlite.outbox import SQLiteOutbox
-from tests.alertkit import Clock, alert, free_port, receiver, webhook_config
+from tests.alertkit import Clock, WatchedOutbox, alert, free_port, receiver, webhook_config
+from tests.waiting import until, wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -40,26 +40,18 @@ class Sink:
         self.outcomes.append((notifier, ok))
 
 
-async def until(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
-
-
 async def test_a_permanent_error_is_recorded_and_never_retried(tmp_path: Path) -> None:
     with receiver(status=404) as rec:
         sink = Sink()
-        alerting = Alerting(
-            webhook_config(rec.url + "/gone"), outbox=SQLiteOutbox(tmp_path / "m.db"), backoff_base=0.01, metrics=sink
-        )
+        box = WatchedOutbox(tmp_path / "m.db")
+        alerting = Alerting(webhook_config(rec.url + "/gone"), outbox=box, backoff_base=0.01, metrics=sink)
         await alerting.start()
         try:
             alerting.on_event(
                 Event("web", time.time(), State.UP, State.DOWN, "timeout"), alerting.config.targets["web"]
             )
-            await until(lambda: alerting.failed())
-            await asyncio.sleep(0.2)  # room for a wrong retry to show up
+            await until(lambda: alerting.failed() and box.idle("hook"), what="the 404 failed and the worker idle")
+            assert box.looks["hook"][-1] is None  # no retry waits for its time
             failed = alerting.failed()
             assert [(e.notifier, e.alert.kind) for e in failed] == [("hook", "down")]
             assert failed[0].error is not None and failed[0].error.startswith("HTTP 404")
@@ -79,7 +71,7 @@ async def test_the_queue_gauge_counts_what_waits_for_a_notifier_that_is_down(tmp
         target = config.targets["web"]
         alerting.on_event(Event("web", 1000.0, State.UP, State.DOWN, "timeout"), target)
         alerting.on_event(Event("web", 1100.0, State.DOWN, State.UP, "ok"), target)
-        await until(lambda: (alerting.outbox.head("hook") or alert()).attempts >= 1)
+        await until(lambda: (alerting.outbox.head("hook") or alert()).attempts >= 1, what="a failed attempt")
         assert sink.notification_queue == {"hook": 2}
         assert sink.outcomes == []
     finally:
@@ -105,6 +97,7 @@ CHILD = textwrap.dedent("""
     from monitor.store.sqlite.outbox import SQLiteOutbox
     from monitor.result import Event, State
     from tests.alertkit import webhook_config
+    from tests.waiting import until
 
     mode, db, url = sys.argv[1:4]
 
@@ -117,8 +110,7 @@ CHILD = textwrap.dedent("""
             alerting.on_event(event, config.targets["web"])
             print("queued", flush=True)
             await asyncio.sleep(3600)
-        while alerting.queue_sizes()["hook"]:
-            await asyncio.sleep(0.02)
+        await until(lambda: not alerting.queue_sizes()["hook"], 30, what="the outbox drained")
         print("drained", flush=True)
         await alerting.stop()
 
@@ -133,13 +125,20 @@ def _child(mode: str, db: Path, url: str) -> subprocess.Popen[str]:
     )
 
 
+def attempts(db: Path) -> int:
+    """The most attempts any alert in the outbox at `db` has had (read by another process)."""
+    with contextlib.closing(sqlite3.connect(db, timeout=5)) as conn:
+        (most,) = conn.execute("SELECT COALESCE(MAX(attempts), 0) FROM outbox").fetchone()
+    return int(most)
+
+
 def test_an_alert_queued_before_a_kill_9_arrives_after_the_restart(tmp_path: Path) -> None:
     db, port = tmp_path / "monitor.db", free_port()
     url = f"http://127.0.0.1:{port}/hook"  # nothing listens yet: the receiver is down
     first = _child("enqueue", db, url)
     try:
         assert first.stdout is not None and first.stdout.readline().strip() == "queued"
-        time.sleep(0.3)  # let it try and fail a few times
+        wait_for(lambda: attempts(db) >= 2, what="the child trying and failing twice")
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(10)
@@ -183,13 +182,13 @@ async def test_the_dispatcher_waits_as_long_as_a_429_asks(tmp_path: Path) -> Non
     try:
         box.enqueue(alert(), ["tg"])
         dispatcher.wake(["tg"])
-        await until(lambda: limited.calls == 1 and (box.head("tg") or alert()).attempts == 1)
+        await until(lambda: limited.calls == 1 and (box.head("tg") or alert()).attempts == 1, what="the 429 recorded")
         head = box.head("tg")
         assert head is not None and head.next_at == clock.now + 42
         assert head.error == "HTTP 429: Too Many Requests"
         clock.now += 42
         dispatcher.wake(["tg"])
-        await until(lambda: box.head("tg") is None)
+        await until(lambda: box.head("tg") is None, what="the retry delivered")
         assert limited.calls == 2
         assert dispatcher.counts == {("tg", "sent"): 1}
     finally:
@@ -211,7 +210,7 @@ async def test_a_worker_outlives_a_database_error_and_delivers_afterwards(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(dispatcher, "STORE_RETRY_SECONDS", 0.05)
-    box = SQLiteOutbox(tmp_path / "m.db")
+    box = WatchedOutbox(tmp_path / "m.db")
     box.open()
     box.enqueue(alert(), ["hook"])
     notifier = Recorder()
@@ -222,9 +221,10 @@ async def test_a_worker_outlives_a_database_error_and_delivers_afterwards(
         box.head("hook")
     await worker.start()
     try:
-        await asyncio.sleep(0.2)  # the worker meets the error, more than once
+        met = box.errors["hook"]
+        await until(lambda: box.errors["hook"] >= met + 2, what="the worker meeting the error twice")
         other.execute("ALTER TABLE outbox_away RENAME TO outbox")
-        await until(lambda: notifier.sent == ["web:down:1"])
+        await until(lambda: notifier.sent == ["web:down:1"], what="the alert delivered")
     finally:
         await worker.stop()
         other.close()

@@ -171,6 +171,30 @@ def test_a_restart_in_maintenance_keeps_the_outage_it_went_in_with(config, clock
     assert [(o.alert.kind, o.alert.since) for o in out] == [("up", down.alert.since)]
 
 
+def test_a_target_held_unknown_while_the_monitor_is_offline_alerts_nothing_of_its_own(policy, config, clock):
+    change(policy, config, clock, "gateway", UNKNOWN, UP)
+    assert change(policy, config, clock, "gateway", UP, UNKNOWN, "monitor_offline") == []
+    assert [o for o in advance(policy, clock, 3600) if o.alert.target == "gateway"] == []
+    assert change(policy, config, clock, "gateway", UNKNOWN, UP, "ok") == []  # no recovery of nothing
+
+
+def test_an_outage_held_unknown_stays_open_without_reminders_and_its_recovery_is_announced(policy, config, clock):
+    change(policy, config, clock, "web", UP, DOWN)
+    assert change(policy, config, clock, "web", DOWN, UNKNOWN, "monitor_offline") == []
+    assert [o.alert.kind for o in advance(policy, clock, 2 * 3600) if o.alert.kind != "refresh"] == []
+    out = change(policy, config, clock, "web", UNKNOWN, UP, "ok")
+    assert kinds(out) == [("up", "web", ("am", "oncall"))]
+    assert out[0].alert.duration == 2 * 3600
+
+
+def test_an_outage_held_unknown_that_is_down_again_is_the_same_outage(policy, config, clock):
+    change(policy, config, clock, "web", UP, DOWN)
+    change(policy, config, clock, "web", DOWN, UNKNOWN, "monitor_offline")
+    clock.now += 600
+    assert change(policy, config, clock, "web", UNKNOWN, DOWN) == []  # no second "down"
+    assert [o.alert.kind for o in advance(policy, clock, 1200) if o.alert.kind == "reminder"] == ["reminder"]
+
+
 def test_it_lists_dependents_in_the_root_alert_instead_of_alerting_each(policy, config, clock):
     for tid in ("gateway", "cam1", "cam2"):
         change(policy, config, clock, tid, UNKNOWN, UP)
@@ -339,6 +363,22 @@ def test_a_restart_neither_repeats_down_nor_fakes_a_recovery(config, clock):
     out = change(after, config, clock, "web", DOWN, UP, "ok")
     assert kinds(out) == [("up", "web", ("am", "oncall"))]
     assert out[0].alert.duration == 1300
+
+
+def test_a_restart_while_an_announced_outage_is_held_unknown_keeps_it_open(config, clock):
+    before = Policy(config, clock=clock)
+    down = change(before, config, clock, "web", UP, DOWN)
+    since = clock.now
+    clock.now += 300
+    change(before, config, clock, "web", DOWN, UNKNOWN, "monitor_offline")
+    clock.now += 100  # the monitor restarts while offline
+    after = Policy(config, clock=clock)
+    assert after.restore("web", UNKNOWN, clock.now - 100, down) == []
+    assert [o for o in after.tick() if o.alert.kind in ("down", "reminder")] == []
+    clock.now += 600
+    out = change(after, config, clock, "web", UNKNOWN, UP, "ok")
+    assert [(k, o.alert.duration) for (k, _, _), o in zip(kinds(out), out, strict=True)] == [("up", 1000.0)]
+    assert out[0].alert.since == since
 
 
 def test_a_restart_resumes_reminders_and_escalation_where_they_were(config, clock):

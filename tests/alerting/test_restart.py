@@ -11,8 +11,7 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
@@ -23,7 +22,7 @@ from monitor.config import Config
 from monitor.result import Event, State
 from monitor.store.sqlite.outbox import SQLiteOutbox
 from tests.alertkit import Clock, Receiver, free_port, receiver, webhook_config
-from tests.waiting import until
+from tests.waiting import until, wait_for
 
 T = 1_800_000_000.0
 
@@ -153,11 +152,9 @@ def delivered(db: Path, kind: str) -> bool:
         return bool(found.fetchone()[0])
 
 
-def wait(check: object, seconds: float = 30.0, what: str = "condition") -> None:
-    deadline = time.monotonic() + seconds
-    while not check():  # type: ignore[operator]
-        assert time.monotonic() < deadline, f"{what} not met within {seconds} s"
-        time.sleep(0.005)
+def wait(check: Callable[[], object], what: str) -> None:
+    """`wait_for`, looking often: the kill -9 must land right after the "down" is delivered."""
+    wait_for(check, 30, what=what, every=0.005)
 
 
 def ready(port: int) -> bool:

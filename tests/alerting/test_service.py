@@ -4,7 +4,6 @@ target still down neither repeats its "down" nor fakes an "up"."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import time
 from pathlib import Path
@@ -18,6 +17,7 @@ from monitor.result import Event, Reason, Result, State
 from monitor.runtime import Monitor
 from monitor.store.registry import open_store
 from tests.alertkit import receiver, target, webhook_config
+from tests.waiting import until
 
 
 class Switch:
@@ -25,8 +25,10 @@ class Switch:
 
     def __init__(self) -> None:
         self.ok = False
+        self.calls = 0
 
     async def probe(self, target: object, ctx: ProbeContext) -> Result:
+        self.calls += 1
         if self.ok:
             return Result(True, duration=0.001, started=time.time())
         return Result(False, Reason.CONNECTION_REFUSED, "refused", started=time.time())
@@ -54,11 +56,10 @@ def fake_config(url: str, data_dir: Path) -> Config:
     return dataclasses.replace(config, targets={"web": dataclasses.replace(web, kind="fake")})
 
 
-async def until(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
+def drained(monitor: Monitor) -> bool:
+    """Nothing waits in the outbox: every queued alert's outcome is recorded."""
+    assert monitor.alerting is not None
+    return monitor.alerting.queue_sizes() == {"hook": 0}
 
 
 async def test_a_failing_target_reaches_the_receiver_and_the_metrics(tmp_path: Path, switch: Switch) -> None:
@@ -67,12 +68,15 @@ async def test_a_failing_target_reaches_the_receiver_and_the_metrics(tmp_path: P
         monitor = Monitor(config, open_store(config.settings), alerting=True)
         await monitor.start()
         try:
-            await until(lambda: len(rec.accepted()) == 1)
+            await until(lambda: len(rec.accepted()) == 1, what="the down alert received")
             switch.ok = True
-            await until(lambda: len(rec.accepted()) == 2)
+            await until(lambda: len(rec.accepted()) == 2, what="the up alert received")
             # The receiver has it; the dispatcher counts it once the answer is back.
             sample = monitor.registry.get_sample_value
-            await until(lambda: sample("monitor_notifications_total", {"notifier": "hook", "result": "sent"}) == 2)
+            await until(
+                lambda: sample("monitor_notifications_total", {"notifier": "hook", "result": "sent"}) == 2,
+                what="the up alert counted as sent",
+            )
         finally:
             await monitor.stop()
     down, up = (r.json() for r in rec.accepted())
@@ -114,13 +118,14 @@ async def test_a_restart_while_down_sends_no_duplicate_down_and_no_false_up(tmp_
         await monitor.start()
         try:
             assert monitor.alerting is not None
-            await asyncio.sleep(0.5)  # several failed probes: still DOWN, no event
+            await until(lambda: switch.calls >= 5, what="five failed probes")  # still DOWN, no event
             await monitor.alerting.tick()  # the restored outage's "down" is offered again
-            await asyncio.sleep(0.3)
+            # Anything queued stays pending until sent: none pending, none sent, none to come.
+            await until(lambda: drained(monitor), what="nothing left to send")
             assert rec.requests == []
             assert monitor.states.status("web").state == State.DOWN
             switch.ok = True
-            await until(lambda: len(rec.accepted()) == 1)
+            await until(lambda: len(rec.accepted()) == 1, what="the up alert received")
         finally:
             await monitor.stop()
     (up,) = (r.json() for r in rec.accepted())
@@ -171,7 +176,7 @@ async def test_a_restart_in_maintenance_while_down_keeps_the_outage_through_the_
             assert monitor.states.status("web").state == State.DOWN
             await monitor.alerting.tick()
             switch.ok = True
-            await until(lambda: any(r.json()["event"] == "up" for r in rec.accepted()))
+            await until(lambda: any(r.json()["event"] == "up" for r in rec.accepted()), what='the "up" delivered')
             await monitor.store.flush()
             incidents = await monitor.store.incidents(["web"], went_down - 1, time.time())
             stored = await monitor.store.events(["web"], went_down - 1, time.time() + 1)

@@ -348,3 +348,127 @@ def test_a_value_from_the_environment_is_never_quoted_in_a_problem(tmp_path: Pat
 def test_a_value_written_in_the_file_is_still_quoted(tmp_path: Path) -> None:
     (found,) = problems(tmp_path, '[targets.a]\nurl = "http://127.0.0.1:1/"\ntimeout = "soon"\n')
     assert "'soon' is not a duration" in found
+
+
+# --- [monitor] connectivity and a target's `external` ---------------------------------
+
+
+def test_connectivity_checks_are_probes_validated_like_targets_urls(tmp_path: Path) -> None:
+    config = load_config(
+        write(
+            tmp_path,
+            """
+[monitor]
+connectivity = [
+  "dns://127.0.0.1/example.com",
+  { url = "https://127.0.0.1:8443/ok", name = "site", interval = "30s", timeout = "3s", expect_status = [204] },
+  "",
+]
+[targets.a]
+url = "http://127.0.0.1:1/"
+""",
+        ),
+        env={},
+    )
+    dns, site = config.settings.connectivity
+    assert (dns.id, dns.kind, dns.interval, dns.timeout) == ("dns-1", "dns", 15.0, 5.0)
+    assert (site.id, site.kind, site.interval, site.timeout) == ("site", "http", 30.0, 3.0)
+    assert site.spec.expect.status == frozenset({204})
+
+
+def test_without_connectivity_there_are_no_checks(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, '[targets.a]\nurl = "http://127.0.0.1:1/"\n'), env={})
+    assert config.settings.connectivity == ()
+
+
+def test_the_example_leaves_its_checks_to_the_environment() -> None:
+    assert load_config(ROOT / "targets.toml", env={}).settings.connectivity == ()
+    env = {"MONITOR_UPLINK_DNS": "dns://192.0.2.53/example.com", "MONITOR_UPLINK_WEB": "https://example.com/"}
+    checks = load_config(ROOT / "targets.toml", env=env).settings.connectivity
+    assert [(c.id, c.url) for c in checks] == [
+        ("dns-1", env["MONITOR_UPLINK_DNS"]),
+        ("http-2", env["MONITOR_UPLINK_WEB"]),
+    ]
+
+
+def test_a_bad_connectivity_check_is_named_with_its_place(tmp_path: Path) -> None:
+    found = problems(
+        tmp_path,
+        """
+[monitor]
+connectivity = [
+  "gopher://example.com/",
+  { url = "domain://example.com" },
+  { url = "tcp://127.0.0.1:53", colour = "red" },
+  { name = "x" },
+  { url = "tcp://127.0.0.1:1", name = "same" },
+  { url = "tcp://127.0.0.1:2", name = "same", timeout = "20s" },
+  42,
+]
+[targets.a]
+url = "http://127.0.0.1:1/"
+""",
+    )
+    assert any("monitor.connectivity[0].url: unsupported scheme 'gopher://'" in p for p in found), found
+    assert any(
+        "monitor.connectivity[1].url: a domain probe cannot tell whether the network works now" in p for p in found
+    )
+    assert any("monitor.connectivity[2].colour: unknown key" in p for p in found)
+    assert any("monitor.connectivity[3].url: is required" in p for p in found)
+    assert any("monitor.connectivity[5].timeout: must not exceed the interval (15s)" in p for p in found)
+    assert any("monitor.connectivity[6]: must be a URL or a table with a url" in p for p in found)
+    assert all(":3:" in p or ":4:" in p for p in found if "connectivity" in p), found  # the line of the key
+
+
+def test_two_checks_of_one_name_are_refused(tmp_path: Path) -> None:
+    found = problems(
+        tmp_path,
+        '[monitor]\nconnectivity = [{ url = "tcp://127.0.0.1:1", name = "a" },'
+        ' { url = "tcp://127.0.0.1:2", name = "a" }]\n'
+        '[targets.a]\nurl = "http://127.0.0.1:1/"\n',
+    )
+    assert any("monitor.connectivity[1].name: another check is named 'a'" in p for p in found), found
+
+
+def test_a_target_on_the_monitors_own_host_is_not_external_by_default(tmp_path: Path) -> None:
+    config = load_config(
+        write(
+            tmp_path,
+            """
+[monitor]
+listen = "10.0.0.5:8080"
+[targets.self]
+url = "http://127.0.0.1:8080/healthz"
+[targets.named]
+url = "http://localhost:8080/healthz"
+[targets.v6]
+url = "tcp://[::1]:22"
+[targets.listen]
+url = "http://10.0.0.5:8080/healthz"
+[targets.site]
+url = "https://www.kotimkab.go.id/"
+[targets.lan]
+url = "icmp://10.10.0.1"
+external = false
+[targets.loop-but-external]
+url = "http://127.0.0.1:9000/"
+external = true
+[targets.job]
+kind = "push"
+period = "1h"
+token = "0123456789abcdef"
+""",
+        ),
+        env={},
+    )
+    external = {tid: t.external for tid, t in config.targets.items()}
+    assert external == {
+        "self": False,
+        "named": False,
+        "v6": False,
+        "listen": False,
+        "site": True,
+        "lan": False,
+        "loop-but-external": True,
+        "job": False,
+    }

@@ -17,6 +17,8 @@ import yaml
 from tests.integration import need
 from tests.live import closed_port, free_port, get_json, process
 
+pytestmark = pytest.mark.integration
+
 CONFIG = Path(__file__).resolve().parents[2] / "deploy" / "alertmanager" / "alertmanager.yml"
 
 

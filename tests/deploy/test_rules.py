@@ -26,13 +26,15 @@ def run(*args: str | Path, cwd: Path | None = None) -> subprocess.CompletedProce
     return subprocess.run([str(a) for a in args], cwd=cwd, capture_output=True, text=True, timeout=60, check=False)
 
 
+@pytest.mark.integration
 def test_alert_rules_pass_promtool_check() -> None:
     promtool = need("promtool", "prometheus")
     done = run(promtool, "check", "rules", RULES)
     assert done.returncode == 0, done.stdout + done.stderr
-    assert "SUCCESS: 12 rules found" in done.stdout
+    assert "SUCCESS: 13 rules found" in done.stdout
 
 
+@pytest.mark.integration
 def test_alert_rules_pass_their_unit_tests() -> None:
     promtool = need("promtool", "prometheus")
     done = run(promtool, "test", "rules", RULE_TESTS.name, cwd=RULE_TESTS.parent)
@@ -58,6 +60,7 @@ def test_every_alert_has_a_routable_severity_and_texts() -> None:
         assert {"summary", "description"} <= set(rule["annotations"]), rule["alert"]
 
 
+@pytest.mark.integration
 def test_prometheus_config_is_valid() -> None:
     promtool = need("promtool", "prometheus")
     done = run(promtool, "check", "config", DEPLOY / "prometheus" / "prometheus.yml")
@@ -78,6 +81,7 @@ def test_the_probe_job_scrapes_the_metrics_listener_beside_the_monitor_job() -> 
     assert jobs["monitor-probe"]["metrics_path"] == "/probe"
 
 
+@pytest.mark.integration
 def test_alertmanager_config_is_valid() -> None:
     amtool = need("amtool", "prometheus-alertmanager")
     done = run(amtool, "check-config", ALERTMANAGER)
@@ -85,6 +89,7 @@ def test_alertmanager_config_is_valid() -> None:
     assert "SUCCESS" in done.stdout
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(
     ("labels", "receiver"),
     [
@@ -117,6 +122,7 @@ def _systemd_analyze() -> str:
     return path
 
 
+@pytest.mark.integration
 def test_systemd_unit_verifies_without_warnings(tmp_path: Path) -> None:
     analyze = _systemd_analyze()
     done = run(analyze, "verify", _unit_copy(tmp_path))
@@ -124,6 +130,7 @@ def test_systemd_unit_verifies_without_warnings(tmp_path: Path) -> None:
     assert done.stderr.strip() == ""  # unknown keys are only warned about: none allowed
 
 
+@pytest.mark.integration
 def test_systemd_unit_is_hardened(tmp_path: Path) -> None:
     analyze = _systemd_analyze()
     done = run(analyze, "security", "--offline=yes", _unit_copy(tmp_path))

@@ -17,7 +17,7 @@ import re
 import subprocess
 import time
 import urllib.parse
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +37,9 @@ from tests.live import (
 )
 from tests.probes.nut import nut_server
 from tests.probes.snmpd import snmpd
+from tests.waiting import NotInTime, wait_for
+
+pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
 DASHBOARD = json.loads((ROOT / "grafana" / "dashboards" / "monitor.json").read_text())
@@ -125,11 +128,9 @@ def query(base: str, expr: str) -> list[Any]:
     return result
 
 
-def wait_for(check: Callable[[], bool], what: str, deadline: float) -> None:
-    while not check():
-        if time.monotonic() > deadline:
-            pytest.fail(f"not within {DEADLINE:g} s: {what}")
-        time.sleep(0.25)
+def left(deadline: float) -> float:
+    """Seconds until `deadline` (a `time.monotonic()`), for waits sharing one."""
+    return max(0.0, deadline - time.monotonic())
 
 
 def variables(base: str) -> dict[str, str]:
@@ -163,7 +164,7 @@ def dashboard_queries() -> list[tuple[str, str]]:
 def test_every_dashboard_query_returns_data(stack: tuple[LiveMonitor, str]) -> None:
     _, base = stack
     deadline = time.monotonic() + DEADLINE
-    wait_for(lambda: bool(query(base, 'monitor_target_info{target="closed"}')), "the first scrape", deadline)
+    wait_for(lambda: query(base, 'monitor_target_info{target="closed"}'), left(deadline), what="the first scrape")
     values = variables(base)
     assert values["target"].count("|") == 5  # web, secure, broken, closed, switch, ups
     empty = []
@@ -171,8 +172,8 @@ def test_every_dashboard_query_returns_data(stack: tuple[LiveMonitor, str]) -> N
         final = substitute(expr, values)
         assert "$" not in final, final
         try:
-            wait_for(lambda e=final: bool(query(base, e)), f"{title}: {final}", deadline)
-        except pytest.fail.Exception:
+            wait_for(lambda e=final: query(base, e), left(deadline), what=f"{title}: {final}")
+        except NotInTime:
             empty.append(f"{title}: {final}")
     assert empty == []
 
@@ -190,7 +191,7 @@ def test_the_down_target_fires_its_alert_and_the_up_ones_do_not(
             if a["labels"]["alertname"] == "MonitorTargetDown" and a["state"] == "firing"
         }
 
-    wait_for(lambda: {"closed", "broken"} <= firing(), "MonitorTargetDown firing", time.monotonic() + DEADLINE)
+    wait_for(lambda: {"closed", "broken"} <= firing(), DEADLINE, what="MonitorTargetDown firing")
     assert firing() == {"closed", "broken"}
     alerts = get_json(f"{base}/api/v1/alerts")["data"]["alerts"]
     closed = next(a for a in alerts if a["labels"].get("target") == "closed")
@@ -201,9 +202,8 @@ def test_the_down_target_fires_its_alert_and_the_up_ones_do_not(
 
 def test_the_dashboards_numbers_match_the_targets(stack: tuple[LiveMonitor, str]) -> None:
     _, base = stack
-    deadline = time.monotonic() + DEADLINE
     wait_for(
-        lambda: bool(query(base, 'probe_ssl_earliest_cert_expiry{target="secure"}')), "a certificate expiry", deadline
+        lambda: query(base, 'probe_ssl_earliest_cert_expiry{target="secure"}'), DEADLINE, what="a certificate expiry"
     )
     down = query(base, 'count(monitor_target_state{state="DOWN"} == 1)')
     up = query(base, 'count(monitor_target_state{state="UP"} == 1)')
@@ -228,7 +228,7 @@ def test_failing_deliveries_show_in_the_notification_series(stack: tuple[LiveMon
     _, base = stack
     deadline = time.monotonic() + DEADLINE
     failed = 'monitor_notifications_total{notifier="oncall", result="failed"} > 0'
-    wait_for(lambda: bool(query(base, failed)), "a permanently failed delivery", deadline)
+    wait_for(lambda: query(base, failed), left(deadline), what="a permanently failed delivery")
     waiting = 'monitor_notification_queue{notifier="helpdesk"} > 0'
-    wait_for(lambda: bool(query(base, waiting)), "alerts waiting for helpdesk", deadline)
+    wait_for(lambda: query(base, waiting), left(deadline), what="alerts waiting for helpdesk")
     assert query(base, 'monitor_notification_queue{notifier="oncall"}')[0]["value"][1] == "0"

@@ -19,6 +19,7 @@ from monitor.result import Reason, Result
 from monitor.runtime import Monitor
 from tests.fakestore import MemoryStore
 from tests.integration import need
+from tests.waiting import until
 
 WEB = Target(
     id="web",
@@ -229,14 +230,10 @@ async def test_running_probes_feed_lag_in_flight_and_kind_gauges(
     monitor = Monitor(config(fake), store)
     await monitor.start()
     try:
-        for _ in range(100):
-            await asyncio.sleep(0.01)
-            if sample(monitor, "monitor_probes_in_flight") == 1.0:
-                break
-        assert sample(monitor, "monitor_probes_in_flight") == 1.0
-        async with asyncio.timeout(5):
-            while sample(monitor, "monitor_probes_total", target="f", result="success") == 0:
-                await asyncio.sleep(0.02)
+        await until(lambda: sample(monitor, "monitor_probes_in_flight") == 1.0, 5, what="a probe in flight", every=0.01)
+        await until(
+            lambda: sample(monitor, "monitor_probes_total", target="f", result="success"), 5, what="a probe counted"
+        )
     finally:
         await monitor.stop()
     assert (sample(monitor, "monitor_scheduler_lag_seconds_count") or 0) >= 1
@@ -252,6 +249,7 @@ def test_no_label_carries_a_url_host_or_error_detail(monitor: Monitor) -> None:
         assert secret not in text
 
 
+@pytest.mark.integration
 def test_promtool_finds_nothing_to_lint(monitor: Monitor, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     promtool = need("promtool", "prometheus")
     monkeypatch.setitem(PROBES, "fake", FAKE)
@@ -333,3 +331,30 @@ def test_the_text_is_what_prometheus_client_would_write(monitor: Monitor) -> Non
 
     # generate_latest re-writes, with prometheus-client's writer, what the registry parsed
     assert lines(monitor.metrics.render()) == lines(generate_latest(monitor.registry))
+
+
+def test_the_monitors_own_uplink_is_exported_once_known(store: MemoryStore) -> None:
+    checks = tuple(
+        Target(id=name, name=name, kind="dns", url=f"dns://192.0.2.53/{name}.example", spec=None)
+        for name in ("dns-1", "web-2")
+    )
+    monitor = Monitor(Config(Path("targets.toml"), Settings(connectivity=checks), {"web": WEB}), store)
+    assert sample(monitor, "monitor_connectivity_up") is None  # nothing decided yet
+    monitor.record_check(checks[0], Result(True, started=90.0))
+    assert sample(monitor, "monitor_connectivity_up") == 1.0
+    assert sample(monitor, "monitor_connectivity_check_success", check="dns-1") == 1.0
+    assert sample(monitor, "monitor_connectivity_check_success", check="web-2") is None  # not probed yet
+    for at in (100.0, 115.0):
+        for check in checks:
+            monitor.record_check(check, Result(False, Reason.TIMEOUT, "no answer", started=at))
+    assert monitor.connectivity.offline
+    assert sample(monitor, "monitor_connectivity_up") == 0.0
+    assert sample(monitor, "monitor_connectivity_check_success", check="web-2") == 0.0
+    text = monitor.metrics.render().decode()
+    assert "192.0.2.53" not in text  # a check is named, never its address
+
+
+def test_without_connectivity_checks_no_uplink_sample_is_written(monitor: Monitor) -> None:
+    text = monitor.metrics.render().decode()
+    assert "# TYPE monitor_connectivity_up gauge" in text
+    assert "\nmonitor_connectivity_up " not in text and "monitor_connectivity_check_success{" not in text

@@ -4,7 +4,6 @@ firing, kept alive by re-posts, resolved by `endsAt`."""
 from __future__ import annotations
 
 import dataclasses
-import subprocess
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -18,6 +17,7 @@ from monitor.notifiers.alertmanager import AlertmanagerNotifier, AlertmanagerSpe
 from monitor.notifiers.base import Alert, NotifyContext
 from tests.alertkit import free_port
 from tests.integration import need
+from tests.live import process
 
 pytestmark = pytest.mark.integration
 
@@ -37,33 +37,15 @@ def alertmanager(tmp_path: Path) -> Iterator[str]:
     config.write_text(CONFIG)
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    with (tmp_path / "alertmanager.log").open("wb") as log:
-        proc = subprocess.Popen(
-            [
-                binary,
-                f"--config.file={config}",
-                f"--storage.path={tmp_path / 'data'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-                "--cluster.listen-address=",
-            ],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            assert proc.poll() is None, (tmp_path / "alertmanager.log").read_text()
-            try:
-                if httpx.get(f"{url}/-/ready", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "alertmanager did not become ready"
-            time.sleep(0.1)
+    args = [
+        binary,
+        f"--config.file={config}",
+        f"--storage.path={tmp_path / 'data'}",
+        f"--web.listen-address=127.0.0.1:{port}",
+        "--cluster.listen-address=",
+    ]
+    with process(args, f"{url}/-/ready", tmp_path / "alertmanager.log"):
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 def active(url: str) -> list[dict[str, Any]]:

@@ -3,12 +3,10 @@ HMAC signature over the exact body, and an outage of the receiver."""
 
 from __future__ import annotations
 
-import asyncio
 import dataclasses
 import hashlib
 import hmac
 import itertools
-import time
 from pathlib import Path
 
 from monitor.alerting.service import Alerting
@@ -17,6 +15,7 @@ from monitor.notifiers.webhook import WebhookNotifier, WebhookSpec
 from monitor.result import Event, State
 from monitor.store.sqlite.outbox import SQLiteOutbox
 from tests.alertkit import free_port, receiver, webhook_config
+from tests.waiting import until
 
 
 async def test_it_posts_the_documented_payload_signed_over_the_exact_body(ctx: NotifyContext, alert: Alert) -> None:
@@ -115,10 +114,10 @@ async def test_every_alert_arrives_exactly_once_after_the_receiver_recovers(tmp_
         for i, (old, new) in enumerate(itertools.pairwise(states)):
             alerting.on_event(Event("web", at + 600 * i, old, new, "timeout"), target)
         # The receiver is down (nothing listens) ...
-        await _until(lambda: (alerting.outbox.head("hook") or _never()).attempts >= 3)
+        await until(lambda: (alerting.outbox.head("hook") or _never()).attempts >= 3, 15, what="three failed attempts")
         # ... then answers 503 three more times, then recovers.
         with receiver(port=port, fail_next=3) as rec:
-            await _until(lambda: alerting.queue_sizes()["hook"] == 0)
+            await until(lambda: alerting.queue_sizes()["hook"] == 0, 15, what="the queue drained")
     finally:
         await alerting.stop()
     ids = [r.json()["id"] for r in rec.accepted()]
@@ -130,10 +129,3 @@ async def test_every_alert_arrives_exactly_once_after_the_receiver_recovers(tmp_
 
 def _never() -> object:
     raise AssertionError("the alert left the queue too early")
-
-
-async def _until(condition, timeout: float = 15.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from tests.integration import need
+from tests.waiting import NotInTime, wait_for
 
 ONLINE = {
     "ups.status": "OL",
@@ -64,10 +65,11 @@ class Nut:
 
 
 def _wait_for(check: Callable[[], bool], what: str, log: Path) -> None:
-    deadline = time.monotonic() + 15
-    while not check():
-        assert time.monotonic() < deadline, f"{what}: {log.read_text(errors='replace')}"
-        time.sleep(0.05)
+    """`wait_for` what NUT starts, quoting its log if it does not."""
+    try:
+        wait_for(check, 15, what=what, every=0.05)
+    except NotInTime as exc:
+        raise NotInTime(f"{exc}: {log.read_text(errors='replace')}") from None
 
 
 @contextlib.contextmanager
@@ -102,10 +104,10 @@ def nut_server(folder: Path, names: tuple[str, ...]) -> Iterator[Nut]:
                 driver = subprocess.Popen([dummy, "-a", name, "-F", *as_root], stdout=out, stderr=out, env=env)
                 nut.drivers[name] = driver
                 processes.append(driver)
-                _wait_for(lambda n=name: (state / f"dummy-ups-{n}").exists(), f"driver {name} did not start", log)
+                _wait_for(lambda n=name: (state / f"dummy-ups-{n}").exists(), f"driver {name} starting", log)
             server = subprocess.Popen([upsd, "-F", *as_root], stdout=out, stderr=out, env=env)
             processes.append(server)
-            _wait_for(lambda: _listening(port), "upsd did not start", log)
+            _wait_for(lambda: _listening(port), "upsd listening", log)
             yield nut
         finally:
             for process in processes:

@@ -9,11 +9,11 @@ import contextlib
 import os
 import socket
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from tests.integration import need
+from tests.waiting import NotInTime, wait_for
 
 COMMUNITY = "public"
 V3_USER, AUTH_PASSWORD, PRIV_PASSWORD = "monitor", "auth-s3cret", "priv-s3cret"
@@ -62,11 +62,15 @@ def snmpd(folder: Path) -> Iterator[int]:
             env=env,
         )
     try:
-        deadline = time.monotonic() + 15
-        while b"NET-SNMP version" not in log.read_bytes():
+
+        def started() -> bool:
             assert proc.poll() is None, f"snmpd exited: {log.read_text(errors='replace')}"
-            assert time.monotonic() < deadline, f"snmpd did not start: {log.read_text(errors='replace')}"
-            time.sleep(0.02)
+            return b"NET-SNMP version" in log.read_bytes()
+
+        try:
+            wait_for(started, 15, what="snmpd announcing its version", every=0.02)
+        except NotInTime as exc:
+            raise NotInTime(f"{exc}: {log.read_text(errors='replace')}") from None
         yield port
     finally:
         proc.terminate()

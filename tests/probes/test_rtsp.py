@@ -399,7 +399,9 @@ async def test_frames_per_second_and_bitrate_come_from_the_rtp_clock(config_from
     assert result.extra[FRAMES_PER_SECOND] == pytest.approx(25.0)
     assert result.extra[BITRATE] == pytest.approx(3 * 200 * 8 / 0.12)  # the frames after the first
     assert result.detail.startswith("RTSP 200 OK: 4 frames in ") and "(25.0 fps, 40 kbit/s)" in result.detail
-    await until(lambda: [m for m, _ in seen] == ["OPTIONS", "DESCRIBE", "SETUP", "PLAY", "TEARDOWN"])
+    await until(
+        lambda: [m for m, _ in seen] == ["OPTIONS", "DESCRIBE", "SETUP", "PLAY", "TEARDOWN"], what="the TEARDOWN seen"
+    )
     assert seen[2][1]["transport"] == "RTP/AVP/TCP;unicast;interleaved=0-1"
     assert [h[":url"] for _, h in seen[2:]] == [f"{url}/trackID=1", url + "/", url + "/"]  # Content-Base, a=control:*
     assert [h.get("session") for _, h in seen[3:]] == ["5FE2A11C", "5FE2A11C"]
@@ -414,7 +416,7 @@ async def test_a_channel_that_plays_but_sends_no_rtp_is_no_video_within_the_time
     assert (result.ok, result.reason) == (False, Reason.NO_VIDEO)
     assert result.detail.startswith("PLAY answered but no video arrived within ")
     assert (result.extra[FRAMES_PER_SECOND], result.extra[BITRATE]) == (0.0, 0.0)
-    await until(lambda: [m for m, _ in seen][-1:] == ["TEARDOWN"])  # politely, within the deadline
+    await until(lambda: [m for m, _ in seen][-1:] == ["TEARDOWN"], what="the TEARDOWN seen")  # politely, in time
 
 
 @pytest.mark.parametrize(
@@ -485,7 +487,7 @@ async def test_digest_answers_go_with_every_request_of_a_play(config_from: Load,
         rtsp_target(config_from, f"rtsp://127.0.0.1:{await fake(handler)}/ch1", creds() + "play = true\n")
     )
     assert result.ok, result.detail
-    await until(lambda: seen[-1][0] == "TEARDOWN")
+    await until(lambda: seen[-1][0] == "TEARDOWN", what="the TEARDOWN seen")
     assert [m for m, a in seen if a] == ["OPTIONS", "DESCRIBE", "SETUP", "PLAY", "TEARDOWN"]
     counts = [parse_keqv_list(parse_http_list(a[7:]))["nc"] for _, a in seen if a]
     assert counts == [f"{n:08x}" for n in range(1, 6)]

@@ -18,6 +18,7 @@ from monitor.probes.ups import CHARGE, LOAD, ON_BATTERY, ON_BATTERY_SINCE, RUNTI
 from monitor.result import Reason, Result
 from tests.probes.configfile import Load, loader
 from tests.probes.nut import Nut, nut_server
+from tests.waiting import NotInTime, until
 
 UPSES = ("serverroom", "dead", "hung", "attention")
 
@@ -46,13 +47,17 @@ def ups_target(config_from: Load, port: int, ups: str, extra: str = "") -> Targe
 
 async def probe_until(target: Target, ctx: ProbeContext, done: Callable[[Result], bool], what: str) -> Result:
     """Probe until `done(result)`: the driver rereads its file within a poll interval."""
-    deadline = time.monotonic() + 15
-    while True:
-        result = await PROBES["ups"].probe(target, ctx)
-        if done(result):
-            return result
-        assert time.monotonic() < deadline, f"{what} not seen within 15 s; last: {result}"
-        await asyncio.sleep(0.1)
+    seen: list[Result] = []
+
+    async def probed() -> bool:
+        seen.append(await PROBES["ups"].probe(target, ctx))
+        return done(seen[-1])
+
+    try:
+        await until(probed, 15, what=f"{what} seen", every=0.1)
+    except NotInTime as exc:
+        raise NotInTime(f"{exc}; last: {seen[-1] if seen else None}") from None
+    return seen[-1]
 
 
 @pytest.mark.integration

@@ -2,33 +2,24 @@
 runs once per entry of `BACKENDS`, and reaches the store only as the commands do, through
 `open_store(settings)` and the protocols of `monitor.store`.
 
-An entry is a factory: an async context manager that, given the test's temporary folder,
-yields the `Settings` of a new, empty store of its backend and removes that store after
-the test. To run every contract test on another backend, register it in
-`monitor.store.registry.BACKENDS`, write its factory below and add its line to `BACKENDS`;
-nothing else changes. For PostgreSQL, with a fresh database per test:
+An entry is a factory: an async context manager that, given the test's request and its
+temporary folder, yields the `Settings` of a new, empty store of its backend and removes
+that store after the test. To run every contract test on another backend, register it
+in `monitor.store.registry.BACKENDS`, write its factory below and add its line to
+`BACKENDS`; nothing else changes.
 
-    @contextlib.asynccontextmanager
-    async def postgresql_backend(folder: Path) -> AsyncIterator[Settings]:
-        url = await create_database()  # e.g. postgresql://monitor@localhost/test_<random>
-        try:
-            yield Settings(data_dir=folder, store=url)
-        finally:
-            await drop_database(url)
-
-    BACKENDS = [
-        pytest.param(sqlite_backend, id="sqlite"),
-        pytest.param(postgresql_backend, id="postgresql"),
-    ]
-
-A factory that needs a server should find it with `tests.integration.need` (skipped
-without it, a failure under MONITOR_REQUIRE_INTEGRATION=1). Tests of one backend's own
-machinery (its schema, its writer, raw SQL) are not contract tests: they live in
-`test_<backend>_*.py` and build that backend directly.
+PostgreSQL's factory takes a fresh database per test, copied from a migrated template,
+on the session's real server (the `postgresql` fixture of `tests/conftest.py`: Debian's
+`postgresql` package, started once with `initdb` + `pg_ctl` as an unprivileged user).
+Its entry is marked `integration`: without the package it skips with the reason, and
+fails under MONITOR_REQUIRE_INTEGRATION=1, and `-m "not integration"` never starts the
+server. Tests of one backend's own machinery (its schema, its writer, raw SQL) are not
+contract tests: they live in `test_<backend>_*.py` and build that backend directly.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
@@ -41,18 +32,31 @@ from monitor.config import Settings
 from monitor.store import Outbox, Store
 from monitor.store.registry import open_store
 from tests.history import T0, Clock
+from tests.postgresql import PostgreSQL
 
-BackendFactory = Callable[[Path], AbstractAsyncContextManager[Settings]]
+BackendFactory = Callable[[pytest.FixtureRequest, Path], AbstractAsyncContextManager[Settings]]
 
 
 @contextlib.asynccontextmanager
-async def sqlite_backend(folder: Path) -> AsyncIterator[Settings]:
+async def sqlite_backend(request: pytest.FixtureRequest, folder: Path) -> AsyncIterator[Settings]:
     """SQLite: a new file in the test's temporary folder (removed with it)."""
     yield Settings(data_dir=folder, store="sqlite")
 
 
+@contextlib.asynccontextmanager
+async def postgresql_backend(request: pytest.FixtureRequest, folder: Path) -> AsyncIterator[Settings]:
+    """PostgreSQL: a new database, a copy of the migrated template, dropped after."""
+    server: PostgreSQL = request.getfixturevalue("postgresql")
+    url = await asyncio.to_thread(server.create_database)
+    try:
+        yield Settings(data_dir=folder, store=url)
+    finally:
+        await asyncio.to_thread(server.drop_database, url)
+
+
 BACKENDS = [
     pytest.param(sqlite_backend, id="sqlite"),
+    pytest.param(postgresql_backend, id="postgresql", marks=pytest.mark.integration),
 ]
 
 
@@ -104,7 +108,7 @@ class StoreFactory:
 async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[StoreFactory]:
     """Stores on a new, empty store of each backend in turn."""
     make: BackendFactory = request.param
-    async with make(tmp_path) as settings:
+    async with make(request, tmp_path) as settings:
         factory = StoreFactory(settings)
         try:
             yield factory

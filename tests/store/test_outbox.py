@@ -1,10 +1,14 @@
 """The durable outbox on every backend (`store.outbox(clock)`): an alert id is queued once
 per notifier, ever; a notifier's alerts leave in the order they came; retries, failures
-and deliveries are recorded; the keep times of docs/alerts.md hold."""
+and deliveries are recorded; the keep times of docs/alerts.md hold; alerts held in
+memory while it failed are adopted with the status they reached; what was last said
+about each target is remembered for ever, for the alert policy to resume from."""
 
 from __future__ import annotations
 
-from monitor.store import DELIVERED, FAILED, PENDING, Outbox
+from dataclasses import replace
+
+from monitor.store import DELIVERED, FAILED, PENDING, RESUME_KINDS, Entry, Outbox
 from tests.alertkit import alert
 from tests.store.conftest import StoreFactory
 
@@ -134,3 +138,91 @@ def test_entries_are_listed_newest_first_by_status_and_up_to_a_limit(outbox: Out
     assert [e.alert.id for e in outbox.entries(limit=2)] == ["web:down:4", "web:down:3"]
     assert [e.alert.id for e in outbox.entries(PENDING, limit=10)] == [f"web:down:{n}" for n in (4, 3, 2, 1)]
     assert [e.alert.id for e in outbox.entries(DELIVERED)] == ["web:down:0"]
+
+
+def test_head_passes_over_the_entries_it_is_told_to_skip(outbox: Outbox) -> None:
+    for ident in ("web:down:1", "web:up:1", "web:down:2"):
+        outbox.enqueue(alert(ident, ident.split(":")[1]), ["hook"])
+    first = outbox.head("hook")
+    assert first is not None
+    second = outbox.head("hook", skip={first.seq})
+    assert second is not None and second.alert.id == "web:up:1"
+    third = outbox.head("hook", skip=[first.seq, second.seq])
+    assert third is not None and third.alert.id == "web:down:2"
+    assert outbox.head("hook", skip={first.seq, second.seq, third.seq}) is None
+    again = outbox.head("hook")  # skipping is no outcome: the first is still first
+    assert again is not None and again.seq == first.seq
+
+
+def test_adopted_entries_keep_the_status_and_attempts_they_reached_in_memory(
+    outbox: Outbox, backend: StoreFactory
+) -> None:
+    now = backend.clock.now
+    held = [
+        Entry(-1, alert("web:down:1"), "hook", DELIVERED, 1, now, now, now + 5, None),
+        Entry(-2, alert("web:up:1", "up"), "hook", PENDING, 2, now + 10, now + 40, None, "HTTP 503"),
+    ]
+    seqs = outbox.adopt(held)
+    first, second = seqs
+    assert first is not None and second is not None and 0 < first < second  # in order
+    head = outbox.head("hook")
+    assert head is not None and head.seq == second
+    assert (head.alert, head.attempts, head.next_at, head.error) == (alert("web:up:1", "up"), 2, now + 40, "HTTP 503")
+    [done] = outbox.entries(DELIVERED)
+    assert (done.seq, done.alert.id, done.attempts, done.done_at) == (first, "web:down:1", 1, now + 5)
+    # Remembered like any other: offered again, the delivered one is not sent twice.
+    assert outbox.known("web:down:1") == {"hook"}
+    assert outbox.enqueue(alert("web:down:1"), ["hook"]) == []
+    said = outbox.latest(RESUME_KINDS)
+    assert [(a.id, n) for a, n in said["web"]] == [("web:up:1", "hook")]
+
+
+def test_an_adopted_alert_already_queued_for_its_notifier_is_not_written_twice(
+    outbox: Outbox, backend: StoreFactory
+) -> None:
+    now = backend.clock.now
+    outbox.enqueue(alert("web:down:1"), ["a"])
+    both = [Entry(-1, alert("web:down:1"), name, PENDING, 0, now, now, None, None) for name in ("a", "b")]
+    seqs = outbox.adopt(both)
+    assert seqs[0] is None and seqs[1] is not None
+    assert outbox.queue_sizes(["a", "b"]) == {"a": 1, "b": 1}
+
+
+def test_known_names_every_notifier_an_alert_id_was_ever_queued_for(outbox: Outbox, backend: StoreFactory) -> None:
+    assert outbox.known("web:down:1") == set()
+    outbox.enqueue(alert("web:down:1"), ["a", "b"])
+    outbox.enqueue(alert("web:up:1", "up"), ["a"])
+    head = outbox.head("b")
+    assert head is not None
+    outbox.delivered(head.seq)
+    backend.clock.now += 8 * DAY
+    outbox.prune()  # the delivered entry goes, its id is remembered
+    assert outbox.known("web:down:1") == {"a", "b"}
+    assert outbox.known("web:up:1") == {"a"}
+
+
+def test_latest_says_what_was_last_said_about_each_target_to_each_notifier(outbox: Outbox) -> None:
+    outbox.enqueue(alert("web:down:1"), ["a", "b"])
+    outbox.enqueue(alert("web:up:1", "up"), ["a"])
+    outbox.enqueue(replace(alert("mail:down:1"), target="mail"), ["a"])
+    outbox.enqueue(alert("web:reminder:1", "reminder"), ["a", "b"])  # not what the policy resumes from
+    found = outbox.latest(RESUME_KINDS)
+    assert {target: [(a.id, n) for a, n in said] for target, said in found.items()} == {
+        "web": [("web:down:1", "b"), ("web:up:1", "a")],  # oldest first
+        "mail": [("mail:down:1", "a")],
+    }
+    downs = outbox.latest(["down"])
+    assert [(a.id, n) for a, n in downs["web"]] == [("web:down:1", "a"), ("web:down:1", "b")]
+    assert found["web"][1][0] == alert("web:up:1", "up")  # the whole alert, as queued
+
+
+def test_what_was_last_said_outlives_prune_and_a_restart(outbox: Outbox, backend: StoreFactory) -> None:
+    outbox.enqueue(alert("web:down:1"), ["hook"])
+    head = outbox.head("hook")
+    assert head is not None
+    outbox.delivered(head.seq)
+    backend.clock.now += 500 * DAY  # past every keep time, the dedup memory's too
+    outbox.prune()
+    assert outbox.entries() == [] and outbox.known("web:down:1") == set()
+    box = backend.restart(outbox)
+    assert [(a.id, n) for a, n in box.latest(RESUME_KINDS)["web"]] == [("web:down:1", "hook")]

@@ -1,6 +1,7 @@
 """The SQLite store on a disk that fills up: what it cannot write waits in memory (events
 always, results up to a bound, the oldest dropped first and counted), its health says
-why, and everything is written by itself once space returns."""
+why, and everything is written by itself once space returns. (That an event is durable
+before `add_event` returns is a contract of every backend: `test_writes.py`.)"""
 
 from __future__ import annotations
 
@@ -105,22 +106,6 @@ async def test_events_are_never_dropped_and_the_oldest_results_are(
         assert store.health().dropped == dropped  # counted since the start
     finally:
         disk.full = False
-        await store.close()
-
-
-async def test_an_event_is_durable_before_add_event_returns(tmp_path: Path) -> None:
-    store = SQLiteStore(tmp_path / "monitor.db", flush_interval=3600)  # the writer's batch never comes
-    await store.open()
-    try:
-        event = Event("web", T, State.UP, State.DOWN, "timeout")
-        store.add_event(event)
-        other = SQLiteStore(tmp_path / "monitor.db", observe=False)
-        await other.open()
-        try:
-            assert await other.last_events() == {"web": event}
-        finally:
-            await other.close()
-    finally:
         await store.close()
 
 

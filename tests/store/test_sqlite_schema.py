@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import sqlite3
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -63,11 +62,13 @@ async def test_it_migrates_a_version_1_database(tmp_path: Path) -> None:
 def test_two_processes_opening_a_new_database_together_migrate_it_once(tmp_path: Path) -> None:
     first, second = connect(tmp_path / "monitor.db"), connect(tmp_path / "monitor.db")
     outcome: list[object] = []
+    locking = threading.Event()
+    second.set_trace_callback(lambda sql: locking.set() if sql.startswith("BEGIN IMMEDIATE") else None)
     first.execute("BEGIN IMMEDIATE")  # the first process is migrating
     # The second reads the empty database's version, then waits for the write lock.
     late = threading.Thread(target=lambda: outcome.append(_migrated(second)))
     late.start()
-    time.sleep(0.3)
+    assert locking.wait(10), "the second never asked for the write lock"
     _create(first)
     first.execute("INSERT INTO meta VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),))
     first.execute("COMMIT")

@@ -4,8 +4,11 @@ transactions, a malformed result skipped, and failing rather than hanging."""
 from __future__ import annotations
 
 import logging
+import sqlite3
+import threading
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,18 +18,32 @@ from monitor.store.sqlite import writer as sqlwriter
 from monitor.store.sqlite.store import SQLiteStore
 from monitor.store.sqlite.writer import Writer
 from tests.history import T0, Clock, H
+from tests.waiting import until
 
 
-async def test_it_writes_thousands_of_queued_results_in_batches(tmp_path: Path) -> None:
+async def test_it_writes_thousands_of_queued_results_in_batches(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     store = SQLiteStore(tmp_path / "monitor.db", flush_interval=0.05, batch_size=1000, clock=Clock(T0 + 20_000))
     await store.open()
+    # The writer is held inside its first write: queueing must not wait for the disk.
+    held, release = threading.Event(), threading.Event()
+    write = Writer._write
+
+    def stuck(self: Writer, conn: sqlite3.Connection, items: list[Any]) -> Any:
+        held.set()
+        release.wait(30)
+        return write(self, conn, items)
+
+    monkeypatch.setattr(Writer, "_write", stuck)
     try:
-        began = time.perf_counter()
-        for i in range(20_000):
+        store.add_result("t0", Result(True, duration=0.01, started=T0))
+        await until(held.is_set, what="the writer inside its first write")
+        for i in range(1, 20_000):
             store.add_result(f"t{i % 50}", Result(True, duration=0.01 * (i % 7 + 1), started=T0 + i))
-        queued = time.perf_counter() - began
+        assert not release.is_set()  # every result was queued while the writer could not write
+        release.set()
         await store.flush()
-        assert queued < 1.0  # generous: queueing is an append, the disk is elsewhere
         stats = await store.probe_stats(None, T0, T0 + 20_000)
         assert len(stats) == 50 and sum(s.count for s in stats.values()) == 20_000
         assert len(await store.results("t7", T0, T0 + 20_000)) == 400

@@ -8,10 +8,11 @@ the real SQLite store with the hand-computed day of `tests/history.py`.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ import pytest
 from starlette.applications import Starlette
 
 from monitor.config import Config, Maintenance, Settings, Target, Watch
+from monitor.connectivity import Connectivity
 from monitor.result import Event, Result, State
 from monitor.state import StateMachine
 from monitor.store import DayUptime, Rollup, Uptime
@@ -64,6 +66,7 @@ class FakeRuntime:
     alerting: Any = None  # as `Monitor` without alerting
     deadman: Any = None
     last_reload: Any = None
+    connectivity: Connectivity = field(default_factory=Connectivity)  # off: no checks
 
 
 def make_app(runtime: Any, clock: Any = None, snapshot_seconds: float = 0) -> Starlette:
@@ -76,13 +79,20 @@ def make_app(runtime: Any, clock: Any = None, snapshot_seconds: float = 0) -> St
     return app
 
 
+class AppClient(httpx.AsyncClient):
+    """An HTTP client calling `app` in process."""
+
+    def __init__(self, app: Starlette) -> None:
+        super().__init__(transport=httpx.ASGITransport(app=app), base_url="http://testserver")
+        self.app = app
+
+
 @pytest.fixture
 async def client_for() -> AsyncIterator[Any]:
-    clients: list[httpx.AsyncClient] = []
+    clients: list[AppClient] = []
 
-    def make(runtime: Any, clock: Any = None, snapshot_seconds: float = 0) -> httpx.AsyncClient:
-        transport = httpx.ASGITransport(app=make_app(runtime, clock, snapshot_seconds))
-        client = httpx.AsyncClient(transport=transport, base_url="http://testserver")
+    def make(runtime: Any, clock: Any = None, snapshot_seconds: float = 0) -> AppClient:
+        client = AppClient(make_app(runtime, clock, snapshot_seconds))
         clients.append(client)
         return client
 
@@ -105,6 +115,19 @@ def set_state(
     status.since, status.reason, status.detail = since, reason, detail
     status.last = last
     runtime.states.version += 1  # as the state machine counts a change
+
+
+def cut_off(runtime: FakeRuntime, since: float, *checks: Target) -> None:
+    """Give the runtime these connectivity checks and make every one fail twice from
+    `since` (the monitor itself offline); `checks` default to one DNS check."""
+    checks = checks or (Target(id="dns-1", name="dns-1", kind="dns", url="dns://192.0.2.53/example.com", spec=None),)
+    settings = dataclasses.replace(runtime.config.settings, connectivity=checks)
+    runtime.config = dataclasses.replace(runtime.config, settings=settings)
+    runtime.connectivity = Connectivity(checks, clock=lambda: since + 20)
+    for check in checks:
+        for at in (since, since + 15):
+            runtime.connectivity.observe(check.id, Result(False, "timeout", "no answer within 5s", started=at))
+    assert runtime.connectivity.offline
 
 
 def history(
@@ -142,14 +165,6 @@ def history(
         )
         for h in range(24)
     ]
-
-
-def now() -> float:
-    return time.time()
-
-
-def on(day: date) -> float:
-    return datetime(day.year, day.month, day.day, 12, tzinfo=UTC).timestamp()
 
 
 @pytest.fixture

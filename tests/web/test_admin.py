@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 import dataclasses
 import json
 import logging
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import httpx
@@ -21,7 +19,8 @@ from monitor.result import Event, Result, State
 from monitor.runtime import Monitor
 from monitor.store.sqlite.store import SQLiteStore
 from tests.alertkit import free_port, receiver
-from tests.web.conftest import FakeRuntime, make_app, make_config, set_state, target
+from tests.waiting import until
+from tests.web.conftest import FakeRuntime, cut_off, make_app, make_config, set_state, target
 
 TOKEN = "s3cr3t-admin-token"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
@@ -90,6 +89,22 @@ async def test_the_admin_page_shows_every_target_its_address_and_last_error(clie
     assert "Authentication failed" in html and "401 from 10.10.5.21:554" in html
     assert "https://web.example.go.id/" in html
     assert '<tr id="target-cam">' in html  # where a private target's alerts link to
+
+
+async def test_the_admin_page_shows_the_monitors_own_uplink_and_each_check_without_secrets(client_for, token) -> None:
+    rt = runtime()
+    html = (await client_for(rt).get("/admin?lang=en", headers=BEARER)).text
+    assert "No connectivity checks" in html and "judged even while" not in html
+    check = target("site", url="https://probe:pa55word@uplink.example/generate_204?key=k3y")
+    cut_off(rt, time.time() - 60, check)
+    html = (await client_for(rt).get("/admin?lang=en", headers=BEARER)).text
+    assert "The monitor has lost its internet connection" in html and "every connectivity check fails" in html
+    assert "<code>site</code>" in html and "https://uplink.example/…" in html
+    assert "pa55word" not in html and "k3y" not in html and "generate_204" not in html
+    assert "The service did not answer in time" in html and "failed 2 times in a row" in html
+    rt.connectivity.observe("site", Result(True, started=time.time()))
+    html = (await client_for(rt).get("/admin?lang=id", headers=BEARER)).text
+    assert "Terhubung: setidaknya satu pemeriksaan koneksi berhasil." in html and "<td>berhasil<div" in html
 
 
 async def test_the_admin_page_reads_in_indonesian_too(client_for, token) -> None:
@@ -256,13 +271,6 @@ notify = ["hook", "tg"]
     return path
 
 
-async def until(condition: Callable[[], object], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        await asyncio.sleep(0.02)
-
-
 async def test_the_admin_shows_notifiers_failed_alerts_the_dead_mans_switch_and_reloads(
     client_for, token, tmp_path
 ) -> None:
@@ -275,7 +283,10 @@ async def test_the_admin_shows_notifiers_failed_alerts_the_dead_mans_switch_and_
         await monitor.start()
         try:
             assert monitor.alerting is not None and monitor.deadman is not None
-            await until(lambda: monitor.alerting.failed() and monitor.alerting.queue_sizes()["tg"])
+            await until(
+                lambda: monitor.alerting.failed() and monitor.alerting.queue_sizes()["tg"],
+                what="the webhook's alert failed and Telegram's waiting",
+            )
             await monitor.deadman.tick()  # answered 200
             ping.status = 500
             await monitor.deadman.tick()

@@ -14,7 +14,7 @@ from monitor.store import Note, Period, StoredResult
 from monitor.web.openapi import document
 from monitor.web.templating import isotime
 from tests import history as h
-from tests.web.conftest import DAY, FakeRuntime, history, make_config, set_state, target
+from tests.web.conftest import DAY, FakeRuntime, cut_off, history, make_config, set_state, target
 
 FORMATS = jsonschema.FormatChecker()
 
@@ -198,3 +198,22 @@ async def test_times_no_date_can_show_are_a_400_not_a_500(client_for, url: str) 
 async def test_since_zero_is_the_epoch_not_the_default(client_for) -> None:
     body = (await client_for(FakeRuntime(make_config([target("web")]))).get("/api/v1/incidents?since=0")).json()
     assert body["since"] == "1970-01-01T00:00:00Z"
+
+
+async def test_status_says_whether_the_monitor_itself_is_cut_off(client_for) -> None:
+    now = time.time()
+    runtime = FakeRuntime(make_config([target("web", "Website")]))
+    client = client_for(runtime)
+    body = (await client.get("/api/v1/status")).json()
+    validate(body, "Status")
+    assert body["connectivity"] == {"state": "off", "since": None}
+    cut_off(runtime, now - 120)
+    set_state(runtime, "web", State.UNKNOWN, now - 30, "monitor_offline")
+    body = (await client.get("/api/v1/status")).json()
+    validate(body, "Status")
+    assert body["connectivity"]["state"] == "offline"
+    assert body["connectivity"]["since"] == isotime(now - 120)
+    runtime.connectivity.observe("dns-1", Result(True, started=now))
+    body = (await client.get("/api/v1/status")).json()
+    validate(body, "Status")
+    assert body["connectivity"]["state"] == "online"

@@ -23,6 +23,7 @@ from monitor.config import Maintenance, Watch
 from monitor.result import Result, State
 from monitor.store import Note, Period
 from tests.integration import need
+from tests.waiting import until
 from tests.web.conftest import DAY, FakeRuntime, history, make_app, make_config, set_state, target
 
 pytestmark = pytest.mark.integration
@@ -61,6 +62,7 @@ def busy_runtime() -> FakeRuntime:
         Period("t4", State.DOWN, now - 2 * DAY, now - 2 * DAY + 900, "dns_error"),
     ]
     rt.store.notes_.append(Note(1, "t1", now - 600, "Teknisi sedang menuju lokasi"))
+    rt.clock = lambda: now  # the watch's day is counted from this `now`, even across midnight
     return rt
 
 
@@ -70,11 +72,18 @@ async def server() -> AsyncIterator[str]:
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(make_app(busy_runtime()), log_config=None, access_log=False, lifespan="off")
+    runtime = busy_runtime()
+    config = uvicorn.Config(make_app(runtime, runtime.clock), log_config=None, access_log=False, lifespan="off")
     srv = uvicorn.Server(config)
     task = asyncio.create_task(srv.serve(sockets=[sock]))
-    while not srv.started:
-        await asyncio.sleep(0.02)
+
+    def serving() -> bool:
+        if task.done():
+            task.result()  # a failed start raises its error here
+            raise RuntimeError("uvicorn stopped before serving")
+        return srv.started
+
+    await until(serving, what="uvicorn serving")
     yield f"http://127.0.0.1:{port}"
     srv.should_exit = True
     await task
@@ -106,7 +115,7 @@ async def open_page(browser: Any, url: str, **context: Any) -> tuple[Any, Any, l
 
 async def test_the_status_page_loads_in_chromium_without_errors(server, browser, tmp_path: Path) -> None:
     ctx, page, problems = await open_page(browser, server + "/", viewport={"width": 1280, "height": 900})
-    await page.wait_for_timeout(300)  # let the refresh script run its first lines
+    await page.locator(".js-only").first.wait_for(state="visible")  # the refresh script ran
     assert problems == []
     assert await page.title() == "Status Layanan"
     banner = await page.text_content(".banner")

@@ -15,7 +15,7 @@ from monitor.config import Maintenance, Watch
 from monitor.result import Result, State
 from monitor.store import Note, Period
 from tests.waiting import until
-from tests.web.conftest import DAY, FakeRuntime, history, make_config, set_state, target
+from tests.web.conftest import DAY, FakeRuntime, cut_off, history, make_config, set_state, target
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 
@@ -105,7 +105,7 @@ async def test_the_watch_banner_counts_the_days_and_the_bars_cover_the_watch(cli
     watch = Watch("Cuti bersama Idul Fitri", today - timedelta(days=2), today + timedelta(days=7, hours=7))
     runtime = FakeRuntime(make_config([target("web", "Website")], language="id", watches=[watch]))
     history(runtime, "web", now)
-    client = client_for(runtime)
+    client = client_for(runtime, clock=lambda: now)  # the day counted is `today`'s, even at midnight
     html = (await client.get("/")).text
     assert "Masa pengawasan: Cuti bersama Idul Fitri</strong> — hari ke-3 dari 10" in html
     assert '<progress max="10" value="3"' in html
@@ -292,7 +292,7 @@ async def test_a_crowd_shares_one_snapshot_and_a_stale_one_is_renewed_behind(cli
     assert runtime.store.calls.count("daily") == 1
     now[0] += 6  # stale figures: answered at once from the old snapshot, renewed behind
     assert "Partial outage" in (await client.get("/?lang=en")).text
-    await until(lambda: runtime.store.calls.count("daily") == 2)
+    await until(lambda: runtime.store.calls.count("daily") == 2, what="the renewal behind reading the store")
     assert "Partial outage" in (await client.get("/?lang=en")).text
     now[0] += 120  # too old to serve: the request waits for a new one
     set_state(runtime, "g0t0", State.UP, now[0])
@@ -333,7 +333,7 @@ async def test_the_watch_axis_names_the_first_and_the_last_day_of_the_bars(clien
     today = datetime.fromtimestamp(now, JAKARTA).replace(hour=0, minute=0, second=0, microsecond=0)
     watch = Watch("Pemilu", today - timedelta(days=2), today + timedelta(days=8))  # ends at midnight
     runtime = FakeRuntime(make_config([target("web", "Website")], watches=[watch]))
-    html = (await client_for(runtime).get("/?lang=en")).text
+    html = (await client_for(runtime, clock=lambda: now).get("/?lang=en")).text
     axis = re.search(
         r'<div class="axis"[^>]*><span><span class="wide">([^<]*)</span><span class="narrow">'
         r"([^<]*)</span></span><span>([^<]*)</span>",
@@ -374,3 +374,27 @@ async def test_a_cached_page_never_shows_a_state_that_has_changed(client_for) ->
     html = (await client.get("/?lang=en")).text
     assert "All systems operational" in html and "No checks yet" not in html
     assert runtime.store.calls.count("daily") == 1  # the store was read once, at the first visit
+
+
+async def test_while_the_monitor_is_offline_the_page_says_it_is_cut_off_not_the_services(client_for) -> None:
+    now = time.time()
+    runtime = FakeRuntime(make_config([target("self", "Monitor"), target("web", "Website")]))
+    set_state(runtime, "self", State.UP, now - 600, last=Result(True, started=now - 5))
+    set_state(runtime, "web", State.UP, now - 600, last=Result(True, started=now - 5))
+    client = client_for(runtime, clock=lambda: now, snapshot_seconds=60)
+    html = (await client.get("/?lang=en")).text
+    assert "lost its internet connection" not in html  # online: no banner
+    cut_off(runtime, now - 120)
+    held = Result(False, "monitor_offline", "timeout: no answer within 5s", started=now - 30)
+    set_state(runtime, "web", State.UNKNOWN, now - 30, "monitor_offline", last=held)
+    html = (await client.get("/?lang=en")).text  # the cached snapshot, its banner live
+    assert_valid_html(html)
+    assert "The monitor has lost its internet connection" in html
+    assert "It is the monitor that is cut off, not the services" in html
+    assert "The monitor itself is offline; the service was not judged (this is not an outage)" in html
+    assert "192.0.2.53" not in html and "dns-1" not in html  # what the checks reach is not public
+    indonesian = (await client.get("/?lang=id")).text
+    assert "Pemantau kehilangan koneksi internet" in indonesian
+    assert "Yang terputus adalah pemantaunya, bukan layanannya" in indonesian
+    runtime.connectivity.observe("dns-1", Result(True, started=now))
+    assert "lost its internet connection" not in (await client.get("/?lang=en")).text

@@ -99,6 +99,7 @@ def exporter_says(base: str, url: str) -> dict[str, list[tuple[dict[str, str], f
         return samples(answer.read().decode())
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("target_id", TARGETS)
 def test_probe_agrees_with_the_blackbox_exporter(stack: tuple[LiveMonitor, Farm, str], target_id: str) -> None:
     live, targets, base = stack
@@ -118,6 +119,7 @@ def test_probe_agrees_with_the_blackbox_exporter(stack: tuple[LiveMonitor, Farm,
         )
 
 
+@pytest.mark.integration
 def test_probe_answers_without_a_target_label(stack: tuple[LiveMonitor, Farm, str]) -> None:
     live, _, _ = stack
     status, text = live.get("/probe?target=web", live.metrics_url)
@@ -135,6 +137,7 @@ def test_probe_answers_without_a_target_label(stack: tuple[LiveMonitor, Farm, st
     assert not any(name.startswith("monitor_") for name in parsed)
 
 
+@pytest.mark.integration
 def test_probe_refuses_what_is_not_a_configured_id(stack: tuple[LiveMonitor, Farm, str]) -> None:
     live, targets, _ = stack
     assert live.get("/probe", live.metrics_url)[0] == 400
@@ -145,6 +148,7 @@ def test_probe_refuses_what_is_not_a_configured_id(stack: tuple[LiveMonitor, Far
     assert live.get("/probe?target=nope", live.metrics_url)[0] == 404
 
 
+@pytest.mark.integration
 def test_probe_answers_before_the_scrape_timeout(stack: tuple[LiveMonitor, Farm, str]) -> None:
     live, _, _ = stack
     request = urllib.request.Request(
@@ -157,6 +161,7 @@ def test_probe_answers_before_the_scrape_timeout(stack: tuple[LiveMonitor, Farm,
     assert value(parsed, "probe_success") == 0.0
 
 
+@pytest.mark.integration
 def test_the_public_app_never_serves_probe(stack: tuple[LiveMonitor, Farm, str]) -> None:
     live, _, _ = stack
     assert live.get("/probe?target=web")[0] == 404  # each request would cost a probe

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from monitor.config import Settings
 from monitor.store.backend import Backend
 from monitor.store.sqlite import integrity
+from monitor.store.sqlite.schema import migrate_file
 from monitor.store.sqlite.store import SQLiteStore, database_path
 
 
@@ -32,10 +33,14 @@ def _where(settings: Settings) -> str:
     return str(database_path(settings))
 
 
+def _migrate(settings: Settings) -> tuple[int, int]:
+    return migrate_file(database_path(settings))
+
+
 def _check(settings: Settings) -> bool:
     return integrity.verify(database_path(settings))
 
 
-BACKEND = Backend(scheme="sqlite", build=_build, has_history=_has_history, where=_where, check=_check)
+BACKEND = Backend(scheme="sqlite", build=_build, has_history=_has_history, where=_where, migrate=_migrate, check=_check)
 
 __all__ = ["BACKEND", "SQLiteStore"]

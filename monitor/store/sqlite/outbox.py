@@ -10,8 +10,9 @@ prefixed `outbox`, through a connection of its own:
 - `outbox_seen`: every (alert id, notifier) ever queued, kept for `keep_seen`. An alert
   offered again with the same id (after a restart, a reminder computed twice) is
   dropped here, so a receiver hears it once.
-- `outbox_said`: each target's newest alert of each of `RESUME_KINDS` per notifier, never
-  pruned (one row each): what the alert policy resumes from after a restart (`latest`).
+- `outbox_said`: each target's newest alert of each of `SAID_KINDS` per notifier, never
+  pruned (one row each): what the alert policy (and the uplink's alerts) resume from
+  after a restart (`latest`).
 
 Writes are single small transactions; committed rows survive a `kill -9` (WAL), so a
 restart resends whatever was pending.
@@ -29,7 +30,7 @@ from typing import Any
 
 from monitor.errors import StoreError
 from monitor.notifiers.base import Alert
-from monitor.store.records import DELIVERED, EPHEMERAL, FAILED, RESUME_KINDS, Entry
+from monitor.store.records import DELIVERED, EPHEMERAL, FAILED, SAID_KINDS, Entry
 from monitor.store.sqlite.failures import reason
 from monitor.store.sqlite.schema import connect
 
@@ -301,7 +302,7 @@ class SQLiteOutbox:
 
 def _said(db: sqlite3.Connection, alert: Alert, notifier: str, seq: int | None, payload: str) -> None:
     """Remember `alert` as the newest of its kind said about its target (`latest`)."""
-    if alert.kind in RESUME_KINDS:
+    if alert.kind in SAID_KINDS:
         db.execute(
             "INSERT OR REPLACE INTO outbox_said VALUES (?, ?, ?, ?, ?)",
             (alert.target, notifier, alert.kind, seq, payload),

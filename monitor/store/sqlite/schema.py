@@ -105,6 +105,25 @@ def migrate(conn: sqlite3.Connection) -> int:
     return found
 
 
+def migrate_file(path: Path) -> tuple[int, int]:
+    """Create or migrate the file (the outbox's tables too): (version found, version now)."""
+    from monitor.store.sqlite.outbox import SQLiteOutbox
+
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        conn = connect(path)
+    except (OSError, sqlite3.Error) as exc:
+        raise StoreError(f"cannot open {path}: {exc}") from exc
+    try:
+        found = migrate(conn)
+    finally:
+        conn.close()
+    outbox = SQLiteOutbox(path)
+    outbox.open()
+    outbox.close()
+    return found, SCHEMA_VERSION
+
+
 def _check(found: int) -> int:
     if found > SCHEMA_VERSION:
         raise StoreError(

@@ -1,0 +1,361 @@
+"""`PostgresStore`: the `Store` on a PostgreSQL database (`store = "postgresql://..."`).
+
+Writes go through the one `Writer` task (batched, never blocking the caller); reads run
+on a small pool of connections (`psycopg_pool`), each inside one read-only
+REPEATABLE READ transaction, so a read of several statements sees one snapshot.
+`open` migrates the schema first (`monitor.store.postgres.schema`, under an advisory
+lock). Availability maths is in `monitor.store.timeline`, the rollups' in
+`monitor.store.rollup`, both shared with every backend.
+
+With `observe=True` (the running monitor) `open` records a *run* and the writer keeps
+its `last_seen` fresh, as the SQLite store does.
+
+An incident event is committed by `add_event` itself, in a small transaction on a
+synchronous connection of its own (`monitor events`), before the alert it causes is
+queued: a `kill -9` right after a change of state resumes in the new state. Results
+stay queued for the writer's batches. While the store fails (`health()`), events go to
+the writer's queue too, kept in memory and retried (`monitor.store.backlog`).
+
+There is no `quick_check` here: PostgreSQL checksums pages itself where the cluster has
+data checksums, and a damaged page is an error the server reports to the query that
+meets it (`health()` then fails, "database corrupt"); the check before a command starts
+connects and reads the schema version (`schema.check_url`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import math
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable, Collection, Sequence
+from datetime import datetime, timedelta, tzinfo
+from datetime import time as clock_time
+from typing import Any, TypeVar
+
+import psycopg
+from psycopg import AsyncConnection, IsolationLevel
+from psycopg_pool import AsyncConnectionPool
+
+from monitor.config import Settings
+from monitor.errors import StoreError
+from monitor.log import kv
+from monitor.result import Event, Result, State
+from monitor.store import (
+    DayUptime,
+    Note,
+    Period,
+    PlannedMaintenance,
+    Rollup,
+    StoredResult,
+    StoreHealth,
+    Uptime,
+    timeline,
+)
+from monitor.store.backlog import LIMIT
+from monitor.store.postgres import reads as q
+from monitor.store.postgres.failures import reason
+from monitor.store.postgres.outbox import PostgresOutbox
+from monitor.store.postgres.schema import CONNECT_TIMEOUT, LOOP_TIMEOUT, connect, migrate, session
+from monitor.store.postgres.url import redacted
+from monitor.store.postgres.writer import Writer, write_event
+from monitor.store.rollup import HOUR, Accumulator
+
+T = TypeVar("T")
+log = logging.getLogger("monitor.store")
+Conn = AsyncConnection[tuple[Any, ...]]
+Windows = Sequence[tuple[float, float]]
+READERS = 4  # connections in the reader pool at most
+EVENTS = "monitor events"  # the application_name of `add_event`'s connection
+
+
+class PostgresStore:
+    """The history in a PostgreSQL database; see `monitor.store` for the contract."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        raw_retention: float = 48 * 3600.0,
+        observe: bool = True,
+        clock: Callable[[], float] = time.time,
+        flush_interval: float = 1.0,
+        batch_size: int = 5000,
+        backlog_limit: int = LIMIT,
+    ) -> None:
+        self.url = url
+        self.raw_retention = raw_retention
+        self.observe = observe
+        self.clock = clock
+        self._writer_options = (flush_interval, batch_size, raw_retention if observe else None, backlog_limit)
+        self._writer = self._new_writer()
+        self._pool: AsyncConnectionPool[Conn] | None = None
+        self._events: psycopg.Connection[tuple[Any, ...]] | None = None  # `add_event`'s, on the event loop
+
+    @classmethod
+    def for_settings(cls, settings: Settings, **options: Any) -> PostgresStore:
+        options.setdefault("raw_retention", settings.raw_retention)
+        return cls(settings.store, **options)
+
+    def where(self) -> str:
+        return redacted(self.url)
+
+    def outbox(self, clock: Callable[[], float]) -> PostgresOutbox:
+        """The outbox's tables in the same database, on a connection of their own."""
+        return PostgresOutbox(self.url, clock=clock)
+
+    def _new_writer(self) -> Writer:
+        return Writer(self.url, self.clock, None, *self._writer_options)
+
+    async def open(self) -> None:
+        if self._writer.alive() or self._pool is not None:
+            raise StoreError("the store is already open")
+        queued, self._writer = self._writer.queue, self._new_writer()
+        self._writer.queue.extend(queued)  # what was queued before (or since a close)
+        self._writer.run_id = await asyncio.to_thread(self._prepare)
+        pool: AsyncConnectionPool[Conn] = AsyncConnectionPool(
+            session(self.url),
+            min_size=1,
+            max_size=READERS,
+            open=False,
+            kwargs={"connect_timeout": CONNECT_TIMEOUT, "application_name": "monitor reader"},
+            configure=_configure_reader,
+            # A session the server ended (a restart, a failover, the network) is found
+            # before a read gets it, at the cost of one empty round trip per read.
+            check=AsyncConnectionPool.check_connection,
+            timeout=CONNECT_TIMEOUT,  # a read waits this long for a session at most
+            name="monitor-store-readers",
+        )
+        try:
+            await pool.open(wait=True, timeout=CONNECT_TIMEOUT)
+        except Exception as exc:
+            await pool.close()
+            raise StoreError(f"cannot open {self.where()}: {exc}", reason(exc)) from exc
+        self._pool = pool
+        if self.observe:
+            try:
+                self._events = await asyncio.to_thread(connect, self.url, EVENTS, LOOP_TIMEOUT)
+            except StoreError:
+                await pool.close()
+                self._pool = None
+                raise
+        self._writer.start()
+
+    def _prepare(self) -> int | None:
+        """Migrate, and record this run when observing; the run's id."""
+        with connect(self.url, "monitor open") as conn:
+            try:
+                migrate(conn)
+                if not self.observe:
+                    return None
+                now = self.clock()
+                row = conn.execute(
+                    "INSERT INTO runs (started, last_seen) VALUES (%s, %s) RETURNING id", (now, now)
+                ).fetchone()
+            except psycopg.Error as exc:
+                raise StoreError(f"cannot open {self.where()}: {str(exc).strip()}", reason(exc)) from exc
+            return int(str(row[0])) if row else None
+
+    async def close(self) -> None:
+        if self._writer.alive():
+            await self._writer.stop()
+        if self._events is not None:
+            events, self._events = self._events, None
+            await asyncio.to_thread(events.close)
+        if self._pool is not None:
+            pool, self._pool = self._pool, None
+            await pool.close()
+
+    # -- writes ---------------------------------------------------------------------
+
+    def add_result(self, target_id: str, result: Result, maintenance: bool = False) -> None:
+        self._writer.put((target_id, result, maintenance))
+
+    def add_event(self, event: Event) -> None:
+        """Commit the event now; while the store fails, queue it for the writer's retries
+        (trying first would hold the event loop on every event of an outage)."""
+        if self.observe and self._writer.alive() and self._writer.health().ok:
+            try:
+                write_event(self._events_connection(), event)
+                return
+            except (psycopg.Error, StoreError) as exc:
+                if self._events is not None and (self._events.broken or self._events.closed):
+                    self._events.close()
+                    self._events = None  # connected again at the next event
+                log.warning("event kept in memory for a retry", extra=kv(target=event.target, reason=reason(exc)))
+        self._writer.put(event)
+
+    def _events_connection(self) -> psycopg.Connection[tuple[Any, ...]]:
+        if self._events is None:
+            self._events = connect(self.url, EVENTS, LOOP_TIMEOUT)
+        return self._events
+
+    async def _write(self, fn: Callable[[Conn], Awaitable[T]]) -> T:
+        if not self._writer.alive():
+            raise StoreError("the store is not open")
+        result: T = await self._writer.call(fn)
+        return result
+
+    async def flush(self) -> None:
+        await self._write(_nothing)
+
+    def healthy(self) -> bool:
+        return self.health().ok
+
+    def health(self) -> StoreHealth:
+        if not self._writer.alive():
+            return StoreHealth(False, "the store's writer stopped" if self._writer.stopped else "the store is not open")
+        return self._writer.health()
+
+    async def prune(self, now: float) -> int:
+        cutoff = now - self.raw_retention
+        return await self._write(lambda conn: q.prune(conn, cutoff))
+
+    async def add_note(self, target_id: str, at: float, text: str, author: str = "") -> Note:
+        return await self._write(lambda conn: q.add_note(conn, target_id, at, text, author))
+
+    async def add_maintenance(
+        self, start: float, end: float, targets: Sequence[str] = (), groups: Sequence[str] = (), reason: str = ""
+    ) -> PlannedMaintenance:
+        return await self._write(
+            lambda conn: q.add_maintenance(conn, start, end, tuple(targets), tuple(groups), reason)
+        )
+
+    async def remove_maintenance(self, window_id: int) -> bool:
+        return await self._write(lambda conn: q.remove_maintenance(conn, window_id))
+
+    # -- reads ----------------------------------------------------------------------
+
+    async def _read(self, fn: Callable[[Conn], Awaitable[T]]) -> T:
+        if self._pool is None:
+            raise StoreError("the store is not open")
+        try:
+            async with self._pool.connection() as conn, conn.transaction():
+                return await fn(conn)
+        except psycopg.Error as exc:
+            raise StoreError(f"cannot read {self.where()}: {str(exc).strip()}", reason(exc)) from exc
+
+    async def last_events(self) -> dict[str, Event]:
+        return await self._read(q.last_events)
+
+    async def last_results(self) -> dict[str, Result]:
+        return await self._read(q.latest_results)
+
+    async def target_ids(self) -> list[str]:
+        return await self._read(q.target_ids)
+
+    async def notes(self, target_ids: Collection[str] | None, start: float, end: float) -> list[Note]:
+        return await self._read(lambda conn: q.notes(conn, target_ids, start, end))
+
+    async def planned_maintenance(self, since: float) -> list[PlannedMaintenance]:
+        return await self._read(lambda conn: q.planned_maintenance(conn, since))
+
+    async def events(
+        self, target_ids: Collection[str] | None, start: float, end: float, limit: int | None = None
+    ) -> list[Event]:
+        return await self._read(lambda conn: q.events(conn, target_ids, start, end, True, limit))
+
+    async def results(self, target_id: str, start: float, end: float, limit: int | None = None) -> list[StoredResult]:
+        return await self._read(lambda conn: q.results(conn, target_id, start, end, limit))
+
+    async def uptime(self, target_ids: Collection[str] | None, start: float, end: float) -> dict[str, Uptime]:
+        now = self.clock()
+        found = await self._read(lambda conn: self._uptimes(conn, target_ids, [(start, end)], now))
+        return {tid: ups[0] for tid, ups in found.items()}
+
+    async def daily(
+        self, target_ids: Collection[str] | None, days: int, zone: tzinfo, now: float
+    ) -> dict[str, list[DayUptime]]:
+        today = datetime.fromtimestamp(now, zone).date()
+        dates = [today - timedelta(days=days - 1 - i) for i in range(days + 1)]
+        bounds = [datetime.combine(d, clock_time(0), zone).timestamp() for d in dates]
+        windows = list(itertools.pairwise(bounds))
+        found = await self._read(lambda conn: self._uptimes(conn, target_ids, windows, now))
+        return {tid: [DayUptime(d, u) for d, u in zip(dates, ups, strict=False)] for tid, ups in found.items()}
+
+    async def _uptimes(
+        self, conn: Conn, ids: Collection[str] | None, windows: Windows, now: float
+    ) -> dict[str, list[Uptime]]:
+        start, end = windows[0][0], windows[-1][1]
+        wanted = list(ids) if ids is not None else await q.target_ids(conn)
+        before = await q.last_events(conn, start, ids)
+        inside: dict[str, list[Event]] = defaultdict(list)
+        for event in await q.events(conn, ids, start, end):
+            inside[event.target].append(event)
+        runs = await self._runs(conn, now)
+        return {tid: timeline.uptimes(tid, before.get(tid), inside[tid], runs, windows) for tid in wanted}
+
+    async def _runs(self, conn: Conn, now: float) -> list[tuple[float, float]]:
+        """The runs' spans; this process's own run lasts until now while it is open."""
+        own = self._writer.run_id if self._writer.alive() else None
+        return [(a, max(b, now) if i == own else b) for i, a, b in await q.runs(conn)]
+
+    async def periods(
+        self, target_ids: Collection[str] | None, start: float, end: float, states: Collection[State] | None = None
+    ) -> list[Period]:
+        async def read(conn: Conn) -> list[Period]:
+            before = await q.last_events(conn, start, target_ids)
+            chain: dict[str, list[Event]] = defaultdict(list)
+            for event in await q.events(conn, target_ids, start, math.inf):
+                chain[event.target].append(event)
+            out = []
+            for tid in set(before) | set(chain):
+                for period in timeline.periods(before.get(tid), chain[tid]):
+                    overlaps = period.start < end and (period.end is None or period.end > start)
+                    if overlaps and (states is None or period.state in states):
+                        out.append(period)
+            return sorted(out, key=lambda p: (p.start, p.target))
+
+        return await self._read(read)
+
+    async def incidents(
+        self, target_ids: Collection[str] | None, start: float, end: float, limit: int | None = None
+    ) -> list[Period]:
+        return await self._read(lambda conn: q.down_periods(conn, target_ids, start, end, limit))
+
+    async def rollups(self, target_ids: Collection[str] | None, start: float, end: float) -> dict[str, list[Rollup]]:
+        found = await self._read(lambda conn: q.rollups(conn, target_ids, start, end))
+        return {tid: [acc.rollup(tid, h * HOUR, (h + 1) * HOUR) for h, acc in rows] for tid, rows in found.items()}
+
+    async def probe_stats(self, target_ids: Collection[str] | None, start: float, end: float) -> dict[str, Rollup]:
+        found = await self._read(lambda conn: q.rollups(conn, target_ids, start, end))
+        out = {}
+        for tid in target_ids if target_ids is not None else found:
+            total = Accumulator()
+            for _, acc in found.get(tid, []):
+                total.merge(acc)
+            out[tid] = total.rollup(tid, start, end)
+        return out
+
+    async def series(self, target_id: str, start: float, end: float, points: int = 300) -> list[Rollup]:
+        if start >= self.clock() - self.raw_retention:
+            raw = await self.results(target_id, start, end)
+            width = max((end - start) / max(points, 1), 1e-6)
+            bins: dict[int, Accumulator] = defaultdict(Accumulator)
+            for r in raw:
+                bins[int((r.at - start) // width)].add(r.ok, r.degraded, r.maintenance, r.duration)
+            return [
+                acc.rollup(target_id, start + i * width, start + (i + 1) * width) for i, acc in sorted(bins.items())
+            ]
+        hours = await self._read(lambda conn: q.rollups(conn, [target_id], start, end))
+        step = max(1, math.ceil((end - start) / HOUR / max(points, 1)))
+        first = int(start // HOUR)
+        merged: dict[int, Accumulator] = defaultdict(Accumulator)
+        for hour, acc in hours.get(target_id, []):
+            merged[(hour - first) // step].merge(acc)
+        return [
+            acc.rollup(target_id, (first + i * step) * HOUR, (first + (i + 1) * step) * HOUR)
+            for i, acc in sorted(merged.items())
+        ]
+
+
+async def _nothing(conn: Conn) -> None:
+    return None
+
+
+async def _configure_reader(conn: Conn) -> None:
+    """Reads only, each transaction one snapshot."""
+    await conn.set_isolation_level(IsolationLevel.REPEATABLE_READ)
+    await conn.set_read_only(True)
