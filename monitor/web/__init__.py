@@ -5,7 +5,8 @@ module of this package exposing `routes()`. `create_metrics_app(monitor)` is the
 Prometheus side alone (`/metrics` and `/probe`), served on `[monitor] metrics_listen`:
 `/probe` runs a probe for each request, so it is never on the public app, and with
 `metrics=False` neither is `/metrics`. Handlers reach the runtime through
-`request.app.state.monitor`. With `manage=True` the app's lifespan starts and stops the
+`request.app.state.monitor`. Unknown routes and errors answer with HTML pages (JSON under
+the API: `errorpages`). With `manage=True` the app's lifespan starts and stops the
 monitor and reloads it on SIGHUP, so `uvicorn` owns the process's signals: SIGINT and
 SIGTERM stop it gracefully.
 """
@@ -21,7 +22,7 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
 from monitor.runtime import Monitor
-from monitor.web import admin, api, badge, health, pages, probe, push, scrape
+from monitor.web import admin, api, badge, errorpages, health, pages, probe, push, scrape
 
 
 def _routes(metrics: bool) -> list[BaseRoute]:
@@ -56,7 +57,7 @@ def create_app(monitor: Monitor, manage: bool = False, watch_config: bool = Fals
                 loop.remove_signal_handler(signal.SIGHUP)
             await monitor.stop()
 
-    app = Starlette(routes=_routes(metrics), lifespan=lifespan)
+    app = Starlette(routes=_routes(metrics), lifespan=lifespan, exception_handlers=dict(errorpages.handlers()))
     app.state.monitor = monitor
     return app
 

@@ -24,6 +24,8 @@ from monitor.connectivity import Connectivity, Uplink
 from monitor.result import State
 from monitor.state import StateMachine
 from monitor.store import DayUptime, Note, Period, PlannedMaintenance, Rollup, Store, Uptime
+from monitor.web import daybars
+from monitor.web.graphics import Line, sparkline
 
 WINDOWS: Mapping[str, float] = {"24h": 86400.0, "7d": 7 * 86400.0, "30d": 30 * 86400.0}
 RANGES: Mapping[str, float] = {**WINDOWS, "90d": 90 * 86400.0}
@@ -137,6 +139,8 @@ class Row:
     uptime: Mapping[str, Uptime | None]  # by window name (WINDOWS)
     days: tuple[DayUptime | None, ...]  # oldest first; None: a day still to come
     latency: tuple[float | None, ...]  # hourly mean latency over the last 24 h
+    levels: str = ""  # each day's level, one letter a day (`monitor.web.daybars.levels`)
+    spark: Line | None = None  # `latency` drawn (`monitor.web.graphics.sparkline`)
 
 
 @dataclass(frozen=True, slots=True)
@@ -237,29 +241,58 @@ async def snapshot(runtime: Runtime, now: float) -> Snapshot:
     ids = [t.id for t in targets]
     uptimes = {w: await store.uptime(ids, now - span, now) for w, span in WINDOWS.items()}
     watch = watch_progress(config, now)
-    day_count = watch.day if watch else BAR_DAYS
-    daily = await store.daily(ids, day_count, config.settings.zone, now)
+    daily = await _days(runtime, ids, watch, now)
     hourly = await store.rollups(ids, now - 86400.0, now)
-    pad: tuple[None, ...] = (None,) * (watch.days - watch.day) if watch else ()
-    rows = tuple(
-        Row(
-            status=public_status(runtime.states, t),
-            uptime={w: uptimes[w].get(t.id) for w in WINDOWS},
-            days=(*daily.get(t.id, ()), *pad),
-            latency=_hourly_latency(hourly.get(t.id, []), now),
+    rows = []
+    for t in targets:
+        days = daily.get(t.id, ())
+        latency = _hourly_latency(hourly.get(t.id, []), now)
+        rows.append(
+            Row(
+                status=public_status(runtime.states, t),
+                uptime={w: uptimes[w].get(t.id) for w in WINDOWS},
+                days=days,
+                latency=latency,
+                # Worked out once here, for every language's render of this snapshot.
+                levels=daybars.levels(days),
+                spark=sparkline(latency),
+            )
         )
-        for t in targets
-    )
     return Snapshot(
         now=now,
         title=config.settings.title,
-        rows=rows,
+        rows=tuple(rows),
         incidents=tuple(await public_incidents(runtime, ids, now - RECENT_DAYS * 86400.0, now)),
         maintenance=tuple(await public_maintenance(runtime, now)),
         watch=watch,
         states_version=version,
         uplink=uplink(runtime),
     )
+
+
+async def _days(
+    runtime: Runtime, ids: list[str], watch: WatchProgress | None, now: float
+) -> dict[str, tuple[DayUptime | None, ...]]:
+    """The day bars of these targets: BAR_DAYS days, or every day of an open watch (the
+    days still to come as None)."""
+    config = runtime.config
+    daily = await runtime.store.daily(ids, watch.day if watch else BAR_DAYS, config.settings.zone, now)
+    pad: tuple[None, ...] = (None,) * (watch.days - watch.day) if watch else ()
+    return {tid: (*daily.get(tid, ()), *pad) for tid in ids}
+
+
+@dataclass(frozen=True, slots=True)
+class TargetDays:
+    """A target's day bars for its page: what the status page shows for it."""
+
+    days: tuple[DayUptime | None, ...]
+    watch: WatchProgress | None
+
+
+async def target_days(runtime: Runtime, target: PublicTarget, now: float) -> TargetDays:
+    watch = watch_progress(runtime.config, now)
+    found = await _days(runtime, [target.id], watch, now)
+    return TargetDays(found[target.id], watch)
 
 
 def with_live_states(snap: Snapshot, runtime: Runtime) -> Snapshot:

@@ -4,7 +4,9 @@
 
 Writes 90 days of history for each target (a ten-minute outage every 20 days, probes
 every 10 minutes over the last day for the sparkline), then times `GET /` through the
-real app: the store's reads (`snapshot`), the rendering, and a cached answer.
+real app: the store's reads (`snapshot`), the rendering, and a cached answer; and gives
+the page's size on the wire, plain and in each coding (`monitor.web.compress`), with the
+time each compression takes (made once per snapshot and language).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from monitor.resources import templates_dir
 from monitor.result import Event, Result, State
 from monitor.store.sqlite.store import SQLiteStore
 from monitor.web import viewmodels
+from monitor.web.compress import compress
 from monitor.web.pages import status_context
 from monitor.web.templating import Renderer
 from tests.history import Clock
@@ -87,21 +90,40 @@ async def main(count: int) -> None:
                 pages.append(time.perf_counter() - t0)
             app.state.snapshot_seconds = 60  # the cached path
             await client.get("/")
+            # A plain answer: httpx would otherwise spend its own time decompressing.
             t0 = time.perf_counter()
-            await client.get("/")
+            await client.get("/", headers={"Accept-Encoding": "identity"})
             cached = time.perf_counter() - t0
+            wire = {}
+            for coding in ("identity", "gzip", "br"):
+                answer = await client.get("/", headers={"Accept-Encoding": coding})
+                wire[coding] = int(answer.headers["content-length"])
         await store.close()
-    size = len(response.content) / 1e6
+    body = response.content
+    packing = {}
+    for coding in ("gzip", "br"):
+        times = []
+        for _ in range(5):
+            t0 = time.perf_counter()
+            compress(body, coding)
+            times.append(time.perf_counter() - t0)
+        packing[coding] = statistics.median(times)
+    size = len(body) / 1e6
     print(f"store reads (snapshot): median {statistics.median(reads) * 1000:.0f} ms, min {min(reads) * 1000:.0f} ms")
     print(
         f"GET / uncached (reads + render): median {statistics.median(pages) * 1000:.0f} ms, "
-        f"min {min(pages) * 1000:.0f} ms; {size:.1f} MB of HTML"
+        f"min {min(pages) * 1000:.0f} ms; {size:.2f} MB of HTML"
     )
     print(
         f"render from a snapshot: median {statistics.median(renders) * 1000:.0f} ms, "
         f"min {min(renders) * 1000:.0f} ms; CPU time median {statistics.median(cpu) * 1000:.0f} ms"
     )
     print(f"GET / cached: {cached * 1000:.1f} ms")
+    print(
+        f"on the wire: {wire['identity'] / 1000:.0f} KB plain, {wire['gzip'] / 1000:.0f} KB gzip "
+        f"({packing['gzip'] * 1000:.0f} ms to compress), {wire['br'] / 1000:.0f} KB br "
+        f"({packing['br'] * 1000:.0f} ms to compress)"
+    )
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ async def test_the_state_badge_says_the_state_in_words_and_colour(client_for) ->
     assert texts == ["status", "status", "Operational", "Operational"]
     assert "#4c1" in fills
     title, _, fills = texts_of((await client.get("/badge/dns.svg?lang=id")).text)
-    assert title == "status: Gangguan" and "#e05d44" in fills
+    assert title == "keadaan: Gangguan" and "#e05d44" in fills
 
 
 async def test_the_uptime_badge_shows_the_windows_availability(client_for) -> None:
@@ -76,4 +76,13 @@ async def test_a_badge_escapes_a_strange_name(client_for) -> None:
 
 async def test_the_not_found_badge_speaks_the_language_asked_for(client_for) -> None:
     client = client_for(FakeRuntime(make_config([target("web")])))
-    assert texts_of((await client.get("/badge/nope.svg?lang=id")).text)[0] == "status: tidak ditemukan"
+    assert texts_of((await client.get("/badge/nope.svg?lang=id")).text)[0] == "keadaan: tidak ditemukan"
+
+
+async def test_the_badge_label_follows_the_language_too(client_for) -> None:
+    """Not "status | Normal": the label is in the badge's language as its state is."""
+    runtime = FakeRuntime(make_config([target("web")], language="id"))
+    set_state(runtime, "web", State.UP, time.time() - 60)
+    client = client_for(runtime)
+    assert texts_of((await client.get("/badge/web.svg")).text)[0] == "keadaan: Normal"
+    assert texts_of((await client.get("/badge/web.svg?lang=en")).text)[0] == "status: Operational"

@@ -3,12 +3,14 @@
 Playwright drives /usr/bin/chromium (never a downloaded browser). The page must load
 without console errors or script errors, in both colour schemes and on a phone's
 width, work without JavaScript, never run a hostile target name, and leave a screenshot
-in the test's temporary directory.
+in the test's temporary directory. axe-core (npm, `npm ci --prefix tests/web`, as
+`.ci/run` does) checks the pages against WCAG 2.1 AA in both colour schemes.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 import time
 from collections.abc import AsyncIterator
@@ -22,13 +24,15 @@ import uvicorn
 from monitor.config import Maintenance, Watch
 from monitor.result import Result, State
 from monitor.store import Note, Period
-from tests.integration import need
+from tests.integration import REQUIRED, need
 from tests.waiting import until
 from tests.web.conftest import DAY, FakeRuntime, history, make_app, make_config, set_state, target
 
 pytestmark = pytest.mark.integration
 
 CHROMIUM = "/usr/bin/chromium"
+AXE = Path(__file__).resolve().parent / "node_modules" / "axe-core" / "axe.min.js"
+WCAG_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
 ARGS = [
     "--headless",
     "--no-sandbox",
@@ -66,28 +70,36 @@ def busy_runtime() -> FakeRuntime:
     return rt
 
 
-@pytest.fixture
-async def server() -> AsyncIterator[str]:
-    """The app on a real uvicorn server on a free loopback port, in this event loop."""
+@contextlib.asynccontextmanager
+async def serving(runtime: FakeRuntime) -> AsyncIterator[str]:
+    """The app around `runtime` on a real uvicorn server on a free loopback port, in
+    this event loop."""
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    runtime = busy_runtime()
     config = uvicorn.Config(make_app(runtime, runtime.clock), log_config=None, access_log=False, lifespan="off")
     srv = uvicorn.Server(config)
     task = asyncio.create_task(srv.serve(sockets=[sock]))
 
-    def serving() -> bool:
+    def started() -> bool:
         if task.done():
             task.result()  # a failed start raises its error here
             raise RuntimeError("uvicorn stopped before serving")
         return srv.started
 
-    await until(serving, what="uvicorn serving")
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    await task
-    sock.close()
+    await until(started, what="uvicorn serving")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        await task
+        sock.close()
+
+
+@pytest.fixture
+async def server() -> AsyncIterator[str]:
+    async with serving(busy_runtime()) as url:
+        yield url
 
 
 @pytest.fixture
@@ -125,8 +137,15 @@ async def test_the_status_page_loads_in_chromium_without_errors(server, browser,
     assert await page.locator(".js-only").is_visible()  # the script ran
     names = await page.locator("a.name").all_text_contents()
     assert "<script>alert(1)</script>" in names  # shown as text, never run
-    first_bar = page.locator("ol.bars").first.locator("li").first
-    assert (await first_bar.get_attribute("title") or "").endswith(": tidak ada gangguan")
+    # The day bars: one drawing a row, named by its summary; a day with downtime has
+    # its own tooltip.
+    bars = page.locator("svg.bars")
+    assert await bars.count() == 30
+    assert await page.locator("svg.bars rect, svg.bars path").count() < 30 * 5
+    named = await bars.first.evaluate("svg => svg.querySelector(':scope > title').textContent")
+    assert named.startswith("Riwayat masa pengawasan: ") and "hari tanpa gangguan" in named
+    down_day = page.locator("svg.bars rect.minor title").first
+    assert "gangguan 30 menit" in (await down_day.text_content() or "")
     await page.screenshot(path=str(tmp_path / "status.png"), full_page=True)
     assert (tmp_path / "status.png").stat().st_size > 10_000
     await page.click("nav.lang a[hreflang=en]")
@@ -150,8 +169,10 @@ async def test_it_fits_a_phone_in_dark_mode(server, browser, tmp_path: Path) -> 
     assert overflow <= 0
     background = await page.evaluate("getComputedStyle(document.body).backgroundColor")
     assert background == "rgb(17, 20, 24)"  # the dark palette
-    visible_bars = await page.locator("ol.bars").first.locator("li:visible").count()
-    assert visible_bars == 11  # the whole watch fits (at most 30 days are kept on a phone)
+    # The whole watch fits: at most 30 days are kept on a phone, and it has 11.
+    box = await page.locator(".barbox").first.bounding_box()
+    bars = await page.locator("svg.bars").first.bounding_box()
+    assert box is not None and bars is not None and abs(bars["width"] - box["width"]) < 1
     assert await page.locator(".axis .narrow").first.is_visible()
     assert not await page.locator(".axis .wide").first.is_visible()
     await page.screenshot(path=str(tmp_path / "phone-dark.png"), full_page=True)
@@ -165,4 +186,86 @@ async def test_it_works_without_javascript(server, browser) -> None:
     assert "ongoing" in (await page.text_content("#main") or "")
     await page.click("nav.range a:text('7d')")
     assert page.url.endswith("range=7d&lang=en")
+    await ctx.close()
+
+
+async def test_a_phone_shows_the_last_30_of_90_days(browser) -> None:
+    now = time.time()
+    runtime = FakeRuntime(make_config([target("web", "Website")]))
+    history(runtime, "web", now, down_day=2, down_seconds=600)
+    set_state(runtime, "web", State.UP, now - DAY, last=Result(True, duration=0.1, started=now - 20))
+    async with serving(runtime) as url:
+        ctx, page, problems = await open_page(browser, url + "/?lang=en", viewport={"width": 375, "height": 740})
+        box = await page.locator(".barbox").first.bounding_box()
+        bars = await page.locator("svg.bars").first.bounding_box()
+        assert box is not None and bars is not None
+        assert abs(bars["width"] - 3 * box["width"]) < 1  # 90 days drawn, the last 30 in view
+        assert abs(bars["x"] + bars["width"] - (box["x"] + box["width"])) < 1
+        down = await page.locator("svg.bars rect.minor").bounding_box()
+        assert down is not None and box["x"] < down["x"] < box["x"] + box["width"]
+        assert problems == []
+        await ctx.close()
+
+
+@pytest.fixture
+def axe() -> Path:
+    if not AXE.exists():
+        message = f"{AXE} not found: npm ci --prefix tests/web"
+        if REQUIRED:
+            pytest.fail(message + " (MONITOR_REQUIRE_INTEGRATION=1)")
+        pytest.skip(message)
+    return AXE
+
+
+async def violations(page: Any, axe: Path) -> list[str]:
+    """axe-core's serious and critical WCAG 2.1 AA violations on the page, in words."""
+    await page.add_script_tag(path=str(axe))
+    found = await page.evaluate("tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_AA)
+    assert found["passes"], "axe-core checked nothing"
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']}: {[n['target'] for n in v['nodes'][:3]]}"
+        for v in found["violations"]
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+async def test_no_serious_accessibility_violations(server, browser, axe: Path, scheme: str) -> None:
+    """The status page (an outage, a degraded target, a watch), a down and a degraded
+    target's page and the not-found page, in both languages where they differ."""
+    ctx = await browser.new_context(color_scheme=scheme, viewport={"width": 1280, "height": 900})
+    page = await ctx.new_page()
+    for path in ("/", "/?lang=en", "/targets/t1?lang=en", "/targets/t2", "/nope"):
+        await page.goto(server + path, wait_until="load")
+        assert await violations(page, axe) == [], (scheme, path)
+    # The green of "Operational" was #1f8a4c: 4.37:1 on white, under the 4.5:1 asked.
+    await page.goto(server + "/", wait_until="load")
+    fg = await page.locator(".state.s-UP").first.evaluate("e => getComputedStyle(e).color")
+    bg = await page.locator("li.card.target").first.evaluate("e => getComputedStyle(e).backgroundColor")
+    assert contrast(fg, bg) >= 4.5, (fg, bg)
+    await ctx.close()
+
+
+def contrast(a: str, b: str) -> float:
+    """WCAG's contrast ratio of two `rgb(r, g, b)` colours."""
+
+    def luminance(css: str) -> float:
+        r, g, b = (int(v) / 255 for v in css[css.index("(") + 1 : css.index(")")].split(",")[:3])
+        lin = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in (r, g, b)]
+        return 0.2126 * lin[0] + 0.7152 * lin[1] + 0.0722 * lin[2]
+
+    high, low = sorted((luminance(a), luminance(b)), reverse=True)
+    return (high + 0.05) / (low + 0.05)
+
+
+async def test_the_error_pages_are_pages_in_the_page_s_language(server, browser) -> None:
+    ctx = await browser.new_context()
+    page = await ctx.new_page()
+    for path, heading in (("/nope?lang=en", "Page not found"), ("/targets/secret", "Halaman tidak ditemukan")):
+        response = await page.goto(server + path)
+        assert response is not None and response.status == 404
+        assert await page.text_content("main h2") == heading
+        assert await page.locator("main .card").count() == 1  # the page's own style
+    await page.click("main a")
+    assert await page.locator("li.card.target").count() == 30
     await ctx.close()

@@ -6,6 +6,7 @@ import asyncio
 import re
 import time
 from datetime import datetime, timedelta
+from html import unescape
 from zoneinfo import ZoneInfo
 
 import html5lib
@@ -27,12 +28,48 @@ def assert_valid_html(text: str) -> None:
     parser.parse(text)
 
 
-def bars_of(html: str, name: str) -> list[tuple[str, str]]:
-    """The (class, title) of each day bar in the row of the target called `name`."""
+def bars_svg(html: str, name: str) -> str:
+    """The day bars' `<svg>` in the row of the target called `name`."""
     rows = html.split('<li class="card target">')[1:]
     row = next(r for r in rows if f">{name}</a>" in r)
-    bars = row[row.index('<ol class="bars"') : row.index("</ol>")]
-    return re.findall(r'<li class="(\w+)" title="([^"]*)"></li>', bars)
+    start = row.index('<svg class="bars"')
+    return row[start : row.index("</svg>", start)]
+
+
+def bars_of(html: str, name: str) -> list[tuple[str, str]]:
+    """The (level, tooltip) of each day in the day bars of the target called `name`, read
+    from its SVG: a day's level from the shape drawing it (each run of quiet days is a
+    sub-path "M{x} 0h{w}v28h-{w}z" of its level's path, every other day a rect of its
+    own), its tooltip from that rect's title ("" for the quiet days, whose own lines are
+    on the target's page: `days_of`)."""
+    svg = bars_svg(html, name)
+    viewbox = re.search(r'viewBox="0 0 (\d+) 28"', svg)
+    assert viewbox is not None
+    days: list[tuple[str, str] | None] = [None] * (int(viewbox.group(1)) // 10)
+    for level, d in re.findall(r'<path class="(\w+)" d="([^"]+)"/>', svg):
+        runs = re.findall(r"M(\d+) 0h(\d+)v28h-\2z", d)
+        assert "".join(f"M{x} 0h{w}v28h-{w}z" for x, w in runs) == d
+        for x, w in runs:
+            for i in range(int(x) // 10, (int(x) + int(w)) // 10):
+                days[i] = (level, "")
+    rect = re.compile(r'<rect class="(\w+)" x="(\d+)" width="10" height="28">(?:<title>([^<]*)</title>)?</rect>')
+    for level, x, title in rect.findall(svg):
+        days[int(x) // 10] = (level, unescape(title))
+    assert None not in days, svg
+    return [day for day in days if day is not None]
+
+
+def bars_summary(html: str, name: str) -> str:
+    """The bars' own title: their accessible name, and the tooltip over the quiet days."""
+    found = re.match(r'<svg class="bars"[^>]*role="img"><title>([^<]*)</title>', bars_svg(html, name))
+    assert found is not None
+    return unescape(found.group(1))
+
+
+def days_of(html: str) -> list[tuple[str, str]]:
+    """A target page's day-by-day list, (level, text) oldest first."""
+    listed = html[html.index('<ul class="days">') : html.index("</ul>", html.index('<ul class="days">'))]
+    return [(level, unescape(text)) for level, text in re.findall(r'<li class="d-(\w+)">([^<]*)</li>', listed)][::-1]
 
 
 def many_targets(now: float, groups: int = 7, per_group: int = 9) -> FakeRuntime:
@@ -92,7 +129,20 @@ async def test_uptime_bars_and_sparkline_show_the_history(client_for) -> None:
     three_days_ago = datetime.fromtimestamp(now, JAKARTA).date() - timedelta(days=3)
     label = f"{three_days_ago.day} {three_days_ago:%b} {three_days_ago.year}"
     assert bars[-4] == ("minor", f"{label}: down for 10 min")
-    assert all(level == "ok" and title.endswith(": no downtime") for level, title in bars[:-4])
+    assert bars[:-4] + bars[-3:] == [("ok", "")] * 89
+    assert (
+        bars_summary(html, "Website") == f"The last 90 days: 89 of 90 days without downtime; {label}: down for 10 min"
+    )
+    # Every day's own line is on the target's page, in its bars and in its list.
+    page = (await client_for(runtime).get("/targets/web?lang=en")).text
+    assert_valid_html(page)
+    for each_day in (
+        days_of(page),
+        bars_of(page.replace('<div class="barbox">', '<li class="card target">>Website</a>'), "Website"),
+    ):
+        assert len(each_day) == 90
+        assert each_day[-4] == ("minor", f"{label}: down for 10 min")
+        assert all(level == "ok" and text.endswith(": no downtime") for level, text in each_day[:-4] + each_day[-3:])
     spark = re.search(r'<svg class="spark"[^>]*aria-label="([^"]+)"><polyline points="([^"]+)"', html)
     assert spark is not None
     assert spark.group(1) == "Response time, last 24 hours: Response time: 100 ms–330 ms"
@@ -220,7 +270,9 @@ async def test_the_status_page_from_the_real_store(client_for, day_runtime) -> N
     assert "<dt>24h</dt><dd>85.71%</dd>" in html and "<dt>24h</dt><dd>90.91%</dd>" in html
     mail_bars = bars_of(html, "Server surel")
     # The clock stands at midnight: today has no data yet, yesterday was the day.
-    assert mail_bars[-2:] == [("major", "11 Jun 2018: down for 2 h"), ("none", "12 Jun 2018: no data")]
+    assert mail_bars[-2:] == [("major", "11 Jun 2018: down for 2 h"), ("none", "")]
+    page = (await client.get("/targets/mail?lang=en")).text
+    assert days_of(page)[-2:] == [("major", "11 Jun 2018: down for 2 h"), ("none", "12 Jun 2018: no data")]
     assert "Ongoing incidents" in html and "The domain name could not be resolved" in html
 
 
@@ -274,7 +326,9 @@ async def test_a_thousand_targets_render_within_budget(client_for) -> None:
     html = (await client.get("/")).text
     elapsed = time.perf_counter() - started
     assert html.count('<li class="card target">') == 1000
-    assert html.count('<li class="ok"') == 90_000
+    # 90,000 clean days, drawn as one shape a row.
+    assert html.count('<path class="ok" d="M0 0h900v28h-900z"/>') == 1000
+    assert sum(len(bars_of(html, f"Layanan {g}-{i}")) for g in range(20) for i in range(50)) == 90_000
     assert elapsed < 1.5
 
 
@@ -398,3 +452,224 @@ async def test_while_the_monitor_is_offline_the_page_says_it_is_cut_off_not_the_
     assert "Yang terputus adalah pemantaunya, bukan layanannya" in indonesian
     runtime.connectivity.observe("dns-1", Result(True, started=now))
     assert "lost its internet connection" not in (await client.get("/?lang=en")).text
+
+
+# --- the light page: compressed, once per snapshot and language ---------------------
+
+
+@pytest.mark.parametrize("coding", ["br", "gzip"])
+async def test_the_page_is_sent_compressed_as_the_client_asks(client_for, coding: str) -> None:
+    now = time.time()
+    client = client_for(many_targets(now, groups=2, per_group=3), clock=lambda: now, snapshot_seconds=60)
+    plain = await client.get("/?lang=en", headers={"Accept-Encoding": "identity"})
+    assert "content-encoding" not in plain.headers and plain.headers["vary"] == "Accept-Encoding"
+    asked = {"br": "gzip;q=0.5, br", "gzip": "br;q=0, gzip, deflate"}[coding]
+    packed = await client.get("/?lang=en", headers={"Accept-Encoding": asked})
+    assert packed.headers["content-encoding"] == coding and packed.headers["vary"] == "Accept-Encoding"
+    wire = int(packed.headers["content-length"])
+    assert wire < len(plain.content) / 3
+    assert packed.content == plain.content  # httpx decoded it: the same page
+    target_page = await client.get("/targets/g0t0?lang=en", headers={"Accept-Encoding": coding})
+    assert target_page.headers["content-encoding"] == coding and "Layanan 0-0" in target_page.text
+
+
+@pytest.mark.parametrize(
+    ("header", "coding"),
+    [
+        ("gzip, deflate, br, zstd", "br"),
+        ("br;q=0.5, gzip", "gzip"),
+        ("*", "br"),
+        ("*;q=0.1, br;q=0", "gzip"),
+        ("identity", None),
+        ("", None),
+        ("gzip;q=0", None),
+        ("x-gzip", "gzip"),
+        ("br;q=nonsense, gzip", "gzip"),
+    ],
+)
+def test_the_coding_follows_the_clients_weights(header: str, coding: str | None) -> None:
+    from monitor.web.compress import negotiate
+
+    assert negotiate(header) == coding
+
+
+async def test_each_coding_is_made_once_per_snapshot_and_language(client_for, monkeypatch) -> None:
+    from monitor.web import compress
+
+    made: list[str] = []
+    real = compress.compress
+
+    def counting(body: bytes, coding: str) -> bytes:
+        made.append(coding)
+        return real(body, coding)
+
+    monkeypatch.setattr(compress, "compress", counting)
+    now = [time.time()]
+    runtime = many_targets(now[0], groups=2, per_group=3)
+    client = client_for(runtime, clock=lambda: now[0], snapshot_seconds=5)
+    for _ in range(5):
+        for lang in ("id", "en"):
+            for coding in ("br", "gzip", "identity"):
+                assert (await client.get(f"/?lang={lang}", headers={"Accept-Encoding": coding})).status_code == 200
+    assert sorted(made) == ["br", "br", "gzip", "gzip"]
+    set_state(runtime, "g0t0", State.DOWN, now[0], "timeout")  # a new state: a new page
+    answer = await client.get("/?lang=en", headers={"Accept-Encoding": "br"})
+    assert "Partial outage" in answer.text and made.count("br") == 3
+
+
+async def test_a_thousand_targets_fit_in_200_kb_on_the_wire(client_for) -> None:
+    now = time.time()
+    runtime = many_targets(now, groups=20, per_group=50)
+    for n, t in enumerate(runtime.config.targets):  # every row its own bad days
+        history(runtime, t, now, ratio=0.99, down_day=n % 90, down_seconds=60.0 + n)
+    client = client_for(runtime)
+    for coding in ("br", "gzip"):
+        answer = await client.get("/", headers={"Accept-Encoding": coding})
+        assert answer.headers["content-encoding"] == coding
+        assert int(answer.headers["content-length"]) < 200_000, coding
+        assert answer.text.count('<li class="card target">') == 1000
+
+
+# --- the wrong details --------------------------------------------------------------
+
+
+async def test_a_single_measurement_is_drawn_not_left_blank(client_for, tmp_path) -> None:
+    """After a few minutes of probing the chart had one point (`<polyline points="0.0,136.2"/>`),
+    which draws nothing; and so had the sparkline."""
+    from monitor.config import Settings
+    from monitor.store.registry import open_store
+
+    now = time.time()
+    store = open_store(Settings(data_dir=tmp_path))
+    await store.open()
+    try:
+        runtime = FakeRuntime(make_config([target("web", "Website")]), store=store)
+        for back in (100, 40):
+            result = Result(True, duration=0.12, started=now - back)
+            store.add_result("web", result)
+            runtime.states.observe(runtime.config.targets["web"], result)
+        await store.flush()
+        client = client_for(runtime, clock=lambda: now)
+        page = (await client.get("/targets/web?lang=en")).text
+        assert_valid_html(page)
+        mean = re.search(r'<polyline class="mean lone" points="([\d.]+),([\d.]+) ([\d.]+),([\d.]+)"/>', page)
+        assert mean is not None and mean.group(1, 2) == mean.group(3, 4)  # a dot
+        assert "One measurement so far; collecting data." in page
+        status = (await client.get("/?lang=en")).text
+        spark = re.search(r'<svg class="spark"[^>]*><polyline class="lone" points="(\d+,\d+) (\d+,\d+)"/>', status)
+        assert spark is not None and spark.group(1) == spark.group(2)
+    finally:
+        await store.close()
+
+
+async def test_an_ongoing_incident_is_not_contradicted_by_no_incidents_recorded(client_for) -> None:
+    now = time.time()
+    runtime = FakeRuntime(make_config([target("web", "Website")]))
+    set_state(runtime, "web", State.DOWN, now - 600, "timeout")
+    runtime.store.periods_.append(Period("web", State.DOWN, now - 600, None, "timeout"))
+    client = client_for(runtime)
+    html = (await client.get("/?lang=en")).text
+    recent = html[html.index('id="recent"') :]
+    assert "No incidents recorded" not in html
+    assert "No other incidents in the last 30 days." in recent
+    indonesian = (await client.get("/?lang=id")).text
+    assert "Tidak ada gangguan lain dalam 30 hari terakhir." in indonesian
+    set_state(runtime, "web", State.UP, now)
+    runtime.store.periods_.clear()
+    assert "No incidents in the last 30 days." in (await client.get("/?lang=en")).text
+
+
+@pytest.mark.parametrize(
+    ("reasons", "banner_id", "banner_en"),
+    [
+        (["cert_expiring"], "Sertifikat atau pendaftaran domain sebagian layanan akan segera habis", "A certificate"),
+        (["slow", "slow"], "Sebagian layanan melambat", "Some services are slow"),
+        (["slow", "cert_expiring"], "Sebagian layanan kurang optimal", "Some services are degraded"),
+    ],
+)
+async def test_degraded_reads_as_one_neutral_word_and_the_banner_says_why(
+    client_for, reasons: list[str], banner_id: str, banner_en: str
+) -> None:
+    """DEGRADED read "Lambat" (slow) even for a certificate about to expire, and the
+    banner then said services were slow."""
+    now = time.time()
+    runtime = FakeRuntime(make_config([target(f"t{i}", f"Layanan {i}") for i in range(len(reasons) + 1)]))
+    for i, reason in enumerate(reasons):
+        set_state(runtime, f"t{i}", State.DEGRADED, now - 60, reason)
+    set_state(runtime, f"t{len(reasons)}", State.UP, now - 60)
+    client = client_for(runtime)
+    indonesian, english = (await client.get("/?lang=id")).text, (await client.get("/?lang=en")).text
+    assert "Lambat" not in indonesian
+    assert indonesian.count(
+        '<span class="state s-DEGRADED"><span class="icon" aria-hidden="true">!</span>Kurang optimal'
+    ) == len(reasons)
+    assert english.count("</span>Degraded</span>") == len(reasons)
+    assert f"<p>{banner_id}</p>" in indonesian and f"<p>{banner_en}" in english
+    if "cert_expiring" in reasons:
+        assert "Sertifikat keamanan akan segera kedaluwarsa" in indonesian and "melambat" not in indonesian
+
+
+# --- groups, error pages, icon ---------------------------------------------------------
+
+
+async def test_long_groups_fold_while_all_is_well_and_open_when_not(client_for) -> None:
+    now = time.time()
+    runtime = many_targets(now, groups=3, per_group=12)
+    set_state(runtime, "g1t4", State.DOWN, now - 60, "timeout")
+    html = (await client_for(runtime).get("/?lang=en")).text
+    assert_valid_html(html)
+    groups = re.findall(
+        r'<details class="group"( open)?>\n<summary><h3>([^<]+)</h3> <span class="meta">([^<]+)</span>', html
+    )
+    assert groups == [
+        ("", "Kelompok 0", "12 services: 12 Operational"),
+        (" open", "Kelompok 1", "12 services: 11 Operational, 1 Down"),
+        ("", "Kelompok 2", "12 services: 12 Operational"),
+    ]
+    few = many_targets(now, groups=3, per_group=4)
+    assert (await client_for(few).get("/")).text.count('<details class="group" open>') == 3
+
+
+async def test_an_unknown_page_is_an_html_page_in_the_page_s_language(client_for) -> None:
+    runtime = FakeRuntime(make_config([target("web"), target("router", public=False)], language="id"))
+    client = client_for(runtime)
+    for path in ("/nope", "/targets/router", "/targets/nope"):
+        answer = await client.get(path)
+        assert answer.status_code == 404 and answer.headers["content-type"].startswith("text/html")
+        assert_valid_html(answer.text)
+        assert '<html lang="id">' in answer.text and "Halaman tidak ditemukan" in answer.text
+        assert 'rel="icon"' in answer.text
+    english = await client.get("/nope/deeper?lang=en")
+    assert "Page not found" in english.text and 'href="/?lang=id"' in english.text
+    api = await client.get("/api/v1/nope")
+    assert api.status_code == 404 and api.json() == {"error": "not found"}
+    assert (await client.get("/api/v1/targets/router/results")).json() == {"error": "no such target"}
+
+
+async def test_a_failure_inside_a_page_is_an_html_page_and_json_under_the_api() -> None:
+    import httpx
+
+    from tests.web.conftest import make_app
+
+    runtime = FakeRuntime(make_config([target("web")], language="en"))
+    runtime.store.fail = RuntimeError("the store is gone")
+    transport = httpx.ASGITransport(app=make_app(runtime), raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        answer = await client.get("/")
+        assert answer.status_code == 500 and answer.headers["content-type"].startswith("text/html")
+        assert_valid_html(answer.text)
+        assert "Something went wrong" in answer.text and "the store is gone" not in answer.text
+        assert "Terjadi kesalahan" in (await client.get("/?lang=id")).text
+        api = await client.get("/api/v1/status")
+        assert api.status_code == 500 and api.json() == {"error": "internal error"}
+
+
+async def test_the_tab_icon_takes_the_colour_of_the_news(client_for) -> None:
+    now = time.time()
+    runtime = FakeRuntime(make_config([target("a"), target("b")]))
+    set_state(runtime, "a", State.UP, now - 60)
+    set_state(runtime, "b", State.UP, now - 60)
+    client = client_for(runtime)
+    assert "fill='%23157a45'" in (await client.get("/")).text
+    set_state(runtime, "b", State.DOWN, now, "timeout")
+    assert "fill='%23c62828'" in (await client.get("/")).text
