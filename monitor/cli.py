@@ -32,7 +32,7 @@ from monitor.store.registry import check_store, has_history, migrate, open_store
 EXIT_OK, EXIT_DOWN, EXIT_CONFIG = 0, 1, 2
 EXIT_STORE = 2  # the store cannot be used: damaged, unreachable, newer than this monitor
 CHECKED = ("run", "report")  # the commands that check their store before they start
-SEND_NOTHING = ("check", "report")  # need no notifier's secrets (`load_config`)
+SEND_NOTHING = ("check", "report", "migrate")  # need no notifier's secrets (`load_config`)
 
 
 def _parser() -> argparse.ArgumentParser:

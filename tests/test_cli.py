@@ -228,6 +228,8 @@ def test_commands_that_send_nothing_need_no_notifier_secrets(tmp_path: Path, sit
     reported = monitor("report", "-c", str(path), "--from", "2018-06-11", "--to", "2018-06-11", "--format", "csv")
     assert (reported.returncode, reported.stderr) == (0, "")
     assert reported.stdout.startswith("level,group,target,name,availability_percent")
+    migrated = monitor("migrate", "-c", str(path))
+    assert (migrated.returncode, migrated.stderr) == (0, ""), migrated.stderr
 
 
 @pytest.mark.parametrize("command", ["validate", "run", "notify-test"])
