@@ -33,6 +33,7 @@ from monitor.store.registry import check_store, has_history, migrate, open_store
 EXIT_OK, EXIT_DOWN, EXIT_CONFIG = 0, 1, 2
 EXIT_STORE = 2  # the store cannot be used: damaged, unreachable, newer than this monitor
 CHECKED = ("run", "report")  # the commands that check their store before they start
+SEND_NOTHING = ("check", "report", "migrate")  # need no notifier's secrets (`load_config`)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -117,7 +118,8 @@ def _store_sound(config: Config) -> bool:
 
 
 def _load(args: argparse.Namespace) -> Config:
-    return _overrides(args)(load_config(args.config))
+    loaded = load_config(args.config, notifier_secrets=args.command not in SEND_NOTHING)
+    return _overrides(args)(loaded)
 
 
 def _overrides(args: argparse.Namespace) -> Callable[[Config], Config]:

@@ -13,6 +13,7 @@ Probes never raise for a failing target: they return a failed `Result` (see
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 
@@ -53,7 +54,14 @@ class StoreError(MonitorError):
 
 
 class NotifyError(MonitorError):
-    """A notifier could not deliver an alert."""
+    """A notifier could not deliver an alert. The message is English, for logs and the
+    outbox. Where its words are ours (not the peer's or the system's), `text` names them
+    in the text catalogue with their `params` (`alert.notify_error.connect`, error=...),
+    so what a person reads (`monitor notify-test`) is in the configured language."""
+
+    def __init__(self, message: str, *, text: str = "", params: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.text, self.params = text, dict(params or {})
 
 
 class PermanentNotifyError(NotifyError):
@@ -63,6 +71,13 @@ class PermanentNotifyError(NotifyError):
 class TransientNotifyError(NotifyError):
     """Delivery failed for now; retry later (after `retry_after` seconds if the peer said)."""
 
-    def __init__(self, message: str, retry_after: float | None = None) -> None:
-        super().__init__(message)
+    def __init__(
+        self,
+        message: str,
+        retry_after: float | None = None,
+        *,
+        text: str = "",
+        params: Mapping[str, str] | None = None,
+    ) -> None:
+        super().__init__(message, text=text, params=params)
         self.retry_after = retry_after

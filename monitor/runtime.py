@@ -170,15 +170,20 @@ class Monitor:
 
     async def start(self, watch_config: bool = False) -> None:
         await self.store.open()
-        self.heartbeats.restore(await self.store.last_results())
+        results = await self.store.last_results()
+        self.heartbeats.restore(results)
         for tid, event in (await self.store.last_events()).items():
             if tid in self.config.targets:
-                self.states.restore(tid, event.new, event.at, event.reason)
+                # In maintenance, the reason of what lies underneath is the last result's.
+                last = results.get(tid) if event.new == State.MAINTENANCE else None
+                reason = event.reason if last is None else last.reason
+                self.states.restore(tid, event.new, event.at, reason, entered_from=event.old)
         if self.alerting is not None:
             for tid, status in self.states.statuses.items():
                 self.alerting.restore(tid, status.state, status.since)
             self.connectivity.resume(self.alerting.uplink_announced())
             await self.alerting.start()
+        await self._read_planned()  # before the first look: a restored window must not end
         self._apply_maintenance()
         self.scheduler.set_targets(self.config.targets.values())
         self._tasks.append(asyncio.create_task(self.scheduler.run(), name="scheduler"))
@@ -360,11 +365,14 @@ class Monitor:
                 log.exception("event listener failed", extra=kv(target=target.id))
 
     async def _apply_maintenance_job(self) -> None:
+        await self._read_planned()
+        self._apply_maintenance()
+
+    async def _read_planned(self) -> None:
         try:
             self._planned = await self.store.planned_maintenance(time.time())
         except Exception:  # keep the windows known so far; the next tick tries again
             log.exception("reading planned maintenance failed")
-        self._apply_maintenance()
 
     def _apply_maintenance(self, now: float | None = None) -> None:
         now = time.time() if now is None else now

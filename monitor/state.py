@@ -7,6 +7,15 @@ once. Maintenance overlays the state: the target shows MAINTENANCE while its win
 open, and its underlying state keeps being tracked so the end of the window reveals it.
 Every change of the shown state is an `Event`. This is the one place state lives.
 
+**When a change happened.** A change is dated by the start of the first probe of the
+streak that made it, not by the probe that crossed the threshold: an outage begins at the
+first failed probe of its streak (not `failure_threshold` probes later), a recovery at
+the first passed probe of the streak that brought the target back, UP -> DEGRADED at the
+first degraded probe and DEGRADED -> UP at the first clean one. The events, and so the
+availability, the incidents, the report and the alerts' `since` and durations, all use
+these times. A change is never dated before the previous shown change (a streak that
+began inside a maintenance window starts when the window ended).
+
 `withhold` is the other way in: no verdict for now (the monitor itself is offline, see
 `monitor.connectivity`). The target shows UNKNOWN with the reason given, its streaks
 start again, and its next `observe` judges it as from UNKNOWN. The caller decides when
@@ -20,6 +29,8 @@ from dataclasses import dataclass, field, replace
 
 from monitor.config import Target
 from monitor.result import Event, Reason, Result, State
+
+_LIVE = (State.UP, State.DEGRADED, State.DOWN)
 
 
 @dataclass
@@ -38,6 +49,11 @@ class Status:
     clean: int = 0  # consecutive passed probes that were not degraded
     degraded: int = 0  # consecutive passed probes that were degraded
     counts: dict[bool, int] = field(default_factory=lambda: {True: 0, False: 0})
+    # When each streak above began (the start of its first probe): a change is dated so.
+    failed_at: float = 0.0
+    passed_at: float = 0.0
+    clean_at: float = 0.0
+    degraded_at: float = 0.0
 
 
 class StateMachine:
@@ -63,12 +79,20 @@ class StateMachine:
         self.statuses = {tid: old.get(tid) or Status() for tid in target_ids}
         self.version += 1
 
-    def restore(self, target_id: str, state: State, since: float, reason: str = "") -> None:
+    def restore(
+        self, target_id: str, state: State, since: float, reason: str = "", entered_from: State = State.UNKNOWN
+    ) -> None:
         """Resume from a stored state after a restart: a DOWN target stays DOWN until it
-        passes `success_threshold` probes, so a restart never fakes a recovery."""
+        passes `success_threshold` probes, so a restart never fakes a recovery. A target
+        stored in MAINTENANCE stays in it (the windows decide when it ends) with the state
+        it went into the window in (`entered_from`) underneath: a DOWN target that is
+        still down when the window ends keeps its incident, whenever the restart was."""
         status = self.status(target_id)
-        underlying = State.UNKNOWN if state == State.MAINTENANCE else state
-        status.state = status.underlying = underlying
+        if state == State.MAINTENANCE:
+            status.state, status.maintenance = state, True
+            status.underlying = entered_from if entered_from in _LIVE else State.UNKNOWN
+        else:
+            status.state = status.underlying = state
         status.since, status.reason = since, reason
         self.version += 1
 
@@ -76,19 +100,15 @@ class StateMachine:
         status = self.status(target.id)
         status.last = result
         status.counts[result.ok] += 1
-        if result.ok:
-            status.failures = 0
-            status.successes += 1
-            status.clean = 0 if result.degraded else status.clean + 1
-            status.degraded = status.degraded + 1 if result.degraded else 0
-        else:
-            status.failures += 1
-            status.successes = status.clean = status.degraded = 0
+        _count(status, result)
         new = _next_state(status, target, result)
-        if new != status.underlying or new == State.UNKNOWN:  # while UNKNOWN: the latest's
+        old = status.underlying
+        if new != old or new == State.UNKNOWN:  # while UNKNOWN: the latest's reason
             status.underlying = new
             status.reason, status.detail = result.reason, result.detail
-        return self._show(target.id, status, result.started or 0.0)
+        if new == old:
+            return self._show(target.id, status, result.started or 0.0)
+        return self._show(target.id, status, max(_began(status, old, new, result), status.since))
 
     def withhold(self, target_id: str, at: float, reason: str, result: Result | None = None) -> Event | None:
         """No verdict on the target for now: it shows UNKNOWN with `reason` (MAINTENANCE
@@ -127,6 +147,38 @@ class StateMachine:
         reason = Reason.MAINTENANCE if shown == State.MAINTENANCE else status.reason
         detail = "" if shown == State.MAINTENANCE else status.detail
         return Event(target_id, now, old, shown, reason, detail)
+
+
+def _count(status: Status, result: Result) -> None:
+    """Extend or restart the streaks with one result."""
+    at = result.started or 0.0
+    if result.ok:
+        if not status.successes:
+            status.passed_at = at
+        if not result.degraded and not status.clean:
+            status.clean_at = at
+        if result.degraded and not status.degraded:
+            status.degraded_at = at
+        status.failures = 0
+        status.successes += 1
+        status.clean = 0 if result.degraded else status.clean + 1
+        status.degraded = status.degraded + 1 if result.degraded else 0
+    else:
+        if not status.failures:
+            status.failed_at = at
+        status.failures += 1
+        status.successes = status.clean = status.degraded = 0
+
+
+def _began(status: Status, old: State, new: State, result: Result) -> float:
+    """When the change from `old` to `new` began: the first probe of its streak."""
+    if new == State.DOWN:
+        return status.failed_at
+    if old == State.UNKNOWN:
+        return result.started or 0.0
+    if old == State.DOWN:
+        return status.passed_at
+    return status.degraded_at if new == State.DEGRADED else status.clean_at
 
 
 def _next_state(status: Status, target: Target, result: Result) -> State:

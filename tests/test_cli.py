@@ -196,3 +196,56 @@ def test_validate_never_prints_a_value_that_came_from_the_environment(tmp_path: 
     assert "monitor.listen: must be HOST:PORT, not '${LISTEN}' (from the environment)" in done.stderr
     for value in secrets.values():
         assert value not in done.stdout + done.stderr
+
+
+def secret_config(tmp_path: Path, site: Site) -> Path:
+    path = tmp_path / "targets.toml"
+    path.write_text(f"""
+[monitor]
+timezone = "Asia/Jakarta"
+[notifiers.helpdesk]
+type = "webhook"
+url = "http://127.0.0.1:9/hook"
+secret = "${{HELPDESK_HMAC_SECRET}}"
+[notifiers.team]
+type = "slack"
+url = "${{SLACK_WEBHOOK_URL}}"
+[targets.web]
+name = "Website"
+url = "{site.url}/ok"
+notify = ["helpdesk", "team"]
+""")
+    return path
+
+
+def test_commands_that_send_nothing_need_no_notifier_secrets(tmp_path: Path, site: Site) -> None:
+    from tests.history import build
+
+    path = secret_config(tmp_path, site)
+    checked = monitor("check", "-c", str(path))
+    assert (checked.returncode, checked.stderr) == (0, "")
+    asyncio.run(build(load_config(path, notifier_secrets=False).settings))
+    reported = monitor("report", "-c", str(path), "--from", "2018-06-11", "--to", "2018-06-11", "--format", "csv")
+    assert (reported.returncode, reported.stderr) == (0, "")
+    assert reported.stdout.startswith("level,group,target,name,availability_percent")
+    migrated = monitor("migrate", "-c", str(path))
+    assert (migrated.returncode, migrated.stderr) == (0, ""), migrated.stderr
+
+
+@pytest.mark.parametrize("command", ["validate", "run", "notify-test"])
+def test_commands_that_send_or_vouch_for_sending_still_need_every_secret(
+    tmp_path: Path, site: Site, command: str
+) -> None:
+    done = monitor(command, "-c", str(secret_config(tmp_path, site)))
+    assert done.returncode == 2
+    assert "notifiers.helpdesk.secret: environment variable HELPDESK_HMAC_SECRET is not set" in done.stderr
+    assert "notifiers.team.url: environment variable SLACK_WEBHOOK_URL is not set" in done.stderr
+
+
+def test_check_still_needs_the_targets_own_variables(tmp_path: Path, site: Site) -> None:
+    path = secret_config(tmp_path, site)
+    path.write_text(path.read_text() + 'headers = { Authorization = "Bearer ${API_TOKEN}" }\n')
+    done = monitor("check", "-c", str(path))
+    assert done.returncode == 2
+    assert "targets.web.headers.Authorization: environment variable API_TOKEN is not set" in done.stderr
+    assert "HELPDESK_HMAC_SECRET" not in done.stderr

@@ -2,7 +2,7 @@
 
 Sent directly (not through the outbox: the point is to see what happens), one attempt
 each, all notifiers at once. Prints one line per notifier (delivered, or failed with the
-reason) and returns 0 when every one delivered, 1 otherwise.
+reason) in the configured language, and returns 0 when every one delivered, 1 otherwise.
 """
 
 from __future__ import annotations
@@ -69,24 +69,28 @@ async def send_tests(
     chosen = [n for n in (names or config.notifiers) if n in config.notifiers]
     own = client is None
     client = client or http_client()
+    texts = texts_for(config)
     try:
-        notifiers = build_notifiers(config, NotifyContext(client, texts_for(config)))
+        notifiers = build_notifiers(config, NotifyContext(client, texts))
         alert = test_alert(config, time.time())
-        results = await asyncio.gather(*(_one(notifiers[n], alert) for n in chosen))
+        results = await asyncio.gather(*(_one(notifiers[n], alert, texts) for n in chosen))
     finally:
         if own:
             await client.aclose()
     return dict(zip(chosen, results, strict=True))
 
 
-async def _one(notifier: Notifier, alert: Alert) -> str | None:
-    """None when delivered, else why not."""
+async def _one(notifier: Notifier, alert: Alert, texts: Texts) -> str | None:
+    """None when delivered, else why not: in the configured language where the words
+    are ours (the peer's answer and the system's error stay as they were said)."""
     try:
         await notifier.send(alert)
     except NotifyError as exc:
+        if exc.text:
+            return texts.words(exc.text, **exc.params)
         return str(exc) or type(exc).__name__
     except Exception as exc:  # a notifier's bug is still a failed delivery to report
-        return f"{type(exc).__name__}: {exc}"
+        return texts.words("alert.notify_error.internal", error=f"{type(exc).__name__}: {exc}")
     return None
 
 

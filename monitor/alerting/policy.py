@@ -17,6 +17,9 @@ Driven by incident events (`on_event`) and a periodic `tick` (every ~10 s), it r
 - Nothing while a target is in maintenance, nor for a target whose `depends_on` target is
   DOWN: a dependent's "down" waits a grace period (long enough for its root to be seen
   down) and is dropped when the root is down; the root's alerts list the dependents.
+- Links: an alert links to the target's public page, or, for a `public = false` target
+  (whose page answers 404: alerts go to staff), to its row on the admin view while that
+  is on (`MONITOR_ADMIN_TOKEN` set), else nowhere.
 - Flapping: `flap_changes` state changes within `flap_window` -> one "flapping" alert and
   silence until no change for `flap_window`, then one "stable" alert.
 - UNKNOWN (a target held while the monitor itself is offline, `monitor.connectivity`)
@@ -28,25 +31,33 @@ Driven by incident events (`on_event`) and a periodic `tick` (every ~10 s), it r
   once, to the notifiers that heard it (a recovery one second after the start is
   announced); a target that was flapping stays silent until "stable"; an outage not
   announced yet gets its "down" at the first tick (same id, so the outbox drops it if it
-  went out after all); an "up" a crash kept from being queued is returned to queue.
+  went out after all); an "up" a crash kept from being queued is returned to queue. A
+  target restored in maintenance after an unanswered "down" has that outage open again:
+  the window does not end it, so coming out of it still DOWN sends no second "down".
+- Maintenance does not end an outage: a target going into maintenance while DOWN keeps
+  its open problem (nothing is sent meanwhile), and coming out of it still DOWN sends no
+  second "down"; coming out of it UP sends the "up" with the whole outage's duration.
 """
 
 from __future__ import annotations
 
 import heapq
 import itertools
-import math
+import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
+from urllib.parse import quote
 
+from monitor.assess import days_left, expiring_detail
 from monitor.config import Config, NotifierConfig, Target
 from monitor.notifiers.base import Alert
 from monitor.probes import PROBES, expiry_of
 from monitor.result import Event, Result, State
 
 _LIVE = (State.UP, State.DEGRADED, State.DOWN)
+ADMIN_TOKEN_ENV = "MONITOR_ADMIN_TOKEN"  # the admin view is on while it is set (monitor.web.admin)
 CERT_CHECK_SECONDS = 600.0  # days-left changes slowly; looking every tick is waste
 FLAP_CHANGES, FLAP_WINDOW = 5, 900.0  # this many state changes within this many seconds: flapping
 
@@ -99,8 +110,9 @@ class Policy:
         last_result: Callable[[str], Result | None] = lambda _: None,
         flap_changes: int = FLAP_CHANGES,
         flap_window: float = FLAP_WINDOW,
+        admin_view: Callable[[], bool] = lambda: bool(os.environ.get(ADMIN_TOKEN_ENV)),
     ) -> None:
-        self.clock, self.last_result = clock, last_result
+        self.clock, self.last_result, self.admin_view = clock, last_result, admin_view
         self.flap_changes, self.flap_window = flap_changes, flap_window
         self.tracks: dict[str, _Track] = {}
         # What `tick` walks instead of every track: the targets with an open problem, a
@@ -158,6 +170,7 @@ class Policy:
         Returns what a crash kept from being queued."""
         track = self._track(target_id)
         track.state, track.since = state, since
+        track.maintenance = state == State.MAINTENANCE
         told = [o for o in said if o.alert.kind in ("down", "up", "degraded")]
         flap = [o for o in said if o.alert.kind in ("flapping", "stable")]
         if flap and flap[-1].alert.kind == "flapping":
@@ -166,9 +179,12 @@ class Policy:
         out: list[Outgoing] = []
         if last is not None and last.alert.kind == "down" and last.alert.since is not None:
             same = round(last.alert.since) == round(since)
-            if (state == State.DOWN and same) or track.flapping or state == State.UNKNOWN:
-                # UNKNOWN: held while the monitor was offline (or in maintenance): the
-                # outage announced is still open, and its recovery will be announced.
+            # After an unanswered "down", the outage announced is still open, and its
+            # recovery will be announced: in maintenance (the target went into the window
+            # down, and a window does not end an outage) and UNKNOWN (held while the
+            # monitor was offline).
+            held = state in (State.MAINTENANCE, State.UNKNOWN)
+            if (state == State.DOWN and same) or track.flapping or held:
                 self._resume_down(target_id, track, last.alert.since, last.notifiers)
             elif state in (State.UP, State.DEGRADED) and last.alert.since < since:
                 out += self._lost_recovery(target_id, track, last, since)
@@ -297,7 +313,9 @@ class Policy:
             if self._root_down(target):
                 return out
             if target.depends_on:
-                track.pending, track.pending_from = at + self._grace(target), old
+                # From now, not from the outage's start: the grace is how long the root
+                # may still need to be seen down from when this one was.
+                track.pending, track.pending_from = max(self.clock(), at) + self._grace(target), old
                 return out
             out += self._open_down(target, track, at, old)
         elif track.state == State.DEGRADED and track.problem is None and old != State.UNKNOWN:
@@ -325,7 +343,7 @@ class Policy:
         for tid in self.dependents.get(root.id, []):
             track, target = self.tracks.get(tid), self.config.targets.get(tid)
             if track and target and track.state == State.DOWN and track.problem is None:
-                track.pending = at + self._grace(target)
+                track.pending = max(self.clock(), at) + self._grace(target)
                 self._busy.add(tid)
         return []
 
@@ -404,9 +422,9 @@ class Policy:
         at = expiry.at(result) if result is not None else None
         if at is None:
             return []
-        days = math.floor((at - now) / 86400)
+        days = days_left(at, now)  # the count the result's detail gives too
         crossed = [d for d in warn_days if days <= d]
-        if days < 0 or not crossed:
+        if at <= now or not crossed:
             return []  # an expired certificate or domain makes the target DOWN; that alert says it
         rounded, threshold = round(at), min(crossed)
         sent = track.cert_sent
@@ -414,7 +432,14 @@ class Policy:
             return []
         track.cert_sent = (rounded, threshold)
         alert = self._alert(target, track, "cert", now, None, old=track.state, key=f"{rounded}:{threshold}")
-        alert = replace(alert, cert_days=days, cert_expiry=at, expiring=expiry.subject)
+        alert = replace(
+            alert,
+            reason=expiry.expiring,
+            detail=expiring_detail(expiry, days),
+            cert_days=days,
+            cert_expiry=at,
+            expiring=expiry.subject,
+        )
         return self._out(alert, self._wanting(target.id, "cert"))
 
     # -- flapping -------------------------------------------------------------------
@@ -456,7 +481,6 @@ class Policy:
         start = since if since is not None else at
         origin = "" if kind in ("cert", "refresh") else f":{round(start)}"
         ident = f"{target.id}:{kind}{origin}" + (f":{key}" if key else "")
-        public_url = self.config.settings.public_url
         last = self.last_result(target.id)
         return Alert(
             id=ident,
@@ -471,11 +495,22 @@ class Policy:
             at=at,
             since=since,
             duration=duration,
-            url=f"{public_url}/targets/{target.id}" if public_url else None,
+            url=self._page(target),
+            admin_url=None if target.public else self._admin_row(target),
             dependents=tuple(self._down_dependents(target.id)),
             flapping=track.flapping,
             values=dict(last.extra) if last is not None else {},
         )
+
+    def _page(self, target: Target) -> str | None:
+        """The target's public page; none for a private target (its page answers 404)."""
+        public_url = self.config.settings.public_url
+        return f"{public_url}/targets/{quote(target.id)}" if public_url and target.public else None
+
+    def _admin_row(self, target: Target) -> str | None:
+        """The target's row on the admin view, while the admin view is on."""
+        public_url = self.config.settings.public_url
+        return f"{public_url}/admin#target-{quote(target.id)}" if public_url and self.admin_view() else None
 
     def _out(self, alert: Alert, names: Iterable[str]) -> list[Outgoing]:
         names = tuple(n for n in names if n in self.config.notifiers)

@@ -4,6 +4,12 @@
 validates everything at once and returns a `Config`, or raises `ConfigError` listing
 every problem with its file, key path and line. Probe and notifier kinds validate their
 own keys (see `monitor.probes.base.ProbeKind.parse`).
+
+Commands that send nothing (`check`, `report`) load with `notifier_secrets=False`: a
+`${VAR}` under `[notifiers.*]` that is not set is then no problem — the notifier is known
+by name (targets still reference it), and the problems of a notifier missing one of its
+variables are not reported, since it is never built. `run`, `validate` and `notify-test`
+need every notifier whole.
 """
 
 from __future__ import annotations
@@ -57,20 +63,29 @@ _DEFAULTABLE = (
 )
 
 
-def load_config(path: str | Path, env: Mapping[str, str] | None = None) -> Config:
+def load_config(path: str | Path, env: Mapping[str, str] | None = None, *, notifier_secrets: bool = True) -> Config:
     """Read, substitute and validate `path`; raise `ConfigError` with every problem.
     Whatever the file holds (binary, not UTF-8, nested too deeply, a folder), the answer
-    is a `ConfigError`: a reload must never die of a file saved half-way."""
+    is a `ConfigError`: a reload must never die of a file saved half-way. Without
+    `notifier_secrets` the notifiers' unset variables are let be (see the module doc)."""
     path = Path(path)
     env = os.environ if env is None else env
     text, digest = _read_text(path)
     raw = _parse(path, text)
     problems = Problems(str(path), LineIndex(text), path.parent)
-    data = _substitute(raw, "", env, problems)
+    lacking: set[str] = set()  # notifiers missing a variable (notifier_secrets=False)
+    data = _substitute(raw, "", env, problems, None if notifier_secrets else lacking)
     config = _read(path, Table(data, "", problems))
+    problems.items = [p for p in problems.items if _notifier_of(p.path) not in lacking]
     if problems.items:
         raise ConfigError(problems.items)
     return dataclasses.replace(config, digest=digest)
+
+
+def _notifier_of(key: str) -> str | None:
+    """`oncall` for `notifiers.oncall.url`; None outside `[notifiers.*]`."""
+    parts = key.split(".", 2)
+    return parts[1] if len(parts) > 1 and parts[0] == "notifiers" else None
 
 
 def _read_text(path: Path) -> tuple[str, str]:
@@ -104,7 +119,11 @@ def _parse(path: Path, text: str) -> dict[str, Any]:
         raise ConfigError([Problem(str(path), "", "TOML syntax error: nested too deeply")]) from exc
 
 
-def _substitute(value: Any, key: str, env: Mapping[str, str], problems: Problems) -> Any:
+def _substitute(
+    value: Any, key: str, env: Mapping[str, str], problems: Problems, lacking: set[str] | None = None
+) -> Any:
+    """`value` with `${VAR}` substituted; an unset one is a problem, except under a
+    notifier when `lacking` collects those notifiers instead."""
     if isinstance(value, str):
         pieces: list[tuple[str, str]] = []
 
@@ -117,7 +136,11 @@ def _substitute(value: Any, key: str, env: Mapping[str, str], problems: Problems
                 return env[name]
             if fallback is not None:
                 return fallback
-            problems.add(key, f"environment variable {name} is not set")
+            notifier = _notifier_of(key)
+            if lacking is not None and notifier is not None:
+                lacking.add(notifier)
+            else:
+                problems.add(key, f"environment variable {name} is not set")
             return ""
 
         substituted = _ENV.sub(one, value)
@@ -125,9 +148,9 @@ def _substitute(value: Any, key: str, env: Mapping[str, str], problems: Problems
             problems.hide(substituted, value, pieces)
         return substituted
     if isinstance(value, dict):
-        return {k: _substitute(v, f"{key}.{k}" if key else k, env, problems) for k, v in value.items()}
+        return {k: _substitute(v, f"{key}.{k}" if key else k, env, problems, lacking) for k, v in value.items()}
     if isinstance(value, list):
-        return [_substitute(v, f"{key}[{i}]", env, problems) for i, v in enumerate(value)]
+        return [_substitute(v, f"{key}[{i}]", env, problems, lacking) for i, v in enumerate(value)]
     return value
 
 

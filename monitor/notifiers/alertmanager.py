@@ -114,14 +114,16 @@ class AlertmanagerNotifier:
             annotations = {"summary": summary, "description": description}
             if alert.url:
                 annotations["status_page_url"] = alert.url
+            if alert.admin_url:
+                annotations["admin_url"] = alert.admin_url
             item: dict[str, Any] = {
                 "labels": labels,
                 "annotations": annotations,
                 "startsAt": iso_utc(alert.since or alert.at),
                 "endsAt": iso_utc(self._ends(alert, name, firing, now)),
             }
-            if alert.url:
-                item["generatorURL"] = alert.url
+            if alert.link:
+                item["generatorURL"] = alert.link
             out.append(item)
         return out
 

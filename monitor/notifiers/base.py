@@ -52,7 +52,10 @@ class Alert:
     `id` is stable for the same alert (retries, restarts), so receivers can deduplicate.
     `since` is when the condition began (the outage's start); `duration` is how long it
     lasted (recovery) or has lasted so far (reminder, escalation). `dependents` names the
-    targets that depend on this one and are down with it. `cert_days` / `cert_expiry`
+    targets that depend on this one and are down with it. `url` is the target's page on
+    the public status page, None for a `public = false` target (that page answers 404);
+    such a target's alerts carry `admin_url`, its row on the admin view, instead (None
+    while the admin view is off). `link` is whichever the message shows. `cert_days` / `cert_expiry`
     are set for expiry warnings ("cert" alerts), and `expiring` says what expires: a
     "certificate", or a "domain" registration. `values` are the gauges of the target's
     last result (`Result.extra`, by metric name): a UPS's battery runtime, for the alert
@@ -74,6 +77,7 @@ class Alert:
     since: float | None = None
     duration: float | None = None
     url: str | None = None
+    admin_url: str | None = None
     dependents: tuple[str, ...] = ()
     cert_days: int | None = None
     cert_expiry: float | None = None
@@ -81,6 +85,11 @@ class Alert:
     expiring: str = "certificate"  # what a "cert" alert warns of: "certificate" or "domain"
     values: Mapping[str, float] = field(default_factory=dict)
     checks: tuple[int, int, int] | None = None  # preflight: rows ok, warnings, problems
+
+    @property
+    def link(self) -> str | None:
+        """Where a person reading the alert looks at the target."""
+        return self.url or self.admin_url
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -43,8 +43,8 @@ class DiscordNotifier:
             "color": int(colour(alert).lstrip("#"), 16),
             "timestamp": iso_utc(alert.at),
         }
-        if alert.url:
-            embed["url"] = alert.url
+        if alert.link:
+            embed["url"] = alert.link
         if alert.group:
             embed["footer"] = {"text": alert.group}
         body: dict[str, Any] = {"embeds": [embed], "allowed_mentions": {"parse": []}}

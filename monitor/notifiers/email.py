@@ -115,19 +115,36 @@ class EmailNotifier:
                 timeout=spec.timeout,
             )
         except aiosmtplib.SMTPException as exc:
-            raise _classify(exc) from exc
+            raise _classify(exc, spec) from exc
         except (OSError, ssl.SSLError) as exc:
-            raise TransientNotifyError(f"cannot reach {spec.host}:{spec.port}: {exc}") from exc
+            raise _unreachable(spec, exc) from exc
 
 
-def _classify(exc: aiosmtplib.SMTPException) -> PermanentNotifyError | TransientNotifyError:
+def _unreachable(spec: EmailSpec, exc: BaseException) -> TransientNotifyError:
+    address = f"{spec.host}:{spec.port}"
+    return TransientNotifyError(
+        f"cannot reach {address}: {exc}",
+        text="alert.notify_error.reach",
+        params={"address": address, "error": str(exc)},
+    )
+
+
+def _classify(exc: aiosmtplib.SMTPException, spec: EmailSpec) -> PermanentNotifyError | TransientNotifyError:
     if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
         codes = [r.code for r in exc.recipients]
         text = "; ".join(f"{r.recipient}: {r.code} {r.message}" for r in exc.recipients)
         permanent = all(code >= 500 for code in codes)
         return PermanentNotifyError(text) if permanent else TransientNotifyError(text)
-    if isinstance(exc, aiosmtplib.SMTPConnectError | aiosmtplib.SMTPTimeoutError | aiosmtplib.SMTPServerDisconnected):
-        return TransientNotifyError(str(exc))
+    if isinstance(exc, aiosmtplib.SMTPTimeoutError):
+        seconds = f"{spec.timeout:g}"
+        return TransientNotifyError(
+            f"timed out after {seconds}s", text="alert.notify_error.timeout", params={"seconds": seconds}
+        )
+    if isinstance(exc, aiosmtplib.SMTPConnectError):
+        # aiosmtplib's own wording around the system's error: ours says it instead.
+        return _unreachable(spec, exc.__cause__ if isinstance(exc.__cause__, OSError) else exc)
+    if isinstance(exc, aiosmtplib.SMTPServerDisconnected):
+        return TransientNotifyError(f"the server disconnected: {exc}", text="alert.notify_error.disconnected")
     if isinstance(exc, aiosmtplib.SMTPResponseException):
         text = f"{exc.code} {exc.message}"
         return PermanentNotifyError(text) if exc.code >= 500 else TransientNotifyError(text)

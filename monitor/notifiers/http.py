@@ -37,9 +37,14 @@ async def post(
             url, json=json, content=content, headers=headers, timeout=timeout, follow_redirects=False
         )
     except httpx.TimeoutException as exc:
-        raise TransientNotifyError(f"timed out after {timeout:g}s") from exc
+        raise TransientNotifyError(
+            f"timed out after {timeout:g}s", text="alert.notify_error.timeout", params={"seconds": f"{timeout:g}"}
+        ) from exc
     except httpx.TransportError as exc:
-        raise TransientNotifyError(f"cannot connect: {type(exc).__name__}: {exc}") from exc
+        error = f"{type(exc).__name__}: {exc}"
+        raise TransientNotifyError(
+            f"cannot connect: {error}", text="alert.notify_error.connect", params={"error": error}
+        ) from exc
     check(response)
     return response
 

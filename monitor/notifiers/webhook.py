@@ -84,6 +84,7 @@ class WebhookNotifier:
             "checks": checks,
             "values": dict(alert.values),
             "url": alert.url,
+            "admin_url": alert.admin_url,
             "title": self.ctx.texts.render("title.txt.j2", alert),
             "text": self.ctx.texts.render("text.txt.j2", alert),
         }

@@ -22,10 +22,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import os
 import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
+from monitor.alerting.policy import ADMIN_TOKEN_ENV
 from monitor.config import Config, Watch
 from monitor.connectivity import Connectivity
 from monitor.errors import StoreError
@@ -141,9 +143,11 @@ def announcement_id(window: Window) -> str:
     return f"preflight:{window.name}:{round(window.start)}"
 
 
-def summary_alert(config: Config, checklist: Checklist, ident: str) -> Alert:
+def summary_alert(config: Config, checklist: Checklist, ident: str, admin_view: bool = False) -> Alert:
     """The checklist's result as one alert: the counts, and the problems and warnings
-    in words (at most `ALERT_LINES`)."""
+    in words (at most `ALERT_LINES`). It links to the checklist on the admin view
+    (`admin_url`, as a private target's alerts do) while the admin view is on; it has no
+    public page (`url` None)."""
     words = Formatter(checklist, config.settings.language)
     counts = (checklist.count(Status.OK), checklist.count(Status.WARNING), checklist.count(Status.PROBLEM))
     findings = [r for r in checklist.rows if r.status is not Status.OK]
@@ -168,7 +172,7 @@ def summary_alert(config: Config, checklist: Checklist, ident: str) -> Alert:
         at=checklist.now,
         detail="\n".join(lines),
         since=checklist.window.start,
-        url=f"{public_url}/admin" if public_url else None,
+        admin_url=f"{public_url}/admin#preflight" if public_url and admin_view else None,
         checks=counts,
     )
 
@@ -184,9 +188,10 @@ class Announcer:
         host: Host = INSIDE,
         grace: float = ANNOUNCE_GRACE,
         every: float = ANNOUNCE_EVERY,
+        admin_view: Callable[[], bool] = lambda: bool(os.environ.get(ADMIN_TOKEN_ENV)),
     ) -> None:
         self.runtime, self.alerting, self.clock, self.host, self.grace = runtime, alerting, clock, host, grace
-        self.every = every
+        self.every, self.admin_view = every, admin_view
         self._done: set[str] = set()
 
     def due(self, now: float) -> list[Window]:
@@ -213,7 +218,7 @@ class Announcer:
     def _announce(self, checklist: Checklist, ident: str) -> None:
         config = self.runtime.config
         names: Sequence[str] = [n for n, nc in config.notifiers.items() if "preflight" in nc.events]
-        queued = self.alerting.announce(summary_alert(config, checklist, ident), names)
+        queued = self.alerting.announce(summary_alert(config, checklist, ident, self.admin_view()), names)
         log.info(
             "preflight announced",
             extra=kv(watch=checklist.window.name, notifiers=",".join(queued), problems=checklist.count(Status.PROBLEM)),

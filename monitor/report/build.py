@@ -3,12 +3,20 @@ for a window, from the stored history.
 
 Availability is the store's time-based figure (`monitor.store.Uptime`): time DOWN over
 the window minus maintenance and minus the time the monitor was not running. Per target:
-total downtime (monitored time in DOWN), incidents (DOWN periods overlapping the window),
-the longest outage and the mean time to recovery (MTTR: the mean length, within the
-window, of the outages that recovered inside it), p50/p95 latency of the successful
-probes (hourly rollups), and the incident list. Maintenance is listed apart and never
-counted as downtime. `render_report` (in `monitor.report.render`) turns a `Report` into
-HTML, Markdown or CSV.
+total downtime (monitored time in DOWN), incidents (overlapping the window; maintenance
+does not end one, see `monitor.store.Period`), the longest outage and the mean time to
+recovery (MTTR: the mean of the outages that recovered inside the window), p50/p95
+latency of the successful probes (hourly rollups), and the incident list. Maintenance is
+listed apart and never counted as downtime.
+
+**Every duration counts the same time.** An outage's figure is its downtime: the
+monitored time DOWN between its start and end, inside the window — its maintenance and
+the time the monitor was not running are not downtime, here as in the availability. So
+a target's outages add up to its total downtime, and the longest outage and the MTTR
+are never more than it. A group's (and everything's) downtime is the sum of its targets'
+(service time: two services down together for an hour are two hours), the same sum its
+availability is time-weighted by; its longest outage is its targets' longest.
+`render_report` (in `monitor.report.render`) turns a `Report` into HTML, Markdown or CSV.
 """
 
 from __future__ import annotations
@@ -35,7 +43,9 @@ __all__ = ["Report", "build_report", "render_report", "run_report"]
 @dataclass(frozen=True)
 class Outage:
     """One incident as the report lists it: its real start/end (`end` None: still DOWN
-    at the report's end) and its length inside the window."""
+    at the report's end), its length inside the window (`length`, start to end) and how
+    that length divides: `downtime` (monitored and DOWN: the figure the report adds up),
+    `maintenance` and `unmonitored`."""
 
     target: str
     name: str
@@ -44,6 +54,9 @@ class Outage:
     length: float
     reason: str
     detail: str
+    downtime: float = 0.0
+    maintenance: float = 0.0
+    unmonitored: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -74,11 +87,13 @@ class Figures:
 
     @property
     def longest(self) -> float | None:
-        return max((o.length for o in self.incidents), default=None)
+        """The longest outage's downtime."""
+        return max((o.downtime for o in self.incidents), default=None)
 
     @property
     def mttr(self) -> float | None:
-        recovered = [o.length for o in self.incidents if o.end is not None]
+        """The mean downtime of the outages that recovered inside the window."""
+        recovered = [o.downtime for o in self.incidents if o.end is not None]
         return sum(recovered) / len(recovered) if recovered else None
 
     @property
@@ -118,7 +133,8 @@ async def build_report(
     uptimes = await store.uptime(ids, start, end)
     stats = await store.probe_stats(ids, start, end)
     outages = [
-        _outage(p, config.targets[p.target], start, end) for p in reversed(await store.incidents(ids, start, end))
+        await _outage(store, p, config.targets[p.target], start, end)
+        for p in reversed(await store.incidents(ids, start, end))
     ]
     per_target = tuple(
         Figures(t.name, t.group, uptimes[t.id], tuple(o for o in outages if o.target == t.id), stats[t.id])
@@ -153,22 +169,28 @@ async def build_report(
     )
 
 
-def _outage(period: Period, target: Target, start: float, end: float) -> Outage:
-    until = min(period.end if period.end is not None else end, end)
+async def _outage(store: Store, period: Period, target: Target, start: float, end: float) -> Outage:
+    """The incident with its time inside the window divided as the availability divides
+    it (the same store figure, over the incident's part of the window)."""
+    begin, until = max(period.start, start), min(period.end if period.end is not None else end, end)
+    inside = (await store.uptime([period.target], begin, until))[period.target] if until > begin else None
     return Outage(
         period.target,
         target.name,
         period.start,
         period.end,
-        max(until - max(period.start, start), 0.0),
+        max(until - begin, 0.0),
         period.reason,
         period.detail,
+        downtime=inside.down if inside else 0.0,
+        maintenance=inside.maintenance if inside else 0.0,
+        unmonitored=inside.unmonitored if inside else 0.0,
     )
 
 
 def _combine(name: str, group: str, parts: Sequence[Figures], start: float, end: float) -> Figures:
-    """A group's figures: times and counts summed (so availability is time-weighted),
-    latency histograms merged."""
+    """A group's figures: times and counts summed (service time: so availability is
+    time-weighted and downtime is its targets' together), latency histograms merged."""
     uptime = Uptime(
         target=name,
         start=start,

@@ -26,7 +26,7 @@ from monitor.resources import templates_dir
 from monitor.texts import LANGUAGES, Catalog, load_catalog
 
 if TYPE_CHECKING:
-    from monitor.report.build import Figures, Report
+    from monitor.report.build import Figures, Outage, Report
 
 FORMATS = ("html", "md", "csv")
 
@@ -64,6 +64,7 @@ def render_report(report: Report, fmt: str, language: str) -> str:
         t=helpers.t,
         when=helpers.when,
         span=helpers.span,
+        outage=helpers.outage,
         percent=helpers.percent,
         ms=helpers.ms,
         group=helpers.group,
@@ -82,18 +83,39 @@ class Helpers:
         return datetime.fromtimestamp(at, self.report.zone).strftime("%Y-%m-%d %H:%M")
 
     def span(self, seconds: float | None) -> str:
-        """A duration in words: `2 hari 3 jam 5 mnt`, `1 h 30 min`, `45 s`."""
+        """A duration in words, rounded to the second under an hour (`1 mnt 46 dtk`,
+        `45 s`) and to the minute from an hour up (`2 hari 3 jam 5 mnt`, `1 h 30 min`):
+        rounding is monotonic, so a part never reads longer than its whole."""
         if seconds is None:
             return self.t("report.not_available")
         rest = round(seconds)
-        if rest < 60:
-            return f"{rest} {self.t('report.unit_second')}"
+        if rest >= 3600:
+            rest = round(seconds / 60) * 60
+        units = (
+            ("report.unit_day", 86400),
+            ("report.unit_hour", 3600),
+            ("report.unit_minute", 60),
+            ("report.unit_second", 1),
+        )
         parts = []
-        for key, size in (("report.unit_day", 86400), ("report.unit_hour", 3600), ("report.unit_minute", 60)):
+        for key, size in units:
             if rest >= size:
                 parts.append(f"{rest // size} {self.t(key)}")
                 rest %= size
-        return " ".join(parts)
+        return " ".join(parts) or f"0 {self.t('report.unit_second')}"
+
+    def outage(self, outage: Outage) -> str:
+        """An outage's downtime, and the rest of its length when it was not all downtime:
+        `2 jam (+1 jam pemeliharaan, +2 jam tidak terpantau)`."""
+        rest = [
+            self.t(key, duration=self.span(seconds))
+            for key, seconds in (
+                ("report.outage_maintenance", outage.maintenance),
+                ("report.outage_unmonitored", outage.unmonitored),
+            )
+            if round(seconds) > 0
+        ]
+        return self.span(outage.downtime) + (f" ({', '.join(rest)})" if rest else "")
 
     def _number(self, value: float, digits: int) -> str:
         text = f"{value:,.{digits}f}"
@@ -139,7 +161,18 @@ _SUMMARY = (
     "probes",
     "failed_probes",
 )
-_INCIDENTS = ("target", "name", "start", "end", "length_seconds", "reason", "detail")
+_INCIDENTS = (
+    "target",
+    "name",
+    "start",
+    "end",
+    "length_seconds",
+    "reason",
+    "detail",
+    "downtime_seconds",
+    "maintenance_seconds",
+    "unmonitored_seconds",
+)
 
 
 # A cell starting with one of these is a formula to a spreadsheet: a name, a reason or a
@@ -182,6 +215,9 @@ def _csv(report: Report) -> str:
                 round(outage.length, 3),
                 outage.reason,
                 outage.detail,
+                round(outage.downtime, 3),
+                round(outage.maintenance, 3),
+                round(outage.unmonitored, 3),
             ]
         )
     return out.getvalue()

@@ -103,7 +103,9 @@ class HistoryReader(Protocol):
         end: float,
         limit: int | None = None,
     ) -> list[Period]:
-        """DOWN periods overlapping a window, newest first (at most `limit`)."""
+        """Incidents overlapping a window, newest first (at most `limit`): DOWN periods
+        that maintenance does not end, with the windows inside them (see `Period`); each
+        with its real start and end, however far outside the window."""
         ...
 
     async def events(

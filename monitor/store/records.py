@@ -134,7 +134,7 @@ class Uptime:
     degraded: float = 0.0
     maintenance: float = 0.0
     unmonitored: float = 0.0
-    incidents: int = 0  # DOWN periods that began inside the window
+    incidents: int = 0  # incidents (see `Period`) that began inside the window
 
     @property
     def ratio(self) -> float | None:
@@ -150,7 +150,15 @@ class Uptime:
 @dataclass(frozen=True, slots=True)
 class Period:
     """A stretch of time a target spent in one state, from its events. `end` is None while
-    it lasts. DOWN periods are incidents; MAINTENANCE periods are maintenance."""
+    it lasts. MAINTENANCE periods are maintenance.
+
+    An *incident* (`HistoryReader.incidents`) is a DOWN period that maintenance does not
+    end: a target that goes into maintenance while DOWN and comes out of it still DOWN is
+    one incident, from its first DOWN to the first change that is neither into nor out of
+    such a window. `maintenance` lists those windows inside it (`end` None: still in
+    maintenance); their time is maintenance, never downtime. When the target comes out of
+    the window UP, the incident ends with the window: the monitor shows maintenance, not
+    the target's state, while it lasts."""
 
     target: str
     state: State
@@ -158,9 +166,14 @@ class Period:
     end: float | None
     reason: str = ""
     detail: str = ""
+    maintenance: tuple[tuple[float, float | None], ...] = ()
 
     def duration(self, now: float) -> float:
         return (self.end if self.end is not None else now) - self.start
+
+    def in_maintenance(self, now: float) -> float:
+        """Seconds of the period spent in maintenance until `now`."""
+        return sum((now if end is None else end) - start for start, end in self.maintenance)
 
 
 @dataclass(frozen=True, slots=True)

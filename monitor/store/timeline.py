@@ -5,6 +5,10 @@ feeds them and the report reuses them.
 A moment counts as *unmonitored* when no run of the monitor covers it (the process was
 stopped or had crashed) or the target's state was still UNKNOWN; as *maintenance* when
 the target was in MAINTENANCE; otherwise as *observed*, and *down* when it was DOWN.
+
+An *incident* is a DOWN period that maintenance does not end (see `Period`): `continues`
+says which events carry one on (into a window from DOWN, out of it still DOWN), and
+`incident` follows one from its first event to its end.
 """
 
 from __future__ import annotations
@@ -97,7 +101,7 @@ def uptimes(
         return []
     start, end = windows[0][0], windows[-1][1]
     segs = [(s.start, s.end, _SLOT[s.state]) for s in segments(before, events, covered(runs, start, end), start, end)]
-    down_starts = sorted(e.at for e in events if e.new == State.DOWN)
+    down_starts = sorted(e.at for e, prev in zip(events, [before, *events], strict=False) if opens(prev, e))
     out: list[Uptime] = []
     first, count = 0, len(segs)
     for a, b in windows:
@@ -120,6 +124,54 @@ def uptimes(
         up, degraded, down, maintenance, unknown = sums
         out.append(Uptime(target, a, b, up + degraded + down, down, degraded, maintenance, unknown, incidents))
     return out
+
+
+def continues(previous: Event | None, event: Event) -> bool:
+    """Whether `event` carries an open incident on: a DOWN target going into maintenance,
+    or coming out of a window it went into DOWN, still DOWN (`previous`: the event
+    before it)."""
+    if event.new == State.MAINTENANCE:
+        return event.old == State.DOWN
+    return (
+        event.new == State.DOWN
+        and event.old == State.MAINTENANCE
+        and previous is not None
+        and previous.new == State.MAINTENANCE
+        and previous.old == State.DOWN
+    )
+
+
+def opens(previous: Event | None, event: Event) -> bool:
+    """Whether `event` begins an incident."""
+    return event.new == State.DOWN and not continues(previous, event)
+
+
+def incident(first: Event, following: Iterable[Event]) -> Period:
+    """The incident `first` opened (`opens` said so), ended by the first of the target's
+    `following` events (oldest first; read lazily, up to that one) that does not carry it
+    on; reason and detail are the opening event's."""
+    windows: list[tuple[float, float | None]] = []
+    previous, end = first, None
+    for event in following:
+        if not continues(previous, event):
+            end = event.at
+            break
+        if event.new == State.MAINTENANCE:
+            windows.append((event.at, None))
+        elif windows:
+            windows[-1] = (windows[-1][0], event.at)
+        previous = event
+    if end is not None and windows and windows[-1][1] is None:
+        windows[-1] = (windows[-1][0], end)
+    return Period(first.target, State.DOWN, first.at, end, first.reason, first.detail, tuple(windows))
+
+
+def incidents(chain: Sequence[Event]) -> list[Period]:
+    """Every incident opened in `chain` (one target's events, oldest first, starting
+    where no incident is open), oldest first."""
+    return [
+        incident(event, chain[i + 1 :]) for i, event in enumerate(chain) if opens(chain[i - 1] if i else None, event)
+    ]
 
 
 def periods(before: Event | None, events: Sequence[Event]) -> list[Period]:

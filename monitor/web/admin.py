@@ -42,6 +42,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
+from monitor.alerting.policy import ADMIN_TOKEN_ENV
 from monitor.config import Config, Target
 from monitor.preflight.inside import admin_section
 from monitor.state import Status
@@ -53,7 +54,7 @@ from monitor.web.masking import origin, scrub, target_secrets
 from monitor.web.ratelimit import client_of, limit_of, too_many
 from monitor.web.templating import isotime, language, page
 
-TOKEN_ENV = "MONITOR_ADMIN_TOKEN"
+TOKEN_ENV = ADMIN_TOKEN_ENV
 MAX_BODY = 64 * 1024
 FAILURES, FAILURE_WINDOW = 10, 60.0  # wrong credentials a client may send per minute
 Handler = Callable[[Request], Awaitable[Response]]

@@ -98,6 +98,8 @@ def incident_json(item: viewmodels.PublicIncident, now: float) -> dict[str, Any]
         "end": _time(item.end),
         "ongoing": item.end is None,
         "duration": round(item.duration(now), 3),
+        "maintenance": [{"start": isotime(start), "end": _time(end)} for start, end in item.maintenance],
+        "maintenance_seconds": round(item.in_maintenance(now), 3),
         "notes": [{"at": isotime(n.at), "text": n.text} for n in item.notes],
     }
 

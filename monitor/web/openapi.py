@@ -65,10 +65,17 @@ SCHEMAS: dict[str, Any] = {
             "start": _TIME,
             "end": _TIME_OR_NULL,
             "ongoing": {"type": "boolean"},
-            "duration": {"type": "number", "minimum": 0, "description": "seconds"},
+            "duration": {"type": "number", "minimum": 0, "description": "seconds, start to end (or now)"},
+            "maintenance": {
+                "type": "array",
+                "items": _object({"start": _TIME, "end": _TIME_OR_NULL}),
+                "description": "maintenance windows inside the incident (end null: in maintenance now); "
+                "their time is not downtime",
+            },
+            "maintenance_seconds": {"type": "number", "minimum": 0, "description": "seconds of it in maintenance"},
             "notes": {"type": "array", "items": _ref("Note")},
         },
-        description="A period DOWN",
+        description="A period DOWN; maintenance does not end it",
     ),
     "Maintenance": _object(
         {

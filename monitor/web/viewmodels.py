@@ -73,16 +73,27 @@ class PublicStatus:
 
 @dataclass(frozen=True, slots=True)
 class PublicIncident:
-    """A DOWN period of a public target, with the admins' notes written during it."""
+    """An incident of a public target (a DOWN period that maintenance does not end, with
+    the windows inside it: `monitor.store.Period`), with the admins' notes written during it."""
 
     target: PublicTarget
     reason: str
     start: float
     end: float | None
     notes: tuple[Note, ...] = ()
+    maintenance: tuple[tuple[float, float | None], ...] = ()
 
     def duration(self, now: float) -> float:
         return (self.end if self.end is not None else now) - self.start
+
+    def in_maintenance(self, now: float) -> float:
+        """Seconds of it in maintenance until `now` (never downtime)."""
+        return sum((now if end is None else end) - start for start, end in self.maintenance)
+
+    @property
+    def maintenance_now(self) -> float | None:
+        """When the window it is in now began; None when it is not in one."""
+        return self.maintenance[-1][0] if self.maintenance and self.maintenance[-1][1] is None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -335,7 +346,7 @@ def _incident(target: PublicTarget, period: Period, notes: list[Note]) -> Public
     stop = period.end if period.end is not None else float("inf")
     # The author is an admin's user name: never public.
     mine = tuple(replace(n, author="") for n in notes if n.target == target.id and period.start <= n.at <= stop)
-    return PublicIncident(target, period.reason, period.start, period.end, mine)
+    return PublicIncident(target, period.reason, period.start, period.end, mine, period.maintenance)
 
 
 async def public_maintenance(runtime: Runtime, now: float) -> list[PublicMaintenance]:

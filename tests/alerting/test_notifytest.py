@@ -10,9 +10,12 @@ import respx
 
 from monitor.alerting.notifytest import run_notify_test
 from monitor.config import NotifierConfig
+from monitor.notifiers.email import EmailSpec
 from monitor.notifiers.slack import SlackSpec
 from monitor.notifiers.telegram import TelegramSpec
-from tests.alertkit import config_with
+from monitor.notifiers.webhook import WebhookSpec
+from tests.alertkit import config_with, free_port
+from tests.live import silent_server
 
 TG = "https://api.telegram.org/bot1:T/sendMessage"
 SLACK = "https://hooks.slack.com/services/T/B/X"
@@ -57,3 +60,37 @@ async def test_an_unknown_notifier_name_is_a_failure() -> None:
     out = io.StringIO()
     assert await run_notify_test(config(), ["pager"], out=out) == 1
     assert out.getvalue() == "pager: failed: no notifier with this name\n"
+
+
+def failing_config(language: str, closed: int, silent: int):  # type: ignore[no-untyped-def]
+    return config_with(
+        {
+            "hook": NotifierConfig("hook", "webhook", WebhookSpec(url=f"http://127.0.0.1:{closed}/hook", timeout=2.0)),
+            "slow": NotifierConfig("slow", "slack", SlackSpec(url=f"http://127.0.0.1:{silent}/x", timeout=0.3)),
+            "mail": NotifierConfig(
+                "mail",
+                "email",
+                EmailSpec("127.0.0.1", "m@example.go.id", ("a@example.go.id",), closed, "none", timeout=2.0),
+            ),
+        },
+        language=language,
+    )
+
+
+async def test_every_line_is_in_the_configured_language_the_errors_too() -> None:
+    closed = free_port()
+    with silent_server() as silent:
+        out = io.StringIO()
+        assert await run_notify_test(failing_config("id", closed, silent), [], out=out) == 1
+        english = io.StringIO()
+        assert await run_notify_test(failing_config("en", closed, silent), [], out=english) == 1
+    hook, slow, mail = out.getvalue().splitlines()
+    assert hook.startswith("hook (webhook): gagal: tidak dapat tersambung: ConnectError: ")
+    assert slow == "slow (slack): gagal: tidak ada jawaban dalam 0.3 detik"
+    assert mail.startswith(f"mail (email): gagal: tidak dapat menghubungi 127.0.0.1:{closed}: ")
+    for ours in (": failed:", "cannot connect", "cannot reach", "timed out", "delivered"):  # the system's stay
+        assert ours not in out.getvalue()
+    hook, slow, mail = english.getvalue().splitlines()
+    assert hook.startswith("hook (webhook): failed: cannot connect: ConnectError: ")
+    assert slow == "slow (slack): failed: timed out after 0.3s"
+    assert mail.startswith(f"mail (email): failed: cannot reach 127.0.0.1:{closed}: ")

@@ -146,6 +146,31 @@ def test_it_keeps_an_outage_open_through_maintenance_without_reminding(policy, c
     assert [k for k, _, _ in kinds(out)] == ["up"]
 
 
+def test_a_target_still_down_after_its_maintenance_gets_no_second_down(policy, config, clock):
+    down = change(policy, config, clock, "web", UP, DOWN)[0].alert
+    clock.now += 600
+    assert change(policy, config, clock, "web", DOWN, MAINT, "maintenance") == []
+    assert advance(policy, clock, 3600) == []
+    assert change(policy, config, clock, "web", MAINT, DOWN) == []  # the same outage, still open
+    clock.now += 300
+    out = change(policy, config, clock, "web", DOWN, UP, "ok")
+    assert [(o.alert.kind, o.alert.id, o.alert.duration) for o in out][:1] == [("up", f"web:up:{round(down.at)}", 4500)]
+
+
+def test_a_restart_in_maintenance_keeps_the_outage_it_went_in_with(config, clock):
+    before = Policy(config, clock=clock)
+    down = change(before, config, clock, "web", UP, DOWN)[0]
+    clock.now += 600
+    change(before, config, clock, "web", DOWN, MAINT, "maintenance")
+    clock.now += 600  # the monitor restarts inside the window
+    after = Policy(config, clock=clock)
+    assert after.restore("web", MAINT, clock.now - 600, said=[down]) == []
+    assert advance(after, clock, 3600) == []
+    assert change(after, config, clock, "web", MAINT, DOWN) == []
+    out = change(after, config, clock, "web", DOWN, UP, "ok")
+    assert [(o.alert.kind, o.alert.since) for o in out] == [("up", down.alert.since)]
+
+
 def test_a_target_held_unknown_while_the_monitor_is_offline_alerts_nothing_of_its_own(policy, config, clock):
     change(policy, config, clock, "gateway", UNKNOWN, UP)
     assert change(policy, config, clock, "gateway", UP, UNKNOWN, "monitor_offline") == []

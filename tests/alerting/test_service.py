@@ -131,3 +131,63 @@ async def test_a_restart_while_down_sends_no_duplicate_down_and_no_false_up(tmp_
     (up,) = (r.json() for r in rec.accepted())
     assert (up["event"], up["id"]) == ("up", f"web:up:{round(went_down)}")
     assert up["duration_seconds"] >= 600
+
+
+async def test_a_restart_in_maintenance_while_down_keeps_the_outage_through_the_window(
+    tmp_path: Path, switch: Switch
+) -> None:
+    went_down = time.time() - 600
+    down = Alert(
+        id=f"web:down:{round(went_down)}",
+        kind="down",
+        target="web",
+        name="Website",
+        group="Layanan publik",
+        old="UP",
+        new="DOWN",
+        reason="connection_refused",
+        at=went_down,
+        since=went_down,
+    )
+    # The first run saw the outage, announced it, put the target into maintenance, died.
+    first = open_store(Settings(data_dir=tmp_path))
+    await first.open()
+    window = await first.add_maintenance(went_down + 60, time.time() + 3600, ["web"], [], "Ganti UPS")
+    first.add_event(Event("web", went_down, State.UP, State.DOWN, "connection_refused"))
+    first.add_event(Event("web", went_down + 60, State.DOWN, State.MAINTENANCE, "maintenance"))
+    await first.close()
+    box = first.outbox(time.time)
+    box.open()
+    box.enqueue(down, ["hook"])
+    head = box.head("hook")
+    assert head is not None
+    box.delivered(head.seq)
+    box.close()
+    with receiver() as rec:
+        config = fake_config(rec.url + "/hook", tmp_path)
+        monitor = Monitor(config, open_store(config.settings), alerting=True)
+        await monitor.start()
+        try:
+            assert monitor.alerting is not None
+            status = monitor.states.status("web")
+            assert (status.state, status.underlying) == (State.MAINTENANCE, State.DOWN)
+            await monitor.store.remove_maintenance(window.id)  # the window ends, still down
+            await monitor._apply_maintenance_job()  # the 5-second housekeeping tick
+            assert monitor.states.status("web").state == State.DOWN
+            await monitor.alerting.tick()
+            switch.ok = True
+            await until(lambda: any(r.json()["event"] == "up" for r in rec.accepted()), what='the "up" delivered')
+            await monitor.store.flush()
+            incidents = await monitor.store.incidents(["web"], went_down - 1, time.time())
+            stored = await monitor.store.events(["web"], went_down - 1, time.time() + 1)
+        finally:
+            await monitor.stop()
+    assert [r.json()["event"] for r in rec.accepted()] == ["up"]  # no second "down"
+    assert rec.accepted()[0].json()["id"] == f"web:up:{round(went_down)}"
+    assert [(e.old, e.new) for e in reversed(stored)] == [
+        (State.UP, State.DOWN),
+        (State.DOWN, State.MAINTENANCE),
+        (State.MAINTENANCE, State.DOWN),
+        (State.DOWN, State.UP),
+    ]
+    assert [(p.start, p.maintenance[0][0]) for p in incidents] == [(went_down, went_down + 60)]

@@ -78,6 +78,30 @@ def test_it_names_a_missing_environment_variable_with_its_key_and_line(tmp_path:
     assert any(":3: targets.a.name: environment variable SECRET_NAME is not set" in p for p in found)
 
 
+def test_without_notifier_secrets_a_notifier_missing_a_variable_is_let_be_and_the_rest_still_checked(
+    tmp_path: Path,
+) -> None:
+    text = (
+        '[notifiers.hook]\ntype = "webhook"\nurl = "${HOOK_URL}"\nsecret = "${HMAC}"\n'
+        '[notifiers.mail]\ntype = "email"\nhost = "smtp.example.go.id"\nfrom = "m@example.go.id"\nto = []\n'
+        '[targets.a]\nurl = "http://127.0.0.1/"\nnotify = ["hook", "pager"]\n'
+    )
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, text), env={}, notifier_secrets=False)
+    found = [f"{p.path}: {p.message}" for p in info.value.problems]
+    assert found == [
+        "notifiers.mail.to: is required: a list of addresses",
+        "targets.a.notify[1]: no notifier named 'pager'",
+    ]
+    config = load_config(
+        write(tmp_path, text.replace("to = []", 'to = ["a@example.go.id"]').replace(', "pager"', "")),
+        env={},
+        notifier_secrets=False,
+    )
+    assert set(config.notifiers) == {"hook", "mail"} and config.targets["a"].notify == ("hook",)
+    assert any("environment variable HOOK_URL is not set" in p for p in problems(tmp_path, text))
+
+
 def test_it_rejects_an_unknown_key_with_its_line(tmp_path: Path) -> None:
     found = problems(tmp_path, '[targets.a]\nurl = "http://127.0.0.1/"\nintervall = "30s"\n')
     assert found == [f"{tmp_path / 'targets.toml'}:3: targets.a.intervall: unknown key"]

@@ -48,6 +48,7 @@ async def test_it_posts_the_documented_payload_signed_over_the_exact_body(ctx: N
         "checks": None,
         "values": {},
         "url": "https://status.example.go.id/targets/web",
+        "admin_url": None,
         "title": "🔴 Website <Pemkab> is DOWN",
         "text": (
             "🔴 Website <Pemkab> is DOWN\n\n"

@@ -15,7 +15,7 @@ import pytest
 from monitor.alerting.deadman import STATE_FILE, DeadMan
 from monitor.alerting.service import Alerting
 from monitor.config import Config
-from monitor.preflight.inside import Announcer, announcement_id, window_of
+from monitor.preflight.inside import Announcer, announcement_id, summary_alert, window_of
 from monitor.preflight.model import Moment, Status
 from monitor.runtime import Monitor
 from monitor.store import DELIVERED, FAILED, PENDING
@@ -231,6 +231,17 @@ async def test_at_the_watch_start_one_alert_tells_the_checklists_result(tmp_path
     assert sent["title"] == f"⚠️ Siap libur ({WATCH}): {checks['ok']} ok, {checks['warnings']} peringatan, 0 masalah"
     assert f"Masa pemantauan {WATCH} dimulai" in sent["text"]
     assert "Penerima peringatan (lab)" in sent["text"]  # the warning, in words, with its id
+
+
+async def test_the_announcement_links_to_the_admin_views_checklist_only_while_it_is_on(tmp_path: Path) -> None:
+    body = targets("web", notify='notify = ["hook"]\n') + hook(f"http://127.0.0.1:{CLOSED}/")
+    config = write_config(tmp_path, body, monitor='public_url = "https://status.kotimkab.go.id"')
+    checklist = await build(config)
+    ident = announcement_id(window_of(config.watches[0]))
+    on = summary_alert(config, checklist, ident, admin_view=True)
+    assert (on.url, on.admin_url, on.link) == (None, "https://status.kotimkab.go.id/admin#preflight", on.admin_url)
+    off = summary_alert(config, checklist, ident, admin_view=False)
+    assert (off.url, off.admin_url) == (None, None)  # /admin answers 404 then: no link
 
 
 async def test_a_watch_that_began_long_ago_is_not_announced(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from monitor.result import Event, State
-from monitor.store.timeline import covered, uptimes
+from monitor.store.timeline import covered, incidents, uptimes
 
 STATES = [State.UP, State.DEGRADED, State.DOWN, State.MAINTENANCE]
 
@@ -46,3 +46,40 @@ def test_a_state_carried_into_the_window_counts_from_its_start() -> None:
 
 def test_overlapping_runs_are_merged_and_clipped() -> None:
     assert covered([(5, 20), (0, 10), (30, 40), (35, 50)], 2, 45) == [(2, 20), (30, 45)]
+
+
+def chained(pairs: list[tuple[float, State]]) -> list[Event]:
+    """Events whose `old` is the state before them, as the state machine makes them."""
+    out: list[Event] = []
+    for at, new in sorted(pairs):
+        old = out[-1].new if out else State.UNKNOWN
+        if new != old:
+            out.append(Event("t", at, old, new, "r"))
+    return out
+
+
+# The events lie inside the window [0, 1000): `incidents` counts every incident of the
+# chain, `uptimes` those that begin inside the window.
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.tuples(st.floats(0, 1000, allow_nan=False, exclude_max=True), st.sampled_from(STATES)), max_size=20
+    ).map(chained),
+    runs,
+)
+def test_the_incidents_hold_all_the_downtime_and_only_maintenance_between_their_parts(
+    timeline: list[Event], spans: list[tuple[float, float]]
+) -> None:
+    ran = covered(spans, 0, 1000)
+    whole = uptimes("t", None, timeline, ran, [(0.0, 1000.0)])[0]
+    found = incidents(timeline)
+    assert len(found) == whole.incidents
+    parts = [(p.start, 1000.0 if p.end is None else p.end) for p in found]
+    assert sum(uptimes("t", None, timeline, ran, [w])[0].down for w in parts) == pytest.approx(whole.down, abs=1e-6)
+    for period, (a, b) in zip(found, parts, strict=True):
+        inside = uptimes("t", None, timeline, ran, [(a, b)])[0]
+        # Every moment of an incident is DOWN, maintenance or unmonitored; never up.
+        assert inside.observed - inside.down == pytest.approx(0.0, abs=1e-6)
+        assert period.in_maintenance(1000.0) >= inside.maintenance - 1e-6
+        always = uptimes("t", None, timeline, [(0.0, 1000.0)], [(a, b)])[0]  # a run covering it all
+        assert period.in_maintenance(1000.0) == pytest.approx(always.maintenance, abs=1e-6)

@@ -9,6 +9,7 @@ the real SQLite store with the hand-computed day of `tests/history.py`.
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -21,7 +22,7 @@ from starlette.applications import Starlette
 
 from monitor.config import Config, Maintenance, Settings, Target, Watch
 from monitor.connectivity import Connectivity
-from monitor.result import Result, State
+from monitor.result import Event, Result, State
 from monitor.state import StateMachine
 from monitor.store import DayUptime, Rollup, Uptime
 from monitor.store.registry import open_store
@@ -189,5 +190,37 @@ async def day_runtime(tmp_path: Path) -> AsyncIterator[FakeRuntime]:
         Result(False, "dns_error", "NXDOMAIN", 0.05, h.END - 300),
     )
     runtime.clock = clock
+    yield runtime
+    await store.close()
+
+
+@pytest.fixture
+async def through_maintenance(tmp_path: Path) -> AsyncIterator[FakeRuntime]:
+    """The real SQLite store holding "web"'s outage that went into maintenance: DOWN at
+    now - 3 h (timeout), in maintenance from now - 2 h to now - 1 h, still DOWN after it,
+    back UP at now - 30 min; and "mail" DOWN since now - 2 h, in maintenance since
+    now - 1 h (its live state). The app's clock is `through_maintenance.clock`."""
+    now = float(int(time.time()))
+    hour = 3600.0
+    store = open_store(Settings(data_dir=tmp_path), clock=lambda: now)
+    await store.open()
+    changes = [
+        ("web", -4 * hour, State.UNKNOWN, State.UP),
+        ("web", -3 * hour, State.UP, State.DOWN),
+        ("web", -2 * hour, State.DOWN, State.MAINTENANCE),
+        ("web", -1 * hour, State.MAINTENANCE, State.DOWN),
+        ("web", -0.5 * hour, State.DOWN, State.UP),
+        ("mail", -4 * hour, State.UNKNOWN, State.UP),
+        ("mail", -2 * hour, State.UP, State.DOWN),
+        ("mail", -1 * hour, State.DOWN, State.MAINTENANCE),
+    ]
+    for tid, back, old, new in changes:
+        reason = {State.DOWN: "timeout", State.MAINTENANCE: "maintenance"}.get(new, "ok")
+        store.add_event(Event(tid, now + back, old, new, reason))
+    await store.flush()
+    config = make_config([target("web", "Website Pemkab"), target("mail", "Server surel", group="Server jaringan")])
+    runtime = FakeRuntime(config, store=store, clock=lambda: now)
+    set_state(runtime, "web", State.UP, now - 0.5 * hour)
+    set_state(runtime, "mail", State.MAINTENANCE, now - hour, "maintenance")
     yield runtime
     await store.close()

@@ -88,6 +88,7 @@ async def test_the_admin_page_shows_every_target_its_address_and_last_error(clie
     assert "hunter2" not in html
     assert "Authentication failed" in html and "401 from 10.10.5.21:554" in html
     assert "https://web.example.go.id/" in html
+    assert '<tr id="target-cam">' in html  # where a private target's alerts link to
 
 
 async def test_the_admin_page_shows_the_monitors_own_uplink_and_each_check_without_secrets(client_for, token) -> None:

@@ -129,6 +129,22 @@ async def test_incidents_from_the_real_store(client_for, day_runtime) -> None:
     assert {i["target"]["id"] for i in only_web["incidents"]} == {"web"}
 
 
+async def test_an_incident_maintenance_did_not_end_is_one_with_its_windows(client_for, through_maintenance) -> None:
+    runtime = through_maintenance
+    now = runtime.clock()
+    client = client_for(runtime, runtime.clock)
+    body = (await client.get("/api/v1/incidents")).json()
+    validate(body, "Incidents")
+    found = [(i["target"]["id"], i["ongoing"], i["duration"], i["maintenance_seconds"]) for i in body["incidents"]]
+    assert found == [("mail", True, 2 * 3600, 3600), ("web", False, 2.5 * 3600, 3600)]
+    mail, web = body["incidents"]
+    assert mail["maintenance"] == [{"start": isotime(now - 3600), "end": None}]
+    assert web["maintenance"] == [{"start": isotime(now - 2 * 3600), "end": isotime(now - 3600)}]
+    status = (await client.get("/api/v1/status")).json()
+    validate(status, "Status")
+    assert [i["target"]["id"] for i in status["incidents"]] == ["mail"]  # still open, in maintenance
+
+
 async def test_incidents_carry_their_notes(client_for) -> None:
     now = time.time()
     runtime = FakeRuntime(make_config([target("web")]))

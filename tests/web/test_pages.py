@@ -276,6 +276,24 @@ async def test_the_status_page_from_the_real_store(client_for, day_runtime) -> N
     assert "Ongoing incidents" in html and "The domain name could not be resolved" in html
 
 
+async def test_maintenance_does_not_end_an_incident_on_the_pages(client_for, through_maintenance) -> None:
+    runtime = through_maintenance
+    client = client_for(runtime, runtime.clock)
+    html = (await client.get("/?lang=en")).text
+    assert_valid_html(html)
+    ongoing = html[html.index("Ongoing incidents") : html.index('id="services"')]
+    assert "Server surel" in ongoing and "ongoing for 2 h" in ongoing
+    assert "In maintenance since " in ongoing and "not counted as downtime" in ongoing
+    recent = html[html.index("Recent incidents") :]
+    assert recent.count("Website Pemkab") == 1  # one incident, not two around the window
+    assert "lasted 2 h 30 min" in recent and "Partly in maintenance (1 h)" in recent
+    page = (await client.get("/targets/web?lang=id&range=24h")).text
+    assert_valid_html(page)
+    incidents = page[page.index('id="incidents-title"') : page.index('id="history-title"')]
+    assert incidents.count('<li class="card">') == 1
+    assert "Sebagian dalam pemeliharaan (1 jam)" in incidents
+
+
 @pytest.mark.parametrize("lang", ["id", "en"])
 async def test_every_page_and_badge_reads_in_both_languages(client_for, day_runtime, lang: str) -> None:
     client = client_for(day_runtime, day_runtime.clock)

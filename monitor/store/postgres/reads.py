@@ -12,7 +12,7 @@ from typing import Any
 from psycopg import AsyncConnection
 
 from monitor.result import Event, Result, State
-from monitor.store import Note, Period, PlannedMaintenance, StoredResult
+from monitor.store import Note, Period, PlannedMaintenance, StoredResult, timeline
 from monitor.store.postgres.schema import DEGRADED, MAINTENANCE, OK
 from monitor.store.rollup import HOUR, Accumulator, unpack_hours
 
@@ -92,39 +92,87 @@ async def events(
     return [_event(row) for row in await _all(conn, sql, [start, end, *params])]
 
 
-# The event after a DOWN event of the same target: where its period ends.
-_NEXT = (
-    "LEFT JOIN LATERAL (SELECT n.at FROM events n WHERE n.target = e.target AND "
-    "(n.at > e.at OR (n.at = e.at AND n.id > e.id)) ORDER BY n.at, n.id LIMIT 1) nxt ON true"
-)
+_PAGE = 16  # events read at a time while following an incident to its end
 
 
 async def down_periods(
     conn: Conn, ids: Collection[str] | None, start: float, end: float, limit: int | None = None
 ) -> list[Period]:
-    """DOWN periods overlapping `[start, end)`, newest first: the DOWN events inside the
-    window and a DOWN state carried into it, each ended by the target's next event."""
+    """Incidents (`monitor.store.Period`) overlapping `[start, end)`, newest first: those
+    opened inside the window and one still open at its start, each followed to its end
+    (`monitor.store.timeline.incident`; the same reads as the SQLite backend's)."""
     where, params = _ids(ids)
+    # A DOWN event opens an incident unless it ends a maintenance window entered DOWN.
+    continuing = (
+        "e.old = 'MAINTENANCE' AND EXISTS (SELECT 1 FROM (SELECT p.old, p.new FROM events p "
+        "WHERE p.target = e.target AND (p.at < e.at OR (p.at = e.at AND p.id < e.id)) "
+        "ORDER BY p.at DESC, p.id DESC LIMIT 1) p WHERE p.old = 'DOWN' AND p.new = 'MAINTENANCE')"
+    )
     sql = (
-        f"SELECT {_EVENT}, nxt.at FROM events e JOIN targets t ON t.key = e.target {_NEXT} "
-        f"WHERE e.new = 'DOWN' AND e.at >= %s AND e.at < %s{where} ORDER BY e.at DESC, e.id DESC"
+        f"SELECT e.id, e.target, {_EVENT} FROM events e JOIN targets t ON t.key = e.target "
+        f"WHERE e.new = 'DOWN' AND e.at >= %s AND e.at < %s{where} AND NOT ({continuing}) "
+        "ORDER BY e.at DESC, e.id DESC"
     )
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
-    found = await _all(conn, sql, [start, end, *params])
+    found = [(row[0], row[1], _event(row[2:])) for row in await _all(conn, sql, [start, end, *params])]
     if limit is None or len(found) < limit:
-        found += await _all(
+        carried = []
+        for event_id, key, *row in await _all(
             conn,
-            f"SELECT {_EVENT}, nxt.at FROM targets t CROSS JOIN LATERAL (SELECT id, target, at, old, new, "
-            "reason, detail FROM events WHERE target = t.key AND at < %s ORDER BY at DESC, id DESC LIMIT 1) e "
-            f"{_NEXT} WHERE e.new = 'DOWN'{where} ORDER BY e.at DESC",
+            f"SELECT e.id, e.target, {_EVENT} FROM targets t CROSS JOIN LATERAL (SELECT id, target, at, old, "
+            "new, reason, detail FROM events WHERE target = t.key AND at < %s ORDER BY at DESC, id DESC LIMIT 1) e "
+            f"WHERE (e.new = 'DOWN' OR (e.new = 'MAINTENANCE' AND e.old = 'DOWN')){where}",
             [start, *params],
+        ):
+            opening = await _opening(conn, key, event_id, _event(row))
+            if opening is not None:
+                carried.append(opening)
+        found += sorted(carried, key=lambda f: (f[2].at, f[0]), reverse=True)
+    return [await _incident(conn, key, event_id, event) for event_id, key, event in found[:limit]]
+
+
+async def _previous(conn: Conn, key: int, event_id: int, at: float) -> tuple[int, Event] | None:
+    rows = await _all(
+        conn,
+        f"SELECT e.id, {_EVENT} FROM events e JOIN targets t ON t.key = e.target WHERE e.target = %s "
+        "AND (e.at < %s OR (e.at = %s AND e.id < %s)) ORDER BY e.at DESC, e.id DESC LIMIT 1",
+        (key, at, at, event_id),
+    )
+    return (rows[0][0], _event(rows[0][1:])) if rows else None
+
+
+async def _opening(conn: Conn, key: int, event_id: int, event: Event) -> tuple[int, int, Event] | None:
+    """The event that opened the incident `event` belongs to, or None if it belongs to none."""
+    while True:
+        if event.new == State.DOWN and event.old != State.MAINTENANCE:
+            return event_id, key, event  # opens one whatever came before
+        found = await _previous(conn, key, event_id, event.at)
+        previous = None if found is None else found[1]
+        if timeline.opens(previous, event):
+            return event_id, key, event
+        if found is None or not timeline.continues(previous, event):
+            return None
+        event_id, event = found
+
+
+async def _incident(conn: Conn, key: int, event_id: int, first: Event) -> Period:
+    """The incident `first` opened, its following events read a page at a time until one
+    ends it (or there are no more)."""
+    following: list[Event] = []
+    at, after = first.at, event_id
+    while True:
+        rows = await _all(
+            conn,
+            f"SELECT e.id, {_EVENT} FROM events e JOIN targets t ON t.key = e.target WHERE e.target = %s "
+            f"AND (e.at > %s OR (e.at = %s AND e.id > %s)) ORDER BY e.at, e.id LIMIT {_PAGE}",
+            (key, at, at, after),
         )
-    out = []
-    for row in found[:limit]:
-        event = _event(row)
-        out.append(Period(event.target, State.DOWN, event.at, row[6], event.reason, event.detail))
-    return out
+        following += [_event(row[1:]) for row in rows]
+        period = timeline.incident(first, following)
+        if period.end is not None or len(rows) < _PAGE:
+            return period
+        after, at = rows[-1][0], rows[-1][2]
 
 
 async def runs(conn: Conn) -> list[tuple[int, float, float]]:

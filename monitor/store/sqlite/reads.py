@@ -6,11 +6,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
 from monitor.result import Event, Result, State
-from monitor.store import Note, Period, PlannedMaintenance, StoredResult
+from monitor.store import Note, Period, PlannedMaintenance, StoredResult, timeline
 from monitor.store.rollup import HOUR, Accumulator
 from monitor.store.sqlite.schema import DEGRADED, MAINTENANCE, OK
 
@@ -70,32 +70,74 @@ def events(
 def down_periods(
     conn: sqlite3.Connection, ids: Collection[str] | None, start: float, end: float, limit: int | None = None
 ) -> list[Period]:
-    """DOWN periods overlapping `[start, end)`, newest first: the DOWN events inside the
-    window and a DOWN state carried into it, each ended by the target's next event."""
+    """Incidents (`monitor.store.Period`) overlapping `[start, end)`, newest first: those
+    opened inside the window and one still open at its start, each followed to its end."""
     where, params = _ids(ids)
+    # A DOWN event opens an incident unless it ends a maintenance window entered DOWN.
+    continuing = (
+        "e.old = 'MAINTENANCE' AND (SELECT p.old FROM events p WHERE p.target = e.target AND "
+        "(p.at < e.at OR (p.at = e.at AND p.id < e.id)) ORDER BY p.at DESC, p.id DESC LIMIT 1) = 'DOWN'"
+    )
     sql = (
         f"SELECT e.id, e.target, {_EVENT} FROM events e JOIN targets t ON t.key = e.target "
-        f"WHERE e.new = 'DOWN' AND e.at >= ? AND e.at < ?{where} ORDER BY e.at DESC, e.id DESC"
+        f"WHERE e.new = 'DOWN' AND e.at >= ? AND e.at < ?{where} AND NOT ({continuing}) "
+        "ORDER BY e.at DESC, e.id DESC"
     )
     if limit is not None:
         sql += f" LIMIT {int(limit)}"
-    found = conn.execute(sql, [start, end, *params]).fetchall()
+    found = [(row[0], row[1], _event(tuple(row[2:]))) for row in conn.execute(sql, [start, end, *params])]
     if limit is None or len(found) < limit:
-        found += conn.execute(
+        carried = []
+        for event_id, key, *row in conn.execute(
             f"SELECT e.id, e.target, {_EVENT} FROM targets t JOIN events e ON e.id = (SELECT id "
             "FROM events WHERE target = t.key AND at < ? ORDER BY at DESC, id DESC LIMIT 1) "
-            f"WHERE e.new = 'DOWN'{where} ORDER BY e.at DESC",
+            f"WHERE (e.new = 'DOWN' OR (e.new = 'MAINTENANCE' AND e.old = 'DOWN')){where}",
             [start, *params],
-        ).fetchall()
-    out = []
-    for event_id, key, *row in found[:limit]:
-        event = _event(tuple(row))
-        after = conn.execute(
-            "SELECT at FROM events WHERE target = ? AND (at > ? OR (at = ? AND id > ?)) ORDER BY at, id LIMIT 1",
-            (key, event.at, event.at, event_id),
-        ).fetchone()
-        out.append(Period(event.target, State.DOWN, event.at, after[0] if after else None, event.reason, event.detail))
-    return out
+        ).fetchall():
+            opening = _opening(conn, key, event_id, _event(tuple(row)))
+            if opening is not None:
+                carried.append(opening)
+        found += sorted(carried, key=lambda f: (f[2].at, f[0]), reverse=True)
+    return [
+        timeline.incident(event, _following(conn, key, event_id, event.at)) for event_id, key, event in found[:limit]
+    ]
+
+
+def _previous(conn: sqlite3.Connection, key: int, event_id: int, at: float) -> tuple[int, Event] | None:
+    row = conn.execute(
+        f"SELECT e.id, {_EVENT} FROM events e JOIN targets t ON t.key = e.target WHERE e.target = ? "
+        "AND (e.at < ? OR (e.at = ? AND e.id < ?)) ORDER BY e.at DESC, e.id DESC LIMIT 1",
+        (key, at, at, event_id),
+    ).fetchone()
+    return None if row is None else (row[0], _event(tuple(row[1:])))
+
+
+def _opening(conn: sqlite3.Connection, key: int, event_id: int, event: Event) -> tuple[int, int, Event] | None:
+    """The event that opened the incident `event` belongs to, or None if it belongs to none."""
+    while True:
+        if event.new == State.DOWN and event.old != State.MAINTENANCE:
+            return event_id, key, event  # opens one whatever came before
+        found = _previous(conn, key, event_id, event.at)
+        previous = None if found is None else found[1]
+        if timeline.opens(previous, event):
+            return event_id, key, event
+        if found is None or not timeline.continues(previous, event):
+            return None
+        event_id, event = found
+
+
+def _following(conn: sqlite3.Connection, key: int, event_id: int, at: float) -> Iterator[Event]:
+    """The target's events after one, oldest first, read as they are asked for."""
+    rows = conn.execute(
+        f"SELECT {_EVENT} FROM events e JOIN targets t ON t.key = e.target WHERE e.target = ? "
+        "AND (e.at > ? OR (e.at = ? AND e.id > ?)) ORDER BY e.at, e.id",
+        (key, at, at, event_id),
+    )
+    try:
+        for row in rows:
+            yield _event(row)
+    finally:
+        rows.close()
 
 
 def runs(conn: sqlite3.Connection) -> list[tuple[int, float, float]]:
