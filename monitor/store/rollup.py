@@ -9,11 +9,13 @@ LEB128 varint — a steady service fills three to six buckets, about ten bytes.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from monitor.store import LATENCY_BUCKETS, Rollup, latency_bucket
+from monitor.store import LATENCY_BUCKETS, Rollup, StoredResult, latency_bucket
 
 HOUR = 3600
 
@@ -200,3 +202,47 @@ def merge_rollups(parts: Iterable[Rollup], target: str, start: float, end: float
         latency_max=max(highs, default=None),
         histogram=tuple(hist),
     )
+
+
+# What every backend answers from its hourly accumulators and raw results: `hours` maps a
+# target to its (hour number, accumulator) pairs, as the backends' rollup reads give them.
+Hours = Mapping[str, Sequence[tuple[int, Accumulator]]]
+
+
+def hourly(hours: Hours) -> dict[str, list[Rollup]]:
+    """Each hour's accumulator as its `Rollup`."""
+    return {tid: [acc.rollup(tid, h * HOUR, (h + 1) * HOUR) for h, acc in rows] for tid, rows in hours.items()}
+
+
+def stats(hours: Hours, target_ids: Collection[str] | None, start: float, end: float) -> dict[str, Rollup]:
+    """Each target's hours merged into one rollup over `[start, end)` (an empty one for
+    a named target without any)."""
+    out = {}
+    for tid in target_ids if target_ids is not None else hours:
+        total = Accumulator()
+        for _, acc in hours.get(tid, []):
+            total.merge(acc)
+        out[tid] = total.rollup(tid, start, end)
+    return out
+
+
+def raw_series(raw: Iterable[StoredResult], target_id: str, start: float, end: float, points: int) -> list[Rollup]:
+    """Raw results binned into at most `points` equal buckets of `[start, end)`."""
+    width = max((end - start) / max(points, 1), 1e-6)
+    bins: dict[int, Accumulator] = defaultdict(Accumulator)
+    for r in raw:
+        bins[int((r.at - start) // width)].add(r.ok, r.degraded, r.maintenance, r.duration)
+    return [acc.rollup(target_id, start + i * width, start + (i + 1) * width) for i, acc in sorted(bins.items())]
+
+
+def hourly_series(hours: Hours, target_id: str, start: float, end: float, points: int) -> list[Rollup]:
+    """Hourly rollups merged into at most `points` buckets of whole hours."""
+    step = max(1, math.ceil((end - start) / HOUR / max(points, 1)))
+    first = int(start // HOUR)
+    merged: dict[int, Accumulator] = defaultdict(Accumulator)
+    for hour, acc in hours.get(target_id, []):
+        merged[(hour - first) // step].merge(acc)
+    return [
+        acc.rollup(target_id, (first + i * step) * HOUR, (first + (i + 1) * step) * HOUR)
+        for i, acc in sorted(merged.items())
+    ]

@@ -14,7 +14,8 @@ says which events carry one on (into a window from DOWN, out of it still DOWN), 
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Iterable, Sequence
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from monitor.result import Event, State
@@ -182,3 +183,25 @@ def periods(before: Event | None, events: Sequence[Event]) -> list[Period]:
         end = chain[i + 1].at if i + 1 < len(chain) else None
         out.append(Period(event.target, event.new, event.at, end, event.reason, event.detail))
     return out
+
+
+def periods_in(
+    before: Mapping[str, Event],
+    events: Iterable[Event],
+    start: float,
+    end: float,
+    states: Collection[State] | None = None,
+) -> list[Period]:
+    """Every target's state periods overlapping `[start, end)` (of `states` only, when
+    given), oldest first: from each target's last event before `start` and its events
+    from `start` on, as every backend reads them."""
+    chain: dict[str, list[Event]] = defaultdict(list)
+    for event in events:
+        chain[event.target].append(event)
+    out = []
+    for tid in set(before) | set(chain):
+        for period in periods(before.get(tid), chain[tid]):
+            overlaps = period.start < end and (period.end is None or period.end > start)
+            if overlaps and (states is None or period.state in states):
+                out.append(period)
+    return sorted(out, key=lambda p: (p.start, p.target))

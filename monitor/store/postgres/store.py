@@ -52,6 +52,7 @@ from monitor.store import (
     StoredResult,
     StoreHealth,
     Uptime,
+    rollup,
     timeline,
 )
 from monitor.store.backlog import LIMIT
@@ -61,7 +62,6 @@ from monitor.store.postgres.outbox import PostgresOutbox
 from monitor.store.postgres.schema import CONNECT_TIMEOUT, LOOP_TIMEOUT, connect, migrate, session
 from monitor.store.postgres.url import redacted
 from monitor.store.postgres.writer import Writer, write_event
-from monitor.store.rollup import HOUR, Accumulator
 
 T = TypeVar("T")
 log = logging.getLogger("monitor.store")
@@ -297,16 +297,7 @@ class PostgresStore:
     ) -> list[Period]:
         async def read(conn: Conn) -> list[Period]:
             before = await q.last_events(conn, start, target_ids)
-            chain: dict[str, list[Event]] = defaultdict(list)
-            for event in await q.events(conn, target_ids, start, math.inf):
-                chain[event.target].append(event)
-            out = []
-            for tid in set(before) | set(chain):
-                for period in timeline.periods(before.get(tid), chain[tid]):
-                    overlaps = period.start < end and (period.end is None or period.end > start)
-                    if overlaps and (states is None or period.state in states):
-                        out.append(period)
-            return sorted(out, key=lambda p: (p.start, p.target))
+            return timeline.periods_in(before, await q.events(conn, target_ids, start, math.inf), start, end, states)
 
         return await self._read(read)
 
@@ -316,39 +307,18 @@ class PostgresStore:
         return await self._read(lambda conn: q.down_periods(conn, target_ids, start, end, limit))
 
     async def rollups(self, target_ids: Collection[str] | None, start: float, end: float) -> dict[str, list[Rollup]]:
-        found = await self._read(lambda conn: q.rollups(conn, target_ids, start, end))
-        return {tid: [acc.rollup(tid, h * HOUR, (h + 1) * HOUR) for h, acc in rows] for tid, rows in found.items()}
+        return rollup.hourly(await self._read(lambda conn: q.rollups(conn, target_ids, start, end)))
 
     async def probe_stats(self, target_ids: Collection[str] | None, start: float, end: float) -> dict[str, Rollup]:
         found = await self._read(lambda conn: q.rollups(conn, target_ids, start, end))
-        out = {}
-        for tid in target_ids if target_ids is not None else found:
-            total = Accumulator()
-            for _, acc in found.get(tid, []):
-                total.merge(acc)
-            out[tid] = total.rollup(tid, start, end)
-        return out
+        return rollup.stats(found, target_ids, start, end)
 
     async def series(self, target_id: str, start: float, end: float, points: int = 300) -> list[Rollup]:
         if start >= self.clock() - self.raw_retention:
             raw = await self.results(target_id, start, end)
-            width = max((end - start) / max(points, 1), 1e-6)
-            bins: dict[int, Accumulator] = defaultdict(Accumulator)
-            for r in raw:
-                bins[int((r.at - start) // width)].add(r.ok, r.degraded, r.maintenance, r.duration)
-            return [
-                acc.rollup(target_id, start + i * width, start + (i + 1) * width) for i, acc in sorted(bins.items())
-            ]
+            return rollup.raw_series(raw, target_id, start, end, points)
         hours = await self._read(lambda conn: q.rollups(conn, [target_id], start, end))
-        step = max(1, math.ceil((end - start) / HOUR / max(points, 1)))
-        first = int(start // HOUR)
-        merged: dict[int, Accumulator] = defaultdict(Accumulator)
-        for hour, acc in hours.get(target_id, []):
-            merged[(hour - first) // step].merge(acc)
-        return [
-            acc.rollup(target_id, (first + i * step) * HOUR, (first + (i + 1) * step) * HOUR)
-            for i, acc in sorted(merged.items())
-        ]
+        return rollup.hourly_series(hours, target_id, start, end, points)
 
 
 async def _nothing(conn: Conn) -> None:
