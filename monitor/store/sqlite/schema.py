@@ -11,6 +11,9 @@ Versions:
    monitor's `runs` (what time was monitored), `latest` result per target, admin
    `notes` and planned `maintenance`. Rollups and one run covering the old history are
    rebuilt from version 1's rows.
+3. what operators write for citizens (`protocols.Bulletins`): `posted_incidents`
+   (declared incidents, and the titles of automatic ones), their `incident_updates`,
+   and `announcements`.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from pathlib import Path
 from monitor.errors import StoreError
 from monitor.store.rollup import HOUR, Accumulator
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Result flags, packed into one integer column. Raw durations are whole microseconds and
 # a result is keyed by (target, start time): no rowid, no second index.
@@ -55,6 +58,21 @@ CREATE TABLE maintenance (
     groups TEXT NOT NULL, reason TEXT NOT NULL);
 """
 
+_V3 = """
+CREATE TABLE posted_incidents (
+    id INTEGER PRIMARY KEY, opened REAL NOT NULL, target TEXT, targets TEXT NOT NULL,
+    title_id TEXT, title_en TEXT NOT NULL DEFAULT '', UNIQUE (target, opened));
+CREATE TABLE incident_updates (
+    id INTEGER PRIMARY KEY, incident INTEGER NOT NULL REFERENCES posted_incidents (id),
+    at REAL NOT NULL, status TEXT NOT NULL, text_id TEXT NOT NULL, text_en TEXT NOT NULL,
+    author TEXT NOT NULL);
+CREATE INDEX incident_updates_by_incident ON incident_updates (incident, at);
+CREATE INDEX incident_updates_by_time ON incident_updates (at);
+CREATE TABLE announcements (
+    id INTEGER PRIMARY KEY, level TEXT NOT NULL, text_id TEXT NOT NULL, text_en TEXT NOT NULL,
+    start REAL NOT NULL, "end" REAL, created REAL NOT NULL);
+"""
+
 
 def connect(path: Path, timeout: float = 30.0) -> sqlite3.Connection:
     """A connection to the database file, for the store's threads and the outbox alike:
@@ -84,14 +102,22 @@ def migrate(conn: sqlite3.Connection) -> int:
     found = _check(schema_version(conn))
     if found == SCHEMA_VERSION:
         return found
-    steps: dict[int, Callable[[sqlite3.Connection], None]] = {0: _create, 1: _from_v1}
+    # Each step: the version it reaches, and how.
+    steps: dict[int, tuple[int, Callable[[sqlite3.Connection], None]]] = {
+        0: (2, _create),
+        1: (2, _from_v1),
+        2: (3, _bulletins),
+    }
     try:
         conn.execute("BEGIN IMMEDIATE")
         # Again under the write lock: another process (`monitor run` and `monitor report`
         # started together) may have migrated since, and a step must never run twice.
         found = _check(schema_version(conn))
         if found < SCHEMA_VERSION:
-            steps[found](conn)
+            version = found
+            while version < SCHEMA_VERSION:
+                version, step = steps[version]
+                step(conn)
             conn.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
@@ -134,7 +160,16 @@ def _check(found: int) -> int:
 
 
 def _create(conn: sqlite3.Connection) -> None:
-    for statement in _V2.split(";"):
+    _script(conn, _V2)
+
+
+def _bulletins(conn: sqlite3.Connection) -> None:
+    """Version 2 -> 3: the tables of what operators write for citizens."""
+    _script(conn, _V3)
+
+
+def _script(conn: sqlite3.Connection, sql: str) -> None:
+    for statement in sql.split(";"):
         if statement.strip():
             conn.execute(statement)
 
