@@ -16,9 +16,11 @@ The records and protocols are re-exported here; `open_store` lives in
 
 from monitor.store.protocols import Annotations, Bulletins, HistoryReader, HistoryWriter, Outbox, Store
 from monitor.store.records import (
+    ANNOUNCEMENT_LEVELS,
     DELIVERED,
     EPHEMERAL,
     FAILED,
+    INCIDENT_STATUSES,
     LATENCY_BASE,
     LATENCY_BUCKETS,
     PENDING,
@@ -41,9 +43,11 @@ from monitor.store.records import (
 )
 
 __all__ = [
+    "ANNOUNCEMENT_LEVELS",
     "DELIVERED",
     "EPHEMERAL",
     "FAILED",
+    "INCIDENT_STATUSES",
     "LATENCY_BASE",
     "LATENCY_BUCKETS",
     "PENDING",

@@ -25,6 +25,7 @@ Routes:
   windows planned at runtime (`{"start", "end", "targets"|"groups", "reason"}`).
 - `POST /admin/api/targets/{id}/notes`: a note (`{"text", "at"?}`) on the target's
   incident at that time; notes are public (they show under the incident).
+- incidents, their updates and announcements: `monitor.web.adminincidents`.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ from monitor.config import Config, Target
 from monitor.preflight.inside import admin_section
 from monitor.state import Status
 from monitor.store import PlannedMaintenance
-from monitor.web import alertview, viewmodels
+from monitor.web import adminincidents, alertview, viewmodels
 from monitor.web.api import parse_time
 from monitor.web.bodies import read_body, too_large
 from monitor.web.masking import origin, scrub, target_secrets
@@ -68,6 +69,7 @@ def routes() -> list[BaseRoute]:
         Route("/admin/api/maintenance", guarded(add_maintenance), methods=["POST"]),
         Route("/admin/api/maintenance/{id:int}", guarded(remove_maintenance), methods=["DELETE"]),
         Route("/admin/api/targets/{id}/notes", guarded(add_note), methods=["POST"]),
+        *adminincidents.routes(guarded),
     ]
 
 

@@ -14,6 +14,15 @@ from zoneinfo import ZoneInfo
 
 from monitor.texts import Words
 
+# The catalogue's words for an incident's status and a banner's level.
+STATUS_WORDS = {
+    "investigating": "incident.investigating",
+    "identified": "incident.identified",
+    "monitoring": "incident.monitoring",
+    "resolved": "incident.resolved",
+}
+LEVEL_WORDS = {"info": "announcement.info", "warning": "announcement.warning", "critical": "announcement.critical"}
+
 
 @dataclass(frozen=True)
 class Texts(Words):
