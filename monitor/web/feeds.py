@@ -30,7 +30,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
-from monitor.store import Announcement
+from monitor.store import Announcement, Wording
 from monitor.web import viewmodels
 from monitor.web.cache import current_snapshot
 from monitor.web.compress import Page
@@ -60,6 +60,7 @@ class Entry:
     published: float
     link: str
     item: Any  # the PublicIncident, PublicMaintenance or Announcement shown
+    title_lang: str | None = None  # the title's language when not the feed's (a fallback)
 
 
 async def site_feed(request: Request) -> Response:
@@ -149,7 +150,8 @@ def _incident(t: Texts, space: uuid.UUID, base: str, item: viewmodels.PublicInci
     names = ", ".join(target.name for target in item.targets or (item.target,))
     title = item.title.in_language(t.lang) if item.title else t("feed.incident", names=names)
     link = f"{base}/targets/{quote(item.target.id, safe='')}?lang={t.lang}"
-    return Entry(entry_id(space, f"incident/{item.id}"), "incident", title, item.changed, item.start, link, item)
+    key = entry_id(space, f"incident/{item.id}")
+    return Entry(key, "incident", title, item.changed, item.start, link, item, _fallback(t, item.title))
 
 
 def _maintenance(t: Texts, space: uuid.UUID, base: str, item: viewmodels.PublicMaintenance) -> Entry:
@@ -163,7 +165,13 @@ def _announcement(t: Texts, space: uuid.UUID, base: str, item: Announcement) -> 
     title = t("feed.announcement", level=t(LEVEL_WORDS[item.level]), text=_first_line(item.text.in_language(t.lang)))
     updated = item.created or item.start  # when it was written
     link = f"{base}/?lang={t.lang}"
-    return Entry(entry_id(space, f"announcement/{item.id}"), "announcement", title, updated, item.start, link, item)
+    key = entry_id(space, f"announcement/{item.id}")
+    return Entry(key, "announcement", title, updated, item.start, link, item, _fallback(t, item.text))
+
+
+def _fallback(t: Texts, text: Wording | None) -> str | None:
+    """ "id" when `text` is shown in Indonesian in a feed of another language."""
+    return "id" if text is not None and t.lang != "id" and not text.en else None
 
 
 def _first_line(text: str, longest: int = 120) -> str:
