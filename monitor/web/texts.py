@@ -16,12 +16,12 @@ from monitor.texts import Words
 
 # The catalogue's words for an incident's status and a banner's level.
 STATUS_WORDS = {
-    "investigating": "incident.investigating",
-    "identified": "incident.identified",
-    "monitoring": "incident.monitoring",
-    "resolved": "incident.resolved",
+    "investigating": "timeline.investigating",
+    "identified": "timeline.identified",
+    "monitoring": "timeline.monitoring",
+    "resolved": "timeline.resolved",
 }
-LEVEL_WORDS = {"info": "announcement.info", "warning": "announcement.warning", "critical": "announcement.critical"}
+LEVEL_WORDS = {"info": "notice.info", "warning": "notice.warning", "critical": "notice.critical"}
 
 
 @dataclass(frozen=True)

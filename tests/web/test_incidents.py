@@ -3,6 +3,7 @@ SQLite store, shown on `/`, on the target page and in `/api/v1/incidents`."""
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -289,3 +290,27 @@ async def test_a_bad_announcement_names_every_problem(client_for, outage, token)
     answer = await client.post("/admin/api/announcements", headers=BEARER, json=backwards)
     assert answer.json()["problems"] == ["end: must be after start"]
     assert await outage.store.announcements(0.0) == []
+
+
+async def test_every_write_is_in_the_audit_log(client_for, outage, token) -> None:
+    client = client_for(outage, outage.clock)
+    declared = (await client.post("/admin/api/incidents", headers=BEARER, json=DECLARED)).json()
+    step = {"status": "identified", "text": "Kabel putus", "title": {"id": "Website mati", "en": "Website down"}}
+    await client.post(f"/admin/api/incidents/{web_incident(outage)}/updates", headers=BEARER, json=step)
+    banner = (
+        await client.post("/admin/api/announcements", headers=BEARER, json={"level": "info", "text": "Libur"})
+    ).json()
+    await client.delete(f"/admin/api/announcements/{banner['id']}", headers=BEARER)
+    await client.post("/admin/api/incidents", headers=BEARER, json={"targets": []})  # refused: not recorded
+    entries = (await client.get("/admin/api/audit", headers=BEARER)).json()["audit"]
+    found = [(e["who"], e["action"], e["subject"]) for e in reversed(entries)]
+    assert found == [
+        ("token", "incident.update", declared["id"]),
+        ("token", "incident.declare", declared["id"]),
+        ("token", "incident.title", web_incident(outage)),
+        ("token", "incident.update", web_incident(outage)),
+        ("token", "announcement.add", str(banner["id"])),
+        ("token", "announcement.remove", str(banner["id"])),
+    ]
+    title = next(e for e in entries if e["action"] == "incident.title")
+    assert json.loads(title["detail"]) == {"title": {"id": "Website mati", "en": "Website down"}}

@@ -11,9 +11,13 @@ Versions:
    monitor's `runs` (what time was monitored), `latest` result per target, admin
    `notes` and planned `maintenance`. Rollups and one run covering the old history are
    rebuilt from version 1's rows.
-3. what operators write for citizens (`protocols.Bulletins`): `posted_incidents`
+3. the `audit` log.
+4. what operators write for citizens (`protocols.Bulletins`): `posted_incidents`
    (declared incidents, and the titles of automatic ones), their `incident_updates`,
    and `announcements`.
+
+Versions after 2 are additive steps in `STEPS` (the version a step brings, its SQL), run
+in order after a new database is created at version 2 or an old one is brought there.
 """
 
 from __future__ import annotations
@@ -24,8 +28,6 @@ from pathlib import Path
 
 from monitor.errors import StoreError
 from monitor.store.rollup import HOUR, Accumulator
-
-SCHEMA_VERSION = 3
 
 # Result flags, packed into one integer column. Raw durations are whole microseconds and
 # a result is keyed by (target, start time): no rowid, no second index.
@@ -59,6 +61,12 @@ CREATE TABLE maintenance (
 """
 
 _V3 = """
+CREATE TABLE audit (
+    id INTEGER PRIMARY KEY, at REAL NOT NULL, who TEXT NOT NULL, action TEXT NOT NULL,
+    subject TEXT NOT NULL, detail TEXT NOT NULL);
+"""
+
+_V4 = """
 CREATE TABLE posted_incidents (
     id INTEGER PRIMARY KEY, opened REAL NOT NULL, target TEXT, targets TEXT NOT NULL,
     title_id TEXT, title_en TEXT NOT NULL DEFAULT '', UNIQUE (target, opened));
@@ -72,6 +80,10 @@ CREATE TABLE announcements (
     id INTEGER PRIMARY KEY, level TEXT NOT NULL, text_id TEXT NOT NULL, text_en TEXT NOT NULL,
     start REAL NOT NULL, "end" REAL, created REAL NOT NULL);
 """
+
+# (version, SQL) after version 2, oldest first.
+STEPS: tuple[tuple[int, str], ...] = ((3, _V3), (4, _V4))
+SCHEMA_VERSION = STEPS[-1][0]
 
 
 def connect(path: Path, timeout: float = 30.0) -> sqlite3.Connection:
@@ -102,22 +114,18 @@ def migrate(conn: sqlite3.Connection) -> int:
     found = _check(schema_version(conn))
     if found == SCHEMA_VERSION:
         return found
-    # Each step: the version it reaches, and how.
-    steps: dict[int, tuple[int, Callable[[sqlite3.Connection], None]]] = {
-        0: (2, _create),
-        1: (2, _from_v1),
-        2: (3, _bulletins),
-    }
+    first: dict[int, Callable[[sqlite3.Connection], None]] = {0: _create, 1: _from_v1}
     try:
         conn.execute("BEGIN IMMEDIATE")
         # Again under the write lock: another process (`monitor run` and `monitor report`
         # started together) may have migrated since, and a step must never run twice.
         found = _check(schema_version(conn))
         if found < SCHEMA_VERSION:
-            version = found
-            while version < SCHEMA_VERSION:
-                version, step = steps[version]
-                step(conn)
+            if found < 2:
+                first[found](conn)
+            for version, sql in STEPS:
+                if version > found:
+                    _script(conn, sql)
             conn.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
@@ -163,12 +171,8 @@ def _create(conn: sqlite3.Connection) -> None:
     _script(conn, _V2)
 
 
-def _bulletins(conn: sqlite3.Connection) -> None:
-    """Version 2 -> 3: the tables of what operators write for citizens."""
-    _script(conn, _V3)
-
-
 def _script(conn: sqlite3.Connection, sql: str) -> None:
+    """Run each statement (`executescript` would commit the migration's transaction)."""
     for statement in sql.split(";"):
         if statement.strip():
             conn.execute(statement)

@@ -38,6 +38,7 @@ from monitor.log import kv
 from monitor.result import Event, Result, State
 from monitor.store import (
     Announcement,
+    AuditEntry,
     DayUptime,
     IncidentUpdate,
     Note,
@@ -227,6 +228,9 @@ class SQLiteStore:
     async def remove_announcement(self, announcement: int) -> bool:
         return await self._write(lambda conn: b.remove_announcement(conn, announcement))
 
+    async def record_audit(self, entry: AuditEntry) -> None:
+        await self._write(lambda conn: q.record_audit(conn, entry))
+
     # -- reads ----------------------------------------------------------------------
 
     async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -269,6 +273,9 @@ class SQLiteStore:
 
     async def announcements(self, since: float) -> list[Announcement]:
         return await self._read(lambda conn: b.announcements(conn, since))
+
+    async def audit_entries(self, limit: int = 200) -> list[AuditEntry]:
+        return await self._read(lambda conn: q.audit_entries(conn, limit))
 
     async def events(
         self, target_ids: Collection[str] | None, start: float, end: float, limit: int | None = None
