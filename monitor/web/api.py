@@ -73,6 +73,11 @@ async def status(request: Request) -> Response:
                 }
                 for m in snap.maintenance
             ],
+            "announcements": [
+                {"id": a.id, "level": a.level, "text": _wording(a.text), "start": isotime(a.start), "end": _time(a.end)}
+                for a in snap.announcements
+                if a.active(snap.now)
+            ],
         }
     )
 

@@ -11,7 +11,7 @@ from typing import Any
 from monitor import __version__
 from monitor.connectivity import Uplink
 from monitor.result import State
-from monitor.store import INCIDENT_STATUSES
+from monitor.store import ANNOUNCEMENT_LEVELS, INCIDENT_STATUSES
 
 _TIME = {"type": "string", "format": "date-time", "description": "ISO 8601, UTC"}
 _TIME_OR_NULL = {"type": ["string", "null"], "format": "date-time"}
@@ -156,7 +156,22 @@ SCHEMAS: dict[str, Any] = {
                 "items": _ref("Maintenance"),
                 "description": "current and upcoming",
             },
+            "announcements": {
+                "type": "array",
+                "items": _ref("Announcement"),
+                "description": "the banners shown now",
+            },
         }
+    ),
+    "Announcement": _object(
+        {
+            "id": {"type": "integer"},
+            "level": {"type": "string", "enum": list(ANNOUNCEMENT_LEVELS)},
+            "text": _ref("Text"),
+            "start": _TIME,
+            "end": {**_TIME_OR_NULL, "description": "null: until it is removed"},
+        },
+        description="A banner operators put on the public pages",
     ),
     "Result": _object(
         {
@@ -218,7 +233,7 @@ def document() -> dict[str, Any]:
         "paths": {
             "/api/v1/status": {
                 "get": {
-                    "summary": "Public targets: state, uptime, open incidents, maintenance",
+                    "summary": "Public targets: state, uptime, open incidents, maintenance, banners",
                     "operationId": "getStatus",
                     "responses": {"200": _json("Status", "the status")},
                 }

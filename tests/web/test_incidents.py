@@ -268,6 +268,12 @@ async def test_an_announcement_is_a_banner_while_it_is_active(client_for, outage
     assert "Pemadaman terjadwal besok" not in html and "Sudah lewat" not in html
     assert "Pelayanan tatap muka libur" in (await client.get("/?lang=id")).text
     assert "Listrik padam di kantor" in (await client.get("/targets/mail?lang=en")).text
+    status = (await client.get("/api/v1/status")).json()
+    validate(status, "Status")
+    assert [(a["level"], a["text"]["en"]) for a in status["announcements"]] == [
+        ("info", "No counter service"),
+        ("critical", None),
+    ]
     listed = (await client.get("/admin/api/announcements", headers=BEARER)).json()["announcements"]
     assert [a["id"] for a in listed] == ids[:3]  # the one over is not listed
     assert (await client.delete(f"/admin/api/announcements/{ids[1]}", headers=BEARER)).status_code == 204
