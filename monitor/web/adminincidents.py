@@ -40,6 +40,7 @@ from monitor.store import (
     Announcement,
     AuditEntry,
     IncidentUpdate,
+    Period,
     PostedIncident,
     Wording,
 )
@@ -92,15 +93,15 @@ async def declare(request: Request) -> Response:
         return problems.answer()
     now = viewmodels.clock(request.app.state)
     record = await runtime.store.declare_incident(list(dict.fromkeys(targets)), title, now)
-    record = await post_update(request, record, status, text, now)
     await audit(request, "incident.declare", public_id(record), {"targets": record.targets, "title": title})
+    record = await post_update(request, record, status, text, now)
     return JSONResponse(posted_json(record), 201)
 
 
 async def update(request: Request) -> Response:
     runtime: viewmodels.Runtime = request.app.state.monitor
-    record = await find_incident(runtime, request.path_params["id"])
-    if record is None:
+    found = await find_incident(runtime, request.path_params["id"])
+    if found is None:
         return JSONResponse({"error": "no such incident"}, 404)
     body = await _body(request)
     if isinstance(body, Response):
@@ -109,23 +110,24 @@ async def update(request: Request) -> Response:
     title = wording(body, "title", TITLE_MAX, problems, required=False)
     status, text = _step(body, problems)
     problems += _unknown(body, {"status", "text", "title"})
+    if title is not None and isinstance(found, PostedIncident):
+        problems.append("title: a declared incident keeps the title it was declared with")
     if problems or text is None:
         return problems.answer()
-    if title is not None:
-        if record.declared:
-            problems.append("title: a declared incident keeps the title it was declared with")
-            return problems.answer()
-        assert record.target is not None
-        record = await runtime.store.automatic_incident(record.target, record.opened, title)
-        await audit(request, "incident.title", public_id(record), {"title": title})
+    if isinstance(found, PostedIncident):
+        record = found
+    else:  # an automatic incident's record is made with its first title or update
+        record = await runtime.store.automatic_incident(found.target, found.start, title)
+        if title is not None:
+            await audit(request, "incident.title", public_id(record), {"title": title})
     record = await post_update(request, record, status, text, viewmodels.clock(request.app.state))
     return JSONResponse(posted_json(record), 201)
 
 
-async def find_incident(runtime: viewmodels.Runtime, public_id: str) -> PostedIncident | None:
-    """The record of the incident `/api/v1/incidents` names `public_id`: a declared one
-    by its number; an automatic one (`TARGET.MS`) made when it had none, if the target
-    has such an incident in its history."""
+async def find_incident(runtime: viewmodels.Runtime, public_id: str) -> PostedIncident | Period | None:
+    """The incident `/api/v1/incidents` names `public_id`: a declared one's record (by
+    its number), or an automatic one's DOWN period (`TARGET.MS`); None if there is none.
+    Nothing is written."""
     if public_id.isdigit():
         found = await runtime.store.posted_incident(int(public_id))
         return found if found is not None and found.declared else None
@@ -134,8 +136,7 @@ async def find_incident(runtime: viewmodels.Runtime, public_id: str) -> PostedIn
         return None
     start = int(ms) / 1000
     periods = await runtime.store.incidents([target], start - 1.0, start + 1.0)
-    period = next((p for p in periods if viewmodels.incident_id(target, p.start) == public_id), None)
-    return None if period is None else await runtime.store.automatic_incident(target, period.start)
+    return next((p for p in periods if viewmodels.incident_id(target, p.start) == public_id), None)
 
 
 async def post_update(

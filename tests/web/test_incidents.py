@@ -222,6 +222,8 @@ async def test_updates_to_unknown_incidents_or_bad_updates_are_refused(client_fo
     retitled = {**step, "title": "Judul baru"}
     answer = await client.post(f"/admin/api/incidents/{declared['id']}/updates", headers=BEARER, json=retitled)
     assert answer.status_code == 400 and "title" in answer.json()["error"]
+    # Refused updates wrote nothing: not even the automatic incident's record.
+    assert [p.id for p in await outage.store.posted_incidents(0.0)] == [int(declared["id"])]
     assert (await client.post("/admin/api/incidents", json=DECLARED)).status_code == 401
     answer = await client.post("/admin/api/incidents", headers={**BEARER, "content-type": "text/plain"}, content="{}")
     assert answer.status_code == 415
@@ -311,8 +313,8 @@ async def test_every_write_is_in_the_audit_log(client_for, outage, token) -> Non
     entries = (await client.get("/admin/api/audit", headers=BEARER)).json()["audit"]
     found = [(e["who"], e["action"], e["subject"]) for e in reversed(entries)]
     assert found == [
-        ("token", "incident.update", declared["id"]),
         ("token", "incident.declare", declared["id"]),
+        ("token", "incident.update", declared["id"]),
         ("token", "incident.title", web_incident(outage)),
         ("token", "incident.update", web_incident(outage)),
         ("token", "announcement.add", str(banner["id"])),
