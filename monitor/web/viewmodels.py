@@ -394,9 +394,11 @@ async def public_incidents(
             incidents.append(_incident(target, period, notes, records.get((period.target, _ms(period.start)))))
     wanted = set(ids)
     for record in posted:
-        shown = tuple(t for t in (public_target(config, tid) for tid in record.targets if tid in wanted) if t)
+        # Every public target it names, when it names one of these.
+        shown = tuple(t for t in (public_target(config, tid) for tid in record.targets) if t)
         ended = record.resolved_at
-        if record.declared and shown and record.opened <= end and (ended is None or ended >= start):
+        about = any(t.id in wanted for t in shown)
+        if record.declared and about and record.opened <= end and (ended is None or ended >= start):
             incidents.append(_declared(record, shown))
     incidents.sort(key=lambda i: i.start, reverse=True)
     ongoing = [i for i in incidents if i.end is None]

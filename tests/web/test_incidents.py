@@ -103,6 +103,17 @@ async def test_a_declared_incident_shows_on_the_page_the_target_page_and_the_api
     assert [t["id"] for t in declared["targets"]] == ["mail"]
 
 
+async def test_a_declared_incident_about_several_targets_names_the_public_ones(client_for, outage, token) -> None:
+    client = client_for(outage, outage.clock)
+    both = {**DECLARED, "targets": ["mail", "nvr", "web"]}
+    assert (await client.post("/admin/api/incidents", headers=BEARER, json=both)).status_code == 201
+    for url in ("/api/v1/incidents", "/api/v1/incidents?target=web"):
+        declared = next(i for i in (await client.get(url)).json()["incidents"] if i["declared"])
+        assert [t["id"] for t in declared["targets"]] == ["mail", "web"], url
+    page = (await client.get("/targets/web?lang=en")).text
+    assert "E-mail is delivered late" in page and "Perekam CCTV" not in page
+
+
 async def test_resolving_a_declared_incident_ends_it(client_for, outage, token) -> None:
     client = client_for(outage, outage.clock)
     posted = (await client.post("/admin/api/incidents", headers=BEARER, json=DECLARED)).json()
