@@ -13,7 +13,8 @@ import pytest
 
 from monitor.config import Settings
 from monitor.result import Event, Result, State
-from monitor.store import IncidentUpdate, PostedIncident
+from monitor.runtime import Monitor
+from monitor.store import IncidentUpdate, PostedIncident, Wording
 from monitor.store.registry import open_store
 from monitor.web.viewmodels import incident_id
 from tests.web.conftest import FakeRuntime, make_config, set_state, target
@@ -333,3 +334,36 @@ async def test_every_write_is_in_the_audit_log(client_for, outage, token) -> Non
     ]
     title = next(e for e in entries if e["action"] == "incident.title")
     assert json.loads(title["detail"]) == {"title": {"id": "Website mati", "en": "Website down"}}
+
+
+async def test_the_running_monitor_hands_updates_of_a_real_outage_to_its_listeners(client_for, tmp_path, token) -> None:
+    store = open_store(Settings(data_dir=tmp_path))
+    await store.open()
+    config = make_config([target("web", "Website Pemkab", failure_threshold=2)])
+    monitor = Monitor(config, store)
+    heard: list[tuple[PostedIncident, IncidentUpdate]] = []
+
+    async def listener(incident: PostedIncident, update: IncidentUpdate) -> None:
+        heard.append((incident, update))
+
+    monitor.on_incident_update(listener)
+    try:
+        web = config.targets["web"]
+        started = time.time()
+        monitor.record(web, Result(True, "ok", duration=0.1, started=started - 30))
+        for back in (20, 10):  # two failures in a row: DOWN from the first of them
+            monitor.record(web, Result(False, "timeout", duration=5.0, started=started - back))
+        await store.flush()
+        client = client_for(monitor)
+        listed = (await client.get("/api/v1/incidents")).json()["incidents"]
+        assert [i["id"] for i in listed] == [incident_id("web", started - 20)]
+        step = {"status": "investigating", "text": "Sedang dicek", "title": "Website Pemkab tidak dapat diakses"}
+        answer = await client.post(f"/admin/api/incidents/{listed[0]['id']}/updates", headers=BEARER, json=step)
+        assert answer.status_code == 201, answer.text
+        assert [(i.target, i.title, u.status) for i, u in heard] == [
+            ("web", Wording("Website Pemkab tidak dapat diakses"), "investigating")
+        ]
+        html = (await client.get("/?lang=id")).text
+        assert "Website Pemkab tidak dapat diakses" in html and "Sedang dicek" in html
+    finally:
+        await store.close()
