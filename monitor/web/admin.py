@@ -25,6 +25,7 @@ Routes:
   windows planned at runtime (`{"start", "end", "targets"|"groups", "reason"}`).
 - `POST /admin/api/targets/{id}/notes`: a note (`{"text", "at"?}`) on the target's
   incident at that time; notes are public (they show under the incident).
+- incidents, their updates and announcements: `monitor.web.adminincidents`.
 - `GET /admin/api/audit`: the audit log, newest first (`?limit=`, at most 1,000): every
   write through this API is recorded by `audit(request, action, subject, detail)` with
   who made it (`token` for the bearer token).
@@ -50,7 +51,7 @@ from monitor.config import Config, Target
 from monitor.preflight.inside import admin_section
 from monitor.state import Status
 from monitor.store import AuditEntry, PlannedMaintenance
-from monitor.web import alertview, viewmodels
+from monitor.web import adminincidents, alertview, viewmodels
 from monitor.web.api import parse_time
 from monitor.web.bodies import read_body, too_large
 from monitor.web.masking import origin, scrub, target_secrets
@@ -72,6 +73,7 @@ def routes() -> list[BaseRoute]:
         Route("/admin/api/maintenance", guarded(add_maintenance), methods=["POST"]),
         Route("/admin/api/maintenance/{id:int}", guarded(remove_maintenance), methods=["DELETE"]),
         Route("/admin/api/targets/{id}/notes", guarded(add_note), methods=["POST"]),
+        *adminincidents.routes(guarded),
         Route("/admin/api/audit", guarded(list_audit), methods=["GET"]),
     ]
 
