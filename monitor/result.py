@@ -143,3 +143,5 @@ class Event:
     new: State
     reason: str
     detail: str = ""
+    # The locations that saw it (`monitor.cluster`): empty on a single instance.
+    locations: tuple[str, ...] = ()

@@ -18,12 +18,24 @@ API, the real SQLite store on a temporary file is the better choice.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import tzinfo
 from pathlib import Path
 
 from monitor.result import Event, Result, State
-from monitor.store import DayUptime, Note, Period, PlannedMaintenance, Rollup, Store, StoredResult, StoreHealth, Uptime
+from monitor.store import (
+    DayUptime,
+    LocationSeen,
+    LocationState,
+    Note,
+    Period,
+    PlannedMaintenance,
+    Rollup,
+    Store,
+    StoredResult,
+    StoreHealth,
+    Uptime,
+)
 from monitor.store.sqlite.outbox import SQLiteOutbox
 
 
@@ -42,6 +54,8 @@ class MemoryStore:
     latest: dict[str, Result] = field(default_factory=dict)
     notes_: list[Note] = field(default_factory=list)
     planned: list[PlannedMaintenance] = field(default_factory=list)
+    seen: dict[str, LocationSeen] = field(default_factory=dict)  # by location
+    at_locations: dict[tuple[str, str], LocationState] = field(default_factory=dict)  # (target, location)
     raw_retention: float = 48 * 3600.0
     outbox_path: Path | str = ":memory:"
     fail: Exception | None = None
@@ -113,7 +127,20 @@ class MemoryStore:
         self.planned = [p for p in self.planned if p.id != window_id]
         return len(self.planned) < before
 
+    async def publish_location(self, seen: LocationSeen, states: Sequence[LocationState]) -> None:
+        self.seen[seen.location] = seen
+        self.at_locations.update(((s.target, s.location), s) for s in states)
+
     # -- reads ----------------------------------------------------------------------
+
+    async def locations_seen(self) -> list[LocationSeen]:
+        self._read("locations_seen")
+        return [self.seen[name] for name in sorted(self.seen)]
+
+    async def location_states(self) -> list[LocationState]:
+        self._read("location_states")
+        offline = {name for name, seen in self.seen.items() if seen.offline}
+        return [replace(self.at_locations[key], offline=key[1] in offline) for key in sorted(self.at_locations)]
 
     def _read(self, name: str) -> None:
         self.calls.append(name)

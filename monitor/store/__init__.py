@@ -14,7 +14,7 @@ The records and protocols are re-exported here; `open_store` lives in
 `monitor.store.registry` (importing a backend is not needed to read a record).
 """
 
-from monitor.store.protocols import Annotations, HistoryReader, HistoryWriter, Outbox, Store
+from monitor.store.protocols import Annotations, HistoryReader, HistoryWriter, Locations, Outbox, Store
 from monitor.store.records import (
     DELIVERED,
     EPHEMERAL,
@@ -25,6 +25,8 @@ from monitor.store.records import (
     RESUME_KINDS,
     DayUptime,
     Entry,
+    LocationSeen,
+    LocationState,
     Note,
     Period,
     PlannedMaintenance,
@@ -49,6 +51,9 @@ __all__ = [
     "Entry",
     "HistoryReader",
     "HistoryWriter",
+    "LocationSeen",
+    "LocationState",
+    "Locations",
     "Note",
     "Outbox",
     "Period",

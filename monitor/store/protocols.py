@@ -6,6 +6,8 @@
   never scan raw results for long windows (rollups and events answer those).
 - `Annotations`: what people add at runtime: incident notes, planned maintenance.
 - `Outbox`: the durable alert queue the dispatcher drains (`monitor.alerting.service`).
+- `Locations`: what the instances of several locations tell each other through the
+  shared store (`monitor.cluster`).
 
 A backend implements `Store` and registers itself in `monitor.store.registry`; every
 command opens the store through `open_store(settings)`. Times are unix seconds (UTC);
@@ -23,6 +25,8 @@ from monitor.result import Event, Result, State
 from monitor.store.records import (
     DayUptime,
     Entry,
+    LocationSeen,
+    LocationState,
     Note,
     Period,
     PlannedMaintenance,
@@ -235,7 +239,24 @@ class Outbox(Protocol):
         """Forget delivered and failed entries and dedup memory past their keep times."""
 
 
-class Store(HistoryWriter, HistoryReader, Annotations, Protocol):
+class Locations(Protocol):
+    """Each instance's word to the others (`monitor.cluster.locations`): its location's
+    sign of life and its state of each target it probes, replaced as a whole every few
+    seconds (one small transaction); read back by every instance."""
+
+    async def publish_location(self, seen: LocationSeen, states: Sequence[LocationState]) -> None:
+        """Replace `seen.location`'s row and its rows of these targets (others stay)."""
+
+    async def locations_seen(self) -> list[LocationSeen]:
+        """Every location the store heard of, by name."""
+        ...
+
+    async def location_states(self) -> list[LocationState]:
+        """Every (target, location) row, by target and location."""
+        ...
+
+
+class Store(HistoryWriter, HistoryReader, Annotations, Locations, Protocol):
     """A whole backend: the history, the annotations and the outbox on one database."""
 
     async def open(self) -> None:

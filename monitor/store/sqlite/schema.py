@@ -11,6 +11,9 @@ Versions:
    monitor's `runs` (what time was monitored), `latest` result per target, admin
    `notes` and planned `maintenance`. Rollups and one run covering the old history are
    rebuilt from version 1's rows.
+3. Locations (`monitor.cluster`): `results.location` (the location that probed),
+   `events.locations` (those that saw a change, comma-separated), `location_seen` and
+   `location_states` (what the locations sharing a store tell each other).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from pathlib import Path
 from monitor.errors import StoreError
 from monitor.store.rollup import HOUR, Accumulator
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Result flags, packed into one integer column. Raw durations are whole microseconds and
 # a result is keyed by (target, start time): no rowid, no second index.
@@ -55,6 +58,17 @@ CREATE TABLE maintenance (
     groups TEXT NOT NULL, reason TEXT NOT NULL);
 """
 
+_LOCATIONS = """
+ALTER TABLE results ADD COLUMN location TEXT NOT NULL DEFAULT 'local';
+ALTER TABLE events ADD COLUMN locations TEXT NOT NULL DEFAULT '';
+CREATE TABLE location_seen (
+    location TEXT PRIMARY KEY, seen REAL NOT NULL, shortest REAL NOT NULL, offline INTEGER NOT NULL);
+CREATE TABLE location_states (
+    target TEXT NOT NULL, location TEXT NOT NULL, state TEXT NOT NULL, since REAL NOT NULL,
+    at REAL NOT NULL, reason TEXT NOT NULL, detail TEXT NOT NULL, latency REAL,
+    PRIMARY KEY (target, location)) WITHOUT ROWID;
+"""
+
 
 def connect(path: Path, timeout: float = 30.0) -> sqlite3.Connection:
     """A connection to the database file, for the store's threads and the outbox alike:
@@ -84,7 +98,7 @@ def migrate(conn: sqlite3.Connection) -> int:
     found = _check(schema_version(conn))
     if found == SCHEMA_VERSION:
         return found
-    steps: dict[int, Callable[[sqlite3.Connection], None]] = {0: _create, 1: _from_v1}
+    steps: dict[int, Callable[[sqlite3.Connection], None]] = {0: _create, 1: _from_v1, 2: _add_locations}
     try:
         conn.execute("BEGIN IMMEDIATE")
         # Again under the write lock: another process (`monitor run` and `monitor report`
@@ -134,7 +148,17 @@ def _check(found: int) -> int:
 
 
 def _create(conn: sqlite3.Connection) -> None:
-    for statement in _V2.split(";"):
+    _run(conn, _V2)
+    _add_locations(conn)
+
+
+def _add_locations(conn: sqlite3.Connection) -> None:
+    """Version 2 -> 3 (and the end of a new database's schema)."""
+    _run(conn, _LOCATIONS)
+
+
+def _run(conn: sqlite3.Connection, script: str) -> None:
+    for statement in script.split(";"):
         if statement.strip():
             conn.execute(statement)
 
