@@ -121,7 +121,8 @@ async def down_periods(
         for event_id, key, *row in await _all(
             conn,
             f"SELECT e.id, e.target, {_EVENT} FROM targets t CROSS JOIN LATERAL (SELECT id, target, at, old, "
-            "new, reason, detail FROM events WHERE target = t.key AND at < %s ORDER BY at DESC, id DESC LIMIT 1) e "
+            "new, reason, detail, locations FROM events WHERE target = t.key AND at < %s ORDER BY at DESC, id DESC "
+            "LIMIT 1) e "
             f"WHERE (e.new = 'DOWN' OR (e.new = 'MAINTENANCE' AND e.old = 'DOWN')){where}",
             [start, *params],
         ):
