@@ -29,8 +29,8 @@ from monitor.result import Reason, State
 from monitor.store.records import LocationState
 
 REPORT_WINDOW = 3  # a location counts while its last result is younger than 3 × interval
-NO_LOCATION = "no_location_reporting"
-LOCATIONS_FAILING = "locations_failing"
+NO_LOCATION = Reason.NO_LOCATION_REPORTING
+LOCATIONS_FAILING = Reason.LOCATIONS_FAILING
 _LIVE = (State.UP, State.DEGRADED, State.DOWN)
 
 
