@@ -9,7 +9,8 @@ probed since (`LocationState`), and reads the others' back (`Cluster.update`).
   once the store has heard of another location; a single instance with the default
   location publishes nothing and judges exactly as it always did.
 - **Stale.** A location whose newest result is older than `3 ×` its shortest interval
-  has stopped reporting (`stale`); `changes` says when one goes stale or comes back,
+  has stopped reporting (`stale`; the two rounds its word takes to reach the others are
+  allowed on top); `changes` says when one goes stale or comes back,
   once each (for the alert and the admin view).
 - **Who decides.** The combined state of every target is computed by every instance
   (their pages and metrics agree), but incident events are stored and alerts queued by
@@ -25,8 +26,14 @@ from dataclasses import dataclass
 from monitor.store.records import LocationSeen, LocationState
 
 DEFAULT = "local"
-SYNC_SECONDS = 5.0
+SYNC_SECONDS = 5.0  # between two rounds at most
+MIN_SYNC = 0.2  # between two rounds at least
 STALE_AFTER = 3  # shortest intervals without a result
+
+
+def sync_every(shortest: float) -> float:
+    """Seconds between two rounds of a location whose shortest interval is `shortest`."""
+    return max(MIN_SYNC, min(SYNC_SECONDS, shortest))
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +75,9 @@ class Cluster:
         return list(self.states.get(target_id, {}).values())
 
     def is_stale(self, seen: LocationSeen, now: float) -> bool:
-        return now - seen.seen > STALE_AFTER * seen.shortest
+        """No result for 3 × its shortest interval, beyond the two rounds its word takes
+        to travel (its publication and this instance's read)."""
+        return now - seen.seen > STALE_AFTER * seen.shortest + 2 * sync_every(seen.shortest)
 
     def changes(self, now: float) -> list[LocationChange]:
         """Locations that went stale or came back since the last call."""

@@ -8,7 +8,10 @@ state machine of its own (`Monitor.own`: this location's thresholds) and the sho
 state (`Monitor.states`: what the page, the API, the metrics and the alerts use) is the
 combination of every location's (`monitor.cluster.quorum.combine`), recomputed after
 each own result and after each sync. Only the deciding instance (`Cluster.decides`)
-stores the combined events and hands them to the listeners (alerting).
+stores the combined events and hands them to the listeners (alerting). For the first
+`3 ×` the shortest interval (and two rounds) after its start an instance combines
+nothing: the others' word may not have reached it yet, and alone it would decide on its
+own results.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from monitor.cluster.locations import SYNC_SECONDS, Cluster, LocationChange, shortest
+from monitor.cluster.locations import STALE_AFTER, Cluster, LocationChange, shortest, sync_every
 from monitor.cluster.quorum import combine
 from monitor.config import Target
 from monitor.connectivity import Uplink
@@ -29,7 +32,6 @@ if TYPE_CHECKING:
     from monitor.runtime import Monitor
 
 log = logging.getLogger("monitor.cluster")
-MIN_SYNC = 1.0
 
 
 class Member:
@@ -41,6 +43,7 @@ class Member:
         self.changed: set[str] = set()  # targets probed since the last publication
         self.newest = 0.0  # the start of the newest own result
         self.last_changes: list[LocationChange] = []
+        self.began = time.time()
 
     @property
     def location(self) -> str:
@@ -48,7 +51,7 @@ class Member:
 
     def every(self) -> float:
         probed = [t.interval for t in self.monitor.config.targets.values() if t.probed_at(self.location)]
-        return max(MIN_SYNC, min(SYNC_SECONDS, shortest(probed)))
+        return sync_every(shortest(probed))
 
     def recorded(self, target: Target, started: float) -> None:
         """An own result was judged (on `Monitor.own`): combine the target again."""
@@ -73,7 +76,16 @@ class Member:
             self.monitor.connectivity.state is Uplink.OFFLINE,
         )
 
+    def settling(self, now: float) -> bool:
+        """Just started: the other locations' word may not have arrived yet, so nothing
+        is combined (what the store last said stays shown) for as long as a location
+        may be silent before it counts as stale."""
+        window = shortest([t.interval for t in self.monitor.config.targets.values()])
+        return now - self.began < STALE_AFTER * window + 2 * sync_every(window)
+
     def combine(self, target: Target, now: float) -> None:
+        if self.settling(now):
+            return
         own = self.own_state(target.id)
         states = self.cluster.others(target.id) + ([own] if own is not None else [])
         result = combine(states, target.quorum, target.interval, now)
@@ -90,6 +102,7 @@ class Member:
             log.info("combined state changed", extra=kv(target=target.id, new=event.new, decided_by="another"))
 
     async def run(self) -> None:
+        self.began = time.time()  # once the store is open and probing begins
         while True:
             try:
                 await self.sync(time.time())
@@ -106,7 +119,7 @@ class Member:
             states = [s for s in (self.own_state(tid) for tid in ids) if s is not None]
             seen = LocationSeen(
                 self.location,
-                self.newest or monitor.started_at,
+                self.newest or self.began,
                 shortest(probed),
                 monitor.connectivity.state is Uplink.OFFLINE,
             )
