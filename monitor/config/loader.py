@@ -360,6 +360,8 @@ def _read_target(tid: str, t: Table, defaults: Table, listens: tuple[str, ...]) 
         locations=tuple(_location(t, "locations", name) for name in t.text_list("locations")),
         quorum=_quorum(inherited("quorum")),
     )
+    if target.quorum is not None and target.locations and target.quorum > len(target.locations):
+        t.problem("quorum", f"is {target.quorum}, more than the {len(target.locations)} locations that probe it")
     _check_speed(t, target)
     t.finish()
     return target
