@@ -9,6 +9,8 @@ one per location) reaches the local webhook receiver. Then `c` is killed (SIGKIL
 from __future__ import annotations
 
 import contextlib
+import os
+import re
 import signal
 import subprocess
 import sys
@@ -24,6 +26,7 @@ from tests.postgresql import PostgreSQL
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.integration
+TOKEN = "rahasia-lokasi"
 
 
 def config(port: int, data: Path, url: str, location: str, portal: int, hook: str) -> str:
@@ -56,8 +59,11 @@ def instance(tmp: Path, name: str, url: str, portal: int, hook: str) -> Iterator
     port = free_port()
     path = tmp / f"{name}.toml"
     path.write_text(config(port, tmp / name, url, name, portal, hook))
+    env = {**os.environ, "MONITOR_ADMIN_TOKEN": TOKEN}
     with open(tmp / f"{name}.log", "wb") as log:
-        proc = subprocess.Popen([sys.executable, "-m", "monitor", "run", "-c", str(path)], stdout=log, stderr=log)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "monitor", "run", "-c", str(path)], stdout=log, stderr=log, env=env
+        )
     try:
         yield f"http://127.0.0.1:{port}", proc
     finally:
@@ -110,6 +116,10 @@ def test_one_location_cut_off_is_no_outage_all_are_and_a_silent_one_is_told(
                 ignoring=(OSError, httpx.HTTPError),
             )
         assert [e for e in events(hook) if e[0] == "down"] == []
+        page = httpx.get(f"{b}/targets/portal?lang=en", timeout=5).text
+        assert "From each monitoring location" in page
+        shown = re.findall(r'<tr><td>([a-c])</td><td><span class="state s-(\w+)"', page)
+        assert shown == [("a", "DOWN"), ("b", "UP"), ("c", "UP")], page
 
         server.close()  # every location fails now
         wait_for(lambda: portal(a)[0] == "DOWN", 30, what="portal down", ignoring=(httpx.HTTPError,))
@@ -120,6 +130,9 @@ def test_one_location_cut_off_is_no_outage_all_are_and_a_silent_one_is_told(
         wait_for(lambda: ("location_stale", "c") in events(hook), 30, what="the stale location's alert")
         wait_for(lambda: location_up(a, "c") == 0.0, 30, what="monitor_location_up of c at 0")
         assert location_up(a, "b") == 1.0
+        admin = httpx.get(f"{a}/admin?lang=en", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=5).text
+        assert re.search(r'id="location-c"><td><code>c</code></td>\s*<td><strong>stopped reporting</strong>', admin)
+        assert re.search(r'id="location-b"><td><code>b</code></td>\s*<td>reporting</td>', admin)
         assert portal(a)[0] == "DOWN"  # a and b still agree
         assert events(hook).count(("down", "portal")) == 1
         assert events(hook).count(("location_stale", "c")) == 1
