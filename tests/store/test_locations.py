@@ -4,7 +4,11 @@ locations that saw a change kept with its event; results kept with their locatio
 
 from __future__ import annotations
 
+import contextlib
+import sqlite3
 from dataclasses import replace
+
+import psycopg
 
 from monitor.result import Event, Result, State
 from monitor.store import LocationSeen, LocationState
@@ -46,3 +50,14 @@ async def test_it_stores_results_with_its_location_and_reads_them_back(backend: 
     store.add_result("web", Result(False, "timeout", "no answer", 5.0, T0))
     await store.flush()
     assert [r.at for r in await store.results("web", T0, END)] == [T0]
+    assert stored_locations(backend) == ["sampit"]
+
+
+def stored_locations(backend: StoreFactory) -> list[str]:
+    """The location of every raw result, read with the backend's own client."""
+    if backend.settings.store == "sqlite":
+        with contextlib.closing(sqlite3.connect(backend.settings.data_dir / "monitor.db")) as db:
+            return [name for (name,) in db.execute("SELECT location FROM results")]
+    with psycopg.connect(backend.settings.store) as conn:
+        rows = conn.execute("SELECT l.name FROM results r JOIN locations l ON l.key = r.location").fetchall()
+        return [str(name) for (name,) in rows]
