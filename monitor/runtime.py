@@ -414,7 +414,7 @@ class Monitor:
         except Exception as exc:  # a bug while reading it must not take the monitor down
             log.exception("loading the configuration failed", extra=kv(path=str(path)))
             return self._rejected([f"{path}: cannot load the configuration: internal error ({type(exc).__name__})"])
-        for key in ("listen", "metrics_listen", "data_dir"):
+        for key in ("listen", "metrics_listen", "data_dir", "location"):
             if getattr(config.settings, key) != getattr(self.config.settings, key):
                 log.warning("a change of this setting takes effect at the next start", extra=kv(setting=key))
         self.apply(config)
@@ -447,7 +447,7 @@ class Monitor:
 
     def _probed(self, config: Config) -> list[Target]:
         """The targets this instance probes: those whose `locations` include its own."""
-        return [t for t in config.targets.values() if t.probed_at(config.settings.location)]
+        return [t for t in config.targets.values() if t.probed_at(self.cluster.location)]
 
     @property
     def judge(self) -> StateMachine:

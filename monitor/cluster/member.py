@@ -21,7 +21,7 @@ import logging
 import time
 from typing import TYPE_CHECKING
 
-from monitor.cluster.locations import STALE_AFTER, Cluster, LocationChange, shortest, sync_every
+from monitor.cluster.locations import STALE_AFTER, SYNC_SECONDS, Cluster, LocationChange, shortest, sync_every
 from monitor.cluster.quorum import combine
 from monitor.config import Target
 from monitor.connectivity import Uplink
@@ -50,6 +50,8 @@ class Member:
         return self.cluster.location
 
     def every(self) -> float:
+        if not self.cluster.active:  # only looking for another location: no hurry
+            return SYNC_SECONDS
         probed = [t.interval for t in self.monitor.config.targets.values() if t.probed_at(self.location)]
         return sync_every(shortest(probed))
 

@@ -181,7 +181,7 @@ def _probe_families(m: Metrics, writer: Writer) -> None:
 def _where(m: Metrics) -> str:
     """The `location` label of this instance's own probes: only once a location is set
     (a constant per instance; a single instance's series stay as they were)."""
-    location = m.monitor.config.settings.location
+    location = m.monitor.cluster.location  # the start's: a reload does not move an instance
     return "" if location == DEFAULT_LOCATION else f'location="{label(location)}",'
 
 
