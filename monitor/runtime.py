@@ -34,6 +34,7 @@ from monitor.alerting.deadman import PING_SECONDS, STATE_FILE, DeadMan
 from monitor.alerting.service import TICK_SECONDS, Alerting
 from monitor.alerting.storage import combined
 from monitor.assess import assess
+from monitor.cluster.member import Member
 from monitor.config import Config, Target
 from monitor.config.loader import load_config
 from monitor.config.watch import Source, follow
@@ -125,6 +126,11 @@ class Monitor:
         self.store = store
         self.states = StateMachine()
         self.states.sync(config.targets)
+        # This location's own judgement once several locations share the store (else
+        # `states` is it): `monitor.cluster.member`.
+        self.own = StateMachine()
+        self.member = Member(self)
+        self.cluster = self.member.cluster
         self.heartbeats = heartbeat_book()
         self.ctx = ctx or probe_context(self.heartbeats)
         self.metrics = Metrics(self, registry)
@@ -192,8 +198,9 @@ class Monitor:
             await self.alerting.start()
         await self._read_planned()  # before the first look: a restored window must not end
         self._apply_maintenance()
-        self.scheduler.set_targets(self.config.targets.values())
+        self.scheduler.set_targets(self._probed(self.config))
         self._tasks.append(asyncio.create_task(self.scheduler.run(), name="scheduler"))
+        self._tasks.append(asyncio.create_task(self.member.run(), name="locations"))
         self.uplink.set_targets(self.config.settings.connectivity)
         self._tasks.append(asyncio.create_task(self.uplink.run(), name="connectivity"))
         if watch_config:
@@ -294,14 +301,17 @@ class Monitor:
         """Feed one result to the state machine, store, metrics and listeners. A failure
         the monitor's own lost uplink may explain is no verdict (see the module doc):
         the target is held UNKNOWN, and the result kept as `monitor_offline`."""
+        judge = self.judge
         if self._cut_off(target, result):
-            event = self.states.withhold(target.id, result.started or time.time(), Reason.MONITOR_OFFLINE, result)
-            result = self.states.statuses[target.id].last or result
+            event = judge.withhold(target.id, result.started or time.time(), Reason.MONITOR_OFFLINE, result)
+            result = judge.statuses[target.id].last or result
         else:
-            event = self.states.observe(target, result)
-        self.store.add_result(target.id, result, self.states.statuses[target.id].maintenance)
+            event = judge.observe(target, result)
+        self.store.add_result(target.id, result, self.states.status(target.id).maintenance)
         self.metrics.observe(target.id, result)
-        if event is not None:
+        if judge is self.own:
+            self.member.recorded(target, result.started)
+        elif event is not None:
             self._emit(event, target)
 
     def _cut_off(self, target: Target, result: Result) -> bool:
@@ -309,7 +319,7 @@ class Monitor:
             return False
         if not self.connectivity.cut_off(result.started or time.time()):
             return False
-        return self.states.status(target.id).underlying is not State.DOWN  # a DOWN one stays DOWN
+        return self.judge.status(target.id).underlying is not State.DOWN  # a DOWN one stays DOWN
 
     async def _check_uplink(self, check: Target) -> None:
         result = await run_probe(check, self.ctx)
@@ -341,9 +351,9 @@ class Monitor:
         """The instance just went offline: hold the external targets whose probes have
         not reached them since its uplink went (`since`), but for those already DOWN
         before. Returns how many are held."""
-        held = 0
+        held, judge = 0, self.judge
         for target in self.config.targets.values():
-            status = self.states.statuses.get(target.id)
+            status = judge.statuses.get(target.id)
             last = status.last if status is not None else None
             if status is None or last is None or not target.external:
                 continue
@@ -352,10 +362,16 @@ class Monitor:
             if status.underlying is State.DOWN and (status.maintenance or status.since < since):
                 continue  # DOWN before the uplink went: a real outage
             held += 1
-            event = self.states.withhold(target.id, now, Reason.MONITOR_OFFLINE)
-            if event is not None:
+            event = judge.withhold(target.id, now, Reason.MONITOR_OFFLINE)
+            if judge is self.own:
+                self.member.combine(target, now)
+            elif event is not None:
                 self._emit(event, target)
         return held
+
+    def emit(self, event: Event, target: Target) -> None:
+        """Store a change of the shown state and tell the listeners."""
+        self._emit(event, target)
 
     def _emit(self, event: Event, target: Target) -> None:
         self.store.add_event(event)
@@ -391,7 +407,7 @@ class Monitor:
                 w.start <= now < w.end and w.covers(target) for w in self._planned
             )
             event = self.states.set_maintenance(target.id, active, now)
-            if event is not None:
+            if event is not None and (not self.cluster.active or self.cluster.decides(now)):
                 self._emit(event, target)
 
     def reload(self, path: Path | None = None) -> bool:
@@ -405,7 +421,7 @@ class Monitor:
         except Exception as exc:  # a bug while reading it must not take the monitor down
             log.exception("loading the configuration failed", extra=kv(path=str(path)))
             return self._rejected([f"{path}: cannot load the configuration: internal error ({type(exc).__name__})"])
-        for key in ("listen", "metrics_listen", "data_dir"):
+        for key in ("listen", "metrics_listen", "data_dir", "location"):
             if getattr(config.settings, key) != getattr(self.config.settings, key):
                 log.warning("a change of this setting takes effect at the next start", extra=kv(setting=key))
         self.apply(config)
@@ -432,8 +448,27 @@ class Monitor:
             self.alerting.reload(config)
         self.metrics.forget_missing(set(config.targets))
         self._apply_maintenance()
-        self.scheduler.set_targets(config.targets.values())
+        self.own.sync(config.targets)
+        self.scheduler.set_targets(self._probed(config))
         freeze_heap()
+
+    def _probed(self, config: Config) -> list[Target]:
+        """The targets this instance probes: those whose `locations` include its own."""
+        return [t for t in config.targets.values() if t.probed_at(self.cluster.location)]
+
+    @property
+    def judge(self) -> StateMachine:
+        """The state machine this instance's own results are judged on."""
+        return self.own if self.cluster.active else self.states
+
+    def take_part(self) -> None:
+        """Another location shares the store: from now on this instance's own results are
+        judged on `own` (resuming from what it showed) and `states` shows the combination."""
+        self.own.sync(self.config.targets)
+        for tid, status in self.states.statuses.items():
+            self.own.restore(tid, status.underlying, status.since, status.reason)
+            self.own.status(tid).last = status.last
+        log.info("another location shares the store: combining states", extra=kv(location=self.cluster.location))
 
     async def _watch_config(self) -> None:
         # The path as given, never its resolved form: a ConfigMap's link moves on.

@@ -29,6 +29,8 @@ from monitor.store import (
     AuditEntry,
     DayUptime,
     IncidentUpdate,
+    LocationSeen,
+    LocationState,
     Note,
     Period,
     PlannedMaintenance,
@@ -61,6 +63,8 @@ class MemoryStore:
     posted: list[PostedIncident] = field(default_factory=list)
     banners: list[Announcement] = field(default_factory=list)
     audit: list[AuditEntry] = field(default_factory=list)  # oldest first
+    seen: dict[str, LocationSeen] = field(default_factory=dict)  # by location
+    at_locations: dict[tuple[str, str], LocationState] = field(default_factory=dict)  # (target, location)
     raw_retention: float = 48 * 3600.0
     outbox_path: Path | str = ":memory:"
     fail: Exception | None = None
@@ -174,7 +178,20 @@ class MemoryStore:
         self.banners = [b for b in self.banners if b.id != announcement]
         return len(self.banners) < before
 
+    async def publish_location(self, seen: LocationSeen, states: Sequence[LocationState]) -> None:
+        self.seen[seen.location] = seen
+        self.at_locations.update(((s.target, s.location), s) for s in states)
+
     # -- reads ----------------------------------------------------------------------
+
+    async def locations_seen(self) -> list[LocationSeen]:
+        self._read("locations_seen")
+        return [self.seen[name] for name in sorted(self.seen)]
+
+    async def location_states(self) -> list[LocationState]:
+        self._read("location_states")
+        offline = {name for name, seen in self.seen.items() if seen.offline}
+        return [replace(self.at_locations[key], offline=key[1] in offline) for key in sorted(self.at_locations)]
 
     def _read(self, name: str) -> None:
         self.calls.append(name)

@@ -31,10 +31,12 @@ import httpx
 from monitor import __version__
 from monitor.alerting.dispatcher import Dispatcher
 from monitor.alerting.fallback import FallbackOutbox
+from monitor.alerting.locations import location_alert
 from monitor.alerting.policy import Outgoing, Policy
 from monitor.alerting.storage import TARGET, StorageWatch, combined
 from monitor.alerting.uplink import KINDS as UPLINK_KINDS
 from monitor.alerting.uplink import announced, uplink_alert
+from monitor.cluster.locations import LocationChange
 from monitor.config import Config, Target
 from monitor.connectivity import Change
 from monitor.log import kv
@@ -150,6 +152,10 @@ class Alerting:
     def on_uplink(self, change: Change) -> None:
         """The monitor went offline or came back: tell every notifier."""
         self._queue([Outgoing(uplink_alert(self.config, change), tuple(self.config.notifiers))])
+
+    def on_location(self, change: LocationChange) -> None:
+        """A location stopped reporting or reports again: tell every notifier."""
+        self._queue([Outgoing(location_alert(self.config, change), tuple(self.config.notifiers))])
 
     def on_event(self, event: Event, target: Target) -> None:
         """The state-change listener: decide, and queue durably before returning."""

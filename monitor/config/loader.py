@@ -60,7 +60,9 @@ _DEFAULTABLE = (
     "cert_warn_days",
     "public",
     "group",
+    "quorum",
 )
+LOCATION_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
 def load_config(path: str | Path, env: Mapping[str, str] | None = None, *, notifier_secrets: bool = True) -> Config:
@@ -232,6 +234,7 @@ def _read_settings(t: Table, base: Path) -> Settings:
         raw_retention=t.duration("raw_retention", 48 * 3600.0, low=3600.0),
         store=store,
         connectivity=_read_connectivity(t),
+        location=_location(t, "location", t.text("location", "local")),
     )
     t.finish()
     return settings
@@ -354,10 +357,31 @@ def _read_target(tid: str, t: Table, defaults: Table, listens: tuple[str, ...]) 
         down_after=inherited("down_after").duration("down_after"),
         cert_warn_days=tuple(sorted(set(inherited("cert_warn_days").int_list("cert_warn_days")), reverse=True)),
         external=t.boolean("external", _external(kind, parsed, listens)),
+        locations=tuple(_location(t, "locations", name) for name in t.text_list("locations")),
+        quorum=_quorum(inherited("quorum")),
     )
+    if target.quorum is not None and target.locations and target.quorum > len(target.locations):
+        t.problem("quorum", f"is {target.quorum}, more than the {len(target.locations)} locations that probe it")
     _check_speed(t, target)
     t.finish()
     return target
+
+
+def _location(t: Table, key: str, name: str) -> str:
+    if not LOCATION_PATTERN.match(name):
+        t.problem(key, f"location {name!r} must be lowercase letters, digits and '-' (e.g. \"sampit\")")
+    return name
+
+
+def _quorum(t: Table) -> int | None:
+    """`quorum = "majority"` (None, the default) or a number of locations."""
+    value = t.raw("quorum")
+    if value is None or value == "majority":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        t.problem("quorum", f'must be "majority" or a number of locations (1 or more), not {value!r}')
+        return None
+    return value
 
 
 def _external(kind: ProbeKind | None, url: SplitResult | None, listens: tuple[str, ...]) -> bool:

@@ -36,6 +36,8 @@ class Settings:
     # Checks that should always pass while this instance is online (`monitor.connectivity`):
     # probes like a target's, each with its `id` as the check's name. Empty: off.
     connectivity: tuple[Target, ...] = ()
+    # This instance's place among several sharing one store (`monitor.cluster`).
+    location: str = "local"
 
     @property
     def zone(self) -> ZoneInfo:
@@ -77,6 +79,15 @@ class Target:
     # false for the monitor's own host (loopback, `localhost`, its listen address) and
     # for passive kinds, true for everything else.
     external: bool = True
+    # Several locations (`monitor.cluster`): where the target is probed (empty: every
+    # location) and how many of the reporting locations must see it DOWN for the
+    # target to be DOWN (None: "majority", more than half of them).
+    locations: tuple[str, ...] = ()
+    quorum: int | None = None
+
+    def probed_at(self, location: str) -> bool:
+        """Whether an instance of `location` probes this target."""
+        return not self.locations or location in self.locations
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,8 @@ def _names(alert: Alert) -> dict[str, bool]:
         return {"MonitorStorageFailing": alert.kind == "storage_failing"}
     if alert.kind in ("connectivity_lost", "connectivity_restored"):
         return {"MonitorOffline": alert.kind == "connectivity_lost"}
+    if alert.kind in ("location_stale", "location_back"):
+        return {"MonitorLocationStale": alert.kind == "location_stale"}
     names: dict[str, bool] = {}
     stable = alert.kind in ("stable", "flapping")
     for name, state in (("TargetDown", "DOWN"), ("TargetDegraded", "DEGRADED")):

@@ -3,7 +3,7 @@
 - `records`: the frozen records every backend answers with, and availability's one
   definition;
 - `protocols`: what each consumer needs (`HistoryWriter`, `HistoryReader`,
-  `Annotations`, `Audit`, `Bulletins`, `Outbox`) and `Store`, all of them;
+  `Annotations`, `Audit`, `Bulletins`, `Locations`, `Outbox`) and `Store`, all of them;
 - `rollup`, `timeline`: the backend-independent maths (hourly accumulators; state
   periods and time-based availability from events and runs);
 - `backlog`: what a backend's writer keeps in memory while its writes fail;
@@ -14,7 +14,16 @@ The records and protocols are re-exported here; `open_store` lives in
 `monitor.store.registry` (importing a backend is not needed to read a record).
 """
 
-from monitor.store.protocols import Annotations, Audit, Bulletins, HistoryReader, HistoryWriter, Outbox, Store
+from monitor.store.protocols import (
+    Annotations,
+    Audit,
+    Bulletins,
+    HistoryReader,
+    HistoryWriter,
+    Locations,
+    Outbox,
+    Store,
+)
 from monitor.store.records import (
     ANNOUNCEMENT_LEVELS,
     DELIVERED,
@@ -30,6 +39,8 @@ from monitor.store.records import (
     DayUptime,
     Entry,
     IncidentUpdate,
+    LocationSeen,
+    LocationState,
     Note,
     Period,
     PlannedMaintenance,
@@ -63,6 +74,9 @@ __all__ = [
     "HistoryReader",
     "HistoryWriter",
     "IncidentUpdate",
+    "LocationSeen",
+    "LocationState",
+    "Locations",
     "Note",
     "Outbox",
     "Period",

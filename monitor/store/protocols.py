@@ -9,6 +9,8 @@
   incident, announcements.
 - `Audit`: who changed what, when (append-only; the admin view and `/admin/api/audit`).
 - `Outbox`: the durable alert queue the dispatcher drains (`monitor.alerting.service`).
+- `Locations`: what the instances of several locations tell each other through the
+  shared store (`monitor.cluster`).
 
 A backend implements `Store` and registers itself in `monitor.store.registry`; every
 command opens the store through `open_store(settings)`. Times are unix seconds (UTC);
@@ -29,6 +31,8 @@ from monitor.store.records import (
     DayUptime,
     Entry,
     IncidentUpdate,
+    LocationSeen,
+    LocationState,
     Note,
     Period,
     PlannedMaintenance,
@@ -301,9 +305,26 @@ class Outbox(Protocol):
         """Forget delivered and failed entries and dedup memory past their keep times."""
 
 
-class Store(HistoryWriter, HistoryReader, Annotations, Audit, Bulletins, Protocol):
-    """A whole backend: the history, the annotations, the audit log and the outbox on one
-    database."""
+class Locations(Protocol):
+    """Each instance's word to the others (`monitor.cluster.locations`): its location's
+    sign of life and its state of each target it probes, replaced as a whole every few
+    seconds (one small transaction); read back by every instance."""
+
+    async def publish_location(self, seen: LocationSeen, states: Sequence[LocationState]) -> None:
+        """Replace `seen.location`'s row and its rows of these targets (others stay)."""
+
+    async def locations_seen(self) -> list[LocationSeen]:
+        """Every location the store heard of, by name."""
+        ...
+
+    async def location_states(self) -> list[LocationState]:
+        """Every (target, location) row, by target and location."""
+        ...
+
+
+class Store(HistoryWriter, HistoryReader, Annotations, Audit, Bulletins, Locations, Protocol):
+    """A whole backend: the history, the annotations, the audit log, the bulletins, the
+    locations' words and the outbox on one database."""
 
     async def open(self) -> None:
         """Create or migrate the schema and start the writer."""

@@ -351,3 +351,32 @@ class Announcement:
 
     def active(self, now: float) -> bool:
         return self.start <= now and (self.end is None or now < self.end)
+
+
+@dataclass(frozen=True, slots=True)
+class LocationState:
+    """One location's view of one target (`monitor.cluster`): its state under the
+    target's thresholds there, since when, why, its last result's start (`at`) and
+    latency, and whether that location is offline (its own uplink lost)."""
+
+    target: str
+    location: str
+    state: State
+    since: float
+    at: float
+    reason: str = "ok"
+    detail: str = ""
+    latency: float | None = None
+    offline: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LocationSeen:
+    """One location as the store last heard of it: when its instance published
+    (`seen`), the shortest interval of the targets it probes (`shortest`: it is stale
+    after 3 × that without a word) and whether it is offline."""
+
+    location: str
+    seen: float
+    shortest: float
+    offline: bool = False

@@ -54,6 +54,7 @@ from monitor.store import AuditEntry, PlannedMaintenance
 from monitor.web import adminincidents, alertview, viewmodels
 from monitor.web.api import parse_time
 from monitor.web.bodies import read_body, too_large
+from monitor.web.locations import summaries, target_locations
 from monitor.web.masking import origin, scrub, target_secrets
 from monitor.web.ratelimit import client_of, limit_of, too_many
 from monitor.web.templating import isotime, language, page
@@ -137,6 +138,8 @@ async def admin_page(request: Request) -> Response:
         "planned": planned,
         "names": names,
         "alerts": alerts,
+        "locations": summaries(runtime, now),
+        "at_locations": {t.id: target_locations(runtime, t.id) for t in config.targets.values()},
     }
     context["preflight"] = await admin_section(request.app.state, runtime, now, language(request, config))
     response = page(request, "admin.html.j2", config, lambda t: context)

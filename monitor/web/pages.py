@@ -28,6 +28,7 @@ from monitor.web.compress import Page
 from monitor.web.daybars import BarPainter, level, levels
 from monitor.web.errorpages import not_found
 from monitor.web.graphics import ICONS, Line, latency_chart, sparkline
+from monitor.web.locations import target_locations
 from monitor.web.templating import language, page
 from monitor.web.texts import Texts
 
@@ -270,6 +271,7 @@ async def target_page(request: Request) -> Response:
             "day_count": len(days.days),
             "phone_zoom": phone_zoom(len(days.days)),
             "announcements": banners,
+            "locations": target_locations(runtime, target.id),
         }
 
     html = page(request, "target.html.j2", runtime.config, build)

@@ -22,6 +22,9 @@ Versions:
 4. what operators write for citizens (`protocols.Bulletins`): `posted_incidents`
    (declared incidents, and the titles of automatic ones), their `incident_updates`,
    and `announcements`.
+5. Locations (`monitor.cluster`): `location_seen` (each location's sign of life and
+   shortest interval), `location_states` (each location's state of each target it
+   probes) and `events.locations` (the locations that saw a change, comma-separated).
 """
 
 from __future__ import annotations
@@ -147,12 +150,39 @@ CREATE TABLE announcements (
     "end" double precision, created double precision NOT NULL);
 """
 
+_LOCATIONS = """
+CREATE TABLE location_seen (
+    location text PRIMARY KEY, seen double precision NOT NULL, shortest double precision NOT NULL,
+    offline boolean NOT NULL);
+CREATE TABLE location_states (
+    target text NOT NULL, location text NOT NULL, since double precision NOT NULL,
+    at double precision NOT NULL, latency double precision, state text NOT NULL,
+    reason text NOT NULL, detail text NOT NULL, PRIMARY KEY (target, location));
+ALTER TABLE events ADD COLUMN locations text NOT NULL DEFAULT '';
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the first schema", _V1),
     Migration(2, "what the outbox said last about each target (outbox_said)", _V2),
     Migration(3, "the audit log (audit)", _V3),
     Migration(4, "incidents, updates and announcements for citizens", _V4),
+    Migration(5, "locations: their signs of life, their states of each target, events' locations", _LOCATIONS),
 )
+
+
+def location_key(conn: psycopg.Connection[tuple[object, ...]], name: str) -> int:
+    """The key of location `name` in `locations`, numbered on first use (under the
+    migration lock: instances of new locations starting together take distinct keys)."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (MIGRATION_LOCK,))
+        conn.execute(
+            "INSERT INTO locations (key, name) SELECT (SELECT COALESCE(MAX(key), 0) + 1 FROM locations), %s "
+            "WHERE NOT EXISTS (SELECT 1 FROM locations WHERE name = %s)",
+            (name, name),
+        )
+        row = conn.execute("SELECT key FROM locations WHERE name = %s", (name,)).fetchone()
+    assert row is not None  # inserted above when missing
+    return int(str(row[0]))
 
 
 def schema_version(conn: psycopg.Connection[tuple[object, ...]]) -> int:

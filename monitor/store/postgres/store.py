@@ -48,6 +48,8 @@ from monitor.store import (
     AuditEntry,
     DayUptime,
     IncidentUpdate,
+    LocationSeen,
+    LocationState,
     Note,
     Period,
     PlannedMaintenance,
@@ -62,10 +64,11 @@ from monitor.store import (
 )
 from monitor.store.backlog import LIMIT
 from monitor.store.postgres import bulletins as b
+from monitor.store.postgres import locations as loc
 from monitor.store.postgres import reads as q
 from monitor.store.postgres.failures import reason
 from monitor.store.postgres.outbox import PostgresOutbox
-from monitor.store.postgres.schema import CONNECT_TIMEOUT, LOOP_TIMEOUT, connect, migrate, session
+from monitor.store.postgres.schema import CONNECT_TIMEOUT, LOCAL, LOOP_TIMEOUT, connect, location_key, migrate, session
 from monitor.store.postgres.url import redacted
 from monitor.store.postgres.writer import Writer, write_event
 
@@ -90,8 +93,10 @@ class PostgresStore:
         flush_interval: float = 1.0,
         batch_size: int = 5000,
         backlog_limit: int = LIMIT,
+        location: str = "local",
     ) -> None:
         self.url = url
+        self.location = location
         self.raw_retention = raw_retention
         self.observe = observe
         self.clock = clock
@@ -103,6 +108,7 @@ class PostgresStore:
     @classmethod
     def for_settings(cls, settings: Settings, **options: Any) -> PostgresStore:
         options.setdefault("raw_retention", settings.raw_retention)
+        options.setdefault("location", settings.location)
         return cls(settings.store, **options)
 
     def where(self) -> str:
@@ -120,7 +126,7 @@ class PostgresStore:
             raise StoreError("the store is already open")
         queued, self._writer = self._writer.queue, self._new_writer()
         self._writer.queue.extend(queued)  # what was queued before (or since a close)
-        self._writer.run_id = await asyncio.to_thread(self._prepare)
+        self._writer.run_id, self._writer.location = await asyncio.to_thread(self._prepare)
         pool: AsyncConnectionPool[Conn] = AsyncConnectionPool(
             session(self.url),
             min_size=1,
@@ -149,20 +155,22 @@ class PostgresStore:
                 raise
         self._writer.start()
 
-    def _prepare(self) -> int | None:
-        """Migrate, and record this run when observing; the run's id."""
+    def _prepare(self) -> tuple[int | None, int]:
+        """Migrate, and record this run when observing: the run's id and the key of
+        this store's location."""
         with connect(self.url, "monitor open") as conn:
             try:
                 migrate(conn)
                 if not self.observe:
-                    return None
+                    return None, LOCAL
+                location = location_key(conn, self.location)
                 now = self.clock()
                 row = conn.execute(
                     "INSERT INTO runs (started, last_seen) VALUES (%s, %s) RETURNING id", (now, now)
                 ).fetchone()
             except psycopg.Error as exc:
                 raise StoreError(f"cannot open {self.where()}: {str(exc).strip()}", reason(exc)) from exc
-            return int(str(row[0])) if row else None
+            return (int(str(row[0])) if row else None), location
 
     async def close(self) -> None:
         if self._writer.alive():
@@ -184,7 +192,7 @@ class PostgresStore:
         (trying first would hold the event loop on every event of an outage)."""
         if self.observe and self._writer.alive() and self._writer.health().ok:
             try:
-                write_event(self._events_connection(), event)
+                write_event(self._events_connection(), event, self._writer.location)
                 return
             except (psycopg.Error, StoreError) as exc:
                 if self._events is not None and (self._events.broken or self._events.closed):
@@ -264,6 +272,15 @@ class PostgresStore:
                 return await fn(conn)
         except psycopg.Error as exc:
             raise StoreError(f"cannot read {self.where()}: {str(exc).strip()}", reason(exc)) from exc
+
+    async def publish_location(self, seen: LocationSeen, states: Sequence[LocationState]) -> None:
+        await self._write(lambda conn: loc.publish(conn, seen, states))
+
+    async def locations_seen(self) -> list[LocationSeen]:
+        return await self._read(loc.seen)
+
+    async def location_states(self) -> list[LocationState]:
+        return await self._read(loc.states)
 
     async def last_events(self) -> dict[str, Event]:
         return await self._read(q.last_events)

@@ -14,7 +14,7 @@ from monitor.store import AuditEntry, Note, Period, PlannedMaintenance, StoredRe
 from monitor.store.rollup import HOUR, Accumulator
 from monitor.store.sqlite.schema import DEGRADED, MAINTENANCE, OK
 
-_EVENT = "t.id, e.at, e.old, e.new, e.reason, e.detail"
+_EVENT = "t.id, e.at, e.old, e.new, e.reason, e.detail, e.locations"
 
 
 def _ids(ids: Collection[str] | None, column: str = "t.id") -> tuple[str, list[Any]]:
@@ -26,8 +26,8 @@ def _ids(ids: Collection[str] | None, column: str = "t.id") -> tuple[str, list[A
 
 
 def _event(row: tuple[Any, ...]) -> Event:
-    tid, at, old, new, reason, detail = row[:6]
-    return Event(tid, at, State(old), State(new), reason, detail)
+    tid, at, old, new, reason, detail, locations = row[:7]
+    return Event(tid, at, State(old), State(new), reason, detail, tuple(locations.split(",")) if locations else ())
 
 
 def target_ids(conn: sqlite3.Connection) -> list[str]:

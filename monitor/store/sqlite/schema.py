@@ -15,6 +15,9 @@ Versions:
 4. what operators write for citizens (`protocols.Bulletins`): `posted_incidents`
    (declared incidents, and the titles of automatic ones), their `incident_updates`,
    and `announcements`.
+5. locations (`monitor.cluster`): `results.location` (the location that probed),
+   `events.locations` (those that saw a change, comma-separated), `location_seen` and
+   `location_states` (what the locations sharing a store tell each other).
 
 Versions after 2 are additive steps in `STEPS` (the version a step brings, its SQL), run
 in order after a new database is created at version 2 or an old one is brought there.
@@ -81,8 +84,19 @@ CREATE TABLE announcements (
     start REAL NOT NULL, "end" REAL, created REAL NOT NULL);
 """
 
+_LOCATIONS = """
+ALTER TABLE results ADD COLUMN location TEXT NOT NULL DEFAULT 'local';
+ALTER TABLE events ADD COLUMN locations TEXT NOT NULL DEFAULT '';
+CREATE TABLE location_seen (
+    location TEXT PRIMARY KEY, seen REAL NOT NULL, shortest REAL NOT NULL, offline INTEGER NOT NULL);
+CREATE TABLE location_states (
+    target TEXT NOT NULL, location TEXT NOT NULL, state TEXT NOT NULL, since REAL NOT NULL,
+    at REAL NOT NULL, reason TEXT NOT NULL, detail TEXT NOT NULL, latency REAL,
+    PRIMARY KEY (target, location)) WITHOUT ROWID;
+"""
+
 # (version, SQL) after version 2, oldest first.
-STEPS: tuple[tuple[int, str], ...] = ((3, _V3), (4, _V4))
+STEPS: tuple[tuple[int, str], ...] = ((3, _V3), (4, _V4), (5, _LOCATIONS))
 SCHEMA_VERSION = STEPS[-1][0]
 
 

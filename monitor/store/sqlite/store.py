@@ -41,6 +41,8 @@ from monitor.store import (
     AuditEntry,
     DayUptime,
     IncidentUpdate,
+    LocationSeen,
+    LocationState,
     Note,
     Period,
     PlannedMaintenance,
@@ -56,6 +58,7 @@ from monitor.store import (
 from monitor.store.backlog import LIMIT
 from monitor.store.sqlite import bulletins as b
 from monitor.store.sqlite import integrity
+from monitor.store.sqlite import locations as loc
 from monitor.store.sqlite import reads as q
 from monitor.store.sqlite.failures import reason
 from monitor.store.sqlite.outbox import SQLiteOutbox
@@ -87,8 +90,10 @@ class SQLiteStore:
         flush_interval: float = 1.0,
         batch_size: int = 5000,
         backlog_limit: int = LIMIT,
+        location: str = "local",
     ) -> None:
         self.path = Path(path)
+        self.location = location
         self.raw_retention = raw_retention
         self.observe = observe
         self.clock = clock
@@ -103,6 +108,7 @@ class SQLiteStore:
     def for_settings(cls, settings: Settings, **options: Any) -> SQLiteStore:
         """The store of a configuration: `data_dir/monitor.db`, its `raw_retention`."""
         options.setdefault("raw_retention", settings.raw_retention)
+        options.setdefault("location", settings.location)
         return cls(database_path(settings), **options)
 
     def outbox(self, clock: Callable[[], float]) -> SQLiteOutbox:
@@ -110,7 +116,9 @@ class SQLiteStore:
         return SQLiteOutbox(self.path, clock=clock)
 
     def _new_writer(self) -> Writer:
-        return Writer(self.path, self.clock, None, *self._writer_options)
+        writer = Writer(self.path, self.clock, None, *self._writer_options)
+        writer.location = self.location
+        return writer
 
     async def open(self) -> None:
         if self._writer.started:  # opened before: a thread starts once, so a new writer
@@ -249,6 +257,15 @@ class SQLiteStore:
             return await asyncio.get_running_loop().run_in_executor(self._reader, snapshot)
         except sqlite3.Error as exc:  # e.g. a damaged file: the store's own error, with the cause
             raise StoreError(f"cannot read {self.path}: {exc}") from exc
+
+    async def publish_location(self, seen: LocationSeen, states: Sequence[LocationState]) -> None:
+        await self._write(lambda conn: loc.publish(conn, seen, states))
+
+    async def locations_seen(self) -> list[LocationSeen]:
+        return await self._read(loc.seen)
+
+    async def location_states(self) -> list[LocationState]:
+        return await self._read(loc.states)
 
     async def last_events(self) -> dict[str, Event]:
         return await self._read(q.last_events)
