@@ -23,7 +23,19 @@ from datetime import tzinfo
 from pathlib import Path
 
 from monitor.result import Event, Result, State
-from monitor.store import DayUptime, Note, Period, PlannedMaintenance, Rollup, Store, StoredResult, StoreHealth, Uptime
+from monitor.store import (
+    Ack,
+    DayUptime,
+    Mute,
+    Note,
+    Period,
+    PlannedMaintenance,
+    Rollup,
+    Store,
+    StoredResult,
+    StoreHealth,
+    Uptime,
+)
 from monitor.store.sqlite.outbox import SQLiteOutbox
 
 
@@ -42,6 +54,9 @@ class MemoryStore:
     latest: dict[str, Result] = field(default_factory=dict)
     notes_: list[Note] = field(default_factory=list)
     planned: list[PlannedMaintenance] = field(default_factory=list)
+    acks_: dict[tuple[str, float], Ack] = field(default_factory=dict)
+    mutes_: dict[str, Mute] = field(default_factory=dict)
+    offsets: dict[str, int] = field(default_factory=dict)
     raw_retention: float = 48 * 3600.0
     outbox_path: Path | str = ":memory:"
     fail: Exception | None = None
@@ -107,6 +122,27 @@ class MemoryStore:
         window = PlannedMaintenance(len(self.planned) + 1, start, end, tuple(targets), tuple(groups), reason)
         self.planned.append(window)
         return window
+
+    async def add_ack(self, ack: Ack) -> None:
+        self.acks_[(ack.target, ack.since)] = ack
+
+    async def acks(self, since: float) -> list[Ack]:
+        return sorted((a for a in self.acks_.values() if a.since >= since), key=lambda a: (a.since, a.target))
+
+    async def set_mute(self, mute: Mute) -> None:
+        self.mutes_[mute.target] = mute
+
+    async def remove_mute(self, target_id: str) -> Mute | None:
+        return self.mutes_.pop(target_id, None)
+
+    async def mutes(self) -> list[Mute]:
+        return [self.mutes_[t] for t in sorted(self.mutes_)]
+
+    async def bot_offset(self, bot: str) -> int | None:
+        return self.offsets.get(bot)
+
+    async def set_bot_offset(self, bot: str, offset: int) -> None:
+        self.offsets[bot] = offset
 
     async def remove_maintenance(self, window_id: int) -> bool:
         before = len(self.planned)

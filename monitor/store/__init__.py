@@ -14,7 +14,7 @@ The records and protocols are re-exported here; `open_store` lives in
 `monitor.store.registry` (importing a backend is not needed to read a record).
 """
 
-from monitor.store.protocols import Annotations, HistoryReader, HistoryWriter, Outbox, Store
+from monitor.store.protocols import Annotations, HistoryReader, HistoryWriter, OnCallRecords, Outbox, Store
 from monitor.store.records import (
     DELIVERED,
     EPHEMERAL,
@@ -23,8 +23,10 @@ from monitor.store.records import (
     LATENCY_BUCKETS,
     PENDING,
     RESUME_KINDS,
+    Ack,
     DayUptime,
     Entry,
+    Mute,
     Note,
     Period,
     PlannedMaintenance,
@@ -44,12 +46,15 @@ __all__ = [
     "LATENCY_BUCKETS",
     "PENDING",
     "RESUME_KINDS",
+    "Ack",
     "Annotations",
     "DayUptime",
     "Entry",
     "HistoryReader",
     "HistoryWriter",
+    "Mute",
     "Note",
+    "OnCallRecords",
     "Outbox",
     "Period",
     "PlannedMaintenance",

@@ -5,6 +5,8 @@
 - `HistoryReader`: the web app's, the report's and the metrics' reads. They are async and
   never scan raw results for long windows (rollups and events answer those).
 - `Annotations`: what people add at runtime: incident notes, planned maintenance.
+- `OnCallRecords`: what on-call staff set at runtime (acknowledgements, mutes) and the
+  chat bot's place in its update stream.
 - `Outbox`: the durable alert queue the dispatcher drains (`monitor.alerting.service`).
 
 A backend implements `Store` and registers itself in `monitor.store.registry`; every
@@ -21,8 +23,10 @@ from typing import TYPE_CHECKING, Protocol
 
 from monitor.result import Event, Result, State
 from monitor.store.records import (
+    Ack,
     DayUptime,
     Entry,
+    Mute,
     Note,
     Period,
     PlannedMaintenance,
@@ -173,6 +177,37 @@ class Annotations(Protocol):
         ...
 
 
+class OnCallRecords(Protocol):
+    """Acknowledgements, mutes and the chat bot's update offset (`monitor.alerting.oncall`,
+    `monitor.notifiers.telegrambot`). Every write commits before it returns: an
+    acknowledgement or a mute survives a restart."""
+
+    async def add_ack(self, ack: Ack) -> None:
+        """Keep an acknowledgement; a second one of the same incident (target, since)
+        replaces the first."""
+
+    async def acks(self, since: float) -> list[Ack]:
+        """Acknowledgements of incidents that began at or after `since`, oldest first."""
+        ...
+
+    async def set_mute(self, mute: Mute) -> None:
+        """Mute a target (replacing its mute, if any)."""
+
+    async def remove_mute(self, target_id: str) -> Mute | None:
+        """End a target's mute; the mute that was removed, None if there was none."""
+        ...
+
+    async def mutes(self) -> list[Mute]:
+        """Every mute kept, expired ones too until removed, by target."""
+        ...
+
+    async def bot_offset(self, bot: str) -> int | None:
+        """The next update id to ask a chat bot for (`getUpdates`' offset), None at first."""
+        ...
+
+    async def set_bot_offset(self, bot: str, offset: int) -> None: ...
+
+
 class Outbox(Protocol):
     """The durable alert queue: an alert is written here before anyone sends it, once
     per (alert id, notifier) ever, and leaves a notifier's queue in the order it came.
@@ -235,8 +270,9 @@ class Outbox(Protocol):
         """Forget delivered and failed entries and dedup memory past their keep times."""
 
 
-class Store(HistoryWriter, HistoryReader, Annotations, Protocol):
-    """A whole backend: the history, the annotations and the outbox on one database."""
+class Store(HistoryWriter, HistoryReader, Annotations, OnCallRecords, Protocol):
+    """A whole backend: the history, the annotations, the on-call records and the outbox
+    on one database."""
 
     async def open(self) -> None:
         """Create or migrate the schema and start the writer."""

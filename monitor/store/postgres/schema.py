@@ -18,6 +18,8 @@ Versions:
 2. `outbox_said`: each target's newest alert of each of `RESUME_KINDS` per notifier,
    never pruned, what the alert policy resumes from after a restart; filled from the
    outbox rows a version 1 database still holds.
+3. on-call: `acks` (one per incident: target and its start), `mutes` (one per target)
+   and `bot_offsets` (each chat bot's next update id).
 """
 
 from __future__ import annotations
@@ -120,9 +122,20 @@ INSERT INTO outbox_said
     ORDER BY target, notifier, kind, seq DESC;
 """
 
+_V3 = """
+CREATE TABLE acks (
+    target text NOT NULL, since double precision NOT NULL, at double precision NOT NULL,
+    who text NOT NULL, note text NOT NULL, silences text NOT NULL, PRIMARY KEY (target, since));
+CREATE TABLE mutes (
+    target text PRIMARY KEY, start double precision NOT NULL, until double precision NOT NULL,
+    who text NOT NULL, silences text NOT NULL);
+CREATE TABLE bot_offsets (bot text PRIMARY KEY, next bigint NOT NULL);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the first schema", _V1),
     Migration(2, "what the outbox said last about each target (outbox_said)", _V2),
+    Migration(3, "on-call: acknowledgements, mutes, chat bot offsets", _V3),
 )
 
 

@@ -11,6 +11,8 @@ Versions:
    monitor's `runs` (what time was monitored), `latest` result per target, admin
    `notes` and planned `maintenance`. Rollups and one run covering the old history are
    rebuilt from version 1's rows.
+3. on-call: `acks` (one per incident: target and its start), `mutes` (one per target)
+   and `bot_offsets` (each chat bot's next update id).
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from pathlib import Path
 from monitor.errors import StoreError
 from monitor.store.rollup import HOUR, Accumulator
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Result flags, packed into one integer column. Raw durations are whole microseconds and
 # a result is keyed by (target, start time): no rowid, no second index.
@@ -56,6 +58,17 @@ CREATE TABLE maintenance (
 """
 
 
+_V3 = """
+CREATE TABLE acks (
+    target TEXT NOT NULL, since REAL NOT NULL, at REAL NOT NULL, who TEXT NOT NULL,
+    note TEXT NOT NULL, silences TEXT NOT NULL, PRIMARY KEY (target, since));
+CREATE TABLE mutes (
+    target TEXT PRIMARY KEY, start REAL NOT NULL, until REAL NOT NULL, who TEXT NOT NULL,
+    silences TEXT NOT NULL);
+CREATE TABLE bot_offsets (bot TEXT PRIMARY KEY, next INTEGER NOT NULL);
+"""
+
+
 def connect(path: Path, timeout: float = 30.0) -> sqlite3.Connection:
     """A connection to the database file, for the store's threads and the outbox alike:
     autocommit mode (transactions are explicit), WAL journal, waiting up to `timeout`
@@ -84,14 +97,22 @@ def migrate(conn: sqlite3.Connection) -> int:
     found = _check(schema_version(conn))
     if found == SCHEMA_VERSION:
         return found
-    steps: dict[int, Callable[[sqlite3.Connection], None]] = {0: _create, 1: _from_v1}
+    # Each step brings the database to the version after it (0 and 1 straight to 2).
+    steps: dict[int, tuple[Callable[[sqlite3.Connection], None], int]] = {
+        0: (_create, 2),
+        1: (_from_v1, 2),
+        2: (_oncall, 3),
+    }
     try:
         conn.execute("BEGIN IMMEDIATE")
         # Again under the write lock: another process (`monitor run` and `monitor report`
         # started together) may have migrated since, and a step must never run twice.
         found = _check(schema_version(conn))
         if found < SCHEMA_VERSION:
-            steps[found](conn)
+            version = found
+            while version < SCHEMA_VERSION:
+                step, version = steps[version]
+                step(conn)
             conn.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
@@ -135,6 +156,13 @@ def _check(found: int) -> int:
 
 def _create(conn: sqlite3.Connection) -> None:
     for statement in _V2.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def _oncall(conn: sqlite3.Connection) -> None:
+    """Version 2 -> 3: the on-call tables."""
+    for statement in _V3.split(";"):
         if statement.strip():
             conn.execute(statement)
 

@@ -37,7 +37,9 @@ from monitor.errors import StoreError
 from monitor.log import kv
 from monitor.result import Event, Result, State
 from monitor.store import (
+    Ack,
     DayUptime,
+    Mute,
     Note,
     Period,
     PlannedMaintenance,
@@ -49,7 +51,7 @@ from monitor.store import (
     timeline,
 )
 from monitor.store.backlog import LIMIT
-from monitor.store.sqlite import integrity
+from monitor.store.sqlite import integrity, oncall
 from monitor.store.sqlite import reads as q
 from monitor.store.sqlite.failures import reason
 from monitor.store.sqlite.outbox import SQLiteOutbox
@@ -202,6 +204,29 @@ class SQLiteStore:
 
     async def remove_maintenance(self, window_id: int) -> bool:
         return await self._write(lambda conn: q.remove_maintenance(conn, window_id))
+
+    # -- on-call (`OnCallRecords`) ----------------------------------------------------
+
+    async def add_ack(self, ack: Ack) -> None:
+        await self._write(lambda conn: oncall.add_ack(conn, ack))
+
+    async def acks(self, since: float) -> list[Ack]:
+        return await self._read(lambda conn: oncall.acks(conn, since))
+
+    async def set_mute(self, mute: Mute) -> None:
+        await self._write(lambda conn: oncall.set_mute(conn, mute))
+
+    async def remove_mute(self, target_id: str) -> Mute | None:
+        return await self._write(lambda conn: oncall.remove_mute(conn, target_id))
+
+    async def mutes(self) -> list[Mute]:
+        return await self._read(oncall.mutes)
+
+    async def bot_offset(self, bot: str) -> int | None:
+        return await self._read(lambda conn: oncall.bot_offset(conn, bot))
+
+    async def set_bot_offset(self, bot: str, offset: int) -> None:
+        await self._write(lambda conn: oncall.set_bot_offset(conn, bot, offset))
 
     # -- reads ----------------------------------------------------------------------
 
