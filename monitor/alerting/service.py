@@ -105,6 +105,9 @@ class Alerting:
             on_outcome=self._outcome,
         )
         self._pruned = 0.0
+        # A muted target's alerts are dropped before the outbox (`monitor.alerting.mute`);
+        # the on-call desk sets this.
+        self.muted: Callable[[str], bool] = lambda _: False
         self._publish_queue()
 
     def _notifiers(self, config: Config) -> dict[str, Notifier]:
@@ -192,6 +195,9 @@ class Alerting:
         """Queue each alert durably; return the notifiers each was new to."""
         queued: list[str] = []
         for item in outgoing:
+            if self.muted(item.alert.target):
+                log.info("alert muted", extra=kv(alert=item.alert.id, kind=item.alert.kind, target=item.alert.target))
+                continue
             added = self.outbox.enqueue(item.alert, item.notifiers)
             if added:
                 log.info(

@@ -23,6 +23,8 @@ Routes:
 - `GET /admin/api/alerts`: the alerting part as JSON (`monitor.web.alertview`).
 - `GET|POST /admin/api/maintenance`, `DELETE /admin/api/maintenance/{id}`: maintenance
   windows planned at runtime (`{"start", "end", "targets"|"groups", "reason"}`).
+- on call (`monitor.web.adminoncall`): `POST /admin/api/targets/{id}/ack`,
+  `POST|DELETE /admin/api/targets/{id}/mute`, `GET /admin/api/oncall`.
 - `POST /admin/api/targets/{id}/notes`: a note (`{"text", "at"?}`) on the target's
   incident at that time; notes are public (they show under the incident).
 """
@@ -47,7 +49,7 @@ from monitor.config import Config, Target
 from monitor.preflight.inside import admin_section
 from monitor.state import Status
 from monitor.store import PlannedMaintenance
-from monitor.web import alertview, viewmodels
+from monitor.web import adminoncall, alertview, viewmodels
 from monitor.web.api import parse_time
 from monitor.web.bodies import read_body, too_large
 from monitor.web.masking import origin, scrub, target_secrets
@@ -68,6 +70,7 @@ def routes() -> list[BaseRoute]:
         Route("/admin/api/maintenance", guarded(add_maintenance), methods=["POST"]),
         Route("/admin/api/maintenance/{id:int}", guarded(remove_maintenance), methods=["DELETE"]),
         Route("/admin/api/targets/{id}/notes", guarded(add_note), methods=["POST"]),
+        *adminoncall.routes(guarded),
     ]
 
 
@@ -129,6 +132,7 @@ async def admin_page(request: Request) -> Response:
         "planned": planned,
         "names": names,
         "alerts": alerts,
+        "oncall": adminoncall.overview(runtime, now),
     }
     context["preflight"] = await admin_section(request.app.state, runtime, now, language(request, config))
     response = page(request, "admin.html.j2", config, lambda t: context)

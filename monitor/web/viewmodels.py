@@ -82,6 +82,7 @@ class PublicIncident:
     end: float | None
     notes: tuple[Note, ...] = ()
     maintenance: tuple[tuple[float, float | None], ...] = ()
+    handled: bool = False  # open, and acknowledged: "being handled" (never by whom)
 
     def duration(self, now: float) -> float:
         return (self.end if self.end is not None else now) - self.start
@@ -304,7 +305,8 @@ def with_live_states(snap: Snapshot, runtime: Runtime) -> Snapshot:
         return snap if live == snap.uplink else replace(snap, uplink=live)
     version = runtime.states.version
     rows = tuple(replace(row, status=public_status(runtime.states, row.status.target)) for row in snap.rows)
-    return replace(snap, rows=rows, states_version=version, uplink=live)
+    incidents = tuple(_handled(runtime, snap.incidents))
+    return replace(snap, rows=rows, incidents=incidents, states_version=version, uplink=live)
 
 
 def clock(state: Any) -> float:
@@ -339,7 +341,14 @@ async def public_incidents(
         target = public_target(config, period.target)
         if target is not None:
             incidents.append(_incident(target, period, notes))
-    return incidents
+    return _handled(runtime, incidents)
+
+
+def _handled(runtime: Runtime, incidents: Sequence[PublicIncident]) -> list[PublicIncident]:
+    """Open incidents someone acknowledged marked as being handled (read live from the
+    on-call desk, `monitor.alerting.oncall`, when the runtime has one)."""
+    desk = getattr(runtime, "oncall", None)
+    return [replace(i, handled=i.end is None and desk is not None and desk.handled(i.target.id)) for i in incidents]
 
 
 def _incident(target: PublicTarget, period: Period, notes: list[Note]) -> PublicIncident:
