@@ -3,7 +3,7 @@ the store answers (the web pages, the metrics) rather than what it computes.
 
 Writes are kept as written: `add_result` lands in `raw` (and `last_results`),
 `add_event` in `changes` (and `last_events`), notes and planned windows in `notes_` and
-`planned`. Every computed read answers with the records a test put in: `uptimes` (per
+`planned`, audit entries in `audit`. Every computed read answers with the records a test put in: `uptimes` (per
 target, any window) or `ratios` (per target and window length), `days`, `hourly`
 (`rollups` and `series`), `stats` (`probe_stats`) and `periods_` (`periods` and, the DOWN
 ones, `incidents`). Set `fail` to make every read raise it; `calls` names the reads made.
@@ -25,6 +25,7 @@ from pathlib import Path
 from monitor.result import Event, Result, State
 from monitor.store import (
     Ack,
+    AuditEntry,
     DayUptime,
     Mute,
     Note,
@@ -57,6 +58,7 @@ class MemoryStore:
     acks_: dict[tuple[str, float], Ack] = field(default_factory=dict)
     mutes_: dict[str, Mute] = field(default_factory=dict)
     offsets: dict[str, int] = field(default_factory=dict)
+    audit: list[AuditEntry] = field(default_factory=list)  # oldest first
     raw_retention: float = 48 * 3600.0
     outbox_path: Path | str = ":memory:"
     fail: Exception | None = None
@@ -110,6 +112,13 @@ class MemoryStore:
         note = Note(len(self.notes_) + 1, target_id, at, text, author)
         self.notes_.append(note)
         return note
+
+    async def record_audit(self, entry: AuditEntry) -> None:
+        self.audit.append(entry)
+
+    async def audit_entries(self, limit: int = 200) -> list[AuditEntry]:
+        self._read("audit_entries")
+        return self.audit[::-1][:limit]
 
     async def add_maintenance(
         self,

@@ -11,8 +11,9 @@ same way from the chat (`monitor.notifiers.telegrambot`) and from the admin API
 - `overview(now)`: what `/status` and the admin view show: the targets not UP with
   their acknowledgement and mute, and every duty roster now and next.
 
-Each action is logged with who took it and where (`via`: `telegram` or `api`), and
-may create or expire Alertmanager silences (`monitor.alerting.silences`). `tick()`
+Each action is logged with who took it and where (`via`: `telegram` or `api`), goes to
+the audit log (`incident.ack`, `mute.add`, `mute.remove`, `maintenance.add`, the
+detail saying where from), and may create or expire Alertmanager silences (`monitor.alerting.silences`). `tick()`
 (with the alert policy's) ends expired mutes and forgets acknowledgements whose outage
 is over, expiring their silences. Failures of a refused action are `OnCallError`.
 """
@@ -37,7 +38,7 @@ from monitor.errors import OnCallError, StoreError
 from monitor.log import kv
 from monitor.result import State
 from monitor.state import StateMachine
-from monitor.store import Ack, Annotations, Mute, OnCallRecords, PlannedMaintenance
+from monitor.store import Ack, Annotations, Audit, AuditEntry, Mute, OnCallRecords, PlannedMaintenance
 
 if TYPE_CHECKING:
     from monitor.alerting.service import Alerting
@@ -45,7 +46,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("monitor.oncall")
 
 
-class Records(OnCallRecords, Annotations, Protocol):
+class Records(OnCallRecords, Annotations, Audit, Protocol):
     """What the desk needs of the store."""
 
 
@@ -136,6 +137,7 @@ class OnCall:
         await self.store.add_ack(ack)
         self._take(ack)
         log.info("acknowledged", extra=kv(target=target_id, who=who, via=via, since=round(since)))
+        await self._audit(who, "incident.ack", target_id, via, note)
         return ack
 
     async def mute(self, target_id: str, seconds: float, who: str, via: str = "api") -> Mute:
@@ -150,6 +152,7 @@ class OnCall:
         if old is not None:
             await self.silences.expire(old.silences)
         log.info("muted", extra=kv(target=target_id, who=who, via=via, seconds=round(seconds)))
+        await self._audit(who, "mute.add", target_id, via, f"for {format_duration(seconds)}")
         return mute
 
     async def unmute(self, target_id: str, who: str, via: str = "api") -> Mute:
@@ -160,6 +163,7 @@ class OnCall:
             raise OnCallError("not_muted", f"{target_id!r} is not muted")
         await self.silences.expire(mute.silences)
         log.info("unmuted", extra=kv(target=target_id, who=who, via=via))
+        await self._audit(who, "mute.remove", target_id, via)
         return mute
 
     async def maintenance(
@@ -169,7 +173,18 @@ class OnCall:
         now = self.clock()
         window = await self.store.add_maintenance(now, now + seconds, [target_id], [], reason)
         log.info("maintenance planned", extra=kv(target=target_id, who=who, via=via, seconds=round(seconds)))
+        await self._audit(
+            who, "maintenance.add", str(window.id), via, f"{target_id} for {format_duration(seconds)}: {reason}"
+        )
         return window
+
+    async def _audit(self, who: str, action: str, subject: str, via: str, detail: str = "") -> None:
+        """The audit log's entry; the action stands even when it cannot be written."""
+        text = f"via {via}" + (f": {detail}" if detail else "")
+        try:
+            await self.store.record_audit(AuditEntry(self.clock(), who, action, subject, text))
+        except StoreError as exc:
+            log.error("audit entry not written", extra=kv(action=action, subject=subject, error=str(exc)))
 
     def ack_of(self, target_id: str) -> Ack | None:
         """The acknowledgement of the target's open outage, if someone took it."""

@@ -3,7 +3,7 @@
 - `records`: the frozen records every backend answers with, and availability's one
   definition;
 - `protocols`: what each consumer needs (`HistoryWriter`, `HistoryReader`,
-  `Annotations`, `Outbox`) and `Store`, all of them;
+  `Annotations`, `Audit`, `Outbox`) and `Store`, all of them;
 - `rollup`, `timeline`: the backend-independent maths (hourly accumulators; state
   periods and time-based availability from events and runs);
 - `backlog`: what a backend's writer keeps in memory while its writes fail;
@@ -14,7 +14,7 @@ The records and protocols are re-exported here; `open_store` lives in
 `monitor.store.registry` (importing a backend is not needed to read a record).
 """
 
-from monitor.store.protocols import Annotations, HistoryReader, HistoryWriter, OnCallRecords, Outbox, Store
+from monitor.store.protocols import Annotations, Audit, HistoryReader, HistoryWriter, OnCallRecords, Outbox, Store
 from monitor.store.records import (
     DELIVERED,
     EPHEMERAL,
@@ -24,6 +24,7 @@ from monitor.store.records import (
     PENDING,
     RESUME_KINDS,
     Ack,
+    AuditEntry,
     DayUptime,
     Entry,
     Mute,
@@ -48,6 +49,8 @@ __all__ = [
     "RESUME_KINDS",
     "Ack",
     "Annotations",
+    "Audit",
+    "AuditEntry",
     "DayUptime",
     "Entry",
     "HistoryReader",

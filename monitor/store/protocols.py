@@ -7,6 +7,7 @@
 - `Annotations`: what people add at runtime: incident notes, planned maintenance.
 - `OnCallRecords`: what on-call staff set at runtime (acknowledgements, mutes) and the
   chat bot's place in its update stream.
+- `Audit`: who changed what, when (append-only; the admin view and `/admin/api/audit`).
 - `Outbox`: the durable alert queue the dispatcher drains (`monitor.alerting.service`).
 
 A backend implements `Store` and registers itself in `monitor.store.registry`; every
@@ -24,6 +25,7 @@ from typing import TYPE_CHECKING, Protocol
 from monitor.result import Event, Result, State
 from monitor.store.records import (
     Ack,
+    AuditEntry,
     DayUptime,
     Entry,
     Mute,
@@ -208,6 +210,18 @@ class OnCallRecords(Protocol):
     async def set_bot_offset(self, bot: str, offset: int) -> None: ...
 
 
+class Audit(Protocol):
+    """The audit log: every change people make, kept with the history (pruned with
+    nothing: it is small and it is the record)."""
+
+    async def record_audit(self, entry: AuditEntry) -> None:
+        """Append one entry."""
+
+    async def audit_entries(self, limit: int = 200) -> list[AuditEntry]:
+        """The newest `limit` entries, newest first."""
+        ...
+
+
 class Outbox(Protocol):
     """The durable alert queue: an alert is written here before anyone sends it, once
     per (alert id, notifier) ever, and leaves a notifier's queue in the order it came.
@@ -270,9 +284,9 @@ class Outbox(Protocol):
         """Forget delivered and failed entries and dedup memory past their keep times."""
 
 
-class Store(HistoryWriter, HistoryReader, Annotations, OnCallRecords, Protocol):
-    """A whole backend: the history, the annotations, the on-call records and the outbox
-    on one database."""
+class Store(HistoryWriter, HistoryReader, Annotations, OnCallRecords, Audit, Protocol):
+    """A whole backend: the history, the annotations, the on-call records, the audit log
+    and the outbox on one database."""
 
     async def open(self) -> None:
         """Create or migrate the schema and start the writer."""

@@ -6,8 +6,9 @@
   `DELETE /admin/api/targets/{id}/mute`: end the mute (204; 404 when not muted);
 - `GET /admin/api/oncall`: acknowledgements, mutes and every roster now and next.
 
-They call the on-call desk (`monitor.alerting.oncall.OnCall`) exactly as the chat does;
-the caller is named `token` (the bearer token acts as the admin).
+They call the on-call desk (`monitor.alerting.oncall.OnCall`) exactly as the chat does,
+which writes the audit log; the caller is whoever the guard let in (`request.state.who`),
+`token` for the bearer token.
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from monitor.web.bodies import read_body, too_large
 from monitor.web.templating import isotime
 
 Handler = Callable[[Request], Awaitable[Response]]
-WHO = "token"
 MAX_BODY = 16 * 1024
 STATUS = {"no_target": 404, "no_incident": 409, "bad_duration": 400, "not_muted": 404}
 
@@ -66,6 +66,10 @@ async def _body(request: Request) -> dict[str, Any] | Response:
     return body if isinstance(body, dict) else JSONResponse({"error": "body must be a JSON object"}, 400)
 
 
+def _who(request: Request) -> str:
+    return str(getattr(request.state, "who", "token"))
+
+
 def _refused(exc: OnCallError) -> Response:
     return JSONResponse({"error": str(exc), "code": exc.code}, STATUS.get(exc.code, 400))
 
@@ -84,7 +88,7 @@ async def acknowledge(request: Request) -> Response:
     if not isinstance(note, str):
         return JSONResponse({"error": "note must be a string"}, 400)
     try:
-        ack = await desk.acknowledge(request.path_params["id"], WHO, note.strip())
+        ack = await desk.acknowledge(request.path_params["id"], _who(request), note.strip())
     except OnCallError as exc:
         return _refused(exc)
     return JSONResponse(ack_json(ack))
@@ -100,7 +104,7 @@ async def mute(request: Request) -> Response:
     if not isinstance(length, str):
         return JSONResponse({"error": 'for is required: a duration such as "1h"'}, 400)
     try:
-        found = await desk.mute(request.path_params["id"], mute_seconds(length), WHO)
+        found = await desk.mute(request.path_params["id"], mute_seconds(length), _who(request))
     except OnCallError as exc:
         return _refused(exc)
     return JSONResponse(mute_json(found))
@@ -111,7 +115,7 @@ async def unmute(request: Request) -> Response:
     if desk is None:
         return _no_desk()
     try:
-        await desk.unmute(request.path_params["id"], WHO)
+        await desk.unmute(request.path_params["id"], _who(request))
     except OnCallError as exc:
         return _refused(exc)
     return Response(status_code=204)

@@ -252,6 +252,13 @@ async def test_commands_act_and_answer_in_the_persons_language(fake: FakeBotApi,
     (window,) = await bot.store.planned_maintenance(AT)
     assert (window.targets, window.reason, window.end) == (("web",), "ganti UPS", AT + 3600.0)
     assert (await bot.store.acks(AT))[0].note == "sudah di jalan"
+    audit = [(e.who, e.action, e.subject) for e in reversed(await bot.store.audit_entries())]
+    assert audit == [
+        ("Budi Santoso", "incident.ack", "web"),
+        ("Budi Santoso", "mute.add", "web"),
+        ("Budi Santoso", "mute.remove", "web"),
+        ("Budi Santoso", "maintenance.add", str(window.id)),
+    ]
 
 
 async def test_polling_failures_back_off_are_logged_and_never_raise(

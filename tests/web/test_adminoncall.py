@@ -98,6 +98,13 @@ async def test_a_button_on_the_alert_acknowledges_and_the_pages_show_it(
     assert "Sedang ditangani" in public and "Budi" not in public
     view = (await client.get("/admin/api/oncall", headers=BEARER)).json()
     assert [(a["target"], a["who"]) for a in view["acks"]] == [("backup", "Budi")]
+    (entry,) = (await client.get("/admin/api/audit", headers=BEARER)).json()["audit"]
+    assert (entry["who"], entry["action"], entry["subject"], entry["detail"]) == (
+        "Budi",
+        "incident.ack",
+        "backup",
+        "via telegram",
+    )
 
 
 async def test_the_admin_api_acknowledges_mutes_and_unmutes_on_the_same_desk(
@@ -122,3 +129,9 @@ async def test_the_admin_api_acknowledges_mutes_and_unmutes_on_the_same_desk(
     assert (await client.delete(f"{url}/mute", headers=BEARER)).status_code == 204
     assert (await client.delete(f"{url}/mute", headers=BEARER)).status_code == 404
     assert await monitor.store.mutes() == []
+    audit = (await client.get("/admin/api/audit", headers=BEARER)).json()["audit"]
+    assert [(e["who"], e["action"], e["subject"], e["detail"]) for e in audit] == [
+        ("token", "mute.remove", "backup", "via api"),
+        ("token", "mute.add", "backup", "via api: for 2h"),
+        ("token", "incident.ack", "backup", "via api: dicek dari rumah"),
+    ]

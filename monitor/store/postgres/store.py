@@ -45,6 +45,7 @@ from monitor.log import kv
 from monitor.result import Event, Result, State
 from monitor.store import (
     Ack,
+    AuditEntry,
     DayUptime,
     Mute,
     Note,
@@ -252,6 +253,9 @@ class PostgresStore:
     async def set_bot_offset(self, bot: str, offset: int) -> None:
         await self._write(lambda conn: oncall.set_bot_offset(conn, bot, offset))
 
+    async def record_audit(self, entry: AuditEntry) -> None:
+        await self._write(lambda conn: q.record_audit(conn, entry))
+
     # -- reads ----------------------------------------------------------------------
 
     async def _read(self, fn: Callable[[Conn], Awaitable[T]]) -> T:
@@ -277,6 +281,9 @@ class PostgresStore:
 
     async def planned_maintenance(self, since: float) -> list[PlannedMaintenance]:
         return await self._read(lambda conn: q.planned_maintenance(conn, since))
+
+    async def audit_entries(self, limit: int = 200) -> list[AuditEntry]:
+        return await self._read(lambda conn: q.audit_entries(conn, limit))
 
     async def events(
         self, target_ids: Collection[str] | None, start: float, end: float, limit: int | None = None

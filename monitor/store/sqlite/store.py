@@ -38,6 +38,7 @@ from monitor.log import kv
 from monitor.result import Event, Result, State
 from monitor.store import (
     Ack,
+    AuditEntry,
     DayUptime,
     Mute,
     Note,
@@ -228,6 +229,9 @@ class SQLiteStore:
     async def set_bot_offset(self, bot: str, offset: int) -> None:
         await self._write(lambda conn: oncall.set_bot_offset(conn, bot, offset))
 
+    async def record_audit(self, entry: AuditEntry) -> None:
+        await self._write(lambda conn: q.record_audit(conn, entry))
+
     # -- reads ----------------------------------------------------------------------
 
     async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -261,6 +265,9 @@ class SQLiteStore:
 
     async def planned_maintenance(self, since: float) -> list[PlannedMaintenance]:
         return await self._read(lambda conn: q.planned_maintenance(conn, since))
+
+    async def audit_entries(self, limit: int = 200) -> list[AuditEntry]:
+        return await self._read(lambda conn: q.audit_entries(conn, limit))
 
     async def events(
         self, target_ids: Collection[str] | None, start: float, end: float, limit: int | None = None
