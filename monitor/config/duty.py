@@ -50,17 +50,24 @@ def read_rosters(root: Table) -> dict[str, Roster]:
     return rosters
 
 
-def read_shifts(root: Table, zone: ZoneInfo) -> tuple[Shift, ...]:
+def read_shifts(
+    root: Table, zone: ZoneInfo, rosters: Mapping[str, Roster], notifiers: Mapping[str, NotifierConfig]
+) -> tuple[Shift, ...]:
+    """Every `[[duty]]` entry; its `who` must be a notifier, its roster have its table."""
     shifts = []
     for t in root.array("duty"):
-        shift = _read_shift(t, zone)
+        roster, who = t.require_text("roster"), t.require_text("who")
+        if who and who not in notifiers:
+            t.problem("who", f"no notifier named {who!r}")
+        if roster and roster not in rosters:
+            t.problem("roster", f"no [rosters.{roster}] table (it names the fallback)")
+        shift = _read_shift(t, zone, roster, who)
         if shift is not None:
             shifts.append(shift)
     return tuple(shifts)
 
 
-def _read_shift(t: Table, zone: ZoneInfo) -> Shift | None:
-    roster, who = t.require_text("roster"), t.require_text("who")
+def _read_shift(t: Table, zone: ZoneInfo, roster: str, who: str) -> Shift | None:
     start, end = t.time("start", zone), t.time("end", zone)
     patterns = t.text_list("weekly")
     t.finish()
@@ -106,22 +113,11 @@ def _weekly(t: Table, index: int, text: str) -> list[tuple[int, int]]:
     return [(day * 1440 + begin, day * 1440 + finish) for day in days]
 
 
-def check_rosters(
-    problems: Problems,
-    rosters: Mapping[str, Roster],
-    shifts: tuple[Shift, ...],
-    notifiers: Mapping[str, NotifierConfig],
-) -> None:
-    """Every roster's fallback and every shift's `who` a notifier; every shift's roster
-    has its table."""
+def check_rosters(problems: Problems, rosters: Mapping[str, Roster], notifiers: Mapping[str, NotifierConfig]) -> None:
+    """Every roster's fallback a notifier."""
     for name, roster in rosters.items():
         if roster.fallback and roster.fallback not in notifiers:
             problems.add(f"rosters.{name}.fallback", f"no notifier named {roster.fallback!r}")
-    for i, shift in enumerate(shifts):
-        if shift.who and shift.who not in notifiers:
-            problems.add(f"duty[{i}].who", f"no notifier named {shift.who!r}")
-        if shift.roster and shift.roster not in rosters:
-            problems.add(f"duty[{i}].roster", f"no [rosters.{shift.roster}] table (it names the fallback)")
 
 
 def gaps(rosters: Mapping[str, Roster], shifts: tuple[Shift, ...], zone: ZoneInfo) -> list[tuple[str, str]]:

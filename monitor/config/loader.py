@@ -173,10 +173,11 @@ def _read(path: Path, root: Table) -> Config:
         root.problem("targets", "no targets are configured (add a [targets.ID] table)")
     watches = tuple(_read_watch(t, zone) for t in root.array("watch"))
     maintenance = tuple(_read_maintenance(t, zone) for t in root.array("maintenance"))
-    rosters, duty = read_rosters(root), read_shifts(root, zone)
+    rosters = read_rosters(root)
+    duty = read_shifts(root, zone, rosters, notifiers)
     root.finish()
     _check_references(root, targets, notifiers, maintenance, rosters)
-    check_rosters(root.problems, rosters, duty, notifiers)
+    check_rosters(root.problems, rosters, notifiers)
     return Config(
         path=path,
         settings=settings,
