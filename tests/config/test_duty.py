@@ -61,7 +61,10 @@ def test_a_gap_in_a_roster_is_a_warning_validate_prints_and_still_exits_0(tmp_pa
         check=False,
     )
     assert done.returncode == 0, done.stderr
-    line = "rosters.piket-lebaran: nobody is on duty from 2027-03-09 08:00 to 2027-03-09 20:00: alerts then go to the fallback 'kantor'"
+    line = (
+        "rosters.piket-lebaran: nobody is on duty from 2027-03-09 08:00 to 2027-03-09 20:00: "
+        "alerts then go to the fallback 'kantor'"
+    )
     assert f"warning: {path}:" in done.stdout and line in done.stdout
 
 
