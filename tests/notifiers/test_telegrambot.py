@@ -285,3 +285,29 @@ async def test_polling_failures_back_off_are_logged_and_never_raise(
         wait=1.0,
     )
     assert await nobody.poll_once() == 1.0  # Telegram unreachable: backed off too
+
+
+async def test_a_command_replying_to_the_alert_message_edits_it_too(fake: FakeBotApi, bot: Bot) -> None:
+    bot.down()
+    update = command(BUDI, "/ack web")
+    update["message"]["reply_to_message"] = {"message_id": 55, "chat": CHAT, "text": "🔴 Website tidak dapat diakses"}
+    fake.push(update)
+    await bot.poller().poll_once()
+    (edit,) = fake.payloads("editMessageText")
+    assert (edit["message_id"], edit["text"]) == (
+        55,
+        "🔴 Website tidak dapat diakses\n\n✅ Ditangani oleh Budi Santoso pada 2027-01-15 15:00 WIB",
+    )
+
+
+async def test_an_update_that_cannot_be_handled_is_logged_and_skipped(
+    fake: FakeBotApi, bot: Bot, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def broken(update: dict[str, Any]) -> None:
+        raise RuntimeError("a bug")
+
+    fake.push(command(BUDI, "/status"))
+    poller = Poller(bot.api, bot.store, broken, wait=1.0)
+    assert await poller.poll_once() == 0.0
+    assert await bot.store.bot_offset("123456") == 2  # not asked for again
+    assert any(r.getMessage() == "telegram update not handled" for r in caplog.records)

@@ -7,7 +7,8 @@ Only the Telegram users in `allowed_users` may act: anyone else gets a polite re
 naming their user id (for an admin to add), and the attempt is logged. Every action
 goes through the on-call desk (`Desk`, `monitor.alerting.oncall.OnCall`), the same
 functions the admin API calls. A button's answer edits the alert message to say who
-took it and when (`editMessageText`); a command is answered by a reply.
+took it and when (`editMessageText`); a command is answered by a reply, and a command
+sent as a reply to the alert message edits that message the same way.
 
 Answers are in the person's Telegram language when it is Indonesian or English, else in
 `[monitor] language`; times in `[monitor] timezone`.
@@ -148,6 +149,7 @@ class Handler:
         words = self._words(sender)
         command, *args = text.split()
         name = command[1:].split("@")[0].lower()
+        line: str | None = None  # what an acknowledgement or a mute adds to its alert message
         if name in ("help", "start"):
             answer = words("bot.help")
         elif name not in ("status", *USAGE):
@@ -155,43 +157,47 @@ class Handler:
         elif not self._may_act(sender, text[:100]):
             answer = words("bot.refused", user=sender.get("id"))
         else:
-            answer = await self._command(words, name, args, _name(sender))
-        if chat is not None:
-            await self.api.send_message(chat, answer, message.get("message_id"))
+            answer, line = await self._command(words, name, args, _name(sender))
+        if chat is None:
+            return
+        await self.api.send_message(chat, answer, message.get("message_id"))
+        replied = message.get("reply_to_message") or {}
+        if line and isinstance(replied.get("message_id"), int):  # a reply to the alert message
+            await self.api.edit_message(chat, replied["message_id"], f"{replied.get('text', '')}\n\n{line}".strip())
 
-    async def _command(self, words: Words, name: str, args: list[str], who: str) -> str:
+    async def _command(self, words: Words, name: str, args: list[str], who: str) -> tuple[str, str | None]:
+        """The answer, and the line for the alert message the command replied to."""
         if name == "status":
-            return self._status(words)
+            return self._status(words), None
         need = 1 if name in ("ack", "unmute") else 2
         if len(args) < need:
-            return words("bot.usage", usage=USAGE[name])
+            return words("bot.usage", usage=USAGE[name]), None
         target_id = args[0]
         try:
             return await self._run(words, name, target_id, args[1:], who)
         except OnCallError as exc:
-            return _error(words, exc, target_id, args[1] if len(args) > 1 else "")
+            return _error(words, exc, target_id, args[1] if len(args) > 1 else ""), None
         except StoreError as exc:
             log.error("telegram action not saved", extra=kv(target=target_id, error=str(exc)))
-            return words("bot.error.failed")
+            return words("bot.error.failed"), None
 
-    async def _run(self, words: Words, name: str, target_id: str, rest: list[str], who: str) -> str:
+    async def _run(self, words: Words, name: str, target_id: str, rest: list[str], who: str) -> tuple[str, str | None]:
         if name == "ack":
             ack = await self.desk.acknowledge(target_id, who, " ".join(rest), via="telegram")
-            line = f"{self.desk.config.targets[target_id].name}: " + words(
-                "bot.acked", who=ack.who, at=self._time(ack.at)
-            )
-            return line + (f"\n{words('bot.note', note=ack.note)}" if ack.note else "")
+            line = words("bot.acked", who=ack.who, at=self._time(ack.at))
+            answer = f"{self.desk.config.targets[target_id].name}: {line}"
+            return answer + (f"\n{words('bot.note', note=ack.note)}" if ack.note else ""), line
+        shown = self.desk.config.targets[target_id].name if target_id in self.desk.config.targets else target_id
         if name == "unmute":
             await self.desk.unmute(target_id, who, via="telegram")
-            return words("bot.unmuted", name=self.desk.config.targets[target_id].name)
+            return words("bot.unmuted", name=shown), None
         seconds = mute_seconds(rest[0])
         if name == "mute":
             mute = await self.desk.mute(target_id, seconds, who, via="telegram")
-            return words(
-                "bot.muted", name=self.desk.config.targets[target_id].name, who=who, until=self._time(mute.until)
-            )
+            muted = words("bot.muted", name=shown, who=who, until=self._time(mute.until))
+            return muted, muted
         window = await self.desk.maintenance(target_id, seconds, " ".join(rest[1:]), who, via="telegram")
-        return words("bot.maintenance", name=self.desk.config.targets[target_id].name, until=self._time(window.end))
+        return words("bot.maintenance", name=shown, until=self._time(window.end)), None
 
     def _status(self, words: Words) -> str:
         view = self.desk.overview()

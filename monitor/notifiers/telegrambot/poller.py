@@ -52,9 +52,17 @@ class Poller:
             if not self.is_sender():
                 await asyncio.sleep(IDLE_SECONDS)
                 continue
-            delay = await self.poll_once()
+            try:
+                delay = await self.poll_once()
+            except Exception:  # a bug here must not end the bot for the rest of the holiday
+                self.failures += 1
+                delay = self._backoff()
+                log.exception("telegram polling crashed", extra=kv(bot=self.api.bot_id, retry_in=f"{delay:.1f}s"))
             if delay:
                 await asyncio.sleep(delay)
+
+    def _backoff(self) -> float:
+        return min(self.cap, self.base * 2.0 ** min(self.failures - 1, 20))
 
     async def poll_once(self) -> float:
         """One long poll and its updates; the seconds to wait before the next (0: none)."""
@@ -65,7 +73,7 @@ class Poller:
         except (NotifyError, StoreError) as exc:
             self.failures += 1
             retry = exc.retry_after if isinstance(exc, TransientNotifyError) else None
-            delay = retry if retry is not None else min(self.cap, self.base * 2.0 ** min(self.failures - 1, 20))
+            delay = retry if retry is not None else self._backoff()
             log.warning(
                 "telegram polling failed",
                 extra=kv(bot=self.api.bot_id, error=str(exc), attempt=self.failures, retry_in=f"{delay:.1f}s"),
