@@ -3,7 +3,9 @@
 `Monitor` is built by the app factory (`monitor.web.create_app`) or by `monitor check`;
 nothing here is global, so tests build their own. Every probe result goes through
 `record`: the state machine, the store, the metrics, and — for a change of state — the
-event listeners (alerting subscribes there).
+event listeners (alerting subscribes there). The on-call desk (`oncall`: acknowledgements,
+mutes, duty rosters) is built with it, and with alerting the chat bots (`bots`), which
+poll only while `is_sender()`.
 
 The connectivity checks (`[monitor] connectivity`) run on a scheduler of their own and
 feed `Connectivity`. While it finds this instance offline, a probe of an `external`

@@ -96,21 +96,6 @@ def ladder(config: Config, roster: str, since: float) -> list[tuple[str, ...]]:
     return steps
 
 
-def expand(config: Config, names: tuple[str, ...], at: float) -> list[str]:
-    """A target's `notify` with each `duty:NAME` replaced by the first step of its
-    ladder at `at`, without repeats."""
-    out: list[str] = []
-    for name in names:
-        roster = roster_of(name)
-        if roster is None:
-            found: tuple[str, ...] = (name,)
-        else:
-            steps = ladder(config, roster, at)
-            found = steps[0] if steps else ()
-        out += [n for n in found if n not in out]
-    return out
-
-
 def boards(config: Config, at: float) -> list[Board]:
     """Every roster now (for `/status` and the admin view)."""
     out = []

@@ -55,7 +55,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from urllib.parse import quote
 
-from monitor.alerting.duty import expand, ladder, roster_of
+from monitor.alerting.duty import ladder, roster_of
 from monitor.assess import days_left, expiring_detail
 from monitor.config import Config, NotifierConfig, Target
 from monitor.notifiers.base import Alert
@@ -135,6 +135,9 @@ class Policy:
     def update(self, config: Config) -> None:
         """Take a reloaded configuration; forget removed targets."""
         self.config = config
+        # Each duty ladder worked out once per (roster, outage start): a tick walks every
+        # open outage, and a roster's next shift is a search.
+        self._ladders: dict[tuple[str, float], list[tuple[str, ...]]] = {}
         self.dependents: dict[str, list[str]] = {tid: [] for tid in config.targets}
         for target in config.targets.values():
             for root in target.depends_on:
@@ -413,7 +416,7 @@ class Policy:
             spec = self.config.rosters.get(roster)
             if spec is None:
                 continue
-            for step, names in enumerate(ladder(self.config, roster, problem.since)):
+            for step, names in enumerate(self._ladder(roster, problem.since)):
                 if step == 0 or (roster, step) in problem.climbed or now < problem.since + step * spec.escalate_after:
                     continue
                 problem.climbed.add((roster, step))
@@ -435,6 +438,15 @@ class Policy:
                 )
                 out += self._out(alert, fresh)
         return out
+
+    def _ladder(self, roster: str, since: float) -> list[tuple[str, ...]]:
+        key = (roster, since)
+        found = self._ladders.get(key)
+        if found is None:
+            if len(self._ladders) > 10_000:  # outages long over; they are cheap to work out again
+                self._ladders.clear()
+            found = self._ladders[key] = ladder(self.config, roster, since)
+        return found
 
     def acknowledge(self, tid: str, since: float | None = None) -> float | None:
         """Someone took the target's open outage (the one that began at `since`, when
@@ -589,7 +601,12 @@ class Policy:
         probe_kind = PROBES.get(target.kind)
         urgent = kind == "degraded" and probe_kind is not None and probe_kind.alert_degraded
         kinds = {kind, "down"} if urgent else {kind}
-        names = expand(self.config, target.notify, self.clock() if at is None else at)
+        moment = self.clock() if at is None else at
+        names: list[str] = []
+        for name in target.notify:
+            roster = roster_of(name)
+            steps = self._ladder(roster, moment) if roster is not None else [(name,)]
+            names += [n for n in (steps[0] if steps else ()) if n not in names]
         return [n for n in names if kinds & self._events(n)]
 
     def _resend_every(self, name: str) -> float | None:

@@ -10,6 +10,9 @@ after a reload and `await stop()` at the end. The `metrics` sink receives every 
 notifiers)` queues an alert no state change raised (the readiness checklist at a watch's
 start, `monitor.preflight.inside`).
 
+A muted target's alerts (`muted(target_id)`, set by the on-call desk,
+`monitor.alerting.oncall`) are dropped before the outbox.
+
 The store's outbox is wrapped in a `FallbackOutbox`: an alert the database cannot take
 is held in memory and delivered all the same. Each tick writes what is held once the
 database takes writes again and, through `StorageWatch`, tells every notifier when the
