@@ -311,3 +311,18 @@ async def test_an_update_that_cannot_be_handled_is_logged_and_skipped(
     assert await poller.poll_once() == 0.0
     assert await bot.store.bot_offset("123456") == 2  # not asked for again
     assert any(r.getMessage() == "telegram update not handled" for r in caplog.records)
+
+
+async def test_status_lists_thirty_targets_at_most(fake: FakeBotApi, bot: Bot, tmp_path: Path) -> None:
+    extra = "".join(f'\n[targets.t{i}]\nurl = "http://127.0.0.1:9/{i}"\n' for i in range(35))
+    path = tmp_path / "many.toml"
+    path.write_text(toml(fake.url) + extra, encoding="utf-8")
+    bot.oncall.update(load_config(path, env={}))
+    bot.oncall.states.sync(bot.oncall.config.targets)
+    for tid in bot.oncall.config.targets:
+        bot.oncall.states.restore(tid, State.DOWN, AT, "timeout", entered_from=State.UP)
+    fake.push(command(BUDI, "/status"))
+    await bot.poller().poll_once()
+    (reply,) = fake.payloads("sendMessage")
+    lines = reply["text"].splitlines()
+    assert len(lines) == 31 and lines[-1] == "… dan 6 lainnya (lihat halaman admin)"

@@ -34,6 +34,7 @@ from monitor.texts import LANGUAGES, Catalog, Words, load_catalog
 
 log = logging.getLogger("monitor.telegram")
 
+STATUS_ROWS = 30  # targets listed by /status at most: a message holds 4,096 characters
 USAGE = {
     "ack": "/ack ID [note]",
     "mute": "/mute ID 2h",
@@ -202,7 +203,7 @@ class Handler:
     def _status(self, words: Words) -> str:
         view = self.desk.overview()
         lines = []
-        for row in view.rows:
+        for row in view.rows[:STATUS_ROWS]:
             line = words(
                 "bot.status.row",
                 state=words.state(row.state),
@@ -216,6 +217,8 @@ class Handler:
             if row.mute is not None:
                 marks.append(words("bot.status.muted", until=self._time(row.mute.until)))
             lines.append(line + (f" — {', '.join(marks)}" if marks else ""))
+        if len(view.rows) > STATUS_ROWS:
+            lines.append(words("bot.status.more", count=len(view.rows) - STATUS_ROWS))
         if not lines:
             lines.append(words("bot.status.all_up"))
         for board in view.boards:
