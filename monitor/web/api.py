@@ -101,6 +101,7 @@ def incident_json(item: viewmodels.PublicIncident, now: float) -> dict[str, Any]
         "maintenance": [{"start": isotime(start), "end": _time(end)} for start, end in item.maintenance],
         "maintenance_seconds": round(item.in_maintenance(now), 3),
         "notes": [{"at": isotime(n.at), "text": n.text} for n in item.notes],
+        "handled": item.handled,
     }
 
 

@@ -96,6 +96,8 @@ async def test_a_button_on_the_alert_acknowledges_and_the_pages_show_it(
     assert 'id="ack-backup"' in admin and "Acknowledged by Budi at" in admin
     public = (await client.get("/?lang=id")).text
     assert "Sedang ditangani" in public and "Budi" not in public
+    (incident,) = (await client.get("/api/v1/status")).json()["incidents"]
+    assert incident["handled"] is True and "Budi" not in str(incident)
     view = (await client.get("/admin/api/oncall", headers=BEARER)).json()
     assert [(a["target"], a["who"]) for a in view["acks"]] == [("backup", "Budi")]
     (entry,) = (await client.get("/admin/api/audit", headers=BEARER)).json()["audit"]
