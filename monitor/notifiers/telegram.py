@@ -4,7 +4,8 @@ Keys: `bot_token`, `chat_id` (required), `api_url` (a self-hosted Bot API server
 default https://api.telegram.org), `message_thread_id` (a forum topic), `timeout`;
 two-way: `interactive` (default false: alerts about an outage carry the buttons
 Tangani / Bisukan 1 jam / Detail, and the bot answers commands, `monitor.notifiers.telegrambot`),
-`allowed_users` (the Telegram user ids that may act; required when interactive),
+`allowed_users` (the Telegram user ids that may act, or a group's chat id: everyone in
+it; required when interactive),
 `poll_timeout` (how long one `getUpdates` long poll waits, default 50s).
 """
 

@@ -123,6 +123,12 @@ async def test_a_mute_drops_alerts_until_it_ends_by_itself(tmp_path: Path, clien
     alerting, oncall = await desk(config, store, clock, client)
     mute = await oncall.mute("web", 3600.0, "Budi")
     assert (mute.start, mute.until) == (AT, AT + 3600.0)
+    await alerting.stop()
+    await store.close()
+    store = sqlite(config)  # a restart keeps the quiet
+    await store.open()
+    alerting, oncall = await desk(config, store, clock, client)
+    assert oncall.mutes.active("web", AT) == mute
     went_down(alerting, oncall, store, AT + MIN)
     for minutes in (20, 40):  # the ladder climbs, reminders come due: nothing is sent
         clock.now = AT + minutes * MIN

@@ -20,6 +20,7 @@ from monitor.config.loader import load_config
 from monitor.notifiers.base import Alert, NotifyContext
 from monitor.notifiers.telegram import TelegramNotifier
 from monitor.notifiers.telegrambot.api import BotApi
+from monitor.notifiers.telegrambot.bots import interactive
 from monitor.notifiers.telegrambot.buttons import data, parse
 from monitor.notifiers.telegrambot.commands import Handler
 from monitor.notifiers.telegrambot.poller import Poller
@@ -326,3 +327,32 @@ async def test_status_lists_thirty_targets_at_most(fake: FakeBotApi, bot: Bot, t
     (reply,) = fake.payloads("sendMessage")
     lines = reply["text"].splitlines()
     assert len(lines) == 31 and lines[-1] == "… dan 6 lainnya (lihat halaman admin)"
+
+
+async def test_a_group_listed_in_allowed_users_lets_everyone_in_it_act(fake: FakeBotApi, bot: Bot) -> None:
+    bot.down()
+    fake.push(button(STRANGER, "ack:web"))
+    handler = Handler(bot.api, bot.oncall, {111, -1001})
+    await Poller(bot.api, bot.store, handler.handle, wait=1.0).poll_once()
+    assert bot.oncall.ack_of("web") is not None and bot.oncall.ack_of("web").who == "Tamu"  # type: ignore[union-attr]
+
+
+def test_notifiers_sharing_a_token_share_one_bot(fake: FakeBotApi, tmp_path: Path) -> None:
+    second = f"""
+[notifiers.tg-kantor]
+type = "telegram"
+bot_token = "{TOKEN}"
+chat_id = -1002
+api_url = "{fake.url}"
+interactive = true
+allowed_users = [222]
+poll_timeout = "30s"
+
+[notifiers.tg-lain]
+type = "telegram"
+bot_token = "999:other"
+chat_id = 5
+"""
+    path = tmp_path / "targets.toml"
+    path.write_text(toml(fake.url) + second, encoding="utf-8")
+    assert interactive(load_config(path, env={})) == {(fake.url, TOKEN): (1.0, frozenset({111, 222}))}

@@ -3,7 +3,8 @@
 Commands: `/status`, `/ack ID [note]`, `/mute ID 2h`, `/unmute ID`,
 `/maintenance ID 1h reason`, `/help` (and `/start`); `/ack@botname` works in groups.
 Buttons: acknowledge, mute for an hour, details (`monitor.notifiers.telegrambot.buttons`).
-Only the Telegram users in `allowed_users` may act: anyone else gets a polite refusal
+Only the Telegram users in `allowed_users` (or anyone in a chat listed there by its id)
+may act: anyone else gets a polite refusal
 naming their user id (for an admin to add), and the attempt is logged. Every action
 goes through the on-call desk (`Desk`, `monitor.alerting.oncall.OnCall`), the same
 functions the admin API calls. A button's answer edits the alert message to say who
@@ -82,9 +83,10 @@ class Handler:
         elif isinstance(update.get("message"), dict):
             await self._message(update["message"])
 
-    def _may_act(self, sender: dict[str, Any], what: str) -> bool:
+    def _may_act(self, sender: dict[str, Any], what: str, chat: object = None) -> bool:
+        """A user listed, or anyone in a chat listed (a group's id, negative)."""
         user = sender.get("id")
-        if isinstance(user, int) and user in self.allowed:
+        if any(isinstance(who, int) and who in self.allowed for who in (user, chat)):
             return True
         log.warning("telegram user refused", extra=kv(user=user, username=sender.get("username", ""), asked=what))
         return False
@@ -99,7 +101,8 @@ class Handler:
             await self.api.answer_callback(query_id, words("bot.unknown"))
             return
         action, target_id = parsed
-        if not self._may_act(sender, f"button {action} {target_id}"):
+        chat = ((query.get("message") or {}).get("chat") or {}).get("id")
+        if not self._may_act(sender, f"button {action} {target_id}", chat):
             await self.api.answer_callback(query_id, words("bot.refused", user=sender.get("id")), alert=True)
             return
         if action == "detail":
@@ -155,7 +158,7 @@ class Handler:
             answer = words("bot.help")
         elif name not in ("status", *USAGE):
             answer = words("bot.unknown")
-        elif not self._may_act(sender, text[:100]):
+        elif not self._may_act(sender, text[:100], chat):
             answer = words("bot.refused", user=sender.get("id"))
         else:
             answer, line = await self._command(words, name, args, _name(sender))
