@@ -93,12 +93,18 @@ class OnCall:
 
     async def load(self) -> None:
         """At the start (after the alert policy resumed): the acknowledgements of outages
-        still open, and the mutes."""
-        for ack in await self.store.acks(self.clock() - KEEP_DAYS * 86400.0):
+        still open, and the mutes. A store that cannot answer is logged: the monitor
+        starts all the same (reminders then go on for an acknowledged outage)."""
+        try:
+            acks, mutes = await self.store.acks(self.clock() - KEEP_DAYS * 86400.0), await self.store.mutes()
+        except StoreError as exc:
+            log.error("acknowledgements and mutes not read", extra=kv(error=str(exc)))
+            return
+        for ack in acks:
             since = self.open_since(ack.target)
             if since is not None and round(since) == round(ack.since):
                 self._take(ack)
-        for mute in await self.store.mutes():
+        for mute in mutes:
             self.mutes.by_target[mute.target] = mute
 
     def open_since(self, target_id: str) -> float | None:

@@ -23,7 +23,7 @@ from starlette.routing import BaseRoute, Route
 
 from monitor.alerting.mute import mute_seconds
 from monitor.alerting.oncall import OnCall, Overview
-from monitor.errors import OnCallError
+from monitor.errors import OnCallError, StoreError
 from monitor.store import Ack, Mute
 from monitor.web.bodies import read_body, too_large
 from monitor.web.templating import isotime
@@ -70,7 +70,9 @@ def _who(request: Request) -> str:
     return str(getattr(request.state, "who", "token"))
 
 
-def _refused(exc: OnCallError) -> Response:
+def _refused(exc: OnCallError | StoreError) -> Response:
+    if isinstance(exc, StoreError):  # nothing was kept: the caller may try again
+        return JSONResponse({"error": f"not saved: {exc}", "code": "store"}, 503)
     return JSONResponse({"error": str(exc), "code": exc.code}, STATUS.get(exc.code, 400))
 
 
@@ -89,7 +91,7 @@ async def acknowledge(request: Request) -> Response:
         return JSONResponse({"error": "note must be a string"}, 400)
     try:
         ack = await desk.acknowledge(request.path_params["id"], _who(request), note.strip())
-    except OnCallError as exc:
+    except (OnCallError, StoreError) as exc:
         return _refused(exc)
     return JSONResponse(ack_json(ack))
 
@@ -105,7 +107,7 @@ async def mute(request: Request) -> Response:
         return JSONResponse({"error": 'for is required: a duration such as "1h"'}, 400)
     try:
         found = await desk.mute(request.path_params["id"], mute_seconds(length), _who(request))
-    except OnCallError as exc:
+    except (OnCallError, StoreError) as exc:
         return _refused(exc)
     return JSONResponse(mute_json(found))
 
@@ -116,7 +118,7 @@ async def unmute(request: Request) -> Response:
         return _no_desk()
     try:
         await desk.unmute(request.path_params["id"], _who(request))
-    except OnCallError as exc:
+    except (OnCallError, StoreError) as exc:
         return _refused(exc)
     return Response(status_code=204)
 

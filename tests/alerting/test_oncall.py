@@ -173,3 +173,14 @@ async def test_unmuting_ends_the_quiet_at_once_and_refuses_what_cannot_be(
     assert (window.start, window.end, window.targets, window.reason) == (AT, AT + 3600.0, ("web",), "Ganti UPS")
     await alerting.stop()
     await store.close()
+
+
+async def test_a_store_that_cannot_answer_at_the_start_is_logged_not_fatal(
+    tmp_path: Path, client: httpx.AsyncClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    config = duty_config(tmp_path)
+    closed = sqlite(config)  # never opened: every read fails
+    oncall = OnCall(config, closed, StateMachine(), client, clock=Clock(AT))
+    await oncall.load()
+    assert oncall.acks.by_target == {} and oncall.mutes.by_target == {}
+    assert any(r.getMessage() == "acknowledgements and mutes not read" for r in caplog.records)
