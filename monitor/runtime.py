@@ -3,7 +3,9 @@
 `Monitor` is built by the app factory (`monitor.web.create_app`) or by `monitor check`;
 nothing here is global, so tests build their own. Every probe result goes through
 `record`: the state machine, the store, the metrics, and — for a change of state — the
-event listeners (alerting subscribes there).
+event listeners (alerting subscribes there). The on-call desk (`oncall`: acknowledgements,
+mutes, duty rosters) is built with it, and with alerting the chat bots (`bots`), which
+poll only while `is_sender()`.
 
 The connectivity checks (`[monitor] connectivity`) run on a scheduler of their own and
 feed `Connectivity`. While it finds this instance offline, a probe of an `external`
@@ -27,11 +29,13 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from prometheus_client import CollectorRegistry
 
 from monitor.alerting.deadman import PING_SECONDS, STATE_FILE, DeadMan
-from monitor.alerting.service import TICK_SECONDS, Alerting
+from monitor.alerting.oncall import OnCall
+from monitor.alerting.service import TICK_SECONDS, Alerting, http_client
 from monitor.alerting.storage import combined
 from monitor.assess import assess
 from monitor.cluster.member import Member
@@ -42,6 +46,7 @@ from monitor.connectivity import Change, Connectivity, Uplink
 from monitor.errors import ConfigError
 from monitor.log import kv
 from monitor.metrics.registry import Metrics
+from monitor.notifiers.telegrambot.bots import Bots
 from monitor.preflight.inside import Announcer
 from monitor.probes import PROBES, ProbeContext, heartbeat_book, probe_context
 from monitor.result import UNREACHED, Event, Reason, Result, State
@@ -172,6 +177,19 @@ class Monitor:
         self.announcer = Announcer(self, self.alerting) if self.alerting is not None else None
         if self.alerting is not None:
             self.subscribe(self.alerting.on_event)
+        # On call: acknowledgements, mutes (the admin API and the chat), the chat bots.
+        self._own_client: httpx.AsyncClient | None = None
+        if self.alerting is not None:
+            client = self.alerting.client
+        else:
+            client = self._own_client = http_client()
+        self.oncall = OnCall(config, store, self.states, client, self.alerting)
+        self.bots = Bots(client, store, self.oncall, self.is_sender) if self.alerting is not None else None
+
+    def is_sender(self) -> bool:
+        """Whether this instance sends (alerts, the chat bots' polling). One instance
+        alone always does; several on one database elect one here (the sender lease)."""
+        return True
 
     def subscribe(self, listener: Listener) -> None:
         """Call `listener(event, target)` for every change of state."""
@@ -196,6 +214,9 @@ class Monitor:
                 self.alerting.restore(tid, status.state, status.since)
             self.connectivity.resume(self.alerting.uplink_announced())
             await self.alerting.start()
+        await self.oncall.load()
+        if self.bots is not None:
+            self.bots.sync(self.config)
         await self._read_planned()  # before the first look: a restored window must not end
         self._apply_maintenance()
         self.scheduler.set_targets(self._probed(self.config))
@@ -215,6 +236,7 @@ class Monitor:
         )
         if self.alerting is not None:
             self._housekeeping.add_job(self.alerting.tick, "interval", seconds=TICK_SECONDS)
+        self._housekeeping.add_job(self.oncall.tick, "interval", seconds=TICK_SECONDS)
         if self.deadman is not None:
             self._housekeeping.add_job(self.deadman.tick, "interval", seconds=PING_SECONDS)
         if self.announcer is not None:
@@ -239,8 +261,12 @@ class Monitor:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        if self.bots is not None:
+            await self.bots.stop()
         if self.alerting is not None:
             await self.alerting.stop()
+        if self._own_client is not None:
+            await self._own_client.aclose()
         if self.deadman is not None:
             await self.deadman.aclose()
         await self.ctx.aclose()
@@ -446,6 +472,9 @@ class Monitor:
         self.heartbeats.retain(config.targets)
         if self.alerting is not None:
             self.alerting.reload(config)
+        self.oncall.update(config)
+        if self.bots is not None and self.ready:
+            self.bots.sync(config)
         self.metrics.forget_missing(set(config.targets))
         self._apply_maintenance()
         self.own.sync(config.targets)

@@ -25,12 +25,14 @@ from pathlib import Path
 
 from monitor.result import Event, Result, State
 from monitor.store import (
+    Ack,
     Announcement,
     AuditEntry,
     DayUptime,
     IncidentUpdate,
     LocationSeen,
     LocationState,
+    Mute,
     Note,
     Period,
     PlannedMaintenance,
@@ -62,6 +64,9 @@ class MemoryStore:
     planned: list[PlannedMaintenance] = field(default_factory=list)
     posted: list[PostedIncident] = field(default_factory=list)
     banners: list[Announcement] = field(default_factory=list)
+    acks_: dict[tuple[str, float], Ack] = field(default_factory=dict)
+    mutes_: dict[str, Mute] = field(default_factory=dict)
+    offsets: dict[str, int] = field(default_factory=dict)
     audit: list[AuditEntry] = field(default_factory=list)  # oldest first
     seen: dict[str, LocationSeen] = field(default_factory=dict)  # by location
     at_locations: dict[tuple[str, str], LocationState] = field(default_factory=dict)  # (target, location)
@@ -137,6 +142,27 @@ class MemoryStore:
         window = PlannedMaintenance(len(self.planned) + 1, start, end, tuple(targets), tuple(groups), reason)
         self.planned.append(window)
         return window
+
+    async def add_ack(self, ack: Ack) -> None:
+        self.acks_[(ack.target, ack.since)] = ack
+
+    async def acks(self, since: float) -> list[Ack]:
+        return sorted((a for a in self.acks_.values() if a.since >= since), key=lambda a: (a.since, a.target))
+
+    async def set_mute(self, mute: Mute) -> None:
+        self.mutes_[mute.target] = mute
+
+    async def remove_mute(self, target_id: str) -> Mute | None:
+        return self.mutes_.pop(target_id, None)
+
+    async def mutes(self) -> list[Mute]:
+        return [self.mutes_[t] for t in sorted(self.mutes_)]
+
+    async def bot_offset(self, bot: str) -> int | None:
+        return self.offsets.get(bot)
+
+    async def set_bot_offset(self, bot: str, offset: int) -> None:
+        self.offsets[bot] = offset
 
     async def remove_maintenance(self, window_id: int) -> bool:
         before = len(self.planned)

@@ -10,6 +10,9 @@ after a reload and `await stop()` at the end. The `metrics` sink receives every 
 notifiers)` queues an alert no state change raised (the readiness checklist at a watch's
 start, `monitor.preflight.inside`).
 
+A muted target's alerts (`muted(target_id)`, set by the on-call desk,
+`monitor.alerting.oncall`) are dropped before the outbox.
+
 The store's outbox is wrapped in a `FallbackOutbox`: an alert the database cannot take
 is held in memory and delivered all the same. Each tick writes what is held once the
 database takes writes again and, through `StorageWatch`, tells every notifier when the
@@ -107,6 +110,9 @@ class Alerting:
             on_outcome=self._outcome,
         )
         self._pruned = 0.0
+        # A muted target's alerts are dropped before the outbox (`monitor.alerting.mute`);
+        # the on-call desk sets this.
+        self.muted: Callable[[str], bool] = lambda _: False
         self._publish_queue()
 
     def _notifiers(self, config: Config) -> dict[str, Notifier]:
@@ -198,6 +204,9 @@ class Alerting:
         """Queue each alert durably; return the notifiers each was new to."""
         queued: list[str] = []
         for item in outgoing:
+            if self.muted(item.alert.target):
+                log.info("alert muted", extra=kv(alert=item.alert.id, kind=item.alert.kind, target=item.alert.target))
+                continue
             added = self.outbox.enqueue(item.alert, item.notifiers)
             if added:
                 log.info(

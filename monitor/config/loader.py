@@ -26,12 +26,14 @@ from typing import Any
 from urllib.parse import SplitResult, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from monitor.config.duty import DUTY_PREFIX, check_rosters, gaps, read_rosters, read_shifts
 from monitor.config.model import (
     DEFAULT_EVENTS,
     EVENT_KINDS,
     Config,
     Maintenance,
     NotifierConfig,
+    Roster,
     Settings,
     Target,
     Watch,
@@ -81,7 +83,10 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None, *, notif
     problems.items = [p for p in problems.items if _notifier_of(p.path) not in lacking]
     if problems.items:
         raise ConfigError(problems.items)
-    return dataclasses.replace(config, digest=digest)
+    warnings = Problems(str(path), LineIndex(text), path.parent)
+    for roster, message in gaps(config.rosters, config.duty, config.settings.zone):
+        warnings.add(f"rosters.{roster}", message)
+    return dataclasses.replace(config, digest=digest, warnings=tuple(str(w) for w in warnings.items))
 
 
 def _notifier_of(key: str) -> str | None:
@@ -170,8 +175,11 @@ def _read(path: Path, root: Table) -> Config:
         root.problem("targets", "no targets are configured (add a [targets.ID] table)")
     watches = tuple(_read_watch(t, zone) for t in root.array("watch"))
     maintenance = tuple(_read_maintenance(t, zone) for t in root.array("maintenance"))
+    rosters = read_rosters(root)
+    duty = read_shifts(root, zone, rosters, notifiers)
     root.finish()
-    _check_references(root, targets, notifiers, maintenance)
+    _check_references(root, targets, notifiers, maintenance, rosters)
+    check_rosters(root.problems, rosters, notifiers)
     return Config(
         path=path,
         settings=settings,
@@ -179,6 +187,8 @@ def _read(path: Path, root: Table) -> Config:
         notifiers=notifiers,
         watches=tuple(w for w in watches if w is not None),
         maintenance=tuple(m for m in maintenance if m is not None),
+        rosters=rosters,
+        duty=duty,
     )
 
 
@@ -480,11 +490,16 @@ def _check_references(
     targets: Mapping[str, Target],
     notifiers: Mapping[str, NotifierConfig],
     maintenance: tuple[Maintenance | None, ...],
+    rosters: Mapping[str, Roster],
 ) -> None:
     problems = root.problems
     for target in targets.values():
         for i, name in enumerate(target.notify):
-            if name not in notifiers:
+            if name.startswith(DUTY_PREFIX):
+                if name.removeprefix(DUTY_PREFIX) not in rosters:
+                    roster = name.removeprefix(DUTY_PREFIX)
+                    problems.add(f"targets.{target.id}.notify[{i}]", f"no roster named {roster!r} ([rosters.{roster}])")
+            elif name not in notifiers:
                 problems.add(f"targets.{target.id}.notify[{i}]", f"no notifier named {name!r}")
         for i, dep in enumerate(target.depends_on):
             if dep not in targets:

@@ -7,6 +7,8 @@
 - `Annotations`: what people add at runtime: incident notes, planned maintenance.
 - `Bulletins`: what operators write for citizens: declared incidents, updates on any
   incident, announcements.
+- `OnCallRecords`: what on-call staff set at runtime (acknowledgements, mutes) and the
+  chat bot's place in its update stream.
 - `Audit`: who changed what, when (append-only; the admin view and `/admin/api/audit`).
 - `Outbox`: the durable alert queue the dispatcher drains (`monitor.alerting.service`).
 - `Locations`: what the instances of several locations tell each other through the
@@ -26,6 +28,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from monitor.result import Event, Result, State
 from monitor.store.records import (
+    Ack,
     Announcement,
     AuditEntry,
     DayUptime,
@@ -33,6 +36,7 @@ from monitor.store.records import (
     IncidentUpdate,
     LocationSeen,
     LocationState,
+    Mute,
     Note,
     Period,
     PlannedMaintenance,
@@ -231,6 +235,37 @@ class Bulletins(Protocol):
         ...
 
 
+class OnCallRecords(Protocol):
+    """Acknowledgements, mutes and the chat bot's update offset (`monitor.alerting.oncall`,
+    `monitor.notifiers.telegrambot`). Every write commits before it returns: an
+    acknowledgement or a mute survives a restart."""
+
+    async def add_ack(self, ack: Ack) -> None:
+        """Keep an acknowledgement; a second one of the same incident (target, since)
+        replaces the first."""
+
+    async def acks(self, since: float) -> list[Ack]:
+        """Acknowledgements of incidents that began at or after `since`, oldest first."""
+        ...
+
+    async def set_mute(self, mute: Mute) -> None:
+        """Mute a target (replacing its mute, if any)."""
+
+    async def remove_mute(self, target_id: str) -> Mute | None:
+        """End a target's mute; the mute that was removed, None if there was none."""
+        ...
+
+    async def mutes(self) -> list[Mute]:
+        """Every mute kept, expired ones too until removed, by target."""
+        ...
+
+    async def bot_offset(self, bot: str) -> int | None:
+        """The next update id to ask a chat bot for (`getUpdates`' offset), None at first."""
+        ...
+
+    async def set_bot_offset(self, bot: str, offset: int) -> None: ...
+
+
 class Audit(Protocol):
     """The audit log: every change people make, kept with the history (pruned with
     nothing: it is small and it is the record)."""
@@ -322,9 +357,9 @@ class Locations(Protocol):
         ...
 
 
-class Store(HistoryWriter, HistoryReader, Annotations, Audit, Bulletins, Locations, Protocol):
-    """A whole backend: the history, the annotations, the audit log, the bulletins, the
-    locations' words and the outbox on one database."""
+class Store(HistoryWriter, HistoryReader, Annotations, OnCallRecords, Audit, Bulletins, Locations, Protocol):
+    """A whole backend: the history, the annotations, the on-call records, the audit log,
+    the bulletins, the locations' words and the outbox on one database."""
 
     async def open(self) -> None:
         """Create or migrate the schema and start the writer."""

@@ -196,6 +196,32 @@ class Note:
 
 
 @dataclass(frozen=True, slots=True)
+class Ack:
+    """An acknowledgement of one incident: the target's outage that began at `since`
+    (unix seconds, the incident's identity), taken by `who` at `at`. `silences` are the
+    Alertmanager silences made for it, as (notifier, silence id)."""
+
+    target: str
+    since: float
+    at: float
+    who: str
+    note: str = ""
+    silences: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Mute:
+    """A quiet period of one target from `start` until `until` (no alerts; still probed,
+    shown and counted in availability), set by `who`; `silences` as on `Ack`."""
+
+    target: str
+    start: float
+    until: float
+    who: str
+    silences: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class AuditEntry:
     """One change a person (or the admin token, `who = "token"`) made: a configuration
     edit (`detail` holds the diff), an acknowledgement, a mute, a maintenance window, an

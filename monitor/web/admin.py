@@ -23,6 +23,8 @@ Routes:
 - `GET /admin/api/alerts`: the alerting part as JSON (`monitor.web.alertview`).
 - `GET|POST /admin/api/maintenance`, `DELETE /admin/api/maintenance/{id}`: maintenance
   windows planned at runtime (`{"start", "end", "targets"|"groups", "reason"}`).
+- on call (`monitor.web.adminoncall`): `POST /admin/api/targets/{id}/ack`,
+  `POST|DELETE /admin/api/targets/{id}/mute`, `GET /admin/api/oncall`.
 - `POST /admin/api/targets/{id}/notes`: a note (`{"text", "at"?}`) on the target's
   incident at that time; notes are public (they show under the incident).
 - incidents, their updates and announcements: `monitor.web.adminincidents`.
@@ -51,7 +53,7 @@ from monitor.config import Config, Target
 from monitor.preflight.inside import admin_section
 from monitor.state import Status
 from monitor.store import AuditEntry, PlannedMaintenance
-from monitor.web import adminincidents, alertview, viewmodels
+from monitor.web import adminincidents, adminoncall, alertview, viewmodels
 from monitor.web.api import parse_time
 from monitor.web.bodies import read_body, too_large
 from monitor.web.locations import summaries, target_locations
@@ -75,6 +77,7 @@ def routes() -> list[BaseRoute]:
         Route("/admin/api/maintenance/{id:int}", guarded(remove_maintenance), methods=["DELETE"]),
         Route("/admin/api/targets/{id}/notes", guarded(add_note), methods=["POST"]),
         *adminincidents.routes(guarded),
+        *adminoncall.routes(guarded),
         Route("/admin/api/audit", guarded(list_audit), methods=["GET"]),
     ]
 
@@ -140,6 +143,7 @@ async def admin_page(request: Request) -> Response:
         "alerts": alerts,
         "locations": summaries(runtime, now),
         "at_locations": {t.id: target_locations(runtime, t.id) for t in config.targets.values()},
+        "oncall": adminoncall.overview(runtime, now),
     }
     context["preflight"] = await admin_section(request.app.state, runtime, now, language(request, config))
     response = page(request, "admin.html.j2", config, lambda t: context)

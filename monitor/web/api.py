@@ -112,6 +112,7 @@ def incident_json(item: viewmodels.PublicIncident, now: float) -> dict[str, Any]
         "maintenance_seconds": round(item.in_maintenance(now), 3),
         "notes": [{"at": isotime(n.at), "text": n.text} for n in item.notes],
         "updates": [{"at": isotime(u.at), "status": u.status, "text": _wording(u.text)} for u in item.updates],
+        "handled": item.handled,
     }
 
 

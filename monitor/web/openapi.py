@@ -97,6 +97,7 @@ SCHEMAS: dict[str, Any] = {
             "maintenance_seconds": {"type": "number", "minimum": 0, "description": "seconds of it in maintenance"},
             "notes": {"type": "array", "items": _ref("Note")},
             "updates": {"type": "array", "items": _ref("Update"), "description": "newest first"},
+            "handled": {"type": "boolean", "description": "open, and someone acknowledged it (never who)"},
         },
         description="A period DOWN (maintenance does not end it), or an incident declared by an operator "
         "(ended by an update resolving it)",

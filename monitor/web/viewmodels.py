@@ -129,6 +129,8 @@ class PublicIncident:
         """When it last changed: its latest update, its end or its start (a feed's `updated`)."""
         return max([self.start, *(u.at for u in self.updates), *([self.end] if self.end is not None else [])])
 
+    handled: bool = False  # open, and acknowledged: "being handled" (never by whom)
+
     def duration(self, now: float) -> float:
         return (self.end if self.end is not None else now) - self.start
 
@@ -354,7 +356,8 @@ def with_live_states(snap: Snapshot, runtime: Runtime) -> Snapshot:
         return snap if live == snap.uplink else replace(snap, uplink=live)
     version = runtime.states.version
     rows = tuple(replace(row, status=public_status(runtime.states, row.status.target)) for row in snap.rows)
-    return replace(snap, rows=rows, states_version=version, uplink=live)
+    incidents = tuple(_handled(runtime, snap.incidents))
+    return replace(snap, rows=rows, incidents=incidents, states_version=version, uplink=live)
 
 
 def clock(state: Any) -> float:
@@ -402,7 +405,20 @@ async def public_incidents(
             incidents.append(_declared(record, shown))
     incidents.sort(key=lambda i: i.start, reverse=True)
     ongoing = [i for i in incidents if i.end is None]
-    return sorted([*ongoing, *[i for i in incidents if i.end is not None][:limit]], key=lambda i: -i.start)
+    return _handled(
+        runtime, sorted([*ongoing, *[i for i in incidents if i.end is not None][:limit]], key=lambda i: -i.start)
+    )
+
+
+def _handled(runtime: Runtime, incidents: Sequence[PublicIncident]) -> list[PublicIncident]:
+    """Open automatic incidents someone acknowledged marked as being handled (a declared
+    one is handled by its updates), read live from the on-call desk
+    (`monitor.alerting.oncall`) when the runtime has one."""
+    desk = getattr(runtime, "oncall", None)
+    return [
+        replace(i, handled=i.end is None and not i.declared and desk is not None and desk.handled(i.target.id))
+        for i in incidents
+    ]
 
 
 def incident_id(target: str, start: float) -> str:

@@ -18,10 +18,11 @@ Versions:
 5. locations (`monitor.cluster`): `results.location` (the location that probed),
    `events.locations` (those that saw a change, comma-separated), `location_seen` and
    `location_states` (what the locations sharing a store tell each other).
+6. on-call: `acks` (one per incident: target and its start), `mutes` (one per target)
+   and `bot_offsets` (each chat bot's next update id).
 
 Versions after 2 are additive steps in `STEPS` (the version a step brings, its SQL), run
-in order after a new database is created at version 2 or an old one is brought there.
-"""
+in order after a new database is created at version 2 or an old one is brought there."""
 
 from __future__ import annotations
 
@@ -95,8 +96,18 @@ CREATE TABLE location_states (
     PRIMARY KEY (target, location)) WITHOUT ROWID;
 """
 
+_ONCALL = """
+CREATE TABLE acks (
+    target TEXT NOT NULL, since REAL NOT NULL, at REAL NOT NULL, who TEXT NOT NULL,
+    note TEXT NOT NULL, silences TEXT NOT NULL, PRIMARY KEY (target, since));
+CREATE TABLE mutes (
+    target TEXT PRIMARY KEY, start REAL NOT NULL, until REAL NOT NULL, who TEXT NOT NULL,
+    silences TEXT NOT NULL);
+CREATE TABLE bot_offsets (bot TEXT PRIMARY KEY, next INTEGER NOT NULL);
+"""
+
 # (version, SQL) after version 2, oldest first.
-STEPS: tuple[tuple[int, str], ...] = ((3, _V3), (4, _V4), (5, _LOCATIONS))
+STEPS: tuple[tuple[int, str], ...] = ((3, _V3), (4, _V4), (5, _LOCATIONS), (6, _ONCALL))
 SCHEMA_VERSION = STEPS[-1][0]
 
 
