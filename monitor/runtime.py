@@ -104,6 +104,11 @@ def freeze_heap() -> None:
     gc.freeze()
 
 
+def probed(config: Config) -> list[Target]:
+    """The targets the scheduler probes: all but the paused ones (`paused = true`)."""
+    return [t for t in config.targets.values() if not t.paused]
+
+
 class Monitor:
     """One monitor instance. `start()`/`stop()` bracket its life; `reload()` swaps the
     configuration (an invalid one is logged and the running one stays)."""
@@ -185,7 +190,7 @@ class Monitor:
             await self.alerting.start()
         await self._read_planned()  # before the first look: a restored window must not end
         self._apply_maintenance()
-        self.scheduler.set_targets(self.config.targets.values())
+        self.scheduler.set_targets(probed(self.config))
         self._tasks.append(asyncio.create_task(self.scheduler.run(), name="scheduler"))
         self.uplink.set_targets(self.config.settings.connectivity)
         self._tasks.append(asyncio.create_task(self.uplink.run(), name="connectivity"))
@@ -425,7 +430,7 @@ class Monitor:
             self.alerting.reload(config)
         self.metrics.forget_missing(set(config.targets))
         self._apply_maintenance()
-        self.scheduler.set_targets(config.targets.values())
+        self.scheduler.set_targets(probed(config))
         freeze_heap()
 
     async def _watch_config(self) -> None:

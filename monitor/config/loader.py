@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import SplitResult, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from monitor.config.accounts import read_admin
 from monitor.config.model import (
     DEFAULT_EVENTS,
     EVENT_KINDS,
@@ -168,6 +169,7 @@ def _read(path: Path, root: Table) -> Config:
         root.problem("targets", "no targets are configured (add a [targets.ID] table)")
     watches = tuple(_read_watch(t, zone) for t in root.array("watch"))
     maintenance = tuple(_read_maintenance(t, zone) for t in root.array("maintenance"))
+    admins = {name: read_admin(name, table) for name, table in root.children_of("admins")}
     root.finish()
     _check_references(root, targets, notifiers, maintenance)
     return Config(
@@ -177,6 +179,7 @@ def _read(path: Path, root: Table) -> Config:
         notifiers=notifiers,
         watches=tuple(w for w in watches if w is not None),
         maintenance=tuple(m for m in maintenance if m is not None),
+        admins=admins,
     )
 
 
@@ -354,6 +357,7 @@ def _read_target(tid: str, t: Table, defaults: Table, listens: tuple[str, ...]) 
         down_after=inherited("down_after").duration("down_after"),
         cert_warn_days=tuple(sorted(set(inherited("cert_warn_days").int_list("cert_warn_days")), reverse=True)),
         external=t.boolean("external", _external(kind, parsed, listens)),
+        paused=t.boolean("paused", False),
     )
     _check_speed(t, target)
     t.finish()

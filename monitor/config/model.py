@@ -77,6 +77,7 @@ class Target:
     # false for the monitor's own host (loopback, `localhost`, its listen address) and
     # for passive kinds, true for everything else.
     external: bool = True
+    paused: bool = False  # `paused = true`: kept in the file, not probed, shown as paused
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,20 @@ class NotifierConfig:
     events: frozenset[str] = DEFAULT_EVENTS
     escalate_after: float | None = None
     escalate_to: tuple[str, ...] = ()
+
+
+ROLES = ("viewer", "operator", "admin")  # each may do what the ones before it may
+
+
+@dataclass(frozen=True)
+class Admin:
+    """`[admins.NAME]`: a person who may log in to the admin UI (`monitor.config.accounts`).
+    `role`: a viewer reads, an operator also acts (pause, maintenance, notes), an admin
+    also edits the configuration."""
+
+    name: str
+    password_hash: str = field(repr=False)
+    role: str = "viewer"
 
 
 @dataclass(frozen=True)
@@ -118,6 +133,7 @@ class Config:
     notifiers: Mapping[str, NotifierConfig] = field(default_factory=dict)
     watches: tuple[Watch, ...] = ()
     maintenance: tuple[Maintenance, ...] = ()
+    admins: Mapping[str, Admin] = field(default_factory=dict)
     digest: str = ""  # SHA-256 of the file's bytes, to tell a changed file from a touched one
 
     def maintenance_for(self, target: Target, at: datetime) -> Maintenance | None:
