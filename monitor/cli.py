@@ -16,6 +16,7 @@ import asyncio
 import dataclasses
 import getpass
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -26,6 +27,7 @@ from rich.table import Table as RichTable
 from monitor import __version__
 from monitor.config import Config, Target
 from monitor.config.accounts import hash_password
+from monitor.config.envfile import env_file_for, load_into
 from monitor.config.loader import ID_PATTERN, load_config
 from monitor.errors import ConfigError, StoreError
 from monitor.probes import PROBES, Heartbeats, heartbeat_book, probe_context
@@ -112,6 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "passwd":
         return _passwd(args.name)
+    load_into(os.environ, env_file_for(args.config))
     try:
         config = _load(args)
     except ConfigError as exc:

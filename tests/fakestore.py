@@ -3,7 +3,7 @@ the store answers (the web pages, the metrics) rather than what it computes.
 
 Writes are kept as written: `add_result` lands in `raw` (and `last_results`),
 `add_event` in `changes` (and `last_events`), notes and planned windows in `notes_` and
-`planned`. Every computed read answers with the records a test put in: `uptimes` (per
+`planned`, audit entries in `audit`. Every computed read answers with the records a test put in: `uptimes` (per
 target, any window) or `ratios` (per target and window length), `days`, `hourly`
 (`rollups` and `series`), `stats` (`probe_stats`) and `periods_` (`periods` and, the DOWN
 ones, `incidents`). Set `fail` to make every read raise it; `calls` names the reads made.
@@ -23,7 +23,18 @@ from datetime import tzinfo
 from pathlib import Path
 
 from monitor.result import Event, Result, State
-from monitor.store import DayUptime, Note, Period, PlannedMaintenance, Rollup, Store, StoredResult, StoreHealth, Uptime
+from monitor.store import (
+    AuditEntry,
+    DayUptime,
+    Note,
+    Period,
+    PlannedMaintenance,
+    Rollup,
+    Store,
+    StoredResult,
+    StoreHealth,
+    Uptime,
+)
 from monitor.store.sqlite.outbox import SQLiteOutbox
 
 
@@ -42,6 +53,7 @@ class MemoryStore:
     latest: dict[str, Result] = field(default_factory=dict)
     notes_: list[Note] = field(default_factory=list)
     planned: list[PlannedMaintenance] = field(default_factory=list)
+    audit: list[AuditEntry] = field(default_factory=list)  # oldest first
     raw_retention: float = 48 * 3600.0
     outbox_path: Path | str = ":memory:"
     fail: Exception | None = None
@@ -95,6 +107,13 @@ class MemoryStore:
         note = Note(len(self.notes_) + 1, target_id, at, text, author)
         self.notes_.append(note)
         return note
+
+    async def record_audit(self, entry: AuditEntry) -> None:
+        self.audit.append(entry)
+
+    async def audit_entries(self, limit: int = 200) -> list[AuditEntry]:
+        self._read("audit_entries")
+        return self.audit[::-1][:limit]
 
     async def add_maintenance(
         self,

@@ -23,6 +23,7 @@ Writes are serialised by a lock, so two saves at once cannot both pass step 1.
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import hashlib
 import os
@@ -98,7 +99,9 @@ class ConfigFile:
         while len(self._seen) > REMEMBERED:
             self._seen.popitem(last=False)
 
-    def write(self, change: Change, expected: str | None = None) -> Written:
+    def write(self, change: Change, expected: str | None = None, env: Mapping[str, str] | None = None) -> Written:
+        """Apply `change` (see the module docstring); `env` the environment to validate
+        with (the file's `${NAME}`s), by default this one's."""
         with self._lock:
             real = self.path.resolve()
             before = real.read_bytes()
@@ -109,33 +112,32 @@ class ConfigFile:
             document = tomlkit.parse(old_text)
             change(document)
             new_text = tomlkit.dumps(document)
-            config = self._validate(real, new_text)
+            config = self.check(new_text, env)
             backup = _backup(real, before)
             _replace(real, new_text.encode("utf-8"))
             digest = digest_of(new_text.encode("utf-8"))
             self.remember(digest, new_text)
             return Written(config, _diff(old_text, new_text, "before", "after"), backup, digest)
 
-    def _validate(self, real: Path, text: str) -> Config:
+    def preview(self, change: Change, env: Mapping[str, str] | None = None) -> Config:
+        """The configuration `change` would make, validated, without writing it."""
+        document = tomlkit.parse(self.path.read_text(encoding="utf-8"))
+        change(document)
+        return self.check(tomlkit.dumps(document), env)
+
+    def check(self, text: str, env: Mapping[str, str] | None = None) -> Config:
+        """`text` validated as the file would be (`Rejected` with every problem)."""
+        real = self.path.resolve()
         fd, name = tempfile.mkstemp(prefix=f".{real.name}.", suffix=".check", dir=real.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as file:
                 file.write(text)
-            loaded = load_config(name, env=self.env)
+            loaded = load_config(name, env=env if env is not None else self.env)
         except ConfigError as exc:
             raise Rejected([Problem(str(self.path), p.path, p.message, p.line) for p in exc.problems]) from exc
         finally:
             os.unlink(name)
-        return Config(
-            path=self.path,
-            settings=loaded.settings,
-            targets=loaded.targets,
-            notifiers=loaded.notifiers,
-            watches=loaded.watches,
-            maintenance=loaded.maintenance,
-            admins=loaded.admins,
-            digest=digest_of(text.encode("utf-8")),
-        )
+        return dataclasses.replace(loaded, path=self.path, digest=digest_of(text.encode("utf-8")))
 
 
 def _diff(old: str, new: str, old_name: str, new_name: str) -> str:

@@ -5,6 +5,7 @@
 - `HistoryReader`: the web app's, the report's and the metrics' reads. They are async and
   never scan raw results for long windows (rollups and events answer those).
 - `Annotations`: what people add at runtime: incident notes, planned maintenance.
+- `Audit`: who changed what, when (append-only; the admin view and `/admin/api/audit`).
 - `Outbox`: the durable alert queue the dispatcher drains (`monitor.alerting.service`).
 
 A backend implements `Store` and registers itself in `monitor.store.registry`; every
@@ -21,6 +22,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from monitor.result import Event, Result, State
 from monitor.store.records import (
+    AuditEntry,
     DayUptime,
     Entry,
     Note,
@@ -173,6 +175,18 @@ class Annotations(Protocol):
         ...
 
 
+class Audit(Protocol):
+    """The audit log: every change people make, kept with the history (pruned with
+    nothing: it is small and it is the record)."""
+
+    async def record_audit(self, entry: AuditEntry) -> None:
+        """Append one entry."""
+
+    async def audit_entries(self, limit: int = 200) -> list[AuditEntry]:
+        """The newest `limit` entries, newest first."""
+        ...
+
+
 class Outbox(Protocol):
     """The durable alert queue: an alert is written here before anyone sends it, once
     per (alert id, notifier) ever, and leaves a notifier's queue in the order it came.
@@ -235,8 +249,9 @@ class Outbox(Protocol):
         """Forget delivered and failed entries and dedup memory past their keep times."""
 
 
-class Store(HistoryWriter, HistoryReader, Annotations, Protocol):
-    """A whole backend: the history, the annotations and the outbox on one database."""
+class Store(HistoryWriter, HistoryReader, Annotations, Audit, Protocol):
+    """A whole backend: the history, the annotations, the audit log and the outbox on one
+    database."""
 
     async def open(self) -> None:
         """Create or migrate the schema and start the writer."""

@@ -196,6 +196,20 @@ class Note:
 
 
 @dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One change a person (or the admin token, `who = "token"`) made: a configuration
+    edit (`detail` holds the diff), an acknowledgement, a mute, a maintenance window, an
+    incident update. `action` is a short dotted name (`target.edit`, `incident.update`),
+    `subject` what it acted on (a target id, an incident id)."""
+
+    at: float
+    who: str
+    action: str
+    subject: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class PlannedMaintenance:
     """A maintenance window planned at runtime (through the admin view), in addition to
     the configuration's `[[maintenance]]`."""

@@ -12,7 +12,7 @@ from typing import Any
 from psycopg import AsyncConnection
 
 from monitor.result import Event, Result, State
-from monitor.store import Note, Period, PlannedMaintenance, StoredResult, timeline
+from monitor.store import AuditEntry, Note, Period, PlannedMaintenance, StoredResult, timeline
 from monitor.store.postgres.schema import DEGRADED, MAINTENANCE, OK
 from monitor.store.rollup import HOUR, Accumulator, unpack_hours
 
@@ -290,3 +290,15 @@ async def prune(conn: Conn, cutoff: float, keys: Sequence[int] | None = None) ->
     else:
         cur = await conn.execute("DELETE FROM results WHERE target = ANY(%s) AND at < %s", (list(keys), cutoff))
     return cur.rowcount
+
+
+async def record_audit(conn: Conn, entry: AuditEntry) -> None:
+    await conn.execute(
+        "INSERT INTO audit (at, who, action, subject, detail) VALUES (%s, %s, %s, %s, %s)",
+        (entry.at, entry.who, entry.action, entry.subject, entry.detail),
+    )
+
+
+async def audit_entries(conn: Conn, limit: int) -> list[AuditEntry]:
+    rows = await _all(conn, "SELECT at, who, action, subject, detail FROM audit ORDER BY id DESC LIMIT %s", [limit])
+    return [AuditEntry(*row) for row in rows]

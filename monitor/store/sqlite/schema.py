@@ -11,6 +11,10 @@ Versions:
    monitor's `runs` (what time was monitored), `latest` result per target, admin
    `notes` and planned `maintenance`. Rollups and one run covering the old history are
    rebuilt from version 1's rows.
+3. the `audit` log.
+
+Versions after 2 are additive steps in `STEPS` (the version a step brings, its SQL), run
+in order after a new database is created at version 2 or an old one is brought there.
 """
 
 from __future__ import annotations
@@ -21,8 +25,6 @@ from pathlib import Path
 
 from monitor.errors import StoreError
 from monitor.store.rollup import HOUR, Accumulator
-
-SCHEMA_VERSION = 2
 
 # Result flags, packed into one integer column. Raw durations are whole microseconds and
 # a result is keyed by (target, start time): no rowid, no second index.
@@ -55,6 +57,16 @@ CREATE TABLE maintenance (
     groups TEXT NOT NULL, reason TEXT NOT NULL);
 """
 
+_V3 = """
+CREATE TABLE audit (
+    id INTEGER PRIMARY KEY, at REAL NOT NULL, who TEXT NOT NULL, action TEXT NOT NULL,
+    subject TEXT NOT NULL, detail TEXT NOT NULL);
+"""
+
+# (version, SQL) after version 2, oldest first.
+STEPS: tuple[tuple[int, str], ...] = ((3, _V3),)
+SCHEMA_VERSION = STEPS[-1][0]
+
 
 def connect(path: Path, timeout: float = 30.0) -> sqlite3.Connection:
     """A connection to the database file, for the store's threads and the outbox alike:
@@ -84,14 +96,18 @@ def migrate(conn: sqlite3.Connection) -> int:
     found = _check(schema_version(conn))
     if found == SCHEMA_VERSION:
         return found
-    steps: dict[int, Callable[[sqlite3.Connection], None]] = {0: _create, 1: _from_v1}
+    first: dict[int, Callable[[sqlite3.Connection], None]] = {0: _create, 1: _from_v1}
     try:
         conn.execute("BEGIN IMMEDIATE")
         # Again under the write lock: another process (`monitor run` and `monitor report`
         # started together) may have migrated since, and a step must never run twice.
         found = _check(schema_version(conn))
         if found < SCHEMA_VERSION:
-            steps[found](conn)
+            if found < 2:
+                first[found](conn)
+            for version, sql in STEPS:
+                if version > found:
+                    _script(conn, sql)
             conn.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
@@ -134,7 +150,12 @@ def _check(found: int) -> int:
 
 
 def _create(conn: sqlite3.Connection) -> None:
-    for statement in _V2.split(";"):
+    _script(conn, _V2)
+
+
+def _script(conn: sqlite3.Connection, sql: str) -> None:
+    """Run each statement (`executescript` would commit the migration's transaction)."""
+    for statement in sql.split(";"):
         if statement.strip():
             conn.execute(statement)
 

@@ -37,6 +37,7 @@ from monitor.errors import StoreError
 from monitor.log import kv
 from monitor.result import Event, Result, State
 from monitor.store import (
+    AuditEntry,
     DayUptime,
     Note,
     Period,
@@ -203,6 +204,9 @@ class SQLiteStore:
     async def remove_maintenance(self, window_id: int) -> bool:
         return await self._write(lambda conn: q.remove_maintenance(conn, window_id))
 
+    async def record_audit(self, entry: AuditEntry) -> None:
+        await self._write(lambda conn: q.record_audit(conn, entry))
+
     # -- reads ----------------------------------------------------------------------
 
     async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -236,6 +240,9 @@ class SQLiteStore:
 
     async def planned_maintenance(self, since: float) -> list[PlannedMaintenance]:
         return await self._read(lambda conn: q.planned_maintenance(conn, since))
+
+    async def audit_entries(self, limit: int = 200) -> list[AuditEntry]:
+        return await self._read(lambda conn: q.audit_entries(conn, limit))
 
     async def events(
         self, target_ids: Collection[str] | None, start: float, end: float, limit: int | None = None

@@ -4,7 +4,11 @@
 Modules, one concept each: `auth` (who may, with which role: `guarded`), `sessions`
 (login sessions), `csrf` (the token every session's write sends), `login` (the login
 page, logout), `overview` (`GET /admin`),
-`maintenance` (the alerting JSON, planned maintenance, incident notes), `payload`
+`targets` (the targets' JSON API), `targetpages` (the targets for people: table,
+page, form, delete, pause), `forms` (forms made from key declarations), `changes` (the
+one path of every configuration change: validate, write, back up, audit, reload),
+`layout` (the admin pages' frame), `maintenance` (the alerting JSON, planned maintenance, incident notes), `audit` (the
+audit log: `audit()` records a write; its JSON and its page), `payload`
 (reading a JSON body).
 """
 
@@ -12,11 +16,31 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from monitor.web.admin import login, maintenance, overview
-from monitor.web.admin.auth import FAILURE_WINDOW, FAILURES, TOKEN_ENV, guarded
+from monitor.web.admin import audit as auditlog
+from monitor.web.admin import login, maintenance, overview, targetpages, targets
+from monitor.web.admin.audit import audit
+from monitor.web.admin.auth import FAILURE_WINDOW, FAILURES, TOKEN_ENV, Handler, guarded
 from monitor.web.admin.payload import MAX_BODY
 
-__all__ = ["FAILURES", "FAILURE_WINDOW", "MAX_BODY", "TOKEN_ENV", "guarded", "routes"]
+__all__ = ["FAILURES", "FAILURE_WINDOW", "MAX_BODY", "TOKEN_ENV", "audit", "guarded", "routes"]
+
+
+def _pages() -> list[BaseRoute]:
+    def page(handler: Handler, role: str | None = None) -> Handler:
+        return guarded(handler, browser=True, role=role)
+
+    return [
+        Route("/admin/targets", page(targetpages.targets_page), methods=["GET"]),
+        Route("/admin/targets/new", page(targetpages.new_form, "admin"), methods=["GET"]),
+        Route("/admin/targets/new", page(targetpages.save_form, "admin"), methods=["POST"]),
+        Route("/admin/targets/{id}", page(targetpages.target_page), methods=["GET"]),
+        Route("/admin/targets/{id}/edit", page(targetpages.edit_form, "admin"), methods=["GET"]),
+        Route("/admin/targets/{id}/edit", page(targetpages.save_form, "admin"), methods=["POST"]),
+        Route("/admin/targets/{id}/delete", page(targetpages.delete_page, "admin"), methods=["GET"]),
+        Route("/admin/targets/{id}/delete", page(targetpages.delete, "admin"), methods=["POST"]),
+        Route("/admin/targets/{id}/pause", page(targetpages.pause), methods=["POST"]),
+        Route("/admin/targets/{id}/resume", page(targetpages.resume), methods=["POST"]),
+    ]
 
 
 def routes() -> list[BaseRoute]:
@@ -30,4 +54,13 @@ def routes() -> list[BaseRoute]:
         Route("/admin/api/maintenance", guarded(maintenance.add_maintenance), methods=["POST"]),
         Route("/admin/api/maintenance/{id:int}", guarded(maintenance.remove_maintenance), methods=["DELETE"]),
         Route("/admin/api/targets/{id}/notes", guarded(maintenance.add_note), methods=["POST"]),
+        Route("/admin/api/audit", guarded(auditlog.list_audit, role="admin"), methods=["GET"]),
+        Route("/admin/api/targets/{id}", guarded(targets.get_target), methods=["GET"]),
+        Route("/admin/api/targets/{id}", guarded(targets.put_target, role="admin"), methods=["PUT"]),
+        Route("/admin/api/targets/{id}", guarded(targets.delete_target, role="admin"), methods=["DELETE"]),
+        Route("/admin/api/targets/{id}/pause", guarded(targets.pause), methods=["POST"]),
+        Route("/admin/api/targets/{id}/resume", guarded(targets.resume), methods=["POST"]),
+        Route("/admin/api/targets/{id}/probe", guarded(targets.probe, role="admin"), methods=["POST"]),
+        *_pages(),
+        Route("/admin/audit", guarded(auditlog.audit_page, browser=True, role="admin"), methods=["GET"]),
     ]

@@ -105,6 +105,7 @@ def guarded(handler: Handler, browser: bool = False, role: str | None = None) ->
             if not csrf_ok(request, raw, found.csrf):
                 return _refused(request, "missing or wrong CSRF token (X-CSRF-Token header or csrf field)")
         request.state.principal = found
+        request.state.who = found.who  # the audit log's `who`
         return await handler(request)
 
     return check

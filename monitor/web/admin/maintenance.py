@@ -5,10 +5,13 @@
   windows planned at runtime (`{"start", "end", "targets"|"groups", "reason"}`).
 - `POST /admin/api/targets/{id}/notes`: a note (`{"text", "at"?}`) on the target's
   incident at that time; notes are public (they show under the incident).
+
+Each write is recorded in the audit log (`monitor.web.admin.audit`).
 """
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from starlette.requests import Request
@@ -17,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from monitor.config import Config
 from monitor.store import PlannedMaintenance
 from monitor.web import alertview, viewmodels
+from monitor.web.admin.audit import audit
 from monitor.web.admin.payload import json_body
 from monitor.web.api import parse_time
 from monitor.web.templating import isotime
@@ -43,7 +47,9 @@ async def add_maintenance(request: Request) -> Response:
         return JSONResponse({"error": "; ".join(problems)}, 400)
     start, end, targets, groups, reason = window
     planned = await runtime.store.add_maintenance(start, end, targets, groups, reason)
-    return JSONResponse(_window(planned), 201)
+    shown = _window(planned)
+    await audit(request, "maintenance.add", str(planned.id), json.dumps(shown, ensure_ascii=False))
+    return JSONResponse(shown, 201)
 
 
 def _read_window(
@@ -101,6 +107,7 @@ def _window(window: PlannedMaintenance) -> dict[str, Any]:
 async def remove_maintenance(request: Request) -> Response:
     runtime: viewmodels.Runtime = request.app.state.monitor
     if await runtime.store.remove_maintenance(request.path_params["id"]):
+        await audit(request, "maintenance.remove", str(request.path_params["id"]))
         return Response(status_code=204)
     return JSONResponse({"error": "no such maintenance window"}, 404)
 
@@ -123,4 +130,5 @@ async def add_note(request: Request) -> Response:
     author = body.get("author", "")
     when = viewmodels.clock(request.app.state) if when is None else when
     note = await runtime.store.add_note(target_id, when, text.strip(), author if isinstance(author, str) else "")
+    await audit(request, "target.note", target_id, note.text)
     return JSONResponse({"id": note.id, "target": note.target, "at": isotime(note.at), "text": note.text}, 201)

@@ -20,8 +20,9 @@ from monitor.config import Target
 from monitor.preflight.inside import admin_section
 from monitor.state import Status
 from monitor.web import alertview, viewmodels
+from monitor.web.admin.layout import render
 from monitor.web.masking import origin, scrub, target_secrets
-from monitor.web.templating import language, page
+from monitor.web.templating import language
 
 
 async def admin_page(request: Request) -> Response:
@@ -46,9 +47,7 @@ async def admin_page(request: Request) -> Response:
         "alerts": alerts,
     }
     context["preflight"] = await admin_section(request.app.state, runtime, now, language(request, config))
-    response = page(request, "admin.html.j2", config, lambda t: context)
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return render(request, "admin.html.j2", config, lambda t: context)
 
 
 def _row(target: Target, status: Status | None, secrets: list[str]) -> dict[str, Any]:
