@@ -48,7 +48,7 @@ def routes() -> list[BaseRoute]:
         Route("/admin", guarded(overview.admin_page, browser=True), methods=["GET"]),
         Route("/admin/login", login.login_page, methods=["GET"]),
         Route("/admin/login", login.login, methods=["POST"]),
-        Route("/admin/logout", guarded(login.logout), methods=["POST"]),
+        Route("/admin/logout", guarded(login.logout, role="viewer"), methods=["POST"]),
         Route("/admin/api/alerts", guarded(maintenance.list_alerts), methods=["GET"]),
         Route("/admin/api/maintenance", guarded(maintenance.list_maintenance), methods=["GET"]),
         Route("/admin/api/maintenance", guarded(maintenance.add_maintenance), methods=["POST"]),
