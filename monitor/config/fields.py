@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from monitor.config.reader import Problems, Table
+from monitor.config.reader import Problems, Table, format_duration
 
 # A sample value of each accessor's type, to read a table "with everything set".
 _SAMPLES: dict[str, Any] = {
@@ -38,6 +38,7 @@ _SAMPLES: dict[str, Any] = {
     "raw": "x",
 }
 ROUNDS = 4
+SEED_NAME = "new"  # the id of the table read to learn its keys
 # The keys every target has, in the order a form shows them (then the kind's own).
 COMMON = (
     "name",
@@ -87,7 +88,7 @@ def discover(read: Callable[[Table], object], seed: dict[str, Any], path: str) -
         for name in table.asked - set(declared):
             declared[name] = ("raw", None)
         new = {k: v for k, v in declared.items() if k not in found}
-        found.update(declared)
+        found.update(new)  # defaults as the first reading, with only the seed set, saw them
         if not new:
             break
         for name, (kind, _) in new.items():
@@ -106,7 +107,7 @@ def target_fields(kind_name: str) -> tuple[Field, ...]:
     seed: dict[str, Any] = {"url": f"{kind.schemes[0]}://example.invalid"} if kind.schemes else {"kind": kind_name}
 
     def read(t: Table) -> None:
-        loader._read_target("new", t, Table({}, "defaults", t.problems), ("127.0.0.1:8080",))
+        loader._read_target(SEED_NAME, t, Table({}, "defaults", t.problems), ("127.0.0.1:8080",))
 
     found = discover(read, seed, "targets.new")
     if kind.schemes:
@@ -121,7 +122,7 @@ def notifier_fields(type_name: str) -> tuple[Field, ...]:
     from monitor.notifiers import NOTIFIERS
 
     kind = NOTIFIERS[type_name]
-    found = discover(lambda t: loader._read_notifier("new", t), {"type": type_name}, "notifiers.new")
+    found = discover(lambda t: loader._read_notifier(SEED_NAME, t), {"type": type_name}, "notifiers.new")
     return _ordered(found, set(kind.secrets), ("type", "events", "repeat_every", "escalate_after", "escalate_to"))
 
 
@@ -129,12 +130,19 @@ def _ordered(found: dict[str, tuple[str, Any]], secrets: set[str], common: tuple
     first = [k for k in common if k in found]
     rest = [k for k in found if k not in common]
     return tuple(
-        Field(k, found[k][0], _plain(found[k][1]), secret=k in secrets, common=k in common) for k in first + rest
+        Field(k, found[k][0], _plain(found[k][1], found[k][0]), secret=k in secrets, common=k in common)
+        for k in first + rest
     )
 
 
-def _plain(value: Any) -> Any:
-    """A default as a form may show it (a frozenset of events as a sorted list)."""
-    if isinstance(value, frozenset | set | tuple):
-        return sorted(value)
-    return value
+def _plain(value: Any, kind: str) -> Any:
+    """A default as a form shows it, in the file's own words: a duration as `30s`, a
+    boolean as `true`, a list one item after another; the table's own name (a target's
+    `name` defaults to its id) as nothing."""
+    if isinstance(value, frozenset | set | tuple | list):
+        return ", ".join(str(v) for v in sorted(value)) or None
+    if kind == "duration" and isinstance(value, int | float):
+        return format_duration(value)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return None if value == SEED_NAME else value

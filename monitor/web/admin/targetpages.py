@@ -53,6 +53,7 @@ from monitor.web.admin.targets import (
 )
 from monitor.web.bodies import read_body, too_large
 from monitor.web.masking import origin, scrub, target_secrets
+from monitor.web.templating import language
 
 HISTORY_DAYS = 90
 STATES = ("UP", "DEGRADED", "DOWN", "MAINTENANCE", "UNKNOWN", "PAUSED")
@@ -187,6 +188,7 @@ def _form(
     status: int = 200,
 ) -> Response:
     fields = target_fields(kind)
+    lang = language(request, config)
     context = {
         "tid": tid,
         "new_id": new_id,
@@ -197,7 +199,9 @@ def _form(
         "id_problems": (problems or {}).get("id", []),
         "conflict": conflict,
         "probed": probed,
-        "action": f"/admin/targets/{quote(tid)}/edit" if tid else f"/admin/targets/new?kind={quote(kind)}",
+        "action": f"/admin/targets/{quote(tid)}/edit?lang={lang}"
+        if tid
+        else f"/admin/targets/new?kind={quote(kind)}&lang={lang}",
     }
     return render(request, "admin_target_form.html.j2", config, lambda t: context, status_code=status)
 
@@ -241,7 +245,8 @@ async def save_form(request: Request) -> Response:
         return _rejected(redo, exc, new_id)
     except Conflict as exc:
         return redo(conflict=exc.diff or "-", status=409)
-    return RedirectResponse(f"/admin/targets/{quote(new_id)}?saved=1", 303)
+    lang = language(request, config)
+    return RedirectResponse(f"/admin/targets/{quote(new_id)}?saved=1&lang={lang}", 303)
 
 
 def _rejected(redo: Any, exc: Rejected, tid: str) -> Response:
