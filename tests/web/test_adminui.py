@@ -12,6 +12,7 @@ import pytest
 from monitor.config.fields import target_fields
 from monitor.probes import PROBES
 from tests.waiting import until
+from tests.web.test_api import validate
 from tests.web.office import PASSWORD, csrf_of, office, version_of
 
 TOKEN = "token-untuk-skrip-0123456789"
@@ -123,13 +124,17 @@ async def test_put_writes_the_target_keeps_every_comment_backs_up_audits_and_rel
         assert '[targets.dukcapil]\nname = "Layanan Dukcapil"' in after
         assert (tmp_path / "targets.toml.1").read_text() == before
         assert put.json() == {"id": "dukcapil", "version": put.json()["version"], "backup": "targets.toml.1"}
+        validate(put.json(), "Written")
         assert o.monitor.config.targets["dukcapil"].name == "Layanan Dukcapil"
         await until(lambda: o.site.hits.get("/dukcapil", 0) >= 1, what="the new target probed")
-        audit = (await client.get("/admin/api/audit", headers=BEARER)).json()["audit"]
+        listed = (await client.get("/admin/api/audit", headers=BEARER)).json()
+        validate(listed, "Audit")
+        audit = listed["audit"]
         assert audit[0]["who"] == "token" and audit[0]["action"] == "target.add"
         assert '+name = "Layanan Dukcapil"' in audit[0]["detail"]
         # Changing one value keeps that line's comment; the rest stays byte for byte.
         keys = (await client.get("/admin/api/targets/portal", headers=BEARER)).json()
+        validate(keys, "TargetKeys")
         changed = {**keys["keys"], "interval": "2s"}
         put = await client.put(
             "/admin/api/targets/portal", json=changed, headers={**BEARER, "If-Match": f'"{keys["version"]}"'}
@@ -148,6 +153,7 @@ async def test_an_invalid_target_is_refused_naming_every_problem_and_nothing_is_
             headers=BEARER,
         )
         assert bad.status_code == 400
+        validate(bad.json(), "Rejected")
         keys = {p["key"]: p["message"] for p in bad.json()["problems"]}
         assert "is not a duration" in keys["targets.portal.interval"]
         assert "between 1 and 100" in keys["targets.portal.failure_threshold"]
@@ -168,6 +174,7 @@ async def test_a_hand_edit_since_the_version_was_read_is_refused_with_the_other_
             headers={**BEARER, "If-Match": seen["version"]},
         )
         assert put.status_code == 409
+        validate(put.json(), "Conflict")
         assert f'+url = "{o.site.url}/mail2"' in put.json()["diff"]
         assert o.path.read_text() == hand
 
@@ -219,6 +226,7 @@ async def test_probe_now_shows_the_result_before_anything_is_saved(tmp_path) -> 
         assert down.json()["ok"] is False and down.json()["reason"] == "status_mismatch"
         up = await client.post("/admin/api/targets/new1/probe", json={"url": o.site.url + "/up"}, headers=BEARER)
         assert up.json()["ok"] is True
+        validate(up.json(), "Probed")
         assert o.path.read_bytes() == before and "new1" not in o.monitor.config.targets
 
 
