@@ -12,8 +12,8 @@ import pytest
 from monitor.config.fields import target_fields
 from monitor.probes import PROBES
 from tests.waiting import until
-from tests.web.test_api import validate
 from tests.web.office import PASSWORD, csrf_of, office, version_of
+from tests.web.test_api import validate
 
 TOKEN = "token-untuk-skrip-0123456789"
 BEARER = {"Authorization": f"Bearer {TOKEN}"}
