@@ -6,7 +6,8 @@ its accessor and default). `target_fields(kind)` runs the loader's own reader of
 only a URL of the kind's scheme (or `kind = "..."` for a passive kind), and collects what
 was read. A key read only when another is set (snmp's v3 keys once `username` is) is
 found by reading again with every key found so far set to a sample of its type, until
-nothing new appears. `notifier_fields(type)` does the same for `[notifiers.NAME]`.
+nothing new appears. `notifier_fields(type)` does the same for `[notifiers.NAME]`, and
+`array_fields("watch" | "maintenance")` for a table of `[[watch]]` or `[[maintenance]]`.
 
 So the admin UI's form for a kind comes from the kind's parser: a new probe kind or
 notifier type gets its form, named by its TOML keys, without UI code. A field is
@@ -124,6 +125,21 @@ def notifier_fields(type_name: str) -> tuple[Field, ...]:
     kind = NOTIFIERS[type_name]
     found = discover(lambda t: loader._read_notifier(SEED_NAME, t), {"type": type_name}, "notifiers.new")
     return _ordered(found, set(kind.secrets), ("type", "events", "repeat_every", "escalate_after", "escalate_to"))
+
+
+@functools.cache
+def array_fields(section: str) -> tuple[Field, ...]:
+    """The keys of one table of `[[watch]]` or `[[maintenance]]`."""
+    from zoneinfo import ZoneInfo
+
+    from monitor.config import loader
+
+    readers: dict[str, Callable[[Table, ZoneInfo], object]] = {
+        "watch": loader._read_watch,
+        "maintenance": loader._read_maintenance,
+    }
+    found = discover(lambda t: readers[section](t, ZoneInfo("UTC")), {}, f"{section}[0]")
+    return _ordered(found, set(), ())
 
 
 def _ordered(found: dict[str, tuple[str, Any]], secrets: set[str], common: tuple[str, ...]) -> tuple[Field, ...]:

@@ -130,7 +130,7 @@ async def test_put_writes_the_target_keeps_every_comment_backs_up_audits_and_rel
         listed = (await client.get("/admin/api/audit", headers=BEARER)).json()
         validate(listed, "Audit")
         audit = listed["audit"]
-        assert audit[0]["who"] == "token" and audit[0]["action"] == "target.add"
+        assert audit[0]["who"] == "token" and audit[0]["action"] == "config.targets.add"
         assert '+name = "Layanan Dukcapil"' in audit[0]["detail"]
         # Changing one value keeps that line's comment; the rest stays byte for byte.
         keys = (await client.get("/admin/api/targets/portal", headers=BEARER)).json()
@@ -195,9 +195,9 @@ async def test_delete_and_pause_resume_write_the_file_and_the_audit_log(tmp_path
         assert "mail" not in o.monitor.config.targets
         entries = [(e.who, e.action, e.subject) for e in await o.monitor.store.audit_entries()]
         assert entries == [
-            ("token", "target.delete", "mail"),
-            ("budi", "target.resume", "mail"),
-            ("budi", "target.pause", "mail"),
+            ("token", "config.targets.delete", "mail"),
+            ("budi", "config.targets.resume", "mail"),
+            ("budi", "config.targets.pause", "mail"),
         ]
         assert sorted(p.name for p in tmp_path.glob("targets.toml.*")) == [
             "targets.toml.1",

@@ -126,7 +126,7 @@ async def test_an_admin_logs_in_adds_a_target_by_form_and_sees_it_probed(
         await page.screenshot(path=str(out / "admin-targets.png"), full_page=True)
         await page.goto(url + "/admin/audit")
         actions = await page.locator("table.audit td:nth-child(3)").all_text_contents()
-        assert actions == ["target.pause", "target.add"]
+        assert actions == ["config.targets.pause", "config.targets.add"]
         assert await page.locator("pre.diff .add").count() >= 5
         await page.screenshot(path=str(out / "admin-audit.png"), full_page=True)
         assert problems == []

@@ -5,7 +5,8 @@ Modules, one concept each: `auth` (who may, with which role: `guarded`), `sessio
 (login sessions), `csrf` (the token every session's write sends), `login` (the login
 page, logout), `overview` (`GET /admin`),
 `targets` (the targets' JSON API), `targetpages` (the targets for people: table,
-page, form, delete, pause), `forms` (forms made from key declarations), `changes` (the
+page, form, delete, pause), `sections` + `sectionpages` (notifiers, watch periods,
+maintenance windows: their pages and JSON), `forms` (forms made from key declarations), `changes` (the
 one path of every configuration change: validate, write, back up, audit, reload),
 `layout` (the admin pages' frame), `maintenance` (the alerting JSON, planned maintenance, incident notes), `audit` (the
 audit log: `audit()` records a write; its JSON and its page), `payload`
@@ -17,7 +18,7 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Route
 
 from monitor.web.admin import audit as auditlog
-from monitor.web.admin import login, maintenance, overview, targetpages, targets
+from monitor.web.admin import login, maintenance, overview, sectionpages, targetpages, targets
 from monitor.web.admin.audit import audit
 from monitor.web.admin.auth import FAILURE_WINDOW, FAILURES, TOKEN_ENV, Handler, guarded
 from monitor.web.admin.payload import MAX_BODY
@@ -40,6 +41,14 @@ def _pages() -> list[BaseRoute]:
         Route("/admin/targets/{id}/delete", page(targetpages.delete, "admin"), methods=["POST"]),
         Route("/admin/targets/{id}/pause", page(targetpages.pause), methods=["POST"]),
         Route("/admin/targets/{id}/resume", page(targetpages.resume), methods=["POST"]),
+        Route("/admin/config/notifiers/{key}/test", page(sectionpages.test_saved), methods=["POST"]),
+        Route("/admin/config/{section}", page(sectionpages.list_page), methods=["GET"]),
+        Route("/admin/config/{section}/new", page(sectionpages.new_form, "admin"), methods=["GET"]),
+        Route("/admin/config/{section}/new", page(sectionpages.save_form, "admin"), methods=["POST"]),
+        Route("/admin/config/{section}/{key}/edit", page(sectionpages.edit_form, "admin"), methods=["GET"]),
+        Route("/admin/config/{section}/{key}/edit", page(sectionpages.save_form, "admin"), methods=["POST"]),
+        Route("/admin/config/{section}/{key}/delete", page(sectionpages.delete_page, "admin"), methods=["GET"]),
+        Route("/admin/config/{section}/{key}/delete", page(sectionpages.delete, "admin"), methods=["POST"]),
     ]
 
 
@@ -61,6 +70,11 @@ def routes() -> list[BaseRoute]:
         Route("/admin/api/targets/{id}/pause", guarded(targets.pause), methods=["POST"]),
         Route("/admin/api/targets/{id}/resume", guarded(targets.resume), methods=["POST"]),
         Route("/admin/api/targets/{id}/probe", guarded(targets.probe, role="admin"), methods=["POST"]),
+        Route("/admin/api/notifiers/{key}/test", guarded(sectionpages.api_test), methods=["POST"]),
+        Route("/admin/api/config/{section}", guarded(sectionpages.api_list), methods=["GET"]),
+        Route("/admin/api/config/{section}", guarded(sectionpages.api_put, role="admin"), methods=["POST"]),
+        Route("/admin/api/config/{section}/{key}", guarded(sectionpages.api_put, role="admin"), methods=["PUT"]),
+        Route("/admin/api/config/{section}/{key}", guarded(sectionpages.api_delete, role="admin"), methods=["DELETE"]),
         *_pages(),
         Route("/admin/audit", guarded(auditlog.audit_page, browser=True, role="admin"), methods=["GET"]),
     ]

@@ -229,7 +229,7 @@ async def save_form(request: Request) -> Response:
         return _form(request, config, tid, kind, again, version, new_id=new_id, **extra)
 
     if not tid and (not ID_PATTERN.match(new_id) or new_id in config.targets):
-        why = "target.id_taken" if new_id in config.targets else "target.id_invalid"
+        why = "form.target.id_taken" if new_id in config.targets else "form.target.id_invalid"
         return redo(problems={"id": [why]}, status=400)
     env = secret_values(posted, "target", new_id)
     if form.get("_action") == "probe":
@@ -239,7 +239,7 @@ async def save_form(request: Request) -> Response:
             return _rejected(redo, exc, new_id)
         return redo(probed=result_json(result, target))
     try:
-        action = "target.update" if tid else "target.add"
+        action = "config.targets.update" if tid else "config.targets.add"
         await save(request, replace_target(new_id, posted.values), version, action, new_id, env)
     except Rejected as exc:
         return _rejected(redo, exc, new_id)
@@ -292,7 +292,7 @@ async def delete(request: Request) -> Response:
     if tid not in config.targets:
         return Response("Not Found", 404, media_type="text/plain")
     try:
-        await save(request, remove_target(tid), form.get(VERSION) or None, "target.delete", tid)
+        await save(request, remove_target(tid), form.get(VERSION) or None, "config.targets.delete", tid)
     except (Rejected, Conflict) as exc:
         detail = exc.diff if isinstance(exc, Conflict) else "; ".join(str(p) for p in exc.problems)
         target = config.targets[tid]
@@ -316,7 +316,13 @@ async def _pause(request: Request, paused: bool) -> Response:
         return Response("Not Found", 404, media_type="text/plain")
     if target.paused != paused:
         try:
-            await save(request, set_paused(tid, paused), None, "target.pause" if paused else "target.resume", tid)
+            await save(
+                request,
+                set_paused(tid, paused),
+                None,
+                "config.targets.pause" if paused else "config.targets.resume",
+                tid,
+            )
         except (Rejected, Conflict) as exc:
             return Response(f"Conflict: {exc}\n", 409, media_type="text/plain")
     return RedirectResponse(f"/admin/targets/{quote(tid)}", 303)

@@ -115,7 +115,7 @@ async def put_target(request: Request) -> Response:
             request,
             replace_target(tid, body),
             expected_version(request),
-            "target.update" if existed else "target.add",
+            "config.targets.update" if existed else "config.targets.add",
             tid,
         )
     except (Rejected, Conflict) as exc:
@@ -136,7 +136,7 @@ async def delete_target(request: Request) -> Response:
     if file_table(tomlkit.parse(text), tid) is None:
         return JSONResponse({"error": "no such target in the file"}, 404)
     try:
-        await save(request, remove_target(tid), expected_version(request), "target.delete", tid)
+        await save(request, remove_target(tid), expected_version(request), "config.targets.delete", tid)
     except (Rejected, Conflict) as exc:
         return refused(exc)
     return Response(status_code=204)
@@ -168,7 +168,13 @@ async def _pause(request: Request, paused: bool) -> Response:
         return JSONResponse({"error": "no such target"}, 404)
     if target.paused != paused:
         try:
-            await save(request, set_paused(tid, paused), None, "target.pause" if paused else "target.resume", tid)
+            await save(
+                request,
+                set_paused(tid, paused),
+                None,
+                "config.targets.pause" if paused else "config.targets.resume",
+                tid,
+            )
         except (Rejected, Conflict) as exc:
             return refused(exc)
     return JSONResponse({"id": tid, "paused": paused})
