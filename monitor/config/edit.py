@@ -18,6 +18,9 @@ does not touch stay byte for byte; a changed value keeps its line's comment. The
    resolves to (atomic; the mode is kept), and the `Written` outcome carries the diff
    for the audit log. The caller reloads (as SIGHUP would) and records the audit entry.
 
+A folder the monitor may not write (the validation's temporary file, the backup, the
+new file) is `Unwritable` (a `Rejected` with that one problem): nothing is changed.
+
 Writes are serialised by a lock, so two saves at once cannot both pass step 1.
 """
 
@@ -63,6 +66,11 @@ class Rejected(Exception):
         self.problems = problems
 
 
+class Unwritable(Rejected):
+    """The folder or the file cannot be written (permissions, a read-only file system):
+    nothing was changed; the one problem says why."""
+
+
 @dataclass(frozen=True)
 class Written:
     """A change on disk: the new configuration, the diff, where the old file went."""
@@ -101,7 +109,16 @@ class ConfigFile:
 
     def write(self, change: Change, expected: str | None = None, env: Mapping[str, str] | None = None) -> Written:
         """Apply `change` (see the module docstring); `env` the environment to validate
-        with (the file's `${NAME}`s), by default this one's."""
+        with (the file's `${NAME}`s), by default this one's. A file or folder that cannot
+        be written raises `Unwritable`, with nothing changed."""
+        try:
+            return self._write(change, expected, env)
+        except OSError as exc:
+            where = exc.filename or self.path
+            message = f"cannot write {where}: {exc.strerror or exc} (the monitor's user needs to write this folder)"
+            raise Unwritable([Problem(str(self.path), "", message)]) from exc
+
+    def _write(self, change: Change, expected: str | None, env: Mapping[str, str] | None) -> Written:
         with self._lock:
             real = self.path.resolve()
             before = real.read_bytes()

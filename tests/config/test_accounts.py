@@ -60,3 +60,17 @@ def test_a_paused_target_is_kept_but_not_probed(tmp_path: Path) -> None:
     assert config.targets["web"].paused
     assert [t.id for t in probed(config)] == ["b"]
     assert hash_password("x") != hash_password("x")  # salted
+
+
+def test_a_file_gone_from_under_the_editor_is_a_clear_refusal(tmp_path: Path) -> None:
+    import pytest
+
+    from monitor.config.edit import ConfigFile, Unwritable, set_table, targets_table
+
+    path = write(tmp_path, TARGET)
+    file = ConfigFile(path)
+    path.rename(tmp_path / "moved.toml")  # moved away by hand meanwhile
+    with pytest.raises(Unwritable) as info:
+        file.write(lambda d: set_table(targets_table(d), "b", {"url": "https://b.go.id/"}))
+    assert "cannot write" in str(info.value) and "No such file" in str(info.value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["moved.toml"]
