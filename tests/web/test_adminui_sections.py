@@ -104,15 +104,18 @@ async def test_a_maintenance_window_by_form_is_validated_and_written_as_toml_dat
 async def test_watch_periods_through_the_json_api(tmp_path) -> None:
     async with office(tmp_path, start=False) as o:
         client = o.client()
-        added = await client.post(
-            "/admin/api/config/watch",
-            json={"name": "Libur Natal", "start": "2026-12-24T00:00:00+07:00", "end": "2027-01-03T00:00:00+07:00"},
-            headers=BEARER,
-        )
-        # JSON has no date-time: the strings are refused by the same validator.
-        assert added.status_code == 400
-        assert {p["key"] for p in added.json()["problems"]} == {"watch[0]", "watch[0].start", "watch[0].end"}
-        form_like = await client.post("/admin/api/config/watch", json={"name": "Libur"}, headers=BEARER)
-        assert form_like.status_code == 400 and "needs both start and end" in form_like.text
+        period = {"name": "Libur Natal", "start": "2026-12-24T00:00:00+07:00", "end": "2027-01-03T00:00:00+07:00"}
+        added = await client.post("/admin/api/config/watch", json=period, headers=BEARER)
+        assert added.status_code == 201, added.text
+        assert '[[watch]]\nname = "Libur Natal"\nstart = 2026-12-24T00:00:00+07:00\n' in o.path.read_text()
+        assert o.monitor.config.watches[0].name == "Libur Natal"
         listed = (await client.get("/admin/api/config/watch", headers=BEARER)).json()
-        assert listed["items"] == []
+        assert [i["key"] for i in listed["items"]] == ["0"]
+        bad = await client.put(
+            "/admin/api/config/watch/0", json={**period, "end": "2026-12-01T00:00:00+07:00"}, headers=BEARER
+        )
+        assert bad.status_code == 400 and [p["key"] for p in bad.json()["problems"]] == ["watch[0].end"]
+        half = await client.post("/admin/api/config/watch", json={"name": "Libur"}, headers=BEARER)
+        assert half.status_code == 400 and "needs both start and end" in half.text
+        gone = await client.delete("/admin/api/config/watch/0", headers=BEARER)
+        assert gone.status_code == 204 and "[[watch]]" not in o.path.read_text()

@@ -37,7 +37,7 @@ from monitor.config.edit import Conflict, Rejected
 from monitor.config.fields import Field
 from monitor.config.loader import ID_PATTERN
 from monitor.web.admin.changes import config_file, preview, runtime_of, save, secret_values
-from monitor.web.admin.forms import VERSION, inputs, problems_by_field, read_form
+from monitor.web.admin.forms import VERSION, convert, inputs, problems_by_field, read_form
 from monitor.web.admin.layout import render
 from monitor.web.admin.payload import MAX_BODY, json_body
 from monitor.web.admin.sections import SECTIONS, Section, item, items, put, remove
@@ -293,6 +293,10 @@ async def api_put(request: Request) -> Response:
     if key is not None and section.keyed and not ID_PATTERN.match(key):
         return JSONResponse({"error": "a name is 1-64 letters, digits, '-' or '_'"}, 400)
     action = f"config.{section.name}.{'update' if exists else 'add'}"
+    fields = section.fields_for(body) or ()
+    for f in fields:  # JSON has no date-time: an ISO 8601 string for one is read as TOML's
+        if f.type == "time" and isinstance(body.get(f.key), str):
+            body[f.key] = convert(f, body[f.key])
     try:
         written = await save(request, put(section, key, body), expected_version(request), action, key or section.name)
     except (Rejected, Conflict) as exc:

@@ -21,6 +21,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import date, datetime
+from datetime import time as dtime
 from typing import Any
 
 import tomlkit
@@ -51,9 +53,18 @@ def file_table(document: tomlkit.TOMLDocument, tid: str) -> dict[str, Any] | Non
 
 
 def masked(values: Mapping[str, Any], secrets: set[str]) -> dict[str, Any]:
+    """`values` with each secret as `***` (a `${NAME}` reference shows), date-times as
+    ISO 8601 text (as JSON and a page show them)."""
     return {
-        k: (v if isinstance(v, str) and _ENV_REF.match(v) else MASK) if k in secrets else v for k, v in values.items()
+        k: (v if isinstance(v, str) and _ENV_REF.match(v) else MASK) if k in secrets else _shown(v)
+        for k, v in values.items()
     }
+
+
+def _shown(value: Any) -> Any:
+    if isinstance(value, datetime | date | dtime):
+        return value.isoformat()
+    return value
 
 
 def secret_keys(values: Mapping[str, Any]) -> set[str]:
