@@ -48,6 +48,7 @@ class Reason:
     # The monitor itself is offline (every `[monitor] connectivity` check fails): a target
     # it cannot reach meanwhile is held UNKNOWN with this reason, not judged DOWN.
     MONITOR_OFFLINE = "monitor_offline"
+    PAUSED = "paused"  # `paused = true`: not probed, no verdict (UNKNOWN) until resumed
     # Cameras that stream, domains that expire, HTTP codings and speed (devices, 2nd wave)
     NO_VIDEO = "no_video"
     DOMAIN_EXPIRED = "domain_expired"

@@ -190,6 +190,7 @@ class Monitor:
             await self.alerting.start()
         await self._read_planned()  # before the first look: a restored window must not end
         self._apply_maintenance()
+        self._hold_paused()
         self.scheduler.set_targets(probed(self.config))
         self._tasks.append(asyncio.create_task(self.scheduler.run(), name="scheduler"))
         self.uplink.set_targets(self.config.settings.connectivity)
@@ -355,6 +356,17 @@ class Monitor:
                 self._emit(event, target)
         return held
 
+    def _hold_paused(self) -> None:
+        """A paused target gives no verdict: UNKNOWN with the reason `paused` until it is
+        resumed and probed again (its last state would otherwise stay shown for ever)."""
+        now = time.time()
+        for target in self.config.targets.values():
+            status = self.states.statuses.get(target.id)
+            if target.paused and (status is None or status.reason != Reason.PAUSED):
+                event = self.states.withhold(target.id, now, Reason.PAUSED)
+                if event is not None:
+                    self._emit(event, target)
+
     def _emit(self, event: Event, target: Target) -> None:
         self.store.add_event(event)
         level = logging.WARNING if event.new is State.DOWN else logging.INFO
@@ -430,6 +442,7 @@ class Monitor:
             self.alerting.reload(config)
         self.metrics.forget_missing(set(config.targets))
         self._apply_maintenance()
+        self._hold_paused()
         self.scheduler.set_targets(probed(config))
         freeze_heap()
 

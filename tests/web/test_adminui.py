@@ -188,6 +188,8 @@ async def test_delete_and_pause_resume_write_the_file_and_the_audit_log(tmp_path
             "paused": True,
         }
         assert "paused = true" in o.path.read_text() and o.monitor.config.targets["mail"].paused
+        held = o.monitor.states.statuses["mail"]
+        assert (held.state, held.reason) == ("UNKNOWN", "paused")  # no verdict while paused
         assert (await client.post("/admin/api/targets/mail/resume", headers=headers)).status_code == 200
         assert "paused" not in o.path.read_text()
         gone = await o.client().delete("/admin/api/targets/mail", headers=BEARER)
