@@ -314,3 +314,18 @@ async def test_the_targets_table_filters_and_keeps_ids_and_urls_whole(tmp_path) 
         indonesian = (await client.get("/admin/targets?lang=id")).text
         assert "Target pemantauan" in indonesian and "Dijeda" in indonesian
         assert csrf_of(page)
+
+
+async def test_a_role_changed_in_the_file_applies_at_once_and_a_removed_account_is_logged_out(tmp_path) -> None:
+    async with office(tmp_path, start=False) as o:
+        budi, csrf = await o.login("budi")
+        tamu, _ = await o.login("tamu")
+        body = {"url": o.site.url + "/x"}
+        assert (await budi.put("/admin/api/targets/x", json=body, headers={"X-CSRF-Token": csrf})).status_code == 403
+        text = o.path.read_text()
+        text = text.replace('role = "operator"', 'role = "admin"')
+        text = re.sub(r'\[admins\.tamu\]\npassword_hash = "[^"]+"\nrole = "viewer"\n', "", text)
+        o.path.write_text(text)
+        assert o.monitor.reload()
+        assert (await budi.put("/admin/api/targets/x", json=body, headers={"X-CSRF-Token": csrf})).status_code == 201
+        assert (await tamu.get("/admin/targets")).status_code == 303  # to the login page
