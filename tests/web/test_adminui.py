@@ -329,3 +329,13 @@ async def test_a_role_changed_in_the_file_applies_at_once_and_a_removed_account_
         assert o.monitor.reload()
         assert (await budi.put("/admin/api/targets/x", json=body, headers={"X-CSRF-Token": csrf})).status_code == 201
         assert (await tamu.get("/admin/targets")).status_code == 303  # to the login page
+
+
+async def test_a_refused_change_takes_its_secret_back_out_of_the_environment_file(tmp_path) -> None:
+    async with office(tmp_path, start=False) as o:
+        client, csrf = await o.login("siti")
+        form = await client.get("/admin/targets/new?kind=http")
+        data = {"csrf": csrf, "_version": version_of(form.text), "id": "x", "url": o.site.url + "/x"}
+        bad = {**data, "password": "rahasia", "interval": "sebentar", "username": "u", "_action": "save"}
+        assert (await client.post("/admin/targets/new?kind=http", data=bad)).status_code == 400
+        assert not (tmp_path / "monitor.env").exists()

@@ -1,12 +1,13 @@
 """One path for every configuration change, whether from a form or the JSON API.
 
-`save(request, change, ...)` writes through `monitor.config.edit.ConfigFile` (tomlkit,
-the `monitor validate` validator, a numbered backup, a conflict refused), in a worker
-thread; then it writes the secrets typed with it to the environment file (and this
-process's environment), records the change in the audit log with its diff, and reloads
-the monitor as SIGHUP would (`Monitor.reload`). A `Rejected` or `Conflict` leaves
-everything as it was and reaches the caller, which shows it (the form next to its
-fields, the API as 400 or 409).
+`save(request, change, ...)` writes the secrets typed with the change to the environment
+file first (taken back if the change is refused: a reference is never written without
+its value), then the change through `monitor.config.edit.ConfigFile` (tomlkit, the
+`monitor validate` validator, a numbered backup, a conflict refused), in a worker
+thread; then it sets the secrets in this process's environment, records the change in
+the audit log with its diff, and reloads the monitor as SIGHUP would (`Monitor.reload`).
+A `Rejected` or `Conflict` leaves everything as it was and reaches the caller, which
+shows it (the form next to its fields, the API as 400 or 409).
 
 `secret_values` decides how each typed secret is written: `${MONITOR_<TABLE>_<ID>_<KEY>}`
 with the value in the environment file (the default), or the value itself (`$` doubled,
@@ -19,14 +20,16 @@ import asyncio
 import os
 import re
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
 
 from starlette.requests import Request
 
 from monitor.config import Config, Target
-from monitor.config.edit import Change, ConfigFile, Written
+from monitor.config.edit import Change, ConfigFile, Unwritable, Written
 from monitor.config.envfile import env_file_for, write_values
+from monitor.errors import Problem
 from monitor.result import Result
 from monitor.web import viewmodels
 from monitor.web.admin.audit import audit
@@ -102,13 +105,37 @@ async def save(
     runtime = runtime_of(request)
     file = config_file(request)
     environ = {**os.environ, **(env or {})}
-    written = await asyncio.to_thread(file.write, change, expected, environ)
+    undo = await asyncio.to_thread(_write_env, env_file_for(runtime.config.path), env) if env else None
+    try:
+        written = await asyncio.to_thread(file.write, change, expected, environ)
+    except BaseException:
+        if undo is not None:
+            await asyncio.to_thread(undo)
+        raise
     if env:
-        await asyncio.to_thread(write_values, env_file_for(runtime.config.path), env)
         os.environ.update(env)
     await audit(request, action, subject, written.diff)
     runtime.reload()
     return written
+
+
+def _write_env(path: Path, env: dict[str, str]) -> Callable[[], None]:
+    """Write `env` to the environment file before the configuration that names it (a
+    reference is never written without its value); return how to take it back."""
+    try:
+        before = path.read_bytes() if path.exists() else None
+        write_values(path, env)
+    except OSError as exc:
+        message = f"cannot write {path}: {exc.strerror or exc} (the monitor's user needs to write it)"
+        raise Unwritable([Problem(str(path), "", message)]) from exc
+
+    def undo() -> None:
+        if before is None:
+            path.unlink(missing_ok=True)
+        else:
+            path.write_bytes(before)
+
+    return undo
 
 
 async def preview(request: Request, change: Change, env: dict[str, str] | None = None) -> Config:
