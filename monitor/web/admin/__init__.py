@@ -1,16 +1,23 @@
 """The admin side: the view for people (`GET /admin`) and the admin write API
 (`/admin/api/...`), off (404 everywhere) unless it is configured.
 
-Modules, one concept each: `auth` (who may, with which role: `guarded`), `sessions`
-(login sessions), `csrf` (the token every session's write sends), `login` (the login
-page, logout), `overview` (`GET /admin`),
-`targets` (the targets' JSON API), `targetpages` (the targets for people: table,
-page, form, delete, pause), `sections` + `sectionpages` (notifiers, watch periods,
-maintenance windows: their pages and JSON), `forms` (forms made from key declarations), `changes` (the
-one path of every configuration change: validate, write, back up, audit, reload),
-`layout` (the admin pages' frame), `maintenance` (the alerting JSON, planned maintenance, incident notes), `audit` (the
-audit log: `audit()` records a write; its JSON and its page), `payload`
-(reading a JSON body).
+Modules, one concept each:
+
+- `auth` (who may, with which role: `guarded`), `sessions` (login sessions), `csrf`
+  (the token every session's write sends), `login` (the login page, logout);
+- `overview` (`GET /admin`), `maintenance` (the alerting JSON, planned maintenance,
+  incident notes), `audit` (the audit log: `audit()` records a write; its JSON and
+  its page);
+- `targets` (the targets' JSON API), `targetpages` (the targets for people: table,
+  page, form, delete, pause), `sections` + `sectionpages` (notifiers, watch periods,
+  maintenance windows: their pages and JSON);
+- `forms` (forms made from key declarations), `changes` (the one path of every
+  configuration change: validate, write, back up, audit, reload), `layout` (the admin
+  pages' frame), `payload` (reading a JSON body), `openapi` (this API's part of the
+  OpenAPI document).
+
+Another route family registers here with one line, behind `guarded(handler)` (viewer
+for GET, operator for other methods; `role="admin"` for configuration changes).
 """
 
 from __future__ import annotations
