@@ -294,6 +294,11 @@ async def test_a_typed_secret_goes_to_the_environment_file_and_is_never_shown_ag
         for page in ("/admin/targets/intranet/edit", "/admin/targets/intranet", "/admin/api/targets/intranet"):
             shown = await client.get(page)
             assert shown.status_code == 200 and "rahasia" not in shown.text, page
+        # A viewer's page shows the URL as its scheme and host: a path may be a secret.
+        viewer, _ = await o.login("tamu")
+        page = (await viewer.get("/admin/targets/intranet")).text
+        assert f"<code>{o.site.url}/…</code>" in page and "/intranet</code>" not in page
+        assert (await viewer.get("/admin/api/targets/intranet")).status_code == 403
         # Saved again with the password left empty, the reference stays.
         form = await client.get("/admin/targets/intranet/edit")
         again = {**data, "_version": version_of(form.text), "password": "", "name": "Intranet"}

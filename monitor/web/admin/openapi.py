@@ -108,7 +108,7 @@ def paths() -> dict[str, Any]:
             "get": op(
                 "A target's keys as the file has them (secrets ***), and the file's version",
                 "getTargetKeys",
-                "viewer",
+                "admin",
                 parameters=[_ID],
                 responses={"200": _json("TargetKeys", "the keys"), "404": _json("Error", "no such target")},
             ),

@@ -3,7 +3,7 @@ watch periods, maintenance windows (`SECTION` below is `notifiers`, `watch` or
 `maintenance`; `KEY` a notifier's name, or a period's position in the file, from 0).
 
 - `GET /admin/config/SECTION` (viewer): every table of the section, as the file has
-  it (secrets `***`); for notifiers a "send test" button each (operator);
+  it (secrets `***`, URLs cut to their scheme and host); for notifiers a "send test" button each (operator);
 - `GET|POST /admin/config/SECTION/new` (`?type=` for a notifier) and
   `GET|POST /admin/config/SECTION/KEY/edit` (admin): the form made from the section's
   fields; `_action=save` writes, `_action=test` (notifiers) sends a test message through
@@ -11,7 +11,7 @@ watch periods, maintenance windows (`SECTION` below is `notifiers`, `watch` or
 - `GET|POST /admin/config/SECTION/KEY/delete` (admin): confirm, then delete;
 - `POST /admin/config/notifiers/KEY/test` (operator): a test message through the saved
   notifier, shown on the list;
-- JSON: `GET /admin/api/config/SECTION` (viewer: `items`, `version`),
+- JSON: `GET /admin/api/config/SECTION` (admin: `items`, `version`),
   `PUT /admin/api/config/SECTION/KEY` (admin; a notifier by name, a period by position),
   `POST /admin/api/config/SECTION` (admin; a new period), `DELETE
   /admin/api/config/SECTION/KEY` (admin), `POST /admin/api/notifiers/KEY/test`
@@ -61,8 +61,8 @@ def _secrets(fields: tuple[Field, ...] | None) -> set[str]:
     return {f.key for f in fields or () if f.secret}
 
 
-def _shown(section: Section, values: Mapping[str, Any]) -> dict[str, Any]:
-    return masked(values, _secrets(section.fields_for(values)))
+def _shown(section: Section, values: Mapping[str, Any], urls: bool = True) -> dict[str, Any]:
+    return masked(values, _secrets(section.fields_for(values)), urls)
 
 
 # --- pages ------------------------------------------------------------------------------
@@ -270,7 +270,7 @@ async def api_list(request: Request) -> Response:
     if section is None:
         return JSONResponse({"error": "no such section"}, 404)
     document, version = _document(request)
-    found = [{"key": key, "keys": _shown(section, values)} for key, values in items(document, section)]
+    found = [{"key": key, "keys": _shown(section, values, urls=False)} for key, values in items(document, section)]
     return JSONResponse(
         {"items": found, "version": version}, headers={"ETag": f'"{version}"', "Cache-Control": "no-store"}
     )

@@ -137,7 +137,7 @@ async def target_page(request: Request) -> Response:
     values = file_table(tomlkit.parse(text), tid) or {}
     context = {
         "row": row(target, runtime.states.statuses.get(tid), now),
-        "keys": masked(values, secret_keys(values)),
+        "keys": masked(values, secret_keys(values), urls=True),
         "incidents": incidents,
         "now": now,
         "history_days": HISTORY_DAYS,

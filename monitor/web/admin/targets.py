@@ -1,8 +1,8 @@
 """The targets' JSON API, which the forms share (`monitor.web.admin.targetpages`):
 
-- `GET /admin/api/targets/{id}` (viewer): the target's keys as the file has them (a
-  secret as `***` unless it is a `${NAME}` reference) and the file's `version` (also
-  the `ETag`);
+- `GET /admin/api/targets/{id}` (admin, who edits them): the target's keys as the file
+  has them (a secret as `***` unless it is a `${NAME}` reference) and the file's
+  `version` (also the `ETag`);
 - `PUT /admin/api/targets/{id}` (admin; JSON: the target's TOML keys, all of them):
   create or replace `[targets.ID]`, validated as `monitor validate` does; `400` with
   every problem (`problems`: key path, line, message), nothing written; `If-Match:
@@ -37,7 +37,7 @@ from monitor.errors import Problem
 from monitor.result import Result
 from monitor.web.admin.changes import config_file, preview, runtime_of, save
 from monitor.web.admin.payload import json_body
-from monitor.web.masking import MASK, scrub, target_secrets
+from monitor.web.masking import MASK, origin, scrub, target_secrets
 
 _ENV_REF = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$")
 
@@ -52,13 +52,20 @@ def file_table(document: tomlkit.TOMLDocument, tid: str) -> dict[str, Any] | Non
     return dict(plain)
 
 
-def masked(values: Mapping[str, Any], secrets: set[str]) -> dict[str, Any]:
+def masked(values: Mapping[str, Any], secrets: set[str], urls: bool = False) -> dict[str, Any]:
     """`values` with each secret as `***` (a `${NAME}` reference shows), date-times as
-    ISO 8601 text (as JSON and a page show them)."""
-    return {
-        k: (v if isinstance(v, str) and _ENV_REF.match(v) else MASK) if k in secrets else _shown(v)
-        for k, v in values.items()
-    }
+    ISO 8601 text (as JSON and a page show them); with `urls`, every URL cut to its
+    scheme and host as on every admin page (`monitor.web.masking.origin`): for the pages
+    a viewer reads, where a URL's path may be its secret."""
+    out = {}
+    for k, v in values.items():
+        if k in secrets:
+            out[k] = v if isinstance(v, str) and _ENV_REF.match(v) else MASK
+        elif urls and isinstance(v, str) and "://" in v:
+            out[k] = origin(v)
+        else:
+            out[k] = _shown(v)
+    return out
 
 
 def _shown(value: Any) -> Any:
