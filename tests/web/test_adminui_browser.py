@@ -24,9 +24,10 @@ import uvicorn
 from tests.integration import need
 from tests.waiting import until
 from tests.web.office import PASSWORD, Office, office
-from tests.web.test_browser import ARGS, CHROMIUM
+from tests.web.test_browser import ARGS, CHROMIUM, axe, violations
 
 pytestmark = pytest.mark.integration
+__all__ = ["axe"]  # the fixture, from test_browser
 DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 
 
@@ -182,4 +183,30 @@ async def test_a_viewer_sees_no_edit_buttons_and_cannot_post_without_the_token(b
         # The browser's cookie alone (as a forged cross-site form would have) is refused.
         refused = await page.request.post(url + "/admin/api/targets/portal/pause")
         assert refused.status == 403
+        await ctx.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+async def test_the_admin_pages_have_no_serious_accessibility_violations(browser, axe, tmp_path: Path, scheme) -> None:
+    async with office(tmp_path, start=False) as o, serving(o) as url:
+        ctx = await browser.new_context(color_scheme=scheme, viewport={"width": 1280, "height": 900})
+        page = await ctx.new_page()
+        await page.goto(url + "/admin/login")
+        assert await violations(page, axe) == [], "/admin/login"
+        await page.fill("#username", "siti")
+        await page.fill("#password", PASSWORD)
+        await page.click("form.login button")
+        await page.goto(url + "/admin/targets/portal/edit")
+        await page.fill("#f-interval", "sebentar")
+        await page.click("button[value=save]")
+        await page.locator("#p-interval").wait_for()
+        assert await violations(page, axe) == [], "the form with a problem"
+        for path in (
+            "/admin/targets",
+            "/admin/targets/portal",
+            "/admin/config/notifiers/new?type=webhook",
+            "/admin/audit",
+        ):
+            await page.goto(url + path + "?lang=id" if "?" not in path else url + path + "&lang=id")
+            assert await violations(page, axe) == [], (scheme, path)
         await ctx.close()
