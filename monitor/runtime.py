@@ -23,7 +23,7 @@ import dataclasses
 import gc
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -46,11 +46,13 @@ from monitor.probes import PROBES, ProbeContext, heartbeat_book, probe_context
 from monitor.result import UNREACHED, Event, Reason, Result, State
 from monitor.scheduler import IN_FLIGHT, Scheduler
 from monitor.state import StateMachine
-from monitor.store import PlannedMaintenance, Store, StoreHealth
+from monitor.store import IncidentUpdate, PlannedMaintenance, PostedIncident, Store, StoreHealth
 
 log = logging.getLogger(__name__)
 
 Listener = Callable[[Event, Target], None]
+# Called after each incident update is stored (`monitor.web.adminincidents.post_update`).
+IncidentListener = Callable[[PostedIncident, IncidentUpdate], Awaitable[None]]
 OWN_ERROR_RETRIES = (0.2, 1.0)  # pauses before probing again after the monitor's own error
 OWN_ERROR_LOG_SECONDS = 60.0
 MAINTENANCE_TICK = 5.0  # seconds between checks of the maintenance windows
@@ -136,6 +138,7 @@ class Monitor:
         self.uplink = Scheduler(self._check_uplink, concurrency=UPLINK_CONCURRENCY)
         self.registry = self.metrics.registry
         self.listeners: list[Listener] = []
+        self.incident_listeners: list[IncidentListener] = []
         self.last_own_error = -OWN_ERROR_LOG_SECONDS  # monotonic time of the monitor's own last probe error
         self.started_at = time.time()
         self.last_reload: ReloadStatus | None = None  # None: the start's configuration
@@ -172,6 +175,10 @@ class Monitor:
     def subscribe(self, listener: Listener) -> None:
         """Call `listener(event, target)` for every change of state."""
         self.listeners.append(listener)
+
+    def on_incident_update(self, listener: IncidentListener) -> None:
+        """Await `listener(incident, update)` after every incident update is stored."""
+        self.incident_listeners.append(listener)
 
     async def start(self, watch_config: bool = False) -> None:
         await self.store.open()

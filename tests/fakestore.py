@@ -3,7 +3,8 @@ the store answers (the web pages, the metrics) rather than what it computes.
 
 Writes are kept as written: `add_result` lands in `raw` (and `last_results`),
 `add_event` in `changes` (and `last_events`), notes and planned windows in `notes_` and
-`planned`, audit entries in `audit`. Every computed read answers with the records a test put in: `uptimes` (per
+`planned`, audit entries in `audit`, incident records (with their updates) in `posted` and
+banners in `banners`. Every computed read answers with the records a test put in: `uptimes` (per
 target, any window) or `ratios` (per target and window length), `days`, `hourly`
 (`rollups` and `series`), `stats` (`probe_stats`) and `periods_` (`periods` and, the DOWN
 ones, `incidents`). Set `fail` to make every read raise it; `calls` names the reads made.
@@ -18,22 +19,26 @@ API, the real SQLite store on a temporary file is the better choice.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import tzinfo
 from pathlib import Path
 
 from monitor.result import Event, Result, State
 from monitor.store import (
+    Announcement,
     AuditEntry,
     DayUptime,
+    IncidentUpdate,
     Note,
     Period,
     PlannedMaintenance,
+    PostedIncident,
     Rollup,
     Store,
     StoredResult,
     StoreHealth,
     Uptime,
+    Wording,
 )
 from monitor.store.sqlite.outbox import SQLiteOutbox
 
@@ -53,6 +58,8 @@ class MemoryStore:
     latest: dict[str, Result] = field(default_factory=dict)
     notes_: list[Note] = field(default_factory=list)
     planned: list[PlannedMaintenance] = field(default_factory=list)
+    posted: list[PostedIncident] = field(default_factory=list)
+    banners: list[Announcement] = field(default_factory=list)
     audit: list[AuditEntry] = field(default_factory=list)  # oldest first
     raw_retention: float = 48 * 3600.0
     outbox_path: Path | str = ":memory:"
@@ -131,6 +138,41 @@ class MemoryStore:
         before = len(self.planned)
         self.planned = [p for p in self.planned if p.id != window_id]
         return len(self.planned) < before
+
+    async def declare_incident(self, targets: Sequence[str], title: Wording, at: float) -> PostedIncident:
+        incident = PostedIncident(len(self.posted) + 1, at, tuple(targets), title)
+        self.posted.append(incident)
+        return incident
+
+    async def automatic_incident(self, target: str, opened: float, title: Wording | None = None) -> PostedIncident:
+        for i, found in enumerate(self.posted):
+            if found.target == target and found.opened == opened:
+                if title is not None:
+                    self.posted[i] = found = replace(found, title=title)
+                return found
+        incident = PostedIncident(len(self.posted) + 1, opened, (target,), title, target)
+        self.posted.append(incident)
+        return incident
+
+    async def add_incident_update(
+        self, incident: int, at: float, status: str, text: Wording, author: str = ""
+    ) -> IncidentUpdate:
+        count = sum(len(p.updates) for p in self.posted)
+        update = IncidentUpdate(count + 1, incident, at, status, text, author)
+        self.posted = [replace(p, updates=(*p.updates, update)) if p.id == incident else p for p in self.posted]
+        return update
+
+    async def add_announcement(
+        self, level: str, text: Wording, start: float, end: float | None, created: float
+    ) -> Announcement:
+        banner = Announcement(max((b.id for b in self.banners), default=0) + 1, level, text, start, end, created)
+        self.banners.append(banner)
+        return banner
+
+    async def remove_announcement(self, announcement: int) -> bool:
+        before = len(self.banners)
+        self.banners = [b for b in self.banners if b.id != announcement]
+        return len(self.banners) < before
 
     # -- reads ----------------------------------------------------------------------
 
@@ -233,6 +275,23 @@ class MemoryStore:
     async def planned_maintenance(self, since: float) -> list[PlannedMaintenance]:
         self._read("planned_maintenance")
         return [p for p in self.planned if p.end > since]
+
+    async def posted_incident(self, incident: int) -> PostedIncident | None:
+        self._read("posted_incident")
+        return next((p for p in self.posted if p.id == incident), None)
+
+    async def posted_incidents(self, since: float) -> list[PostedIncident]:
+        self._read("posted_incidents")
+        found = [
+            p
+            for p in self.posted
+            if p.opened >= since or any(u.at >= since for u in p.updates) or (p.declared and p.status != "resolved")
+        ]
+        return sorted(found, key=lambda p: (p.opened, p.id))
+
+    async def announcements(self, since: float) -> list[Announcement]:
+        self._read("announcements")
+        return sorted((b for b in self.banners if b.end is None or b.end > since), key=lambda b: (b.start, b.id))
 
 
 def _ids(wanted: Collection[str] | None, held: Collection[str]) -> list[str]:

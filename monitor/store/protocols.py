@@ -5,6 +5,8 @@
 - `HistoryReader`: the web app's, the report's and the metrics' reads. They are async and
   never scan raw results for long windows (rollups and events answer those).
 - `Annotations`: what people add at runtime: incident notes, planned maintenance.
+- `Bulletins`: what operators write for citizens: declared incidents, updates on any
+  incident, announcements.
 - `Audit`: who changed what, when (append-only; the admin view and `/admin/api/audit`).
 - `Outbox`: the durable alert queue the dispatcher drains (`monitor.alerting.service`).
 
@@ -22,16 +24,20 @@ from typing import TYPE_CHECKING, Protocol
 
 from monitor.result import Event, Result, State
 from monitor.store.records import (
+    Announcement,
     AuditEntry,
     DayUptime,
     Entry,
+    IncidentUpdate,
     Note,
     Period,
     PlannedMaintenance,
+    PostedIncident,
     Rollup,
     StoredResult,
     StoreHealth,
     Uptime,
+    Wording,
 )
 
 if TYPE_CHECKING:
@@ -175,6 +181,52 @@ class Annotations(Protocol):
         ...
 
 
+class Bulletins(Protocol):
+    """What operators write for citizens (the admin API, `monitor.web.adminincidents`).
+    Each write is committed before it returns. An automatic incident (a DOWN period of
+    the history) has a record here only once it is given a title or an update, keyed by
+    its target and the time it began."""
+
+    async def declare_incident(self, targets: Sequence[str], title: Wording, at: float) -> PostedIncident:
+        """Record an incident declared by hand about `targets`, opened at `at`."""
+        ...
+
+    async def automatic_incident(self, target: str, opened: float, title: Wording | None = None) -> PostedIncident:
+        """The record of `target`'s incident that began at `opened` (with its updates),
+        made when missing; its public title set to `title` when one is given."""
+        ...
+
+    async def add_incident_update(
+        self, incident: int, at: float, status: str, text: Wording, author: str = ""
+    ) -> IncidentUpdate:
+        """Add a step to an incident's timeline (`status` one of `INCIDENT_STATUSES`)."""
+        ...
+
+    async def posted_incident(self, incident: int) -> PostedIncident | None:
+        """One record with its updates; None if there is none with this id."""
+        ...
+
+    async def posted_incidents(self, since: float) -> list[PostedIncident]:
+        """The records opened or updated since `since`, and every declared incident not
+        resolved however old, by the time they opened; each with its updates."""
+        ...
+
+    async def add_announcement(
+        self, level: str, text: Wording, start: float, end: float | None, created: float
+    ) -> Announcement:
+        """Store a banner (`level` one of `ANNOUNCEMENT_LEVELS`) shown from `start` to
+        `end` (None: until removed)."""
+        ...
+
+    async def remove_announcement(self, announcement: int) -> bool:
+        """Delete a banner; False if there was none with this id."""
+        ...
+
+    async def announcements(self, since: float) -> list[Announcement]:
+        """Banners that end after `since` or never, by start (those to come too)."""
+        ...
+
+
 class Audit(Protocol):
     """The audit log: every change people make, kept with the history (pruned with
     nothing: it is small and it is the record)."""
@@ -249,7 +301,7 @@ class Outbox(Protocol):
         """Forget delivered and failed entries and dedup memory past their keep times."""
 
 
-class Store(HistoryWriter, HistoryReader, Annotations, Audit, Protocol):
+class Store(HistoryWriter, HistoryReader, Annotations, Audit, Bulletins, Protocol):
     """A whole backend: the history, the annotations, the audit log and the outbox on one
     database."""
 

@@ -44,19 +44,24 @@ from monitor.errors import StoreError
 from monitor.log import kv
 from monitor.result import Event, Result, State
 from monitor.store import (
+    Announcement,
     AuditEntry,
     DayUptime,
+    IncidentUpdate,
     Note,
     Period,
     PlannedMaintenance,
+    PostedIncident,
     Rollup,
     StoredResult,
     StoreHealth,
     Uptime,
+    Wording,
     rollup,
     timeline,
 )
 from monitor.store.backlog import LIMIT
+from monitor.store.postgres import bulletins as b
 from monitor.store.postgres import reads as q
 from monitor.store.postgres.failures import reason
 from monitor.store.postgres.outbox import PostgresOutbox
@@ -227,6 +232,25 @@ class PostgresStore:
     async def remove_maintenance(self, window_id: int) -> bool:
         return await self._write(lambda conn: q.remove_maintenance(conn, window_id))
 
+    async def declare_incident(self, targets: Sequence[str], title: Wording, at: float) -> PostedIncident:
+        return await self._write(lambda conn: b.declare(conn, tuple(targets), title, at))
+
+    async def automatic_incident(self, target: str, opened: float, title: Wording | None = None) -> PostedIncident:
+        return await self._write(lambda conn: b.automatic(conn, target, opened, title))
+
+    async def add_incident_update(
+        self, incident: int, at: float, status: str, text: Wording, author: str = ""
+    ) -> IncidentUpdate:
+        return await self._write(lambda conn: b.add_update(conn, incident, at, status, text, author))
+
+    async def add_announcement(
+        self, level: str, text: Wording, start: float, end: float | None, created: float
+    ) -> Announcement:
+        return await self._write(lambda conn: b.add_announcement(conn, level, text, start, end, created))
+
+    async def remove_announcement(self, announcement: int) -> bool:
+        return await self._write(lambda conn: b.remove_announcement(conn, announcement))
+
     async def record_audit(self, entry: AuditEntry) -> None:
         await self._write(lambda conn: q.record_audit(conn, entry))
 
@@ -255,6 +279,15 @@ class PostgresStore:
 
     async def planned_maintenance(self, since: float) -> list[PlannedMaintenance]:
         return await self._read(lambda conn: q.planned_maintenance(conn, since))
+
+    async def posted_incident(self, incident: int) -> PostedIncident | None:
+        return await self._read(lambda conn: b.one(conn, incident))
+
+    async def posted_incidents(self, since: float) -> list[PostedIncident]:
+        return await self._read(lambda conn: b.since(conn, since))
+
+    async def announcements(self, since: float) -> list[Announcement]:
+        return await self._read(lambda conn: b.announcements(conn, since))
 
     async def audit_entries(self, limit: int = 200) -> list[AuditEntry]:
         return await self._read(lambda conn: q.audit_entries(conn, limit))

@@ -12,6 +12,9 @@ Versions:
    `notes` and planned `maintenance`. Rollups and one run covering the old history are
    rebuilt from version 1's rows.
 3. the `audit` log.
+4. what operators write for citizens (`protocols.Bulletins`): `posted_incidents`
+   (declared incidents, and the titles of automatic ones), their `incident_updates`,
+   and `announcements`.
 
 Versions after 2 are additive steps in `STEPS` (the version a step brings, its SQL), run
 in order after a new database is created at version 2 or an old one is brought there.
@@ -63,8 +66,23 @@ CREATE TABLE audit (
     subject TEXT NOT NULL, detail TEXT NOT NULL);
 """
 
+_V4 = """
+CREATE TABLE posted_incidents (
+    id INTEGER PRIMARY KEY, opened REAL NOT NULL, target TEXT, targets TEXT NOT NULL,
+    title_id TEXT, title_en TEXT NOT NULL DEFAULT '', UNIQUE (target, opened));
+CREATE TABLE incident_updates (
+    id INTEGER PRIMARY KEY, incident INTEGER NOT NULL REFERENCES posted_incidents (id),
+    at REAL NOT NULL, status TEXT NOT NULL, text_id TEXT NOT NULL, text_en TEXT NOT NULL,
+    author TEXT NOT NULL);
+CREATE INDEX incident_updates_by_incident ON incident_updates (incident, at);
+CREATE INDEX incident_updates_by_time ON incident_updates (at);
+CREATE TABLE announcements (
+    id INTEGER PRIMARY KEY, level TEXT NOT NULL, text_id TEXT NOT NULL, text_en TEXT NOT NULL,
+    start REAL NOT NULL, "end" REAL, created REAL NOT NULL);
+"""
+
 # (version, SQL) after version 2, oldest first.
-STEPS: tuple[tuple[int, str], ...] = ((3, _V3),)
+STEPS: tuple[tuple[int, str], ...] = ((3, _V3), (4, _V4))
 SCHEMA_VERSION = STEPS[-1][0]
 
 

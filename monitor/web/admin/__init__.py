@@ -16,7 +16,8 @@ Modules, one concept each:
   pages' frame), `payload` (reading a JSON body), `openapi` (this API's part of the
   OpenAPI document).
 
-Another route family registers here with one line, behind `guarded(handler)` (viewer
+Incidents, their updates and announcements are `monitor.web.adminincidents`, registered
+here. Another route family registers here with one line, behind `guarded(handler)` (viewer
 for GET, operator for other methods; `role="admin"` for configuration changes).
 """
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
+from monitor.web import adminincidents
 from monitor.web.admin import audit as auditlog
 from monitor.web.admin import login, maintenance, overview, sectionpages, targetpages, targets
 from monitor.web.admin.audit import audit
@@ -70,6 +72,7 @@ def routes() -> list[BaseRoute]:
         Route("/admin/api/maintenance", guarded(maintenance.add_maintenance), methods=["POST"]),
         Route("/admin/api/maintenance/{id:int}", guarded(maintenance.remove_maintenance), methods=["DELETE"]),
         Route("/admin/api/targets/{id}/notes", guarded(maintenance.add_note), methods=["POST"]),
+        *adminincidents.routes(guarded),
         Route("/admin/api/audit", guarded(auditlog.list_audit, role="admin"), methods=["GET"]),
         Route("/admin/api/targets/{id}", guarded(targets.get_target, role="admin"), methods=["GET"]),
         Route("/admin/api/targets/{id}", guarded(targets.put_target, role="admin"), methods=["PUT"]),
