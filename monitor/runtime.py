@@ -112,6 +112,11 @@ def freeze_heap() -> None:
     gc.freeze()
 
 
+def probed(config: Config) -> list[Target]:
+    """The targets the scheduler probes: all but the paused ones (`paused = true`)."""
+    return [t for t in config.targets.values() if not t.paused]
+
+
 class Monitor:
     """One monitor instance. `start()`/`stop()` bracket its life; `reload()` swaps the
     configuration (an invalid one is logged and the running one stays)."""
@@ -219,6 +224,7 @@ class Monitor:
             self.bots.sync(self.config)
         await self._read_planned()  # before the first look: a restored window must not end
         self._apply_maintenance()
+        self._hold_paused()
         self.scheduler.set_targets(self._probed(self.config))
         self._tasks.append(asyncio.create_task(self.scheduler.run(), name="scheduler"))
         self._tasks.append(asyncio.create_task(self.member.run(), name="locations"))
@@ -399,6 +405,17 @@ class Monitor:
         """Store a change of the shown state and tell the listeners."""
         self._emit(event, target)
 
+    def _hold_paused(self) -> None:
+        """A paused target gives no verdict: UNKNOWN with the reason `paused` until it is
+        resumed and probed again (its last state would otherwise stay shown for ever)."""
+        now = time.time()
+        for target in self.config.targets.values():
+            status = self.states.statuses.get(target.id)
+            if target.paused and (status is None or status.reason != Reason.PAUSED):
+                event = self.states.withhold(target.id, now, Reason.PAUSED)
+                if event is not None:
+                    self._emit(event, target)
+
     def _emit(self, event: Event, target: Target) -> None:
         self.store.add_event(event)
         level = logging.WARNING if event.new is State.DOWN else logging.INFO
@@ -478,12 +495,13 @@ class Monitor:
         self.metrics.forget_missing(set(config.targets))
         self._apply_maintenance()
         self.own.sync(config.targets)
+        self._hold_paused()
         self.scheduler.set_targets(self._probed(config))
         freeze_heap()
 
     def _probed(self, config: Config) -> list[Target]:
-        """The targets this instance probes: those whose `locations` include its own."""
-        return [t for t in config.targets.values() if t.probed_at(self.cluster.location)]
+        """The targets this instance probes: those not paused whose `locations` include its own."""
+        return [t for t in probed(config) if t.probed_at(self.cluster.location)]
 
     @property
     def judge(self) -> StateMachine:
