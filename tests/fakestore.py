@@ -8,7 +8,8 @@ target, any window) or `ratios` (per target and window length), `days`, `hourly`
 (`rollups` and `series`), `stats` (`probe_stats`) and `periods_` (`periods` and, the DOWN
 ones, `incidents`). Set `fail` to make every read raise it; `calls` names the reads made.
 
-The outbox is a real `SQLiteOutbox`: in memory unless `outbox_path` names a file.
+The outbox is a real `SQLiteOutbox`: in memory unless `outbox_path` names a file; the
+subscriptions likewise a real `SQLiteSubscribers` (`subscribers_path`).
 
 Whether this matches the protocol is checked by mypy (`make lint`), by the assignment at
 the end of this module. Where a test's history can be written through the store's own
@@ -25,6 +26,7 @@ from pathlib import Path
 from monitor.result import Event, Result, State
 from monitor.store import DayUptime, Note, Period, PlannedMaintenance, Rollup, Store, StoredResult, StoreHealth, Uptime
 from monitor.store.sqlite.outbox import SQLiteOutbox
+from monitor.store.sqlite.subscribers import SQLiteSubscribers
 
 
 @dataclass
@@ -44,6 +46,7 @@ class MemoryStore:
     planned: list[PlannedMaintenance] = field(default_factory=list)
     raw_retention: float = 48 * 3600.0
     outbox_path: Path | str = ":memory:"
+    subscribers_path: Path | str = ":memory:"
     fail: Exception | None = None
     calls: list[str] = field(default_factory=list)
     opened: bool = False
@@ -58,6 +61,9 @@ class MemoryStore:
 
     def outbox(self, clock: Callable[[], float]) -> SQLiteOutbox:
         return SQLiteOutbox(self.outbox_path, clock=clock)
+
+    def subscribers(self, clock: Callable[[], float]) -> SQLiteSubscribers:
+        return SQLiteSubscribers(self.subscribers_path, clock=clock)
 
     def add_result(self, target_id: str, result: Result, maintenance: bool = False) -> None:
         self.raw.append(

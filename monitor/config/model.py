@@ -95,6 +95,16 @@ class NotifierConfig:
 
 
 @dataclass(frozen=True)
+class Subscriptions:
+    """`[subscriptions]`: citizens' e-mail subscriptions (`monitor.subscriptions`).
+    `spec` is the e-mail notifier's server spec (`monitor.notifiers.email.EmailSpec`,
+    without recipients): the same keys, the same sending code."""
+
+    enabled: bool
+    spec: Any
+
+
+@dataclass(frozen=True)
 class Maintenance:
     """`[[maintenance]]`: a planned window; no alerts, not counted as downtime."""
 
@@ -118,6 +128,7 @@ class Config:
     notifiers: Mapping[str, NotifierConfig] = field(default_factory=dict)
     watches: tuple[Watch, ...] = ()
     maintenance: tuple[Maintenance, ...] = ()
+    subscriptions: Subscriptions | None = None  # None: no [subscriptions] table
     digest: str = ""  # SHA-256 of the file's bytes, to tell a changed file from a touched one
 
     def maintenance_for(self, target: Target, at: datetime) -> Maintenance | None:

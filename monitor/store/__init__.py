@@ -3,7 +3,7 @@
 - `records`: the frozen records every backend answers with, and availability's one
   definition;
 - `protocols`: what each consumer needs (`HistoryWriter`, `HistoryReader`,
-  `Annotations`, `Outbox`) and `Store`, all of them;
+  `Annotations`, `Outbox`, `Subscribers`) and `Store`, all of them;
 - `rollup`, `timeline`: the backend-independent maths (hourly accumulators; state
   periods and time-based availability from events and runs);
 - `backlog`: what a backend's writer keeps in memory while its writes fail;
@@ -14,7 +14,7 @@ The records and protocols are re-exported here; `open_store` lives in
 `monitor.store.registry` (importing a backend is not needed to read a record).
 """
 
-from monitor.store.protocols import Annotations, HistoryReader, HistoryWriter, Outbox, Store
+from monitor.store.protocols import Annotations, HistoryReader, HistoryWriter, Outbox, Store, Subscribers
 from monitor.store.records import (
     DELIVERED,
     EPHEMERAL,
@@ -25,12 +25,14 @@ from monitor.store.records import (
     RESUME_KINDS,
     DayUptime,
     Entry,
+    Mail,
     Note,
     Period,
     PlannedMaintenance,
     Rollup,
     StoredResult,
     StoreHealth,
+    Subscriber,
     Uptime,
     bucket_bounds,
     latency_bucket,
@@ -49,6 +51,7 @@ __all__ = [
     "Entry",
     "HistoryReader",
     "HistoryWriter",
+    "Mail",
     "Note",
     "Outbox",
     "Period",
@@ -57,6 +60,8 @@ __all__ = [
     "Store",
     "StoreHealth",
     "StoredResult",
+    "Subscriber",
+    "Subscribers",
     "Uptime",
     "bucket_bounds",
     "latency_bucket",

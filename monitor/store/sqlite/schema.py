@@ -11,6 +11,9 @@ Versions:
    monitor's `runs` (what time was monitored), `latest` result per target, admin
    `notes` and planned `maintenance`. Rollups and one run covering the old history are
    rebuilt from version 1's rows.
+3. citizens' e-mail `subscribers` and the queue of mails to them, `subscriber_mail`
+   (`monitor.store.sqlite.subscribers`); the key their links are signed with is a row
+   of `meta`.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from pathlib import Path
 from monitor.errors import StoreError
 from monitor.store.rollup import HOUR, Accumulator
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 # Result flags, packed into one integer column. Raw durations are whole microseconds and
 # a result is keyed by (target, start time): no rowid, no second index.
@@ -56,6 +59,21 @@ CREATE TABLE maintenance (
 """
 
 
+_SUBSCRIPTIONS = """
+CREATE TABLE subscribers (
+    id INTEGER PRIMARY KEY, address TEXT NOT NULL UNIQUE, targets TEXT NOT NULL,
+    groups TEXT NOT NULL, lang TEXT NOT NULL, confirmed REAL NOT NULL);
+CREATE TABLE subscriber_mail (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL UNIQUE, subscriber INTEGER,
+    recipient TEXT NOT NULL, message TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL, next_at REAL NOT NULL,
+    done_at REAL, error TEXT);
+CREATE INDEX subscriber_mail_queue ON subscriber_mail (status, seq);
+"""
+# The version each step leaves the database at (creating one makes version 2 at once).
+_AFTER = {0: 2, 1: 2, 2: 3}
+
+
 def connect(path: Path, timeout: float = 30.0) -> sqlite3.Connection:
     """A connection to the database file, for the store's threads and the outbox alike:
     autocommit mode (transactions are explicit), WAL journal, waiting up to `timeout`
@@ -84,14 +102,17 @@ def migrate(conn: sqlite3.Connection) -> int:
     found = _check(schema_version(conn))
     if found == SCHEMA_VERSION:
         return found
-    steps: dict[int, Callable[[sqlite3.Connection], None]] = {0: _create, 1: _from_v1}
+    steps: dict[int, Callable[[sqlite3.Connection], None]] = {0: _create, 1: _from_v1, 2: _subscriptions}
     try:
         conn.execute("BEGIN IMMEDIATE")
         # Again under the write lock: another process (`monitor run` and `monitor report`
         # started together) may have migrated since, and a step must never run twice.
         found = _check(schema_version(conn))
         if found < SCHEMA_VERSION:
-            steps[found](conn)
+            version = found
+            while version < SCHEMA_VERSION:
+                steps[version](conn)
+                version = _AFTER[version]
             conn.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
@@ -135,6 +156,13 @@ def _check(found: int) -> int:
 
 def _create(conn: sqlite3.Connection) -> None:
     for statement in _V2.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def _subscriptions(conn: sqlite3.Connection) -> None:
+    """Version 2 -> 3: the subscriptions' tables."""
+    for statement in _SUBSCRIPTIONS.split(";"):
         if statement.strip():
             conn.execute(statement)
 
