@@ -38,7 +38,7 @@ from monitor.config import Config, Target
 from monitor.config.loader import load_config
 from monitor.config.watch import Source, follow
 from monitor.connectivity import Change, Connectivity, Uplink
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, StoreError
 from monitor.log import kv
 from monitor.metrics.registry import Metrics
 from monitor.preflight.inside import Announcer
@@ -47,6 +47,7 @@ from monitor.result import UNREACHED, Event, Reason, Result, State
 from monitor.scheduler import IN_FLIGHT, Scheduler
 from monitor.state import StateMachine
 from monitor.store import PlannedMaintenance, Store, StoreHealth
+from monitor.subscriptions.service import Subscriptions
 
 log = logging.getLogger(__name__)
 
@@ -163,6 +164,11 @@ class Monitor:
         self.announcer = Announcer(self, self.alerting) if self.alerting is not None else None
         if self.alerting is not None:
             self.subscribe(self.alerting.on_event)
+        # Citizens' e-mail subscriptions (`[subscriptions] enabled`): `monitor run` only.
+        enabled = alerting and config.subscriptions is not None and config.subscriptions.enabled
+        self.subscriptions = Subscriptions(config, store) if enabled else None
+        if self.subscriptions is not None:
+            self.subscribe(self.subscriptions.on_event)
 
     def subscribe(self, listener: Listener) -> None:
         """Call `listener(event, target)` for every change of state."""
@@ -183,6 +189,7 @@ class Monitor:
                 self.alerting.restore(tid, status.state, status.since)
             self.connectivity.resume(self.alerting.uplink_announced())
             await self.alerting.start()
+        self._start_subscriptions()
         await self._read_planned()  # before the first look: a restored window must not end
         self._apply_maintenance()
         self.scheduler.set_targets(self.config.targets.values())
@@ -227,11 +234,25 @@ class Monitor:
         self._tasks.clear()
         if self.alerting is not None:
             await self.alerting.stop()
+        if self.subscriptions is not None:
+            await self.subscriptions.stop()
         if self.deadman is not None:
             await self.deadman.aclose()
         await self.ctx.aclose()
         await self.store.close()
         log.info("monitor stopped")
+
+    def _start_subscriptions(self) -> None:
+        if self.subscriptions is None:
+            return
+        try:
+            self.subscriptions.open()
+        except StoreError as exc:  # probing goes on; citizens' mail waits for a restart
+            log.error("subscriptions unavailable: cannot open their tables", extra=kv(error=str(exc)))
+            self.listeners.remove(self.subscriptions.on_event)
+            self.subscriptions = None
+            return
+        self.subscriptions.start()
 
     def _last_result(self, target_id: str) -> Result | None:
         status = self.states.statuses.get(target_id)
@@ -423,6 +444,8 @@ class Monitor:
         self.heartbeats.retain(config.targets)
         if self.alerting is not None:
             self.alerting.reload(config)
+        if self.subscriptions is not None and config.subscriptions is not None and config.subscriptions.enabled:
+            self.subscriptions.reload(config)
         self.metrics.forget_missing(set(config.targets))
         self._apply_maintenance()
         self.scheduler.set_targets(config.targets.values())

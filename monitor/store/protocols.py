@@ -27,6 +27,7 @@ from monitor.store.records import (
     Entry,
     Mail,
     Note,
+    Outgoing,
     Period,
     PlannedMaintenance,
     Rollup,
@@ -269,8 +270,9 @@ class Subscribers(Protocol):
         """Every confirmed subscriber, oldest first."""
         ...
 
-    def enqueue(self, key: str, subscriber_id: int | None, recipient: str, message: str) -> bool:
-        """Queue one mail; False (and nothing queued) when `key` was queued before."""
+    def enqueue(self, mails: Iterable[Outgoing]) -> int:
+        """Queue mails in one transaction, each unless its `key` was queued before;
+        return how many were queued."""
         ...
 
     def next_mail(self) -> Mail | None:

@@ -284,6 +284,16 @@ class Subscriber:
 
 
 @dataclass(frozen=True)
+class Outgoing:
+    """A mail to queue for a subscriber (`Subscribers.enqueue`); see `Mail`."""
+
+    key: str
+    subscriber: int | None
+    recipient: str
+    message: str
+
+
+@dataclass(frozen=True)
 class Mail:
     """One e-mail to one subscriber waiting in the subscriber mail queue: the whole
     message as RFC 5322 text, made when it was queued (its links included)."""

@@ -16,10 +16,10 @@ import contextlib
 import json
 import secrets
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from monitor.store.records import Mail, Subscriber
+from monitor.store.records import Mail, Outgoing, Subscriber
 
 Run = Callable[[str, Sequence[Any]], tuple[list[tuple[Any, ...]], int]]
 SECRET_KEY = "subscription_secret"
@@ -78,14 +78,17 @@ class SubscriberSQL:
         rows, _ = self._one(f"SELECT {_SUBSCRIBER} FROM subscribers ORDER BY id")
         return [_subscriber(row) for row in rows]
 
-    def enqueue(self, key: str, subscriber_id: int | None, recipient: str, message: str) -> bool:
-        now = self.clock()
-        _, count = self._one(
+    def enqueue(self, mails: Iterable[Outgoing]) -> int:
+        now, queued = self.clock(), 0
+        sql = self._sql(
             "INSERT INTO subscriber_mail (key, subscriber, recipient, message, created, next_at) "
-            "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (key) DO NOTHING",
-            (key, subscriber_id, recipient, message, now, now),
+            "VALUES (%s, %s, %s, %s, %s, %s) ON CONFLICT (key) DO NOTHING"
         )
-        return count > 0
+        with self._transaction() as run:
+            for mail in mails:
+                _, count = run(sql, (mail.key, mail.subscriber, mail.recipient, mail.message, now, now))
+                queued += max(count, 0)
+        return queued
 
     def next_mail(self) -> Mail | None:
         rows, _ = self._one(f"SELECT {_MAIL} FROM subscriber_mail WHERE status = 'pending' ORDER BY seq LIMIT 1")

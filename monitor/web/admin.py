@@ -23,6 +23,8 @@ Routes:
 - `GET /admin/api/alerts`: the alerting part as JSON (`monitor.web.alertview`).
 - `GET|POST /admin/api/maintenance`, `DELETE /admin/api/maintenance/{id}`: maintenance
   windows planned at runtime (`{"start", "end", "targets"|"groups", "reason"}`).
+- `GET /admin/api/subscribers`: citizens' e-mail subscriptions: how many, each address
+  masked (`w***@d***.go.id`), what they chose, the mail queue; `{"enabled": false}` while off.
 - `POST /admin/api/targets/{id}/notes`: a note (`{"text", "at"?}`) on the target's
   incident at that time; notes are public (they show under the incident).
 """
@@ -68,6 +70,7 @@ def routes() -> list[BaseRoute]:
         Route("/admin/api/maintenance", guarded(add_maintenance), methods=["POST"]),
         Route("/admin/api/maintenance/{id:int}", guarded(remove_maintenance), methods=["DELETE"]),
         Route("/admin/api/targets/{id}/notes", guarded(add_note), methods=["POST"]),
+        Route("/admin/api/subscribers", guarded(list_subscribers), methods=["GET"]),
     ]
 
 
@@ -129,6 +132,7 @@ async def admin_page(request: Request) -> Response:
         "planned": planned,
         "names": names,
         "alerts": alerts,
+        "subscribers": _subscribers(runtime),
     }
     context["preflight"] = await admin_section(request.app.state, runtime, now, language(request, config))
     response = page(request, "admin.html.j2", config, lambda t: context)
@@ -165,6 +169,17 @@ def _checks(runtime: viewmodels.Runtime) -> list[dict[str, Any]]:
     return out
 
 
+def _subscribers(runtime: viewmodels.Runtime) -> dict[str, Any] | None:
+    """The subscriptions' overview (addresses masked), None while they are off."""
+    service = getattr(runtime, "subscriptions", None)
+    return service.overview() if service is not None else None
+
+
+async def list_subscribers(request: Request) -> Response:
+    overview = _subscribers(request.app.state.monitor) or {"enabled": False}
+    return JSONResponse(overview, headers={"Cache-Control": "no-store"})
+
+
 async def list_alerts(request: Request) -> Response:
     view = alertview.build(request.app.state.monitor)
     return JSONResponse(alertview.to_json(view), headers={"Cache-Control": "no-store"})
@@ -186,6 +201,9 @@ async def add_maintenance(request: Request) -> Response:
         return JSONResponse({"error": "; ".join(problems)}, 400)
     start, end, targets, groups, reason = window
     planned = await runtime.store.add_maintenance(start, end, targets, groups, reason)
+    service = getattr(runtime, "subscriptions", None)
+    if service is not None:  # citizens subscribed to these services hear of it
+        service.on_maintenance(planned)
     return JSONResponse(_window(planned), 201)
 
 

@@ -6,7 +6,7 @@ waiting mails go with it, and the signing key is made once and shared."""
 from __future__ import annotations
 
 from monitor.config import Target
-from monitor.store import Subscriber
+from monitor.store import Outgoing, Subscriber
 from tests.store.conftest import StoreFactory
 
 DAY = 86400.0
@@ -35,9 +35,9 @@ def test_a_subscriber_covers_what_they_chose_or_everything(backend: StoreFactory
 
 def test_a_mail_is_queued_once_per_key_and_leaves_in_order(backend: StoreFactory) -> None:
     book = backend.subscribers()
-    assert book.enqueue("event:1", 7, "a@example.go.id", "first")
-    assert book.enqueue("event:2", 7, "a@example.go.id", "second")
-    assert not book.enqueue("event:1", 7, "a@example.go.id", "first again")
+    assert book.enqueue([Outgoing("event:1", 7, "a@example.go.id", "first")])
+    assert book.enqueue([Outgoing("event:2", 7, "a@example.go.id", "second")])
+    assert not book.enqueue([Outgoing("event:1", 7, "a@example.go.id", "first again")])
     assert book.pending() == 2
     head = book.next_mail()
     assert head is not None and (head.key, head.message, head.attempts) == ("event:1", "first", 0)
@@ -49,15 +49,15 @@ def test_a_mail_is_queued_once_per_key_and_leaves_in_order(backend: StoreFactory
     assert head is not None and head.key == "event:2"
     book.failed(head.seq, "550 no such user")
     assert book.next_mail() is None and book.pending() == 0
-    assert not book.enqueue("event:1", 7, "a@example.go.id", "sent already")
+    assert not book.enqueue([Outgoing("event:1", 7, "a@example.go.id", "sent already")])
 
 
 def test_removing_a_subscriber_drops_their_waiting_mails(backend: StoreFactory) -> None:
     book = backend.subscribers()
     one = book.confirm("a@example.go.id", [], [], "id", 1.0)
     other = book.confirm("b@example.go.id", [], [], "id", 1.0)
-    book.enqueue("event:1:a", one.id, one.address, "to a")
-    book.enqueue("event:1:b", other.id, other.address, "to b")
+    book.enqueue([Outgoing("event:1:a", one.id, one.address, "to a")])
+    book.enqueue([Outgoing("event:1:b", other.id, other.address, "to b")])
     assert book.remove(one.id)
     assert not book.remove(one.id)
     assert book.subscribers() == [other]
@@ -67,8 +67,8 @@ def test_removing_a_subscriber_drops_their_waiting_mails(backend: StoreFactory) 
 
 def test_sent_mails_are_pruned_and_waiting_ones_kept(backend: StoreFactory) -> None:
     book = backend.subscribers()
-    book.enqueue("k1", None, "a@example.go.id", "m1")
-    book.enqueue("k2", None, "a@example.go.id", "m2")
+    book.enqueue([Outgoing("k1", None, "a@example.go.id", "m1")])
+    book.enqueue([Outgoing("k2", None, "a@example.go.id", "m2")])
     head = book.next_mail()
     assert head is not None
     book.sent(head.seq)
