@@ -9,6 +9,6 @@ The loader is not re-exported: it imports the probe and notifier registries, whi
 import `reader`, so importing it here would make a cycle.
 """
 
-from monitor.config.model import Config, Maintenance, NotifierConfig, Settings, Target, Watch
+from monitor.config.model import Config, Maintenance, NotifierConfig, Settings, Subscriptions, Target, Watch
 
-__all__ = ["Config", "Maintenance", "NotifierConfig", "Settings", "Target", "Watch"]
+__all__ = ["Config", "Maintenance", "NotifierConfig", "Settings", "Subscriptions", "Target", "Watch"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from email import policy
 from email.message import EmailMessage
 from email.utils import formatdate
 from pathlib import Path
@@ -27,6 +28,12 @@ from monitor.texts import Catalog, load_catalog
 
 if TYPE_CHECKING:
     from monitor.web.texts import Texts
+
+
+# Headers up to SMTP's 998 characters a line: a long `List-Unsubscribe` link is folded
+# at no space, so a shorter limit would turn it into an encoded word, which mail
+# clients do not read as a link.
+_POLICY = policy.SMTP.clone(max_line_length=998)
 
 
 @dataclass(frozen=True)
@@ -74,18 +81,18 @@ class Mails:
     def write(self, letter: Letter, to: str, key: str, lang: str, unsubscribe: str | None, at: float) -> str:
         """The message as RFC 5322 text; `unsubscribe` is the one-click link (None for
         a confirmation request: there is nothing to leave yet)."""
-        msg = EmailMessage()
+        msg = EmailMessage(policy=_POLICY)
         msg["Subject"] = letter.subject
         msg["From"] = self.sender
         msg["To"] = to
         msg["Date"] = formatdate(at, usegmt=True)
         msg["Message-ID"] = f"<{key}@{self.domain}>"
-        msg["Content-Language"] = lang
         msg["Auto-Submitted"] = "auto-generated"
         if unsubscribe is not None:
             msg["List-Unsubscribe"] = f"<{unsubscribe}>"
             msg["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         msg.set_content(letter.body)
+        msg["Content-Language"] = lang  # after the content: setting it clears Content-*
         return msg.as_string()
 
     def confirmation(self, lang: str, confirm: str, names: Sequence[str], hours: int) -> Letter:

@@ -37,6 +37,8 @@ from monitor.web.texts import Texts
 MAX_BODY = 16 * 1024
 CLIENT_LIMIT, CLIENT_WINDOW = 10, 3600.0  # subscribe requests per client per hour
 ADDRESS_LIMIT, ADDRESS_WINDOW = 3, 86400.0  # confirmation mails per address per day
+CLIENT_REFUSED = "too many subscribe requests; the client is refused for a while"
+ADDRESS_REFUSED = "too many confirmation requests for one address; none sent to it for a while"
 MAX_ADDRESS = 254  # RFC 5321's limit on a path
 # One @, no spaces, control characters or the characters that end an address in a
 # header; a dot in the domain. The mail server judges the rest.
@@ -86,7 +88,7 @@ async def subscribe(request: Request) -> Response:
     service = _service(request)
     if service is None:
         return not_found(request)
-    clients = limit_of(request, "subscribe_clients", CLIENT_LIMIT, CLIENT_WINDOW)
+    clients = limit_of(request, "subscribe_clients", CLIENT_LIMIT, CLIENT_WINDOW, CLIENT_REFUSED)
     client = client_of(request)
     if clients.retry_after(client) is not None:
         return _answer(request, "subscribe.sent_title", "subscribe.too_many", 429)
@@ -99,7 +101,7 @@ async def subscribe(request: Request) -> Response:
     lang = language(request, request.app.state.monitor.config)  # the form's `?lang=`: the page's
     if not valid_address(address):
         return _answer(request, "subscribe.title", "subscribe.invalid", 400)
-    addresses = limit_of(request, "subscribe_addresses", ADDRESS_LIMIT, ADDRESS_WINDOW)
+    addresses = limit_of(request, "subscribe_addresses", ADDRESS_LIMIT, ADDRESS_WINDOW, ADDRESS_REFUSED)
     key = hashlib.sha256(address.lower().encode()).hexdigest()
     if addresses.retry_after(key) is None:
         addresses.failed(key, request.url.path)

@@ -67,6 +67,7 @@ class FakeRuntime:
     deadman: Any = None
     last_reload: Any = None
     connectivity: Connectivity = field(default_factory=Connectivity)  # off: no checks
+    subscriptions: Any = None  # as `Monitor` without [subscriptions]
 
 
 def make_app(runtime: Any, clock: Any = None, snapshot_seconds: float = 0) -> Starlette:
