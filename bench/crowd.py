@@ -6,7 +6,8 @@ on the bench farm every 2 s: plain HTTP ones, and one in a hundred the farm's ta
 that answers in 100 ms. After a quiet window of SECONDS, `wrk -t2 -c64` asks for `/`
 (br or gzip) for SECONDS from the harness's CPU. Figures: the crowd's requests per
 second and latency p99; the scheduler's lag p99 quiet and during the crowd; the 100 ms
-targets' latency error (stored duration - 100 ms) p99 during the crowd; failed probes.
+targets' latency error (stored duration - 100 ms) p99 during the crowd and before it;
+failed probes.
 
 Needs `wrk` and the farm's `nginx` (Debian's packages). Loopback only.
 """
@@ -40,6 +41,7 @@ class Crowd:
     lag_quiet_p99: float  # upper bound of the histogram bucket holding the 99th percentile
     lag_crowd_p99: float
     slow_errors: list[float]  # stored duration - 100 ms of each 100 ms probe during the crowd
+    quiet_errors: list[float]  # the same in the quiet window before it
     probes: int  # started during the crowd
     failures: int  # stored failed results during the crowd
     command: str
@@ -49,7 +51,10 @@ def available() -> bool:
     return shutil.which("wrk") is not None
 
 
-def measure(folder: Path, targets: Farm, n: int = 1000, seconds: float = 15.0, cpu: int | None = None) -> Crowd:
+def measure(
+    folder: Path, targets: Farm, n: int = 1000, seconds: float = 15.0, cpu: int | None = None, path: str = "/"
+) -> Crowd:
+    """The crowd on `path` (`/`; another path tells what the page's own work costs)."""
     folder.mkdir(parents=True, exist_ok=True)
     specs = runs.mixed_targets(targets, n, SLOW_EVERY)
     config = write_config(folder, specs, f"{INTERVAL:g}s", groups=20)
@@ -59,6 +64,7 @@ def measure(folder: Path, targets: Farm, n: int = 1000, seconds: float = 15.0, c
         if status != 200:
             raise RuntimeError(f"/ answered {status}")
         quiet = mon.metrics(light=True)
+        quiet_since = time.time()
         time.sleep(seconds)
         before = mon.metrics(light=True)
         since = time.time()
@@ -70,16 +76,17 @@ def measure(folder: Path, targets: Farm, n: int = 1000, seconds: float = 15.0, c
             "--latency",
             "-H",
             "Accept-Encoding: br, gzip",
-            f"http://127.0.0.1:{mon.port}/",
+            f"http://127.0.0.1:{mon.port}{path}",
         ]
         out = subprocess.run(wrk, capture_output=True, text=True, check=True).stdout
         until = time.time()
         after = mon.metrics(light=True)
-        command = f"{mon.command}; {' '.join(wrk[:-1])} /"
+        command = f"{mon.command}; {' '.join(wrk[:-1])} {path}"
     rate = float(next(line.split()[1] for line in out.splitlines() if line.startswith("Requests/sec")))
     p99 = next(line.split()[1] for line in out.splitlines() if line.strip().startswith("99%"))
     lag_crowd, started = lag_quantile(before, after, 0.99)
     slow = stored_results(mon.data, "%-slow", since, until)
+    calm = stored_results(mon.data, "%-slow", quiet_since, since)
     stored = stored_results(mon.data, "%", since, until)
     return Crowd(
         targets=n,
@@ -89,6 +96,7 @@ def measure(folder: Path, targets: Farm, n: int = 1000, seconds: float = 15.0, c
         lag_quiet_p99=lag_quantile(quiet, before, 0.99)[0],
         lag_crowd_p99=lag_crowd,
         slow_errors=[d - runs.SLOW_DELAY for ok, d in slow if ok],
+        quiet_errors=[d - runs.SLOW_DELAY for ok, d in calm if ok],
         probes=started,
         failures=sum(1 for ok, _ in stored if not ok),
         command=command,
@@ -110,7 +118,9 @@ def main(n: int = 1000, seconds: float = 15.0) -> None:
     print(f"  probes during the crowd:      {found.probes} ({found.failures} failed)")
     print(f"  scheduler lag p99, quiet:     <= {found.lag_quiet_p99 * 1000:g} ms")
     print(f"  scheduler lag p99, crowd:     <= {found.lag_crowd_p99 * 1000:g} ms")
+    calm = sorted(abs(e) for e in found.quiet_errors)
     print(f"  100 ms target's error p99:    {runs.quantile(errors, 0.99) * 1000:.2f} ms ({len(errors)} probes)")
+    print(f"    the same, quiet:            {runs.quantile(calm, 0.99) * 1000:.2f} ms ({len(calm)} probes)")
 
 
 if __name__ == "__main__":
