@@ -90,6 +90,10 @@ async def run_probe(target: Target, ctx: ProbeContext) -> Result:
     return assess(target, result)
 
 
+def _subscribing(config: Config) -> bool:
+    return config.subscriptions is not None and config.subscriptions.enabled
+
+
 def freeze_heap() -> None:
     """Take what is alive now (configuration, targets, states: long-lived) out of the
     cyclic garbage collector's walks. With 20,000 targets each full collection walked
@@ -165,8 +169,7 @@ class Monitor:
         if self.alerting is not None:
             self.subscribe(self.alerting.on_event)
         # Citizens' e-mail subscriptions (`[subscriptions] enabled`): `monitor run` only.
-        enabled = alerting and config.subscriptions is not None and config.subscriptions.enabled
-        self.subscriptions = Subscriptions(config, store) if enabled else None
+        self.subscriptions = Subscriptions(config, store) if alerting and _subscribing(config) else None
         if self.subscriptions is not None:
             self.subscribe(self.subscriptions.on_event)
 
@@ -422,6 +425,8 @@ class Monitor:
         for key in ("listen", "metrics_listen", "data_dir"):
             if getattr(config.settings, key) != getattr(self.config.settings, key):
                 log.warning("a change of this setting takes effect at the next start", extra=kv(setting=key))
+        if _subscribing(config) != _subscribing(self.config):
+            log.warning("a change of this setting takes effect at the next start", extra=kv(setting="subscriptions"))
         self.apply(config)
         self.metrics.reload_ok = True
         self.last_reload = ReloadStatus(time.time(), True)
@@ -444,7 +449,7 @@ class Monitor:
         self.heartbeats.retain(config.targets)
         if self.alerting is not None:
             self.alerting.reload(config)
-        if self.subscriptions is not None and config.subscriptions is not None and config.subscriptions.enabled:
+        if self.subscriptions is not None and _subscribing(config):
             self.subscriptions.reload(config)
         self.metrics.forget_missing(set(config.targets))
         self._apply_maintenance()

@@ -8,11 +8,19 @@ returns its rows and row count) and which placeholder it takes (SQLite's `?`).
 
 A mail is sent at least once and queued once per `key` (the unique column): an event
 fanned out twice (a restart, two instances) is still one mail to each subscriber.
+
+**Claims.** `next_mail()` claims the oldest waiting mail for this connection
+(`claimed_by`, a random id per object, until `CLAIM_SECONDS` past its `next_at`), so
+several instances on one PostgreSQL never send the same mail at once: while another
+holds the oldest, `next_mail()` answers it with `next_at` at the claim's end (the
+sender waits instead of sending it, and mails still leave in order); a claim of an
+instance that died expires by itself.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import secrets
 import time
@@ -24,16 +32,19 @@ from monitor.store.records import Mail, Outgoing, Subscriber
 Run = Callable[[str, Sequence[Any]], tuple[list[tuple[Any, ...]], int]]
 SECRET_KEY = "subscription_secret"
 _SUBSCRIBER = "id, address, targets, groups, lang, confirmed"
-_MAIL = "seq, key, subscriber, recipient, message, attempts, next_at"
+_MAIL = "seq, key, subscriber, recipient, message, attempts, next_at, claimed_by, claimed_until"
+CLAIM_SECONDS = 120.0
 
 
 class SubscriberSQL:
     """The statements; a backend subclasses it with `_transaction` and `placeholder`."""
 
     placeholder = "%s"
+    lock = ""  # what locks the selected row to the transaction's end (" FOR UPDATE")
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self.clock = clock
+        self.claimant = secrets.token_hex(8)
         self._secret: bytes | None = None
 
     @contextlib.contextmanager
@@ -91,8 +102,22 @@ class SubscriberSQL:
         return queued
 
     def next_mail(self) -> Mail | None:
-        rows, _ = self._one(f"SELECT {_MAIL} FROM subscriber_mail WHERE status = 'pending' ORDER BY seq LIMIT 1")
-        return Mail(*rows[0]) if rows else None
+        now = self.clock()
+        with self._transaction() as run:
+            rows, _ = run(
+                f"SELECT {_MAIL} FROM subscriber_mail WHERE status = 'pending' ORDER BY seq LIMIT 1{self.lock}", ()
+            )
+            if not rows:
+                return None
+            *fields, claimed_by, claimed_until = rows[0]
+            mail = Mail(*fields)
+            if claimed_by not in (None, self.claimant) and claimed_until is not None and claimed_until > now:
+                return dataclasses.replace(mail, next_at=max(mail.next_at, claimed_until))
+            run(
+                self._sql("UPDATE subscriber_mail SET claimed_by = %s, claimed_until = %s WHERE seq = %s"),
+                (self.claimant, max(mail.next_at, now) + CLAIM_SECONDS, mail.seq),
+            )
+        return mail
 
     def sent(self, seq: int) -> None:
         self._done(seq, "sent", None)
@@ -109,8 +134,9 @@ class SubscriberSQL:
 
     def retry(self, seq: int, next_at: float, error: str) -> None:
         self._one(
-            "UPDATE subscriber_mail SET attempts = attempts + 1, next_at = %s, error = %s WHERE seq = %s",
-            (next_at, error, seq),
+            "UPDATE subscriber_mail SET attempts = attempts + 1, next_at = %s, error = %s, claimed_until = %s "
+            "WHERE seq = %s",
+            (next_at, error, next_at + CLAIM_SECONDS, seq),
         )
 
     def pending(self) -> int:

@@ -81,3 +81,20 @@ def test_the_signing_key_is_made_once_and_shared(backend: StoreFactory) -> None:
     key = backend.subscribers().secret()
     assert len(key) == 32
     assert backend.subscribers().secret() == key
+
+
+def test_two_instances_never_send_the_same_mail_at_once(backend: StoreFactory) -> None:
+    first, second = backend.subscribers(), backend.subscribers()
+    first.enqueue([Outgoing("k1", None, "a@example.go.id", "m1"), Outgoing("k2", None, "b@example.go.id", "m2")])
+    taken = first.next_mail()
+    assert taken is not None and taken.key == "k1"
+    held = second.next_mail()  # the oldest is the first one's: wait for its claim, never the next
+    assert held is not None and held.key == "k1" and held.next_at > backend.clock.now
+    first.sent(taken.seq)
+    after = second.next_mail()
+    assert after is not None and after.key == "k2" and after.next_at <= backend.clock.now
+    # A claim of an instance that went away ends by itself.
+    assert first.next_mail() is not None and first.next_mail().next_at > backend.clock.now  # type: ignore[union-attr]
+    backend.clock.now = held.next_at
+    again = first.next_mail()
+    assert again is not None and again.key == "k2" and again.next_at <= backend.clock.now

@@ -133,7 +133,7 @@ CREATE TABLE subscriber_mail (
     subscriber bigint, recipient text NOT NULL, message text NOT NULL,
     status text NOT NULL DEFAULT 'pending', attempts integer NOT NULL DEFAULT 0,
     created double precision NOT NULL, next_at double precision NOT NULL,
-    done_at double precision, error text);
+    done_at double precision, error text, claimed_by text, claimed_until double precision);
 CREATE INDEX subscriber_mail_queue ON subscriber_mail (status, seq);
 """
 

@@ -28,6 +28,8 @@ NAME = "monitor subscriptions"  # its application_name
 class PostgresSubscribers(SubscriberSQL):
     """See the module docstring. Not thread-safe: one event loop."""
 
+    lock = " FOR UPDATE"
+
     def __init__(self, url: str, clock: Callable[[], float] = time.time) -> None:
         super().__init__(clock)
         self.url = url
@@ -48,6 +50,8 @@ class PostgresSubscribers(SubscriberSQL):
     def close(self) -> None:
         self._opened = False
         if self._db is not None:
+            with contextlib.suppress(psycopg.Error):  # another instance may send them now
+                self._db.execute("UPDATE subscriber_mail SET claimed_by = NULL WHERE claimed_by = %s", (self.claimant,))
             self._db.close()
             self._db = None
 

@@ -67,7 +67,7 @@ CREATE TABLE subscriber_mail (
     seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL UNIQUE, subscriber INTEGER,
     recipient TEXT NOT NULL, message TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'pending',
     attempts INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL, next_at REAL NOT NULL,
-    done_at REAL, error TEXT);
+    done_at REAL, error TEXT, claimed_by TEXT, claimed_until REAL);
 CREATE INDEX subscriber_mail_queue ON subscriber_mail (status, seq);
 """
 # The version each step leaves the database at (creating one makes version 2 at once).
