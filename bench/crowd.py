@@ -52,9 +52,16 @@ def available() -> bool:
 
 
 def measure(
-    folder: Path, targets: Farm, n: int = 1000, seconds: float = 15.0, cpu: int | None = None, path: str = "/"
+    folder: Path,
+    targets: Farm,
+    n: int = 1000,
+    seconds: float = 15.0,
+    cpu: int | None = None,
+    path: str = "/",
+    connections: int = 64,
 ) -> Crowd:
-    """The crowd on `path` (`/`; another path tells what the page's own work costs)."""
+    """The crowd on `path` (`/`; another path tells what the page's own work costs) with
+    `connections` kept open (64; fewer tell how the loop's share grows with them)."""
     folder.mkdir(parents=True, exist_ok=True)
     specs = runs.mixed_targets(targets, n, SLOW_EVERY)
     config = write_config(folder, specs, f"{INTERVAL:g}s", groups=20)
@@ -71,7 +78,7 @@ def measure(
         wrk = [
             "wrk",
             "-t2",
-            "-c64",
+            f"-c{connections}",
             f"-d{seconds:g}s",
             "--latency",
             "-H",
