@@ -41,6 +41,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("monitor.subscriptions")
 RECOVERED = (State.UP, State.DEGRADED)
 UPDATE_STATUSES = ("investigating", "identified", "monitoring", "resolved")
+ADMIN_LIST = 200  # subscribers listed on the admin view (all are counted)
 
 
 class Subscriptions:
@@ -269,14 +270,15 @@ class Subscriptions:
     # -- the admin view -----------------------------------------------------------------
 
     def overview(self) -> dict[str, object]:
-        """For the admin view: how many subscribers, their addresses masked, the queue."""
+        """For the admin view: how many subscribers, the newest `ADMIN_LIST` with their
+        addresses masked, the queue."""
         subscribers = self.book.subscribers()
         return {
             "enabled": True,
             "count": len(subscribers),
             "subscribers": [
                 {"address": mask(s.address), "targets": list(s.targets), "groups": list(s.groups), "lang": s.lang}
-                for s in subscribers
+                for s in subscribers[-ADMIN_LIST:]
             ],
             "pending": self.book.pending(),
             "sent": self.sender.counts["sent"],

@@ -141,3 +141,23 @@ async def test_the_admin_view_counts_the_subscribers_with_their_addresses_masked
     assert data["count"] == 1 and data["subscribers"][0]["address"] == "w***@e***.go.id"
     page = (await client.get("/admin", headers=headers)).text
     assert "w***@e***.go.id" in page and "warga.kotim" not in page
+
+
+async def test_maintenance_planned_through_the_admin_api_is_mailed_to_its_subscribers(
+    client_for, runtime: FakeRuntime, mailbox: tuple[Mailbox, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    box, _ = mailbox
+    monkeypatch.setenv("MONITOR_ADMIN_TOKEN", "t0ken-admin")
+    health = runtime.subscriptions.book.confirm("sehat@example.go.id", [], ["Kesehatan"], "en", 1.0)
+    other = runtime.subscriptions.book.confirm("web@example.go.id", ["web"], [], "id", 1.0)
+    start = runtime.subscriptions.clock() + 3600
+    body = {"start": start, "end": start + 7200, "groups": ["Kesehatan"], "reason": "Pindah ruang server"}
+    answer = await client_for(runtime).post(
+        "/admin/api/maintenance", json=body, headers={"Authorization": "Bearer t0ken-admin"}
+    )
+    assert answer.status_code == 201
+    await until(lambda: box.to(health.address), what="the maintenance notice")
+    await until(lambda: runtime.subscriptions.book.pending() == 0, what="the queue empty")
+    (notice,) = box.to(health.address)
+    assert notice["Subject"].startswith("Planned maintenance from ") and "Pindah ruang server" in notice.get_content()
+    assert box.to(other.address) == []
