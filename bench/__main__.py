@@ -56,6 +56,7 @@ class Sizes:
         self.ladder = (3000, 4500) if quick else (4500, 6000, 7500, 9000)
         self.ladder_window = 6.0 if quick else 10.0
         self.page_targets, self.page_repeat = 1000, 5 if quick else 9
+        self.crowd_seconds = 5.0 if quick else 15.0
         self.db_targets, self.db_days = 2, 30 if quick else 60
 
 
@@ -73,6 +74,7 @@ def measure_all(folder: Path, targets: Farm, sizes: Sizes, cpu: int | None, repo
     probers(folder, targets, sizes, cpu, report)
     capacity(folder, targets, sizes, cpu, report)
     page(folder, targets, sizes, cpu, report)
+    citizens(folder, targets, sizes, cpu, report)
     database(sizes, report)
 
 
@@ -232,6 +234,55 @@ def page(folder: Path, targets: Farm, sizes: Sizes, cpu: int | None, report: Rep
             times.status == 200 and times.median < 0.1,
             times.command,
             times.median,
+        )
+    )
+
+
+def citizens(folder: Path, targets: Farm, sizes: Sizes, cpu: int | None, report: Report) -> None:
+    """A crowd on `/` (wrk -c64) while 1,000 targets are probed: what it gets, what it costs."""
+    from bench import crowd
+
+    if not crowd.available():
+        report.notes.append("the citizen crowd was not measured: apt-get install wrk")
+        return
+    found = crowd.measure(folder / "crowd", targets, sizes.page_targets, sizes.crowd_seconds, cpu)
+    how = (
+        f"{found.command}; {found.targets:,} targets every {crowd.INTERVAL:g}s (one in {crowd.SLOW_EVERY} the "
+        f"100 ms target), {found.seconds:g}s of crowd after as long a quiet window; {found.probes} probes "
+        f"during it, {found.failures} failed"
+    )
+    report.add(
+        Figure(
+            f"citizen crowd on / with {found.targets:,} targets: requests per second",
+            f"{found.requests_per_second:,.0f} (p99 {found.latency_p99})",
+            "≥ 2,000",
+            found.requests_per_second >= 2000,
+            how,
+            found.requests_per_second,
+        )
+    )
+    report.add(
+        Figure(
+            "scheduler lag p99 during the crowd",
+            f"≤ {_ms(found.lag_crowd_p99)} (quiet: ≤ {_ms(found.lag_quiet_p99)})",
+            "< 100 ms",
+            found.lag_crowd_p99 <= 0.1,
+            "the lag histogram's bucket holding the 99th percentile, same run",
+            found.lag_crowd_p99,
+        )
+    )
+    errors = [abs(e) for e in found.slow_errors]
+    error = runs.quantile(errors, 0.99) if errors else float("inf")
+    calm = [abs(e) for e in found.quiet_errors]
+    report.add(
+        Figure(
+            "latency error of the 100 ms target during the crowd",
+            f"p99 {_ms(error, 2)}, median {_ms(runs.quantile(errors, 0.5), 2)} ({len(errors)} probes; "
+            f"quiet: p99 {_ms(runs.quantile(calm, 0.99), 2)})",
+            "≤ 5 ms p99",
+            error <= 0.005,
+            "stored durations - 100 ms, same run",
+            error,
         )
     )
 

@@ -43,7 +43,7 @@ from monitor.config import Config, Target
 from monitor.config.loader import load_config
 from monitor.config.watch import Source, follow
 from monitor.connectivity import Change, Connectivity, Uplink
-from monitor.errors import ConfigError
+from monitor.errors import ConfigError, StoreError
 from monitor.log import kv
 from monitor.metrics.registry import Metrics
 from monitor.notifiers.telegrambot.bots import Bots
@@ -53,6 +53,7 @@ from monitor.result import UNREACHED, Event, Reason, Result, State
 from monitor.scheduler import IN_FLIGHT, Scheduler
 from monitor.state import StateMachine
 from monitor.store import IncidentUpdate, PlannedMaintenance, PostedIncident, Store, StoreHealth
+from monitor.subscriptions.service import Subscriptions
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,10 @@ async def run_probe(target: Target, ctx: ProbeContext) -> Result:
     if not result.started:
         result = dataclasses.replace(result, started=started)
     return assess(target, result)
+
+
+def _subscribing(config: Config) -> bool:
+    return config.subscriptions is not None and config.subscriptions.enabled
 
 
 def freeze_heap() -> None:
@@ -190,6 +195,11 @@ class Monitor:
             client = self._own_client = http_client()
         self.oncall = OnCall(config, store, self.states, client, self.alerting)
         self.bots = Bots(client, store, self.oncall, self.is_sender) if self.alerting is not None else None
+        # Citizens' e-mail subscriptions (`[subscriptions] enabled`): `monitor run` only.
+        self.subscriptions = Subscriptions(config, store) if alerting and _subscribing(config) else None
+        if self.subscriptions is not None:
+            self.subscribe(self.subscriptions.on_event)
+            self.on_incident_update(self.subscriptions.on_incident_update)
 
     def is_sender(self) -> bool:
         """Whether this instance sends (alerts, the chat bots' polling). One instance
@@ -222,6 +232,7 @@ class Monitor:
         await self.oncall.load()
         if self.bots is not None:
             self.bots.sync(self.config)
+        self._start_subscriptions()
         await self._read_planned()  # before the first look: a restored window must not end
         self._apply_maintenance()
         self._hold_paused()
@@ -273,11 +284,25 @@ class Monitor:
             await self.alerting.stop()
         if self._own_client is not None:
             await self._own_client.aclose()
+        if self.subscriptions is not None:
+            await self.subscriptions.stop()
         if self.deadman is not None:
             await self.deadman.aclose()
         await self.ctx.aclose()
         await self.store.close()
         log.info("monitor stopped")
+
+    def _start_subscriptions(self) -> None:
+        if self.subscriptions is None:
+            return
+        try:
+            self.subscriptions.open()
+        except StoreError as exc:  # probing goes on; citizens' mail waits for a restart
+            log.error("subscriptions unavailable: cannot open their tables", extra=kv(error=str(exc)))
+            self.listeners.remove(self.subscriptions.on_event)
+            self.subscriptions = None
+            return
+        self.subscriptions.start()
 
     def _last_result(self, target_id: str) -> Result | None:
         status = self.states.statuses.get(target_id)
@@ -467,6 +492,8 @@ class Monitor:
         for key in ("listen", "metrics_listen", "data_dir", "location"):
             if getattr(config.settings, key) != getattr(self.config.settings, key):
                 log.warning("a change of this setting takes effect at the next start", extra=kv(setting=key))
+        if _subscribing(config) != _subscribing(self.config):
+            log.warning("a change of this setting takes effect at the next start", extra=kv(setting="subscriptions"))
         self.apply(config)
         self.metrics.reload_ok = True
         self.last_reload = ReloadStatus(time.time(), True)
@@ -492,6 +519,8 @@ class Monitor:
         self.oncall.update(config)
         if self.bots is not None and self.ready:
             self.bots.sync(config)
+        if self.subscriptions is not None and _subscribing(config):
+            self.subscriptions.reload(config)
         self.metrics.forget_missing(set(config.targets))
         self._apply_maintenance()
         self.own.sync(config.targets)

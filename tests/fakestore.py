@@ -9,7 +9,8 @@ target, any window) or `ratios` (per target and window length), `days`, `hourly`
 (`rollups` and `series`), `stats` (`probe_stats`) and `periods_` (`periods` and, the DOWN
 ones, `incidents`). Set `fail` to make every read raise it; `calls` names the reads made.
 
-The outbox is a real `SQLiteOutbox`: in memory unless `outbox_path` names a file.
+The outbox is a real `SQLiteOutbox`: in memory unless `outbox_path` names a file; the
+subscriptions likewise a real `SQLiteSubscribers` (`subscribers_path`).
 
 Whether this matches the protocol is checked by mypy (`make lint`), by the assignment at
 the end of this module. Where a test's history can be written through the store's own
@@ -45,6 +46,7 @@ from monitor.store import (
     Wording,
 )
 from monitor.store.sqlite.outbox import SQLiteOutbox
+from monitor.store.sqlite.subscribers import SQLiteSubscribers
 
 
 @dataclass
@@ -72,6 +74,7 @@ class MemoryStore:
     at_locations: dict[tuple[str, str], LocationState] = field(default_factory=dict)  # (target, location)
     raw_retention: float = 48 * 3600.0
     outbox_path: Path | str = ":memory:"
+    subscribers_path: Path | str = ":memory:"
     fail: Exception | None = None
     calls: list[str] = field(default_factory=list)
     opened: bool = False
@@ -86,6 +89,9 @@ class MemoryStore:
 
     def outbox(self, clock: Callable[[], float]) -> SQLiteOutbox:
         return SQLiteOutbox(self.outbox_path, clock=clock)
+
+    def subscribers(self, clock: Callable[[], float]) -> SQLiteSubscribers:
+        return SQLiteSubscribers(self.subscribers_path, clock=clock)
 
     def add_result(self, target_id: str, result: Result, maintenance: bool = False) -> None:
         self.raw.append(

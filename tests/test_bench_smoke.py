@@ -78,3 +78,14 @@ def test_the_report_prints_and_writes_every_figure(tmp_path: Path) -> None:
     assert "status page" in out.getvalue()
     assert json.loads((tmp_path / "results.json").read_text())["figures"][0]["value"] == 0.012
     assert "| status page | 12 ms | < 100 ms | met |" in (tmp_path / "results.md").read_text()
+
+
+@pytest.mark.integration
+def test_the_crowd_run_reads_the_rate_the_lag_and_the_slow_target(targets: Farm, tmp_path: Path) -> None:
+    from bench import crowd
+
+    need("wrk", "wrk")
+    found = crowd.measure(tmp_path, targets, 20, seconds=3.0)  # the slow target probed at least once
+    assert found.requests_per_second > 0 and found.latency_p99
+    assert found.probes > 0 and found.lag_crowd_p99 > 0
+    assert found.slow_errors  # the 100 ms target was probed during the crowd

@@ -13,6 +13,7 @@ import pytest
 from monitor.notifiers.base import ALERT_KINDS, Alert
 from monitor.notifiers.texts import Texts
 from monitor.resources import templates_dir
+from monitor.subscriptions.service import UPDATE_STATUSES
 from monitor.texts import LANGUAGES, REASONS, STATES, Catalog, load_catalog
 from monitor.web.graphics import OVERALL_ICONS
 
@@ -128,6 +129,7 @@ def test_every_key_looked_up_by_value_is_in_the_catalogue(catalog: Catalog) -> N
 
 def test_every_text_in_the_catalogue_is_used(catalog: Catalog) -> None:
     by_value = {f"overall.{name}" for name in OVERALL_ICONS} | {"lang", "months"}
+    by_value |= {f"mail.status.{status}" for status in UPDATE_STATUSES}  # an incident update's status
     by_code = ("state.", "reason.")
     named = keys_named(catalog)
     unused = [k for k in catalog if k not in named and k not in by_value and not k.startswith(by_code)]

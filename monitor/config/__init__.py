@@ -12,6 +12,28 @@ The loader is not re-exported: it imports the probe and notifier registries, whi
 import `reader`, so importing it here would make a cycle.
 """
 
-from monitor.config.model import Admin, Config, Maintenance, NotifierConfig, Roster, Settings, Shift, Target, Watch
+from monitor.config.model import (
+    Admin,
+    Config,
+    Maintenance,
+    NotifierConfig,
+    Roster,
+    Settings,
+    Shift,
+    Subscriptions,
+    Target,
+    Watch,
+)
 
-__all__ = ["Admin", "Config", "Maintenance", "NotifierConfig", "Roster", "Settings", "Shift", "Target", "Watch"]
+__all__ = [
+    "Admin",
+    "Config",
+    "Maintenance",
+    "NotifierConfig",
+    "Roster",
+    "Settings",
+    "Shift",
+    "Subscriptions",
+    "Target",
+    "Watch",
+]

@@ -36,6 +36,7 @@ from monitor.config.model import (
     NotifierConfig,
     Roster,
     Settings,
+    Subscriptions,
     Target,
     Watch,
 )
@@ -43,6 +44,7 @@ from monitor.config.reader import LineIndex, Problems, Table, format_duration
 from monitor.connectivity import CHECK_INTERVAL, CHECK_TIMEOUT, own_host
 from monitor.errors import ConfigError, Problem
 from monitor.notifiers import NOTIFIERS
+from monitor.notifiers.email import parse_server
 from monitor.probes import PROBES, SCHEMES, ProbeKind
 from monitor.store.registry import BACKENDS, scheme_of
 
@@ -91,8 +93,11 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None, *, notif
 
 
 def _notifier_of(key: str) -> str | None:
-    """`oncall` for `notifiers.oncall.url`; None outside `[notifiers.*]`."""
+    """`oncall` for `notifiers.oncall.url`, `[subscriptions]` for the subscriptions'
+    keys (which send mail too); None elsewhere."""
     parts = key.split(".", 2)
+    if parts[0] == "subscriptions":
+        return "[subscriptions]"
     return parts[1] if len(parts) > 1 and parts[0] == "notifiers" else None
 
 
@@ -179,6 +184,7 @@ def _read(path: Path, root: Table) -> Config:
     rosters = read_rosters(root)
     duty = read_shifts(root, zone, rosters, notifiers)
     admins = {name: read_admin(name, table) for name, table in root.children_of("admins")}
+    subscriptions = _read_subscriptions(root.sub("subscriptions"), settings) if root.has("subscriptions") else None
     root.finish()
     _check_references(root, targets, notifiers, maintenance, rosters)
     check_rosters(root.problems, rosters, notifiers)
@@ -192,6 +198,7 @@ def _read(path: Path, root: Table) -> Config:
         rosters=rosters,
         duty=duty,
         admins=admins,
+        subscriptions=subscriptions,
     )
 
 
@@ -447,6 +454,20 @@ def _read_notifier(name: str, t: Table) -> NotifierConfig:
     if kind is not None:
         t.finish()
     return notifier
+
+
+def _read_subscriptions(t: Table, settings: Settings) -> Subscriptions:
+    """`[subscriptions]`: `enabled` and the e-mail notifier's server keys (read by its
+    own parser; `to` has no meaning here: the subscribers are the recipients)."""
+    enabled = t.boolean("enabled", False)
+    if enabled and not settings.public_url:
+        t.problem("enabled", "needs [monitor] public_url: the e-mails' links point there")
+    spec = parse_server(t) if enabled else None
+    if not enabled:
+        for key in ("host", "security", "port", "username", "password", "from", "ca_file", "verify_tls", "timeout"):
+            t.raw(key)  # kept for later, not checked while off
+    t.finish()
+    return Subscriptions(enabled=enabled, spec=spec)
 
 
 def _read_events(t: Table) -> frozenset[str]:

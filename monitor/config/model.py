@@ -121,6 +121,16 @@ class Admin:
 
 
 @dataclass(frozen=True)
+class Subscriptions:
+    """`[subscriptions]`: citizens' e-mail subscriptions (`monitor.subscriptions`).
+    `spec` is the e-mail notifier's server spec (`monitor.notifiers.email.EmailSpec`,
+    without recipients): the same keys, the same sending code."""
+
+    enabled: bool
+    spec: Any
+
+
+@dataclass(frozen=True)
 class Maintenance:
     """`[[maintenance]]`: a planned window; no alerts, not counted as downtime."""
 
@@ -183,6 +193,7 @@ class Config:
     duty: tuple[Shift, ...] = ()
     warnings: tuple[str, ...] = ()  # worth saying, not wrong: gaps in a roster (`monitor validate`)
     admins: Mapping[str, Admin] = field(default_factory=dict)
+    subscriptions: Subscriptions | None = None  # None: no [subscriptions] table
     digest: str = ""  # SHA-256 of the file's bytes, to tell a changed file from a touched one
 
     def maintenance_for(self, target: Target, at: datetime) -> Maintenance | None:

@@ -11,8 +11,10 @@ permanent; 4xx replies, timeouts and connection failures are transient.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import ssl
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import formatdate
@@ -46,6 +48,15 @@ class EmailSpec:
 
 
 def parse(t: Table) -> EmailSpec:
+    to = t.text_list("to")
+    if not to:
+        t.problem("to", "is required: a list of addresses")
+    return dataclasses.replace(parse_server(t), to=to)
+
+
+def parse_server(t: Table) -> EmailSpec:
+    """The server keys alone (everything but `to`): also `[subscriptions]`' keys, whose
+    recipients are the subscribers."""
     security = t.text("security", "starttls")
     if security not in SECURITY:
         t.problem("security", f'must be "starttls", "tls" or "none", not {security!r}')
@@ -53,13 +64,10 @@ def parse(t: Table) -> EmailSpec:
     username, password = t.text("username"), t.text("password")
     if bool(username) != bool(password):
         t.problem("password" if username else "username", "username and password go together")
-    to = t.text_list("to")
-    if not to:
-        t.problem("to", "is required: a list of addresses")
     return EmailSpec(
         host=t.require_text("host"),
         sender=t.require_text("from"),
-        to=to,
+        to=(),
         port=t.integer("port", SECURITY[security], low=1, high=65535),
         security=security,
         username=username or None,
@@ -92,32 +100,45 @@ class EmailNotifier:
 
     def tls_context(self) -> ssl.SSLContext:
         if self._tls is None:
-            context = ssl.create_default_context(cafile=self.spec.ca_file)
-            if not self.spec.verify_tls:
-                context.check_hostname = False
-                context.verify_mode = ssl.CERT_NONE
-            self._tls = context
+            self._tls = tls_context(self.spec)
         return self._tls
 
     async def send(self, alert: Alert) -> None:
-        spec = self.spec
-        secure = spec.security != "none"
-        try:
-            await aiosmtplib.send(
-                self.message(alert),
-                hostname=spec.host,
-                port=spec.port,
-                username=spec.username,
-                password=spec.password,
-                use_tls=spec.security == "tls",
-                start_tls=spec.security == "starttls",
-                tls_context=self.tls_context() if secure else None,
-                timeout=spec.timeout,
-            )
-        except aiosmtplib.SMTPException as exc:
-            raise _classify(exc, spec) from exc
-        except (OSError, ssl.SSLError) as exc:
-            raise _unreachable(spec, exc) from exc
+        await submit(self.spec, self.message(alert), self.tls_context())
+
+
+def tls_context(spec: EmailSpec) -> ssl.SSLContext:
+    """The client TLS context for `spec`'s server (its `ca_file`, `verify_tls`)."""
+    context = ssl.create_default_context(cafile=spec.ca_file)
+    if not spec.verify_tls:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+async def submit(
+    spec: EmailSpec, message: EmailMessage, tls: ssl.SSLContext, recipients: Sequence[str] | None = None
+) -> None:
+    """Hand `message` to `spec`'s server (to `recipients`, else the message's own To);
+    raises `PermanentNotifyError` or `TransientNotifyError` as the module doc says."""
+    secure = spec.security != "none"
+    try:
+        await aiosmtplib.send(
+            message,
+            recipients=recipients,
+            hostname=spec.host,
+            port=spec.port,
+            username=spec.username,
+            password=spec.password,
+            use_tls=spec.security == "tls",
+            start_tls=spec.security == "starttls",
+            tls_context=tls if secure else None,
+            timeout=spec.timeout,
+        )
+    except aiosmtplib.SMTPException as exc:
+        raise _classify(exc, spec) from exc
+    except (OSError, ssl.SSLError) as exc:
+        raise _unreachable(spec, exc) from exc
 
 
 def _unreachable(spec: EmailSpec, exc: BaseException) -> TransientNotifyError:

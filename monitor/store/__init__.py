@@ -3,7 +3,8 @@
 - `records`: the frozen records every backend answers with, and availability's one
   definition;
 - `protocols`: what each consumer needs (`HistoryWriter`, `HistoryReader`,
-  `Annotations`, `Audit`, `Bulletins`, `Locations`, `Outbox`) and `Store`, all of them;
+  `Annotations`, `Audit`, `Bulletins`, `Locations`, `Outbox`, `Subscribers`) and
+  `Store`, all of them;
 - `rollup`, `timeline`: the backend-independent maths (hourly accumulators; state
   periods and time-based availability from events and runs);
 - `backlog`: what a backend's writer keeps in memory while its writes fail;
@@ -24,6 +25,7 @@ from monitor.store.protocols import (
     OnCallRecords,
     Outbox,
     Store,
+    Subscribers,
 )
 from monitor.store.records import (
     ANNOUNCEMENT_LEVELS,
@@ -43,14 +45,17 @@ from monitor.store.records import (
     IncidentUpdate,
     LocationSeen,
     LocationState,
+    Mail,
     Mute,
     Note,
+    Outgoing,
     Period,
     PlannedMaintenance,
     PostedIncident,
     Rollup,
     StoredResult,
     StoreHealth,
+    Subscriber,
     Uptime,
     Wording,
     bucket_bounds,
@@ -81,10 +86,12 @@ __all__ = [
     "LocationSeen",
     "LocationState",
     "Locations",
+    "Mail",
     "Mute",
     "Note",
     "OnCallRecords",
     "Outbox",
+    "Outgoing",
     "Period",
     "PlannedMaintenance",
     "PostedIncident",
@@ -92,6 +99,8 @@ __all__ = [
     "Store",
     "StoreHealth",
     "StoredResult",
+    "Subscriber",
+    "Subscribers",
     "Uptime",
     "Wording",
     "bucket_bounds",

@@ -13,6 +13,8 @@
 - `Outbox`: the durable alert queue the dispatcher drains (`monitor.alerting.service`).
 - `Locations`: what the instances of several locations tell each other through the
   shared store (`monitor.cluster`).
+- `Subscribers`: citizens' confirmed e-mail subscriptions and the durable queue of the
+  mails to them (`monitor.subscriptions`), apart from the alert outbox.
 
 A backend implements `Store` and registers itself in `monitor.store.registry`; every
 command opens the store through `open_store(settings)`. Times are unix seconds (UTC);
@@ -36,14 +38,17 @@ from monitor.store.records import (
     IncidentUpdate,
     LocationSeen,
     LocationState,
+    Mail,
     Mute,
     Note,
+    Outgoing,
     Period,
     PlannedMaintenance,
     PostedIncident,
     Rollup,
     StoredResult,
     StoreHealth,
+    Subscriber,
     Uptime,
     Wording,
 )
@@ -357,6 +362,62 @@ class Locations(Protocol):
         ...
 
 
+class Subscribers(Protocol):
+    """Citizens' confirmed subscriptions and the durable queue of mails to them, kept
+    apart from the alert outbox so that the on-call alert view never lists them and a
+    subscriber crowd never delays an on-call alert. Calls are synchronous and short (one
+    small transaction each), errors `monitor.errors.StoreError`; one event loop. An
+    address is stored only once confirmed; it is compared in lower case."""
+
+    def open(self) -> None:
+        """Connect (and migrate the schema when needed)."""
+
+    def close(self) -> None: ...
+
+    def secret(self) -> bytes:
+        """The key the links are signed with: made on first use, kept in the database
+        (the same for every instance sharing it)."""
+        ...
+
+    def confirm(self, address: str, targets: Sequence[str], groups: Sequence[str], lang: str, at: float) -> Subscriber:
+        """Add the address, or replace what it is subscribed to (its id stays)."""
+        ...
+
+    def remove(self, subscriber_id: int) -> bool:
+        """Forget a subscriber and drop the mails still waiting for them; False if there
+        was none with this id."""
+        ...
+
+    def subscribers(self) -> list[Subscriber]:
+        """Every confirmed subscriber, oldest first."""
+        ...
+
+    def enqueue(self, mails: Iterable[Outgoing]) -> int:
+        """Queue mails in one transaction, each unless its `key` was queued before;
+        return how many were queued."""
+        ...
+
+    def next_mail(self) -> Mail | None:
+        """The oldest mail still waiting (its `next_at` may lie ahead)."""
+        ...
+
+    def sent(self, seq: int) -> None: ...
+
+    def failed(self, seq: int, error: str) -> None:
+        """Give a mail up (a permanent refusal): kept as failed for a while, not retried."""
+
+    def retry(self, seq: int, next_at: float, error: str) -> None:
+        """Count a failed attempt and try again at `next_at`."""
+
+    def pending(self) -> int:
+        """How many mails wait."""
+        ...
+
+    def prune(self, before: float) -> int:
+        """Forget sent and failed mails done before `before`; return how many."""
+        ...
+
+
 class Store(HistoryWriter, HistoryReader, Annotations, OnCallRecords, Audit, Bulletins, Locations, Protocol):
     """A whole backend: the history, the annotations, the on-call records, the audit log,
     the bulletins, the locations' words and the outbox on one database."""
@@ -375,4 +436,8 @@ class Store(HistoryWriter, HistoryReader, Annotations, OnCallRecords, Audit, Bul
 
     def outbox(self, clock: Callable[[], float]) -> Outbox:
         """The durable outbox on the same database (not yet opened)."""
+        ...
+
+    def subscribers(self, clock: Callable[[], float]) -> Subscribers:
+        """The subscriptions and their mail queue on the same database (not yet opened)."""
         ...

@@ -406,3 +406,46 @@ class LocationSeen:
     seen: float
     shortest: float
     offline: bool = False
+
+
+@dataclass(frozen=True)
+class Subscriber:
+    """A citizen's confirmed e-mail subscription (`monitor.subscriptions`): every public
+    target when `targets` and `groups` are both empty, else those targets and the targets
+    of those groups. `lang` is the page's language when they subscribed: their mails'."""
+
+    id: int
+    address: str
+    targets: tuple[str, ...]
+    groups: tuple[str, ...]
+    lang: str
+    confirmed: float  # unix time of the confirmation
+
+    def covers(self, target: Target) -> bool:
+        if not self.targets and not self.groups:
+            return True
+        return target.id in self.targets or (bool(target.group) and target.group in self.groups)
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A mail to queue for a subscriber (`Subscribers.enqueue`); see `Mail`."""
+
+    key: str
+    subscriber: int | None
+    recipient: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Mail:
+    """One e-mail to one subscriber waiting in the subscriber mail queue: the whole
+    message as RFC 5322 text, made when it was queued (its links included)."""
+
+    seq: int
+    key: str  # what it is about, e.g. "confirm:<hash>" or "event:web:1800000000:42": queued once
+    subscriber: int | None  # None for a confirmation request (not a subscriber yet)
+    recipient: str
+    message: str
+    attempts: int
+    next_at: float

@@ -22,7 +22,7 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
 from monitor.runtime import Monitor
-from monitor.web import admin, api, badge, errorpages, feeds, health, pages, probe, push, scrape
+from monitor.web import admin, api, badge, errorpages, feeds, health, pages, probe, push, scrape, subscribe
 
 
 def _routes(metrics: bool) -> list[BaseRoute]:
@@ -32,6 +32,7 @@ def _routes(metrics: bool) -> list[BaseRoute]:
         *push.routes(),
         *pages.routes(),
         *feeds.routes(),
+        *subscribe.routes(),
         *api.routes(),
         *badge.routes(),
         *admin.routes(),

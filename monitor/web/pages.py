@@ -22,7 +22,7 @@ from starlette.routing import BaseRoute, Route
 
 from monitor.result import State
 from monitor.store import ANNOUNCEMENT_LEVELS, Announcement, Uptime
-from monitor.web import viewmodels
+from monitor.web import subscribe, viewmodels
 from monitor.web.cache import current_snapshot
 from monitor.web.compress import Page
 from monitor.web.daybars import BarPainter, level, levels
@@ -63,7 +63,8 @@ async def status_page(request: Request) -> Response:
     hit = cache.get(key) if cacheable else None
     if hit is not None and hit[0] is snap:
         return hit[1].response(request)
-    html = page(request, "status.html.j2", runtime.config, lambda t: status_context(snap, t))
+    form = subscribe.form(runtime)
+    html = page(request, "status.html.j2", runtime.config, lambda t: {**status_context(snap, t), "subscribe": form})
     rendered = Page(bytes(html.body))
     if cacheable:
         request.app.state.web_pages = {**cache, key: (snap, rendered)}
@@ -272,6 +273,7 @@ async def target_page(request: Request) -> Response:
             "phone_zoom": phone_zoom(len(days.days)),
             "announcements": banners,
             "locations": target_locations(runtime, target.id),
+            "subscribe": subscribe.form(runtime),
         }
 
     html = page(request, "target.html.j2", runtime.config, build)

@@ -42,10 +42,17 @@ class _Bucket:
 class FailureLimit:
     """`limit` failures per `window` seconds for each client (see the module docstring)."""
 
-    def __init__(self, limit: int, window: float, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        limit: int,
+        window: float,
+        clock: Callable[[], float] = time.monotonic,
+        message: str = "too many failed authentications; the client is refused for a while",
+    ) -> None:
         self.limit = limit
         self.window = window
         self.clock = clock
+        self.message = message  # what the log says when a bucket empties
         self._buckets: dict[str, _Bucket] = {}
 
     def retry_after(self, client: str) -> int | None:
@@ -66,7 +73,7 @@ class FailureLimit:
         if bucket.tokens < 1 and bucket.at - bucket.logged >= self.window:
             bucket.logged = bucket.at
             log.warning(
-                "too many failed authentications; the client is refused for a while",
+                self.message,
                 extra=kv(client=client, path=path, failures=self.limit, window=f"{self.window:g}s"),
             )
 
@@ -103,12 +110,12 @@ def client_of(request: Request) -> str:
     return str(address)
 
 
-def limit_of(request: Request, name: str, limit: int, window: float) -> FailureLimit:
-    """The app's `FailureLimit` called `name`, made on first use."""
+def limit_of(request: Request, name: str, limit: int, window: float, message: str | None = None) -> FailureLimit:
+    """The app's `FailureLimit` called `name`, made on first use (`message`: its log line)."""
     state = request.app.state
     found = getattr(state, name, None)
     if not isinstance(found, FailureLimit):
-        found = FailureLimit(limit, window)
+        found = FailureLimit(limit, window) if message is None else FailureLimit(limit, window, message=message)
         setattr(state, name, found)
     return found
 

@@ -29,7 +29,7 @@ from pathlib import Path
 import pytest
 
 from monitor.config import Settings
-from monitor.store import Outbox, Store
+from monitor.store import Outbox, Store, Subscribers
 from monitor.store.registry import open_store
 from tests.history import T0, Clock
 from tests.postgresql import PostgreSQL
@@ -70,6 +70,7 @@ class StoreFactory:
     clock: Clock = field(default_factory=lambda: Clock(T0))
     _stores: list[Store] = field(default_factory=list)
     _outboxes: list[Outbox] = field(default_factory=list)
+    _books: list[Subscribers] = field(default_factory=list)
 
     def build(self, *, observe: bool = True, raw_retention: float | None = None) -> Store:
         """A store, not opened: the caller opens and closes it. `observe=True` is the
@@ -91,6 +92,13 @@ class StoreFactory:
         self._outboxes.append(box)
         return box
 
+    def subscribers(self) -> Subscribers:
+        """`store.subscribers(clock)`, opened as the runtime opens it."""
+        book = self.build(observe=False).subscribers(self.clock)
+        book.open()
+        self._books.append(book)
+        return book
+
     def restart(self, box: Outbox) -> Outbox:
         """Close `box` and open a new outbox on the same store, as a restart does."""
         self._outboxes.remove(box)
@@ -100,6 +108,8 @@ class StoreFactory:
     async def close(self) -> None:
         for box in self._outboxes:
             box.close()
+        for book in self._books:
+            book.close()
         for store in self._stores:
             await store.close()
 

@@ -68,6 +68,7 @@ class FakeRuntime:
     last_reload: Any = None
     connectivity: Connectivity = field(default_factory=Connectivity)  # off: no checks
     incident_listeners: list[Any] = field(default_factory=list)
+    subscriptions: Any = None  # as `Monitor` without [subscriptions]
 
 
 def make_app(runtime: Any, clock: Any = None, snapshot_seconds: float = 0) -> Starlette:

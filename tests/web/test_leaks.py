@@ -6,20 +6,28 @@ private target with its own group, an incident declared about it and one about i
 public target. None of it may appear in any public answer: pages in both languages,
 every range of every target page, the JSON API, badges, OpenAPI, the Atom feeds, and
 the 404s for the private target.
+URLs, in the kinds' specs, in probe details, in notes' authors — and a private target
+with its own group. None of it may appear in any public answer: pages in both
+languages, every range of every target page, the JSON API, badges, OpenAPI, the
+404s for the private target, and the subscription routes (which never show an
+address, nor the mail server's settings).
 """
 
 from __future__ import annotations
 
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import pytest
 
-from monitor.config import Maintenance
+from monitor.config import Maintenance, Subscriptions
+from monitor.notifiers.email import EmailSpec
 from monitor.result import Event, Result, State
 from monitor.store import Announcement, IncidentUpdate, Note, Period, PostedIncident, StoredResult, Wording
+from monitor.subscriptions.service import Subscriptions as SubscriptionService
+from tests.mailbox import path_of
 from tests.web.conftest import DAY, FakeRuntime, history, make_config, set_state, target
 
 SECRETS = [
@@ -188,3 +196,43 @@ async def test_the_api_returns_a_hostile_name_as_a_plain_json_string(client_for)
     assert response.headers["content-type"] == "application/json"
     names = {t["id"]: t["name"] for t in response.json()["targets"]}
     assert names["xss"] == XSS_NAME
+
+
+SUBSCRIBER = "warga.rahasia@example.go.id"
+SMTP_SECRETS = ["smtp-relay.internal.example", "smtpPa55word", "relay-user"]
+
+
+async def test_the_subscription_routes_show_no_address_and_nothing_private(client_for, tmp_path) -> None:
+    rt = secret_runtime()
+    spec = EmailSpec(
+        "smtp-relay.internal.example", "status@example.go.id", (), 2525, "starttls", "relay-user", "smtpPa55word"
+    )
+    rt.config = replace(
+        rt.config,
+        settings=replace(rt.config.settings, public_url="https://status.example.go.id"),
+        subscriptions=Subscriptions(True, spec),
+    )
+    rt.store.subscribers_path = tmp_path / "monitor.db"
+    rt.subscriptions = service = SubscriptionService(rt.config, rt.store)
+    service.open()  # not started: nothing is sent anywhere
+    try:
+        subscriber = service.book.confirm(SUBSCRIBER, ["simpeg"], [], "id", 1.0)
+        service.request(SUBSCRIBER, ["simpeg", "secret-router"], ["Jaringan internal"], "id")
+        mail = service.book.next_mail()
+        assert mail is not None
+        (confirm,) = re.findall(r"/subscribe/confirm\?\S+", mail.message)
+        unsubscribe = path_of(service.unsubscribe_link(subscriber))
+        client = client_for(rt)
+        answers = [await client.get(url) for url in public_urls()]
+        answers.append(await client.post("/subscribe", data={"email": SUBSCRIBER, "targets": ["secret-router"]}))
+        answers.append(await client.post("/subscribe", data={"email": "<script>@x.id"}))
+        answers += [await client.get(confirm), await client.get(unsubscribe), await client.post(unsubscribe)]
+        for answer in answers:
+            # The monitor's own public address is public (the feeds' links use it).
+            text = answer.text.replace("https://status.example.go.id", "")
+            assert found_secrets(text) == [], answer.request.url
+            assert SUBSCRIBER not in text and "warga.rahasia" not in text, answer.request.url
+            assert not [s for s in SMTP_SECRETS if s in text], answer.request.url
+        assert [a.status_code for a in answers[-3:]] == [200, 200, 200]
+    finally:
+        await service.stop()

@@ -72,6 +72,7 @@ from monitor.store.postgres import reads as q
 from monitor.store.postgres.failures import reason
 from monitor.store.postgres.outbox import PostgresOutbox
 from monitor.store.postgres.schema import CONNECT_TIMEOUT, LOCAL, LOOP_TIMEOUT, connect, location_key, migrate, session
+from monitor.store.postgres.subscribers import PostgresSubscribers
 from monitor.store.postgres.url import redacted
 from monitor.store.postgres.writer import Writer, write_event
 
@@ -120,6 +121,10 @@ class PostgresStore:
     def outbox(self, clock: Callable[[], float]) -> PostgresOutbox:
         """The outbox's tables in the same database, on a connection of their own."""
         return PostgresOutbox(self.url, clock=clock)
+
+    def subscribers(self, clock: Callable[[], float]) -> PostgresSubscribers:
+        """The subscriptions' tables in the same database, on a connection of their own."""
+        return PostgresSubscribers(self.url, clock=clock)
 
     def _new_writer(self) -> Writer:
         return Writer(self.url, self.clock, None, *self._writer_options)

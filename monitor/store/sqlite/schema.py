@@ -21,6 +21,10 @@ Versions:
 6. on-call: `acks` (one per incident: target and its start), `mutes` (one per target)
    and `bot_offsets` (each chat bot's next update id).
 
+7. citizens' e-mail `subscribers` and the queue of mails to them, `subscriber_mail`
+   (`monitor.store.subscribersql`); the key their links are signed with is a row of
+   `meta`.
+
 Versions after 2 are additive steps in `STEPS` (the version a step brings, its SQL), run
 in order after a new database is created at version 2 or an old one is brought there."""
 
@@ -106,8 +110,20 @@ CREATE TABLE mutes (
 CREATE TABLE bot_offsets (bot TEXT PRIMARY KEY, next INTEGER NOT NULL);
 """
 
+_SUBSCRIPTIONS = """
+CREATE TABLE subscribers (
+    id INTEGER PRIMARY KEY, address TEXT NOT NULL UNIQUE, targets TEXT NOT NULL,
+    groups TEXT NOT NULL, lang TEXT NOT NULL, confirmed REAL NOT NULL);
+CREATE TABLE subscriber_mail (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT, key TEXT NOT NULL UNIQUE, subscriber INTEGER,
+    recipient TEXT NOT NULL, message TEXT NOT NULL, status TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0, created REAL NOT NULL, next_at REAL NOT NULL,
+    done_at REAL, error TEXT, claimed_by TEXT, claimed_until REAL);
+CREATE INDEX subscriber_mail_queue ON subscriber_mail (status, seq);
+"""
+
 # (version, SQL) after version 2, oldest first.
-STEPS: tuple[tuple[int, str], ...] = ((3, _V3), (4, _V4), (5, _LOCATIONS), (6, _ONCALL))
+STEPS: tuple[tuple[int, str], ...] = ((3, _V3), (4, _V4), (5, _LOCATIONS), (6, _ONCALL), (7, _SUBSCRIPTIONS))
 SCHEMA_VERSION = STEPS[-1][0]
 
 

@@ -65,6 +65,7 @@ from monitor.store.sqlite import reads as q
 from monitor.store.sqlite.failures import reason
 from monitor.store.sqlite.outbox import SQLiteOutbox
 from monitor.store.sqlite.schema import connect, migrate
+from monitor.store.sqlite.subscribers import SQLiteSubscribers
 from monitor.store.sqlite.writer import Writer, write_event
 
 T = TypeVar("T")
@@ -116,6 +117,10 @@ class SQLiteStore:
     def outbox(self, clock: Callable[[], float]) -> SQLiteOutbox:
         """The outbox's tables in the same file, on a connection of their own."""
         return SQLiteOutbox(self.path, clock=clock)
+
+    def subscribers(self, clock: Callable[[], float]) -> SQLiteSubscribers:
+        """The subscriptions' tables in the same file, on a connection of their own."""
+        return SQLiteSubscribers(self.path, clock=clock)
 
     def _new_writer(self) -> Writer:
         writer = Writer(self.path, self.clock, None, *self._writer_options)

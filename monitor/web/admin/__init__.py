@@ -6,8 +6,8 @@ Modules, one concept each:
 - `auth` (who may, with which role: `guarded`), `sessions` (login sessions), `csrf`
   (the token every session's write sends), `login` (the login page, logout);
 - `overview` (`GET /admin`), `maintenance` (the alerting JSON, planned maintenance,
-  incident notes), `audit` (the audit log: `audit()` records a write; its JSON and
-  its page);
+  incident notes), `subscribers` (citizens' e-mail subscriptions, masked), `audit`
+  (the audit log: `audit()` records a write; its JSON and its page);
 - `targets` (the targets' JSON API), `targetpages` (the targets for people: table,
   page, form, delete, pause), `sections` + `sectionpages` (notifiers, watch periods,
   maintenance windows: their pages and JSON);
@@ -28,7 +28,7 @@ from starlette.routing import BaseRoute, Route
 
 from monitor.web import adminincidents, adminoncall
 from monitor.web.admin import audit as auditlog
-from monitor.web.admin import login, maintenance, overview, sectionpages, targetpages, targets
+from monitor.web.admin import login, maintenance, overview, sectionpages, subscribers, targetpages, targets
 from monitor.web.admin.audit import audit
 from monitor.web.admin.auth import FAILURE_WINDOW, FAILURES, TOKEN_ENV, Handler, guarded
 from monitor.web.admin.payload import MAX_BODY
@@ -69,6 +69,7 @@ def routes() -> list[BaseRoute]:
         Route("/admin/login", login.login, methods=["POST"]),
         Route("/admin/logout", guarded(login.logout, role="viewer"), methods=["POST"]),
         Route("/admin/api/alerts", guarded(maintenance.list_alerts), methods=["GET"]),
+        Route("/admin/api/subscribers", guarded(subscribers.list_subscribers), methods=["GET"]),
         Route("/admin/api/maintenance", guarded(maintenance.list_maintenance), methods=["GET"]),
         Route("/admin/api/maintenance", guarded(maintenance.add_maintenance), methods=["POST"]),
         Route("/admin/api/maintenance/{id:int}", guarded(maintenance.remove_maintenance), methods=["DELETE"]),

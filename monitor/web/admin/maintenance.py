@@ -47,6 +47,9 @@ async def add_maintenance(request: Request) -> Response:
         return JSONResponse({"error": "; ".join(problems)}, 400)
     start, end, targets, groups, reason = window
     planned = await runtime.store.add_maintenance(start, end, targets, groups, reason)
+    service = getattr(runtime, "subscriptions", None)
+    if service is not None:  # citizens subscribed to these services hear of it
+        service.on_maintenance(planned)
     shown = _window(planned)
     await audit(request, "maintenance.add", str(planned.id), json.dumps(shown, ensure_ascii=False))
     return JSONResponse(shown, 201)

@@ -21,6 +21,7 @@ from monitor.config import Target
 from monitor.preflight.inside import admin_section
 from monitor.state import Status
 from monitor.web import adminoncall, alertview, viewmodels
+from monitor.web.admin import subscribers
 from monitor.web.admin.layout import render
 from monitor.web.locations import summaries, target_locations
 from monitor.web.masking import origin, scrub, target_secrets
@@ -50,6 +51,7 @@ async def admin_page(request: Request) -> Response:
         "locations": summaries(runtime, now),
         "at_locations": {t.id: target_locations(runtime, t.id) for t in config.targets.values()},
         "oncall": adminoncall.overview(runtime, now),
+        "subscribers": subscribers.overview(runtime),
     }
     context["preflight"] = await admin_section(request.app.state, runtime, now, language(request, config))
     return render(request, "admin.html.j2", config, lambda t: context)

@@ -1,0 +1,13 @@
+"""Citizens' e-mail subscriptions (`[subscriptions]`): double opt-in, signed links, mails
+on incidents, through their own durable queue.
+
+- `tokens`: the signed links (confirmation: address, choice, language and expiry;
+  unsubscription: the subscriber's id), HMAC-SHA256 with the store's key;
+- `mails`: each message as RFC 5322 text in the subscriber's language, with the
+  one-click unsubscribe link and headers (RFC 8058);
+- `delivery`: `MailSender`, the one worker draining the subscriber mail queue through
+  the e-mail notifier's SMTP code, with backoff (a failing server delays, never drops);
+- `service`: `Subscriptions`, what the web routes and the runtime call: `request`,
+  `confirm`, `unsubscribe`, `on_event` (DOWN and recovery), `on_maintenance` and
+  `send_incident_update` (the hook of the incident-update path).
+"""
