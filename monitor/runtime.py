@@ -13,6 +13,11 @@ is no verdict: `record` holds the target UNKNOWN (`monitor_offline`) through
 offline the targets that began failing so with the uplink are held at once. A target
 DOWN before that stays DOWN (its outage is real); passing probes, failures where the
 target answered (HTTP 500), and targets on the monitor's own host are judged as always.
+
+Several instances sharing a store and a location split its targets (`monitor.cluster`):
+this one schedules, judges and alerts on the targets it owns only, takes over those of
+a member that died (their state and what was said about them read back from the store)
+and hands over those a new member takes. Only the sender drains the shared outbox.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import dataclasses
 import gc
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -34,6 +39,7 @@ from monitor.alerting.deadman import PING_SECONDS, STATE_FILE, DeadMan
 from monitor.alerting.service import TICK_SECONDS, Alerting
 from monitor.alerting.storage import combined
 from monitor.assess import assess
+from monitor.cluster import Cluster, instance_id
 from monitor.config import Config, Target
 from monitor.config.loader import load_config
 from monitor.config.watch import Source, follow
@@ -56,6 +62,7 @@ OWN_ERROR_LOG_SECONDS = 60.0
 MAINTENANCE_TICK = 5.0  # seconds between checks of the maintenance windows
 REFREEZE_SECONDS = 600.0  # seconds between `freeze_heap` runs while running (see there)
 UPLINK_CONCURRENCY = 16  # connectivity checks probed at once
+OUTBOX_POLL = 1.0  # seconds between two looks of the sender at the shared outbox
 
 
 @dataclasses.dataclass(frozen=True)
@@ -138,12 +145,17 @@ class Monitor:
         self._tasks: list[asyncio.Task[None]] = []
         self._housekeeping: AsyncIOScheduler | None = None
         self._planned: list[PlannedMaintenance] = []  # planned through the admin API
+        # This instance among those sharing the store; alone until `start` joins.
+        self.cluster = Cluster(store, f"unstarted-{id(self):x}", config.settings.location)
+        self.owned: frozenset[str] = frozenset(config.targets)  # the targets probed here
+        self._taking_over: set[asyncio.Task[None]] = set()
         # Alerting (policy, outbox, notifiers) and the dead-man's switch: `monitor run` only.
         self.alerting = (
             Alerting(
                 config,
                 outbox=store.outbox(time.time),
                 storage=store.health,
+                sending=lambda: self.cluster.sender,
                 metrics=self.metrics,
                 last_result=self._last_result,
             )
@@ -170,23 +182,22 @@ class Monitor:
 
     async def start(self, watch_config: bool = False) -> None:
         await self.store.open()
+        settings = self.config.settings
+        self.cluster = Cluster(self.store, instance_id(settings.data_dir), settings.location)
+        self.cluster.on_change, self.cluster.on_sender = self._members_changed, self._sender_changed
+        await self.cluster.renew()  # the live members decide the targets probed here
+        self.owned = self._owned_ids()
         results = await self.store.last_results()
         self.heartbeats.restore(results)
-        for tid, event in (await self.store.last_events()).items():
-            if tid in self.config.targets:
-                # In maintenance, the reason of what lies underneath is the last result's.
-                last = results.get(tid) if event.new == State.MAINTENANCE else None
-                reason = event.reason if last is None else last.reason
-                self.states.restore(tid, event.new, event.at, reason, entered_from=event.old)
+        self._resume(self.owned, await self.store.last_events(), results)
         if self.alerting is not None:
-            for tid, status in self.states.statuses.items():
-                self.alerting.restore(tid, status.state, status.since)
             self.connectivity.resume(self.alerting.uplink_announced())
             await self.alerting.start()
         await self._read_planned()  # before the first look: a restored window must not end
         self._apply_maintenance()
-        self.scheduler.set_targets(self.config.targets.values())
+        self.scheduler.set_targets(self._owned_targets())
         self._tasks.append(asyncio.create_task(self.scheduler.run(), name="scheduler"))
+        self._tasks.append(asyncio.create_task(self.cluster.run(), name="cluster"))
         self.uplink.set_targets(self.config.settings.connectivity)
         self._tasks.append(asyncio.create_task(self.uplink.run(), name="connectivity"))
         if watch_config:
@@ -201,6 +212,7 @@ class Monitor:
         )
         if self.alerting is not None:
             self._housekeeping.add_job(self.alerting.tick, "interval", seconds=TICK_SECONDS)
+            self._housekeeping.add_job(self._poll_outbox, "interval", seconds=OUTBOX_POLL)
         if self.deadman is not None:
             self._housekeeping.add_job(self.deadman.tick, "interval", seconds=PING_SECONDS)
         if self.announcer is not None:
@@ -213,7 +225,16 @@ class Monitor:
         self._housekeeping.start()
         freeze_heap()
         self.ready = True
-        log.info("monitor started", extra=kv(targets=len(self.config.targets)))
+        log.info(
+            "monitor started",
+            extra=kv(
+                targets=len(self.config.targets),
+                owned=len(self.owned),
+                instance=self.cluster.instance,
+                members=len(self.cluster.members),
+                sender=self.cluster.sender,
+            ),
+        )
 
     async def stop(self) -> None:
         self.ready = False
@@ -225,13 +246,78 @@ class Monitor:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        for task in list(self._taking_over):
+            task.cancel()
         if self.alerting is not None:
             await self.alerting.stop()
+        await self.cluster.leave()  # the others take this one's targets and lease at once
         if self.deadman is not None:
             await self.deadman.aclose()
         await self.ctx.aclose()
         await self.store.close()
         log.info("monitor stopped")
+
+    # -- several instances (`monitor.cluster`) ----------------------------------------
+
+    def _owned_ids(self) -> frozenset[str]:
+        return frozenset(tid for tid in self.config.targets if self.cluster.owns(tid))
+
+    def _owned_targets(self) -> list[Target]:
+        return [t for t in self.config.targets.values() if t.id in self.owned]
+
+    def _resume(self, target_ids: Collection[str], events: Mapping[str, Event], results: Mapping[str, Result]) -> None:
+        """Resume these targets from the store: their state, and the alert policy's."""
+        for tid in target_ids:
+            event = events.get(tid)
+            if event is not None and tid in self.config.targets:
+                # In maintenance, the reason of what lies underneath is the last result's.
+                last = results.get(tid) if event.new == State.MAINTENANCE else None
+                reason = event.reason if last is None else last.reason
+                self.states.restore(tid, event.new, event.at, reason, entered_from=event.old)
+        if self.alerting is not None:
+            statuses = self.states.statuses
+            self.alerting.resume(
+                {tid: (statuses[tid].state, statuses[tid].since) for tid in target_ids if tid in statuses}
+            )
+
+    def _members_changed(self, members: tuple[str, ...]) -> None:
+        """The live members changed: hand over the targets another member owns now and
+        take over (from the store's last word on them) those that are this one's."""
+        before, self.owned = self.owned, self._owned_ids()
+        gained, lost = self.owned - before, before - self.owned
+        for tid in lost:
+            self.states.forget(tid)
+        if self.alerting is not None:
+            self.alerting.forget(lost)
+        log.warning(
+            "targets moved", extra=kv(members=len(members), owned=len(self.owned), taken=len(gained), handed=len(lost))
+        )
+        if not gained:
+            self.scheduler.set_targets(self._owned_targets())
+            return
+        task = asyncio.get_running_loop().create_task(self._take_over(gained), name="take-over")
+        self._taking_over.add(task)
+        task.add_done_callback(self._taking_over.discard)
+
+    async def _take_over(self, gained: frozenset[str]) -> None:
+        try:
+            events, results = await self.store.last_events(), await self.store.last_results()
+        except Exception as exc:  # probed all the same, from a fresh state
+            log.error("cannot read the state of the targets taken over", extra=kv(error=str(exc)))
+            events, results = {}, {}
+        self.heartbeats.restore({tid: r for tid, r in results.items() if tid in gained})
+        self._resume([tid for tid in gained if tid in self.owned], events, results)
+        self.scheduler.set_targets(self._owned_targets())
+
+    def _sender_changed(self, sender: bool) -> None:
+        if sender and self.alerting is not None:
+            self.alerting.dispatcher.wake()
+
+    async def _poll_outbox(self) -> None:
+        """The sender looks at the shared outbox every `OUTBOX_POLL`: other instances
+        queue alerts there without waking its dispatcher."""
+        if self.alerting is not None and self.cluster.sender:
+            self.alerting.dispatcher.wake()
 
     def _last_result(self, target_id: str) -> Result | None:
         status = self.states.statuses.get(target_id)
@@ -335,7 +421,7 @@ class Monitor:
         not reached them since its uplink went (`since`), but for those already DOWN
         before. Returns how many are held."""
         held = 0
-        for target in self.config.targets.values():
+        for target in self._owned_targets():
             status = self.states.statuses.get(target.id)
             last = status.last if status is not None else None
             if status is None or last is None or not target.external:
@@ -379,7 +465,7 @@ class Monitor:
         if not (self.config.maintenance or self._planned or any(s.maintenance for s in self.states.statuses.values())):
             return  # nothing to start or end: a walk of every target stalled the loop 30 ms at 20,000
         at = datetime.fromtimestamp(now, UTC)
-        for target in self.config.targets.values():
+        for target in self._owned_targets():
             active = self.config.maintenance_for(target, at) is not None or any(
                 w.start <= now < w.end and w.covers(target) for w in self._planned
             )
@@ -424,8 +510,11 @@ class Monitor:
         if self.alerting is not None:
             self.alerting.reload(config)
         self.metrics.forget_missing(set(config.targets))
+        before, self.owned = self.owned, self._owned_ids()
+        if self.alerting is not None:
+            self.alerting.forget(before - self.owned)
         self._apply_maintenance()
-        self.scheduler.set_targets(config.targets.values())
+        self.scheduler.set_targets(self._owned_targets())
         freeze_heap()
 
     async def _watch_config(self) -> None:

@@ -23,7 +23,18 @@ from datetime import tzinfo
 from pathlib import Path
 
 from monitor.result import Event, Result, State
-from monitor.store import DayUptime, Note, Period, PlannedMaintenance, Rollup, Store, StoredResult, StoreHealth, Uptime
+from monitor.store import (
+    DayUptime,
+    Member,
+    Note,
+    Period,
+    PlannedMaintenance,
+    Rollup,
+    Store,
+    StoredResult,
+    StoreHealth,
+    Uptime,
+)
 from monitor.store.sqlite.outbox import SQLiteOutbox
 
 
@@ -85,6 +96,15 @@ class MemoryStore:
 
     def health(self) -> StoreHealth:
         return StoreHealth()
+
+    async def renew(self, member: Member, dead_after: float) -> list[Member]:
+        return [member]
+
+    async def lease(self, holder: str, ttl: float) -> bool:
+        return True
+
+    async def leave(self, instance: str) -> None:
+        return None
 
     async def prune(self, now: float) -> int:
         kept = [r for r in self.raw if r.at >= now - self.raw_retention]

@@ -17,6 +17,10 @@ never raises for the database's trouble:
 When the outbox cannot even be read, the held alerts are delivered ahead of what the
 outbox kept from before the failure: late is worse than out of order. `health()` says
 what is held, for `/readyz`.
+
+Among several instances on one database only the sender drains the shared outbox
+(`shared()` says whether this one is, `monitor.cluster`); what an instance holds in
+memory it delivers itself, sender or not: no other instance knows of it.
 """
 
 from __future__ import annotations
@@ -51,8 +55,10 @@ class FallbackOutbox:
     """An `Outbox` over `inner` that never loses an alert to the database; see the module
     docstring."""
 
-    def __init__(self, inner: Outbox, clock: Callable[[], float] = time.time) -> None:
-        self.inner, self.clock = inner, clock
+    def __init__(
+        self, inner: Outbox, clock: Callable[[], float] = time.time, shared: Callable[[], bool] = lambda: True
+    ) -> None:
+        self.inner, self.clock, self.shared = inner, clock, shared
         self.held: list[Entry] = []  # in order; pending, delivered and failed alike
         self._outcomes: dict[int, _Outcome] = {}  # outbox seq -> not recorded yet
         self._moved: dict[int, int] = {}  # held seq -> its outbox seq once adopted
@@ -155,7 +161,7 @@ class FallbackOutbox:
     def head(self, notifier: str, skip: Collection[int] = ()) -> Entry | None:
         done = {seq for seq, o in self._outcomes.items() if o.status != PENDING}
         try:
-            entry = self.inner.head(notifier, skip={*skip, *done})
+            entry = self.inner.head(notifier, skip={*skip, *done}) if self.shared() else None
         except StoreError as exc:
             self._failed(exc)
             entry = None

@@ -220,6 +220,10 @@ def _read_settings(t: Table, base: Path) -> Settings:
         # The scheme only: a database URL carries its password.
         t.problem("store", f"unknown store {scheme_of(store)!r} (known: {', '.join(sorted(BACKENDS))})")
         store = "sqlite"
+    location = t.text("location", "local")
+    if not re.fullmatch(r"[a-z0-9-]{1,40}", location):
+        t.problem("location", f"must be 1-40 of a-z, 0-9 and '-', not {location!r}")
+        location = "local"
     settings = Settings(
         title=t.text("title", "Service status"),
         language=language,
@@ -231,6 +235,7 @@ def _read_settings(t: Table, base: Path) -> Settings:
         heartbeat_url=heartbeat_url or None,
         raw_retention=t.duration("raw_retention", 48 * 3600.0, low=3600.0),
         store=store,
+        location=location,
         connectivity=_read_connectivity(t),
     )
     t.finish()

@@ -33,6 +33,7 @@ class Settings:
     heartbeat_url: str | None = None
     raw_retention: float = 48 * 3600.0  # seconds raw probe results are kept (rollups stay)
     store: str = "sqlite"  # the backend's scheme, or its URL (`monitor.store.registry`)
+    location: str = "local"  # this instance's place; replicas of one location split its targets
     # Checks that should always pass while this instance is online (`monitor.connectivity`):
     # probes like a target's, each with its `id` as the check's name. Empty: off.
     connectivity: tuple[Target, ...] = ()

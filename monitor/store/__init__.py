@@ -3,7 +3,7 @@
 - `records`: the frozen records every backend answers with, and availability's one
   definition;
 - `protocols`: what each consumer needs (`HistoryWriter`, `HistoryReader`,
-  `Annotations`, `Outbox`) and `Store`, all of them;
+  `Annotations`, `Outbox`, `Membership`) and `Store`, all of them;
 - `rollup`, `timeline`: the backend-independent maths (hourly accumulators; state
   periods and time-based availability from events and runs);
 - `backlog`: what a backend's writer keeps in memory while its writes fail;
@@ -14,7 +14,7 @@ The records and protocols are re-exported here; `open_store` lives in
 `monitor.store.registry` (importing a backend is not needed to read a record).
 """
 
-from monitor.store.protocols import Annotations, HistoryReader, HistoryWriter, Outbox, Store
+from monitor.store.protocols import Annotations, HistoryReader, HistoryWriter, Membership, Outbox, Store
 from monitor.store.records import (
     DELIVERED,
     EPHEMERAL,
@@ -25,6 +25,7 @@ from monitor.store.records import (
     RESUME_KINDS,
     DayUptime,
     Entry,
+    Member,
     Note,
     Period,
     PlannedMaintenance,
@@ -49,6 +50,8 @@ __all__ = [
     "Entry",
     "HistoryReader",
     "HistoryWriter",
+    "Member",
+    "Membership",
     "Note",
     "Outbox",
     "Period",

@@ -6,6 +6,8 @@
   never scan raw results for long windows (rollups and events answer those).
 - `Annotations`: what people add at runtime: incident notes, planned maintenance.
 - `Outbox`: the durable alert queue the dispatcher drains (`monitor.alerting.service`).
+- `Membership`: the instances sharing the store (`monitor.cluster`): a row per instance
+  renewed every few seconds, and the one sender's lease.
 
 A backend implements `Store` and registers itself in `monitor.store.registry`; every
 command opens the store through `open_store(settings)`. Times are unix seconds (UTC);
@@ -23,6 +25,7 @@ from monitor.result import Event, Result, State
 from monitor.store.records import (
     DayUptime,
     Entry,
+    Member,
     Note,
     Period,
     PlannedMaintenance,
@@ -235,8 +238,30 @@ class Outbox(Protocol):
         """Forget delivered and failed entries and dedup memory past their keep times."""
 
 
-class Store(HistoryWriter, HistoryReader, Annotations, Protocol):
-    """A whole backend: the history, the annotations and the outbox on one database."""
+class Membership(Protocol):
+    """The instances sharing one store (`monitor.cluster`). Times are the database's
+    clock, so instances whose clocks differ still agree on who is alive. A store of one
+    instance (SQLite) answers that this instance is alone and holds the lease. Errors of
+    the backend are `monitor.errors.StoreError`."""
+
+    async def renew(self, member: Member, dead_after: float) -> list[Member]:
+        """Write `member`'s row as renewed now; return the members of its location whose
+        rows were renewed within `dead_after` seconds (`member` among them), by instance."""
+        ...
+
+    async def lease(self, holder: str, ttl: float) -> bool:
+        """Take or keep the sender's lease for `ttl` seconds from now; True while `holder`
+        holds it. Taking it from a holder whose lease expired gives up every outbox
+        claim (only the holder sends, so any other claim is a dead sender's)."""
+        ...
+
+    async def leave(self, instance: str) -> None:
+        """Delete `instance`'s row and give up its lease: the others take over at once."""
+
+
+class Store(HistoryWriter, HistoryReader, Annotations, Membership, Protocol):
+    """A whole backend: the history, the annotations, the outbox and the membership on
+    one database."""
 
     async def open(self) -> None:
         """Create or migrate the schema and start the writer."""

@@ -262,3 +262,15 @@ class Entry:
     next_at: float
     done_at: float | None
     error: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """One running instance as the shared store knows it (`Membership`): its id, its
+    location, when it started and when it last renewed its row (the database's clock,
+    unix seconds)."""
+
+    instance: str
+    location: str = "local"
+    started: float = 0.0
+    renewed_at: float = 0.0

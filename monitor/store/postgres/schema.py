@@ -18,6 +18,10 @@ Versions:
 2. `outbox_said`: each target's newest alert of each of `RESUME_KINDS` per notifier,
    never pruned, what the alert policy resumes from after a restart; filled from the
    outbox rows a version 1 database still holds.
+3. Several instances on one database (`monitor.cluster`): `members` (a row per running
+   instance, renewed every few seconds), `leases` (the one sender's lease, with its
+   expiry), and each incident event stored once (`events_once`: a batch written again
+   after its commit went unacknowledged does not double its events).
 """
 
 from __future__ import annotations
@@ -120,9 +124,23 @@ INSERT INTO outbox_said
     ORDER BY target, notifier, kind, seq DESC;
 """
 
+_V3 = """
+CREATE TABLE members (
+    instance text PRIMARY KEY, location text NOT NULL, started double precision NOT NULL,
+    renewed_at double precision NOT NULL);
+CREATE TABLE leases (
+    name text PRIMARY KEY, holder text NOT NULL, since double precision NOT NULL,
+    expires_at double precision NOT NULL);
+DELETE FROM events a USING events b
+    WHERE a.id > b.id AND a.target = b.target AND a.location = b.location AND a.at = b.at
+    AND a.old = b.old AND a.new = b.new;
+CREATE UNIQUE INDEX events_once ON events (target, location, at, old, new);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the first schema", _V1),
     Migration(2, "what the outbox said last about each target (outbox_said)", _V2),
+    Migration(3, "several instances: members, the sender's lease, events stored once", _V3),
 )
 
 

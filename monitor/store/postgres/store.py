@@ -20,6 +20,10 @@ There is no `quick_check` here: PostgreSQL checksums pages itself where the clus
 data checksums, and a damaged page is an error the server reports to the query that
 meets it (`health()` then fails, "database corrupt"); the check before a command starts
 connects and reads the schema version (`schema.check_url`).
+
+The membership of the instances sharing the database and the sender's lease are
+`monitor.store.postgres.members`, on a connection of their own; while another instance
+holds the lease, this one's writer leaves retention and packing to it.
 """
 
 from __future__ import annotations
@@ -45,6 +49,7 @@ from monitor.log import kv
 from monitor.result import Event, Result, State
 from monitor.store import (
     DayUptime,
+    Member,
     Note,
     Period,
     PlannedMaintenance,
@@ -58,6 +63,7 @@ from monitor.store import (
 from monitor.store.backlog import LIMIT
 from monitor.store.postgres import reads as q
 from monitor.store.postgres.failures import reason
+from monitor.store.postgres.members import Members
 from monitor.store.postgres.outbox import PostgresOutbox
 from monitor.store.postgres.schema import CONNECT_TIMEOUT, LOOP_TIMEOUT, connect, migrate, session
 from monitor.store.postgres.url import redacted
@@ -93,6 +99,8 @@ class PostgresStore:
         self._writer = self._new_writer()
         self._pool: AsyncConnectionPool[Conn] | None = None
         self._events: psycopg.Connection[tuple[Any, ...]] | None = None  # `add_event`'s, on the event loop
+        self._members = Members(url)
+        self._peers: tuple[str, ...] = ()  # the live members at the last renewal
 
     @classmethod
     def for_settings(cls, settings: Settings, **options: Any) -> PostgresStore:
@@ -167,6 +175,25 @@ class PostgresStore:
         if self._pool is not None:
             pool, self._pool = self._pool, None
             await pool.close()
+        await self._members.close()
+
+    # -- membership (`monitor.store.postgres.members`) --------------------------------
+
+    async def renew(self, member: Member, dead_after: float) -> list[Member]:
+        members = await self._members.renew(member, dead_after)
+        peers = tuple(m.instance for m in members)
+        if peers != self._peers:  # targets moved between instances: rollups reread
+            self._peers = peers
+            self._writer.reload_rollups()
+        return members
+
+    async def lease(self, holder: str, ttl: float) -> bool:
+        held = await self._members.lease(holder, ttl)
+        self._writer.housekeeper = held  # retention and packing by the sender only
+        return held
+
+    async def leave(self, instance: str) -> None:
+        await self._members.leave(instance)
 
     # -- writes ---------------------------------------------------------------------
 

@@ -17,10 +17,11 @@ only streams the finished text to the server. The queries stay on the loop (psyc
 async connection). BENCHMARKS.md has the figures that chose this.
 
 Rollups are kept current in memory as on SQLite (`monitor.store.rollup.Accumulator`
-per target and hour, loaded for a whole batch in one query after a restart). Once an
-hour the running monitor's writer deletes expired raw results and packs the finished
-days' hourly rollups into one `rollup_days` row each, both in transactions of
-`PRUNE_CHUNK` targets.
+per target and hour, loaded for a whole batch in one query after a restart, and again
+after the instances sharing the database changed: `reload_rollups`). Once an hour the
+running monitor's writer (the sender's, among several instances: `housekeeper`) deletes
+expired raw results and packs the finished days' hourly rollups into one `rollup_days`
+row each, both in transactions of `PRUNE_CHUNK` targets.
 
 A batch the database refuses (the server unreachable, its disk full, an I/O error, a
 damaged page) is not lost, as on SQLite: it goes back to the front of the queue
@@ -71,7 +72,10 @@ MAX_MICROS = 2**31 - 1  # `duration` is an integer column of microseconds
 _STAGE = (
     "CREATE TEMPORARY TABLE IF NOT EXISTS incoming_results (LIKE results INCLUDING DEFAULTS) ON COMMIT DELETE ROWS; "
     "CREATE TEMPORARY TABLE IF NOT EXISTS incoming_rollups (LIKE rollups INCLUDING DEFAULTS) ON COMMIT DELETE ROWS; "
-    "CREATE TEMPORARY TABLE IF NOT EXISTS incoming_latest (LIKE latest INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+    "CREATE TEMPORARY TABLE IF NOT EXISTS incoming_latest (LIKE latest INCLUDING DEFAULTS) ON COMMIT DELETE ROWS; "
+    "CREATE TEMPORARY TABLE IF NOT EXISTS incoming_events (target integer NOT NULL, location smallint NOT NULL "
+    "DEFAULT 0, at double precision NOT NULL, old text NOT NULL, new text NOT NULL, reason text NOT NULL, "
+    "detail text NOT NULL) ON COMMIT DELETE ROWS"
 )
 _COPY_RESULTS = "COPY incoming_results (target, flags, at, duration, status_code, reason, detail) FROM STDIN"
 _MERGE_RESULTS = (
@@ -95,7 +99,14 @@ _MERGE_LATEST = (
     "ON CONFLICT (target, location) DO UPDATE SET started = excluded.started, result = excluded.result "
     "WHERE latest.started <= excluded.started"
 )
-_COPY_EVENTS = "COPY events (target, at, old, new, reason, detail) FROM STDIN"
+_COPY_EVENTS = "COPY incoming_events (target, at, old, new, reason, detail) FROM STDIN"
+# An event already stored (a batch written again after its commit went unacknowledged,
+# or committed by `write_event` before) is not stored twice.
+_MERGE_EVENTS = (
+    "WITH moved AS (DELETE FROM incoming_events RETURNING target, location, at, old, new, reason, detail) "
+    "INSERT INTO events (target, location, at, old, new, reason, detail) SELECT * FROM moved ORDER BY at "
+    "ON CONFLICT (target, location, at, old, new) DO NOTHING"
+)
 _LOAD = (
     "SELECT r.target, r.hour, r.count, r.failures, r.degraded, r.maintenance, r.lat_count, r.lat_sum, r.lat_min, "
     "r.lat_max, r.hist FROM rollups r JOIN unnest(%s::integer[], %s::integer[]) AS s (target, hour) "
@@ -181,6 +192,15 @@ class Writer:
         self._accs: dict[tuple[int, int], Accumulator] = {}
         self._beat = 0.0
         self._pruned = 0.0
+        # Retention and packing: by the instance holding the sender's lease only.
+        self.housekeeper = True
+        self._reload = False  # the rollups in memory may be stale: read them again
+
+    def reload_rollups(self) -> None:
+        """Another instance may have written rollups of targets this one writes (the
+        members changed, so targets moved): read them from the database again before
+        the next batch adds to them."""
+        self._reload = True
 
     def start(self) -> None:
         self._stopping = False
@@ -345,6 +365,9 @@ class Writer:
     async def _write_stretch(self, conn: Conn, items: list[Result3 | Event]) -> None:
         if not items:
             return
+        if self._reload:
+            self._reload = False
+            self._accs.clear()
         ids, hours = await self._off_loop(lambda: _scan(items))
         await self._lookup_keys(conn, ids)
         missing = await self._off_loop(lambda: self._missing(hours))
@@ -356,7 +379,7 @@ class Writer:
         built = await self._off_loop(lambda: self._build(items))
         for copy, merge, lines in (
             (_COPY_RESULTS, _MERGE_RESULTS, built.results),
-            (_COPY_EVENTS, None, built.events),
+            (_COPY_EVENTS, _MERGE_EVENTS, built.events),
             (_COPY_LATEST, _MERGE_LATEST, built.latest),
             (_COPY_ROLLUPS, _MERGE_ROLLUPS, built.rollups),
         ):
@@ -429,7 +452,7 @@ class Writer:
     async def _housekeeping(self, conn: Conn, now: float) -> None:
         """Retention and packing, by the observing monitor only (never by a reader), once
         an hour, in transactions of `PRUNE_CHUNK` targets."""
-        if self.raw_retention is None or now - self._pruned < PRUNE_EVERY:
+        if self.raw_retention is None or not self.housekeeper or now - self._pruned < PRUNE_EVERY:
             return
         self._pruned = now
         cutoff = now - self.raw_retention
@@ -466,7 +489,8 @@ def write_event(conn: psycopg.Connection[tuple[Any, ...]], event: Event) -> None
         row = conn.execute("SELECT key FROM targets WHERE id = %s", (event.target,)).fetchone()
         assert row is not None  # inserted just before, in this transaction
         conn.execute(
-            "INSERT INTO events (target, at, old, new, reason, detail) VALUES (%s, %s, %s, %s, %s, %s)",
+            "INSERT INTO events (target, at, old, new, reason, detail) VALUES (%s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (target, location, at, old, new) DO NOTHING",
             (row[0], event.at, event.old.value, event.new.value, _text(event.reason), _text(event.detail)),
         )
 
