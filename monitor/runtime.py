@@ -156,6 +156,7 @@ class Monitor:
                 outbox=store.outbox(time.time),
                 storage=store.health,
                 sending=lambda: self.cluster.sender,
+                spool=store.spool(),
                 metrics=self.metrics,
                 last_result=self._last_result,
             )

@@ -106,6 +106,9 @@ class MemoryStore:
     async def leave(self, instance: str) -> None:
         return None
 
+    def spool(self) -> None:
+        return None
+
     async def prune(self, now: float) -> int:
         kept = [r for r in self.raw if r.at >= now - self.raw_retention]
         gone, self.raw = len(self.raw) - len(kept), kept

@@ -46,7 +46,7 @@ from monitor.notifiers import NOTIFIERS
 from monitor.notifiers.base import Alert, Notifier, NotifyContext
 from monitor.notifiers.texts import Texts
 from monitor.result import Event, Result, State
-from monitor.store import FAILED, RESUME_KINDS, Entry, Outbox, StoreHealth
+from monitor.store import FAILED, RESUME_KINDS, Entry, Outbox, Spool, StoreHealth
 
 log = logging.getLogger("monitor.alerts")
 
@@ -88,6 +88,7 @@ class Alerting:
         outbox: Outbox,
         storage: Callable[[], StoreHealth] = StoreHealth,
         sending: Callable[[], bool] = lambda: True,
+        spool: Spool | None = None,
         client: httpx.AsyncClient | None = None,
         metrics: NotificationMetrics | None = None,
         backoff_base: float = 5.0,
@@ -95,7 +96,7 @@ class Alerting:
     ) -> None:
         self.config, self.clock, self.metrics = config, clock, metrics
         self.policy = Policy(config, clock=clock, last_result=last_result)
-        self.outbox = FallbackOutbox(outbox, clock, shared=sending)
+        self.outbox = FallbackOutbox(outbox, clock, shared=sending, spool=spool)
         self.sending = sending
         self.storage, self.watch = storage, StorageWatch()
         self._said: dict[str, list[Outgoing]] | None = None  # what was said before a restart

@@ -14,7 +14,17 @@ The records and protocols are re-exported here; `open_store` lives in
 `monitor.store.registry` (importing a backend is not needed to read a record).
 """
 
-from monitor.store.protocols import Annotations, HistoryReader, HistoryWriter, Membership, Outbox, Store
+from monitor.store.protocols import (
+    Annotations,
+    HistoryReader,
+    HistoryWriter,
+    Membership,
+    Outbox,
+    Spool,
+    Spooling,
+    SpoolItem,
+    Store,
+)
 from monitor.store.records import (
     DELIVERED,
     EPHEMERAL,
@@ -57,6 +67,9 @@ __all__ = [
     "Period",
     "PlannedMaintenance",
     "Rollup",
+    "Spool",
+    "SpoolItem",
+    "Spooling",
     "Store",
     "StoreHealth",
     "StoredResult",

@@ -8,6 +8,8 @@
 - `Outbox`: the durable alert queue the dispatcher drains (`monitor.alerting.service`).
 - `Membership`: the instances sharing the store (`monitor.cluster`): a row per instance
   renewed every few seconds, and the one sender's lease.
+- `Spool` (and `Spooling`, the store's side): the local file where a store on a database
+  server keeps what waits for the database, so that a restart does not lose it.
 
 A backend implements `Store` and registers itself in `monitor.store.registry`; every
 command opens the store through `open_store(settings)`. Times are unix seconds (UTC);
@@ -259,7 +261,44 @@ class Membership(Protocol):
         """Delete `instance`'s row and give up its lease: the others take over at once."""
 
 
-class Store(HistoryWriter, HistoryReader, Annotations, Membership, Protocol):
+SpoolItem = tuple[str, Result, bool] | Event  # a result (target, result, in maintenance) or an event
+
+
+class Spool(Protocol):
+    """A local file where what waits for an unreachable database is kept: the writer's
+    results and events, and the alerts the outbox's fallback holds. Read back at the
+    next start; replaying it is harmless after a partial write (a result is keyed by its
+    target, location and start; an event is stored once). Errors are `StoreError`."""
+
+    def keep(self, items: Sequence[SpoolItem]) -> None:
+        """Append these items (after those kept before)."""
+
+    def load(self) -> list[SpoolItem]:
+        """Everything kept, oldest first."""
+        ...
+
+    def clear(self) -> None:
+        """The database took it all: forget the items."""
+
+    def keep_alerts(self, entries: Sequence[Entry]) -> None:
+        """Replace the held alerts with these (in order, with their status)."""
+
+    def held_alerts(self) -> list[Entry]:
+        """The held alerts kept, in order (their `seq` means nothing)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class Spooling(Protocol):
+    """A store that keeps what waits for its database in a local `Spool`."""
+
+    def spool(self) -> Spool | None:
+        """Its spool; None for a store whose files are local already (SQLite)."""
+        ...
+
+
+class Store(HistoryWriter, HistoryReader, Annotations, Membership, Spooling, Protocol):
     """A whole backend: the history, the annotations, the outbox and the membership on
     one database."""
 

@@ -54,6 +54,7 @@ from monitor.store import (
     Period,
     PlannedMaintenance,
     Rollup,
+    Spool,
     StoredResult,
     StoreHealth,
     Uptime,
@@ -90,8 +91,10 @@ class PostgresStore:
         flush_interval: float = 1.0,
         batch_size: int = 5000,
         backlog_limit: int = LIMIT,
+        spool: Spool | None = None,
     ) -> None:
         self.url = url
+        self._spool = spool
         self.raw_retention = raw_retention
         self.observe = observe
         self.clock = clock
@@ -115,7 +118,10 @@ class PostgresStore:
         return PostgresOutbox(self.url, clock=clock)
 
     def _new_writer(self) -> Writer:
-        return Writer(self.url, self.clock, None, *self._writer_options)
+        return Writer(self.url, self.clock, None, *self._writer_options, spool=self._spool)
+
+    def spool(self) -> Spool | None:
+        return self._spool
 
     async def open(self) -> None:
         if self._writer.alive() or self._pool is not None:
@@ -123,6 +129,7 @@ class PostgresStore:
         queued, self._writer = self._writer.queue, self._new_writer()
         self._writer.queue.extend(queued)  # what was queued before (or since a close)
         self._writer.run_id = await asyncio.to_thread(self._prepare)
+        await self._writer.replay()  # what a run before could not write
         pool: AsyncConnectionPool[Conn] = AsyncConnectionPool(
             session(self.url),
             min_size=1,
@@ -169,6 +176,8 @@ class PostgresStore:
     async def close(self) -> None:
         if self._writer.alive():
             await self._writer.stop()
+        if self._spool is not None:
+            self._spool.close()
         if self._events is not None:
             events, self._events = self._events, None
             await asyncio.to_thread(events.close)

@@ -28,7 +28,13 @@ damaged page) is not lost, as on SQLite: it goes back to the front of the queue
 (`monitor.store.backlog`, shared by the backends) and is tried again after a backoff,
 on a new connection if the old one broke, until it is written; `health()` tells why
 meanwhile. Operations queued with `call` fail instead (their caller is waiting for an
-answer and gets the error).
+answer and gets the error). With a `spool` (the running monitor's: `data_dir/spool.db`,
+`monitor.store.sqlite.spool`), every failed batch's items also go to that local file,
+emptied once the database took them and `replay`ed at the next start, and what comes
+while the database stays away is added every `flush_interval` between two tries: a
+restart during an outage loses nothing either (a `kill -9`, at most the last second).
+Replaying is harmless after a partial write: results are merged by key, events stored
+once (`events_once`).
 """
 
 from __future__ import annotations
@@ -54,6 +60,7 @@ from monitor.store.postgres.failures import reason
 from monitor.store.postgres.reads import result_json
 from monitor.store.postgres.schema import CONNECT_TIMEOUT, DEGRADED, LOCAL, MAINTENANCE, OK, session
 from monitor.store.postgres.url import redacted
+from monitor.store.protocols import Spool
 from monitor.store.records import StoreHealth
 from monitor.store.rollup import HOUR, Accumulator, pack_hours, unpack_hours
 
@@ -175,8 +182,12 @@ class Writer:
         batch_size: int = 5000,
         raw_retention: float | None = None,
         backlog_limit: int = LIMIT,
+        spool: Spool | None = None,
     ) -> None:
         self.backlog: Backlog[Item] = Backlog(_is_result, backlog_limit, clock)
+        self.spool = spool
+        self._spooled = 0  # items at the front of the queue that the spool holds already
+        self._unsure = False  # the queue may hold results the database took already
         self.queue = self.backlog.items
         self.url, self.clock, self.run_id = url, clock, run_id
         self.flush_interval, self.batch_size = flush_interval, batch_size
@@ -201,6 +212,21 @@ class Writer:
         members changed, so targets moved): read them from the database again before
         the next batch adds to them."""
         self._reload = True
+
+    async def replay(self) -> None:
+        """Put what the spool kept (a run that could not write it) in front of the queue."""
+        if self.spool is None:
+            return
+        try:
+            kept = await asyncio.to_thread(self.spool.load)
+        except StoreError as exc:
+            log.error("the spool cannot be read", extra=kv(error=str(exc)))
+            return
+        if kept:
+            log.warning("replaying the spool", extra=kv(items=len(kept)))
+            self.queue.extendleft(reversed(kept))
+            self._spooled = len(kept)
+            self._unsure = True
 
     def start(self) -> None:
         self._stopping = False
@@ -250,8 +276,13 @@ class Writer:
                 stopping = self._stopping
                 await self._drain(final=stopping)
                 if stopping and (not self.queue or self.backlog.failures):
-                    if self.queue:  # the process is ending: nowhere left to keep them
-                        log.error("store stopped with items unwritten", extra=kv(lost=len(self.queue)))
+                    if self.queue and self._spooled >= len(self.queue):
+                        log.warning(
+                            "store stopped with items unwritten, kept in the spool", extra=kv(kept=len(self.queue))
+                        )
+                    elif self.queue:  # the process is ending: nowhere left to keep them
+                        lost = len(self.queue) - self._spooled
+                        log.error("store stopped with items unwritten", extra=kv(lost=lost, spooled=self._spooled))
                     break
         except Exception:
             self.stopped = True
@@ -274,12 +305,15 @@ class Writer:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.backlog.retry_delay(self.flush_interval)
         while True:
+            spool_at = loop.time() + self.flush_interval  # what came meanwhile goes to the spool
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), max(0.0, deadline - loop.time()))
+                await asyncio.wait_for(self._wake.wait(), max(0.0, min(deadline, spool_at) - loop.time()))
             self._wake.clear()
             urgent = self._stopping or not self.backlog.failures or self._called
             if urgent or loop.time() >= deadline:
                 return
+            if self.spool is not None and len(self.queue) > self._spooled:
+                await self._keep([i for i in self.queue if not isinstance(i, Op)])  # no operation waits here
 
     async def _connection(self) -> Conn:
         if self._conn is None or self._conn.closed or self._conn.broken:
@@ -313,6 +347,8 @@ class Writer:
         ops: list[OpOutcome] = []
         try:
             conn = await self._connection()
+            if self._unsure:  # a write before may have committed unanswered: not twice into rollups
+                items = await _unstored(conn, items)
             async with conn.transaction():
                 ops = await self._write(conn, items)
                 if self.run_id is not None:
@@ -329,9 +365,16 @@ class Writer:
             for item in items:
                 if isinstance(item, Op) and not item.future.done():
                     item.future.set_exception(StoreError(f"store write failed: {str(exc).strip()}", why))
-            self.backlog.failed([i for i in items if not isinstance(i, Op)], why)
+            kept = [i for i in items if not isinstance(i, Op)]
+            self._unsure = True
+            await self._keep(kept)
+            dropped = self.backlog.dropped
+            self.backlog.failed(kept, why)
+            self._spooled = max(0, self._spooled - (self.backlog.dropped - dropped))  # the oldest went first
             return
         self.backlog.succeeded(len(items))
+        self._unsure = False
+        await self._cleared()
         try:  # before the futures resolve: a flush that passes the hour includes it
             await self._housekeeping(conn, now)
         except psycopg.Error:  # nothing is lost: the next hour tries again
@@ -343,6 +386,26 @@ class Writer:
                 op.future.set_exception(error)
             else:
                 op.future.set_result(value)
+
+    async def _keep(self, items: list[Result3 | Event]) -> None:
+        """A write failed: the items the spool does not hold yet go there too."""
+        if self.spool is None or len(items) <= self._spooled:
+            return
+        fresh, spool = items[self._spooled :], self.spool
+        try:
+            await self._off_loop(lambda: spool.keep(fresh))
+            self._spooled = len(items)
+        except StoreError as exc:  # kept in memory all the same
+            log.error("the spool cannot be written", extra=kv(error=str(exc), items=len(fresh)))
+
+    async def _cleared(self) -> None:
+        if self.spool is None or not self._spooled:
+            return
+        spool, self._spooled = self.spool, 0
+        try:
+            await self._off_loop(spool.clear)
+        except StoreError as exc:  # replayed at the next start: harmless (results keyed, events once)
+            log.error("the spool cannot be emptied", extra=kv(error=str(exc)))
 
     async def _write(self, conn: Conn, items: list[Item]) -> list[OpOutcome]:
         ops: list[OpOutcome] = []
@@ -466,6 +529,27 @@ class Writer:
             async with conn.transaction():
                 await pgreads.prune(conn, cutoff, chunk)
                 await pack_days(conn, chunk, before_day)
+
+
+async def _unstored(conn: Conn, items: list[Item]) -> list[Item]:
+    """`items` without the results the database holds already. A batch retried after its
+    commit went unanswered, or a spool replayed after a crash, would otherwise count
+    those results in the rollups a second time (the raw rows merge by key, the events
+    are stored once; the rollups add)."""
+    keys = [(item[0], float(item[1].started)) for item in items if isinstance(item, tuple)]
+    if not keys:
+        return items
+    ids, ats = (list(column) for column in zip(*keys, strict=True))
+    cur = await conn.execute(
+        "SELECT s.id, s.at FROM unnest(%s::text[], %s::float8[]) AS s (id, at) JOIN targets t ON t.id = s.id "
+        f"JOIN results r ON r.target = t.key AND r.location = {LOCAL} AND r.at = s.at",
+        (ids, ats),
+    )
+    stored = {(str(tid), float(at)) for tid, at in await cur.fetchall()}
+    if not stored:
+        return items
+    log.warning("results written before left out of the retry", extra=kv(count=len(stored)))
+    return [i for i in items if not (isinstance(i, tuple) and (i[0], float(i[1].started)) in stored)]
 
 
 def _scan(items: list[Result3 | Event]) -> tuple[set[str], set[tuple[str, int]]]:

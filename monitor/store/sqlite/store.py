@@ -203,6 +203,10 @@ class SQLiteStore:
     async def leave(self, instance: str) -> None:
         return None
 
+    def spool(self) -> None:
+        """None: the file is local already, and a spool beside it would fail with it."""
+        return None
+
     async def add_note(self, target_id: str, at: float, text: str, author: str = "") -> Note:
         return await self._write(lambda conn: q.add_note(conn, target_id, at, text, author))
 
