@@ -253,8 +253,9 @@ class Membership(Protocol):
 
     async def lease(self, holder: str, ttl: float) -> bool:
         """Take or keep the sender's lease for `ttl` seconds from now; True while `holder`
-        holds it. Taking it from a holder whose lease expired gives up every outbox
-        claim (only the holder sends, so any other claim is a dead sender's)."""
+        holds it. When this process starts holding it (taken from a holder whose lease
+        expired, or kept from this instance's own run before a crash), every outbox claim
+        is given up: only the holder sends, so any claim left is a dead sender's."""
         ...
 
     async def leave(self, instance: str) -> None:

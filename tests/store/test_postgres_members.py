@@ -75,11 +75,12 @@ async def test_a_member_leaving_frees_its_lease_and_row_at_once(members: Members
 async def test_a_new_sender_can_claim_at_once_what_the_dead_one_had_claimed(url: str, members: Members) -> None:
     clock = Clock(T0)
     dead, alive = PostgresOutbox(url, clock), PostgresOutbox(url, clock)
+    killed = Members(url)  # the dead instance's; `members` is the one alive
     dead.open()
     alive.open()
     try:
         dead.enqueue(alert("down-1"), ["hook"])
-        assert await members.lease("dead", 15.0)
+        assert await killed.lease("dead", 15.0)
         claimed = dead.head("hook")
         assert claimed is not None
         seen = alive.head("hook")
@@ -92,6 +93,28 @@ async def test_a_new_sender_can_claim_at_once_what_the_dead_one_had_claimed(url:
         dead.db.close()  # killed: its session ends without giving its claims up
         dead.close()
         alive.close()
+        await killed.close()
+
+
+async def test_an_instance_restarted_after_a_crash_frees_the_claims_of_its_run_before(url: str) -> None:
+    clock = Clock(T0)
+    before, after = Members(url), Members(url)
+    crashed, box = PostgresOutbox(url, clock), PostgresOutbox(url, clock)
+    crashed.open()
+    box.open()
+    try:
+        crashed.enqueue(alert("down-1"), ["hook"])
+        assert await before.lease("a", 15.0)
+        assert crashed.head("hook") is not None  # claimed, then the process died
+        assert await after.lease("a", 15.0)  # the same instance, restarted: still its lease
+        taken = box.head("hook")
+        assert taken is not None and taken.next_at <= clock()
+    finally:
+        crashed.db.close()
+        crashed.close()
+        box.close()
+        await before.close()
+        await after.close()
 
 
 async def test_an_event_written_twice_is_stored_once(url: str) -> None:

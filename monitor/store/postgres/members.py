@@ -53,9 +53,11 @@ _LEASE = (
     "ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at, "
     "since = CASE WHEN l.holder = excluded.holder THEN l.since ELSE excluded.since END "
     "WHERE l.holder = excluded.holder OR l.expires_at < excluded.since "
-    "RETURNING since = " + _NOW
+    "RETURNING holder"
 )
-# Only the holder sends: at a change of holder, any claim left is a dead sender's.
+# Only the holder sends: when this process starts holding the lease (taken from a dead
+# holder, or kept from this instance's run before a crash), any claim left is a dead
+# sender's.
 _RELEASE_CLAIMS = "UPDATE outbox SET claimed_by = NULL, claimed_until = NULL WHERE claimed_by IS NOT NULL"
 
 
@@ -65,6 +67,7 @@ class Members:
     def __init__(self, url: str) -> None:
         self.url = url
         self._conn: Conn | None = None
+        self._held = False  # this process held the lease at its last renewal
 
     async def _connection(self) -> Conn:
         if self._conn is None or self._conn.closed or self._conn.broken:
@@ -97,12 +100,14 @@ class Members:
             conn = await self._connection()
             async with conn.transaction():
                 cur = await conn.execute(_LEASE, (SENDER, holder, ttl))
-                row = await cur.fetchone()
-                if row is not None and row[0]:  # just taken, from nobody or a dead holder
+                held = await cur.fetchone() is not None
+                if held and not self._held:
                     await conn.execute(_RELEASE_CLAIMS)
         except psycopg.Error as exc:
+            self._held = False
             raise StoreError(f"cannot take the sender's lease: {str(exc).strip()}", reason(exc)) from exc
-        return row is not None
+        self._held = held
+        return held
 
     async def leave(self, instance: str) -> None:
         try:
@@ -110,6 +115,7 @@ class Members:
             async with conn.transaction():
                 await conn.execute("DELETE FROM members WHERE instance = %s", (instance,))
                 await conn.execute("DELETE FROM leases WHERE holder = %s", (instance,))
+            self._held = False
         except psycopg.Error as exc:
             raise StoreError(f"cannot leave the membership: {str(exc).strip()}", reason(exc)) from exc
 

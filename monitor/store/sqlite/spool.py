@@ -46,6 +46,7 @@ class SQLiteSpool:
         if self._db is None:
             if not create and not self.path.exists():
                 return None
+            self.path.parent.mkdir(parents=True, exist_ok=True)
             self._db = connect(self.path)
             self._db.executescript(_SCHEMA)
         return self._db
