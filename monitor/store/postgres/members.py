@@ -14,8 +14,8 @@ explicit, the same for every instance, and visible to people
 (`SELECT * FROM leases`).
 
 All of it runs on one async connection of its own (`monitor members`), connected again
-after it broke; each call is one short transaction, never on the probe loop's critical
-path (`monitor.cluster.Cluster` calls it from its own task).
+after it broke, in statements that each commit by themselves (no row stays locked while
+the loop does something else), from `monitor.cluster.Cluster`'s own task.
 """
 
 from __future__ import annotations
@@ -86,11 +86,10 @@ class Members:
     async def renew(self, member: Member, dead_after: float) -> list[Member]:
         try:
             conn = await self._connection()
-            async with conn.transaction():
-                await conn.execute(_RENEW, (member.instance, member.location, member.started))
-                cur = await conn.execute(_LIVE, (member.location, dead_after))
-                rows = await cur.fetchall()
-                await conn.execute(_FORGET, (FORGET_SECONDS,))
+            await conn.execute(_RENEW, (member.instance, member.location, member.started))
+            cur = await conn.execute(_LIVE, (member.location, dead_after))
+            rows = await cur.fetchall()
+            await conn.execute(_FORGET, (FORGET_SECONDS,))
         except psycopg.Error as exc:
             raise StoreError(f"cannot renew the membership: {str(exc).strip()}", reason(exc)) from exc
         return [Member(str(i), str(loc), float(s), float(r)) for i, loc, s, r in rows]
@@ -98,11 +97,12 @@ class Members:
     async def lease(self, holder: str, ttl: float) -> bool:
         try:
             conn = await self._connection()
-            async with conn.transaction():
-                cur = await conn.execute(_LEASE, (SENDER, holder, ttl))
-                held = await cur.fetchone() is not None
-                if held and not self._held:
-                    await conn.execute(_RELEASE_CLAIMS)
+            # Each statement commits by itself: no lock is held while this loop does other
+            # work (a synchronous outbox call waiting on it would never let it commit).
+            cur = await conn.execute(_LEASE, (SENDER, holder, ttl))
+            held = await cur.fetchone() is not None
+            if held and not self._held:
+                await conn.execute(_RELEASE_CLAIMS)
         except psycopg.Error as exc:
             self._held = False
             raise StoreError(f"cannot take the sender's lease: {str(exc).strip()}", reason(exc)) from exc
@@ -112,9 +112,8 @@ class Members:
     async def leave(self, instance: str) -> None:
         try:
             conn = await self._connection()
-            async with conn.transaction():
-                await conn.execute("DELETE FROM members WHERE instance = %s", (instance,))
-                await conn.execute("DELETE FROM leases WHERE holder = %s", (instance,))
+            await conn.execute("DELETE FROM members WHERE instance = %s", (instance,))
+            await conn.execute("DELETE FROM leases WHERE holder = %s", (instance,))
             self._held = False
         except psycopg.Error as exc:
             raise StoreError(f"cannot leave the membership: {str(exc).strip()}", reason(exc)) from exc

@@ -48,6 +48,11 @@ LOOP_TIMEOUT = 3  # seconds a connection used on the event loop (events, outbox)
 # TCP's quarter of an hour: data unacknowledged for 5 s ends the session, and an idle
 # one is probed after 10 s. The URL's own values, if it has any, win.
 SESSION = {"tcp_user_timeout": "5000", "keepalives_idle": "10", "keepalives_interval": "5", "keepalives_count": "3"}
+# A synchronous statement on the event loop must not wait long for a lock: the holder may
+# be a transaction of another instance whose own loop waits on this one (a deadlock the
+# server cannot see, as it runs through the clients). It fails instead, and the caller
+# keeps what it wanted to write for a retry.
+LOOP_LOCK_TIMEOUT = "2s"
 
 
 @dataclass(frozen=True)
@@ -200,6 +205,16 @@ def connect(url: str, name: str = "monitor", timeout: int = CONNECT_TIMEOUT) -> 
         return psycopg.connect(session(url), autocommit=True, connect_timeout=timeout, application_name=name)
     except psycopg.Error as exc:
         raise StoreError(f"cannot connect to {redacted(url)}: {_first_line(exc)}", reason(exc)) from exc
+
+
+def on_loop(conn: psycopg.Connection[tuple[object, ...]]) -> psycopg.Connection[tuple[object, ...]]:
+    """`conn`, set up for synchronous calls on the event loop (`LOOP_LOCK_TIMEOUT`)."""
+    try:
+        conn.execute(f"SET lock_timeout = '{LOOP_LOCK_TIMEOUT}'")
+    except psycopg.Error as exc:
+        conn.close()
+        raise StoreError(f"cannot set up the session: {_first_line(exc)}", reason(exc)) from exc
+    return conn
 
 
 def session(url: str) -> str:

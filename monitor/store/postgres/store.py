@@ -66,7 +66,7 @@ from monitor.store.postgres import reads as q
 from monitor.store.postgres.failures import reason
 from monitor.store.postgres.members import Members
 from monitor.store.postgres.outbox import PostgresOutbox
-from monitor.store.postgres.schema import CONNECT_TIMEOUT, LOOP_TIMEOUT, connect, migrate, session
+from monitor.store.postgres.schema import CONNECT_TIMEOUT, LOOP_TIMEOUT, connect, migrate, on_loop, session
 from monitor.store.postgres.url import redacted
 from monitor.store.postgres.writer import Writer, write_event
 
@@ -151,7 +151,7 @@ class PostgresStore:
         self._pool = pool
         if self.observe:
             try:
-                self._events = await asyncio.to_thread(connect, self.url, EVENTS, LOOP_TIMEOUT)
+                self._events = on_loop(await asyncio.to_thread(connect, self.url, EVENTS, LOOP_TIMEOUT))
             except StoreError:
                 await pool.close()
                 self._pool = None
@@ -225,7 +225,7 @@ class PostgresStore:
 
     def _events_connection(self) -> psycopg.Connection[tuple[Any, ...]]:
         if self._events is None:
-            self._events = connect(self.url, EVENTS, LOOP_TIMEOUT)
+            self._events = on_loop(connect(self.url, EVENTS, LOOP_TIMEOUT))
         return self._events
 
     async def _write(self, fn: Callable[[Conn], Awaitable[T]]) -> T:

@@ -349,6 +349,10 @@ class Writer:
             conn = await self._connection()
             if self._unsure:  # a write before may have committed unanswered: not twice into rollups
                 items = await _unstored(conn, items)
+            # New targets are numbered outside the batch's transaction: their rows locked
+            # until its end would hold up another instance's events (see `on_loop`).
+            named = [i for i in items if not isinstance(i, Op)]
+            await self._lookup_keys(conn, (await self._off_loop(lambda: _scan(named)))[0])
             async with conn.transaction():
                 ops = await self._write(conn, items)
                 if self.run_id is not None:
