@@ -17,6 +17,7 @@ from monitor.store.postgres.store import PostgresStore
 from tests.alertkit import alert
 from tests.history import T0, Clock
 from tests.postgresql import PostgreSQL
+from tests.waiting import until
 
 pytestmark = pytest.mark.integration
 
@@ -131,3 +132,21 @@ async def test_an_event_written_twice_is_stored_once(url: str) -> None:
     finally:
         await store.close()
     assert [(e.target, e.at, e.new) for e in events] == [("web", T0, State.DOWN)]
+
+
+async def test_an_event_whose_target_another_instance_holds_locked_is_kept_for_later(url: str) -> None:
+    store = PostgresStore(url, flush_interval=0.05)
+    await store.open()
+    other = psycopg.connect(url)  # another instance's batch, its transaction still open
+    try:
+        other.execute("INSERT INTO targets (id) VALUES ('web')")
+        event = Event("web", T0, State.UP, State.DOWN, "timeout", "no answer")
+        store.add_event(event)  # must not wait for the other transaction: kept instead
+        other.rollback()
+        await until(lambda: store.health().ok, 15, what="the kept event written")
+        await store.flush()
+        events = await store.events(None, T0 - 1, T0 + 1)
+    finally:
+        other.close()
+        await store.close()
+    assert [(e.target, e.new) for e in events] == [("web", State.DOWN)]
