@@ -139,6 +139,7 @@ def measure(folder: Path, targets: Farm, n: int, per: int, interval: float, wind
     from tests.postgresql import PostgreSQL
 
     figures = Figures(n, per, interval, window)
+    folder.mkdir(parents=True, exist_ok=True)
     server = PostgreSQL()
     server.start()
     try:
