@@ -1,4 +1,4 @@
-"""`Cluster`: this instance among the others sharing its store and its location.
+"""`Replicas`: this instance among the others sharing its store and its location.
 
 Every `RENEW_SECONDS` the instance renews its membership row and reads back the live
 members of its location (rows renewed within `DEAD_AFTER`, two renewals: a member
@@ -66,7 +66,7 @@ def instance_id(data_dir: Path) -> str:
     return made
 
 
-class Cluster:
+class Replicas:
     """This instance's membership and lease; see the module doc. `on_change(members)`
     is called after a renewal that changed the live members."""
 

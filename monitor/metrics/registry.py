@@ -30,6 +30,7 @@ from prometheus_client.core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
 from monitor import __version__
+from monitor.cluster.locations import DEFAULT as DEFAULT_LOCATION
 from monitor.connectivity import Uplink
 from monitor.log import kv
 from monitor.metrics.exposition import Writer, add_blackbox, declare_blackbox, label, number
@@ -170,10 +171,18 @@ def _probe_families(m: Metrics, writer: Writer) -> None:
     """The blackbox exporter's names, from each target's last result."""
     declare_blackbox(writer)
     targets = m.monitor.config.targets
-    for tid, status in m.monitor.states.statuses.items():
+    where = _where(m)
+    for tid, status in m.monitor.judge.statuses.items():
         result, target = status.last, targets.get(tid)
         if result is not None and target is not None:
-            add_blackbox(writer, f'target="{label(tid)}"', target, result)
+            add_blackbox(writer, f'{where}target="{label(tid)}"', target, result)
+
+
+def _where(m: Metrics) -> str:
+    """The `location` label of this instance's own probes: only once a location is set
+    (a constant per instance; a single instance's series stay as they were)."""
+    location = m.monitor.cluster.location  # the start's: a reload does not move an instance
+    return "" if location == DEFAULT_LOCATION else f'location="{label(location)}",'
 
 
 def _target_families(m: Metrics, writer: Writer) -> None:
@@ -193,12 +202,13 @@ def _target_families(m: Metrics, writer: Writer) -> None:
     writer.family(probes, "counter", "Probes run, by result.")
     hist = "monitor_probe_duration_seconds"
     writer.family(hist, "histogram", "Probe durations in seconds.")
-    statuses = m.monitor.states.statuses
+    statuses, own, where = m.monitor.states.statuses, m.monitor.judge.statuses, _where(m)
     for tid, target in m.monitor.config.targets.items():
         st = statuses.get(tid)
         if st is None:
             continue
         t = f'target="{label(tid)}"'
+        mine = own.get(tid, st)
         writer.add(
             info, f'group="{label(target.group)}",kind="{label(target.kind)}",name="{label(target.name)}",{t}', 1.0
         )
@@ -207,11 +217,11 @@ def _target_families(m: Metrics, writer: Writer) -> None:
         for s in State:
             writer.add(state, f'state="{s.value}",{t}', 1.0 if st.state is s else 0.0)
         writer.add(maint, t, 1.0 if st.maintenance else 0.0)
-        writer.add(probes, f'result="success",{t}', st.counts[True])
-        writer.add(probes, f'result="failure",{t}', st.counts[False])
+        writer.add(probes, f'{where}result="success",{t}', mine.counts[True])
+        writer.add(probes, f'{where}result="failure",{t}', mine.counts[False])
         buckets = m.durations.get(tid)
         if buckets is not None:
-            buckets.write(writer, hist, t)
+            buckets.write(writer, hist, f"{where}{t}")
     for (tid, window), ratio in m.uptime.items():
         writer.add(uptime, f'target="{label(tid)}",window="{window}"', ratio)
 
@@ -257,6 +267,17 @@ def _uplink_families(m: Metrics, writer: Writer) -> None:
             writer.add(check, f'check="{label(state.name)}"', 1.0 if state.last.ok else 0.0)
 
 
+def _location_families(m: Metrics, writer: Writer) -> None:
+    """The locations sharing the store (`monitor.cluster`): written once this instance
+    takes part."""
+    up = "monitor_location_up"
+    writer.family(up, "gauge", "1 while a location reports, 0 once it is stale (no result for 3 x its interval).")
+    cluster = m.monitor.cluster
+    if cluster.active:
+        for name, reporting in cluster.up(time.time()).items():
+            writer.add(up, f'location="{label(name)}"', 1.0 if reporting else 0.0)
+
+
 def _store_families(m: Metrics, writer: Writer) -> None:
     health = m.monitor.storage_health()
     writable = "monitor_store_writable"
@@ -287,4 +308,5 @@ _GROUPS: tuple[tuple[Callable[[Metrics, Writer], None], tuple[str, ...]], ...] =
     ),
     (_store_families, ("monitor_store_",)),
     (_uplink_families, ("monitor_connectivity_",)),
+    (_location_families, ("monitor_location_",)),
 )

@@ -1,4 +1,4 @@
-"""`Cluster` on a membership the test controls: the live members decide the targets
+"""`Replicas` on a membership the test controls: the live members decide the targets
 owned, a change is reported once, the sender lapses on its own clock before its lease
 can expire in the store, and a store that fails keeps the last members seen."""
 
@@ -7,7 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from monitor.cluster import Cluster, instance_id, owner
+from monitor.cluster import Replicas, instance_id, owner
 from monitor.errors import StoreError
 from monitor.store import Member
 from tests.history import Clock
@@ -39,7 +39,7 @@ class Rows:
 
 async def test_it_owns_the_targets_rendezvous_gives_it_among_the_live_members() -> None:
     rows = Rows(live=["b"])
-    cluster = Cluster(rows, "a")
+    cluster = Replicas(rows, "a")
     changes: list[tuple[str, ...]] = []
     cluster.on_change = changes.append
     await cluster.renew()
@@ -56,7 +56,7 @@ async def test_it_owns_the_targets_rendezvous_gives_it_among_the_live_members() 
 async def test_the_sender_stops_sending_before_its_lease_can_expire_in_the_store() -> None:
     clock = Clock(1000.0)
     rows = Rows()
-    cluster = Cluster(rows, "a", renew_every=5.0, lease_seconds=15.0, clock=clock)
+    cluster = Replicas(rows, "a", renew_every=5.0, lease_seconds=15.0, clock=clock)
     told: list[bool] = []
     cluster.on_sender = told.append
     await cluster.renew()
@@ -74,14 +74,14 @@ async def test_the_sender_stops_sending_before_its_lease_can_expire_in_the_store
 
 async def test_a_member_that_is_not_the_holder_does_not_send() -> None:
     rows = Rows(live=["b"], holder="b")
-    cluster = Cluster(rows, "a")
+    cluster = Replicas(rows, "a")
     await cluster.renew()
     assert not cluster.sender
 
 
 async def test_a_failing_store_keeps_the_last_members_seen() -> None:
     rows = Rows(live=["b"])
-    cluster = Cluster(rows, "a")
+    cluster = Replicas(rows, "a")
     await cluster.renew()
     rows.failing = True
     await cluster.renew()
@@ -90,7 +90,7 @@ async def test_a_failing_store_keeps_the_last_members_seen() -> None:
 
 async def test_leaving_gives_the_row_and_the_lease_up() -> None:
     rows = Rows()
-    cluster = Cluster(rows, "a")
+    cluster = Replicas(rows, "a")
     await cluster.renew()
     await cluster.leave()
     assert rows.left == ["a"] and not cluster.sender

@@ -15,7 +15,7 @@ explicit, the same for every instance, and visible to people
 
 All of it runs on one async connection of its own (`monitor members`), connected again
 after it broke, in statements that each commit by themselves (no row stays locked while
-the loop does something else), from `monitor.cluster.Cluster`'s own task.
+the loop does something else), from `monitor.cluster.Replicas`'s own task.
 """
 
 from __future__ import annotations

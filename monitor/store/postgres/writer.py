@@ -82,17 +82,17 @@ _STAGE = (
     "CREATE TEMPORARY TABLE IF NOT EXISTS incoming_latest (LIKE latest INCLUDING DEFAULTS) ON COMMIT DELETE ROWS; "
     "CREATE TEMPORARY TABLE IF NOT EXISTS incoming_events (target integer NOT NULL, location smallint NOT NULL "
     "DEFAULT 0, at double precision NOT NULL, old text NOT NULL, new text NOT NULL, reason text NOT NULL, "
-    "detail text NOT NULL) ON COMMIT DELETE ROWS"
+    "detail text NOT NULL, locations text NOT NULL DEFAULT '') ON COMMIT DELETE ROWS"
 )
-_COPY_RESULTS = "COPY incoming_results (target, flags, at, duration, status_code, reason, detail) FROM STDIN"
+_COPY_RESULTS = "COPY incoming_results (target, location, flags, at, duration, status_code, reason, detail) FROM STDIN"
 _MERGE_RESULTS = (
     "WITH moved AS (DELETE FROM incoming_results RETURNING *) INSERT INTO results SELECT * FROM moved "
     "ON CONFLICT (target, location, at) DO UPDATE SET flags = excluded.flags, duration = excluded.duration, "
     "status_code = excluded.status_code, reason = excluded.reason, detail = excluded.detail"
 )
 _COPY_ROLLUPS = (
-    "COPY incoming_rollups (target, hour, count, failures, degraded, maintenance, lat_count, lat_sum, lat_min, "
-    "lat_max, hist) FROM STDIN"
+    "COPY incoming_rollups (target, location, hour, count, failures, degraded, maintenance, lat_count, lat_sum, "
+    "lat_min, lat_max, hist) FROM STDIN"
 )
 _MERGE_ROLLUPS = (
     "WITH moved AS (DELETE FROM incoming_rollups RETURNING *) INSERT INTO rollups SELECT * FROM moved "
@@ -100,24 +100,24 @@ _MERGE_ROLLUPS = (
     "degraded = excluded.degraded, maintenance = excluded.maintenance, lat_count = excluded.lat_count, "
     "lat_sum = excluded.lat_sum, lat_min = excluded.lat_min, lat_max = excluded.lat_max, hist = excluded.hist"
 )
-_COPY_LATEST = "COPY incoming_latest (target, started, result) FROM STDIN"
+_COPY_LATEST = "COPY incoming_latest (target, location, started, result) FROM STDIN"
 _MERGE_LATEST = (
     "WITH moved AS (DELETE FROM incoming_latest RETURNING *) INSERT INTO latest SELECT * FROM moved "
     "ON CONFLICT (target, location) DO UPDATE SET started = excluded.started, result = excluded.result "
     "WHERE latest.started <= excluded.started"
 )
-_COPY_EVENTS = "COPY incoming_events (target, at, old, new, reason, detail) FROM STDIN"
+_COPY_EVENTS = "COPY incoming_events (target, location, at, old, new, reason, detail, locations) FROM STDIN"
 # An event already stored (a batch written again after its commit went unacknowledged,
 # or committed by `write_event` before) is not stored twice.
 _MERGE_EVENTS = (
-    "WITH moved AS (DELETE FROM incoming_events RETURNING target, location, at, old, new, reason, detail) "
-    "INSERT INTO events (target, location, at, old, new, reason, detail) SELECT * FROM moved ORDER BY at "
+    "WITH moved AS (DELETE FROM incoming_events RETURNING target, location, at, old, new, reason, detail, locations) "
+    "INSERT INTO events (target, location, at, old, new, reason, detail, locations) SELECT * FROM moved ORDER BY at "
     "ON CONFLICT (target, location, at, old, new) DO NOTHING"
 )
 _LOAD = (
     "SELECT r.target, r.hour, r.count, r.failures, r.degraded, r.maintenance, r.lat_count, r.lat_sum, r.lat_min, "
     "r.lat_max, r.hist FROM rollups r JOIN unnest(%s::integer[], %s::integer[]) AS s (target, hour) "
-    f"ON r.target = s.target AND r.hour = s.hour WHERE r.location = {LOCAL}"
+    "ON r.target = s.target AND r.hour = s.hour WHERE r.location = %s"
 )
 
 
@@ -200,6 +200,7 @@ class Writer:
         self._wake = asyncio.Event()
         self._stopping = False
         self._keys: dict[str, int] = {}
+        self.location = LOCAL  # the key of the location this writer stores results with
         self._accs: dict[tuple[int, int], Accumulator] = {}
         self._beat = 0.0
         self._pruned = 0.0
@@ -348,7 +349,7 @@ class Writer:
         try:
             conn = await self._connection()
             if self._unsure:  # a write before may have committed unanswered: not twice into rollups
-                items = await _unstored(conn, items)
+                items = await _unstored(conn, items, self.location)
             # New targets are numbered outside the batch's transaction: their rows locked
             # until its end would hold up another instance's events (see `on_loop`).
             named = [i for i in items if not isinstance(i, Op)]
@@ -440,7 +441,7 @@ class Writer:
         missing = await self._off_loop(lambda: self._missing(hours))
         if missing:
             keys, numbers = zip(*missing, strict=True)
-            cur = await conn.execute(_LOAD, (list(keys), list(numbers)))
+            cur = await conn.execute(_LOAD, (list(keys), list(numbers), self.location))
             loaded = await cur.fetchall()
             await self._off_loop(lambda: self._loaded(missing, loaded))
         built = await self._off_loop(lambda: self._build(items))
@@ -482,7 +483,16 @@ class Writer:
         results: dict[tuple[int, float], str] = {}  # the last of a key wins
         for item in items:
             if isinstance(item, Event):
-                row = (self._keys[item.target], item.at, item.old.value, item.new.value, item.reason, item.detail)
+                row = (
+                    self._keys[item.target],
+                    self.location,
+                    item.at,
+                    item.old.value,
+                    item.new.value,
+                    item.reason,
+                    item.detail,
+                    ",".join(item.locations),
+                )
                 built.events.append(copy_line(row))
                 continue
             target_id, result, maint = item
@@ -495,8 +505,10 @@ class Writer:
             latest[key] = result
             dirty.add((key, int(started // HOUR)))
         built.results = list(results.values())
-        built.latest = [copy_line((key, float(r.started), result_json(r))) for key, r in latest.items()]
-        built.rollups = [copy_line((key, hour, *self._accs[(key, hour)].row())) for key, hour in sorted(dirty)]
+        built.latest = [copy_line((key, self.location, float(r.started), result_json(r))) for key, r in latest.items()]
+        built.rollups = [
+            copy_line((key, self.location, hour, *self._accs[(key, hour)].row())) for key, hour in sorted(dirty)
+        ]
         if len(self._accs) > 4 * max(len(self._keys), 1):
             newest = max(hour for _, hour in self._accs)
             self._accs = {k: a for k, a in self._accs.items() if k[1] >= newest - 1}
@@ -510,7 +522,9 @@ class Writer:
         flags = OK * result.ok | DEGRADED * result.degraded | MAINTENANCE * maint
         slot = (key, int(started // HOUR))
         reason = None if result.ok and result.reason == "ok" else str(result.reason)
-        line = copy_line((key, flags, started, micros, result.status_code, reason, result.detail or None))
+        line = copy_line(
+            (key, self.location, flags, started, micros, result.status_code, reason, result.detail or None)
+        )
         self._accs[slot].add(result.ok, result.degraded, maint, duration)
         return key, started, line
 
@@ -535,7 +549,7 @@ class Writer:
                 await pack_days(conn, chunk, before_day)
 
 
-async def _unstored(conn: Conn, items: list[Item]) -> list[Item]:
+async def _unstored(conn: Conn, items: list[Item], location: int) -> list[Item]:
     """`items` without the results the database holds already. A batch retried after its
     commit went unanswered, or a spool replayed after a crash, would otherwise count
     those results in the rollups a second time (the raw rows merge by key, the events
@@ -546,8 +560,8 @@ async def _unstored(conn: Conn, items: list[Item]) -> list[Item]:
     ids, ats = (list(column) for column in zip(*keys, strict=True))
     cur = await conn.execute(
         "SELECT s.id, s.at FROM unnest(%s::text[], %s::float8[]) AS s (id, at) JOIN targets t ON t.id = s.id "
-        f"JOIN results r ON r.target = t.key AND r.location = {LOCAL} AND r.at = s.at",
-        (ids, ats),
+        "JOIN results r ON r.target = t.key AND r.location = %s AND r.at = s.at",
+        (ids, ats, location),
     )
     stored = {(str(tid), float(at)) for tid, at in await cur.fetchall()}
     if not stored:
@@ -570,16 +584,25 @@ def _scan(items: list[Result3 | Event]) -> tuple[set[str], set[tuple[str, int]]]
     return ids, hours
 
 
-def write_event(conn: psycopg.Connection[tuple[Any, ...]], event: Event) -> None:
+def write_event(conn: psycopg.Connection[tuple[Any, ...]], event: Event, location: int = LOCAL) -> None:
     """Commit one incident event now, in a transaction of its own (`PostgresStore.add_event`)."""
     with conn.transaction():
         conn.execute("INSERT INTO targets (id) VALUES (%s) ON CONFLICT (id) DO NOTHING", (event.target,))
         row = conn.execute("SELECT key FROM targets WHERE id = %s", (event.target,)).fetchone()
         assert row is not None  # inserted just before, in this transaction
         conn.execute(
-            "INSERT INTO events (target, at, old, new, reason, detail) VALUES (%s, %s, %s, %s, %s, %s) "
-            "ON CONFLICT (target, location, at, old, new) DO NOTHING",
-            (row[0], event.at, event.old.value, event.new.value, _text(event.reason), _text(event.detail)),
+            "INSERT INTO events (target, location, at, old, new, reason, detail, locations) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (target, location, at, old, new) DO NOTHING",
+            (
+                row[0],
+                location,
+                event.at,
+                event.old.value,
+                event.new.value,
+                _text(event.reason),
+                _text(event.detail),
+                ",".join(event.locations),
+            ),
         )
 
 

@@ -107,7 +107,12 @@ class SQLiteSpool:
 
 def _item_json(item: SpoolItem) -> str:
     if isinstance(item, Event):
-        return json.dumps({"event": [item.target, item.at, item.old.value, item.new.value, item.reason, item.detail]})
+        return json.dumps(
+            {
+                "event": [item.target, item.at, item.old.value, item.new.value, item.reason, item.detail],
+                "locations": list(item.locations),
+            }
+        )
     target, result, maintenance = item
     return json.dumps({"result": [target, json.loads(result_json(result)), maintenance]})
 
@@ -115,7 +120,7 @@ def _item_json(item: SpoolItem) -> str:
 def _item(data: dict[str, Any]) -> SpoolItem:
     if "event" in data:
         target, at, old, new, why, detail = data["event"]
-        return Event(target, at, State(old), State(new), why, detail)
+        return Event(target, at, State(old), State(new), why, detail, tuple(data.get("locations", ())))
     target, result, maintenance = data["result"]
     return (str(target), Result(**result), bool(maintenance))
 
