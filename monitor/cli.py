@@ -1,4 +1,5 @@
-"""The `monitor` command line: run, check, validate, report, notify-test, migrate, preflight.
+"""The `monitor` command line: run, check, validate, report, notify-test, migrate, preflight,
+passwd.
 
 Exit codes (docs/cli.md): `check` 0 all up, 1 any down/degraded, 2 bad configuration;
 `validate` 0 valid, 2 invalid; `migrate` 0 migrated or up to date, 2 on an error;
@@ -13,7 +14,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import dataclasses
+import getpass
 import json
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -23,7 +26,9 @@ from rich.table import Table as RichTable
 
 from monitor import __version__
 from monitor.config import Config, Target
-from monitor.config.loader import load_config
+from monitor.config.accounts import hash_password
+from monitor.config.envfile import env_file_for, load_into
+from monitor.config.loader import ID_PATTERN, load_config
 from monitor.errors import ConfigError, StoreError
 from monitor.probes import PROBES, Heartbeats, heartbeat_book, probe_context
 from monitor.result import Result
@@ -75,11 +80,41 @@ def _parser() -> argparse.ArgumentParser:
     preflight.add_argument("--format", choices=["text", "html", "md", "json"], default="text")
     preflight.add_argument("-o", "--output", type=Path, help="write to FILE instead of stdout")
     preflight.add_argument("--send-test", action="store_true", help="also send a test message through every notifier")
+    passwd = sub.add_parser("passwd", help=PASSWD_HELP, description=PASSWD_HELP)
+    passwd.add_argument("name", metavar="NAME", help="the account's name, as in [admins.NAME]")
     return parser
+
+
+PASSWD_HELP = (
+    "Print the [admins.NAME] password_hash line for a password read from the terminal "
+    "(without echo), or from standard input when it is not a terminal."
+)
+
+
+def _passwd(name: str) -> int:
+    """Read the password (twice on a terminal), print the TOML lines to paste."""
+    if not ID_PATTERN.match(name):
+        print(f"monitor passwd: {name!r} is no valid name (letters, digits, '-' or '_')", file=sys.stderr)
+        return EXIT_CONFIG
+    if sys.stdin.isatty():
+        password = getpass.getpass(f"password for {name}: ")
+        if getpass.getpass("again: ") != password:
+            print("monitor passwd: the two passwords differ", file=sys.stderr)
+            return EXIT_CONFIG
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        print("monitor passwd: an empty password is refused", file=sys.stderr)
+        return EXIT_CONFIG
+    print(f"[admins.{name}]\npassword_hash = {json.dumps(hash_password(password))}")
+    return EXIT_OK
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "passwd":
+        return _passwd(args.name)
+    load_into(os.environ, env_file_for(args.config))
     try:
         config = _load(args)
     except ConfigError as exc:

@@ -52,6 +52,7 @@ class Reason:
     # no location reported within 3 × interval.
     LOCATIONS_FAILING = "locations_failing"
     NO_LOCATION_REPORTING = "no_location_reporting"
+    PAUSED = "paused"  # `paused = true`: not probed, no verdict (UNKNOWN) until resumed
     # Cameras that stream, domains that expire, HTTP codings and speed (devices, 2nd wave)
     NO_VIDEO = "no_video"
     DOMAIN_EXPIRED = "domain_expired"

@@ -123,6 +123,11 @@ def freeze_heap() -> None:
     gc.freeze()
 
 
+def probed(config: Config) -> list[Target]:
+    """The targets the scheduler probes: all but the paused ones (`paused = true`)."""
+    return [t for t in config.targets.values() if not t.paused]
+
+
 class Monitor:
     """One monitor instance. `start()`/`stop()` bracket its life; `reload()` swaps the
     configuration (an invalid one is logged and the running one stays)."""
@@ -241,6 +246,7 @@ class Monitor:
             self.bots.sync(self.config)
         await self._read_planned()  # before the first look: a restored window must not end
         self._apply_maintenance()
+        self._hold_paused()
         self.scheduler.set_targets(self._owned_targets())
         self._tasks.append(asyncio.create_task(self.scheduler.run(), name="scheduler"))
         self._tasks.append(asyncio.create_task(self.replicas.run(), name="replicas"))
@@ -510,6 +516,19 @@ class Monitor:
         """Store a change of the shown state and tell the listeners."""
         self._emit(event, target)
 
+    def _hold_paused(self) -> None:
+        """A paused target gives no verdict: UNKNOWN with the reason `paused` until it is
+        resumed and probed again (its last state would otherwise stay shown for ever).
+        No instance probes it, so every one shows it held; the sender alone stores the
+        change and alerts on it."""
+        now = time.time()
+        for target in self.config.targets.values():
+            status = self.states.statuses.get(target.id)
+            if target.paused and (status is None or status.reason != Reason.PAUSED):
+                event = self.states.withhold(target.id, now, Reason.PAUSED)
+                if event is not None and self.is_sender():
+                    self._emit(event, target)
+
     def _emit(self, event: Event, target: Target) -> None:
         self.store.add_event(event)
         level = logging.WARNING if event.new is State.DOWN else logging.INFO
@@ -595,12 +614,13 @@ class Monitor:
             self.alerting.forget(before - self.owned)
         self._apply_maintenance()
         self.own.sync(config.targets)
+        self._hold_paused()
         self.scheduler.set_targets(self._owned_targets())
         freeze_heap()
 
     def _probed(self, config: Config) -> list[Target]:
-        """The targets this instance probes: those whose `locations` include its own."""
-        return [t for t in config.targets.values() if t.probed_at(self.cluster.location)]
+        """The targets this instance probes: those not paused whose `locations` include its own."""
+        return [t for t in probed(config) if t.probed_at(self.cluster.location)]
 
     @property
     def judge(self) -> StateMachine:

@@ -108,11 +108,13 @@ class Server(uvicorn.Server):
         await super().shutdown(sockets)
 
 
-def welcome(listen: str, metrics_listen: str | None = None) -> str:
+def welcome(listen: str, metrics_listen: str | None = None, accounts: int = 0) -> str:
     """What a person starting `monitor run` needs first: where the page is, how to
     open the admin view, and where Prometheus scrapes."""
     url, metrics = _url(listen), _url(metrics_listen or listen)
-    if os.environ.get(TOKEN_ENV):
+    if accounts:
+        admin = f"{url}admin (log in with one of the {accounts} [admins.NAME] accounts)"
+    elif os.environ.get(TOKEN_ENV):
         admin = f"{url}admin (user name: anything, password: the value of {TOKEN_ENV})"
     else:
         admin = f"off; start with {TOKEN_ENV}=<a long random secret> to open {url}admin"
@@ -206,7 +208,9 @@ def serve(config: Config, log_level: str = "info", prepare: Callable[[Config], C
     beside = [(Beside(uvicorn_config(create_metrics_app(monitor), "off", private)), s) for s in sockets[1:]]
     shown = {"metrics_listen": settings.metrics_listen} if settings.metrics_listen else {}
     log.info("serving", extra=kv(listen=settings.listen, **shown, config=str(config.path), connections=public.budget))
-    server = Server(uvicorn_config(app, guard=public), welcome(settings.listen, settings.metrics_listen), beside)
+    server = Server(
+        uvicorn_config(app, guard=public), welcome(settings.listen, settings.metrics_listen, len(config.admins)), beside
+    )
     try:
         server.run(sockets=sockets[:1])
     finally:

@@ -8,6 +8,7 @@
     web.toml      the pages, badges and admin view (page.*, target.*, admin.*, ...)
     report.toml   the availability report's layout (report.*)
     alerts.toml   the alert messages' layout (alert.*)
+    adminui.toml  the admin UI's login, forms, targets table and audit log (login.*, ...)
 
 A key lives in one file only. Texts use `{name}` placeholders. `Words` is the catalogue in
 one language, handed to every template as `t`: `t("key", name=value)`, `t.state(value)`,

@@ -26,6 +26,7 @@ from typing import Any
 from urllib.parse import SplitResult, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from monitor.config.accounts import read_admin
 from monitor.config.duty import DUTY_PREFIX, check_rosters, gaps, read_rosters, read_shifts
 from monitor.config.model import (
     DEFAULT_EVENTS,
@@ -177,6 +178,7 @@ def _read(path: Path, root: Table) -> Config:
     maintenance = tuple(_read_maintenance(t, zone) for t in root.array("maintenance"))
     rosters = read_rosters(root)
     duty = read_shifts(root, zone, rosters, notifiers)
+    admins = {name: read_admin(name, table) for name, table in root.children_of("admins")}
     root.finish()
     _check_references(root, targets, notifiers, maintenance, rosters)
     check_rosters(root.problems, rosters, notifiers)
@@ -189,6 +191,7 @@ def _read(path: Path, root: Table) -> Config:
         maintenance=tuple(m for m in maintenance if m is not None),
         rosters=rosters,
         duty=duty,
+        admins=admins,
     )
 
 
@@ -369,6 +372,7 @@ def _read_target(tid: str, t: Table, defaults: Table, listens: tuple[str, ...]) 
         external=t.boolean("external", _external(kind, parsed, listens)),
         locations=tuple(_location(t, "locations", name) for name in t.text_list("locations")),
         quorum=_quorum(inherited("quorum")),
+        paused=t.boolean("paused", False),
     )
     if target.quorum is not None and target.locations and target.quorum > len(target.locations):
         t.problem("quorum", f"is {target.quorum}, more than the {len(target.locations)} locations that probe it")

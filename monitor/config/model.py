@@ -80,6 +80,7 @@ class Target:
     # false for the monitor's own host (loopback, `localhost`, its listen address) and
     # for passive kinds, true for everything else.
     external: bool = True
+    paused: bool = False  # `paused = true`: kept in the file, not probed, shown as paused
     # Several locations (`monitor.cluster`): where the target is probed (empty: every
     # location) and how many of the reporting locations must see it DOWN for the
     # target to be DOWN (None: "majority", more than half of them).
@@ -104,6 +105,20 @@ class NotifierConfig:
     events: frozenset[str] = DEFAULT_EVENTS
     escalate_after: float | None = None
     escalate_to: tuple[str, ...] = ()
+
+
+ROLES = ("viewer", "operator", "admin")  # each may do what the ones before it may
+
+
+@dataclass(frozen=True)
+class Admin:
+    """`[admins.NAME]`: a person who may log in to the admin UI (`monitor.config.accounts`).
+    `role`: a viewer reads, an operator also acts (pause, maintenance, notes), an admin
+    also edits the configuration."""
+
+    name: str
+    password_hash: str = field(repr=False)
+    role: str = "viewer"
 
 
 @dataclass(frozen=True)
@@ -168,6 +183,7 @@ class Config:
     rosters: Mapping[str, Roster] = field(default_factory=dict)
     duty: tuple[Shift, ...] = ()
     warnings: tuple[str, ...] = ()  # worth saying, not wrong: gaps in a roster (`monitor validate`)
+    admins: Mapping[str, Admin] = field(default_factory=dict)
     digest: str = ""  # SHA-256 of the file's bytes, to tell a changed file from a touched one
 
     def maintenance_for(self, target: Target, at: datetime) -> Maintenance | None:

@@ -5,6 +5,11 @@ checks its type and range, records a `Problem` (file, key path, line) when it is
 returns a harmless default so reading can go on. `Table.finish()` reports the keys nobody
 read: a typo must never silently do nothing. Probe and notifier kinds read their own keys
 through this, so every kind's options are validated the same way.
+
+Reading a key is also declaring it: `Table.declared` keeps each key read with the
+accessor that read it and its default (`"interval": ("duration", 30.0)`), so
+`monitor.config.fields` learns a kind's keys, types and defaults from its own `parse`
+(the admin UI's forms are made from them: a new kind gets its form without UI code).
 """
 
 from __future__ import annotations
@@ -141,6 +146,12 @@ class Table:
         self.path = path
         self.problems = problems
         self.used: set[str] = set()
+        self.declared: dict[str, tuple[str, Any]] = {}
+        self.asked: set[str] = set()  # keys looked for with `has`, perhaps never read
+
+    def declare(self, name: str, kind: str, default: Any = None) -> None:
+        """`name` is a key of this table, read as `kind` (an accessor's name)."""
+        self.declared.setdefault(name, (kind, default))
 
     def key(self, name: str) -> str:
         return f"{self.path}.{name}" if self.path else name
@@ -149,9 +160,11 @@ class Table:
         self.problems.add(self.key(name), message)
 
     def has(self, name: str) -> bool:
+        self.asked.add(name)
         return name in self.data
 
     def raw(self, name: str) -> Any:
+        self.declared.setdefault(name, ("raw", None))
         self.used.add(name)
         return self.data.get(name)
 
@@ -169,10 +182,12 @@ class Table:
     @overload
     def text(self, name: str, default: None = None) -> str | None: ...
     def text(self, name: str, default: str | None = None) -> str | None:
+        self.declare(name, "text", default)
         value = self._typed(name, (str,), "a string")
         return default if value is None else str(value)
 
     def require_text(self, name: str) -> str:
+        self.declare(name, "text", None)
         if name not in self.data:
             self.problem(name, "is required")
             return ""
@@ -185,6 +200,7 @@ class Table:
     def integer(
         self, name: str, default: int | None = None, low: int | None = None, high: int | None = None
     ) -> int | None:
+        self.declare(name, "integer", default)
         value = self._typed(name, (int,), "an integer")
         if value is None:
             return default
@@ -194,6 +210,7 @@ class Table:
         return int(value)
 
     def number(self, name: str, default: float, low: float | None = None, high: float | None = None) -> float:
+        self.declare(name, "number", default)
         value = self._typed(name, (int, float), "a number")
         if value is None:
             return default
@@ -203,6 +220,7 @@ class Table:
         return float(value)
 
     def boolean(self, name: str, default: bool) -> bool:
+        self.declare(name, "boolean", default)
         value = self._typed(name, (bool,), "true or false")
         return default if value is None else bool(value)
 
@@ -211,6 +229,7 @@ class Table:
     @overload
     def duration(self, name: str, default: None = None, low: float = ...) -> float | None: ...
     def duration(self, name: str, default: float | None = None, low: float = 0.0) -> float | None:
+        self.declare(name, "duration", default)
         value = self.raw(name)
         if value is None:
             return default
@@ -228,6 +247,7 @@ class Table:
         return seconds
 
     def text_list(self, name: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
+        self.declare(name, "text_list", list(default))
         value = self.raw(name)
         if value is None:
             return default
@@ -239,6 +259,7 @@ class Table:
         return tuple(value)
 
     def int_list(self, name: str, default: tuple[int, ...] = ()) -> tuple[int, ...]:
+        self.declare(name, "int_list", list(default))
         value = self.raw(name)
         if value is None:
             return default
@@ -250,6 +271,7 @@ class Table:
         return tuple(value)
 
     def file_path(self, name: str) -> str | None:
+        self.declare(name, "file", None)
         """A path to an existing file, relative to the configuration file's folder."""
         value = self.text(name)
         if value is None:
@@ -261,10 +283,12 @@ class Table:
         return str(path)
 
     def mapping(self, name: str) -> dict[str, Any]:
+        self.declare(name, "mapping", None)
         value = self._typed(name, (dict,), "a table")
         return dict(value) if value else {}
 
     def text_mapping(self, name: str) -> dict[str, str]:
+        self.declare(name, "text_mapping", None)
         table = self.mapping(name)
         bad = [k for k, v in table.items() if not isinstance(v, str)]
         for key in bad:
@@ -272,6 +296,7 @@ class Table:
         return {k: v for k, v in table.items() if isinstance(v, str)}
 
     def time(self, name: str, zone: tzinfo) -> datetime | None:
+        self.declare(name, "time", None)
         """A TOML date-time; one without an offset is read in `zone`."""
         value = self.raw(name)
         if value is None:

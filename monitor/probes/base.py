@@ -211,7 +211,10 @@ class ProbeKind:
     - `battery`: the kind watches a UPS (`Battery`: its gauges and floors), which
       `monitor preflight` checks before a watch period;
     - `streams(target)`: whether the target's probe proves that video streams (rtsp
-      with `play = true`): `monitor preflight` wants its last result passed.
+      with `play = true`): `monitor preflight` wants its last result passed;
+    - `secrets`: the kind's keys that hold secrets (a password, a token, headers): the
+      admin UI never shows their values again and writes a typed one as an `${ENV}`
+      reference (`monitor.config.fields`). A URL's password is always one.
     """
 
     name: str
@@ -227,6 +230,7 @@ class ProbeKind:
     cached: bool = False
     battery: Battery | None = None
     streams: Callable[[Target], bool] = field(default=lambda target: False, repr=False)
+    secrets: tuple[str, ...] = ()
 
 
 class Stopwatch:

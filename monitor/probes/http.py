@@ -262,4 +262,5 @@ KIND = ProbeKind(
     gauges=GAUGES,
     samples=samples,
     expiry=certificate_expiry(_certificate),
+    secrets=("password", "bearer_token", "headers"),
 )

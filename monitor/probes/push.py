@@ -160,4 +160,5 @@ KIND = ProbeKind(
         }
     ),
     passive=True,
+    secrets=("token",),
 )

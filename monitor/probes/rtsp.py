@@ -195,4 +195,5 @@ KIND = ProbeKind(
         }
     ),
     streams=lambda target: bool(target.spec.play),
+    secrets=("password",),
 )

@@ -276,4 +276,5 @@ KIND = ProbeKind(
     parse=parse,
     probe=probe,
     metrics=MappingProxyType({VALUE: "Last value read of each numeric SNMP object a target checks (label oid)."}),
+    secrets=("community", "auth_password", "priv_password"),
 )

@@ -327,4 +327,5 @@ KIND = ProbeKind(
     battery=Battery(
         CHARGE, RUNTIME, ON_BATTERY, floor=lambda target: (target.spec.min_charge, target.spec.min_runtime)
     ),
+    secrets=("password",),
 )

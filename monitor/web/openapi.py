@@ -1,4 +1,5 @@
-"""The OpenAPI 3.1 document of the public JSON API (`GET /api/openapi.json`).
+"""The OpenAPI 3.1 document of the JSON API (`GET /api/openapi.json`): the public API,
+and the admin API's routes (`monitor.web.admin.openapi`).
 
 Written by hand next to `monitor.web.api`; tests/web/test_api.py validates real answers
 against these schemas, so the two cannot drift apart silently.
@@ -12,6 +13,7 @@ from monitor import __version__
 from monitor.connectivity import Uplink
 from monitor.result import State
 from monitor.store import ANNOUNCEMENT_LEVELS, INCIDENT_STATUSES
+from monitor.web.admin import openapi as admin_openapi
 
 _TIME = {"type": "string", "format": "date-time", "description": "ISO 8601, UTC"}
 _TIME_OR_NULL = {"type": ["string", "null"], "format": "date-time"}
@@ -260,6 +262,7 @@ def document() -> dict[str, Any]:
                     },
                 }
             },
+            **admin_openapi.paths(),
             "/api/v1/incidents": {
                 "get": {
                     "summary": "Incidents of public targets (DOWN periods and declared ones) with their "
@@ -284,5 +287,5 @@ def document() -> dict[str, Any]:
                 }
             },
         },
-        "components": {"schemas": SCHEMAS},
+        "components": {"schemas": {**SCHEMAS, **admin_openapi.SCHEMAS}, "securitySchemes": admin_openapi.SECURITY},
     }

@@ -544,8 +544,11 @@ async def test_a_single_measurement_is_drawn_not_left_blank(client_for, tmp_path
     await store.open()
     try:
         runtime = FakeRuntime(make_config([target("web", "Website")]), store=store)
-        for back in (100, 40):
-            result = Result(True, duration=0.12, started=now - back)
+        # Two results in one hour (the previous one: at any time of the clock, both fall
+        # in the same hourly point), so the chart has a single point.
+        previous_hour = now - now % 3600 - 3600
+        for at in (previous_hour + 60, previous_hour + 120):
+            result = Result(True, duration=0.12, started=at)
             store.add_result("web", result)
             runtime.states.observe(runtime.config.targets["web"], result)
         await store.flush()

@@ -1,0 +1,212 @@
+"""The admin UI in a real headless Chromium (Debian's), served by a real uvicorn, on a
+real monitor probing a real local website.
+
+Playwright drives /usr/bin/chromium (never a downloaded browser), as tests/web/
+test_browser.py does. With MONITOR_SCREENSHOTS=1 the screenshots go to docs/images/
+(the ones docs/admin.md shows: run `MONITOR_SCREENSHOTS=1 pytest
+tests/web/test_adminui_browser.py` and commit them); otherwise to the test's temporary
+directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import socket
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import uvicorn
+
+from tests.integration import need
+from tests.waiting import until
+from tests.web.office import PASSWORD, Office, office
+from tests.web.test_browser import ARGS, CHROMIUM, axe, violations
+
+pytestmark = pytest.mark.integration
+__all__ = ["axe"]  # the fixture, from test_browser
+DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
+
+
+@contextlib.asynccontextmanager
+async def serving(here: Office) -> AsyncIterator[str]:
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    srv = uvicorn.Server(uvicorn.Config(here.app, log_config=None, access_log=False, lifespan="off"))
+    task = asyncio.create_task(srv.serve(sockets=[sock]))
+    await until(lambda: srv.started or task.done(), what="uvicorn serving")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        await task
+        sock.close()
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    need(CHROMIUM, "chromium")
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as playwright:
+        chromium = await playwright.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield chromium
+        await chromium.close()
+
+
+def shots(tmp_path: Path) -> Path:
+    if os.environ.get("MONITOR_SCREENSHOTS") == "1":
+        DOCS_IMAGES.mkdir(exist_ok=True)
+        return DOCS_IMAGES
+    return tmp_path
+
+
+async def test_an_admin_logs_in_adds_a_target_by_form_and_sees_it_probed(
+    browser, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MONITOR_ENV_FILE", str(tmp_path / "monitor.env"))
+    out = shots(tmp_path)
+    async with office(tmp_path) as o, serving(o) as url:
+        original = o.path.read_text()
+        ctx = await browser.new_context(viewport={"width": 1280, "height": 900})
+        page = await ctx.new_page()
+        problems: list[str] = []
+        page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+
+        await page.goto(url + "/admin/targets")
+        assert page.url.startswith(url + "/admin/login?next=")
+        await page.fill("#username", "siti")
+        await page.fill("#password", PASSWORD)
+        await page.screenshot(path=str(out / "admin-login.png"))
+        await page.click("form.login button")
+        await page.wait_for_url(url + "/admin/targets")
+
+        await page.click("text=Add a target")
+        await page.click("a:has-text('http')")
+        await page.fill("#f-id", "dukcapil")
+        await page.fill("#f-name", "Layanan Dukcapil")
+        await page.fill("#f-group", "Layanan publik")
+        await page.fill("#f-url", o.site.url + "/dukcapil")
+        await page.fill("#f-interval", "1s")
+        await page.fill("#f-timeout", "900ms")
+        await page.click("button[value=probe]")  # probe now, before saving
+        await page.locator(".probe-result .ok").wait_for()
+        assert "dukcapil" not in o.path.read_text()
+        await page.screenshot(path=str(out / "admin-form.png"), full_page=True)
+        await page.click("button[value=save]")
+        await page.wait_for_url(url + "/admin/targets/dukcapil?saved=1&lang=en")
+
+        after = o.path.read_text()
+        assert after.startswith(original)  # the admin's comments and order untouched
+        assert '[targets.dukcapil]\nname = "Layanan Dukcapil"' in after
+        assert (tmp_path / "targets.toml.1").read_text() == original
+
+        async def probed_up() -> bool:
+            await page.reload()
+            return await page.locator(".state.s-UP").count() > 0
+
+        await until(probed_up, timeout=20, what="the new target shown UP on its admin page")
+        assert o.site.hits.get("/dukcapil", 0) >= 2
+        await page.screenshot(path=str(out / "admin-target.png"), full_page=True)
+
+        status = await ctx.new_page()
+        await status.goto(url + "/?lang=en")
+        assert "Layanan Dukcapil" in (await status.text_content("#main") or "")
+
+        # Pause from the target's page: written to the file, shown as paused.
+        await page.click("button:has-text('Pause probing')")
+        await page.locator(".paused").first.wait_for()
+        assert "paused = true" in o.path.read_text()
+
+        await page.goto(url + "/admin/targets")
+        await page.screenshot(path=str(out / "admin-targets.png"), full_page=True)
+        await page.goto(url + "/admin/audit")
+        actions = await page.locator("table.audit td:nth-child(3)").all_text_contents()
+        assert actions == ["config.targets.pause", "config.targets.add"]
+        assert await page.locator("pre.diff .add").count() >= 5
+        await page.screenshot(path=str(out / "admin-audit.png"), full_page=True)
+        assert problems == []
+        await ctx.close()
+
+
+async def test_an_invalid_value_and_a_hand_edit_are_shown_on_the_form_and_nothing_is_written(
+    browser, tmp_path: Path
+) -> None:
+    out = shots(tmp_path)
+    async with office(tmp_path, start=False) as o, serving(o) as url:
+        ctx = await browser.new_context(viewport={"width": 1280, "height": 900})
+        page = await ctx.new_page()
+        await page.goto(url + "/admin/login?lang=id")
+        await page.fill("#username", "siti")
+        await page.fill("#password", PASSWORD)
+        await page.click("form.login button")
+        await page.goto(url + "/admin/targets/portal/edit?lang=id")
+        before = o.path.read_bytes()
+        await page.fill("#f-interval", "sebentar")
+        await page.click("button[value=save]")
+        problem = page.locator("#p-interval")
+        await problem.wait_for()
+        assert "is not a duration" in (await problem.text_content() or "")
+        assert await page.get_attribute("#f-interval", "aria-invalid") == "true"
+        assert o.path.read_bytes() == before
+        await page.screenshot(path=str(out / "admin-form-error.png"), full_page=True)
+
+        await page.goto(url + "/admin/targets/mail/edit?lang=id")
+        o.path.write_text(o.path.read_text().replace('timeout = "900ms"', 'timeout = "800ms"'))
+        hand = o.path.read_bytes()
+        await page.fill("#f-name", "Surel kantor")
+        await page.click("button[value=save]")
+        await page.locator("pre.diff").wait_for()
+        assert "diubah orang lain" in (await page.text_content(".card[role=alert]") or "")
+        assert '+timeout = "800ms"' in (await page.text_content("pre.diff") or "")
+        assert o.path.read_bytes() == hand
+        await page.screenshot(path=str(out / "admin-conflict.png"), full_page=True)
+        await ctx.close()
+
+
+async def test_a_viewer_sees_no_edit_buttons_and_cannot_post_without_the_token(browser, tmp_path: Path) -> None:
+    async with office(tmp_path, start=False) as o, serving(o) as url:
+        ctx = await browser.new_context()
+        page = await ctx.new_page()
+        await page.goto(url + "/admin/login")
+        await page.fill("#username", "tamu")
+        await page.fill("#password", PASSWORD)
+        await page.click("form.login button")
+        await page.goto(url + "/admin/targets/portal")
+        assert await page.locator("text=Edit").count() == 0
+        assert await page.locator("button:has-text('Pause probing')").count() == 0
+        # The browser's cookie alone (as a forged cross-site form would have) is refused.
+        refused = await page.request.post(url + "/admin/api/targets/portal/pause")
+        assert refused.status == 403
+        await ctx.close()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+async def test_the_admin_pages_have_no_serious_accessibility_violations(browser, axe, tmp_path: Path, scheme) -> None:
+    async with office(tmp_path, start=False) as o, serving(o) as url:
+        ctx = await browser.new_context(color_scheme=scheme, viewport={"width": 1280, "height": 900})
+        page = await ctx.new_page()
+        await page.goto(url + "/admin/login")
+        assert await violations(page, axe) == [], "/admin/login"
+        await page.fill("#username", "siti")
+        await page.fill("#password", PASSWORD)
+        await page.click("form.login button")
+        await page.goto(url + "/admin/targets/portal/edit")
+        await page.fill("#f-interval", "sebentar")
+        await page.click("button[value=save]")
+        await page.locator("#p-interval").wait_for()
+        assert await violations(page, axe) == [], "the form with a problem"
+        for path in (
+            "/admin/targets",
+            "/admin/targets/portal",
+            "/admin/config/notifiers/new?type=webhook",
+            "/admin/audit",
+        ):
+            await page.goto(url + path + "?lang=id" if "?" not in path else url + path + "&lang=id")
+            assert await violations(page, axe) == [], (scheme, path)
+        await ctx.close()
