@@ -58,6 +58,8 @@ class Sizes:
         self.page_targets, self.page_repeat = 1000, 5 if quick else 9
         self.crowd_seconds = 5.0 if quick else 15.0
         self.db_targets, self.db_days = 2, 30 if quick else 60
+        # Three replicas on one PostgreSQL: targets each, their interval, the window.
+        self.cluster = (2000, 10.0, 10.0) if quick else (20_000, 30.0, 60.0)
 
 
 def _pin_farm(targets: Farm) -> int | None:
@@ -76,6 +78,52 @@ def measure_all(folder: Path, targets: Farm, sizes: Sizes, cpu: int | None, repo
     page(folder, targets, sizes, cpu, report)
     citizens(folder, targets, sizes, cpu, report)
     database(sizes, report)
+    replicas(folder, targets, sizes, report)
+
+
+def replicas(folder: Path, targets: Farm, sizes: Sizes, report: Report) -> None:
+    """Three instances as replicas of one location on one PostgreSQL (`bench.cluster`)."""
+    if not glob.glob("/usr/lib/postgresql/*/bin/pg_ctl"):
+        report.notes.append("three instances on PostgreSQL not measured: apt-get install postgresql")
+        return
+    from bench import cluster
+
+    per, interval, window = sizes.cluster
+    found = cluster.measure(folder / "cluster", targets, 3, per, interval, window)
+    command = f"python -m bench.cluster --instances 3 --targets {per} --interval {interval:g} --window {window:g}"
+    worst = max(found.lag_p99, default=float("inf"))
+    report.add(
+        Figure(
+            f"three replicas on one PostgreSQL, {per:,} targets each every {interval:g} s: scheduler lag p99",
+            ", ".join(_ms(lag) for lag in found.lag_p99),
+            "< 100 ms on every instance",
+            worst < 0.1,
+            f"{command}; targets per instance {', '.join(f'{n:,}' for n in found.owned)}",
+            worst,
+        )
+    )
+    report.add(
+        Figure(
+            "PostgreSQL under the three: CPU and writes",
+            f"{found.pg_cpu:.0%} of a core; {found.rows:,.0f} rows/s, {found.commits:,.1f} commits/s, "
+            f"WAL {found.wal / 1e6:.2f} MB/s",
+            "reported",
+            None,
+            f"{command}; /proc of the postmaster and its backends, pg_stat_database",
+            found.pg_cpu,
+        )
+    )
+    failover = found.lease_failover
+    report.add(
+        Figure(
+            "sender failover after kill -9",
+            f"{failover:.1f} s (its targets moved after {cluster.seconds(found.takeover)})" if failover else "—",
+            "< 30 s",
+            failover is not None and failover < 30,
+            f"{command}; the lease holder killed, until another instance holds the lease",
+            failover or float("inf"),
+        )
+    )
 
 
 def probers(folder: Path, targets: Farm, sizes: Sizes, cpu: int | None, report: Report) -> None:

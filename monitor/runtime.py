@@ -15,6 +15,15 @@ is no verdict: `record` holds the target UNKNOWN (`monitor_offline`) through
 offline the targets that began failing so with the uplink are held at once. A target
 DOWN before that stays DOWN (its outage is real); passing probes, failures where the
 target answered (HTTP 500), and targets on the monitor's own host are judged as always.
+
+Several instances sharing a store and a location split its targets (`monitor.cluster`):
+this one schedules, judges and alerts on the targets it owns only, takes over those of
+a member that died (their state and what was said about them read back from the store)
+and hands over those a new member takes. Instances of several locations judge their own
+probes on `own` and show each target's combination of every location's state
+(`monitor.cluster.member`). One rule says who sends, `is_sender()`: the holder of the
+sender's lease drains the shared outbox, polls the chat bots and, once locations
+combine, stores the combined events and raises their alerts.
 """
 
 from __future__ import annotations
@@ -25,7 +34,7 @@ import dataclasses
 import gc
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -38,6 +47,7 @@ from monitor.alerting.oncall import OnCall
 from monitor.alerting.service import TICK_SECONDS, Alerting, http_client
 from monitor.alerting.storage import combined
 from monitor.assess import assess
+from monitor.cluster import Replicas, instance_id
 from monitor.cluster.member import Member
 from monitor.config import Config, Target
 from monitor.config.loader import load_config
@@ -65,6 +75,7 @@ OWN_ERROR_LOG_SECONDS = 60.0
 MAINTENANCE_TICK = 5.0  # seconds between checks of the maintenance windows
 REFREEZE_SECONDS = 600.0  # seconds between `freeze_heap` runs while running (see there)
 UPLINK_CONCURRENCY = 16  # connectivity checks probed at once
+OUTBOX_POLL = 1.0  # seconds between two looks of the sender at the shared outbox
 
 
 @dataclasses.dataclass(frozen=True)
@@ -162,12 +173,19 @@ class Monitor:
         self._tasks: list[asyncio.Task[None]] = []
         self._housekeeping: AsyncIOScheduler | None = None
         self._planned: list[PlannedMaintenance] = []  # planned through the admin API
+        # This instance among the replicas of its location, and the sender's lease; alone
+        # (and not the sender) until `start` joins.
+        self.replicas = Replicas(store, f"unstarted-{id(self):x}", config.settings.location)
+        self.owned: frozenset[str] = self._owned_ids()  # the targets probed here
+        self._taking_over: set[asyncio.Task[None]] = set()
         # Alerting (policy, outbox, notifiers) and the dead-man's switch: `monitor run` only.
         self.alerting = (
             Alerting(
                 config,
                 outbox=store.outbox(time.time),
                 storage=store.health,
+                sending=self.is_sender,
+                spool=store.spool(),
                 metrics=self.metrics,
                 last_result=self._last_result,
             )
@@ -202,9 +220,11 @@ class Monitor:
             self.on_incident_update(self.subscriptions.on_incident_update)
 
     def is_sender(self) -> bool:
-        """Whether this instance sends (alerts, the chat bots' polling). One instance
-        alone always does; several on one database elect one here (the sender lease)."""
-        return True
+        """Whether this instance sends: it drains the shared outbox, polls the chat bots
+        and, once several locations combine their states, stores the combined events and
+        raises their alerts. One rule: it holds the sender's lease (`Replicas.sender`;
+        on a store of one instance, always once started)."""
+        return self.replicas.sender
 
     def subscribe(self, listener: Listener) -> None:
         """Call `listener(event, target)` for every change of state."""
@@ -216,17 +236,19 @@ class Monitor:
 
     async def start(self, watch_config: bool = False) -> None:
         await self.store.open()
+        settings = self.config.settings
+        self.replicas = Replicas(self.store, instance_id(settings.data_dir), settings.location)
+        self.replicas.on_change, self.replicas.on_sender = self._members_changed, self._sender_changed
+        await self.replicas.renew()  # the live members decide the targets probed here
+        self.owned = self._owned_ids()
         results = await self.store.last_results()
         self.heartbeats.restore(results)
-        for tid, event in (await self.store.last_events()).items():
-            if tid in self.config.targets:
-                # In maintenance, the reason of what lies underneath is the last result's.
-                last = results.get(tid) if event.new == State.MAINTENANCE else None
-                reason = event.reason if last is None else last.reason
-                self.states.restore(tid, event.new, event.at, reason, entered_from=event.old)
+        # Combined states are every instance's to show: all of them resume; alone, the
+        # targets this replica probes.
+        self._resume(
+            self.config.targets if self.cluster.active else self.owned, await self.store.last_events(), results
+        )
         if self.alerting is not None:
-            for tid, status in self.states.statuses.items():
-                self.alerting.restore(tid, status.state, status.since)
             self.connectivity.resume(self.alerting.uplink_announced())
             await self.alerting.start()
         await self.oncall.load()
@@ -236,8 +258,9 @@ class Monitor:
         await self._read_planned()  # before the first look: a restored window must not end
         self._apply_maintenance()
         self._hold_paused()
-        self.scheduler.set_targets(self._probed(self.config))
+        self.scheduler.set_targets(self._owned_targets())
         self._tasks.append(asyncio.create_task(self.scheduler.run(), name="scheduler"))
+        self._tasks.append(asyncio.create_task(self.replicas.run(), name="replicas"))
         self._tasks.append(asyncio.create_task(self.member.run(), name="locations"))
         self.uplink.set_targets(self.config.settings.connectivity)
         self._tasks.append(asyncio.create_task(self.uplink.run(), name="connectivity"))
@@ -253,6 +276,7 @@ class Monitor:
         )
         if self.alerting is not None:
             self._housekeeping.add_job(self.alerting.tick, "interval", seconds=TICK_SECONDS)
+            self._housekeeping.add_job(self._poll_outbox, "interval", seconds=OUTBOX_POLL)
         self._housekeeping.add_job(self.oncall.tick, "interval", seconds=TICK_SECONDS)
         if self.deadman is not None:
             self._housekeeping.add_job(self.deadman.tick, "interval", seconds=PING_SECONDS)
@@ -266,7 +290,16 @@ class Monitor:
         self._housekeeping.start()
         freeze_heap()
         self.ready = True
-        log.info("monitor started", extra=kv(targets=len(self.config.targets)))
+        log.info(
+            "monitor started",
+            extra=kv(
+                targets=len(self.config.targets),
+                owned=len(self.owned),
+                instance=self.replicas.instance,
+                members=len(self.replicas.members),
+                sender=self.replicas.sender,
+            ),
+        )
 
     async def stop(self) -> None:
         self.ready = False
@@ -278,12 +311,15 @@ class Monitor:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        for task in list(self._taking_over):
+            task.cancel()
         if self.bots is not None:
             await self.bots.stop()
         if self.alerting is not None:
             await self.alerting.stop()
         if self._own_client is not None:
             await self._own_client.aclose()
+        await self.replicas.leave()  # the others take this one's targets and lease at once
         if self.subscriptions is not None:
             await self.subscriptions.stop()
         if self.deadman is not None:
@@ -303,6 +339,81 @@ class Monitor:
             self.subscriptions = None
             return
         self.subscriptions.start()
+
+    # -- several instances (`monitor.cluster`) ----------------------------------------
+
+    def _owned_ids(self) -> frozenset[str]:
+        return frozenset(t.id for t in self._probed(self.config) if self.replicas.owns(t.id))
+
+    def _owned_targets(self) -> list[Target]:
+        return [t for t in self.config.targets.values() if t.id in self.owned]
+
+    def _resume(self, target_ids: Collection[str], events: Mapping[str, Event], results: Mapping[str, Result]) -> None:
+        """Resume these targets from the store: their state, and the alert policy's."""
+        for tid in target_ids:
+            event = events.get(tid)
+            if event is not None and tid in self.config.targets:
+                # In maintenance, the reason of what lies underneath is the last result's.
+                last = results.get(tid) if event.new == State.MAINTENANCE else None
+                reason = event.reason if last is None else last.reason
+                self.states.restore(tid, event.new, event.at, reason, entered_from=event.old)
+        if self.alerting is not None:
+            statuses = self.states.statuses
+            self.alerting.resume(
+                {tid: (statuses[tid].state, statuses[tid].since) for tid in target_ids if tid in statuses}
+            )
+
+    def _members_changed(self, members: tuple[str, ...]) -> None:
+        """The live members changed: hand over the targets another member owns now and
+        take over (from the store's last word on them) those that are this one's. Once
+        several locations combine their states, only this location's own judgement
+        moves: the combined state and its alerts are every instance's and the sender's."""
+        before, self.owned = self.owned, self._owned_ids()
+        gained, lost = self.owned - before, before - self.owned
+        if self.cluster.active:
+            for tid in lost:
+                self.own.forget(tid)
+            for tid in gained:
+                self.member.adopt(tid)
+            log.warning(
+                "targets moved",
+                extra=kv(members=len(members), owned=len(self.owned), taken=len(gained), handed=len(lost)),
+            )
+            self.scheduler.set_targets(self._owned_targets())
+            return
+        for tid in lost:
+            self.states.forget(tid)
+        if self.alerting is not None:
+            self.alerting.forget(lost)
+        log.warning(
+            "targets moved", extra=kv(members=len(members), owned=len(self.owned), taken=len(gained), handed=len(lost))
+        )
+        if not gained:
+            self.scheduler.set_targets(self._owned_targets())
+            return
+        task = asyncio.get_running_loop().create_task(self._take_over(gained), name="take-over")
+        self._taking_over.add(task)
+        task.add_done_callback(self._taking_over.discard)
+
+    async def _take_over(self, gained: frozenset[str]) -> None:
+        try:
+            events, results = await self.store.last_events(), await self.store.last_results()
+        except Exception as exc:  # probed all the same, from a fresh state
+            log.error("cannot read the state of the targets taken over", extra=kv(error=str(exc)))
+            events, results = {}, {}
+        self.heartbeats.restore({tid: r for tid, r in results.items() if tid in gained})
+        self._resume([tid for tid in gained if tid in self.owned], events, results)
+        self.scheduler.set_targets(self._owned_targets())
+
+    def _sender_changed(self, sender: bool) -> None:
+        if sender and self.alerting is not None:
+            self.alerting.dispatcher.wake()
+
+    async def _poll_outbox(self) -> None:
+        """The sender looks at the shared outbox every `OUTBOX_POLL`: other instances
+        queue alerts there without waking its dispatcher."""
+        if self.alerting is not None and self.replicas.sender:
+            self.alerting.dispatcher.wake()
 
     def _last_result(self, target_id: str) -> Result | None:
         status = self.states.statuses.get(target_id)
@@ -409,7 +520,7 @@ class Monitor:
         not reached them since its uplink went (`since`), but for those already DOWN
         before. Returns how many are held."""
         held, judge = 0, self.judge
-        for target in self.config.targets.values():
+        for target in self._owned_targets():
             status = judge.statuses.get(target.id)
             last = status.last if status is not None else None
             if status is None or last is None or not target.external:
@@ -432,13 +543,15 @@ class Monitor:
 
     def _hold_paused(self) -> None:
         """A paused target gives no verdict: UNKNOWN with the reason `paused` until it is
-        resumed and probed again (its last state would otherwise stay shown for ever)."""
+        resumed and probed again (its last state would otherwise stay shown for ever).
+        No instance probes it, so every one shows it held; the sender alone stores the
+        change and alerts on it."""
         now = time.time()
         for target in self.config.targets.values():
             status = self.states.statuses.get(target.id)
             if target.paused and (status is None or status.reason != Reason.PAUSED):
                 event = self.states.withhold(target.id, now, Reason.PAUSED)
-                if event is not None:
+                if event is not None and self.is_sender():
                     self._emit(event, target)
 
     def _emit(self, event: Event, target: Target) -> None:
@@ -470,12 +583,15 @@ class Monitor:
         if not (self.config.maintenance or self._planned or any(s.maintenance for s in self.states.statuses.values())):
             return  # nothing to start or end: a walk of every target stalled the loop 30 ms at 20,000
         at = datetime.fromtimestamp(now, UTC)
-        for target in self.config.targets.values():
+        # The combined states (several locations) are every instance's; alone, a
+        # replica's own targets.
+        shown = self.config.targets.values() if self.cluster.active else self._owned_targets()
+        for target in shown:
             active = self.config.maintenance_for(target, at) is not None or any(
                 w.start <= now < w.end and w.covers(target) for w in self._planned
             )
             event = self.states.set_maintenance(target.id, active, now)
-            if event is not None and (not self.cluster.active or self.cluster.decides(now)):
+            if event is not None and (not self.cluster.active or self.is_sender()):
                 self._emit(event, target)
 
     def reload(self, path: Path | None = None) -> bool:
@@ -522,10 +638,13 @@ class Monitor:
         if self.subscriptions is not None and _subscribing(config):
             self.subscriptions.reload(config)
         self.metrics.forget_missing(set(config.targets))
+        before, self.owned = self.owned, self._owned_ids()
+        if self.alerting is not None and not self.cluster.active:  # combined: the sender's alerts
+            self.alerting.forget(before - self.owned)
         self._apply_maintenance()
         self.own.sync(config.targets)
         self._hold_paused()
-        self.scheduler.set_targets(self._probed(config))
+        self.scheduler.set_targets(self._owned_targets())
         freeze_heap()
 
     def _probed(self, config: Config) -> list[Target]:

@@ -183,11 +183,15 @@ class Scheduler:
             log.exception("probe runner failed target=%s", target.id)
         finally:
             self._running.discard(target.id)
-            if self._waiting:
+            # The next waiting probe whose target is still scheduled takes this one's
+            # place: a removed one passed over must not leave the place empty (with no
+            # probe left to finish, the queue would never move again).
+            while self._waiting:
                 entry, due = self._waiting.popleft()
                 self._running.discard(entry.target.id)
                 if self._entries.get(entry.target.id) is entry:
                     self._start(entry, due)
+                    break
 
     def healthy(self, max_lag: float = 5.0) -> bool:
         """Probes start on time: the recent lags are all below `max_lag` seconds."""

@@ -79,6 +79,12 @@ class StateMachine:
         self.statuses = {tid: old.get(tid) or Status() for tid in target_ids}
         self.version += 1
 
+    def forget(self, target_id: str) -> None:
+        """Start `target_id` afresh, UNKNOWN (another instance probes it now)."""
+        if target_id in self.statuses:
+            self.statuses[target_id] = Status()
+            self.version += 1
+
     def restore(
         self, target_id: str, state: State, since: float, reason: str = "", entered_from: State = State.UNKNOWN
     ) -> None:

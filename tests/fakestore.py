@@ -11,6 +11,8 @@ ones, `incidents`). Set `fail` to make every read raise it; `calls` names the re
 
 The outbox is a real `SQLiteOutbox`: in memory unless `outbox_path` names a file; the
 subscriptions likewise a real `SQLiteSubscribers` (`subscribers_path`).
+The membership is real too: rows in `members` and one lease (`sender`) on `clock`, so
+monitors sharing one `MemoryStore` elect one sender as they would on PostgreSQL.
 
 Whether this matches the protocol is checked by mypy (`make lint`), by the assignment at
 the end of this module. Where a test's history can be written through the store's own
@@ -19,6 +21,7 @@ API, the real SQLite store on a temporary file is the better choice.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import tzinfo
@@ -33,6 +36,7 @@ from monitor.store import (
     IncidentUpdate,
     LocationSeen,
     LocationState,
+    Member,
     Mute,
     Note,
     Period,
@@ -72,6 +76,9 @@ class MemoryStore:
     audit: list[AuditEntry] = field(default_factory=list)  # oldest first
     seen: dict[str, LocationSeen] = field(default_factory=dict)  # by location
     at_locations: dict[tuple[str, str], LocationState] = field(default_factory=dict)  # (target, location)
+    members: dict[str, Member] = field(default_factory=dict)  # by instance
+    sender: tuple[str, float] | None = None  # the lease: its holder and its expiry
+    clock: Callable[[], float] = time.time  # the membership's and the lease's clock
     raw_retention: float = 48 * 3600.0
     outbox_path: Path | str = ":memory:"
     subscribers_path: Path | str = ":memory:"
@@ -119,6 +126,26 @@ class MemoryStore:
 
     def health(self) -> StoreHealth:
         return StoreHealth()
+
+    async def renew(self, member: Member, dead_after: float) -> list[Member]:
+        now = self.clock()
+        self.members[member.instance] = replace(member, renewed_at=now)
+        live = [m for m in self.members.values() if m.location == member.location and m.renewed_at > now - dead_after]
+        return sorted(live, key=lambda m: m.instance)
+
+    async def lease(self, holder: str, ttl: float) -> bool:
+        now = self.clock()
+        if self.sender is None or self.sender[0] == holder or self.sender[1] < now:
+            self.sender = (holder, now + ttl)
+        return self.sender[0] == holder
+
+    async def leave(self, instance: str) -> None:
+        self.members.pop(instance, None)
+        if self.sender is not None and self.sender[0] == instance:
+            self.sender = None
+
+    def spool(self) -> None:
+        return None
 
     async def prune(self, now: float) -> int:
         kept = [r for r in self.raw if r.at >= now - self.raw_retention]

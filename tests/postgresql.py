@@ -59,6 +59,7 @@ class PostgreSQL:
         self.user = USER if os.geteuid() == 0 else pwd.getpwuid(os.geteuid()).pw_name
         self.password = secrets.token_urlsafe(12)
         self._template_ready = False
+        self._options = ""
 
     def url(self, database: str = "postgres", password: str | None = None) -> str:
         secret = self.password if password is None else password
@@ -98,7 +99,16 @@ class PostgreSQL:
                 "max_connections=200",
             )
         )
+        self._options = options
         self._run("pg_ctl", "-D", str(self.data), "-l", str(self.folder / "log"), "-o", options, "-w", "start")
+
+    def halt(self) -> None:
+        """Stop the server and keep its data (`resume` starts it again): an outage."""
+        self._run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "stop")
+
+    def resume(self) -> None:
+        """Start the halted server again, on the same port and data."""
+        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.folder / "log"), "-o", self._options, "-w", "start")
 
     def stop(self) -> None:
         with contextlib.suppress(subprocess.CalledProcessError):

@@ -108,6 +108,25 @@ async def test_it_bounds_concurrency_and_starts_waiting_probes_as_others_finish(
     assert sorted(runner.started) == ["t0", "t1", "t2", "t3"]
 
 
+async def test_a_waiting_probe_still_starts_when_those_queued_before_it_were_removed() -> None:
+    # Two running, three waiting; the first two waiting are removed (a reload, or another
+    # instance taking them over): the third must start when the running ones finish.
+    clock, runner = Clock(), Recorder()
+    s = Scheduler(runner, concurrency=2, clock=clock)
+    targets = [target(f"t{i}", interval=10) for i in range(5)]
+    s.set_targets(targets)
+    clock.now += 9.9
+    s._dispatch_due()
+    await asyncio.sleep(0)
+    assert runner.started == ["t0", "t1"]
+    s.set_targets([targets[0], targets[1], targets[4]])
+    runner.release.set()
+    await until(lambda: "t4" in runner.started, what="t4 started")
+    await finished(s)
+    assert sorted(runner.started) == ["t0", "t1", "t4"]
+    assert s.in_flight == 0
+
+
 async def test_it_reports_how_late_each_probe_started() -> None:
     clock, runner = Clock(), Recorder()
     runner.release.set()

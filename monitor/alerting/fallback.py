@@ -11,12 +11,19 @@ never raises for the database's trouble:
   the delivered entry is skipped rather than sent again;
 - `sync()` (every tick, before each enqueue) writes the remembered outcomes, then the
   held alerts with the status they reached (`Outbox.adopt`): delivered ones are recorded
-  as delivered. Held alerts are not durable: a restart while the disk is still full
-  loses the ones not yet delivered; nothing else drops them.
+  as delivered. Without a `spool`, held alerts are not durable: a restart while the disk
+  is still full loses the ones not yet delivered; nothing else drops them. With one (a
+  store on a database server: `Spooling.spool()`), every change of what is held is
+  written to that local file, and the next start holds (and delivers, and adopts) what
+  it kept.
 
 When the outbox cannot even be read, the held alerts are delivered ahead of what the
 outbox kept from before the failure: late is worse than out of order. `health()` says
 what is held, for `/readyz`.
+
+Among several instances on one database only the sender drains the shared outbox
+(`shared()` says whether this one is, `monitor.cluster`); what an instance holds in
+memory it delivers itself, sender or not: no other instance knows of it.
 """
 
 from __future__ import annotations
@@ -30,7 +37,7 @@ from dataclasses import dataclass, replace
 from monitor.errors import StoreError
 from monitor.log import kv
 from monitor.notifiers.base import Alert
-from monitor.store import DELIVERED, EPHEMERAL, FAILED, PENDING, Entry, Outbox, StoreHealth
+from monitor.store import DELIVERED, EPHEMERAL, FAILED, PENDING, Entry, Outbox, Spool, StoreHealth
 
 log = logging.getLogger("monitor.alerts")
 
@@ -51,8 +58,14 @@ class FallbackOutbox:
     """An `Outbox` over `inner` that never loses an alert to the database; see the module
     docstring."""
 
-    def __init__(self, inner: Outbox, clock: Callable[[], float] = time.time) -> None:
-        self.inner, self.clock = inner, clock
+    def __init__(
+        self,
+        inner: Outbox,
+        clock: Callable[[], float] = time.time,
+        shared: Callable[[], bool] = lambda: True,
+        spool: Spool | None = None,
+    ) -> None:
+        self.inner, self.clock, self.shared, self.spool = inner, clock, shared, spool
         self.held: list[Entry] = []  # in order; pending, delivered and failed alike
         self._outcomes: dict[int, _Outcome] = {}  # outbox seq -> not recorded yet
         self._moved: dict[int, int] = {}  # held seq -> its outbox seq once adopted
@@ -60,6 +73,30 @@ class FallbackOutbox:
         self._reason = ""
         self._since: float | None = None
         self._next_try = 0.0
+        self._unheld()
+
+    # -- the spool ---------------------------------------------------------------------
+
+    def _unheld(self) -> None:
+        """Hold what the spool kept at the last stop (or crash)."""
+        if self.spool is None:
+            return
+        try:
+            kept = self.spool.held_alerts()
+        except StoreError as exc:
+            log.error("the alert spool cannot be read", extra=kv(error=str(exc)))
+            return
+        self.held = [replace(e, seq=next(self._seqs)) for e in kept]
+        if self.held:
+            log.warning("alerts held before the restart taken from the spool", extra=kv(count=len(self.held)))
+
+    def _persist(self) -> None:
+        if self.spool is None:
+            return
+        try:
+            self.spool.keep_alerts(self.held)
+        except StoreError as exc:  # held in memory all the same
+            log.error("the alert spool cannot be written", extra=kv(error=str(exc)))
 
     # -- the store's trouble ---------------------------------------------------------
 
@@ -95,6 +132,7 @@ class FallbackOutbox:
                         self._moved[entry.seq] = new
                 log.warning("held alerts written to the outbox", extra=kv(count=len(self.held)))
                 self.held = []
+                self._persist()
         except StoreError as exc:
             self._failed(exc)
             return False
@@ -117,7 +155,9 @@ class FallbackOutbox:
     def close(self) -> None:
         self.sync(force=True)
         lost = sum(e.status == PENDING for e in self.held)
-        if lost:
+        if lost and self.spool is not None:
+            log.warning("alerts held are kept in the spool for the next start", extra=kv(count=lost))
+        elif lost:
             log.error("alerts held in memory are lost at the stop", extra=kv(count=lost, reason=self._reason))
         self.inner.close()
 
@@ -150,12 +190,13 @@ class FallbackOutbox:
             self.held.append(Entry(next(self._seqs), alert, name, PENDING, 0, now, now, None, None))
         if names:
             log.warning("alert held in memory", extra=kv(alert=alert.id, notifiers=",".join(names)))
+            self._persist()
         return names
 
     def head(self, notifier: str, skip: Collection[int] = ()) -> Entry | None:
         done = {seq for seq, o in self._outcomes.items() if o.status != PENDING}
         try:
-            entry = self.inner.head(notifier, skip={*skip, *done})
+            entry = self.inner.head(notifier, skip={*skip, *done}) if self.shared() else None
         except StoreError as exc:
             self._failed(exc)
             entry = None
@@ -206,6 +247,7 @@ class FallbackOutbox:
                     done_at=done,
                     error=outcome.error,
                 )
+                self._persist()
                 return
 
     def fail_orphans(self, configured: Iterable[str], error: str) -> int:
@@ -219,6 +261,8 @@ class FallbackOutbox:
             if entry.status == PENDING and entry.notifier not in names:
                 self.held[i] = replace(entry, status=FAILED, done_at=self.clock(), error=error)
                 gone += 1
+        if gone:
+            self._persist()
         return gone
 
     def queue_sizes(self, notifiers: Iterable[str] = ()) -> dict[str, int]:

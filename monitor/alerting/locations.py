@@ -1,7 +1,7 @@
 """The alerts about the locations sharing the store (`monitor.cluster`): "location
 sampit stopped reporting" once a location has stored no result for 3 × its shortest
 interval, and "location sampit reports again" when it is back, to every configured
-notifier (whatever its `events`), sent by the deciding instance only. Each has a
+notifier (whatever its `events`), sent by the sender only. Each has a
 stable id (`monitor:location_stale:<location>:<last result>`), so a retry or a restart
 never makes a receiver hear one twice.
 """

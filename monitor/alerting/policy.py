@@ -150,6 +150,14 @@ class Policy:
         self._certs = [(track.cert_next, tid) for tid, track in self.tracks.items() if self._warns(tid)]
         heapq.heapify(self._certs)
 
+    def forget(self, target_ids: Iterable[str]) -> None:
+        """These targets are another instance's now (`monitor.cluster`): no reminder,
+        escalation or refresh of theirs is this one's to send."""
+        for tid in target_ids:
+            if self.tracks.pop(tid, None) is not None:
+                self._busy.discard(tid)
+                self._order.pop(tid, None)
+
     def _track(self, tid: str) -> _Track:
         track = self.tracks.get(tid)
         if track is None:

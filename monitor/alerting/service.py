@@ -13,6 +13,11 @@ start, `monitor.preflight.inside`).
 A muted target's alerts (`muted(target_id)`, set by the on-call desk,
 `monitor.alerting.oncall`) are dropped before the outbox.
 
+Among several instances (`monitor.cluster`) a target's alerts are raised by the replica
+that probes it (`resume` the ones it takes over, `forget` the ones it hands over) or,
+once several locations combine their states, by the sender alone; only the one
+`sending()` (the sender) drains the shared outbox and prunes it.
+
 The store's outbox is wrapped in a `FallbackOutbox`: an alert the database cannot take
 is held in memory and delivered all the same. Each tick writes what is held once the
 database takes writes again and, through `StorageWatch`, tells every notifier when the
@@ -26,7 +31,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Protocol
 
 import httpx
@@ -47,7 +52,7 @@ from monitor.notifiers import NOTIFIERS
 from monitor.notifiers.base import Alert, Notifier, NotifyContext
 from monitor.notifiers.texts import Texts
 from monitor.result import Event, Result, State
-from monitor.store import FAILED, RESUME_KINDS, Entry, Outbox, StoreHealth
+from monitor.store import FAILED, RESUME_KINDS, Entry, Outbox, Spool, StoreHealth
 
 log = logging.getLogger("monitor.alerts")
 
@@ -88,6 +93,8 @@ class Alerting:
         last_result: Callable[[str], Result | None] = lambda _: None,
         outbox: Outbox,
         storage: Callable[[], StoreHealth] = StoreHealth,
+        sending: Callable[[], bool] = lambda: True,
+        spool: Spool | None = None,
         client: httpx.AsyncClient | None = None,
         metrics: NotificationMetrics | None = None,
         backoff_base: float = 5.0,
@@ -95,7 +102,8 @@ class Alerting:
     ) -> None:
         self.config, self.clock, self.metrics = config, clock, metrics
         self.policy = Policy(config, clock=clock, last_result=last_result)
-        self.outbox = FallbackOutbox(outbox, clock)
+        self.outbox = FallbackOutbox(outbox, clock, shared=sending, spool=spool)
+        self.sending = sending
         self.storage, self.watch = storage, StorageWatch()
         self._said: dict[str, list[Outgoing]] | None = None  # what was said before a restart
         self._own_client = client is None
@@ -139,6 +147,18 @@ class Alerting:
             self._said = self._said_before()
         self._queue(self.policy.restore(target_id, state, since, self._said.get(target_id, [])))
 
+    def resume(self, targets: Mapping[str, tuple[State, float]]) -> None:
+        """Targets taken over from another instance, or resumed at the start (`{id:
+        (state, since)}`): the policy resumes each from its state and from what the outbox
+        says was last sent about it, as `restore` does."""
+        said = self._said_before()
+        for tid, (state, since) in targets.items():
+            self._queue(self.policy.restore(tid, state, since, said.get(tid, [])))
+
+    def forget(self, target_ids: Iterable[str]) -> None:
+        """Targets another instance probes now: their alerts are its to raise."""
+        self.policy.forget(target_ids)
+
     def _said_before(self) -> dict[str, list[Outgoing]]:
         """Per target, the last alerts of `RESUME_KINDS` queued, each with its notifiers."""
         said: dict[str, list[Outgoing]] = {}
@@ -176,7 +196,7 @@ class Alerting:
         self._check_storage()
         self._publish_queue()
         now = self.clock()
-        if now - self._pruned >= PRUNE_SECONDS:
+        if now - self._pruned >= PRUNE_SECONDS and self.sending():
             self._pruned = now
             self.outbox.prune()
 

@@ -14,8 +14,12 @@ probed since (`LocationState`), and reads the others' back (`Cluster.update`).
   once each (for the alert and the admin view).
 - **Who decides.** The combined state of every target is computed by every instance
   (their pages and metrics agree), but incident events are stored and alerts queued by
-  one: the instance of the first location by name among those not stale (`decides`).
-  When it stops reporting, the next one takes over after `3 ×` its shortest interval.
+  one: the sender, the holder of the sender's lease (`monitor.cluster.replicas`,
+  `Monitor.is_sender`), whatever its location. When it stops renewing, another instance
+  takes the lease over within `LEASE_SECONDS + RENEW_SECONDS`.
+- **Replicas.** Several instances of one location each publish the targets they probe;
+  a target another replica of this location probes is combined from that replica's row
+  (`here`).
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ class Cluster:
         self.location = location
         self.seen: dict[str, LocationSeen] = {}
         self.states: dict[str, dict[str, LocationState]] = {}  # target -> location -> state, others only
+        self.here: dict[str, LocationState] = {}  # target -> this location's row (its replicas')
         self.stale_since: dict[str, float] = {}  # locations stale now, with their last result
         self._active = location != DEFAULT
 
@@ -64,10 +69,13 @@ class Cluster:
         """The store's latest word of every location (this one's included)."""
         self.seen = {s.location: s for s in seen}
         grouped: dict[str, dict[str, LocationState]] = {}
+        here: dict[str, LocationState] = {}
         for state in states:
             if state.location != self.location:
                 grouped.setdefault(state.target, {})[state.location] = state
-        self.states = grouped
+            else:
+                here[state.target] = state
+        self.states, self.here = grouped, here
         if any(name != self.location for name in self.seen):
             self._active = True
 
@@ -98,11 +106,6 @@ class Cluster:
         found = {name: not self.is_stale(seen, now) for name, seen in self.seen.items()}
         found[self.location] = True
         return dict(sorted(found.items()))
-
-    def decides(self, now: float) -> bool:
-        """Whether this instance stores the combined events and sends the alerts."""
-        live = [name for name, up in self.up(now).items() if up]
-        return not live or live[0] == self.location
 
 
 def shortest(intervals: Sequence[float]) -> float:

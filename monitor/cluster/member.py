@@ -7,8 +7,12 @@ another location in the store. Once active, the monitor judges its own probes on
 state machine of its own (`Monitor.own`: this location's thresholds) and the shown
 state (`Monitor.states`: what the page, the API, the metrics and the alerts use) is the
 combination of every location's (`monitor.cluster.quorum.combine`), recomputed after
-each own result and after each sync. Only the deciding instance (`Cluster.decides`)
-stores the combined events and hands them to the listeners (alerting). For the first
+each own result and after each sync. Only the sender (`Monitor.is_sender`: the holder of
+the sender's lease, `monitor.cluster.replicas`) stores the combined events and hands
+them to the listeners (alerting), and tells of stale locations; a change seen while
+another instance sends is kept (`untold`) and told once this one sends (the alerts'
+ids are stable, so one told twice reaches a receiver once). A target another replica
+of this location probes is combined with that replica's published state. For the first
 `3 ×` the shortest interval (and two rounds) after its start an instance combines
 nothing: the others' word may not have reached it yet, and alone it would decide on its
 own results.
@@ -32,6 +36,7 @@ if TYPE_CHECKING:
     from monitor.runtime import Monitor
 
 log = logging.getLogger("monitor.cluster")
+UNTOLD = 100  # stale locations' changes kept for when this instance sends, at most
 
 
 class Member:
@@ -43,6 +48,7 @@ class Member:
         self.changed: set[str] = set()  # targets probed since the last publication
         self.newest = 0.0  # the start of the newest own result
         self.last_changes: list[LocationChange] = []
+        self.untold: list[LocationChange] = []  # seen while another instance sends
         self.began = time.time()
 
     @property
@@ -62,6 +68,10 @@ class Member:
         self.combine(target, time.time())
 
     def own_state(self, target_id: str) -> LocationState | None:
+        """This location's state of the target: this instance's judgement where it
+        probes it, else the row another replica of this location published."""
+        if target_id not in self.monitor.owned:
+            return self.cluster.here.get(target_id)
         status = self.monitor.own.statuses.get(target_id)
         if status is None or status.last is None:
             return None
@@ -77,6 +87,13 @@ class Member:
             last.duration if last.ok else None,
             self.monitor.connectivity.state is Uplink.OFFLINE,
         )
+
+    def adopt(self, target_id: str) -> None:
+        """A target this instance probes now, taken over from another replica of its
+        location: its own judgement resumes from the state that replica published."""
+        row = self.cluster.here.get(target_id)
+        if row is not None:
+            self.monitor.own.restore(target_id, row.state, row.since, row.reason)
 
     def settling(self, now: float) -> bool:
         """Just started: the other locations' word may not have arrived yet, so nothing
@@ -98,7 +115,7 @@ class Member:
         )
         if event is None:
             return
-        if self.cluster.decides(now):
+        if self.monitor.is_sender():
             self.monitor.emit(event, target)
         else:
             log.info("combined state changed", extra=kv(target=target.id, new=event.new, decided_by="another"))
@@ -118,7 +135,7 @@ class Member:
         if self.cluster.active:
             probed = [t.interval for t in monitor.config.targets.values() if t.probed_at(self.location)]
             ids, self.changed = self.changed, set()
-            states = [s for s in (self.own_state(tid) for tid in ids) if s is not None]
+            states = [s for s in (self.own_state(tid) for tid in ids if tid in monitor.owned) if s is not None]
             seen = LocationSeen(
                 self.location,
                 self.newest or self.began,
@@ -138,7 +155,12 @@ class Member:
                 "location stopped reporting" if change.stale else "location reporting again",
                 extra=kv(location=change.location, since=round(change.since)),
             )
-            if self.cluster.decides(now) and monitor.alerting is not None:
-                monitor.alerting.on_location(change)
+        self.untold = (self.untold + self.last_changes)[-UNTOLD:]
+        if monitor.is_sender():
+            alerting = monitor.alerting
+            if alerting is not None:
+                for change in self.untold:
+                    alerting.on_location(change)
+            self.untold = []
         for target in monitor.config.targets.values():
             self.combine(target, now)

@@ -36,7 +36,8 @@ class Settings:
     # Checks that should always pass while this instance is online (`monitor.connectivity`):
     # probes like a target's, each with its `id` as the check's name. Empty: off.
     connectivity: tuple[Target, ...] = ()
-    # This instance's place among several sharing one store (`monitor.cluster`).
+    # This instance's place among several sharing one store (`monitor.cluster`); the
+    # replicas of one location split its targets.
     location: str = "local"
 
     @property

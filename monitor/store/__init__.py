@@ -3,8 +3,8 @@
 - `records`: the frozen records every backend answers with, and availability's one
   definition;
 - `protocols`: what each consumer needs (`HistoryWriter`, `HistoryReader`,
-  `Annotations`, `Audit`, `Bulletins`, `Locations`, `Outbox`, `Subscribers`) and
-  `Store`, all of them;
+  `Annotations`, `Audit`, `Bulletins`, `Locations`, `OnCallRecords`, `Outbox`,
+  `Membership`, `Spool`/`Spooling`, `Subscribers`) and `Store`, all of them;
 - `rollup`, `timeline`: the backend-independent maths (hourly accumulators; state
   periods and time-based availability from events and runs);
 - `backlog`: what a backend's writer keeps in memory while its writes fail;
@@ -22,8 +22,12 @@ from monitor.store.protocols import (
     HistoryReader,
     HistoryWriter,
     Locations,
+    Membership,
     OnCallRecords,
     Outbox,
+    Spool,
+    Spooling,
+    SpoolItem,
     Store,
     Subscribers,
 )
@@ -46,6 +50,7 @@ from monitor.store.records import (
     LocationSeen,
     LocationState,
     Mail,
+    Member,
     Mute,
     Note,
     Outgoing,
@@ -87,6 +92,8 @@ __all__ = [
     "LocationState",
     "Locations",
     "Mail",
+    "Member",
+    "Membership",
     "Mute",
     "Note",
     "OnCallRecords",
@@ -96,6 +103,9 @@ __all__ = [
     "PlannedMaintenance",
     "PostedIncident",
     "Rollup",
+    "Spool",
+    "SpoolItem",
+    "Spooling",
     "Store",
     "StoreHealth",
     "StoredResult",

@@ -15,6 +15,10 @@
   shared store (`monitor.cluster`).
 - `Subscribers`: citizens' confirmed e-mail subscriptions and the durable queue of the
   mails to them (`monitor.subscriptions`), apart from the alert outbox.
+- `Membership`: the instances sharing the store (`monitor.cluster`): a row per instance
+  renewed every few seconds, and the one sender's lease.
+- `Spool` (and `Spooling`, the store's side): the local file where a store on a database
+  server keeps what waits for the database, so that a restart does not lose it.
 
 A backend implements `Store` and registers itself in `monitor.store.registry`; every
 command opens the store through `open_store(settings)`. Times are unix seconds (UTC);
@@ -39,6 +43,7 @@ from monitor.store.records import (
     LocationSeen,
     LocationState,
     Mail,
+    Member,
     Mute,
     Note,
     Outgoing,
@@ -418,9 +423,79 @@ class Subscribers(Protocol):
         ...
 
 
-class Store(HistoryWriter, HistoryReader, Annotations, OnCallRecords, Audit, Bulletins, Locations, Protocol):
+class Membership(Protocol):
+    """The instances sharing one store (`monitor.cluster`). Times are the database's
+    clock, so instances whose clocks differ still agree on who is alive. A store of one
+    instance (SQLite) answers that this instance is alone and holds the lease. Errors of
+    the backend are `monitor.errors.StoreError`."""
+
+    async def renew(self, member: Member, dead_after: float) -> list[Member]:
+        """Write `member`'s row as renewed now; return the members of its location whose
+        rows were renewed within `dead_after` seconds (`member` among them), by instance."""
+        ...
+
+    async def lease(self, holder: str, ttl: float) -> bool:
+        """Take or keep the sender's lease for `ttl` seconds from now; True while `holder`
+        holds it. When this process starts holding it (taken from a holder whose lease
+        expired, or kept from this instance's own run before a crash), every outbox claim
+        is given up: only the holder sends, so any claim left is a dead sender's."""
+        ...
+
+    async def leave(self, instance: str) -> None:
+        """Delete `instance`'s row and give up its lease: the others take over at once."""
+
+
+SpoolItem = tuple[str, Result, bool] | Event  # a result (target, result, in maintenance) or an event
+
+
+class Spool(Protocol):
+    """A local file where what waits for an unreachable database is kept: the writer's
+    results and events, and the alerts the outbox's fallback holds. Read back at the
+    next start; replaying it is harmless after a partial write (a result is keyed by its
+    target, location and start; an event is stored once). Errors are `StoreError`."""
+
+    def keep(self, items: Sequence[SpoolItem]) -> None:
+        """Append these items (after those kept before)."""
+
+    def load(self) -> list[SpoolItem]:
+        """Everything kept, oldest first."""
+        ...
+
+    def clear(self) -> None:
+        """The database took it all: forget the items."""
+
+    def keep_alerts(self, entries: Sequence[Entry]) -> None:
+        """Replace the held alerts with these (in order, with their status)."""
+
+    def held_alerts(self) -> list[Entry]:
+        """The held alerts kept, in order (their `seq` means nothing)."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class Spooling(Protocol):
+    """A store that keeps what waits for its database in a local `Spool`."""
+
+    def spool(self) -> Spool | None:
+        """Its spool; None for a store whose files are local already (SQLite)."""
+        ...
+
+
+class Store(
+    HistoryWriter,
+    HistoryReader,
+    Annotations,
+    OnCallRecords,
+    Audit,
+    Bulletins,
+    Locations,
+    Membership,
+    Spooling,
+    Protocol,
+):
     """A whole backend: the history, the annotations, the on-call records, the audit log,
-    the bulletins, the locations' words and the outbox on one database."""
+    the bulletins, the locations' words, the membership and the outbox on one database."""
 
     async def open(self) -> None:
         """Create or migrate the schema and start the writer."""

@@ -304,6 +304,18 @@ class Entry:
     error: str | None
 
 
+@dataclass(frozen=True, slots=True)
+class Member:
+    """One running instance as the shared store knows it (`Membership`): its id, its
+    location, when it started and when it last renewed its row (the database's clock,
+    unix seconds)."""
+
+    instance: str
+    location: str = "local"
+    started: float = 0.0
+    renewed_at: float = 0.0
+
+
 # What operators write for citizens (`protocols.Bulletins`): an incident's status, and an
 # announcement's level.
 INCIDENT_STATUSES = ("investigating", "identified", "monitoring", "resolved")

@@ -15,7 +15,9 @@ from pathlib import Path
 from monitor.config import Settings
 from monitor.store import postgres, sqlite
 from monitor.store.backend import CHECK_BUDGET, Backend
-from monitor.store.protocols import Store
+from monitor.store.protocols import Spool, Store
+from monitor.store.sqlite.spool import FILE as SPOOL_FILE
+from monitor.store.sqlite.spool import SQLiteSpool
 
 BACKENDS: dict[str, Backend] = {
     sqlite.BACKEND.scheme: sqlite.BACKEND,
@@ -37,6 +39,11 @@ def backend_for(settings: Settings) -> Backend:
 def open_store(settings: Settings, *, observe: bool = True, clock: Callable[[], float] = time.time) -> Store:
     """The configuration's store, built but not opened (`await store.open()`)."""
     return backend_for(settings).build(settings, observe=observe, clock=clock)
+
+
+def spool_for(settings: Settings) -> Spool:
+    """The local spool of a store on a database server: `data_dir/spool.db`."""
+    return SQLiteSpool(settings.data_dir / SPOOL_FILE)
 
 
 def has_history(settings: Settings) -> bool:

@@ -127,7 +127,7 @@ def test_one_location_cut_off_is_no_outage_all_are_and_a_silent_one_is_told(
         wait_for(lambda: ("down", "portal") in events(hook), 30, what="the down alert")
         with psycopg.connect(url, autocommit=True) as conn:
             stored = conn.execute("SELECT new, locations FROM events ORDER BY id").fetchall()
-        assert [new for new, _ in stored] == ["DEGRADED", "DOWN"]  # one writer: the decider
+        assert [new for new, _ in stored] == ["DEGRADED", "DOWN"]  # one writer: the sender
         assert stored[0][1] == "a" and len(stored[1][1].split(",")) >= 2
 
         killed.kill()  # SIGKILL: location c falls silent

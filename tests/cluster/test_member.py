@@ -1,6 +1,8 @@
 """Two monitors of two locations sharing one store (the in-memory fake): they publish
-and read each other's word, show the same combined state, and only the first location
-by name stores the events and tells the listeners; a default single instance publishes
+and read each other's word, show the same combined state, and only the sender (the
+holder of the sender's lease: the first to renew) stores the events and tells the
+listeners; when its lease lapses the other takes over; two replicas of one location
+combine each other's targets and hand them over; a default single instance publishes
 nothing and judges as it always did."""
 
 from __future__ import annotations
@@ -9,6 +11,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from monitor.cluster import LEASE_SECONDS, Replicas, owner
 from monitor.config import Config, Settings, Target
 from monitor.result import Event, Reason, Result, State
 from monitor.runtime import Monitor
@@ -43,6 +46,8 @@ async def sync(*monitors: Monitor, now: float) -> None:
 
 async def settle(*monitors: Monitor, now: float) -> None:
     """Let them hear of each other, then end their start's settling window."""
+    for monitor in monitors:  # the first takes the sender's lease
+        await monitor.replicas.renew()
     await sync(*monitors, now=now)
     assert all(m.states.statuses["web"].state is State.UNKNOWN for m in monitors)  # nothing combined yet
     for monitor in monitors:
@@ -50,7 +55,7 @@ async def settle(*monitors: Monitor, now: float) -> None:
     await sync(*monitors, now=now)
 
 
-async def test_two_locations_show_one_combined_state_and_only_the_first_decides(tmp_path: Path) -> None:
+async def test_two_locations_show_one_combined_state_and_only_the_sender_decides(tmp_path: Path) -> None:
     store, events = MemoryStore(), []
     a, b = member(tmp_path, store, "a", events), member(tmp_path, store, "b", events)
     now = time.time()
@@ -69,26 +74,29 @@ async def test_two_locations_show_one_combined_state_and_only_the_first_decides(
     down = events[-1]
     assert (down[0], down[1].new, down[1].locations, down[1].reason) == ("a", State.DOWN, ("a", "b"), "timeout")
     assert [e for who, e in events if who == "b"] == []
-    assert [e.new for e in store.changes] == [State.DEGRADED, State.DOWN]  # the decider's only
+    assert [e.new for e in store.changes] == [State.DEGRADED, State.DOWN]  # the sender's only
     assert {s.location: s.state for s in store.at_locations.values()} == {"a": State.DOWN, "b": State.DOWN}
 
 
-async def test_a_silent_location_goes_stale_once_and_the_next_decides(tmp_path: Path) -> None:
+async def test_a_silent_location_goes_stale_once_and_is_told_by_the_next_sender(tmp_path: Path) -> None:
     store, events = MemoryStore(), []
     a, b = member(tmp_path, store, "a", events), member(tmp_path, store, "b", events)
     now = time.time()
     a.record(WEB, ok(now))
     b.record(WEB, ok(now))
     await settle(a, b, now=now)
-    assert b.cluster.decides(now) is False
+    assert (a.is_sender(), b.is_sender()) == (True, False)
     later = now + 3 * WEB.interval + 2 * 5.0 + 1  # a published nothing since
     b.record(WEB, ok(later))
     await b.member.sync(later)
     assert [(c.location, c.stale, c.since) for c in b.member.last_changes] == [("a", True, now)]
     assert b.cluster.up(later) == {"a": False, "b": True}
-    assert b.cluster.decides(later) is True
+    assert [c.location for c in b.member.untold] == ["a"]  # a still holds the lease: kept
+    store.clock = lambda: time.time() + LEASE_SECONDS + 1  # a renewed nothing since
+    await b.replicas.renew()
+    assert b.is_sender() is True
     await b.member.sync(later + 1)
-    assert b.member.last_changes == []  # told once
+    assert b.member.last_changes == [] and b.member.untold == []  # told once, by b
     a.record(WEB, ok(later + 2))
     await a.member.sync(later + 2)
     await b.member.sync(later + 2)
@@ -107,3 +115,30 @@ async def test_a_single_instance_with_the_default_location_publishes_nothing(tmp
     assert [(who, replace(e, at=0.0)) for who, e in events] == [
         ("local", Event("web", 0.0, State.UNKNOWN, State.DOWN, Reason.TIMEOUT, "no answer within 5s"))
     ]
+
+
+async def test_replicas_of_one_location_combine_each_others_targets_and_hand_them_over(tmp_path: Path) -> None:
+    store, events = MemoryStore(), []
+    x, y = member(tmp_path, store, "a", events), member(tmp_path, store, "a", events)
+    for monitor, name in ((x, "x"), (y, "y")):
+        monitor.replicas = Replicas(store, name, "a")
+        monitor.replicas.on_change = monitor._members_changed
+    for monitor in (x, y, x):  # x takes the lease; then both see both
+        await monitor.replicas.renew()
+    prober, other = (x, y) if owner("web", ("x", "y")) == "x" else (y, x)
+    assert (prober.owned, other.owned) == ({"web"}, frozenset())
+    now = time.time()
+    prober.record(WEB, timeout(now))
+    await settle(x, y, now=now)
+    for monitor in (x, y):  # the one that does not probe it combines the prober's row
+        assert monitor.states.statuses["web"].state is State.DOWN
+    assert (x.is_sender(), y.is_sender()) == (True, False)
+    assert [e.new for e in store.changes] == [State.DOWN]  # stored once, by the sender
+
+    await prober.replicas.leave()  # its target and (if it held it) the lease move
+    await other.replicas.renew()
+    assert other.owned == {"web"} and other.is_sender()
+    assert other.own.statuses["web"].state is State.DOWN  # resumed from the prober's word
+    other.record(WEB, timeout(now + 10))
+    await other.member.sync(now + 10)
+    assert [e.new for e in store.changes] == [State.DOWN]  # still DOWN: no second event

@@ -544,10 +544,10 @@ async def test_a_single_measurement_is_drawn_not_left_blank(client_for, tmp_path
     await store.open()
     try:
         runtime = FakeRuntime(make_config([target("web", "Website")]), store=store)
-        # Two results in one hour (the previous one: at any time of the clock, both fall
-        # in the same hourly point), so the chart has a single point.
-        previous_hour = now - now % 3600 - 3600
-        for at in (previous_hour + 60, previous_hour + 120):
+        # Two results of the last 100 s in one clock hour (never straddling one: the chart
+        # would get a point for each hour), so the chart has a single point at any minute.
+        first = max(now - 100, now - now % 3600)
+        for at in (first, (first + now) / 2):
             result = Result(True, duration=0.12, started=at)
             store.add_result("web", result)
             runtime.states.observe(runtime.config.targets["web"], result)

@@ -28,7 +28,10 @@ from monitor.store.postgres.url import SCHEMES, redacted
 
 
 def _build(settings: Settings, *, observe: bool, clock: Callable[[], float]) -> PostgresStore:
-    return PostgresStore.for_settings(settings, observe=observe, clock=clock)
+    from monitor.store.registry import spool_for  # the registry imports this package
+
+    spool = spool_for(settings) if observe else None  # the running monitor's, not a reader's
+    return PostgresStore.for_settings(settings, observe=observe, clock=clock, spool=spool)
 
 
 def _has_history(settings: Settings) -> bool:

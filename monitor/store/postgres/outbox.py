@@ -38,7 +38,7 @@ import psycopg
 from monitor.errors import StoreError
 from monitor.notifiers.base import Alert
 from monitor.store.postgres.failures import reason
-from monitor.store.postgres.schema import LOOP_TIMEOUT, connect, migrate
+from monitor.store.postgres.schema import LOOP_TIMEOUT, connect, migrate, on_loop
 from monitor.store.postgres.url import redacted
 from monitor.store.records import DELIVERED, EPHEMERAL, FAILED, RESUME_KINDS, Entry
 
@@ -71,7 +71,7 @@ class PostgresOutbox:
         self._opened = False
 
     def open(self) -> None:
-        db = connect(self.url, NAME, LOOP_TIMEOUT)
+        db = on_loop(connect(self.url, NAME, LOOP_TIMEOUT))
         try:
             migrate(db)
         except (psycopg.Error, StoreError) as exc:
@@ -95,7 +95,7 @@ class PostgresOutbox:
         if not self._opened:
             raise StoreError("the outbox is not open")
         if self._db is None or self._db.closed:
-            self._db = connect(self.url, NAME, LOOP_TIMEOUT)
+            self._db = on_loop(connect(self.url, NAME, LOOP_TIMEOUT))
         return self._db
 
     def enqueue(self, alert: Alert, notifiers: Iterable[str]) -> list[str]:

@@ -30,6 +30,10 @@ Versions:
 7. citizens' e-mail `subscribers` and the queue of mails to them, `subscriber_mail`
    (`monitor.store.postgres.subscribers`); the key their links are signed with is a
    row of `meta`.
+8. Several instances on one database (`monitor.cluster`): `members` (a row per running
+   instance, renewed every few seconds), `leases` (the one sender's lease, with its
+   expiry), and each incident event stored once (`events_once`: a batch written again
+   after its commit went unacknowledged does not double its events).
 """
 
 from __future__ import annotations
@@ -56,6 +60,11 @@ LOOP_TIMEOUT = 3  # seconds a connection used on the event loop (events, outbox)
 # TCP's quarter of an hour: data unacknowledged for 5 s ends the session, and an idle
 # one is probed after 10 s. The URL's own values, if it has any, win.
 SESSION = {"tcp_user_timeout": "5000", "keepalives_idle": "10", "keepalives_interval": "5", "keepalives_count": "3"}
+# A synchronous statement on the event loop must not wait long for a lock: the holder may
+# be a transaction of another instance whose own loop waits on this one (a deadlock the
+# server cannot see, as it runs through the clients). It fails instead, and the caller
+# keeps what it wanted to write for a retry.
+LOOP_LOCK_TIMEOUT = "2s"
 
 
 @dataclass(frozen=True)
@@ -190,6 +199,19 @@ CREATE TABLE subscriber_mail (
 CREATE INDEX subscriber_mail_queue ON subscriber_mail (status, seq);
 """
 
+_MEMBERS = """
+CREATE TABLE members (
+    instance text PRIMARY KEY, location text NOT NULL, started double precision NOT NULL,
+    renewed_at double precision NOT NULL);
+CREATE TABLE leases (
+    name text PRIMARY KEY, holder text NOT NULL, since double precision NOT NULL,
+    expires_at double precision NOT NULL);
+DELETE FROM events a USING events b
+    WHERE a.id > b.id AND a.target = b.target AND a.location = b.location AND a.at = b.at
+    AND a.old = b.old AND a.new = b.new;
+CREATE UNIQUE INDEX events_once ON events (target, location, at, old, new);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the first schema", _V1),
     Migration(2, "what the outbox said last about each target (outbox_said)", _V2),
@@ -198,6 +220,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(5, "locations: their signs of life, their states of each target, events' locations", _LOCATIONS),
     Migration(6, "on-call: acknowledgements, mutes, chat bot offsets", _ONCALL),
     Migration(7, "citizens' e-mail subscriptions and their mail queue", _SUBSCRIPTIONS),
+    Migration(8, "several instances: members, the sender's lease, events stored once", _MEMBERS),
 )
 
 
@@ -272,6 +295,16 @@ def connect(url: str, name: str = "monitor", timeout: int = CONNECT_TIMEOUT) -> 
         return psycopg.connect(session(url), autocommit=True, connect_timeout=timeout, application_name=name)
     except psycopg.Error as exc:
         raise StoreError(f"cannot connect to {redacted(url)}: {_first_line(exc)}", reason(exc)) from exc
+
+
+def on_loop(conn: psycopg.Connection[tuple[object, ...]]) -> psycopg.Connection[tuple[object, ...]]:
+    """`conn`, set up for synchronous calls on the event loop (`LOOP_LOCK_TIMEOUT`)."""
+    try:
+        conn.execute(f"SET lock_timeout = '{LOOP_LOCK_TIMEOUT}'")
+    except psycopg.Error as exc:
+        conn.close()
+        raise StoreError(f"cannot set up the session: {_first_line(exc)}", reason(exc)) from exc
+    return conn
 
 
 def session(url: str) -> str:

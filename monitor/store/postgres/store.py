@@ -20,6 +20,10 @@ There is no `quick_check` here: PostgreSQL checksums pages itself where the clus
 data checksums, and a damaged page is an error the server reports to the query that
 meets it (`health()` then fails, "database corrupt"); the check before a command starts
 connects and reads the schema version (`schema.check_url`).
+
+The membership of the instances sharing the database and the sender's lease are
+`monitor.store.postgres.members`, on a connection of their own; while another instance
+holds the lease, this one's writer leaves retention and packing to it.
 """
 
 from __future__ import annotations
@@ -51,12 +55,14 @@ from monitor.store import (
     IncidentUpdate,
     LocationSeen,
     LocationState,
+    Member,
     Mute,
     Note,
     Period,
     PlannedMaintenance,
     PostedIncident,
     Rollup,
+    Spool,
     StoredResult,
     StoreHealth,
     Uptime,
@@ -70,8 +76,18 @@ from monitor.store.postgres import locations as loc
 from monitor.store.postgres import oncall
 from monitor.store.postgres import reads as q
 from monitor.store.postgres.failures import reason
+from monitor.store.postgres.members import Members
 from monitor.store.postgres.outbox import PostgresOutbox
-from monitor.store.postgres.schema import CONNECT_TIMEOUT, LOCAL, LOOP_TIMEOUT, connect, location_key, migrate, session
+from monitor.store.postgres.schema import (
+    CONNECT_TIMEOUT,
+    LOCAL,
+    LOOP_TIMEOUT,
+    connect,
+    location_key,
+    migrate,
+    on_loop,
+    session,
+)
 from monitor.store.postgres.subscribers import PostgresSubscribers
 from monitor.store.postgres.url import redacted
 from monitor.store.postgres.writer import Writer, write_event
@@ -97,9 +113,11 @@ class PostgresStore:
         flush_interval: float = 1.0,
         batch_size: int = 5000,
         backlog_limit: int = LIMIT,
+        spool: Spool | None = None,
         location: str = "local",
     ) -> None:
         self.url = url
+        self._spool = spool
         self.location = location
         self.raw_retention = raw_retention
         self.observe = observe
@@ -108,6 +126,8 @@ class PostgresStore:
         self._writer = self._new_writer()
         self._pool: AsyncConnectionPool[Conn] | None = None
         self._events: psycopg.Connection[tuple[Any, ...]] | None = None  # `add_event`'s, on the event loop
+        self._members = Members(url)
+        self._peers: tuple[str, ...] = ()  # the live members at the last renewal
 
     @classmethod
     def for_settings(cls, settings: Settings, **options: Any) -> PostgresStore:
@@ -127,7 +147,10 @@ class PostgresStore:
         return PostgresSubscribers(self.url, clock=clock)
 
     def _new_writer(self) -> Writer:
-        return Writer(self.url, self.clock, None, *self._writer_options)
+        return Writer(self.url, self.clock, None, *self._writer_options, spool=self._spool)
+
+    def spool(self) -> Spool | None:
+        return self._spool
 
     async def open(self) -> None:
         if self._writer.alive() or self._pool is not None:
@@ -135,6 +158,7 @@ class PostgresStore:
         queued, self._writer = self._writer.queue, self._new_writer()
         self._writer.queue.extend(queued)  # what was queued before (or since a close)
         self._writer.run_id, self._writer.location = await asyncio.to_thread(self._prepare)
+        await self._writer.replay()  # what a run before could not write
         pool: AsyncConnectionPool[Conn] = AsyncConnectionPool(
             session(self.url),
             min_size=1,
@@ -156,7 +180,7 @@ class PostgresStore:
         self._pool = pool
         if self.observe:
             try:
-                self._events = await asyncio.to_thread(connect, self.url, EVENTS, LOOP_TIMEOUT)
+                self._events = on_loop(await asyncio.to_thread(connect, self.url, EVENTS, LOOP_TIMEOUT))
             except StoreError:
                 await pool.close()
                 self._pool = None
@@ -183,12 +207,33 @@ class PostgresStore:
     async def close(self) -> None:
         if self._writer.alive():
             await self._writer.stop()
+        if self._spool is not None:
+            self._spool.close()
         if self._events is not None:
             events, self._events = self._events, None
             await asyncio.to_thread(events.close)
         if self._pool is not None:
             pool, self._pool = self._pool, None
             await pool.close()
+        await self._members.close()
+
+    # -- membership (`monitor.store.postgres.members`) --------------------------------
+
+    async def renew(self, member: Member, dead_after: float) -> list[Member]:
+        members = await self._members.renew(member, dead_after)
+        peers = tuple(m.instance for m in members)
+        if peers != self._peers:  # targets moved between instances: rollups reread
+            self._peers = peers
+            self._writer.reload_rollups()
+        return members
+
+    async def lease(self, holder: str, ttl: float) -> bool:
+        held = await self._members.lease(holder, ttl)
+        self._writer.housekeeper = held  # retention and packing by the sender only
+        return held
+
+    async def leave(self, instance: str) -> None:
+        await self._members.leave(instance)
 
     # -- writes ---------------------------------------------------------------------
 
@@ -211,7 +256,7 @@ class PostgresStore:
 
     def _events_connection(self) -> psycopg.Connection[tuple[Any, ...]]:
         if self._events is None:
-            self._events = connect(self.url, EVENTS, LOOP_TIMEOUT)
+            self._events = on_loop(connect(self.url, EVENTS, LOOP_TIMEOUT))
         return self._events
 
     async def _write(self, fn: Callable[[Conn], Awaitable[T]]) -> T:

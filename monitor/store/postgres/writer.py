@@ -17,17 +17,24 @@ only streams the finished text to the server. The queries stay on the loop (psyc
 async connection). BENCHMARKS.md has the figures that chose this.
 
 Rollups are kept current in memory as on SQLite (`monitor.store.rollup.Accumulator`
-per target and hour, loaded for a whole batch in one query after a restart). Once an
-hour the running monitor's writer deletes expired raw results and packs the finished
-days' hourly rollups into one `rollup_days` row each, both in transactions of
-`PRUNE_CHUNK` targets.
+per target and hour, loaded for a whole batch in one query after a restart, and again
+after the instances sharing the database changed: `reload_rollups`). Once an hour the
+running monitor's writer (the sender's, among several instances: `housekeeper`) deletes
+expired raw results and packs the finished days' hourly rollups into one `rollup_days`
+row each, both in transactions of `PRUNE_CHUNK` targets.
 
 A batch the database refuses (the server unreachable, its disk full, an I/O error, a
 damaged page) is not lost, as on SQLite: it goes back to the front of the queue
 (`monitor.store.backlog`, shared by the backends) and is tried again after a backoff,
 on a new connection if the old one broke, until it is written; `health()` tells why
 meanwhile. Operations queued with `call` fail instead (their caller is waiting for an
-answer and gets the error).
+answer and gets the error). With a `spool` (the running monitor's: `data_dir/spool.db`,
+`monitor.store.sqlite.spool`), every failed batch's items also go to that local file,
+emptied once the database took them and `replay`ed at the next start, and what comes
+while the database stays away is added every `flush_interval` between two tries: a
+restart during an outage loses nothing either (a `kill -9`, at most the last second).
+Replaying is harmless after a partial write: results are merged by key, events stored
+once (`events_once`).
 """
 
 from __future__ import annotations
@@ -53,6 +60,7 @@ from monitor.store.postgres.failures import reason
 from monitor.store.postgres.reads import result_json
 from monitor.store.postgres.schema import CONNECT_TIMEOUT, DEGRADED, LOCAL, MAINTENANCE, OK, session
 from monitor.store.postgres.url import redacted
+from monitor.store.protocols import Spool
 from monitor.store.records import StoreHealth
 from monitor.store.rollup import HOUR, Accumulator, pack_hours, unpack_hours
 
@@ -71,7 +79,10 @@ MAX_MICROS = 2**31 - 1  # `duration` is an integer column of microseconds
 _STAGE = (
     "CREATE TEMPORARY TABLE IF NOT EXISTS incoming_results (LIKE results INCLUDING DEFAULTS) ON COMMIT DELETE ROWS; "
     "CREATE TEMPORARY TABLE IF NOT EXISTS incoming_rollups (LIKE rollups INCLUDING DEFAULTS) ON COMMIT DELETE ROWS; "
-    "CREATE TEMPORARY TABLE IF NOT EXISTS incoming_latest (LIKE latest INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+    "CREATE TEMPORARY TABLE IF NOT EXISTS incoming_latest (LIKE latest INCLUDING DEFAULTS) ON COMMIT DELETE ROWS; "
+    "CREATE TEMPORARY TABLE IF NOT EXISTS incoming_events (target integer NOT NULL, location smallint NOT NULL "
+    "DEFAULT 0, at double precision NOT NULL, old text NOT NULL, new text NOT NULL, reason text NOT NULL, "
+    "detail text NOT NULL, locations text NOT NULL DEFAULT '') ON COMMIT DELETE ROWS"
 )
 _COPY_RESULTS = "COPY incoming_results (target, location, flags, at, duration, status_code, reason, detail) FROM STDIN"
 _MERGE_RESULTS = (
@@ -95,7 +106,14 @@ _MERGE_LATEST = (
     "ON CONFLICT (target, location) DO UPDATE SET started = excluded.started, result = excluded.result "
     "WHERE latest.started <= excluded.started"
 )
-_COPY_EVENTS = "COPY events (target, location, at, old, new, reason, detail, locations) FROM STDIN"
+_COPY_EVENTS = "COPY incoming_events (target, location, at, old, new, reason, detail, locations) FROM STDIN"
+# An event already stored (a batch written again after its commit went unacknowledged,
+# or committed by `write_event` before) is not stored twice.
+_MERGE_EVENTS = (
+    "WITH moved AS (DELETE FROM incoming_events RETURNING target, location, at, old, new, reason, detail, locations) "
+    "INSERT INTO events (target, location, at, old, new, reason, detail, locations) SELECT * FROM moved ORDER BY at "
+    "ON CONFLICT (target, location, at, old, new) DO NOTHING"
+)
 _LOAD = (
     "SELECT r.target, r.hour, r.count, r.failures, r.degraded, r.maintenance, r.lat_count, r.lat_sum, r.lat_min, "
     "r.lat_max, r.hist FROM rollups r JOIN unnest(%s::integer[], %s::integer[]) AS s (target, hour) "
@@ -164,8 +182,12 @@ class Writer:
         batch_size: int = 5000,
         raw_retention: float | None = None,
         backlog_limit: int = LIMIT,
+        spool: Spool | None = None,
     ) -> None:
         self.backlog: Backlog[Item] = Backlog(_is_result, backlog_limit, clock)
+        self.spool = spool
+        self._spooled = 0  # items at the front of the queue that the spool holds already
+        self._unsure = False  # the queue may hold results the database took already
         self.queue = self.backlog.items
         self.url, self.clock, self.run_id = url, clock, run_id
         self.flush_interval, self.batch_size = flush_interval, batch_size
@@ -182,6 +204,30 @@ class Writer:
         self._accs: dict[tuple[int, int], Accumulator] = {}
         self._beat = 0.0
         self._pruned = 0.0
+        # Retention and packing: by the instance holding the sender's lease only.
+        self.housekeeper = True
+        self._reload = False  # the rollups in memory may be stale: read them again
+
+    def reload_rollups(self) -> None:
+        """Another instance may have written rollups of targets this one writes (the
+        members changed, so targets moved): read them from the database again before
+        the next batch adds to them."""
+        self._reload = True
+
+    async def replay(self) -> None:
+        """Put what the spool kept (a run that could not write it) in front of the queue."""
+        if self.spool is None:
+            return
+        try:
+            kept = await asyncio.to_thread(self.spool.load)
+        except StoreError as exc:
+            log.error("the spool cannot be read", extra=kv(error=str(exc)))
+            return
+        if kept:
+            log.warning("replaying the spool", extra=kv(items=len(kept)))
+            self.queue.extendleft(reversed(kept))
+            self._spooled = len(kept)
+            self._unsure = True
 
     def start(self) -> None:
         self._stopping = False
@@ -231,8 +277,13 @@ class Writer:
                 stopping = self._stopping
                 await self._drain(final=stopping)
                 if stopping and (not self.queue or self.backlog.failures):
-                    if self.queue:  # the process is ending: nowhere left to keep them
-                        log.error("store stopped with items unwritten", extra=kv(lost=len(self.queue)))
+                    if self.queue and self._spooled >= len(self.queue):
+                        log.warning(
+                            "store stopped with items unwritten, kept in the spool", extra=kv(kept=len(self.queue))
+                        )
+                    elif self.queue:  # the process is ending: nowhere left to keep them
+                        lost = len(self.queue) - self._spooled
+                        log.error("store stopped with items unwritten", extra=kv(lost=lost, spooled=self._spooled))
                     break
         except Exception:
             self.stopped = True
@@ -255,12 +306,15 @@ class Writer:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.backlog.retry_delay(self.flush_interval)
         while True:
+            spool_at = loop.time() + self.flush_interval  # what came meanwhile goes to the spool
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), max(0.0, deadline - loop.time()))
+                await asyncio.wait_for(self._wake.wait(), max(0.0, min(deadline, spool_at) - loop.time()))
             self._wake.clear()
             urgent = self._stopping or not self.backlog.failures or self._called
             if urgent or loop.time() >= deadline:
                 return
+            if self.spool is not None and len(self.queue) > self._spooled:
+                await self._keep([i for i in self.queue if not isinstance(i, Op)])  # no operation waits here
 
     async def _connection(self) -> Conn:
         if self._conn is None or self._conn.closed or self._conn.broken:
@@ -294,6 +348,12 @@ class Writer:
         ops: list[OpOutcome] = []
         try:
             conn = await self._connection()
+            if self._unsure:  # a write before may have committed unanswered: not twice into rollups
+                items = await _unstored(conn, items, self.location)
+            # New targets are numbered outside the batch's transaction: their rows locked
+            # until its end would hold up another instance's events (see `on_loop`).
+            named = [i for i in items if not isinstance(i, Op)]
+            await self._lookup_keys(conn, (await self._off_loop(lambda: _scan(named)))[0])
             async with conn.transaction():
                 ops = await self._write(conn, items)
                 if self.run_id is not None:
@@ -310,9 +370,16 @@ class Writer:
             for item in items:
                 if isinstance(item, Op) and not item.future.done():
                     item.future.set_exception(StoreError(f"store write failed: {str(exc).strip()}", why))
-            self.backlog.failed([i for i in items if not isinstance(i, Op)], why)
+            kept = [i for i in items if not isinstance(i, Op)]
+            self._unsure = True
+            await self._keep(kept)
+            dropped = self.backlog.dropped
+            self.backlog.failed(kept, why)
+            self._spooled = max(0, self._spooled - (self.backlog.dropped - dropped))  # the oldest went first
             return
         self.backlog.succeeded(len(items))
+        self._unsure = False
+        await self._cleared()
         try:  # before the futures resolve: a flush that passes the hour includes it
             await self._housekeeping(conn, now)
         except psycopg.Error:  # nothing is lost: the next hour tries again
@@ -324,6 +391,26 @@ class Writer:
                 op.future.set_exception(error)
             else:
                 op.future.set_result(value)
+
+    async def _keep(self, items: list[Result3 | Event]) -> None:
+        """A write failed: the items the spool does not hold yet go there too."""
+        if self.spool is None or len(items) <= self._spooled:
+            return
+        fresh, spool = items[self._spooled :], self.spool
+        try:
+            await self._off_loop(lambda: spool.keep(fresh))
+            self._spooled = len(items)
+        except StoreError as exc:  # kept in memory all the same
+            log.error("the spool cannot be written", extra=kv(error=str(exc), items=len(fresh)))
+
+    async def _cleared(self) -> None:
+        if self.spool is None or not self._spooled:
+            return
+        spool, self._spooled = self.spool, 0
+        try:
+            await self._off_loop(spool.clear)
+        except StoreError as exc:  # replayed at the next start: harmless (results keyed, events once)
+            log.error("the spool cannot be emptied", extra=kv(error=str(exc)))
 
     async def _write(self, conn: Conn, items: list[Item]) -> list[OpOutcome]:
         ops: list[OpOutcome] = []
@@ -346,6 +433,9 @@ class Writer:
     async def _write_stretch(self, conn: Conn, items: list[Result3 | Event]) -> None:
         if not items:
             return
+        if self._reload:
+            self._reload = False
+            self._accs.clear()
         ids, hours = await self._off_loop(lambda: _scan(items))
         await self._lookup_keys(conn, ids)
         missing = await self._off_loop(lambda: self._missing(hours))
@@ -357,7 +447,7 @@ class Writer:
         built = await self._off_loop(lambda: self._build(items))
         for copy, merge, lines in (
             (_COPY_RESULTS, _MERGE_RESULTS, built.results),
-            (_COPY_EVENTS, None, built.events),
+            (_COPY_EVENTS, _MERGE_EVENTS, built.events),
             (_COPY_LATEST, _MERGE_LATEST, built.latest),
             (_COPY_ROLLUPS, _MERGE_ROLLUPS, built.rollups),
         ):
@@ -443,7 +533,7 @@ class Writer:
     async def _housekeeping(self, conn: Conn, now: float) -> None:
         """Retention and packing, by the observing monitor only (never by a reader), once
         an hour, in transactions of `PRUNE_CHUNK` targets."""
-        if self.raw_retention is None or now - self._pruned < PRUNE_EVERY:
+        if self.raw_retention is None or not self.housekeeper or now - self._pruned < PRUNE_EVERY:
             return
         self._pruned = now
         cutoff = now - self.raw_retention
@@ -457,6 +547,27 @@ class Writer:
             async with conn.transaction():
                 await pgreads.prune(conn, cutoff, chunk)
                 await pack_days(conn, chunk, before_day)
+
+
+async def _unstored(conn: Conn, items: list[Item], location: int) -> list[Item]:
+    """`items` without the results the database holds already. A batch retried after its
+    commit went unanswered, or a spool replayed after a crash, would otherwise count
+    those results in the rollups a second time (the raw rows merge by key, the events
+    are stored once; the rollups add)."""
+    keys = [(item[0], float(item[1].started)) for item in items if isinstance(item, tuple)]
+    if not keys:
+        return items
+    ids, ats = (list(column) for column in zip(*keys, strict=True))
+    cur = await conn.execute(
+        "SELECT s.id, s.at FROM unnest(%s::text[], %s::float8[]) AS s (id, at) JOIN targets t ON t.id = s.id "
+        "JOIN results r ON r.target = t.key AND r.location = %s AND r.at = s.at",
+        (ids, ats, location),
+    )
+    stored = {(str(tid), float(at)) for tid, at in await cur.fetchall()}
+    if not stored:
+        return items
+    log.warning("results written before left out of the retry", extra=kv(count=len(stored)))
+    return [i for i in items if not (isinstance(i, tuple) and (i[0], float(i[1].started)) in stored)]
 
 
 def _scan(items: list[Result3 | Event]) -> tuple[set[str], set[tuple[str, int]]]:
@@ -481,7 +592,7 @@ def write_event(conn: psycopg.Connection[tuple[Any, ...]], event: Event, locatio
         assert row is not None  # inserted just before, in this transaction
         conn.execute(
             "INSERT INTO events (target, location, at, old, new, reason, detail, locations) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (target, location, at, old, new) DO NOTHING",
             (
                 row[0],
                 location,

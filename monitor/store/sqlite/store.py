@@ -27,6 +27,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Collection, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import datetime, timedelta, tzinfo
 from datetime import time as clock_time
 from pathlib import Path
@@ -44,6 +45,7 @@ from monitor.store import (
     IncidentUpdate,
     LocationSeen,
     LocationState,
+    Member,
     Mute,
     Note,
     Period,
@@ -210,6 +212,21 @@ class SQLiteStore:
     async def prune(self, now: float) -> int:
         cutoff = now - self.raw_retention
         return await self._write(lambda conn: q.prune(conn, cutoff))
+
+    # -- membership: a file of one instance, alone and always the sender ------------
+
+    async def renew(self, member: Member, dead_after: float) -> list[Member]:
+        return [replace(member, renewed_at=time.time())]
+
+    async def lease(self, holder: str, ttl: float) -> bool:
+        return True
+
+    async def leave(self, instance: str) -> None:
+        return None
+
+    def spool(self) -> None:
+        """None: the file is local already, and a spool beside it would fail with it."""
+        return None
 
     async def add_note(self, target_id: str, at: float, text: str, author: str = "") -> Note:
         return await self._write(lambda conn: q.add_note(conn, target_id, at, text, author))
