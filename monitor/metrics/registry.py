@@ -19,7 +19,6 @@ result); never a URL, a host or an error message.
 
 from __future__ import annotations
 
-import bisect
 import logging
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping
@@ -32,8 +31,9 @@ from prometheus_client.parser import text_string_to_metric_families
 from monitor import __version__
 from monitor.connectivity import Uplink
 from monitor.log import kv
-from monitor.metrics.exposition import Writer, add_blackbox, declare_blackbox, label, number
-from monitor.result import Result, State
+from monitor.metrics.exposition import Writer, declare_blackbox, label
+from monitor.metrics.targets import Buckets, write_blackbox, write_targets
+from monitor.result import Result
 
 if TYPE_CHECKING:
     from monitor.runtime import Monitor
@@ -45,35 +45,6 @@ UPTIME_WINDOWS: Mapping[str, float] = {"24h": 86400.0, "7d": 7 * 86400.0, "30d":
 UPTIME_REFRESH = 60.0  # seconds between reads of the uptime ratios from the store
 
 log = logging.getLogger(__name__)
-
-
-class _Buckets:
-    """A histogram kept as plain counts (cheaper than a labelled prometheus Histogram)."""
-
-    __slots__ = ("bounds", "counts", "sum", "total")
-
-    def __init__(self, bounds: tuple[float, ...]) -> None:
-        self.bounds = bounds
-        self.counts = [0] * (len(bounds) + 1)
-        self.total = 0
-        self.sum = 0.0
-
-    def observe(self, value: float) -> None:
-        self.counts[bisect.bisect_left(self.bounds, value)] += 1
-        self.total += 1
-        self.sum += value
-
-    def write(self, writer: Writer, family: str, prefix: str) -> None:
-        """The `_bucket`, `_count` and `_sum` samples, labelled `prefix` (may be empty;
-        its label names must sort after `le`)."""
-        sep = "," if prefix else ""
-        running = 0
-        for bound, count in zip(self.bounds, self.counts, strict=False):
-            running += count
-            writer.add(family, f'le="{number(bound)}"{sep}{prefix}', running, family + "_bucket")
-        writer.add(family, f'le="+Inf"{sep}{prefix}', self.total, family + "_bucket")
-        writer.add(family, prefix, self.total, family + "_count")
-        writer.add(family, prefix, self.sum, family + "_sum")
 
 
 class Metrics:
@@ -90,30 +61,37 @@ class Metrics:
     def __init__(self, monitor: Monitor, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry(auto_describe=True)
         self.monitor = monitor
-        self.durations: dict[str, _Buckets] = {}
+        self.durations: dict[str, Buckets] = {}
         self.uptime: dict[tuple[str, str], float] = {}  # (target, window) -> ratio
         self.reload_ok = True
         self.notifications_sent: dict[str, int] = {}
         self.notifications_failed: dict[str, int] = {}
         self.notification_queue: dict[str, int] = {}
         self.uptime_refresh = UPTIME_REFRESH
-        self.lag = _Buckets(LAG_BUCKETS)  # how late probes start: `lag.observe(seconds)`
+        self.lag = Buckets(LAG_BUCKETS)  # how late probes start: `lag.observe(seconds)`
         self.own_errors = 0  # probes the monitor could not run for want of its own resources
+        # A constant label set put first on every per-target series (`name="v",`): none yet.
+        self.labels = ""
         self.registry.register(_Collector(self))
 
     def render(self, only: Collection[str] | None = None) -> bytes:
         """The `/metrics` text; with `only`, just those samples (by sample name), and
         the per-target families are not even built unless one of them is asked for."""
+        return "".join(self.pieces(only)).encode()
+
+    def pieces(self, only: Collection[str] | None = None) -> list[str]:
+        """`render()`'s text in pieces of whole lines, for a response that sends them
+        one by one instead of joining a copy of the whole (tens of MB at 20,000 targets)."""
         writer = Writer(only)
         for write, names in _GROUPS:
             if only is None or any(name.startswith(names) for name in only):
                 write(self, writer)
-        return writer.text().encode()
+        return writer.pieces()
 
     def observe(self, target_id: str, result: Result) -> None:
         buckets = self.durations.get(target_id)
         if buckets is None:
-            buckets = self.durations[target_id] = _Buckets(DURATION_BUCKETS)
+            buckets = self.durations[target_id] = Buckets(DURATION_BUCKETS)
         buckets.observe(result.duration)
 
     def forget_missing(self, target_ids: set[str]) -> None:
@@ -169,57 +147,23 @@ class _Collector:
 def _probe_families(m: Metrics, writer: Writer) -> None:
     """The blackbox exporter's names, from each target's last result."""
     declare_blackbox(writer)
-    targets = m.monitor.config.targets
-    for tid, status in m.monitor.states.statuses.items():
-        result, target = status.last, targets.get(tid)
-        if result is not None and target is not None:
-            add_blackbox(writer, f'target="{label(tid)}"', target, result)
+    write_blackbox(writer, m.monitor.config.targets, m.monitor.states.statuses, m.labels)
 
 
 def _target_families(m: Metrics, writer: Writer) -> None:
     # Label names in sorted order, as prometheus-client writes them (`target` is last
     # except before `window`), so text-matching readers see the same lines.
-    up = "monitor_target_up"
-    writer.family(up, "gauge", "State after thresholds: 1 UP/DEGRADED, 0 DOWN.")
-    state = "monitor_target_state"
-    writer.family(state, "gauge", "1 for the current state, 0 for the others.")
-    info = "monitor_target_info"
-    writer.family(info, "gauge", "Target metadata; always 1.")
-    maint = "monitor_target_maintenance"
-    writer.family(maint, "gauge", "1 inside a maintenance window.")
-    uptime = "monitor_target_uptime_ratio"
-    writer.family(uptime, "gauge", "Availability from the stored history, maintenance excluded.")
-    probes = "monitor_probes_total"
-    writer.family(probes, "counter", "Probes run, by result.")
-    hist = "monitor_probe_duration_seconds"
-    writer.family(hist, "histogram", "Probe durations in seconds.")
-    statuses = m.monitor.states.statuses
-    for tid, target in m.monitor.config.targets.items():
-        st = statuses.get(tid)
-        if st is None:
-            continue
-        t = f'target="{label(tid)}"'
-        writer.add(
-            info, f'group="{label(target.group)}",kind="{label(target.kind)}",name="{label(target.name)}",{t}', 1.0
-        )
-        if st.state is not State.UNKNOWN and st.underlying is not State.UNKNOWN:
-            writer.add(up, t, 1.0 if st.underlying.is_up else 0.0)
-        for s in State:
-            writer.add(state, f'state="{s.value}",{t}', 1.0 if st.state is s else 0.0)
-        writer.add(maint, t, 1.0 if st.maintenance else 0.0)
-        writer.add(probes, f'result="success",{t}', st.counts[True])
-        writer.add(probes, f'result="failure",{t}', st.counts[False])
-        buckets = m.durations.get(tid)
-        if buckets is not None:
-            buckets.write(writer, hist, t)
+    ratios: dict[str, list[tuple[str, float]]] = {}
     for (tid, window), ratio in m.uptime.items():
-        writer.add(uptime, f'target="{label(tid)}",window="{window}"', ratio)
+        ratios.setdefault(tid, []).append((window, ratio))
+    windows = {tid: tuple(found) for tid, found in ratios.items()}
+    write_targets(writer, m.monitor.config.targets, m.monitor.states.statuses, m.durations, windows, m.labels)
 
 
 def _self_families(m: Metrics, writer: Writer) -> None:
     lag = "monitor_scheduler_lag_seconds"
     writer.family(lag, "histogram", "How late probes start against their slot, in seconds.")
-    m.lag.write(writer, lag, "")
+    writer.extend(lag, m.lag.text(lag, ""))
     flight = "monitor_probes_in_flight"
     writer.family(flight, "gauge", "Probes running now.")
     writer.add(flight, "", m.monitor.scheduler.in_flight)
