@@ -172,7 +172,8 @@ class Monitor:
         await self.store.open()
         results = await self.store.last_results()
         self.heartbeats.restore(results)
-        for tid, event in (await self.store.last_events()).items():
+        last_events = await self.store.last_events()
+        for tid, event in last_events.items():
             if tid in self.config.targets:
                 # In maintenance, the reason of what lies underneath is the last result's.
                 last = results.get(tid) if event.new == State.MAINTENANCE else None
@@ -183,6 +184,7 @@ class Monitor:
                 self.alerting.restore(tid, status.state, status.since)
             self.connectivity.resume(self.alerting.uplink_announced())
             await self.alerting.start()
+        await self.metrics.seed_uptime(last_events)  # before the first event
         await self._read_planned()  # before the first look: a restored window must not end
         self._apply_maintenance()
         self.scheduler.set_targets(self.config.targets.values())
@@ -193,12 +195,7 @@ class Monitor:
             self._tasks.append(asyncio.create_task(self._watch_config(), name="config-watch"))
         self._housekeeping = AsyncIOScheduler(timezone=UTC)
         self._housekeeping.add_job(self._apply_maintenance_job, "interval", seconds=MAINTENANCE_TICK)
-        self._housekeeping.add_job(
-            self.metrics.refresh_uptime,
-            "interval",
-            seconds=self.metrics.uptime_refresh,
-            next_run_time=datetime.now(UTC),
-        )
+        self._housekeeping.add_job(self.metrics.seed_uptime, "interval", seconds=self.metrics.uptime_retry)
         if self.alerting is not None:
             self._housekeeping.add_job(self.alerting.tick, "interval", seconds=TICK_SECONDS)
         if self.deadman is not None:
@@ -352,6 +349,7 @@ class Monitor:
 
     def _emit(self, event: Event, target: Target) -> None:
         self.store.add_event(event)
+        self.metrics.changed(event)
         level = logging.WARNING if event.new is State.DOWN else logging.INFO
         log.log(
             level,

@@ -7,10 +7,10 @@ disappears from the next scrape by itself. The text is written by `monitor.metri
 registry's collector parses that same text back, so `registry.get_sample_value` and
 `generate_latest(registry)` see exactly what `/metrics` serves.
 
-Two figures are fed from outside, because a scrape is synchronous:
-`monitor_target_uptime_ratio` is read from the store by `refresh_uptime`, which the
-runtime schedules every `uptime_refresh` seconds, and the notification figures are
-reported by the alerting outbox through `notified` and `set_queue`.
+`monitor_target_uptime_ratio` is kept in memory (`monitor.metrics.uptime`): seeded from
+the store's history once at start (`seed_uptime`), moved by every event (`changed`),
+read at scrape time in O(1) per target. The notification figures are reported by the
+alerting outbox through `notified` and `set_queue`.
 
 Cardinality is bounded by the configuration: label values are target ids, names and
 groups, notifier names, connectivity check names, and fixed sets (state, phase, window,
@@ -33,7 +33,8 @@ from monitor.connectivity import Uplink
 from monitor.log import kv
 from monitor.metrics.exposition import Writer, declare_blackbox, label
 from monitor.metrics.targets import Buckets, write_blackbox, write_targets
-from monitor.result import Result
+from monitor.metrics.uptime import UptimeTracker
+from monitor.result import Event, Result
 
 if TYPE_CHECKING:
     from monitor.runtime import Monitor
@@ -42,7 +43,7 @@ DURATION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 LAG_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0)
 # The windows of `monitor_target_uptime_ratio`, in seconds.
 UPTIME_WINDOWS: Mapping[str, float] = {"24h": 86400.0, "7d": 7 * 86400.0, "30d": 30 * 86400.0}
-UPTIME_REFRESH = 60.0  # seconds between reads of the uptime ratios from the store
+UPTIME_RETRY = 60.0  # seconds between tries to read the history, until one succeeds
 
 log = logging.getLogger(__name__)
 
@@ -50,8 +51,9 @@ log = logging.getLogger(__name__)
 class Metrics:
     """Owns the monitor's metrics; `observe` is called once per probe result.
 
-    Seams for other parts: the runtime awaits `refresh_uptime()` every `uptime_refresh`
-    seconds and feeds `lag.observe(seconds)` from the scheduler; alerting calls
+    Seams for other parts: the runtime awaits `seed_uptime()` at start (and again while
+    it has not succeeded), calls `changed(event)` for every event, and feeds
+    `lag.observe(seconds)` from the scheduler; alerting calls
     `notified(notifier, ok)` for each alert's outcome and keeps `notification_queue`
     (notifier -> undelivered) current, directly or through `set_queue`. `render()` writes
     the monitor's own metrics only: other collectors on a registry passed in show through
@@ -62,12 +64,15 @@ class Metrics:
         self.registry = registry or CollectorRegistry(auto_describe=True)
         self.monitor = monitor
         self.durations: dict[str, Buckets] = {}
-        self.uptime: dict[tuple[str, str], float] = {}  # (target, window) -> ratio
+        self.tracker = UptimeTracker(UPTIME_WINDOWS)
+        self.uptime_seeded = False
+        self.clock: Callable[[], float] = time.time
         self.reload_ok = True
         self.notifications_sent: dict[str, int] = {}
         self.notifications_failed: dict[str, int] = {}
         self.notification_queue: dict[str, int] = {}
-        self.uptime_refresh = UPTIME_REFRESH
+        self.uptime_retry = UPTIME_RETRY
+        self._early: list[Event] | None = None  # events taken while the history is read
         self.lag = Buckets(LAG_BUCKETS)  # how late probes start: `lag.observe(seconds)`
         self.own_errors = 0  # probes the monitor could not run for want of its own resources
         # A constant label set put first on every per-target series (`name="v",`): none yet.
@@ -98,7 +103,7 @@ class Metrics:
         """Drop the series of targets no longer configured."""
         # New dicts rather than deletions: a scrape may be iterating the old ones.
         self.durations = {t: b for t, b in self.durations.items() if t in target_ids}
-        self.uptime = {k: r for k, r in self.uptime.items() if k[0] in target_ids}
+        self.tracker.forget_missing(target_ids)
 
     def notified(self, notifier: str, ok: bool) -> None:
         """Count one alert's outcome through `notifier`: `ok` sent, else failed for good
@@ -111,24 +116,38 @@ class Metrics:
         """How many alerts wait undelivered for `notifier` in the outbox now."""
         self.notification_queue[notifier] = waiting
 
-    async def refresh_uptime(self, now: float | None = None) -> None:
-        """Read each configured target's availability over 24 h, 7 d and 30 d from the
-        store. A target without observed time yet has no ratio (no series rather than
-        a made-up 100 %). A failing read keeps the previous figures."""
-        now = time.time() if now is None else now
-        ids = list(self.monitor.config.targets)
-        fresh: dict[tuple[str, str], float] = {}
-        try:
-            for window, seconds in UPTIME_WINDOWS.items():
-                found = await self.monitor.store.uptime(ids, now - seconds, now)
-                for tid, uptime in found.items():
-                    if uptime.ratio is not None:
-                        fresh[(tid, window)] = uptime.ratio
-        except Exception as exc:  # the store's own health shows on /readyz
-            log.warning("uptime refresh failed", extra=kv(error=type(exc).__name__))
+    def changed(self, event: Event) -> None:
+        """A target's state changed (the event the store takes too)."""
+        self.tracker.change(event.target, event.at, event.new)
+        if self._early is not None:
+            self._early.append(event)
+
+    async def seed_uptime(self, states: Mapping[str, Event] | None = None) -> None:
+        """Read each configured target's history over the longest window from the store
+        (`states`: the last event of each, when the caller has them). A failing read
+        leaves the ratios unpublished; the runtime tries again."""
+        if self.uptime_seeded:
             return
-        configured = self.monitor.config.targets  # a reload may have come meanwhile
-        self.uptime = {key: ratio for key, ratio in fresh.items() if key[0] in configured}
+        now = self.clock()
+        ids = list(self.monitor.config.targets)
+        self._early = []
+        try:
+            segments = await self.monitor.store.segments(ids, now - self.tracker.longest, now)
+            if states is None:
+                states = await self.monitor.store.last_events()
+        except Exception as exc:  # the store's own health shows on /readyz
+            log.warning("uptime history read failed", extra=kv(error=type(exc).__name__))
+            return
+        finally:
+            early, self._early = self._early, None
+        self.tracker.seed(segments, now, {tid: event.new for tid, event in states.items() if tid in segments})
+        for event in early:  # taken while the history was read: the newest state wins
+            self.tracker.change(event.target, event.at, event.new)
+        self.uptime_seeded = True
+
+    def ratios(self) -> dict[str, tuple[tuple[str, float], ...]]:
+        """Each target's (window, ratio) pairs now; none before the history is read."""
+        return self.tracker.ratios(self.clock()) if self.uptime_seeded else {}
 
 
 class _Collector:
@@ -153,11 +172,7 @@ def _probe_families(m: Metrics, writer: Writer) -> None:
 def _target_families(m: Metrics, writer: Writer) -> None:
     # Label names in sorted order, as prometheus-client writes them (`target` is last
     # except before `window`), so text-matching readers see the same lines.
-    ratios: dict[str, list[tuple[str, float]]] = {}
-    for (tid, window), ratio in m.uptime.items():
-        ratios.setdefault(tid, []).append((window, ratio))
-    windows = {tid: tuple(found) for tid, found in ratios.items()}
-    write_targets(writer, m.monitor.config.targets, m.monitor.states.statuses, m.durations, windows, m.labels)
+    write_targets(writer, m.monitor.config.targets, m.monitor.states.statuses, m.durations, m.ratios(), m.labels)
 
 
 def _self_families(m: Metrics, writer: Writer) -> None:

@@ -5,6 +5,8 @@
 - `HistoryReader`: the web app's, the report's and the metrics' reads. They are async and
   never scan raw results for long windows (rollups and events answer those).
 - `Annotations`: what people add at runtime: incident notes, planned maintenance.
+- `Timelines`: each target's state timeline, read once at start by what keeps
+  availability in memory from then on (`monitor.metrics.uptime`).
 - `Outbox`: the durable alert queue the dispatcher drains (`monitor.alerting.service`).
 
 A backend implements `Store` and registers itself in `monitor.store.registry`; every
@@ -34,6 +36,7 @@ from monitor.store.records import (
 
 if TYPE_CHECKING:
     from monitor.notifiers.base import Alert
+    from monitor.store.timeline import Segment
 
 
 class HistoryWriter(Protocol):
@@ -235,7 +238,18 @@ class Outbox(Protocol):
         """Forget delivered and failed entries and dedup memory past their keep times."""
 
 
-class Store(HistoryWriter, HistoryReader, Annotations, Protocol):
+class Timelines(Protocol):
+    """Each target's timeline as availability is computed from it (`monitor.store.timeline`)."""
+
+    async def segments(self, target_ids: Collection[str] | None, start: float, end: float) -> dict[str, list[Segment]]:
+        """Each target's `timeline.segments` over `[start, end)`, oldest first: its states
+        from its events, UNKNOWN where no run of the monitor covered the time. This
+        process's own run counts as lasting until `end`. `HistoryReader.uptime` over any
+        window inside `[start, end)` is what these segments add up to there."""
+        ...
+
+
+class Store(HistoryWriter, HistoryReader, Annotations, Timelines, Protocol):
     """A whole backend: the history, the annotations and the outbox on one database."""
 
     async def open(self) -> None:

@@ -16,7 +16,7 @@ from monitor.metrics.exposition import Writer, add_blackbox, declare_blackbox, l
 from monitor.metrics.registry import DURATION_BUCKETS
 from monitor.metrics.targets import CHUNK, write_blackbox
 from monitor.probes import PROBES, ProbeKind
-from monitor.result import Reason, Result, State
+from monitor.result import Event, Reason, Result, State
 from monitor.runtime import Monitor
 from tests.fakestore import MemoryStore
 from tests.metrics.test_registry import GATE, GAUGED, OK_HTTP, REFUSED, WEB, config
@@ -77,8 +77,9 @@ def reference(monitor: Monitor, durations: dict[str, list[float]]) -> str:
         probes.labels("failure", tid).inc(st.counts[False])
         for seconds in durations.get(tid, []):
             hist.labels(tid).observe(seconds)
-    for (tid, window), ratio in monitor.metrics.uptime.items():
-        uptime.labels(tid, window).set(ratio)
+    for tid, pairs in monitor.metrics.ratios().items():
+        for window, ratio in pairs:
+            uptime.labels(tid, window).set(ratio)
     return generate_latest(registry).decode()
 
 
@@ -101,9 +102,11 @@ def test_the_per_target_families_are_what_prometheus_client_writes_for_the_same_
     record(ODD, OK_HTTP)
     record(HOPS, Result(True, duration=0.2, started=1.0, extra={"probe_counted_packets": 3.0}))
     monitor.states.statuses["hops"].maintenance = True
-    monitor.metrics.uptime[("web", "24h")] = 0.99
-    monitor.metrics.uptime[("web", "30d")] = 0.999
-    monitor.metrics.uptime[('o"d\\d', "7d")] = 1.0
+    monitor.metrics.uptime_seeded = True
+    monitor.metrics.clock = lambda: 3 * 86400.0
+    monitor.metrics.changed(Event("web", 0.0, State.UNKNOWN, State.UP, "ok"))
+    monitor.metrics.changed(Event("web", 86400.0, State.UP, State.DOWN, "timeout"))
+    monitor.metrics.changed(Event("web", 86400.0 + 600, State.DOWN, State.UP, "ok"))
 
     ours = parsed(monitor.metrics.render().decode(), FAMILIES)
     theirs = parsed(reference(monitor, durations), FAMILIES)
