@@ -19,6 +19,7 @@ result); never a URL, a host or an error message.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping
@@ -88,10 +89,24 @@ class Metrics:
         """`render()`'s text in pieces of whole lines, for a response that sends them
         one by one instead of joining a copy of the whole (tens of MB at 20,000 targets)."""
         writer = Writer(only)
+        for _ in self._slices(writer, only):
+            pass
+        return writer.pieces()
+
+    async def pieces_on_loop(self, only: Collection[str] | None = None) -> list[str]:
+        """`pieces()`, written on the event loop a slice of targets at a time with the
+        loop's other work (the probes) in between."""
+        writer = Writer(only)
+        for _ in self._slices(writer, only):
+            await asyncio.sleep(0)
+        return writer.pieces()
+
+    def _slices(self, writer: Writer, only: Collection[str] | None) -> Iterator[None]:
         for write, names in _GROUPS:
             if only is None or any(name.startswith(names) for name in only):
-                write(self, writer)
-        return writer.pieces()
+                slices = write(self, writer)
+                if slices is not None:
+                    yield from slices
 
     def observe(self, target_id: str, result: Result) -> None:
         buckets = self.durations.get(target_id)
@@ -149,6 +164,12 @@ class Metrics:
         """Each target's (window, ratio) pairs now; none before the history is read."""
         return self.tracker.ratios(self.clock()) if self.uptime_seeded else {}
 
+    def ratios_at(self, now: float) -> Callable[[str], tuple[tuple[str, float], ...]]:
+        """One target's pairs of `ratios()` at `now`, computed when asked."""
+        if not self.uptime_seeded:
+            return lambda target: ()
+        return lambda target: self.tracker.ratios_of(target, now)
+
 
 class _Collector:
     """The registry's view: the `/metrics` text parsed back (slow, for tests and tools)."""
@@ -163,16 +184,18 @@ class _Collector:
         yield from text_string_to_metric_families(self.metrics.render().decode())
 
 
-def _probe_families(m: Metrics, writer: Writer) -> None:
+def _probe_families(m: Metrics, writer: Writer) -> Iterator[None]:
     """The blackbox exporter's names, from each target's last result."""
     declare_blackbox(writer)
-    write_blackbox(writer, m.monitor.config.targets, m.monitor.states.statuses, m.labels)
+    return write_blackbox(writer, m.monitor.config.targets, m.monitor.states.statuses, m.labels)
 
 
-def _target_families(m: Metrics, writer: Writer) -> None:
+def _target_families(m: Metrics, writer: Writer) -> Iterator[None]:
     # Label names in sorted order, as prometheus-client writes them (`target` is last
     # except before `window`), so text-matching readers see the same lines.
-    write_targets(writer, m.monitor.config.targets, m.monitor.states.statuses, m.durations, m.ratios(), m.labels)
+    return write_targets(
+        writer, m.monitor.config.targets, m.monitor.states.statuses, m.durations, m.ratios_at(m.clock()), m.labels
+    )
 
 
 def _self_families(m: Metrics, writer: Writer) -> None:
@@ -230,7 +253,7 @@ def _store_families(m: Metrics, writer: Writer) -> None:
 
 
 # Each family group with the prefixes of the sample names it writes.
-_GROUPS: tuple[tuple[Callable[[Metrics, Writer], None], tuple[str, ...]], ...] = (
+_GROUPS: tuple[tuple[Callable[[Metrics, Writer], Iterator[None] | None], tuple[str, ...]], ...] = (
     (_probe_families, ("probe_",)),
     (_target_families, ("monitor_target_", "monitor_probes_total", "monitor_probe_duration")),
     (

@@ -6,7 +6,10 @@ one target are one `%`-format of a template made once (the histogram's 13 lines 
 format), and a target's label set `target="id"` is made once per scrape. The lines of
 `CHUNK` targets are joined into one string per family before the next chunk, so a scrape
 holds a few large strings rather than a million small ones (large strings go back to the
-system when the scrape is done; small ones stay in Python's arenas).
+system when the scrape is done; small ones stay in Python's arenas). Both writers are
+generators that yield every `SLICE` targets: the scrape writes on the event loop, a
+slice at a time, so a probe waits at most one slice (in a thread the writer would
+contend for the GIL with the loop at every one of a probe's system calls).
 
 A constant label set for every series of an instance (say `location="x"`) is one more
 prefix: pass `labels='location="x",'` and every per-target label set starts with it.
@@ -19,7 +22,7 @@ and rendering it anew costs less than a microsecond a line.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from itertools import accumulate
 from typing import TYPE_CHECKING
 
@@ -35,6 +38,7 @@ SUCCESS, DURATION_GAUGE = "probe_success", "probe_duration_seconds"
 LOOKUP, EXPIRY = "probe_dns_lookup_time_seconds", "probe_ssl_earliest_cert_expiry"
 
 CHUNK = 2000  # targets whose lines are joined into one string per family
+SLICE = 100  # targets written between two yields to the event loop (~1.5 ms at most)
 
 UP = "monitor_target_up"
 STATE = "monitor_target_state"
@@ -122,12 +126,13 @@ def write_targets(
     targets: Mapping[str, Target],
     statuses: Mapping[str, Status],
     durations: Mapping[str, Buckets],
-    uptime: Mapping[str, tuple[tuple[str, float], ...]],
+    uptime: Callable[[str], Iterable[tuple[str, float]]],
     labels: str = "",
-) -> None:
+) -> Iterator[None]:
     """The families of `FAMILIES` for every configured target with a status, in the
-    configuration's order. `uptime`: target -> ((window, ratio), ...); `labels`: a
-    constant label set put before every target's (`name="v",`, or empty)."""
+    configuration's order. `uptime(target)`: its (window, ratio) pairs; `labels`: a
+    constant label set put before every target's (`name="v",`, or empty). Yields after
+    every `SLICE` targets, where the caller may let other work run."""
     names = [f[0] for f in FAMILIES]
     for name, kind, doc in FAMILIES:
         writer.family(name, kind, doc)
@@ -154,17 +159,19 @@ def write_targets(
         buckets = durations.get(tid)
         if buckets is not None:
             hist.append(buckets.text(DURATION, t))
-        for window, ratio in uptime.get(tid, ()):
+        for window, ratio in uptime(tid):
             ratios.append(f'{UPTIME}{{{t},window="{window}"}} {number(ratio)}\n')
         done += 1
-        if done % CHUNK == 0:
-            _seal(writer, pending)
+        if done % SLICE == 0:
+            if done % CHUNK == 0:
+                _seal(writer, pending)
+            yield
     _seal(writer, pending)
 
 
 def write_blackbox(
     writer: Writer, targets: Mapping[str, Target], statuses: Mapping[str, Status], labels: str = ""
-) -> None:
+) -> Iterator[None]:
     """The blackbox exporter's names from each target's last result, into the families
     `declare_blackbox` declared, sealed per `CHUNK` targets like `write_targets`.
     `exposition.blackbox_samples` written out in place (the general path, which
@@ -198,8 +205,10 @@ def write_blackbox(
                 if name in own and name not in shared:
                     _line(pending, name, extra[:-1] if labelled else "", t, value)
         done += 1
-        if done % CHUNK == 0:
-            _seal(writer, pending)
+        if done % SLICE == 0:
+            if done % CHUNK == 0:
+                _seal(writer, pending)
+            yield
     _seal(writer, pending)
 
 

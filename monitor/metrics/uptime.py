@@ -154,13 +154,20 @@ class UptimeTracker:
         """Each target's (window, ratio) pairs at `now`; a window with no observed time
         has no pair (no series rather than a made-up 100 %)."""
         out: dict[str, tuple[tuple[str, float], ...]] = {}
-        names, seconds = self.names, self.seconds
-        for tid, track in tuple(self._tracks.items()):
-            pairs = []
-            for w, length in enumerate(seconds):
-                ratio = track.ratio(w, max(now - length, track.at - length), now)
-                if ratio is not None:
-                    pairs.append((names[w], ratio))
+        for tid in tuple(self._tracks):
+            pairs = self.ratios_of(tid, now)
             if pairs:
-                out[tid] = tuple(pairs)
+                out[tid] = pairs
         return out
+
+    def ratios_of(self, target: str, now: float) -> tuple[tuple[str, float], ...]:
+        """One target's pairs of `ratios`."""
+        track = self._tracks.get(target)
+        if track is None:
+            return ()
+        pairs = []
+        for w, length in enumerate(self.seconds):
+            ratio = track.ratio(w, max(now - length, track.at - length), now)
+            if ratio is not None:
+                pairs.append((self.names[w], ratio))
+        return tuple(pairs)
