@@ -19,7 +19,6 @@ result); never a URL, a host or an error message.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping
@@ -33,7 +32,7 @@ from monitor import __version__
 from monitor.connectivity import Uplink
 from monitor.log import kv
 from monitor.metrics.exposition import Writer, declare_blackbox, label
-from monitor.metrics.targets import Buckets, write_blackbox, write_targets
+from monitor.metrics.targets import UPTIME, Buckets, write_blackbox, write_targets
 from monitor.metrics.uptime import UptimeTracker
 from monitor.result import Event, Result
 
@@ -89,24 +88,10 @@ class Metrics:
         """`render()`'s text in pieces of whole lines, for a response that sends them
         one by one instead of joining a copy of the whole (tens of MB at 20,000 targets)."""
         writer = Writer(only)
-        for _ in self._slices(writer, only):
-            pass
-        return writer.pieces()
-
-    async def pieces_on_loop(self, only: Collection[str] | None = None) -> list[str]:
-        """`pieces()`, written on the event loop a slice of targets at a time with the
-        loop's other work (the probes) in between."""
-        writer = Writer(only)
-        for _ in self._slices(writer, only):
-            await asyncio.sleep(0)
-        return writer.pieces()
-
-    def _slices(self, writer: Writer, only: Collection[str] | None) -> Iterator[None]:
         for write, names in _GROUPS:
             if only is None or any(name.startswith(names) for name in only):
-                slices = write(self, writer)
-                if slices is not None:
-                    yield from slices
+                write(self, writer)
+        return writer.pieces()
 
     def observe(self, target_id: str, result: Result) -> None:
         buckets = self.durations.get(target_id)
@@ -164,11 +149,11 @@ class Metrics:
         """Each target's (window, ratio) pairs now; none before the history is read."""
         return self.tracker.ratios(self.clock()) if self.uptime_seeded else {}
 
-    def ratios_at(self, now: float) -> Callable[[str], tuple[tuple[str, float], ...]]:
-        """One target's pairs of `ratios()` at `now`, computed when asked."""
+    def ratios_at(self, now: float) -> Callable[[str, str], str]:
+        """One target's `monitor_target_uptime_ratio` lines at `now`, labelled as given."""
         if not self.uptime_seeded:
-            return lambda target: ()
-        return lambda target: self.tracker.ratios_of(target, now)
+            return lambda target, labels: ""
+        return lambda target, labels: self.tracker.lines(target, now, UPTIME, labels)
 
 
 class _Collector:
@@ -184,13 +169,13 @@ class _Collector:
         yield from text_string_to_metric_families(self.metrics.render().decode())
 
 
-def _probe_families(m: Metrics, writer: Writer) -> Iterator[None]:
+def _probe_families(m: Metrics, writer: Writer) -> None:
     """The blackbox exporter's names, from each target's last result."""
     declare_blackbox(writer)
-    return write_blackbox(writer, m.monitor.config.targets, m.monitor.states.statuses, m.labels)
+    write_blackbox(writer, m.monitor.config.targets, m.monitor.states.statuses, m.labels)
 
 
-def _target_families(m: Metrics, writer: Writer) -> Iterator[None]:
+def _target_families(m: Metrics, writer: Writer) -> None:
     # Label names in sorted order, as prometheus-client writes them (`target` is last
     # except before `window`), so text-matching readers see the same lines.
     return write_targets(
@@ -253,7 +238,7 @@ def _store_families(m: Metrics, writer: Writer) -> None:
 
 
 # Each family group with the prefixes of the sample names it writes.
-_GROUPS: tuple[tuple[Callable[[Metrics, Writer], Iterator[None] | None], tuple[str, ...]], ...] = (
+_GROUPS: tuple[tuple[Callable[[Metrics, Writer], None], tuple[str, ...]], ...] = (
     (_probe_families, ("probe_",)),
     (_target_families, ("monitor_target_", "monitor_probes_total", "monitor_probe_duration")),
     (

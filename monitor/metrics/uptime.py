@@ -119,6 +119,22 @@ class UptimeTracker:
         self.seconds = tuple(windows.values())
         self._empty = (0.0, 0.0, 0.0) * len(self.seconds)
         self._tracks: dict[str, _Track] = {}
+        self._steady = (tuple((n, 1.0) for n in self.names), tuple((n, 0.0) for n in self.names))
+        self._lines: dict[tuple[int, str], str] = {}
+
+    def lines(self, target: str, now: float, family: str, labels: str) -> str:
+        """`ratios_of` as the family's sample lines (`window` after `labels`), the steady
+        cases by a template made once."""
+        pairs = self.ratios_of(target, now)
+        if pairs is self._steady[0] or pairs is self._steady[1]:
+            key = (id(pairs), family)
+            template = self._lines.get(key)
+            if template is None:
+                template = self._lines[key] = "".join(
+                    f'{family}{{%s,window="{name}"}} {ratio!r}\n' for name, ratio in pairs
+                )
+            return template % ((labels,) * len(pairs))
+        return "".join(f'{family}{{{labels},window="{name}"}} {ratio!r}\n' for name, ratio in pairs)
 
     @property
     def longest(self) -> float:
@@ -165,6 +181,8 @@ class UptimeTracker:
         track = self._tracks.get(target)
         if track is None:
             return ()
+        if not track.pieces and track.state in _OBSERVED and now > track.since:
+            return self._steady[track.state is State.DOWN]  # one state throughout: 1 or 0
         pairs = []
         for w, length in enumerate(self.seconds):
             ratio = track.ratio(w, max(now - length, track.at - length), now)

@@ -5,7 +5,6 @@ sample, so a line order or a float spelling cannot hide a wrong value."""
 
 from __future__ import annotations
 
-import asyncio
 from types import MappingProxyType
 
 import pytest
@@ -15,7 +14,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from monitor.config import Target
 from monitor.metrics.exposition import Writer, add_blackbox, declare_blackbox, label
 from monitor.metrics.registry import DURATION_BUCKETS
-from monitor.metrics.targets import CHUNK, SLICE, write_blackbox
+from monitor.metrics.targets import CHUNK, write_blackbox
 from monitor.probes import PROBES, ProbeKind
 from monitor.result import Event, Reason, Result, State
 from monitor.runtime import Monitor
@@ -130,8 +129,7 @@ def test_the_blackbox_families_are_what_the_general_path_writes(monitor: Monitor
         add_blackbox(general, f'target="{label(target.id)}"', target, result)
     fast = Writer()
     declare_blackbox(fast)
-    for _ in write_blackbox(fast, monitor.config.targets, monitor.states.statuses):
-        pass
+    write_blackbox(fast, monitor.config.targets, monitor.states.statuses)
     assert parsed(fast.text()) == parsed(general.text())
     assert fast.text() == general.text()  # the same lines in the same order, too
 
@@ -158,26 +156,3 @@ def test_picking_samples_by_name_gives_the_lines_of_the_whole_text(monitor: Moni
     picked = [line for line in monitor.metrics.render(wanted).decode().splitlines() if not line.startswith("#")]
     assert picked == [line for line in whole if line.split("{")[0].split(" ")[0] in wanted]
     assert len(picked) == 2 * 11 + 1 + 1
-
-
-async def test_a_scrape_on_the_loop_lets_other_work_run_between_slices_of_targets() -> None:
-    targets = [Target(id=f"t{i}", name=f"T {i}", kind="http", url=None, spec=None) for i in range(5 * SLICE)]
-    monitor = Monitor(config(*targets), MemoryStore())
-    for target in targets:
-        monitor.record(target, OK_HTTP)
-    turns = 0
-    done = asyncio.Event()
-
-    async def other_work() -> None:
-        nonlocal turns
-        while not done.is_set():
-            turns += 1
-            await asyncio.sleep(0)
-
-    worker = asyncio.create_task(other_work())
-    await asyncio.sleep(0)
-    pieces = await monitor.metrics.pieces_on_loop()
-    done.set()
-    await worker
-    assert "".join(pieces) == monitor.metrics.render().decode()
-    assert turns >= 2 * 5  # at least once per slice of each of the two per-target groups
