@@ -70,13 +70,15 @@ class Scraper(threading.Thread):
             self.stopped.wait(max(0.0, self.every - (time.perf_counter() - began)))
 
 
-def scale(folder: Path, targets: Farm, n: int, interval: float, window: float, cpu: int | None) -> Scale:
+def scale(
+    folder: Path, targets: Farm, n: int, interval: float, window: float, cpu: int | None, every: float = SCRAPE_EVERY
+) -> Scale:
     """The run described in the module docstring; the warm-up is one interval (every
     target probed once) with the scraper already going."""
     folder.mkdir(parents=True, exist_ok=True)
     config = write_config(folder, runs.mixed_targets(targets, n, 50), f"{interval:g}s")
     with monitor_run(folder, config, cpu) as mon:
-        scraper = Scraper(mon.get, mon.pid, SCRAPE_EVERY)
+        scraper = Scraper(mon.get, mon.pid, every)
         scraper.start()
         time.sleep(interval)
         meter = CpuWindow(mon.pid)
@@ -109,7 +111,7 @@ def scale(folder: Path, targets: Farm, n: int, interval: float, window: float, c
         rss_peak=max(scraper.rss[1:] or scraper.rss or [rss_end]),
         rss_end=rss_end,
         window=meter.wall,
-        command=f"{mon.command}; GET /metrics every {SCRAPE_EVERY:g}s",
+        command=f"{mon.command}; GET /metrics every {every:g}s",
     )
 
 
