@@ -6,12 +6,13 @@ minute after a start).
 The figures are those of `HistoryReader.uptime` (`monitor.store.timeline`): a window's
 ratio is (observed - down) / observed, observed being the time a target was UP, DEGRADED
 or DOWN while the monitor ran. At start `seed` takes each target's segments of the
-longest window from the store (`Timelines.segments`, one read) and its last event's state; from then on `change`
-takes each event as the store does, and this process runs throughout (its own run is
-open until now in the store's reckoning too). A ratio is read in O(1) per target and
-window: each window keeps the sums of the target's finished observed pieces still
-inside it and drops the pieces it leaves behind as time passes; the piece at its start
-edge and the open one are clipped at read time. Sums are kept by adding and subtracting,
+longest window from the store (`Timelines.segments`, one read) and its last event's
+state; from then on `change` takes each event as the store does, and this process runs
+throughout (its own run is open until now in the store's reckoning too). Each window
+keeps the sums of the target's finished observed pieces still inside it, moved forward
+at every event (pieces it left behind dropped); a read clips the piece at the window's
+start and the open one, and walks only the pieces left behind since the last event: a
+few operations per target and window, one state throughout being a constant. Sums are kept by adding and subtracting,
 so they agree with the store's sweep to a few ulps, not bit for bit.
 
 A target added by a reload starts with no past (its events from then on); one removed
