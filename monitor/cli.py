@@ -147,6 +147,8 @@ def _validate(config: Config, args: argparse.Namespace) -> int:
         f"{config.path}: valid ({len(config.targets)} targets, {len(config.notifiers)} notifiers, "
         f"{len(config.maintenance)} maintenance windows, {len(config.watches)} watch periods)"
     )
+    for warning in config.warnings:
+        print(f"  warning: {warning}")
     return EXIT_OK
 
 

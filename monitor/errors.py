@@ -3,6 +3,8 @@
     MonitorError
      ├── ConfigError            the configuration is invalid; carries every Problem found
      ├── StoreError             the history store cannot be opened, migrated or written
+     ├── OnCallError            an on-call action refused (no such target, no open incident,
+     │                          a bad duration): `code` names why, for the chat's and the API's answer
      └── NotifyError            a notifier could not deliver an alert
           ├── PermanentNotifyError   retrying will not help (HTTP 4xx other than 429, bad address)
           └── TransientNotifyError   retry later, after `retry_after` seconds when the peer said so
@@ -81,3 +83,12 @@ class TransientNotifyError(NotifyError):
     ) -> None:
         super().__init__(message, text=text, params=params)
         self.retry_after = retry_after
+
+
+class OnCallError(MonitorError):
+    """An acknowledgement, mute or maintenance refused; `code` is one of `no_target`,
+    `no_incident`, `bad_duration`, `not_muted` (the chat bot's texts `bot.error.CODE`)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        super().__init__(message)

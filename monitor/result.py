@@ -48,6 +48,10 @@ class Reason:
     # The monitor itself is offline (every `[monitor] connectivity` check fails): a target
     # it cannot reach meanwhile is held UNKNOWN with this reason, not judged DOWN.
     MONITOR_OFFLINE = "monitor_offline"
+    # Several locations (`monitor.cluster.quorum`): some fail but fewer than the quorum;
+    # no location reported within 3 × interval.
+    LOCATIONS_FAILING = "locations_failing"
+    NO_LOCATION_REPORTING = "no_location_reporting"
     # Cameras that stream, domains that expire, HTTP codings and speed (devices, 2nd wave)
     NO_VIDEO = "no_video"
     DOMAIN_EXPIRED = "domain_expired"
@@ -143,3 +147,5 @@ class Event:
     new: State
     reason: str
     detail: str = ""
+    # The locations that saw it (`monitor.cluster`): empty on a single instance.
+    locations: tuple[str, ...] = ()

@@ -3,7 +3,9 @@
 `Monitor` is built by the app factory (`monitor.web.create_app`) or by `monitor check`;
 nothing here is global, so tests build their own. Every probe result goes through
 `record`: the state machine, the store, the metrics, and — for a change of state — the
-event listeners (alerting subscribes there).
+event listeners (alerting subscribes there). The on-call desk (`oncall`: acknowledgements,
+mutes, duty rosters) is built with it, and with alerting the chat bots (`bots`), which
+poll only while `is_sender()`.
 
 The connectivity checks (`[monitor] connectivity`) run on a scheduler of their own and
 feed `Connectivity`. While it finds this instance offline, a probe of an `external`
@@ -23,17 +25,20 @@ import dataclasses
 import gc
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from prometheus_client import CollectorRegistry
 
 from monitor.alerting.deadman import PING_SECONDS, STATE_FILE, DeadMan
-from monitor.alerting.service import TICK_SECONDS, Alerting
+from monitor.alerting.oncall import OnCall
+from monitor.alerting.service import TICK_SECONDS, Alerting, http_client
 from monitor.alerting.storage import combined
 from monitor.assess import assess
+from monitor.cluster.member import Member
 from monitor.config import Config, Target
 from monitor.config.loader import load_config
 from monitor.config.watch import Source, follow
@@ -41,16 +46,19 @@ from monitor.connectivity import Change, Connectivity, Uplink
 from monitor.errors import ConfigError
 from monitor.log import kv
 from monitor.metrics.registry import Metrics
+from monitor.notifiers.telegrambot.bots import Bots
 from monitor.preflight.inside import Announcer
 from monitor.probes import PROBES, ProbeContext, heartbeat_book, probe_context
 from monitor.result import UNREACHED, Event, Reason, Result, State
 from monitor.scheduler import IN_FLIGHT, Scheduler
 from monitor.state import StateMachine
-from monitor.store import PlannedMaintenance, Store, StoreHealth
+from monitor.store import IncidentUpdate, PlannedMaintenance, PostedIncident, Store, StoreHealth
 
 log = logging.getLogger(__name__)
 
 Listener = Callable[[Event, Target], None]
+# Called after each incident update is stored (`monitor.web.adminincidents.post_update`).
+IncidentListener = Callable[[PostedIncident, IncidentUpdate], Awaitable[None]]
 OWN_ERROR_RETRIES = (0.2, 1.0)  # pauses before probing again after the monitor's own error
 OWN_ERROR_LOG_SECONDS = 60.0
 MAINTENANCE_TICK = 5.0  # seconds between checks of the maintenance windows
@@ -123,6 +131,11 @@ class Monitor:
         self.store = store
         self.states = StateMachine()
         self.states.sync(config.targets)
+        # This location's own judgement once several locations share the store (else
+        # `states` is it): `monitor.cluster.member`.
+        self.own = StateMachine()
+        self.member = Member(self)
+        self.cluster = self.member.cluster
         self.heartbeats = heartbeat_book()
         self.ctx = ctx or probe_context(self.heartbeats)
         self.metrics = Metrics(self, registry)
@@ -131,6 +144,7 @@ class Monitor:
         self.uplink = Scheduler(self._check_uplink, concurrency=UPLINK_CONCURRENCY)
         self.registry = self.metrics.registry
         self.listeners: list[Listener] = []
+        self.incident_listeners: list[IncidentListener] = []
         self.last_own_error = -OWN_ERROR_LOG_SECONDS  # monotonic time of the monitor's own last probe error
         self.started_at = time.time()
         self.last_reload: ReloadStatus | None = None  # None: the start's configuration
@@ -163,10 +177,27 @@ class Monitor:
         self.announcer = Announcer(self, self.alerting) if self.alerting is not None else None
         if self.alerting is not None:
             self.subscribe(self.alerting.on_event)
+        # On call: acknowledgements, mutes (the admin API and the chat), the chat bots.
+        self._own_client: httpx.AsyncClient | None = None
+        if self.alerting is not None:
+            client = self.alerting.client
+        else:
+            client = self._own_client = http_client()
+        self.oncall = OnCall(config, store, self.states, client, self.alerting)
+        self.bots = Bots(client, store, self.oncall, self.is_sender) if self.alerting is not None else None
+
+    def is_sender(self) -> bool:
+        """Whether this instance sends (alerts, the chat bots' polling). One instance
+        alone always does; several on one database elect one here (the sender lease)."""
+        return True
 
     def subscribe(self, listener: Listener) -> None:
         """Call `listener(event, target)` for every change of state."""
         self.listeners.append(listener)
+
+    def on_incident_update(self, listener: IncidentListener) -> None:
+        """Await `listener(incident, update)` after every incident update is stored."""
+        self.incident_listeners.append(listener)
 
     async def start(self, watch_config: bool = False) -> None:
         await self.store.open()
@@ -184,11 +215,15 @@ class Monitor:
                 self.alerting.restore(tid, status.state, status.since)
             self.connectivity.resume(self.alerting.uplink_announced())
             await self.alerting.start()
+        await self.oncall.load()
+        if self.bots is not None:
+            self.bots.sync(self.config)
         await self.metrics.seed_uptime(last_events)  # before the first event
         await self._read_planned()  # before the first look: a restored window must not end
         self._apply_maintenance()
-        self.scheduler.set_targets(self.config.targets.values())
+        self.scheduler.set_targets(self._probed(self.config))
         self._tasks.append(asyncio.create_task(self.scheduler.run(), name="scheduler"))
+        self._tasks.append(asyncio.create_task(self.member.run(), name="locations"))
         self.uplink.set_targets(self.config.settings.connectivity)
         self._tasks.append(asyncio.create_task(self.uplink.run(), name="connectivity"))
         if watch_config:
@@ -198,6 +233,7 @@ class Monitor:
         self._housekeeping.add_job(self.metrics.seed_uptime, "interval", seconds=self.metrics.uptime_retry)
         if self.alerting is not None:
             self._housekeeping.add_job(self.alerting.tick, "interval", seconds=TICK_SECONDS)
+        self._housekeeping.add_job(self.oncall.tick, "interval", seconds=TICK_SECONDS)
         if self.deadman is not None:
             self._housekeeping.add_job(self.deadman.tick, "interval", seconds=PING_SECONDS)
         if self.announcer is not None:
@@ -222,8 +258,12 @@ class Monitor:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         self._tasks.clear()
+        if self.bots is not None:
+            await self.bots.stop()
         if self.alerting is not None:
             await self.alerting.stop()
+        if self._own_client is not None:
+            await self._own_client.aclose()
         if self.deadman is not None:
             await self.deadman.aclose()
         await self.ctx.aclose()
@@ -284,14 +324,17 @@ class Monitor:
         """Feed one result to the state machine, store, metrics and listeners. A failure
         the monitor's own lost uplink may explain is no verdict (see the module doc):
         the target is held UNKNOWN, and the result kept as `monitor_offline`."""
+        judge = self.judge
         if self._cut_off(target, result):
-            event = self.states.withhold(target.id, result.started or time.time(), Reason.MONITOR_OFFLINE, result)
-            result = self.states.statuses[target.id].last or result
+            event = judge.withhold(target.id, result.started or time.time(), Reason.MONITOR_OFFLINE, result)
+            result = judge.statuses[target.id].last or result
         else:
-            event = self.states.observe(target, result)
-        self.store.add_result(target.id, result, self.states.statuses[target.id].maintenance)
+            event = judge.observe(target, result)
+        self.store.add_result(target.id, result, self.states.status(target.id).maintenance)
         self.metrics.observe(target.id, result)
-        if event is not None:
+        if judge is self.own:
+            self.member.recorded(target, result.started)
+        elif event is not None:
             self._emit(event, target)
 
     def _cut_off(self, target: Target, result: Result) -> bool:
@@ -299,7 +342,7 @@ class Monitor:
             return False
         if not self.connectivity.cut_off(result.started or time.time()):
             return False
-        return self.states.status(target.id).underlying is not State.DOWN  # a DOWN one stays DOWN
+        return self.judge.status(target.id).underlying is not State.DOWN  # a DOWN one stays DOWN
 
     async def _check_uplink(self, check: Target) -> None:
         result = await run_probe(check, self.ctx)
@@ -331,9 +374,9 @@ class Monitor:
         """The instance just went offline: hold the external targets whose probes have
         not reached them since its uplink went (`since`), but for those already DOWN
         before. Returns how many are held."""
-        held = 0
+        held, judge = 0, self.judge
         for target in self.config.targets.values():
-            status = self.states.statuses.get(target.id)
+            status = judge.statuses.get(target.id)
             last = status.last if status is not None else None
             if status is None or last is None or not target.external:
                 continue
@@ -342,10 +385,16 @@ class Monitor:
             if status.underlying is State.DOWN and (status.maintenance or status.since < since):
                 continue  # DOWN before the uplink went: a real outage
             held += 1
-            event = self.states.withhold(target.id, now, Reason.MONITOR_OFFLINE)
-            if event is not None:
+            event = judge.withhold(target.id, now, Reason.MONITOR_OFFLINE)
+            if judge is self.own:
+                self.member.combine(target, now)
+            elif event is not None:
                 self._emit(event, target)
         return held
+
+    def emit(self, event: Event, target: Target) -> None:
+        """Store a change of the shown state and tell the listeners."""
+        self._emit(event, target)
 
     def _emit(self, event: Event, target: Target) -> None:
         self.store.add_event(event)
@@ -382,7 +431,7 @@ class Monitor:
                 w.start <= now < w.end and w.covers(target) for w in self._planned
             )
             event = self.states.set_maintenance(target.id, active, now)
-            if event is not None:
+            if event is not None and (not self.cluster.active or self.cluster.decides(now)):
                 self._emit(event, target)
 
     def reload(self, path: Path | None = None) -> bool:
@@ -396,7 +445,7 @@ class Monitor:
         except Exception as exc:  # a bug while reading it must not take the monitor down
             log.exception("loading the configuration failed", extra=kv(path=str(path)))
             return self._rejected([f"{path}: cannot load the configuration: internal error ({type(exc).__name__})"])
-        for key in ("listen", "metrics_listen", "data_dir"):
+        for key in ("listen", "metrics_listen", "data_dir", "location"):
             if getattr(config.settings, key) != getattr(self.config.settings, key):
                 log.warning("a change of this setting takes effect at the next start", extra=kv(setting=key))
         self.apply(config)
@@ -421,10 +470,32 @@ class Monitor:
         self.heartbeats.retain(config.targets)
         if self.alerting is not None:
             self.alerting.reload(config)
+        self.oncall.update(config)
+        if self.bots is not None and self.ready:
+            self.bots.sync(config)
         self.metrics.forget_missing(set(config.targets))
         self._apply_maintenance()
-        self.scheduler.set_targets(config.targets.values())
+        self.own.sync(config.targets)
+        self.scheduler.set_targets(self._probed(config))
         freeze_heap()
+
+    def _probed(self, config: Config) -> list[Target]:
+        """The targets this instance probes: those whose `locations` include its own."""
+        return [t for t in config.targets.values() if t.probed_at(self.cluster.location)]
+
+    @property
+    def judge(self) -> StateMachine:
+        """The state machine this instance's own results are judged on."""
+        return self.own if self.cluster.active else self.states
+
+    def take_part(self) -> None:
+        """Another location shares the store: from now on this instance's own results are
+        judged on `own` (resuming from what it showed) and `states` shows the combination."""
+        self.own.sync(self.config.targets)
+        for tid, status in self.states.statuses.items():
+            self.own.restore(tid, status.underlying, status.since, status.reason)
+            self.own.status(tid).last = status.last
+        log.info("another location shares the store: combining states", extra=kv(location=self.cluster.location))
 
     async def _watch_config(self) -> None:
         # The path as given, never its resolved form: a ConfigMap's link moves on.

@@ -131,6 +131,29 @@ class StateMachine:
             status.reason, status.detail = reason, status.last.detail if status.last else ""
         return self._show(target_id, status, at)
 
+    def assign(
+        self,
+        target_id: str,
+        state: State,
+        at: float,
+        reason: str,
+        detail: str = "",
+        last: Result | None = None,
+        locations: tuple[str, ...] = (),
+    ) -> Event | None:
+        """Set the state decided elsewhere (`monitor.cluster.quorum`: the locations'
+        combined state, each location's thresholds applied there); `last` is kept as the
+        last result. MAINTENANCE still overlays it; the change is never dated before the
+        previous one."""
+        status = self.status(target_id)
+        if last is not None:
+            status.last = last
+        if status.underlying == state and status.reason == reason and status.detail == detail:
+            return None
+        status.underlying, status.reason, status.detail = state, reason, detail
+        event = self._show(target_id, status, max(at, status.since))
+        return event if event is None or not locations else replace(event, locations=locations)
+
     def set_maintenance(self, target_id: str, active: bool, now: float) -> Event | None:
         status = self.status(target_id)
         if status.maintenance == active:

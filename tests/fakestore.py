@@ -3,7 +3,8 @@ the store answers (the web pages, the metrics) rather than what it computes.
 
 Writes are kept as written: `add_result` lands in `raw` (and `last_results`),
 `add_event` in `changes` (and `last_events`), notes and planned windows in `notes_` and
-`planned`. Every computed read answers with the records a test put in: `uptimes` (per
+`planned`, audit entries in `audit`, incident records (with their updates) in `posted` and
+banners in `banners`. Every computed read answers with the records a test put in: `uptimes` (per
 target, any window) or `ratios` (per target and window length), `days`, `hourly`
 (`rollups` and `series`), `stats` (`probe_stats`) and `periods_` (`periods` and, the DOWN
 ones, `incidents`). Set `fail` to make every read raise it; `calls` names the reads made.
@@ -18,21 +19,30 @@ API, the real SQLite store on a temporary file is the better choice.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import tzinfo
 from pathlib import Path
 
 from monitor.result import Event, Result, State
 from monitor.store import (
+    Ack,
+    Announcement,
+    AuditEntry,
     DayUptime,
+    IncidentUpdate,
+    LocationSeen,
+    LocationState,
+    Mute,
     Note,
     Period,
     PlannedMaintenance,
+    PostedIncident,
     Rollup,
     Store,
     StoredResult,
     StoreHealth,
     Uptime,
+    Wording,
     timeline,
 )
 from monitor.store.sqlite.outbox import SQLiteOutbox
@@ -53,6 +63,14 @@ class MemoryStore:
     latest: dict[str, Result] = field(default_factory=dict)
     notes_: list[Note] = field(default_factory=list)
     planned: list[PlannedMaintenance] = field(default_factory=list)
+    posted: list[PostedIncident] = field(default_factory=list)
+    banners: list[Announcement] = field(default_factory=list)
+    acks_: dict[tuple[str, float], Ack] = field(default_factory=dict)
+    mutes_: dict[str, Mute] = field(default_factory=dict)
+    offsets: dict[str, int] = field(default_factory=dict)
+    audit: list[AuditEntry] = field(default_factory=list)  # oldest first
+    seen: dict[str, LocationSeen] = field(default_factory=dict)  # by location
+    at_locations: dict[tuple[str, str], LocationState] = field(default_factory=dict)  # (target, location)
     raw_retention: float = 48 * 3600.0
     outbox_path: Path | str = ":memory:"
     fail: Exception | None = None
@@ -107,6 +125,13 @@ class MemoryStore:
         self.notes_.append(note)
         return note
 
+    async def record_audit(self, entry: AuditEntry) -> None:
+        self.audit.append(entry)
+
+    async def audit_entries(self, limit: int = 200) -> list[AuditEntry]:
+        self._read("audit_entries")
+        return self.audit[::-1][:limit]
+
     async def add_maintenance(
         self,
         start: float,
@@ -119,12 +144,81 @@ class MemoryStore:
         self.planned.append(window)
         return window
 
+    async def add_ack(self, ack: Ack) -> None:
+        self.acks_[(ack.target, ack.since)] = ack
+
+    async def acks(self, since: float) -> list[Ack]:
+        return sorted((a for a in self.acks_.values() if a.since >= since), key=lambda a: (a.since, a.target))
+
+    async def set_mute(self, mute: Mute) -> None:
+        self.mutes_[mute.target] = mute
+
+    async def remove_mute(self, target_id: str) -> Mute | None:
+        return self.mutes_.pop(target_id, None)
+
+    async def mutes(self) -> list[Mute]:
+        return [self.mutes_[t] for t in sorted(self.mutes_)]
+
+    async def bot_offset(self, bot: str) -> int | None:
+        return self.offsets.get(bot)
+
+    async def set_bot_offset(self, bot: str, offset: int) -> None:
+        self.offsets[bot] = offset
+
     async def remove_maintenance(self, window_id: int) -> bool:
         before = len(self.planned)
         self.planned = [p for p in self.planned if p.id != window_id]
         return len(self.planned) < before
 
+    async def declare_incident(self, targets: Sequence[str], title: Wording, at: float) -> PostedIncident:
+        incident = PostedIncident(len(self.posted) + 1, at, tuple(targets), title)
+        self.posted.append(incident)
+        return incident
+
+    async def automatic_incident(self, target: str, opened: float, title: Wording | None = None) -> PostedIncident:
+        for i, found in enumerate(self.posted):
+            if found.target == target and found.opened == opened:
+                if title is not None:
+                    self.posted[i] = found = replace(found, title=title)
+                return found
+        incident = PostedIncident(len(self.posted) + 1, opened, (target,), title, target)
+        self.posted.append(incident)
+        return incident
+
+    async def add_incident_update(
+        self, incident: int, at: float, status: str, text: Wording, author: str = ""
+    ) -> IncidentUpdate:
+        count = sum(len(p.updates) for p in self.posted)
+        update = IncidentUpdate(count + 1, incident, at, status, text, author)
+        self.posted = [replace(p, updates=(*p.updates, update)) if p.id == incident else p for p in self.posted]
+        return update
+
+    async def add_announcement(
+        self, level: str, text: Wording, start: float, end: float | None, created: float
+    ) -> Announcement:
+        banner = Announcement(max((b.id for b in self.banners), default=0) + 1, level, text, start, end, created)
+        self.banners.append(banner)
+        return banner
+
+    async def remove_announcement(self, announcement: int) -> bool:
+        before = len(self.banners)
+        self.banners = [b for b in self.banners if b.id != announcement]
+        return len(self.banners) < before
+
+    async def publish_location(self, seen: LocationSeen, states: Sequence[LocationState]) -> None:
+        self.seen[seen.location] = seen
+        self.at_locations.update(((s.target, s.location), s) for s in states)
+
     # -- reads ----------------------------------------------------------------------
+
+    async def locations_seen(self) -> list[LocationSeen]:
+        self._read("locations_seen")
+        return [self.seen[name] for name in sorted(self.seen)]
+
+    async def location_states(self) -> list[LocationState]:
+        self._read("location_states")
+        offline = {name for name, seen in self.seen.items() if seen.offline}
+        return [replace(self.at_locations[key], offline=key[1] in offline) for key in sorted(self.at_locations)]
 
     def _read(self, name: str) -> None:
         self.calls.append(name)
@@ -241,6 +335,23 @@ class MemoryStore:
     async def planned_maintenance(self, since: float) -> list[PlannedMaintenance]:
         self._read("planned_maintenance")
         return [p for p in self.planned if p.end > since]
+
+    async def posted_incident(self, incident: int) -> PostedIncident | None:
+        self._read("posted_incident")
+        return next((p for p in self.posted if p.id == incident), None)
+
+    async def posted_incidents(self, since: float) -> list[PostedIncident]:
+        self._read("posted_incidents")
+        found = [
+            p
+            for p in self.posted
+            if p.opened >= since or any(u.at >= since for u in p.updates) or (p.declared and p.status != "resolved")
+        ]
+        return sorted(found, key=lambda p: (p.opened, p.id))
+
+    async def announcements(self, since: float) -> list[Announcement]:
+        self._read("announcements")
+        return sorted((b for b in self.banners if b.end is None or b.end > since), key=lambda b: (b.start, b.id))
 
 
 def _ids(wanted: Collection[str] | None, held: Collection[str]) -> list[str]:

@@ -20,6 +20,11 @@ Driven by incident events (`on_event`) and a periodic `tick` (every ~10 s), it r
 - Links: an alert links to the target's public page, or, for a `public = false` target
   (whose page answers 404: alerts go to staff), to its row on the admin view while that
   is on (`MONITOR_ADMIN_TOKEN` set), else nowhere.
+- Duty rosters: a `duty:NAME` route goes to whoever is on duty at the outage's start
+  (or the roster's fallback), and climbs the roster's ladder every `escalate_after`
+  while unacknowledged ("escalation" alerts; `monitor.alerting.duty`).
+- Acknowledged (`acknowledge`): that outage's reminders and escalations stop; the
+  recovery is still announced, and the next outage alerts as always.
 - Flapping: `flap_changes` state changes within `flap_window` -> one "flapping" alert and
   silence until no change for `flap_window`, then one "stable" alert.
 - UNKNOWN (a target held while the monitor itself is offline, `monitor.connectivity`)
@@ -50,6 +55,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from urllib.parse import quote
 
+from monitor.alerting.duty import ladder, roster_of
 from monitor.assess import days_left, expiring_detail
 from monitor.config import Config, NotifierConfig, Target
 from monitor.notifiers.base import Alert
@@ -79,6 +85,8 @@ class _Problem:
     notified: set[str]
     reminded: dict[str, int] = field(default_factory=dict)  # notifier -> last reminder number
     escalated: set[str] = field(default_factory=set)
+    climbed: set[tuple[str, int]] = field(default_factory=set)  # (roster, step) of duty ladders
+    acked: bool = False  # someone took it: no reminders, no escalation
 
 
 @dataclass
@@ -127,6 +135,9 @@ class Policy:
     def update(self, config: Config) -> None:
         """Take a reloaded configuration; forget removed targets."""
         self.config = config
+        # Each duty ladder worked out once per (roster, outage start): a tick walks every
+        # open outage, and a roster's next shift is a search.
+        self._ladders: dict[tuple[str, float], list[tuple[str, ...]]] = {}
         self.dependents: dict[str, list[str]] = {tid: [] for tid in config.targets}
         for target in config.targets.values():
             for root in target.depends_on:
@@ -286,8 +297,10 @@ class Policy:
             if track.state == State.DOWN and track.problem is None and not track.flapping:
                 out += self._open_down(target, track, track.since, track.pending_from)
         problem = track.problem
-        if problem and problem.state == State.DOWN and track.state == State.DOWN and not track.flapping:
+        down = problem and problem.state == State.DOWN and track.state == State.DOWN and not track.flapping
+        if problem and down and not problem.acked:
             out += self._escalate(target, track, problem, now)
+            out += self._climb(target, track, problem, now)
             out += self._remind(target, track, problem, now)
         return out + self._certificate(target, track, now)
 
@@ -326,7 +339,7 @@ class Policy:
         return out
 
     def _open_down(self, target: Target, track: _Track, since: float, old: State) -> list[Outgoing]:
-        names = self._wanting(target.id, "down")
+        names = self._wanting(target.id, "down", since)
         now = max(self.clock(), since)
         problem = _Problem(State.DOWN, since, set(names))
         for name in names:
@@ -393,6 +406,65 @@ class Policy:
             )
             out += self._out(alert, names)
         return out
+
+    def _climb(self, target: Target, track: _Track, problem: _Problem, now: float) -> list[Outgoing]:
+        """The next steps of each duty roster's ladder that came due (see
+        `monitor.alerting.duty`). Offered again after a restart: same ids, and the
+        outbox drops what it queued before."""
+        out: list[Outgoing] = []
+        for roster in filter(None, map(roster_of, target.notify)):
+            spec = self.config.rosters.get(roster)
+            if spec is None:
+                continue
+            for step, names in enumerate(self._ladder(roster, problem.since)):
+                if step == 0 or (roster, step) in problem.climbed or now < problem.since + step * spec.escalate_after:
+                    continue
+                problem.climbed.add((roster, step))
+                fresh = [n for n in names if n in self.config.notifiers]
+                problem.notified.update(fresh)
+                for name in fresh:
+                    problem.reminded[name] = self._reminder_number(name, problem.since, now)
+                    track.refreshed[name] = now
+                key = f"duty:{roster}:{step}"
+                alert = self._alert(
+                    target,
+                    track,
+                    "escalation",
+                    now,
+                    problem.since,
+                    old=State.DOWN,
+                    duration=now - problem.since,
+                    key=key,
+                )
+                out += self._out(alert, fresh)
+        return out
+
+    def _ladder(self, roster: str, since: float) -> list[tuple[str, ...]]:
+        key = (roster, since)
+        found = self._ladders.get(key)
+        if found is None:
+            if len(self._ladders) > 10_000:  # outages long over; they are cheap to work out again
+                self._ladders.clear()
+            found = self._ladders[key] = ladder(self.config, roster, since)
+        return found
+
+    def acknowledge(self, tid: str, since: float | None = None) -> float | None:
+        """Someone took the target's open outage (the one that began at `since`, when
+        given): no more reminders or escalations for it. Its start, None if there is none."""
+        track = self.tracks.get(tid)
+        problem = track.problem if track is not None else None
+        if problem is None or problem.state != State.DOWN:
+            return None
+        if since is not None and round(since) != round(problem.since):
+            return None
+        problem.acked = True
+        return problem.since
+
+    def open_since(self, tid: str) -> float | None:
+        """The start of the target's open outage, if it has one."""
+        track = self.tracks.get(tid)
+        problem = track.problem if track is not None else None
+        return problem.since if problem is not None and problem.state == State.DOWN else None
 
     def _refresh(self, target: Target, track: _Track, now: float) -> list[Outgoing]:
         problem = track.problem
@@ -520,14 +592,22 @@ class Policy:
         config: NotifierConfig | None = self.config.notifiers.get(name)
         return config.events if config else frozenset()
 
-    def _wanting(self, tid: str, kind: str) -> list[str]:
+    def _wanting(self, tid: str, kind: str, at: float | None = None) -> list[str]:
+        """The notifiers wanting this kind of alert about the target; a duty roster's
+        route is whoever is on duty at `at` (default now)."""
         target = self.config.targets.get(tid)
         if target is None:
             return []
         probe_kind = PROBES.get(target.kind)
         urgent = kind == "degraded" and probe_kind is not None and probe_kind.alert_degraded
         kinds = {kind, "down"} if urgent else {kind}
-        return [n for n in target.notify if kinds & self._events(n)]
+        moment = self.clock() if at is None else at
+        names: list[str] = []
+        for name in target.notify:
+            roster = roster_of(name)
+            steps = self._ladder(roster, moment) if roster is not None else [(name,)]
+            names += [n for n in (steps[0] if steps else ()) if n not in names]
+        return [n for n in names if kinds & self._events(n)]
 
     def _resend_every(self, name: str) -> float | None:
         config = self.config.notifiers.get(name)

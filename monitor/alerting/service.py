@@ -10,6 +10,9 @@ after a reload and `await stop()` at the end. The `metrics` sink receives every 
 notifiers)` queues an alert no state change raised (the readiness checklist at a watch's
 start, `monitor.preflight.inside`).
 
+A muted target's alerts (`muted(target_id)`, set by the on-call desk,
+`monitor.alerting.oncall`) are dropped before the outbox.
+
 The store's outbox is wrapped in a `FallbackOutbox`: an alert the database cannot take
 is held in memory and delivered all the same. Each tick writes what is held once the
 database takes writes again and, through `StorageWatch`, tells every notifier when the
@@ -31,10 +34,12 @@ import httpx
 from monitor import __version__
 from monitor.alerting.dispatcher import Dispatcher
 from monitor.alerting.fallback import FallbackOutbox
+from monitor.alerting.locations import location_alert
 from monitor.alerting.policy import Outgoing, Policy
 from monitor.alerting.storage import TARGET, StorageWatch, combined
 from monitor.alerting.uplink import KINDS as UPLINK_KINDS
 from monitor.alerting.uplink import announced, uplink_alert
+from monitor.cluster.locations import LocationChange
 from monitor.config import Config, Target
 from monitor.connectivity import Change
 from monitor.log import kv
@@ -105,6 +110,9 @@ class Alerting:
             on_outcome=self._outcome,
         )
         self._pruned = 0.0
+        # A muted target's alerts are dropped before the outbox (`monitor.alerting.mute`);
+        # the on-call desk sets this.
+        self.muted: Callable[[str], bool] = lambda _: False
         self._publish_queue()
 
     def _notifiers(self, config: Config) -> dict[str, Notifier]:
@@ -151,6 +159,10 @@ class Alerting:
         """The monitor went offline or came back: tell every notifier."""
         self._queue([Outgoing(uplink_alert(self.config, change), tuple(self.config.notifiers))])
 
+    def on_location(self, change: LocationChange) -> None:
+        """A location stopped reporting or reports again: tell every notifier."""
+        self._queue([Outgoing(location_alert(self.config, change), tuple(self.config.notifiers))])
+
     def on_event(self, event: Event, target: Target) -> None:
         """The state-change listener: decide, and queue durably before returning."""
         self._queue(self.policy.on_event(event, target))
@@ -192,6 +204,9 @@ class Alerting:
         """Queue each alert durably; return the notifiers each was new to."""
         queued: list[str] = []
         for item in outgoing:
+            if self.muted(item.alert.target):
+                log.info("alert muted", extra=kv(alert=item.alert.id, kind=item.alert.kind, target=item.alert.target))
+                continue
             added = self.outbox.enqueue(item.alert, item.notifiers)
             if added:
                 log.info(

@@ -26,12 +26,14 @@ from typing import Any
 from urllib.parse import SplitResult, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from monitor.config.duty import DUTY_PREFIX, check_rosters, gaps, read_rosters, read_shifts
 from monitor.config.model import (
     DEFAULT_EVENTS,
     EVENT_KINDS,
     Config,
     Maintenance,
     NotifierConfig,
+    Roster,
     Settings,
     Target,
     Watch,
@@ -60,7 +62,9 @@ _DEFAULTABLE = (
     "cert_warn_days",
     "public",
     "group",
+    "quorum",
 )
+LOCATION_PATTERN = re.compile(r"^[a-z0-9][a-z0-9-]{0,62}$")
 
 
 def load_config(path: str | Path, env: Mapping[str, str] | None = None, *, notifier_secrets: bool = True) -> Config:
@@ -79,7 +83,10 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None, *, notif
     problems.items = [p for p in problems.items if _notifier_of(p.path) not in lacking]
     if problems.items:
         raise ConfigError(problems.items)
-    return dataclasses.replace(config, digest=digest)
+    warnings = Problems(str(path), LineIndex(text), path.parent)
+    for roster, message in gaps(config.rosters, config.duty, config.settings.zone):
+        warnings.add(f"rosters.{roster}", message)
+    return dataclasses.replace(config, digest=digest, warnings=tuple(str(w) for w in warnings.items))
 
 
 def _notifier_of(key: str) -> str | None:
@@ -168,8 +175,11 @@ def _read(path: Path, root: Table) -> Config:
         root.problem("targets", "no targets are configured (add a [targets.ID] table)")
     watches = tuple(_read_watch(t, zone) for t in root.array("watch"))
     maintenance = tuple(_read_maintenance(t, zone) for t in root.array("maintenance"))
+    rosters = read_rosters(root)
+    duty = read_shifts(root, zone, rosters, notifiers)
     root.finish()
-    _check_references(root, targets, notifiers, maintenance)
+    _check_references(root, targets, notifiers, maintenance, rosters)
+    check_rosters(root.problems, rosters, notifiers)
     return Config(
         path=path,
         settings=settings,
@@ -177,6 +187,8 @@ def _read(path: Path, root: Table) -> Config:
         notifiers=notifiers,
         watches=tuple(w for w in watches if w is not None),
         maintenance=tuple(m for m in maintenance if m is not None),
+        rosters=rosters,
+        duty=duty,
     )
 
 
@@ -232,6 +244,7 @@ def _read_settings(t: Table, base: Path) -> Settings:
         raw_retention=t.duration("raw_retention", 48 * 3600.0, low=3600.0),
         store=store,
         connectivity=_read_connectivity(t),
+        location=_location(t, "location", t.text("location", "local")),
     )
     t.finish()
     return settings
@@ -354,10 +367,31 @@ def _read_target(tid: str, t: Table, defaults: Table, listens: tuple[str, ...]) 
         down_after=inherited("down_after").duration("down_after"),
         cert_warn_days=tuple(sorted(set(inherited("cert_warn_days").int_list("cert_warn_days")), reverse=True)),
         external=t.boolean("external", _external(kind, parsed, listens)),
+        locations=tuple(_location(t, "locations", name) for name in t.text_list("locations")),
+        quorum=_quorum(inherited("quorum")),
     )
+    if target.quorum is not None and target.locations and target.quorum > len(target.locations):
+        t.problem("quorum", f"is {target.quorum}, more than the {len(target.locations)} locations that probe it")
     _check_speed(t, target)
     t.finish()
     return target
+
+
+def _location(t: Table, key: str, name: str) -> str:
+    if not LOCATION_PATTERN.match(name):
+        t.problem(key, f"location {name!r} must be lowercase letters, digits and '-' (e.g. \"sampit\")")
+    return name
+
+
+def _quorum(t: Table) -> int | None:
+    """`quorum = "majority"` (None, the default) or a number of locations."""
+    value = t.raw("quorum")
+    if value is None or value == "majority":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        t.problem("quorum", f'must be "majority" or a number of locations (1 or more), not {value!r}')
+        return None
+    return value
 
 
 def _external(kind: ProbeKind | None, url: SplitResult | None, listens: tuple[str, ...]) -> bool:
@@ -456,11 +490,16 @@ def _check_references(
     targets: Mapping[str, Target],
     notifiers: Mapping[str, NotifierConfig],
     maintenance: tuple[Maintenance | None, ...],
+    rosters: Mapping[str, Roster],
 ) -> None:
     problems = root.problems
     for target in targets.values():
         for i, name in enumerate(target.notify):
-            if name not in notifiers:
+            if name.startswith(DUTY_PREFIX):
+                if name.removeprefix(DUTY_PREFIX) not in rosters:
+                    roster = name.removeprefix(DUTY_PREFIX)
+                    problems.add(f"targets.{target.id}.notify[{i}]", f"no roster named {roster!r} ([rosters.{roster}])")
+            elif name not in notifiers:
                 problems.add(f"targets.{target.id}.notify[{i}]", f"no notifier named {name!r}")
         for i, dep in enumerate(target.depends_on):
             if dep not in targets:

@@ -36,6 +36,8 @@ class Settings:
     # Checks that should always pass while this instance is online (`monitor.connectivity`):
     # probes like a target's, each with its `id` as the check's name. Empty: off.
     connectivity: tuple[Target, ...] = ()
+    # This instance's place among several sharing one store (`monitor.cluster`).
+    location: str = "local"
 
     @property
     def zone(self) -> ZoneInfo:
@@ -77,6 +79,15 @@ class Target:
     # false for the monitor's own host (loopback, `localhost`, its listen address) and
     # for passive kinds, true for everything else.
     external: bool = True
+    # Several locations (`monitor.cluster`): where the target is probed (empty: every
+    # location) and how many of the reporting locations must see it DOWN for the
+    # target to be DOWN (None: "majority", more than half of them).
+    locations: tuple[str, ...] = ()
+    quorum: int | None = None
+
+    def probed_at(self, location: str) -> bool:
+        """Whether an instance of `location` probes this target."""
+        return not self.locations or location in self.locations
 
 
 @dataclass(frozen=True)
@@ -108,6 +119,41 @@ class Maintenance:
         return target.id in self.targets or target.group in self.groups
 
 
+WEEK_MINUTES = 7 * 24 * 60
+
+
+@dataclass(frozen=True)
+class Shift:
+    """`[[duty]]`: `who` (a notifier) is on duty in `roster` from `start` to `end`, or
+    every week in `weekly` spans: (minute of the week the span starts at, counted from
+    Monday 00:00 in the configured time zone, and the minute it ends; an end past
+    `WEEK_MINUTES` runs into the next Monday)."""
+
+    roster: str
+    who: str
+    start: datetime | None = None
+    end: datetime | None = None
+    weekly: tuple[tuple[int, int], ...] = ()
+
+    def covers(self, at: datetime) -> bool:
+        """On duty at `at` (an aware time; weekly spans are read in its zone)."""
+        if self.start is not None and self.end is not None:
+            return self.start <= at < self.end
+        minute = at.weekday() * 1440 + at.hour * 60 + at.minute
+        return any(s <= m < e for s, e in self.weekly for m in (minute, minute + WEEK_MINUTES))
+
+
+@dataclass(frozen=True)
+class Roster:
+    """`[rosters.NAME]`: what `notify = ["duty:NAME"]` needs besides the shifts: the
+    notifier an alert goes to when nobody is on duty (and last when nobody acknowledges),
+    and how long each one on the way has to acknowledge."""
+
+    name: str
+    fallback: str
+    escalate_after: float = 900.0
+
+
 @dataclass(frozen=True)
 class Config:
     """The whole, validated configuration."""
@@ -118,6 +164,9 @@ class Config:
     notifiers: Mapping[str, NotifierConfig] = field(default_factory=dict)
     watches: tuple[Watch, ...] = ()
     maintenance: tuple[Maintenance, ...] = ()
+    rosters: Mapping[str, Roster] = field(default_factory=dict)
+    duty: tuple[Shift, ...] = ()
+    warnings: tuple[str, ...] = ()  # worth saying, not wrong: gaps in a roster (`monitor validate`)
     digest: str = ""  # SHA-256 of the file's bytes, to tell a changed file from a touched one
 
     def maintenance_for(self, target: Target, at: datetime) -> Maintenance | None:

@@ -29,6 +29,7 @@ from prometheus_client.core import Metric
 from prometheus_client.parser import text_string_to_metric_families
 
 from monitor import __version__
+from monitor.cluster.locations import DEFAULT as DEFAULT_LOCATION
 from monitor.connectivity import Uplink
 from monitor.log import kv
 from monitor.metrics.exposition import Writer, declare_blackbox, label
@@ -75,8 +76,8 @@ class Metrics:
         self._early: list[Event] | None = None  # events taken while the history is read
         self.lag = Buckets(LAG_BUCKETS)  # how late probes start: `lag.observe(seconds)`
         self.own_errors = 0  # probes the monitor could not run for want of its own resources
-        # A constant label set put first on every per-target series (`name="v",`): none yet.
-        self.labels = ""
+        # The constant label set put first on this instance's per-probe series.
+        self.labels = location_labels(monitor.cluster.location)
         self.registry.register(_Collector(self))
 
     def render(self, only: Collection[str] | None = None) -> bytes:
@@ -172,14 +173,27 @@ class _Collector:
 def _probe_families(m: Metrics, writer: Writer) -> None:
     """The blackbox exporter's names, from each target's last result."""
     declare_blackbox(writer)
-    write_blackbox(writer, m.monitor.config.targets, m.monitor.states.statuses, m.labels)
+    write_blackbox(writer, m.monitor.config.targets, m.monitor.judge.statuses, m.labels)
+
+
+def location_labels(location: str) -> str:
+    """The `location` label of this instance's own probes (`Metrics.labels`): only once a
+    location is set (a constant per instance, the start's: a reload does not move an
+    instance; a single instance's series stay as they were)."""
+    return "" if location == DEFAULT_LOCATION else f'location="{label(location)}",'
 
 
 def _target_families(m: Metrics, writer: Writer) -> None:
     # Label names in sorted order, as prometheus-client writes them (`target` is last
     # except before `window`), so text-matching readers see the same lines.
     return write_targets(
-        writer, m.monitor.config.targets, m.monitor.states.statuses, m.durations, m.ratios_at(m.clock()), m.labels
+        writer,
+        m.monitor.config.targets,
+        m.monitor.states.statuses,
+        m.durations,
+        m.ratios_at(m.clock()),
+        m.labels,
+        m.monitor.judge.statuses,
     )
 
 
@@ -224,6 +238,17 @@ def _uplink_families(m: Metrics, writer: Writer) -> None:
             writer.add(check, f'check="{label(state.name)}"', 1.0 if state.last.ok else 0.0)
 
 
+def _location_families(m: Metrics, writer: Writer) -> None:
+    """The locations sharing the store (`monitor.cluster`): written once this instance
+    takes part."""
+    up = "monitor_location_up"
+    writer.family(up, "gauge", "1 while a location reports, 0 once it is stale (no result for 3 x its interval).")
+    cluster = m.monitor.cluster
+    if cluster.active:
+        for name, reporting in cluster.up(time.time()).items():
+            writer.add(up, f'location="{label(name)}"', 1.0 if reporting else 0.0)
+
+
 def _store_families(m: Metrics, writer: Writer) -> None:
     health = m.monitor.storage_health()
     writable = "monitor_store_writable"
@@ -254,4 +279,5 @@ _GROUPS: tuple[tuple[Callable[[Metrics, Writer], None], tuple[str, ...]], ...] =
     ),
     (_store_families, ("monitor_store_",)),
     (_uplink_families, ("monitor_connectivity_",)),
+    (_location_families, ("monitor_location_",)),
 )

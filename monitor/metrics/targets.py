@@ -11,8 +11,11 @@ writes in a thread beside the event loop: measured against writing on the loop i
 slices of 100 targets with a yield between (`BENCHMARKS.md`), the thread kept a loopback
 exchange's p99 at 0.3-0.7 ms where the slices made it 11-17 ms.
 
-A constant label set for every series of an instance (say `location="x"`) is one more
-prefix: pass `labels='location="x",'` and every per-target label set starts with it.
+A constant label set of an instance's own probes (`location="x"` once a location is set,
+`Metrics.labels`) is one more prefix: pass `labels='location="x",'` and the label set of
+every per-probe series (the blackbox names, `monitor_probes_total`,
+`monitor_probe_duration_seconds`) starts with it; the combined state's families
+(`monitor_target_up`, `_state`, `_info`, `_maintenance`, `_uptime_ratio`) never carry it.
 
 Nothing is cached between scrapes: a per-target text kept from one probe to the next
 would cost ~1.9 KB per target (the text itself), against a budget of 5 KB per target,
@@ -58,7 +61,7 @@ FAMILIES: tuple[tuple[str, str, str], ...] = (
 )
 
 
-_PROBES = f'{PROBES_TOTAL}{{result="success",%s}} %d.0\n{PROBES_TOTAL}{{result="failure",%s}} %d.0\n'
+_PROBES = f'{PROBES_TOTAL}{{%sresult="success",%s}} %d.0\n{PROBES_TOTAL}{{%sresult="failure",%s}} %d.0\n'
 
 
 def _state_templates() -> dict[State, str]:
@@ -127,10 +130,14 @@ def write_targets(
     durations: Mapping[str, Buckets],
     uptime: Callable[[str, str], str],
     labels: str = "",
+    own: Mapping[str, Status] | None = None,
 ) -> None:
-    """The families of `FAMILIES` for every configured target with a status, in the
-    configuration's order. `uptime(target, labels)`: its uptime lines; `labels`: a
-    constant label set put before every target's (`name="v",`, or empty)."""
+    """The families of `FAMILIES` for every configured target with a status (the shown,
+    combined state), in the configuration's order. `uptime(target, labels)`: its uptime
+    lines; `labels`: a constant label set put before the target's on the per-probe
+    families (`name="v",`, or empty); `own`: this instance's own statuses, whose probe
+    counts those families show (default: `statuses`)."""
+    own = statuses if own is None else own
     names = [f[0] for f in FAMILIES]
     for name, kind, doc in FAMILIES:
         writer.family(name, kind, doc)
@@ -143,20 +150,20 @@ def write_targets(
         st = statuses.get(tid)
         if st is None:
             continue
-        t = f'{labels}target="{label(tid)}"'
+        t = f'target="{label(tid)}"'
         info.append(
-            f'{INFO}{{{labels}group="{label(target.group)}",kind="{label(target.kind)}",'
+            f'{INFO}{{group="{label(target.group)}",kind="{label(target.kind)}",'
             f'name="{label(target.name)}",target="{label(tid)}"}} 1.0\n'
         )
         if st.state is not unknown and st.underlying is not unknown:
             up.append(f"{UP}{{{t}}} {'1.0' if st.underlying.is_up else '0.0'}\n")
         state.append(_STATES[st.state] % ((t,) * _STATE_ARITY))
         maint.append(f"{MAINTENANCE}{{{t}}} {'1.0' if st.maintenance else '0.0'}\n")
-        counts = st.counts
-        probes.append(_PROBES % (t, counts[True], t, counts[False]))
+        counts = own.get(tid, st).counts
+        probes.append(_PROBES % (labels, t, counts[True], labels, t, counts[False]))
         buckets = durations.get(tid)
         if buckets is not None:
-            hist.append(buckets.text(DURATION, t))
+            hist.append(buckets.text(DURATION, labels + t))
         lines = uptime(tid, t)
         if lines:
             ratios.append(lines)

@@ -3,7 +3,9 @@
 Keys: `url` (Alertmanager's base URL, e.g. http://127.0.0.1:9093; required),
 `resend_every` (default "1m": how often a still-open problem is posted again),
 `labels` (a table of extra labels, e.g. `{ team = "infra" }`), `headers` (e.g. an
-`Authorization` for a proxy in front), `timeout`.
+`Authorization` for a proxy in front), `timeout`, `silences` (default false: a mute or
+an acknowledgement of a target creates a silence of its alerts here, expired with the
+mute; `monitor.alerting.silences`).
 
 Each firing alert carries `endsAt` = now + 4 × `resend_every`, like Prometheus does: the
 policy re-posts it every `resend_every` ("refresh" alerts), so it stays active while the
@@ -54,6 +56,7 @@ class AlertmanagerSpec:
     labels: tuple[tuple[str, str], ...] = ()
     headers: tuple[tuple[str, str], ...] = ()
     timeout: float = 10.0
+    silences: bool = False
 
 
 def parse(t: Table) -> AlertmanagerSpec:
@@ -64,6 +67,7 @@ def parse(t: Table) -> AlertmanagerSpec:
         labels=tuple(sorted(t.text_mapping("labels").items())),
         headers=tuple(sorted(t.text_mapping("headers").items())),
         timeout=t.duration("timeout", 10.0, low=0.1),
+        silences=t.boolean("silences", False),
     )
 
 
@@ -79,6 +83,8 @@ def _names(alert: Alert) -> dict[str, bool]:
         return {"MonitorStorageFailing": alert.kind == "storage_failing"}
     if alert.kind in ("connectivity_lost", "connectivity_restored"):
         return {"MonitorOffline": alert.kind == "connectivity_lost"}
+    if alert.kind in ("location_stale", "location_back"):
+        return {"MonitorLocationStale": alert.kind == "location_stale"}
     names: dict[str, bool] = {}
     stable = alert.kind in ("stable", "flapping")
     for name, state in (("TargetDown", "DOWN"), ("TargetDegraded", "DEGRADED")):

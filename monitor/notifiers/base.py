@@ -31,7 +31,8 @@ if TYPE_CHECKING:
 # "test" (`monitor notify-test`), "storage_failing" and "storage_recovered" (the
 # monitor's own storage, to every notifier: `monitor.alerting.storage`),
 # "connectivity_lost" and "connectivity_restored" (the monitor's own uplink, to every
-# notifier: `monitor.alerting.uplink`).
+# notifier: `monitor.alerting.uplink`), "location_stale" and "location_back" (a location
+# of the cluster stopped reporting, or reports again: `monitor.alerting.locations`).
 ALERT_KINDS = (
     *EVENT_KINDS,
     "escalation",
@@ -42,6 +43,8 @@ ALERT_KINDS = (
     "storage_recovered",
     "connectivity_lost",
     "connectivity_restored",
+    "location_stale",
+    "location_back",
 )
 
 

@@ -40,6 +40,8 @@ COLOURS = {
     "storage_recovered": _GREEN,
     "connectivity_lost": _RED,
     "connectivity_restored": _GREEN,
+    "location_stale": _RED,
+    "location_back": _GREEN,
     "preflight": _GREEN,  # with a warning orange, with a problem red (`colour`)
 }
 

@@ -7,7 +7,14 @@
 - `Annotations`: what people add at runtime: incident notes, planned maintenance.
 - `Timelines`: each target's state timeline, read once at start by what keeps
   availability in memory from then on (`monitor.metrics.uptime`).
+- `Bulletins`: what operators write for citizens: declared incidents, updates on any
+  incident, announcements.
+- `OnCallRecords`: what on-call staff set at runtime (acknowledgements, mutes) and the
+  chat bot's place in its update stream.
+- `Audit`: who changed what, when (append-only; the admin view and `/admin/api/audit`).
 - `Outbox`: the durable alert queue the dispatcher drains (`monitor.alerting.service`).
+- `Locations`: what the instances of several locations tell each other through the
+  shared store (`monitor.cluster`).
 
 A backend implements `Store` and registers itself in `monitor.store.registry`; every
 command opens the store through `open_store(settings)`. Times are unix seconds (UTC);
@@ -23,15 +30,24 @@ from typing import TYPE_CHECKING, Protocol
 
 from monitor.result import Event, Result, State
 from monitor.store.records import (
+    Ack,
+    Announcement,
+    AuditEntry,
     DayUptime,
     Entry,
+    IncidentUpdate,
+    LocationSeen,
+    LocationState,
+    Mute,
     Note,
     Period,
     PlannedMaintenance,
+    PostedIncident,
     Rollup,
     StoredResult,
     StoreHealth,
     Uptime,
+    Wording,
 )
 
 if TYPE_CHECKING:
@@ -176,6 +192,95 @@ class Annotations(Protocol):
         ...
 
 
+class Bulletins(Protocol):
+    """What operators write for citizens (the admin API, `monitor.web.adminincidents`).
+    Each write is committed before it returns. An automatic incident (a DOWN period of
+    the history) has a record here only once it is given a title or an update, keyed by
+    its target and the time it began."""
+
+    async def declare_incident(self, targets: Sequence[str], title: Wording, at: float) -> PostedIncident:
+        """Record an incident declared by hand about `targets`, opened at `at`."""
+        ...
+
+    async def automatic_incident(self, target: str, opened: float, title: Wording | None = None) -> PostedIncident:
+        """The record of `target`'s incident that began at `opened` (with its updates),
+        made when missing; its public title set to `title` when one is given."""
+        ...
+
+    async def add_incident_update(
+        self, incident: int, at: float, status: str, text: Wording, author: str = ""
+    ) -> IncidentUpdate:
+        """Add a step to an incident's timeline (`status` one of `INCIDENT_STATUSES`)."""
+        ...
+
+    async def posted_incident(self, incident: int) -> PostedIncident | None:
+        """One record with its updates; None if there is none with this id."""
+        ...
+
+    async def posted_incidents(self, since: float) -> list[PostedIncident]:
+        """The records opened or updated since `since`, and every declared incident not
+        resolved however old, by the time they opened; each with its updates."""
+        ...
+
+    async def add_announcement(
+        self, level: str, text: Wording, start: float, end: float | None, created: float
+    ) -> Announcement:
+        """Store a banner (`level` one of `ANNOUNCEMENT_LEVELS`) shown from `start` to
+        `end` (None: until removed)."""
+        ...
+
+    async def remove_announcement(self, announcement: int) -> bool:
+        """Delete a banner; False if there was none with this id."""
+        ...
+
+    async def announcements(self, since: float) -> list[Announcement]:
+        """Banners that end after `since` or never, by start (those to come too)."""
+        ...
+
+
+class OnCallRecords(Protocol):
+    """Acknowledgements, mutes and the chat bot's update offset (`monitor.alerting.oncall`,
+    `monitor.notifiers.telegrambot`). Every write commits before it returns: an
+    acknowledgement or a mute survives a restart."""
+
+    async def add_ack(self, ack: Ack) -> None:
+        """Keep an acknowledgement; a second one of the same incident (target, since)
+        replaces the first."""
+
+    async def acks(self, since: float) -> list[Ack]:
+        """Acknowledgements of incidents that began at or after `since`, oldest first."""
+        ...
+
+    async def set_mute(self, mute: Mute) -> None:
+        """Mute a target (replacing its mute, if any)."""
+
+    async def remove_mute(self, target_id: str) -> Mute | None:
+        """End a target's mute; the mute that was removed, None if there was none."""
+        ...
+
+    async def mutes(self) -> list[Mute]:
+        """Every mute kept, expired ones too until removed, by target."""
+        ...
+
+    async def bot_offset(self, bot: str) -> int | None:
+        """The next update id to ask a chat bot for (`getUpdates`' offset), None at first."""
+        ...
+
+    async def set_bot_offset(self, bot: str, offset: int) -> None: ...
+
+
+class Audit(Protocol):
+    """The audit log: every change people make, kept with the history (pruned with
+    nothing: it is small and it is the record)."""
+
+    async def record_audit(self, entry: AuditEntry) -> None:
+        """Append one entry."""
+
+    async def audit_entries(self, limit: int = 200) -> list[AuditEntry]:
+        """The newest `limit` entries, newest first."""
+        ...
+
+
 class Outbox(Protocol):
     """The durable alert queue: an alert is written here before anyone sends it, once
     per (alert id, notifier) ever, and leaves a notifier's queue in the order it came.
@@ -249,8 +354,26 @@ class Timelines(Protocol):
         ...
 
 
-class Store(HistoryWriter, HistoryReader, Annotations, Timelines, Protocol):
-    """A whole backend: the history, the annotations and the outbox on one database."""
+class Locations(Protocol):
+    """Each instance's word to the others (`monitor.cluster.locations`): its location's
+    sign of life and its state of each target it probes, replaced as a whole every few
+    seconds (one small transaction); read back by every instance."""
+
+    async def publish_location(self, seen: LocationSeen, states: Sequence[LocationState]) -> None:
+        """Replace `seen.location`'s row and its rows of these targets (others stay)."""
+
+    async def locations_seen(self) -> list[LocationSeen]:
+        """Every location the store heard of, by name."""
+        ...
+
+    async def location_states(self) -> list[LocationState]:
+        """Every (target, location) row, by target and location."""
+        ...
+
+
+class Store(HistoryWriter, HistoryReader, Annotations, Timelines, OnCallRecords, Audit, Bulletins, Locations, Protocol):
+    """A whole backend: the history, the annotations, the timelines, the on-call records,
+    the audit log, the bulletins, the locations' words and the outbox on one database."""
 
     async def open(self) -> None:
         """Create or migrate the schema and start the writer."""

@@ -196,6 +196,46 @@ class Note:
 
 
 @dataclass(frozen=True, slots=True)
+class Ack:
+    """An acknowledgement of one incident: the target's outage that began at `since`
+    (unix seconds, the incident's identity), taken by `who` at `at`. `silences` are the
+    Alertmanager silences made for it, as (notifier, silence id)."""
+
+    target: str
+    since: float
+    at: float
+    who: str
+    note: str = ""
+    silences: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Mute:
+    """A quiet period of one target from `start` until `until` (no alerts; still probed,
+    shown and counted in availability), set by `who`; `silences` as on `Ack`."""
+
+    target: str
+    start: float
+    until: float
+    who: str
+    silences: tuple[tuple[str, str], ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AuditEntry:
+    """One change a person (or the admin token, `who = "token"`) made: a configuration
+    edit (`detail` holds the diff), an acknowledgement, a mute, a maintenance window, an
+    incident update. `action` is a short dotted name (`target.edit`, `incident.update`),
+    `subject` what it acted on (a target id, an incident id)."""
+
+    at: float
+    who: str
+    action: str
+    subject: str
+    detail: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class PlannedMaintenance:
     """A maintenance window planned at runtime (through the admin view), in addition to
     the configuration's `[[maintenance]]`."""
@@ -262,3 +302,107 @@ class Entry:
     next_at: float
     done_at: float | None
     error: str | None
+
+
+# What operators write for citizens (`protocols.Bulletins`): an incident's status, and an
+# announcement's level.
+INCIDENT_STATUSES = ("investigating", "identified", "monitoring", "resolved")
+ANNOUNCEMENT_LEVELS = ("info", "warning", "critical")
+
+
+@dataclass(frozen=True, slots=True)
+class Wording:
+    """A text for citizens in Indonesian (`id`, required) and optionally English."""
+
+    id: str
+    en: str = ""
+
+    def in_language(self, lang: str) -> str:
+        """The text in `lang`, Indonesian when there is none in it."""
+        return self.en if lang == "en" and self.en else self.id
+
+
+@dataclass(frozen=True, slots=True)
+class IncidentUpdate:
+    """One step of an incident's timeline, posted by an operator."""
+
+    id: int
+    incident: int  # `PostedIncident.id`
+    at: float
+    status: str  # one of INCIDENT_STATUSES
+    text: Wording
+    author: str = ""  # the operator's name: never public
+
+
+@dataclass(frozen=True, slots=True)
+class PostedIncident:
+    """What operators wrote about one incident: a *declared* one (`target` None; about
+    `targets`, open from `opened` until its latest update is `resolved`), or an
+    *automatic* one, the DOWN period of `target` that began at `opened` (`targets` is
+    that target alone), given a public title or updates. `updates` oldest first."""
+
+    id: int
+    opened: float
+    targets: tuple[str, ...]
+    title: Wording | None = None
+    target: str | None = None
+    updates: tuple[IncidentUpdate, ...] = ()
+
+    @property
+    def declared(self) -> bool:
+        return self.target is None
+
+    @property
+    def status(self) -> str | None:
+        """The latest update's status; None before the first update."""
+        return self.updates[-1].status if self.updates else None
+
+    @property
+    def resolved_at(self) -> float | None:
+        """When the latest update resolved it; None while it is not resolved."""
+        last = self.updates[-1] if self.updates else None
+        return last.at if last is not None and last.status == "resolved" else None
+
+
+@dataclass(frozen=True, slots=True)
+class Announcement:
+    """A banner for citizens from `start` until `end` (None: until it is removed)."""
+
+    id: int
+    level: str  # one of ANNOUNCEMENT_LEVELS
+    text: Wording
+    start: float
+    end: float | None = None
+    created: float = 0.0
+
+    def active(self, now: float) -> bool:
+        return self.start <= now and (self.end is None or now < self.end)
+
+
+@dataclass(frozen=True, slots=True)
+class LocationState:
+    """One location's view of one target (`monitor.cluster`): its state under the
+    target's thresholds there, since when, why, its last result's start (`at`) and
+    latency, and whether that location is offline (its own uplink lost)."""
+
+    target: str
+    location: str
+    state: State
+    since: float
+    at: float
+    reason: str = "ok"
+    detail: str = ""
+    latency: float | None = None
+    offline: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LocationSeen:
+    """One location as the store last heard of it: when its instance published
+    (`seen`), the shortest interval of the targets it probes (`shortest`: it is stale
+    after 3 × that without a word) and whether it is offline."""
+
+    location: str
+    seen: float
+    shortest: float
+    offline: bool = False

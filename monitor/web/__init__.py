@@ -22,7 +22,7 @@ from starlette.applications import Starlette
 from starlette.routing import BaseRoute
 
 from monitor.runtime import Monitor
-from monitor.web import admin, api, badge, errorpages, health, pages, probe, push, scrape
+from monitor.web import admin, api, badge, errorpages, feeds, health, pages, probe, push, scrape
 
 
 def _routes(metrics: bool) -> list[BaseRoute]:
@@ -31,6 +31,7 @@ def _routes(metrics: bool) -> list[BaseRoute]:
         *(scrape.routes() if metrics else []),
         *push.routes(),
         *pages.routes(),
+        *feeds.routes(),
         *api.routes(),
         *badge.routes(),
         *admin.routes(),

@@ -23,8 +23,14 @@ Routes:
 - `GET /admin/api/alerts`: the alerting part as JSON (`monitor.web.alertview`).
 - `GET|POST /admin/api/maintenance`, `DELETE /admin/api/maintenance/{id}`: maintenance
   windows planned at runtime (`{"start", "end", "targets"|"groups", "reason"}`).
+- on call (`monitor.web.adminoncall`): `POST /admin/api/targets/{id}/ack`,
+  `POST|DELETE /admin/api/targets/{id}/mute`, `GET /admin/api/oncall`.
 - `POST /admin/api/targets/{id}/notes`: a note (`{"text", "at"?}`) on the target's
   incident at that time; notes are public (they show under the incident).
+- incidents, their updates and announcements: `monitor.web.adminincidents`.
+- `GET /admin/api/audit`: the audit log, newest first (`?limit=`, at most 1,000): every
+  write through this API is recorded by `audit(request, action, subject, detail)` with
+  who made it (`token` for the bearer token).
 """
 
 from __future__ import annotations
@@ -46,16 +52,18 @@ from monitor.alerting.policy import ADMIN_TOKEN_ENV
 from monitor.config import Config, Target
 from monitor.preflight.inside import admin_section
 from monitor.state import Status
-from monitor.store import PlannedMaintenance
-from monitor.web import alertview, viewmodels
+from monitor.store import AuditEntry, PlannedMaintenance
+from monitor.web import adminincidents, adminoncall, alertview, viewmodels
 from monitor.web.api import parse_time
 from monitor.web.bodies import read_body, too_large
+from monitor.web.locations import summaries, target_locations
 from monitor.web.masking import origin, scrub, target_secrets
 from monitor.web.ratelimit import client_of, limit_of, too_many
 from monitor.web.templating import isotime, language, page
 
 TOKEN_ENV = ADMIN_TOKEN_ENV
 MAX_BODY = 64 * 1024
+AUDIT_LIMIT = 1000
 FAILURES, FAILURE_WINDOW = 10, 60.0  # wrong credentials a client may send per minute
 Handler = Callable[[Request], Awaitable[Response]]
 
@@ -68,6 +76,9 @@ def routes() -> list[BaseRoute]:
         Route("/admin/api/maintenance", guarded(add_maintenance), methods=["POST"]),
         Route("/admin/api/maintenance/{id:int}", guarded(remove_maintenance), methods=["DELETE"]),
         Route("/admin/api/targets/{id}/notes", guarded(add_note), methods=["POST"]),
+        *adminincidents.routes(guarded),
+        *adminoncall.routes(guarded),
+        Route("/admin/api/audit", guarded(list_audit), methods=["GET"]),
     ]
 
 
@@ -91,6 +102,7 @@ def guarded(handler: Handler, browser: bool = False) -> Handler:
             if browser:
                 challenge = 'Basic realm="monitor admin", charset="UTF-8", ' + challenge
             return PlainTextResponse("Unauthorized", 401, {"WWW-Authenticate": challenge})
+        request.state.who = "token"
         return await handler(request)
 
     return check
@@ -129,6 +141,9 @@ async def admin_page(request: Request) -> Response:
         "planned": planned,
         "names": names,
         "alerts": alerts,
+        "locations": summaries(runtime, now),
+        "at_locations": {t.id: target_locations(runtime, t.id) for t in config.targets.values()},
+        "oncall": adminoncall.overview(runtime, now),
     }
     context["preflight"] = await admin_section(request.app.state, runtime, now, language(request, config))
     response = page(request, "admin.html.j2", config, lambda t: context)
@@ -186,7 +201,9 @@ async def add_maintenance(request: Request) -> Response:
         return JSONResponse({"error": "; ".join(problems)}, 400)
     start, end, targets, groups, reason = window
     planned = await runtime.store.add_maintenance(start, end, targets, groups, reason)
-    return JSONResponse(_window(planned), 201)
+    shown = _window(planned)
+    await audit(request, "maintenance.add", str(planned.id), json.dumps(shown, ensure_ascii=False))
+    return JSONResponse(shown, 201)
 
 
 def _read_window(
@@ -244,6 +261,7 @@ def _window(window: PlannedMaintenance) -> dict[str, Any]:
 async def remove_maintenance(request: Request) -> Response:
     runtime: viewmodels.Runtime = request.app.state.monitor
     if await runtime.store.remove_maintenance(request.path_params["id"]):
+        await audit(request, "maintenance.remove", str(request.path_params["id"]))
         return Response(status_code=204)
     return JSONResponse({"error": "no such maintenance window"}, 404)
 
@@ -266,7 +284,30 @@ async def add_note(request: Request) -> Response:
     author = body.get("author", "")
     when = viewmodels.clock(request.app.state) if when is None else when
     note = await runtime.store.add_note(target_id, when, text.strip(), author if isinstance(author, str) else "")
+    await audit(request, "target.note", target_id, note.text)
     return JSONResponse({"id": note.id, "target": note.target, "at": isotime(note.at), "text": note.text}, 201)
+
+
+async def list_audit(request: Request) -> Response:
+    runtime: viewmodels.Runtime = request.app.state.monitor
+    try:
+        limit = int(request.query_params.get("limit", "200"))
+    except ValueError:
+        return JSONResponse({"error": "limit must be a whole number"}, 400)
+    if not 1 <= limit <= AUDIT_LIMIT:
+        return JSONResponse({"error": f"limit must be between 1 and {AUDIT_LIMIT}"}, 400)
+    entries = await runtime.store.audit_entries(limit)
+    return JSONResponse(
+        {"audit": [{**dataclasses.asdict(e), "at": isotime(e.at)} for e in entries]},
+        headers={"Cache-Control": "no-store"},
+    )
+
+
+async def audit(request: Request, action: str, subject: str, detail: str = "") -> None:
+    """Record a write in the audit log, by whoever the guard let in."""
+    runtime: viewmodels.Runtime = request.app.state.monitor
+    who = getattr(request.state, "who", "token")
+    await runtime.store.record_audit(AuditEntry(viewmodels.clock(request.app.state), who, action, subject, detail))
 
 
 async def _json_body(request: Request) -> dict[str, Any] | Response:

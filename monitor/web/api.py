@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from monitor.store import StoredResult, Uptime
+from monitor.store import StoredResult, Uptime, Wording
 from monitor.web import viewmodels
 from monitor.web.cache import current_snapshot
 from monitor.web.openapi import document
@@ -73,6 +73,11 @@ async def status(request: Request) -> Response:
                 }
                 for m in snap.maintenance
             ],
+            "announcements": [
+                {"id": a.id, "level": a.level, "text": _wording(a.text), "start": isotime(a.start), "end": _time(a.end)}
+                for a in snap.announcements
+                if a.active(snap.now)
+            ],
         }
     )
 
@@ -92,8 +97,13 @@ def target_json(row: viewmodels.Row) -> dict[str, Any]:
 
 def incident_json(item: viewmodels.PublicIncident, now: float) -> dict[str, Any]:
     return {
+        "id": item.id,
+        "declared": item.declared,
+        "title": _wording(item.title),
+        "status": item.status,
         "target": _ref(item.target),
-        "reason": item.reason,
+        "targets": [_ref(t) for t in item.targets],
+        "reason": item.reason or None,
         "start": isotime(item.start),
         "end": _time(item.end),
         "ongoing": item.end is None,
@@ -101,7 +111,14 @@ def incident_json(item: viewmodels.PublicIncident, now: float) -> dict[str, Any]
         "maintenance": [{"start": isotime(start), "end": _time(end)} for start, end in item.maintenance],
         "maintenance_seconds": round(item.in_maintenance(now), 3),
         "notes": [{"at": isotime(n.at), "text": n.text} for n in item.notes],
+        "updates": [{"at": isotime(u.at), "status": u.status, "text": _wording(u.text)} for u in item.updates],
+        "handled": item.handled,
     }
+
+
+def _wording(text: Wording | None) -> dict[str, str | None] | None:
+    """A text for citizens: Indonesian, and English or null."""
+    return None if text is None else {"id": text.id, "en": text.en or None}
 
 
 async def results(request: Request) -> Response:

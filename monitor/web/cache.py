@@ -44,6 +44,14 @@ async def current_snapshot(runtime: Runtime, state: Any) -> Snapshot:
     return live
 
 
+def invalidate(state: Any) -> None:
+    """Forget the snapshot after a write it shows (an incident update, a banner): the
+    next request reads a new one, and a read under way that began before the write never
+    replaces it (the newer snapshot wins)."""
+    state.web_snapshot = None
+    state.web_refresh = None
+
+
 def _refreshing(runtime: Runtime, state: Any, now: float) -> asyncio.Task[Snapshot]:
     """The refresh under way, or a new one."""
     task: asyncio.Task[Snapshot] | None = getattr(state, "web_refresh", None)

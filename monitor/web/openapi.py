@@ -11,6 +11,7 @@ from typing import Any
 from monitor import __version__
 from monitor.connectivity import Uplink
 from monitor.result import State
+from monitor.store import ANNOUNCEMENT_LEVELS, INCIDENT_STATUSES
 
 _TIME = {"type": "string", "format": "date-time", "description": "ISO 8601, UTC"}
 _TIME_OR_NULL = {"type": ["string", "null"], "format": "date-time"}
@@ -58,10 +59,31 @@ SCHEMAS: dict[str, Any] = {
         }
     ),
     "Note": _object({"at": _TIME, "text": {"type": "string"}}),
+    "Text": _object(
+        {"id": {"type": "string", "minLength": 1}, "en": {"type": ["string", "null"]}},
+        description="A text for citizens in Indonesian, and English when given (else null: show the Indonesian)",
+    ),
+    "IncidentStatus": {"type": "string", "enum": list(INCIDENT_STATUSES)},
+    "Update": _object(
+        {"at": _TIME, "status": _ref("IncidentStatus"), "text": _ref("Text")},
+        description="A step of an incident's timeline, posted by an operator",
+    ),
     "Incident": _object(
         {
+            "id": {
+                "type": "string",
+                "description": "stable: a declared incident's number, or TARGET.MS (the target's id and the "
+                "start in unix milliseconds) for an automatic one; POST /admin/api/incidents/{id}/updates takes it",
+            },
+            "declared": {"type": "boolean", "description": "declared by an operator (not a DOWN period)"},
+            "title": {"oneOf": [_ref("Text"), {"type": "null"}], "description": "the public title, if given"},
+            "status": {
+                "oneOf": [_ref("IncidentStatus"), {"type": "null"}],
+                "description": "the latest update's status; null before the first update",
+            },
             "target": _ref("TargetRef"),
-            "reason": _REASON,
+            "targets": {"type": "array", "items": _ref("TargetRef"), "description": "every public target it is about"},
+            "reason": {**_REASON, "type": ["string", "null"], "description": "why DOWN; null for a declared one"},
             "start": _TIME,
             "end": _TIME_OR_NULL,
             "ongoing": {"type": "boolean"},
@@ -74,8 +96,11 @@ SCHEMAS: dict[str, Any] = {
             },
             "maintenance_seconds": {"type": "number", "minimum": 0, "description": "seconds of it in maintenance"},
             "notes": {"type": "array", "items": _ref("Note")},
+            "updates": {"type": "array", "items": _ref("Update"), "description": "newest first"},
+            "handled": {"type": "boolean", "description": "open, and someone acknowledged it (never who)"},
         },
-        description="A period DOWN; maintenance does not end it",
+        description="A period DOWN (maintenance does not end it), or an incident declared by an operator "
+        "(ended by an update resolving it)",
     ),
     "Maintenance": _object(
         {
@@ -132,7 +157,22 @@ SCHEMAS: dict[str, Any] = {
                 "items": _ref("Maintenance"),
                 "description": "current and upcoming",
             },
+            "announcements": {
+                "type": "array",
+                "items": _ref("Announcement"),
+                "description": "the banners shown now",
+            },
         }
+    ),
+    "Announcement": _object(
+        {
+            "id": {"type": "integer"},
+            "level": {"type": "string", "enum": list(ANNOUNCEMENT_LEVELS)},
+            "text": _ref("Text"),
+            "start": _TIME,
+            "end": {**_TIME_OR_NULL, "description": "null: until it is removed"},
+        },
+        description="A banner operators put on the public pages",
     ),
     "Result": _object(
         {
@@ -194,7 +234,7 @@ def document() -> dict[str, Any]:
         "paths": {
             "/api/v1/status": {
                 "get": {
-                    "summary": "Public targets: state, uptime, open incidents, maintenance",
+                    "summary": "Public targets: state, uptime, open incidents, maintenance, banners",
                     "operationId": "getStatus",
                     "responses": {"200": _json("Status", "the status")},
                 }
@@ -222,7 +262,8 @@ def document() -> dict[str, Any]:
             },
             "/api/v1/incidents": {
                 "get": {
-                    "summary": "Incidents (DOWN periods) of public targets, newest first",
+                    "summary": "Incidents of public targets (DOWN periods and declared ones) with their "
+                    "updates, newest first",
                     "operationId": "getIncidents",
                     "parameters": [
                         _time_param("since", "until minus 30 days"),

@@ -21,13 +21,14 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from monitor.result import State
-from monitor.store import Uptime
+from monitor.store import ANNOUNCEMENT_LEVELS, Announcement, Uptime
 from monitor.web import viewmodels
 from monitor.web.cache import current_snapshot
 from monitor.web.compress import Page
 from monitor.web.daybars import BarPainter, level, levels
 from monitor.web.errorpages import not_found
 from monitor.web.graphics import ICONS, Line, latency_chart, sparkline
+from monitor.web.locations import target_locations
 from monitor.web.templating import language, page
 from monitor.web.texts import Texts
 
@@ -104,11 +105,18 @@ def status_context(snap: viewmodels.Snapshot, t: Texts) -> Mapping[str, Any]:
         "no_recent": t(
             "page.no_other_incidents" if open_incidents else "page.no_recent_incidents", days=viewmodels.RECENT_DAYS
         ),
+        "announcements": active(snap.announcements, now),
         "maintenance_now": [m for m in snap.maintenance if m.start <= now],
         "maintenance_next": [m for m in snap.maintenance if m.start > now],
         "days": days,
         "phone_zoom": phone_zoom(days),
     }
+
+
+def active(banners: Sequence[Announcement], now: float) -> list[Announcement]:
+    """The banners to show at `now`, most severe first, then by start."""
+    shown = [b for b in banners if b.active(now)]
+    return sorted(shown, key=lambda b: (-ANNOUNCEMENT_LEVELS.index(b.level), b.start))
 
 
 def phone_zoom(days: int) -> str:
@@ -245,6 +253,7 @@ async def target_page(request: Request) -> Response:
     now = viewmodels.clock(request.app.state)
     detail = await viewmodels.target_detail(runtime, target, now - viewmodels.RANGES[chosen], now)
     days = await viewmodels.target_days(runtime, target, now)
+    banners = active(await runtime.store.announcements(now), now)
 
     def build(t: Texts) -> Mapping[str, Any]:
         caption = t("page.watch_bar") if days.watch else t("page.days_bar", days=viewmodels.BAR_DAYS)
@@ -261,6 +270,8 @@ async def target_page(request: Request) -> Response:
             "bar_caption": caption,
             "day_count": len(days.days),
             "phone_zoom": phone_zoom(len(days.days)),
+            "announcements": banners,
+            "locations": target_locations(runtime, target.id),
         }
 
     html = page(request, "target.html.j2", runtime.config, build)

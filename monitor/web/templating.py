@@ -21,7 +21,7 @@ from monitor.config import Config
 from monitor.resources import templates_dir
 from monitor.texts import LANGUAGES, load_catalog
 from monitor.web.graphics import ICONS, OVERALL_ICONS
-from monitor.web.texts import Texts
+from monitor.web.texts import LEVEL_WORDS, STATUS_WORDS, Texts
 
 
 class Renderer:
@@ -39,6 +39,8 @@ class Renderer:
         self.env.filters["isotime"] = isotime
         self.env.globals["icons"] = ICONS
         self.env.globals["overall_icons"] = OVERALL_ICONS
+        self.env.globals["status_words"] = STATUS_WORDS
+        self.env.globals["level_words"] = LEVEL_WORDS
         self.catalog = load_catalog(directory)
 
     def texts(self, lang: str, zone: ZoneInfo) -> Texts:

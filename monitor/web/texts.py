@@ -14,6 +14,15 @@ from zoneinfo import ZoneInfo
 
 from monitor.texts import Words
 
+# The catalogue's words for an incident's status and a banner's level.
+STATUS_WORDS = {
+    "investigating": "timeline.investigating",
+    "identified": "timeline.identified",
+    "monitoring": "timeline.monitoring",
+    "resolved": "timeline.resolved",
+}
+LEVEL_WORDS = {"info": "notice.info", "warning": "notice.warning", "critical": "notice.critical"}
+
 
 @dataclass(frozen=True)
 class Texts(Words):

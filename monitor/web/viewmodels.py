@@ -17,15 +17,29 @@ import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from monitor.config import Config, Maintenance, Target
 from monitor.connectivity import Connectivity, Uplink
 from monitor.result import State
 from monitor.state import StateMachine
-from monitor.store import DayUptime, Note, Period, PlannedMaintenance, Rollup, Store, Uptime
+from monitor.store import (
+    Announcement,
+    DayUptime,
+    Note,
+    Period,
+    PlannedMaintenance,
+    PostedIncident,
+    Rollup,
+    Store,
+    Uptime,
+    Wording,
+)
 from monitor.web import daybars
 from monitor.web.graphics import Line, sparkline
+
+if TYPE_CHECKING:
+    from monitor.runtime import IncidentListener
 
 WINDOWS: Mapping[str, float] = {"24h": 86400.0, "7d": 7 * 86400.0, "30d": 30 * 86400.0}
 RANGES: Mapping[str, float] = {**WINDOWS, "90d": 90 * 86400.0}
@@ -48,6 +62,9 @@ class Runtime(Protocol):
 
     @property
     def connectivity(self) -> Connectivity: ...
+
+    @property
+    def incident_listeners(self) -> list[IncidentListener]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,9 +89,23 @@ class PublicStatus:
 
 
 @dataclass(frozen=True, slots=True)
+class PublicUpdate:
+    """One step of an incident's timeline as citizens see it (never who wrote it)."""
+
+    at: float
+    status: str  # `monitor.store.INCIDENT_STATUSES`
+    text: Wording
+
+
+@dataclass(frozen=True, slots=True)
 class PublicIncident:
-    """An incident of a public target (a DOWN period that maintenance does not end, with
-    the windows inside it: `monitor.store.Period`), with the admins' notes written during it."""
+    """An incident of public targets: an *automatic* one (a DOWN period of `target` that
+    maintenance does not end, with the windows inside it: `monitor.store.Period`), with the
+    admins' notes written during it, or one *declared* by an operator about `targets`
+    (the public ones among those it names; `reason` empty), open until its latest update
+    resolves it. Either may have a public `title` and `updates`, newest first. `id` is
+    stable: a declared incident's number, or `TARGET.MS` (the target's id and the
+    period's start in unix milliseconds) for an automatic one (`incident_id`)."""
 
     target: PublicTarget
     reason: str
@@ -82,6 +113,23 @@ class PublicIncident:
     end: float | None
     notes: tuple[Note, ...] = ()
     maintenance: tuple[tuple[float, float | None], ...] = ()
+    id: str = ""
+    title: Wording | None = None
+    updates: tuple[PublicUpdate, ...] = ()  # newest first
+    targets: tuple[PublicTarget, ...] = ()
+    declared: bool = False
+
+    @property
+    def status(self) -> str | None:
+        """The latest update's status; None before the first."""
+        return self.updates[0].status if self.updates else None
+
+    @property
+    def changed(self) -> float:
+        """When it last changed: its latest update, its end or its start (a feed's `updated`)."""
+        return max([self.start, *(u.at for u in self.updates), *([self.end] if self.end is not None else [])])
+
+    handled: bool = False  # open, and acknowledged: "being handled" (never by whom)
 
     def duration(self, now: float) -> float:
         return (self.end if self.end is not None else now) - self.start
@@ -155,6 +203,9 @@ class Snapshot:
     watch: WatchProgress | None
     states_version: int = 0  # `StateMachine.version` the rows' states were read at
     uplink: PublicUplink = PublicUplink()  # read live, like the states
+    # Banners not over yet (all public: a level, texts and times); `active(now)` says
+    # which to show.
+    announcements: tuple[Announcement, ...] = ()
 
 
 def public_targets(config: Config) -> list[PublicTarget]:
@@ -267,6 +318,7 @@ async def snapshot(runtime: Runtime, now: float) -> Snapshot:
         watch=watch,
         states_version=version,
         uplink=uplink(runtime),
+        announcements=tuple(await store.announcements(now)),
     )
 
 
@@ -304,7 +356,8 @@ def with_live_states(snap: Snapshot, runtime: Runtime) -> Snapshot:
         return snap if live == snap.uplink else replace(snap, uplink=live)
     version = runtime.states.version
     rows = tuple(replace(row, status=public_status(runtime.states, row.status.target)) for row in snap.rows)
-    return replace(snap, rows=rows, states_version=version, uplink=live)
+    incidents = tuple(_handled(runtime, snap.incidents))
+    return replace(snap, rows=rows, incidents=incidents, states_version=version, uplink=live)
 
 
 def clock(state: Any) -> float:
@@ -327,26 +380,92 @@ def _hourly_latency(rollups: list[Rollup], now: float) -> tuple[float | None, ..
 async def public_incidents(
     runtime: Runtime, ids: Collection[str], start: float, end: float, limit: int = RECENT_LIMIT
 ) -> list[PublicIncident]:
-    """DOWN periods of these (public) targets: every open one, and the latest `limit`
-    that overlap the window, newest first, each with its notes. Never the probe's detail."""
+    """Incidents of these (public) targets: every open one, and the latest `limit` others
+    that overlap the window, newest first; automatic ones with their notes, and each with
+    what operators posted about it. Never the probe's detail, nor private targets."""
     store, config = runtime.store, runtime.config
     found = await store.incidents(ids, start, end, limit=limit)
     found += [p for p in await store.incidents(ids, end - 1.0, end) if p.end is None]
     unique = {(p.target, p.start): p for p in found}
     notes = await store.notes(ids, start, end) if unique else []
+    posted = await store.posted_incidents(min([start, *(p.start for p in unique.values())]))
+    records = {(p.target, _ms(p.opened)): p for p in posted if not p.declared}
     incidents = []
-    for period in sorted(unique.values(), key=lambda p: p.start, reverse=True):
+    for period in unique.values():
         target = public_target(config, period.target)
         if target is not None:
-            incidents.append(_incident(target, period, notes))
-    return incidents
+            incidents.append(_incident(target, period, notes, records.get((period.target, _ms(period.start)))))
+    wanted = set(ids)
+    for record in posted:
+        # Every public target it names, when it names one of these.
+        shown = tuple(t for t in (public_target(config, tid) for tid in record.targets) if t)
+        ended = record.resolved_at
+        about = any(t.id in wanted for t in shown)
+        if record.declared and about and record.opened <= end and (ended is None or ended >= start):
+            incidents.append(_declared(record, shown))
+    incidents.sort(key=lambda i: i.start, reverse=True)
+    ongoing = [i for i in incidents if i.end is None]
+    return _handled(
+        runtime, sorted([*ongoing, *[i for i in incidents if i.end is not None][:limit]], key=lambda i: -i.start)
+    )
 
 
-def _incident(target: PublicTarget, period: Period, notes: list[Note]) -> PublicIncident:
+def _handled(runtime: Runtime, incidents: Sequence[PublicIncident]) -> list[PublicIncident]:
+    """Open automatic incidents someone acknowledged marked as being handled (a declared
+    one is handled by its updates), read live from the on-call desk
+    (`monitor.alerting.oncall`) when the runtime has one."""
+    desk = getattr(runtime, "oncall", None)
+    return [
+        replace(i, handled=i.end is None and not i.declared and desk is not None and desk.handled(i.target.id))
+        for i in incidents
+    ]
+
+
+def incident_id(target: str, start: float) -> str:
+    """The public id of `target`'s automatic incident that began at `start`."""
+    return f"{target}.{_ms(start)}"
+
+
+def _ms(at: float) -> int:
+    return round(at * 1000)
+
+
+def _incident(target: PublicTarget, period: Period, notes: list[Note], record: PostedIncident | None) -> PublicIncident:
     stop = period.end if period.end is not None else float("inf")
     # The author is an admin's user name: never public.
     mine = tuple(replace(n, author="") for n in notes if n.target == target.id and period.start <= n.at <= stop)
-    return PublicIncident(target, period.reason, period.start, period.end, mine, period.maintenance)
+    return PublicIncident(
+        target,
+        period.reason,
+        period.start,
+        period.end,
+        mine,
+        period.maintenance,
+        id=incident_id(target.id, period.start),
+        title=record.title if record is not None else None,
+        updates=_updates(record),
+        targets=(target,),
+    )
+
+
+def _declared(record: PostedIncident, targets: tuple[PublicTarget, ...]) -> PublicIncident:
+    return PublicIncident(
+        targets[0],
+        "",
+        record.opened,
+        record.resolved_at,
+        id=str(record.id),
+        title=record.title,
+        updates=_updates(record),
+        targets=targets,
+        declared=True,
+    )
+
+
+def _updates(record: PostedIncident | None) -> tuple[PublicUpdate, ...]:
+    if record is None:
+        return ()
+    return tuple(PublicUpdate(u.at, u.status, u.text) for u in reversed(record.updates))
 
 
 async def public_maintenance(runtime: Runtime, now: float) -> list[PublicMaintenance]:

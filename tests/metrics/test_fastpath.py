@@ -5,13 +5,14 @@ sample, so a line order or a float spelling cannot hide a wrong value."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from types import MappingProxyType
 
 import pytest
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
-from monitor.config import Target
+from monitor.config import Settings, Target
 from monitor.metrics.exposition import Writer, add_blackbox, declare_blackbox, label
 from monitor.metrics.registry import DURATION_BUCKETS
 from monitor.metrics.targets import CHUNK, write_blackbox
@@ -156,3 +157,39 @@ def test_picking_samples_by_name_gives_the_lines_of_the_whole_text(monitor: Moni
     picked = [line for line in monitor.metrics.render(wanted).decode().splitlines() if not line.startswith("#")]
     assert picked == [line for line in whole if line.split("{")[0].split(" ")[0] in wanted]
     assert len(picked) == 2 * 11 + 1 + 1
+
+
+def test_a_location_labels_the_own_probes_series_only_and_in_sorted_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(PROBES, "counted", COUNTED)
+    located = replace(config(WEB, HOPS), settings=Settings(location="sampit"))
+    monitor = Monitor(located, MemoryStore())
+    assert monitor.metrics.labels == 'location="sampit",'
+    hops = Result(True, duration=0.2, extra={"probe_counted_packets": 3.0, 'probe_counted_loss{hop="2"}': 0.5})
+    monitor.record(WEB, OK_HTTP)
+    monitor.record(HOPS, hops)
+    lines = set(monitor.metrics.render().decode().splitlines())
+    # This location's own probes: the label before `target` (and after a sample's own labels).
+    assert 'probe_success{location="sampit",target="web"} 1.0' in lines
+    assert 'probe_counted_loss{hop="2",location="sampit",target="hops"} 0.5' in lines
+    assert 'monitor_probes_total{location="sampit",result="success",target="web"} 1.0' in lines
+    assert 'monitor_probe_duration_seconds_bucket{le="+Inf",location="sampit",target="web"} 1.0' in lines
+    # The combined state (nothing combined yet: UNKNOWN) carries no location.
+    assert 'monitor_target_state{state="UNKNOWN",target="web"} 1.0' in lines
+    assert 'monitor_target_maintenance{target="web"} 0.0' in lines
+    state_lines = [line for line in lines if line.startswith("monitor_target_")]
+    assert state_lines and not any("location=" in line for line in state_lines)
+    # The blackbox families are the general path's, given the same prefix.
+    general = Writer()
+    declare_blackbox(general)
+    for target, result in ((WEB, OK_HTTP), (HOPS, hops)):
+        add_blackbox(general, f'location="sampit",target="{label(target.id)}"', target, result)
+    fast = Writer()
+    declare_blackbox(fast)
+    write_blackbox(fast, monitor.config.targets, monitor.judge.statuses, monitor.metrics.labels)
+    assert fast.text() == general.text()
+
+
+def test_the_default_location_adds_no_label(monitor: Monitor) -> None:
+    assert monitor.metrics.labels == ""
+    monitor.record(WEB, OK_HTTP)
+    assert "location=" not in monitor.metrics.render().decode()

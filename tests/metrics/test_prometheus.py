@@ -144,7 +144,9 @@ def variables(base: str) -> dict[str, str]:
         selector = substitute(found.group(1), values)
         url = f"{base}/api/v1/label/{found.group(2)}/values?" + urllib.parse.urlencode({"match[]": selector})
         names = get_json(url)["data"]
-        assert names, f"variable {var['name']} has no values"
+        # `location` has none on a single instance (its series carry no location label):
+        # its "All" is its `allValue`, which matches the missing label too.
+        assert names or var.get("allValue"), f"variable {var['name']} has no values"
         values[var["name"]] = var.get("allValue") or "(" + "|".join(map(re.escape, names)) + ")"
     return values
 
@@ -169,6 +171,8 @@ def test_every_dashboard_query_returns_data(stack: tuple[LiveMonitor, str]) -> N
     assert values["target"].count("|") == 5  # web, secure, broken, closed, switch, ups
     empty = []
     for title, expr in dashboard_queries():
+        if "monitor_location_up" in expr:
+            continue  # several locations only: a single instance has no such series
         final = substitute(expr, values)
         assert "$" not in final, final
         try:

@@ -67,6 +67,7 @@ class FakeRuntime:
     deadman: Any = None
     last_reload: Any = None
     connectivity: Connectivity = field(default_factory=Connectivity)  # off: no checks
+    incident_listeners: list[Any] = field(default_factory=list)
 
 
 def make_app(runtime: Any, clock: Any = None, snapshot_seconds: float = 0) -> Starlette:

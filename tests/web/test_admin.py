@@ -504,3 +504,34 @@ async def test_every_url_on_the_admin_view_shows_its_scheme_and_host_only(client
             "viewer",
         ):
             assert secret not in text, secret
+
+
+async def test_every_write_lands_in_the_audit_log_with_who_made_it(client_for, token) -> None:
+    rt = runtime()
+    client = client_for(rt)
+    body = {"start": time.time() + 3600, "end": time.time() + 7200, "targets": ["web"], "reason": "Ganti UPS"}
+    window = (await client.post("/admin/api/maintenance", headers=BEARER, json=body)).json()
+    await client.post("/admin/api/targets/web/notes", headers=BEARER, json={"text": "Teknisi berangkat"})
+    await client.delete(f"/admin/api/maintenance/{window['id']}", headers=BEARER)
+    await client.delete(f"/admin/api/maintenance/{window['id']}", headers=BEARER)  # 404: nothing changed
+    response = await client.get("/admin/api/audit", headers=BEARER)
+    assert response.status_code == 200 and response.headers["cache-control"] == "no-store"
+    entries = response.json()["audit"]
+    assert [(e["who"], e["action"], e["subject"]) for e in entries] == [
+        ("token", "maintenance.remove", str(window["id"])),
+        ("token", "target.note", "web"),
+        ("token", "maintenance.add", str(window["id"])),
+    ]
+    assert "Ganti UPS" in entries[2]["detail"] and entries[1]["detail"] == "Teknisi berangkat"
+    assert entries[0]["at"].endswith("Z")
+    assert (await client.get("/admin/api/audit?limit=1", headers=BEARER)).json()["audit"] == entries[:1]
+
+
+@pytest.mark.parametrize("limit", ["0", "1001", "many"])
+async def test_the_audit_log_refuses_a_bad_limit(client_for, token, limit) -> None:
+    response = await client_for(runtime()).get(f"/admin/api/audit?limit={limit}", headers=BEARER)
+    assert response.status_code == 400 and "limit" in response.json()["error"]
+
+
+async def test_the_audit_log_needs_the_token(client_for, token) -> None:
+    assert (await client_for(runtime()).get("/admin/api/audit")).status_code == 401

@@ -23,7 +23,7 @@ import uvicorn
 
 from monitor.config import Maintenance, Watch
 from monitor.result import Result, State
-from monitor.store import Note, Period
+from monitor.store import Announcement, IncidentUpdate, Note, Period, PostedIncident, Wording
 from tests.integration import REQUIRED, need
 from tests.waiting import until
 from tests.web.conftest import DAY, FakeRuntime, history, make_app, make_config, set_state, target
@@ -45,8 +45,9 @@ ARGS = [
 
 
 def busy_runtime() -> FakeRuntime:
-    """Thirty targets in five groups, an outage, a slow one, maintenance, a watch, notes
-    and a hostile name."""
+    """Thirty targets in five groups, an outage (with a public title and a timeline of
+    updates), a slow one, maintenance, a watch, notes, a declared incident, a banner of
+    each level and a hostile name."""
     now = time.time()
     at = datetime.fromtimestamp(now, UTC)
     targets = [target(f"t{i}", f"Layanan nomor {i}", group=f"Kelompok {i % 5}") for i in range(29)]
@@ -66,6 +67,18 @@ def busy_runtime() -> FakeRuntime:
         Period("t4", State.DOWN, now - 2 * DAY, now - 2 * DAY + 900, "dns_error"),
     ]
     rt.store.notes_.append(Note(1, "t1", now - 600, "Teknisi sedang menuju lokasi"))
+    steps = [
+        IncidentUpdate(1, 1, now - 1100, "investigating", Wording("Sedang dicek", "Checking")),
+        IncidentUpdate(2, 1, now - 800, "identified", Wording("Kabel putus di Jalan Tjilik Riwut")),
+        IncidentUpdate(3, 1, now - 300, "monitoring", Wording("Sudah disambung", "Spliced, watching")),
+    ]
+    title = Wording("Layanan nomor 1 tidak dapat diakses", "Service 1 unreachable")
+    rt.store.posted.append(PostedIncident(1, now - 1200, ("t1",), title, "t1", tuple(steps)))
+    declared = IncidentUpdate(4, 2, now - 900, "identified", Wording("Antrean surel menumpuk"))
+    rt.store.posted.append(PostedIncident(2, now - 900, ("t5", "t6"), Wording("Surel terlambat"), None, (declared,)))
+    for i, level in enumerate(("info", "warning", "critical")):
+        text = Wording(f"Pengumuman {level}: pelayanan tatap muka libur", f"Notice {level}: no counter service")
+        rt.store.banners.append(Announcement(i + 1, level, text, now - 3600, now + DAY if i else None, now - 3600))
     rt.clock = lambda: now  # the watch's day is counted from this `now`, even across midnight
     return rt
 
@@ -155,6 +168,29 @@ async def test_the_status_page_loads_in_chromium_without_errors(server, browser,
     await ctx.close()
 
 
+async def test_the_banners_the_timeline_and_the_feed_link_show_in_chromium(server, browser) -> None:
+    ctx, page, problems = await open_page(browser, server + "/?lang=en", viewport={"width": 1280, "height": 900})
+    notices = page.locator(".notices .notice")
+    assert await notices.count() == 3
+    assert "Important:" in (await notices.first.text_content() or "")  # the most severe first
+    assert await page.locator(".notices [role=alert]").count() == 1
+    ongoing = page.locator("section[aria-labelledby=open]")
+    titles = await ongoing.locator("h3.title").all_text_contents()
+    assert titles == ["Surel terlambat", "Service 1 unreachable"]  # the newest first
+    steps = ongoing.locator("ol.timeline").nth(1).locator("li")
+    assert await steps.count() == 3
+    assert "Spliced, watching" in (await steps.first.text_content() or "")  # newest first
+    assert await steps.nth(1).locator("[lang=id]").count() == 1  # no English: the Indonesian, marked
+    assert "Surel terlambat" in (await ongoing.text_content() or "")
+    href = await page.locator('head link[rel=alternate][type="application/atom+xml"]').get_attribute("href")
+    assert href == "/feed.atom?lang=en"
+    feed = await page.request.get(server + href)
+    assert feed.ok and feed.headers["content-type"].startswith("application/atom+xml")
+    assert "Service 1 unreachable" in await feed.text()
+    assert problems == []
+    await ctx.close()
+
+
 async def test_it_fits_a_phone_in_dark_mode(server, browser, tmp_path: Path) -> None:
     ctx, page, problems = await open_page(
         browser,
@@ -235,7 +271,7 @@ async def test_no_serious_accessibility_violations(server, browser, axe: Path, s
     target's page and the not-found page, in both languages where they differ."""
     ctx = await browser.new_context(color_scheme=scheme, viewport={"width": 1280, "height": 900})
     page = await ctx.new_page()
-    for path in ("/", "/?lang=en", "/targets/t1?lang=en", "/targets/t2", "/nope"):
+    for path in ("/", "/?lang=en", "/targets/t1?lang=en", "/targets/t1", "/targets/t2", "/nope"):
         await page.goto(server + path, wait_until="load")
         assert await violations(page, axe) == [], (scheme, path)
     # The green of "Operational" was #1f8a4c: 4.37:1 on white, under the 4.5:1 asked.

@@ -1,10 +1,11 @@
 """Nothing private leaves through a public route, and names are shown as text (XSS).
 
 The configuration is full of hosts, addresses, ports, users, tokens and secrets — in
-URLs, in the kinds' specs, in probe details, in notes' authors — and a private target
-with its own group. None of it may appear in any public answer: pages in both
-languages, every range of every target page, the JSON API, badges, OpenAPI, and the
-404s for the private target.
+URLs, in the kinds' specs, in probe details, in notes' and updates' authors — and a
+private target with its own group, an incident declared about it and one about it and a
+public target. None of it may appear in any public answer: pages in both languages,
+every range of every target page, the JSON API, badges, OpenAPI, the Atom feeds, and
+the 404s for the private target.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pytest
 
 from monitor.config import Maintenance
 from monitor.result import Event, Result, State
-from monitor.store import Note, Period, StoredResult
+from monitor.store import Announcement, IncidentUpdate, Note, Period, PostedIncident, StoredResult, Wording
 from tests.web.conftest import DAY, FakeRuntime, history, make_config, set_state, target
 
 SECRETS = [
@@ -104,14 +105,26 @@ def secret_runtime() -> FakeRuntime:
         rt.store.changes.append(Event(t.id, now - 900, State.UP, State.DOWN, "connection_refused", detail))
         rt.store.raw.append(StoredResult(t.id, now - 30, False, 0.01, "connection_refused", detail=detail))
         rt.store.notes_.append(Note(1, t.id, now - 600, f"Sedang ditangani {XSS_NAME}", "operator-joko"))
+    said = Wording(f"Ditangani {XSS_NAME}", "Being handled")
+    step = IncidentUpdate(1, 1, now - 500, "identified", said, "operator-joko")
+    rt.store.posted += [
+        PostedIncident(1, now - 900, ("simpeg",), Wording(XSS_NAME), "simpeg", (step,)),
+        # Declared about private targets: alone (never shown), and with a public one
+        # (shown for that one only).
+        PostedIncident(2, now - 800, ("secret-router",), Wording("Router rahasia Setda mati"), None, (step,)),
+        PostedIncident(3, now - 700, ("gw", "website"), Wording("Jaringan lambat"), None, (step,)),
+    ]
+    rt.store.banners.append(Announcement(1, "warning", Wording(f"Libur {XSS_NAME}"), now - 60, None, now - 60))
     return rt
 
 
 def public_urls() -> list[str]:
     urls = ["/", "/?lang=id", "/?lang=en", "/api/v1/status", "/api/v1/incidents", "/api/openapi.json"]
+    urls += ["/feed.atom", "/feed.atom?lang=id", "/feed.atom?lang=en"]
     for tid in ("simpeg", "website", "cam", "xss"):
         urls += [f"/targets/{tid}?range={r}&lang={lang}" for r in ("24h", "7d", "30d", "90d") for lang in ("id", "en")]
         urls += [f"/api/v1/targets/{tid}/results", f"/api/v1/incidents?target={tid}", f"/badge/{tid}.svg"]
+        urls += [f"/targets/{tid}/feed.atom?lang={lang}" for lang in ("id", "en")]
         urls += [f"/badge/{tid}.svg?window={w}" for w in ("24h", "7d", "30d")]
     for tid in ("secret-router", "gw"):
         urls += [
@@ -120,6 +133,7 @@ def public_urls() -> list[str]:
             f"/api/v1/incidents?target={tid}",
             f"/badge/{tid}.svg",
             f"/badge/{tid}.svg?window=24h",
+            f"/targets/{tid}/feed.atom",
         ]
     return urls
 
@@ -142,7 +156,9 @@ async def test_no_public_answer_contains_anything_private(client_for) -> None:
         assert found_secrets(response.text) == [], url
         assert "Gateway" not in response.text, url
     assert statuses["/targets/secret-router"] == 404 and statuses["/targets/cam?range=24h&lang=id"] == 200
-    assert sum(code == 200 for code in statuses.values()) == len(statuses) - 10
+    assert sum(code == 200 for code in statuses.values()) == len(statuses) - 12
+    declared = (await client.get("/api/v1/incidents")).json()["incidents"]
+    assert [i["title"]["id"] for i in declared if i["declared"]] == ["Jaringan lambat"]  # for "website" only
 
 
 async def test_the_public_page_shows_names_and_groups_only(client_for) -> None:
@@ -150,6 +166,12 @@ async def test_the_public_page_shows_names_and_groups_only(client_for) -> None:
     for shown in ("Aplikasi SIMPEG", "Website", "CCTV lobi", "CCTV", "The connection was refused"):
         assert shown in html
     assert "Pembaruan &lt;b&gt;server&lt;/b&gt;" in html  # the maintenance notice, as text
+
+
+@pytest.mark.parametrize("url", ["/feed.atom", "/targets/simpeg/feed.atom?lang=en", "/targets/simpeg?lang=en"])
+async def test_a_hostile_title_update_or_banner_is_shown_as_text(client_for, url: str) -> None:
+    body = (await client_for(secret_runtime()).get(url)).text
+    assert "<script>" not in body and "&lt;script&gt;alert(1)&lt;/script&gt;" in body
 
 
 @pytest.mark.parametrize("url", ["/", "/?lang=id", "/targets/xss?lang=en"])

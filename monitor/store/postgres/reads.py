@@ -12,13 +12,13 @@ from typing import Any
 from psycopg import AsyncConnection
 
 from monitor.result import Event, Result, State
-from monitor.store import Note, Period, PlannedMaintenance, StoredResult, timeline
+from monitor.store import AuditEntry, Note, Period, PlannedMaintenance, StoredResult, timeline
 from monitor.store.postgres.schema import DEGRADED, MAINTENANCE, OK
 from monitor.store.rollup import HOUR, Accumulator, unpack_hours
 
 Conn = AsyncConnection[tuple[Any, ...]]
 DAY_HOURS = 24
-_EVENT = "t.id, e.at, e.old, e.new, e.reason, e.detail"
+_EVENT = "t.id, e.at, e.old, e.new, e.reason, e.detail, e.locations"
 
 
 def result_json(result: Result) -> str:
@@ -47,8 +47,8 @@ def _ids(ids: Collection[str] | None, column: str = "t.id") -> tuple[str, list[A
 
 
 def _event(row: Sequence[Any]) -> Event:
-    tid, at, old, new, reason, detail = row[:6]
-    return Event(tid, at, State(old), State(new), reason, detail)
+    tid, at, old, new, reason, detail, locations = row[:7]
+    return Event(tid, at, State(old), State(new), reason, detail, tuple(locations.split(",")) if locations else ())
 
 
 async def _all(conn: Conn, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
@@ -66,8 +66,8 @@ async def last_events(conn: Conn, before: float | None = None, ids: Collection[s
     bound = "" if before is None else " AND at < %s"
     rows = await _all(
         conn,
-        f"SELECT {_EVENT} FROM targets t CROSS JOIN LATERAL (SELECT at, old, new, reason, detail "
-        f"FROM events WHERE target = t.key{bound} ORDER BY at DESC, id DESC LIMIT 1) e WHERE true{where}",
+        f"SELECT {_EVENT} FROM targets t CROSS JOIN LATERAL (SELECT at, old, new, reason, detail, "
+        f"locations FROM events WHERE target = t.key{bound} ORDER BY at DESC, id DESC LIMIT 1) e WHERE true{where}",
         ([] if before is None else [before]) + params,
     )
     return {row[0]: _event(row) for row in rows}
@@ -121,7 +121,8 @@ async def down_periods(
         for event_id, key, *row in await _all(
             conn,
             f"SELECT e.id, e.target, {_EVENT} FROM targets t CROSS JOIN LATERAL (SELECT id, target, at, old, "
-            "new, reason, detail FROM events WHERE target = t.key AND at < %s ORDER BY at DESC, id DESC LIMIT 1) e "
+            "new, reason, detail, locations FROM events WHERE target = t.key AND at < %s ORDER BY at DESC, id DESC "
+            "LIMIT 1) e "
             f"WHERE (e.new = 'DOWN' OR (e.new = 'MAINTENANCE' AND e.old = 'DOWN')){where}",
             [start, *params],
         ):
@@ -290,3 +291,15 @@ async def prune(conn: Conn, cutoff: float, keys: Sequence[int] | None = None) ->
     else:
         cur = await conn.execute("DELETE FROM results WHERE target = ANY(%s) AND at < %s", (list(keys), cutoff))
     return cur.rowcount
+
+
+async def record_audit(conn: Conn, entry: AuditEntry) -> None:
+    await conn.execute(
+        "INSERT INTO audit (at, who, action, subject, detail) VALUES (%s, %s, %s, %s, %s)",
+        (entry.at, entry.who, entry.action, entry.subject, entry.detail),
+    )
+
+
+async def audit_entries(conn: Conn, limit: int) -> list[AuditEntry]:
+    rows = await _all(conn, "SELECT at, who, action, subject, detail FROM audit ORDER BY id DESC LIMIT %s", [limit])
+    return [AuditEntry(*row) for row in rows]

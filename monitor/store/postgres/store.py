@@ -44,22 +44,34 @@ from monitor.errors import StoreError
 from monitor.log import kv
 from monitor.result import Event, Result, State
 from monitor.store import (
+    Ack,
+    Announcement,
+    AuditEntry,
     DayUptime,
+    IncidentUpdate,
+    LocationSeen,
+    LocationState,
+    Mute,
     Note,
     Period,
     PlannedMaintenance,
+    PostedIncident,
     Rollup,
     StoredResult,
     StoreHealth,
     Uptime,
+    Wording,
     rollup,
     timeline,
 )
 from monitor.store.backlog import LIMIT
+from monitor.store.postgres import bulletins as b
+from monitor.store.postgres import locations as loc
+from monitor.store.postgres import oncall
 from monitor.store.postgres import reads as q
 from monitor.store.postgres.failures import reason
 from monitor.store.postgres.outbox import PostgresOutbox
-from monitor.store.postgres.schema import CONNECT_TIMEOUT, LOOP_TIMEOUT, connect, migrate, session
+from monitor.store.postgres.schema import CONNECT_TIMEOUT, LOCAL, LOOP_TIMEOUT, connect, location_key, migrate, session
 from monitor.store.postgres.url import redacted
 from monitor.store.postgres.writer import Writer, write_event
 
@@ -84,8 +96,10 @@ class PostgresStore:
         flush_interval: float = 1.0,
         batch_size: int = 5000,
         backlog_limit: int = LIMIT,
+        location: str = "local",
     ) -> None:
         self.url = url
+        self.location = location
         self.raw_retention = raw_retention
         self.observe = observe
         self.clock = clock
@@ -97,6 +111,7 @@ class PostgresStore:
     @classmethod
     def for_settings(cls, settings: Settings, **options: Any) -> PostgresStore:
         options.setdefault("raw_retention", settings.raw_retention)
+        options.setdefault("location", settings.location)
         return cls(settings.store, **options)
 
     def where(self) -> str:
@@ -114,7 +129,7 @@ class PostgresStore:
             raise StoreError("the store is already open")
         queued, self._writer = self._writer.queue, self._new_writer()
         self._writer.queue.extend(queued)  # what was queued before (or since a close)
-        self._writer.run_id = await asyncio.to_thread(self._prepare)
+        self._writer.run_id, self._writer.location = await asyncio.to_thread(self._prepare)
         pool: AsyncConnectionPool[Conn] = AsyncConnectionPool(
             session(self.url),
             min_size=1,
@@ -143,20 +158,22 @@ class PostgresStore:
                 raise
         self._writer.start()
 
-    def _prepare(self) -> int | None:
-        """Migrate, and record this run when observing; the run's id."""
+    def _prepare(self) -> tuple[int | None, int]:
+        """Migrate, and record this run when observing: the run's id and the key of
+        this store's location."""
         with connect(self.url, "monitor open") as conn:
             try:
                 migrate(conn)
                 if not self.observe:
-                    return None
+                    return None, LOCAL
+                location = location_key(conn, self.location)
                 now = self.clock()
                 row = conn.execute(
                     "INSERT INTO runs (started, last_seen) VALUES (%s, %s) RETURNING id", (now, now)
                 ).fetchone()
             except psycopg.Error as exc:
                 raise StoreError(f"cannot open {self.where()}: {str(exc).strip()}", reason(exc)) from exc
-            return int(str(row[0])) if row else None
+            return (int(str(row[0])) if row else None), location
 
     async def close(self) -> None:
         if self._writer.alive():
@@ -178,7 +195,7 @@ class PostgresStore:
         (trying first would hold the event loop on every event of an outage)."""
         if self.observe and self._writer.alive() and self._writer.health().ok:
             try:
-                write_event(self._events_connection(), event)
+                write_event(self._events_connection(), event, self._writer.location)
                 return
             except (psycopg.Error, StoreError) as exc:
                 if self._events is not None and (self._events.broken or self._events.closed):
@@ -226,6 +243,51 @@ class PostgresStore:
     async def remove_maintenance(self, window_id: int) -> bool:
         return await self._write(lambda conn: q.remove_maintenance(conn, window_id))
 
+    async def declare_incident(self, targets: Sequence[str], title: Wording, at: float) -> PostedIncident:
+        return await self._write(lambda conn: b.declare(conn, tuple(targets), title, at))
+
+    async def automatic_incident(self, target: str, opened: float, title: Wording | None = None) -> PostedIncident:
+        return await self._write(lambda conn: b.automatic(conn, target, opened, title))
+
+    async def add_incident_update(
+        self, incident: int, at: float, status: str, text: Wording, author: str = ""
+    ) -> IncidentUpdate:
+        return await self._write(lambda conn: b.add_update(conn, incident, at, status, text, author))
+
+    async def add_announcement(
+        self, level: str, text: Wording, start: float, end: float | None, created: float
+    ) -> Announcement:
+        return await self._write(lambda conn: b.add_announcement(conn, level, text, start, end, created))
+
+    async def remove_announcement(self, announcement: int) -> bool:
+        return await self._write(lambda conn: b.remove_announcement(conn, announcement))
+
+    # -- on-call (`OnCallRecords`) ----------------------------------------------------
+
+    async def add_ack(self, ack: Ack) -> None:
+        await self._write(lambda conn: oncall.add_ack(conn, ack))
+
+    async def acks(self, since: float) -> list[Ack]:
+        return await self._read(lambda conn: oncall.acks(conn, since))
+
+    async def set_mute(self, mute: Mute) -> None:
+        await self._write(lambda conn: oncall.set_mute(conn, mute))
+
+    async def remove_mute(self, target_id: str) -> Mute | None:
+        return await self._write(lambda conn: oncall.remove_mute(conn, target_id))
+
+    async def mutes(self) -> list[Mute]:
+        return await self._read(oncall.mutes)
+
+    async def bot_offset(self, bot: str) -> int | None:
+        return await self._read(lambda conn: oncall.bot_offset(conn, bot))
+
+    async def set_bot_offset(self, bot: str, offset: int) -> None:
+        await self._write(lambda conn: oncall.set_bot_offset(conn, bot, offset))
+
+    async def record_audit(self, entry: AuditEntry) -> None:
+        await self._write(lambda conn: q.record_audit(conn, entry))
+
     # -- reads ----------------------------------------------------------------------
 
     async def _read(self, fn: Callable[[Conn], Awaitable[T]]) -> T:
@@ -236,6 +298,15 @@ class PostgresStore:
                 return await fn(conn)
         except psycopg.Error as exc:
             raise StoreError(f"cannot read {self.where()}: {str(exc).strip()}", reason(exc)) from exc
+
+    async def publish_location(self, seen: LocationSeen, states: Sequence[LocationState]) -> None:
+        await self._write(lambda conn: loc.publish(conn, seen, states))
+
+    async def locations_seen(self) -> list[LocationSeen]:
+        return await self._read(loc.seen)
+
+    async def location_states(self) -> list[LocationState]:
+        return await self._read(loc.states)
 
     async def last_events(self) -> dict[str, Event]:
         return await self._read(q.last_events)
@@ -251,6 +322,18 @@ class PostgresStore:
 
     async def planned_maintenance(self, since: float) -> list[PlannedMaintenance]:
         return await self._read(lambda conn: q.planned_maintenance(conn, since))
+
+    async def posted_incident(self, incident: int) -> PostedIncident | None:
+        return await self._read(lambda conn: b.one(conn, incident))
+
+    async def posted_incidents(self, since: float) -> list[PostedIncident]:
+        return await self._read(lambda conn: b.since(conn, since))
+
+    async def announcements(self, since: float) -> list[Announcement]:
+        return await self._read(lambda conn: b.announcements(conn, since))
+
+    async def audit_entries(self, limit: int = 200) -> list[AuditEntry]:
+        return await self._read(lambda conn: q.audit_entries(conn, limit))
 
     async def events(
         self, target_ids: Collection[str] | None, start: float, end: float, limit: int | None = None

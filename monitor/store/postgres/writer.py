@@ -73,15 +73,15 @@ _STAGE = (
     "CREATE TEMPORARY TABLE IF NOT EXISTS incoming_rollups (LIKE rollups INCLUDING DEFAULTS) ON COMMIT DELETE ROWS; "
     "CREATE TEMPORARY TABLE IF NOT EXISTS incoming_latest (LIKE latest INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
 )
-_COPY_RESULTS = "COPY incoming_results (target, flags, at, duration, status_code, reason, detail) FROM STDIN"
+_COPY_RESULTS = "COPY incoming_results (target, location, flags, at, duration, status_code, reason, detail) FROM STDIN"
 _MERGE_RESULTS = (
     "WITH moved AS (DELETE FROM incoming_results RETURNING *) INSERT INTO results SELECT * FROM moved "
     "ON CONFLICT (target, location, at) DO UPDATE SET flags = excluded.flags, duration = excluded.duration, "
     "status_code = excluded.status_code, reason = excluded.reason, detail = excluded.detail"
 )
 _COPY_ROLLUPS = (
-    "COPY incoming_rollups (target, hour, count, failures, degraded, maintenance, lat_count, lat_sum, lat_min, "
-    "lat_max, hist) FROM STDIN"
+    "COPY incoming_rollups (target, location, hour, count, failures, degraded, maintenance, lat_count, lat_sum, "
+    "lat_min, lat_max, hist) FROM STDIN"
 )
 _MERGE_ROLLUPS = (
     "WITH moved AS (DELETE FROM incoming_rollups RETURNING *) INSERT INTO rollups SELECT * FROM moved "
@@ -89,17 +89,17 @@ _MERGE_ROLLUPS = (
     "degraded = excluded.degraded, maintenance = excluded.maintenance, lat_count = excluded.lat_count, "
     "lat_sum = excluded.lat_sum, lat_min = excluded.lat_min, lat_max = excluded.lat_max, hist = excluded.hist"
 )
-_COPY_LATEST = "COPY incoming_latest (target, started, result) FROM STDIN"
+_COPY_LATEST = "COPY incoming_latest (target, location, started, result) FROM STDIN"
 _MERGE_LATEST = (
     "WITH moved AS (DELETE FROM incoming_latest RETURNING *) INSERT INTO latest SELECT * FROM moved "
     "ON CONFLICT (target, location) DO UPDATE SET started = excluded.started, result = excluded.result "
     "WHERE latest.started <= excluded.started"
 )
-_COPY_EVENTS = "COPY events (target, at, old, new, reason, detail) FROM STDIN"
+_COPY_EVENTS = "COPY events (target, location, at, old, new, reason, detail, locations) FROM STDIN"
 _LOAD = (
     "SELECT r.target, r.hour, r.count, r.failures, r.degraded, r.maintenance, r.lat_count, r.lat_sum, r.lat_min, "
     "r.lat_max, r.hist FROM rollups r JOIN unnest(%s::integer[], %s::integer[]) AS s (target, hour) "
-    f"ON r.target = s.target AND r.hour = s.hour WHERE r.location = {LOCAL}"
+    "ON r.target = s.target AND r.hour = s.hour WHERE r.location = %s"
 )
 
 
@@ -178,6 +178,7 @@ class Writer:
         self._wake = asyncio.Event()
         self._stopping = False
         self._keys: dict[str, int] = {}
+        self.location = LOCAL  # the key of the location this writer stores results with
         self._accs: dict[tuple[int, int], Accumulator] = {}
         self._beat = 0.0
         self._pruned = 0.0
@@ -350,7 +351,7 @@ class Writer:
         missing = await self._off_loop(lambda: self._missing(hours))
         if missing:
             keys, numbers = zip(*missing, strict=True)
-            cur = await conn.execute(_LOAD, (list(keys), list(numbers)))
+            cur = await conn.execute(_LOAD, (list(keys), list(numbers), self.location))
             loaded = await cur.fetchall()
             await self._off_loop(lambda: self._loaded(missing, loaded))
         built = await self._off_loop(lambda: self._build(items))
@@ -392,7 +393,16 @@ class Writer:
         results: dict[tuple[int, float], str] = {}  # the last of a key wins
         for item in items:
             if isinstance(item, Event):
-                row = (self._keys[item.target], item.at, item.old.value, item.new.value, item.reason, item.detail)
+                row = (
+                    self._keys[item.target],
+                    self.location,
+                    item.at,
+                    item.old.value,
+                    item.new.value,
+                    item.reason,
+                    item.detail,
+                    ",".join(item.locations),
+                )
                 built.events.append(copy_line(row))
                 continue
             target_id, result, maint = item
@@ -405,8 +415,10 @@ class Writer:
             latest[key] = result
             dirty.add((key, int(started // HOUR)))
         built.results = list(results.values())
-        built.latest = [copy_line((key, float(r.started), result_json(r))) for key, r in latest.items()]
-        built.rollups = [copy_line((key, hour, *self._accs[(key, hour)].row())) for key, hour in sorted(dirty)]
+        built.latest = [copy_line((key, self.location, float(r.started), result_json(r))) for key, r in latest.items()]
+        built.rollups = [
+            copy_line((key, self.location, hour, *self._accs[(key, hour)].row())) for key, hour in sorted(dirty)
+        ]
         if len(self._accs) > 4 * max(len(self._keys), 1):
             newest = max(hour for _, hour in self._accs)
             self._accs = {k: a for k, a in self._accs.items() if k[1] >= newest - 1}
@@ -420,7 +432,9 @@ class Writer:
         flags = OK * result.ok | DEGRADED * result.degraded | MAINTENANCE * maint
         slot = (key, int(started // HOUR))
         reason = None if result.ok and result.reason == "ok" else str(result.reason)
-        line = copy_line((key, flags, started, micros, result.status_code, reason, result.detail or None))
+        line = copy_line(
+            (key, self.location, flags, started, micros, result.status_code, reason, result.detail or None)
+        )
         self._accs[slot].add(result.ok, result.degraded, maint, duration)
         return key, started, line
 
@@ -459,15 +473,25 @@ def _scan(items: list[Result3 | Event]) -> tuple[set[str], set[tuple[str, int]]]
     return ids, hours
 
 
-def write_event(conn: psycopg.Connection[tuple[Any, ...]], event: Event) -> None:
+def write_event(conn: psycopg.Connection[tuple[Any, ...]], event: Event, location: int = LOCAL) -> None:
     """Commit one incident event now, in a transaction of its own (`PostgresStore.add_event`)."""
     with conn.transaction():
         conn.execute("INSERT INTO targets (id) VALUES (%s) ON CONFLICT (id) DO NOTHING", (event.target,))
         row = conn.execute("SELECT key FROM targets WHERE id = %s", (event.target,)).fetchone()
         assert row is not None  # inserted just before, in this transaction
         conn.execute(
-            "INSERT INTO events (target, at, old, new, reason, detail) VALUES (%s, %s, %s, %s, %s, %s)",
-            (row[0], event.at, event.old.value, event.new.value, _text(event.reason), _text(event.detail)),
+            "INSERT INTO events (target, location, at, old, new, reason, detail, locations) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            (
+                row[0],
+                location,
+                event.at,
+                event.old.value,
+                event.new.value,
+                _text(event.reason),
+                _text(event.detail),
+                ",".join(event.locations),
+            ),
         )
 
 

@@ -10,11 +10,11 @@ from collections.abc import Collection, Iterator, Sequence
 from typing import Any
 
 from monitor.result import Event, Result, State
-from monitor.store import Note, Period, PlannedMaintenance, StoredResult, timeline
+from monitor.store import AuditEntry, Note, Period, PlannedMaintenance, StoredResult, timeline
 from monitor.store.rollup import HOUR, Accumulator
 from monitor.store.sqlite.schema import DEGRADED, MAINTENANCE, OK
 
-_EVENT = "t.id, e.at, e.old, e.new, e.reason, e.detail"
+_EVENT = "t.id, e.at, e.old, e.new, e.reason, e.detail, e.locations"
 
 
 def _ids(ids: Collection[str] | None, column: str = "t.id") -> tuple[str, list[Any]]:
@@ -26,8 +26,8 @@ def _ids(ids: Collection[str] | None, column: str = "t.id") -> tuple[str, list[A
 
 
 def _event(row: tuple[Any, ...]) -> Event:
-    tid, at, old, new, reason, detail = row[:6]
-    return Event(tid, at, State(old), State(new), reason, detail)
+    tid, at, old, new, reason, detail, locations = row[:7]
+    return Event(tid, at, State(old), State(new), reason, detail, tuple(locations.split(",")) if locations else ())
 
 
 def target_ids(conn: sqlite3.Connection) -> list[str]:
@@ -246,3 +246,15 @@ def prune(conn: sqlite3.Connection, cutoff: float, keys: Sequence[int] | None = 
     for key in keys:
         deleted += conn.execute("DELETE FROM results WHERE target = ? AND at < ?", (key, cutoff)).rowcount
     return deleted
+
+
+def record_audit(conn: sqlite3.Connection, entry: AuditEntry) -> None:
+    conn.execute(
+        "INSERT INTO audit (at, who, action, subject, detail) VALUES (?, ?, ?, ?, ?)",
+        (entry.at, entry.who, entry.action, entry.subject, entry.detail),
+    )
+
+
+def audit_entries(conn: sqlite3.Connection, limit: int) -> list[AuditEntry]:
+    rows = conn.execute("SELECT at, who, action, subject, detail FROM audit ORDER BY id DESC LIMIT ?", (limit,))
+    return [AuditEntry(*row) for row in rows]

@@ -11,7 +11,18 @@ Versions:
    monitor's `runs` (what time was monitored), `latest` result per target, admin
    `notes` and planned `maintenance`. Rollups and one run covering the old history are
    rebuilt from version 1's rows.
-"""
+3. the `audit` log.
+4. what operators write for citizens (`protocols.Bulletins`): `posted_incidents`
+   (declared incidents, and the titles of automatic ones), their `incident_updates`,
+   and `announcements`.
+5. locations (`monitor.cluster`): `results.location` (the location that probed),
+   `events.locations` (those that saw a change, comma-separated), `location_seen` and
+   `location_states` (what the locations sharing a store tell each other).
+6. on-call: `acks` (one per incident: target and its start), `mutes` (one per target)
+   and `bot_offsets` (each chat bot's next update id).
+
+Versions after 2 are additive steps in `STEPS` (the version a step brings, its SQL), run
+in order after a new database is created at version 2 or an old one is brought there."""
 
 from __future__ import annotations
 
@@ -21,8 +32,6 @@ from pathlib import Path
 
 from monitor.errors import StoreError
 from monitor.store.rollup import HOUR, Accumulator
-
-SCHEMA_VERSION = 2
 
 # Result flags, packed into one integer column. Raw durations are whole microseconds and
 # a result is keyed by (target, start time): no rowid, no second index.
@@ -55,6 +64,52 @@ CREATE TABLE maintenance (
     groups TEXT NOT NULL, reason TEXT NOT NULL);
 """
 
+_V3 = """
+CREATE TABLE audit (
+    id INTEGER PRIMARY KEY, at REAL NOT NULL, who TEXT NOT NULL, action TEXT NOT NULL,
+    subject TEXT NOT NULL, detail TEXT NOT NULL);
+"""
+
+_V4 = """
+CREATE TABLE posted_incidents (
+    id INTEGER PRIMARY KEY, opened REAL NOT NULL, target TEXT, targets TEXT NOT NULL,
+    title_id TEXT, title_en TEXT NOT NULL DEFAULT '', UNIQUE (target, opened));
+CREATE TABLE incident_updates (
+    id INTEGER PRIMARY KEY, incident INTEGER NOT NULL REFERENCES posted_incidents (id),
+    at REAL NOT NULL, status TEXT NOT NULL, text_id TEXT NOT NULL, text_en TEXT NOT NULL,
+    author TEXT NOT NULL);
+CREATE INDEX incident_updates_by_incident ON incident_updates (incident, at);
+CREATE INDEX incident_updates_by_time ON incident_updates (at);
+CREATE TABLE announcements (
+    id INTEGER PRIMARY KEY, level TEXT NOT NULL, text_id TEXT NOT NULL, text_en TEXT NOT NULL,
+    start REAL NOT NULL, "end" REAL, created REAL NOT NULL);
+"""
+
+_LOCATIONS = """
+ALTER TABLE results ADD COLUMN location TEXT NOT NULL DEFAULT 'local';
+ALTER TABLE events ADD COLUMN locations TEXT NOT NULL DEFAULT '';
+CREATE TABLE location_seen (
+    location TEXT PRIMARY KEY, seen REAL NOT NULL, shortest REAL NOT NULL, offline INTEGER NOT NULL);
+CREATE TABLE location_states (
+    target TEXT NOT NULL, location TEXT NOT NULL, state TEXT NOT NULL, since REAL NOT NULL,
+    at REAL NOT NULL, reason TEXT NOT NULL, detail TEXT NOT NULL, latency REAL,
+    PRIMARY KEY (target, location)) WITHOUT ROWID;
+"""
+
+_ONCALL = """
+CREATE TABLE acks (
+    target TEXT NOT NULL, since REAL NOT NULL, at REAL NOT NULL, who TEXT NOT NULL,
+    note TEXT NOT NULL, silences TEXT NOT NULL, PRIMARY KEY (target, since));
+CREATE TABLE mutes (
+    target TEXT PRIMARY KEY, start REAL NOT NULL, until REAL NOT NULL, who TEXT NOT NULL,
+    silences TEXT NOT NULL);
+CREATE TABLE bot_offsets (bot TEXT PRIMARY KEY, next INTEGER NOT NULL);
+"""
+
+# (version, SQL) after version 2, oldest first.
+STEPS: tuple[tuple[int, str], ...] = ((3, _V3), (4, _V4), (5, _LOCATIONS), (6, _ONCALL))
+SCHEMA_VERSION = STEPS[-1][0]
+
 
 def connect(path: Path, timeout: float = 30.0) -> sqlite3.Connection:
     """A connection to the database file, for the store's threads and the outbox alike:
@@ -84,14 +139,18 @@ def migrate(conn: sqlite3.Connection) -> int:
     found = _check(schema_version(conn))
     if found == SCHEMA_VERSION:
         return found
-    steps: dict[int, Callable[[sqlite3.Connection], None]] = {0: _create, 1: _from_v1}
+    first: dict[int, Callable[[sqlite3.Connection], None]] = {0: _create, 1: _from_v1}
     try:
         conn.execute("BEGIN IMMEDIATE")
         # Again under the write lock: another process (`monitor run` and `monitor report`
         # started together) may have migrated since, and a step must never run twice.
         found = _check(schema_version(conn))
         if found < SCHEMA_VERSION:
-            steps[found](conn)
+            if found < 2:
+                first[found](conn)
+            for version, sql in STEPS:
+                if version > found:
+                    _script(conn, sql)
             conn.execute(
                 "INSERT OR REPLACE INTO meta (key, value) VALUES ('schema_version', ?)", (str(SCHEMA_VERSION),)
             )
@@ -134,7 +193,12 @@ def _check(found: int) -> int:
 
 
 def _create(conn: sqlite3.Connection) -> None:
-    for statement in _V2.split(";"):
+    _script(conn, _V2)
+
+
+def _script(conn: sqlite3.Connection, sql: str) -> None:
+    """Run each statement (`executescript` would commit the migration's transaction)."""
+    for statement in sql.split(";"):
         if statement.strip():
             conn.execute(statement)
 

@@ -37,19 +37,30 @@ from monitor.errors import StoreError
 from monitor.log import kv
 from monitor.result import Event, Result, State
 from monitor.store import (
+    Ack,
+    Announcement,
+    AuditEntry,
     DayUptime,
+    IncidentUpdate,
+    LocationSeen,
+    LocationState,
+    Mute,
     Note,
     Period,
     PlannedMaintenance,
+    PostedIncident,
     Rollup,
     StoredResult,
     StoreHealth,
     Uptime,
+    Wording,
     rollup,
     timeline,
 )
 from monitor.store.backlog import LIMIT
-from monitor.store.sqlite import integrity
+from monitor.store.sqlite import bulletins as b
+from monitor.store.sqlite import integrity, oncall
+from monitor.store.sqlite import locations as loc
 from monitor.store.sqlite import reads as q
 from monitor.store.sqlite.failures import reason
 from monitor.store.sqlite.outbox import SQLiteOutbox
@@ -81,8 +92,10 @@ class SQLiteStore:
         flush_interval: float = 1.0,
         batch_size: int = 5000,
         backlog_limit: int = LIMIT,
+        location: str = "local",
     ) -> None:
         self.path = Path(path)
+        self.location = location
         self.raw_retention = raw_retention
         self.observe = observe
         self.clock = clock
@@ -97,6 +110,7 @@ class SQLiteStore:
     def for_settings(cls, settings: Settings, **options: Any) -> SQLiteStore:
         """The store of a configuration: `data_dir/monitor.db`, its `raw_retention`."""
         options.setdefault("raw_retention", settings.raw_retention)
+        options.setdefault("location", settings.location)
         return cls(database_path(settings), **options)
 
     def outbox(self, clock: Callable[[], float]) -> SQLiteOutbox:
@@ -104,7 +118,9 @@ class SQLiteStore:
         return SQLiteOutbox(self.path, clock=clock)
 
     def _new_writer(self) -> Writer:
-        return Writer(self.path, self.clock, None, *self._writer_options)
+        writer = Writer(self.path, self.clock, None, *self._writer_options)
+        writer.location = self.location
+        return writer
 
     async def open(self) -> None:
         if self._writer.started:  # opened before: a thread starts once, so a new writer
@@ -203,6 +219,51 @@ class SQLiteStore:
     async def remove_maintenance(self, window_id: int) -> bool:
         return await self._write(lambda conn: q.remove_maintenance(conn, window_id))
 
+    async def declare_incident(self, targets: Sequence[str], title: Wording, at: float) -> PostedIncident:
+        return await self._write(lambda conn: b.declare(conn, tuple(targets), title, at))
+
+    async def automatic_incident(self, target: str, opened: float, title: Wording | None = None) -> PostedIncident:
+        return await self._write(lambda conn: b.automatic(conn, target, opened, title))
+
+    async def add_incident_update(
+        self, incident: int, at: float, status: str, text: Wording, author: str = ""
+    ) -> IncidentUpdate:
+        return await self._write(lambda conn: b.add_update(conn, incident, at, status, text, author))
+
+    async def add_announcement(
+        self, level: str, text: Wording, start: float, end: float | None, created: float
+    ) -> Announcement:
+        return await self._write(lambda conn: b.add_announcement(conn, level, text, start, end, created))
+
+    async def remove_announcement(self, announcement: int) -> bool:
+        return await self._write(lambda conn: b.remove_announcement(conn, announcement))
+
+    # -- on-call (`OnCallRecords`) ----------------------------------------------------
+
+    async def add_ack(self, ack: Ack) -> None:
+        await self._write(lambda conn: oncall.add_ack(conn, ack))
+
+    async def acks(self, since: float) -> list[Ack]:
+        return await self._read(lambda conn: oncall.acks(conn, since))
+
+    async def set_mute(self, mute: Mute) -> None:
+        await self._write(lambda conn: oncall.set_mute(conn, mute))
+
+    async def remove_mute(self, target_id: str) -> Mute | None:
+        return await self._write(lambda conn: oncall.remove_mute(conn, target_id))
+
+    async def mutes(self) -> list[Mute]:
+        return await self._read(oncall.mutes)
+
+    async def bot_offset(self, bot: str) -> int | None:
+        return await self._read(lambda conn: oncall.bot_offset(conn, bot))
+
+    async def set_bot_offset(self, bot: str, offset: int) -> None:
+        await self._write(lambda conn: oncall.set_bot_offset(conn, bot, offset))
+
+    async def record_audit(self, entry: AuditEntry) -> None:
+        await self._write(lambda conn: q.record_audit(conn, entry))
+
     # -- reads ----------------------------------------------------------------------
 
     async def _read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
@@ -222,6 +283,15 @@ class SQLiteStore:
         except sqlite3.Error as exc:  # e.g. a damaged file: the store's own error, with the cause
             raise StoreError(f"cannot read {self.path}: {exc}") from exc
 
+    async def publish_location(self, seen: LocationSeen, states: Sequence[LocationState]) -> None:
+        await self._write(lambda conn: loc.publish(conn, seen, states))
+
+    async def locations_seen(self) -> list[LocationSeen]:
+        return await self._read(loc.seen)
+
+    async def location_states(self) -> list[LocationState]:
+        return await self._read(loc.states)
+
     async def last_events(self) -> dict[str, Event]:
         return await self._read(q.last_events)
 
@@ -236,6 +306,18 @@ class SQLiteStore:
 
     async def planned_maintenance(self, since: float) -> list[PlannedMaintenance]:
         return await self._read(lambda conn: q.planned_maintenance(conn, since))
+
+    async def posted_incident(self, incident: int) -> PostedIncident | None:
+        return await self._read(lambda conn: b.one(conn, incident))
+
+    async def posted_incidents(self, since: float) -> list[PostedIncident]:
+        return await self._read(lambda conn: b.since(conn, since))
+
+    async def announcements(self, since: float) -> list[Announcement]:
+        return await self._read(lambda conn: b.announcements(conn, since))
+
+    async def audit_entries(self, limit: int = 200) -> list[AuditEntry]:
+        return await self._read(lambda conn: q.audit_entries(conn, limit))
 
     async def events(
         self, target_ids: Collection[str] | None, start: float, end: float, limit: int | None = None

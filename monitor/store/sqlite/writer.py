@@ -108,6 +108,7 @@ class Writer:
         self._dirty: set[tuple[int, int]] = set()
         self._beat = 0.0
         self.raw_retention = raw_retention
+        self.location = "local"  # the location results are stored with (the store's)
         self._pruned = 0.0
         self._thread = threading.Thread(target=self._run, name="monitor-store-writer", daemon=True)
 
@@ -242,7 +243,15 @@ class Writer:
                     ops.append((item, None, exc))
             elif isinstance(item, Event):
                 events.append(
-                    (self._key(conn, item.target), item.at, item.old.value, item.new.value, item.reason, item.detail)
+                    (
+                        self._key(conn, item.target),
+                        item.at,
+                        item.old.value,
+                        item.new.value,
+                        item.reason,
+                        item.detail,
+                        ",".join(item.locations),
+                    )
                 )
             else:
                 try:
@@ -270,13 +279,16 @@ class Writer:
             None if result.ok and result.reason == "ok" else result.reason,
             result.status_code,
             result.detail or None,
+            self.location,
         )
 
     def _write_rows(
         self, conn: sqlite3.Connection, rows: list[Any], events: list[Any], latest: dict[int, Result]
     ) -> None:
-        conn.executemany("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
-        conn.executemany("INSERT INTO events (target, at, old, new, reason, detail) VALUES (?, ?, ?, ?, ?, ?)", events)
+        conn.executemany("INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        conn.executemany(
+            "INSERT INTO events (target, at, old, new, reason, detail, locations) VALUES (?, ?, ?, ?, ?, ?, ?)", events
+        )
         conn.executemany(
             "INSERT INTO latest (target, result) VALUES (?, ?) ON CONFLICT (target) DO UPDATE "
             "SET result = excluded.result WHERE json_extract(latest.result, '$.started') <= ?",
@@ -340,8 +352,8 @@ def write_event(conn: sqlite3.Connection, event: Event) -> None:
         conn.execute("INSERT OR IGNORE INTO targets (id) VALUES (?)", (event.target,))
         (key,) = conn.execute("SELECT key FROM targets WHERE id = ?", (event.target,)).fetchone()
         conn.execute(
-            "INSERT INTO events (target, at, old, new, reason, detail) VALUES (?, ?, ?, ?, ?, ?)",
-            (key, event.at, event.old.value, event.new.value, event.reason, event.detail),
+            "INSERT INTO events (target, at, old, new, reason, detail, locations) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (key, event.at, event.old.value, event.new.value, event.reason, event.detail, ",".join(event.locations)),
         )
         conn.execute("COMMIT")
     except BaseException:

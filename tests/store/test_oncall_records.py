@@ -1,0 +1,47 @@
+"""On-call records on every backend: acknowledgements per incident, mutes per target,
+and a chat bot's update offset, each kept across a restart of the store."""
+
+from __future__ import annotations
+
+from monitor.store import Ack, Mute
+from tests.history import T0, H
+from tests.store.conftest import StoreFactory
+
+
+async def test_it_keeps_one_acknowledgement_per_incident_across_a_restart(backend: StoreFactory) -> None:
+    store = await backend.open()
+    first = Ack("web", T0, T0 + 60, "budi", "OTW ke ruang server", (("am", "abc-1"),))
+    await store.add_ack(first)
+    await store.add_ack(Ack("mail", T0 + H, T0 + H + 5, "sari"))
+    again = Ack("web", T0, T0 + 120, "sari", "diambil alih")
+    await store.add_ack(again)  # the same incident: replaces
+    await store.close()
+    reopened = await backend.open()
+    assert await reopened.acks(T0) == [again, Ack("mail", T0 + H, T0 + H + 5, "sari")]
+    assert await reopened.acks(T0 + 1) == [Ack("mail", T0 + H, T0 + H + 5, "sari")]
+    await reopened.add_ack(first)
+    assert (await reopened.acks(T0))[0].silences == (("am", "abc-1"),)
+
+
+async def test_it_keeps_a_mute_per_target_until_removed(backend: StoreFactory) -> None:
+    store = await backend.open()
+    await store.set_mute(Mute("cctv", T0, T0 + H, "budi", (("am", "s-1"),)))
+    await store.set_mute(Mute("web", T0, T0 + 2 * H, "token"))
+    longer = Mute("cctv", T0 + 10, T0 + 3 * H, "sari")
+    await store.set_mute(longer)
+    assert await store.mutes() == [longer, Mute("web", T0, T0 + 2 * H, "token")]
+    assert await store.remove_mute("cctv") == longer
+    assert await store.remove_mute("cctv") is None
+    await store.close()
+    assert await (await backend.open()).mutes() == [Mute("web", T0, T0 + 2 * H, "token")]
+
+
+async def test_it_keeps_each_bots_update_offset(backend: StoreFactory) -> None:
+    store = await backend.open()
+    assert await store.bot_offset("123") is None
+    await store.set_bot_offset("123", 41)
+    await store.set_bot_offset("123", 42)
+    await store.set_bot_offset("456", 7)
+    await store.close()
+    reopened = await backend.open()
+    assert (await reopened.bot_offset("123"), await reopened.bot_offset("456")) == (42, 7)
