@@ -41,6 +41,12 @@ http {{
         listen 127.0.0.1:{https} ssl backlog=4096;
         location / {{ default_type text/plain; return 200 "ok\\n"; }}
     }}
+    server {{
+        listen 127.0.0.1:{https_rsa} ssl backlog=4096;
+        ssl_certificate {dir}/server-rsa.pem;
+        ssl_certificate_key {dir}/server-rsa.key;
+        location / {{ default_type text/plain; return 200 "ok\\n"; }}
+    }}
 }}
 """
 
@@ -71,11 +77,12 @@ class Farm:
     certificate (for 127.0.0.1 and localhost)."""
 
     http: int
-    https: int
+    https: int  # ECDSA P-256 leaf
     slow: int
     tcp: int
     ca_file: Path
     pids: dict[str, int]
+    https_rsa: int = 0  # RSA-2048 leaf, same CA
 
     @property
     def http_url(self) -> str:
@@ -84,6 +91,10 @@ class Farm:
     @property
     def https_url(self) -> str:
         return f"https://127.0.0.1:{self.https}/"
+
+    @property
+    def https_rsa_url(self) -> str:
+        return f"https://127.0.0.1:{self.https_rsa}/"
 
     @property
     def slow_url(self) -> str:
@@ -99,22 +110,27 @@ def _certificates(folder: Path) -> Path:
     server = ca.issue_cert("127.0.0.1", "localhost")
     server.private_key_pem.write_to_path(str(folder / "server.key"))
     server.cert_chain_pems[0].write_to_path(str(folder / "server.pem"))
+    rsa = ca.issue_cert("127.0.0.1", "localhost", key_type=trustme.KeyType.RSA)  # 2048 bits
+    rsa.private_key_pem.write_to_path(str(folder / "server-rsa.key"))
+    rsa.cert_chain_pems[0].write_to_path(str(folder / "server-rsa.pem"))
     ca.cert_pem.write_to_path(str(folder / "ca.pem"))
     return folder / "ca.pem"
 
 
 @contextlib.contextmanager
-def nginx(folder: Path) -> Iterator[tuple[int, int, int]]:
-    """Debian's nginx as a non-daemon child: yields (pid, http port, https port)."""
+def nginx(folder: Path) -> Iterator[tuple[int, int, int, int]]:
+    """Debian's nginx as a non-daemon child: yields (pid, http port, https port with the
+    ECDSA leaf, https port with the RSA one)."""
     binary = shutil.which("nginx") or "/usr/sbin/nginx"
-    http, https = free_port(), free_port()
+    http, https, https_rsa = free_port(), free_port(), free_port()
     conf = folder / "nginx.conf"
-    conf.write_text(_NGINX_CONF.format(dir=folder, http=http, https=https))
+    conf.write_text(_NGINX_CONF.format(dir=folder, http=http, https=https, https_rsa=https_rsa))
     proc = subprocess.Popen([binary, "-c", str(conf), "-p", str(folder)], stderr=subprocess.DEVNULL)
     try:
         wait_port(http)
         wait_port(https)
-        yield proc.pid, http, https
+        wait_port(https_rsa)
+        yield proc.pid, http, https, https_rsa
     finally:
         _stop(proc)
 
@@ -140,8 +156,9 @@ def farm(folder: Path) -> Iterator[Farm]:
     """Start every farm target; stop them all on exit."""
     folder.mkdir(parents=True, exist_ok=True)
     ca_file = _certificates(folder)
-    with nginx(folder) as (npid, http, https), farmserver() as (fpid, ports):
-        yield Farm(http, https, ports["slow"], ports["tcp"], ca_file, {"nginx": npid, "farmserver": fpid})
+    with nginx(folder) as (npid, http, https, https_rsa), farmserver() as (fpid, ports):
+        pids = {"nginx": npid, "farmserver": fpid}
+        yield Farm(http, https, ports["slow"], ports["tcp"], ca_file, pids, https_rsa)
 
 
 def _stop(proc: subprocess.Popen[bytes]) -> None:

@@ -67,16 +67,16 @@ class Capacity:
 
 
 def kind_targets(farm: Farm, kind: str, n: int, start: int = 0) -> list[TargetSpec]:
-    """`n` targets of `kind` (http, https, tcp, slow) on the farm, ids `t00000-KIND` on:
+    """`n` targets of `kind` (http, https, https-rsa, tcp, slow) on the farm, ids `t00000-KIND` on:
     the scheduler spreads targets by id, so interleaved ids spread each kind too."""
     ca = (("ca_file", f'"{farm.ca_file}"'),)
-    urls = {"http": farm.http_url, "https": farm.https_url, "slow": farm.slow_url}
+    urls = {"http": farm.http_url, "https": farm.https_url, "https-rsa": farm.https_rsa_url, "slow": farm.slow_url}
     specs = []
     for i in range(start, start + n):
         if kind == "tcp":
             specs.append(TargetSpec(f"t{i:05d}-tcp", farm.tcp_url))
         else:
-            specs.append(TargetSpec(f"t{i:05d}-{kind}", f"{urls[kind]}?t={i}", ca if kind == "https" else ()))
+            specs.append(TargetSpec(f"t{i:05d}-{kind}", f"{urls[kind]}?t={i}", ca if kind.startswith("https") else ()))
     return specs
 
 

@@ -243,17 +243,17 @@ class Monitor:
         self.owned = self._owned_ids()
         results = await self.store.last_results()
         self.heartbeats.restore(results)
+        last_events = await self.store.last_events()
         # Combined states are every instance's to show: all of them resume; alone, the
         # targets this replica probes.
-        self._resume(
-            self.config.targets if self.cluster.active else self.owned, await self.store.last_events(), results
-        )
+        self._resume(self.config.targets if self.cluster.active else self.owned, last_events, results)
         if self.alerting is not None:
             self.connectivity.resume(self.alerting.uplink_announced())
             await self.alerting.start()
         await self.oncall.load()
         if self.bots is not None:
             self.bots.sync(self.config)
+        await self.metrics.seed_uptime(last_events)  # before the first event
         self._start_subscriptions()
         await self._read_planned()  # before the first look: a restored window must not end
         self._apply_maintenance()
@@ -268,12 +268,7 @@ class Monitor:
             self._tasks.append(asyncio.create_task(self._watch_config(), name="config-watch"))
         self._housekeeping = AsyncIOScheduler(timezone=UTC)
         self._housekeeping.add_job(self._apply_maintenance_job, "interval", seconds=MAINTENANCE_TICK)
-        self._housekeeping.add_job(
-            self.metrics.refresh_uptime,
-            "interval",
-            seconds=self.metrics.uptime_refresh,
-            next_run_time=datetime.now(UTC),
-        )
+        self._housekeeping.add_job(self.metrics.seed_uptime, "interval", seconds=self.metrics.uptime_retry)
         if self.alerting is not None:
             self._housekeeping.add_job(self.alerting.tick, "interval", seconds=TICK_SECONDS)
             self._housekeeping.add_job(self._poll_outbox, "interval", seconds=OUTBOX_POLL)
@@ -556,6 +551,7 @@ class Monitor:
 
     def _emit(self, event: Event, target: Target) -> None:
         self.store.add_event(event)
+        self.metrics.changed(event)
         level = logging.WARNING if event.new is State.DOWN else logging.INFO
         log.log(
             level,

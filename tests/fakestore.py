@@ -48,6 +48,7 @@ from monitor.store import (
     StoreHealth,
     Uptime,
     Wording,
+    timeline,
 )
 from monitor.store.sqlite.outbox import SQLiteOutbox
 from monitor.store.sqlite.subscribers import SQLiteSubscribers
@@ -321,6 +322,22 @@ class MemoryStore:
         found = [e for e in self.changes if (target_ids is None or e.target in target_ids) and start <= e.at < end]
         found.sort(key=lambda e: e.at, reverse=True)
         return found[:limit]
+
+    async def segments(
+        self, target_ids: Collection[str] | None, start: float, end: float
+    ) -> dict[str, list[timeline.Segment]]:
+        """From `changes`, as if the monitor had run throughout (the store keeps no runs)."""
+        self._read("segments")
+        by_target: dict[str, list[Event]] = {}
+        for event in sorted(self.changes, key=lambda e: e.at):
+            by_target.setdefault(event.target, []).append(event)
+        found = {}
+        for tid in _ids(target_ids, by_target):
+            events = by_target.get(tid, [])
+            before = [e for e in events if e.at < start]
+            inside = [e for e in events if start <= e.at < end]
+            found[tid] = timeline.segments(before[-1] if before else None, inside, [(start, end)], start, end)
+        return found
 
     async def results(self, target_id: str, start: float, end: float, limit: int | None = None) -> list[StoredResult]:
         self._read("results")

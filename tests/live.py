@@ -176,7 +176,7 @@ def _listening() -> tuple[socket.socket, int]:
 
 
 @contextlib.contextmanager
-def live_monitor(config_path: Path, uptime_refresh: float = 1.0) -> Iterator[LiveMonitor]:
+def live_monitor(config_path: Path) -> Iterator[LiveMonitor]:
     """The real app (`create_app(manage=True)`) with an SQLite store and alerting, as
     `monitor run` builds it, served by uvicorn in a thread on a free port, with the
     metrics listener (`create_metrics_app`) beside it on another, until the context
@@ -189,7 +189,6 @@ def live_monitor(config_path: Path, uptime_refresh: float = 1.0) -> Iterator[Liv
 
     def serve() -> None:
         monitor = Monitor(config, SQLiteStore.for_settings(config.settings), alerting=True)
-        monitor.metrics.uptime_refresh = uptime_refresh
         # asyncio's loop, not uvloop: outside the main thread uvloop refuses even to try
         # the app's SIGHUP handler, which asyncio's loop lets the app skip.
         main, side = (

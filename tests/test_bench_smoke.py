@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from bench import blackbox, dbgrowth, runs
+from bench import blackbox, dbgrowth, runs, scale, scrape
 from bench.farm import Farm, farm
 from bench.report import Figure, Report
 from tests.integration import need
@@ -59,6 +59,40 @@ def test_the_capacity_run_reads_lag_latency_memory_and_the_metrics(targets: Farm
 
 
 @pytest.mark.integration
+def test_the_scaled_run_reads_start_up_lag_scrapes_and_memory(targets: Farm, tmp_path: Path) -> None:
+    s = scale.scale(tmp_path, targets, 20, 1.0, window=2.0, cpu=None, every=0.5)
+    assert s.startup > 0 and s.started > 0 and s.scrapes and s.scrape_bytes > 0
+    assert s.rss_peak > 0 and s.slow_errors
+    assert "targets every" in scale.describe(s, 1)
+
+
+def test_a_scrape_s_cost_is_measured_in_one_process() -> None:
+    cost = asyncio.run(scrape.measure(50, rounds=1))
+    assert cost.cpu and cost.size > 0 and cost.exchange_p99 > 0
+
+
+def test_the_farm_serves_https_with_an_rsa_leaf_signed_by_the_same_ca(targets: Farm) -> None:
+    import socket
+    import ssl
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives.asymmetric import ec, rsa
+
+    context = ssl.create_default_context(cafile=str(targets.ca_file))
+    keys = []
+    for port in (targets.https, targets.https_rsa):
+        with (
+            socket.create_connection(("127.0.0.1", port), timeout=10) as raw,
+            context.wrap_socket(raw, server_hostname="127.0.0.1") as tls,
+        ):
+            der = tls.getpeercert(binary_form=True)
+        assert der is not None
+        keys.append(x509.load_der_x509_certificate(der).public_key())
+    assert isinstance(keys[0], ec.EllipticCurvePublicKey) and keys[0].curve.name == "secp256r1"
+    assert isinstance(keys[1], rsa.RSAPublicKey) and keys[1].key_size == 2048
+    assert runs.kind_targets(targets, "https-rsa", 1)[0].url.startswith(targets.https_rsa_url)
+
+
 def test_the_status_page_is_timed(targets: Farm, tmp_path: Path) -> None:
     result = runs.status_page(tmp_path, targets, 10, settle=2.0, repeat=2, cpu=None)
     assert result.status == 200

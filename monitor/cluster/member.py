@@ -117,7 +117,8 @@ class Member:
             return
         if self.monitor.is_sender():
             self.monitor.emit(event, target)
-        else:
+        else:  # the decider stores it; the uptime ratios kept in memory here move as its do
+            self.monitor.metrics.changed(event)
             log.info("combined state changed", extra=kv(target=target.id, new=event.new, decided_by="another"))
 
     async def run(self) -> None:

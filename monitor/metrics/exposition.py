@@ -84,14 +84,31 @@ class Writer:
         line = f"{name}{{{labels}}} {number(value)}\n" if labels else f"{name} {number(value)}\n"
         self._families[family][2].append(line)
 
-    def text(self) -> str:
+    def extend(self, family: str, text: str) -> None:
+        """Whole lines of a declared family at once (`name{labels} value\n`...); with
+        `only`, the lines of other samples are dropped."""
+        if self.only is not None:
+            text = "".join(line for line in text.splitlines(keepends=True) if _sample_name(line) in self.only)
+        if text:
+            self._families[family][2].append(text)
+
+    def pieces(self) -> list[str]:
+        """The text in pieces (each whole lines), in order: what `text()` joins."""
         out: list[str] = []
         for name, (kind, doc, lines) in self._families.items():
             if self.only is not None and not lines:
                 continue
             out.append(f"# HELP {name} {_help(doc)}\n# TYPE {name} {kind}\n")
             out.extend(lines)
-        return "".join(out)
+        return out
+
+    def text(self) -> str:
+        return "".join(self.pieces())
+
+
+def _sample_name(line: str) -> str:
+    end = line.find("{")
+    return line[:end] if end >= 0 else line.partition(" ")[0]
 
 
 def declare_blackbox(writer: Writer) -> None:

@@ -7,10 +7,10 @@ disappears from the next scrape by itself. The text is written by `monitor.metri
 registry's collector parses that same text back, so `registry.get_sample_value` and
 `generate_latest(registry)` see exactly what `/metrics` serves.
 
-Two figures are fed from outside, because a scrape is synchronous:
-`monitor_target_uptime_ratio` is read from the store by `refresh_uptime`, which the
-runtime schedules every `uptime_refresh` seconds, and the notification figures are
-reported by the alerting outbox through `notified` and `set_queue`.
+`monitor_target_uptime_ratio` is kept in memory (`monitor.metrics.uptime`): seeded from
+the store's history once at start (`seed_uptime`), moved by every event (`changed`),
+read at scrape time in O(1) per target. The notification figures are reported by the
+alerting outbox through `notified` and `set_queue`.
 
 Cardinality is bounded by the configuration: label values are target ids, names and
 groups, notifier names, connectivity check names, and fixed sets (state, phase, window,
@@ -19,7 +19,6 @@ result); never a URL, a host or an error message.
 
 from __future__ import annotations
 
-import bisect
 import logging
 import time
 from collections.abc import Callable, Collection, Iterator, Mapping
@@ -33,8 +32,10 @@ from monitor import __version__
 from monitor.cluster.locations import DEFAULT as DEFAULT_LOCATION
 from monitor.connectivity import Uplink
 from monitor.log import kv
-from monitor.metrics.exposition import Writer, add_blackbox, declare_blackbox, label, number
-from monitor.result import Result, State
+from monitor.metrics.exposition import Writer, declare_blackbox, label
+from monitor.metrics.targets import UPTIME, Buckets, write_blackbox, write_targets
+from monitor.metrics.uptime import UptimeTracker
+from monitor.result import Event, Result
 
 if TYPE_CHECKING:
     from monitor.runtime import Monitor
@@ -43,45 +44,17 @@ DURATION_BUCKETS = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 LAG_BUCKETS = (0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 5.0)
 # The windows of `monitor_target_uptime_ratio`, in seconds.
 UPTIME_WINDOWS: Mapping[str, float] = {"24h": 86400.0, "7d": 7 * 86400.0, "30d": 30 * 86400.0}
-UPTIME_REFRESH = 60.0  # seconds between reads of the uptime ratios from the store
+UPTIME_RETRY = 60.0  # seconds between tries to read the history, until one succeeds
 
 log = logging.getLogger(__name__)
-
-
-class _Buckets:
-    """A histogram kept as plain counts (cheaper than a labelled prometheus Histogram)."""
-
-    __slots__ = ("bounds", "counts", "sum", "total")
-
-    def __init__(self, bounds: tuple[float, ...]) -> None:
-        self.bounds = bounds
-        self.counts = [0] * (len(bounds) + 1)
-        self.total = 0
-        self.sum = 0.0
-
-    def observe(self, value: float) -> None:
-        self.counts[bisect.bisect_left(self.bounds, value)] += 1
-        self.total += 1
-        self.sum += value
-
-    def write(self, writer: Writer, family: str, prefix: str) -> None:
-        """The `_bucket`, `_count` and `_sum` samples, labelled `prefix` (may be empty;
-        its label names must sort after `le`)."""
-        sep = "," if prefix else ""
-        running = 0
-        for bound, count in zip(self.bounds, self.counts, strict=False):
-            running += count
-            writer.add(family, f'le="{number(bound)}"{sep}{prefix}', running, family + "_bucket")
-        writer.add(family, f'le="+Inf"{sep}{prefix}', self.total, family + "_bucket")
-        writer.add(family, prefix, self.total, family + "_count")
-        writer.add(family, prefix, self.sum, family + "_sum")
 
 
 class Metrics:
     """Owns the monitor's metrics; `observe` is called once per probe result.
 
-    Seams for other parts: the runtime awaits `refresh_uptime()` every `uptime_refresh`
-    seconds and feeds `lag.observe(seconds)` from the scheduler; alerting calls
+    Seams for other parts: the runtime awaits `seed_uptime()` at start (and again while
+    it has not succeeded), calls `changed(event)` for every event, and feeds
+    `lag.observe(seconds)` from the scheduler; alerting calls
     `notified(notifier, ok)` for each alert's outcome and keeps `notification_queue`
     (notifier -> undelivered) current, directly or through `set_queue`. `render()` writes
     the monitor's own metrics only: other collectors on a registry passed in show through
@@ -91,37 +64,47 @@ class Metrics:
     def __init__(self, monitor: Monitor, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry(auto_describe=True)
         self.monitor = monitor
-        self.durations: dict[str, _Buckets] = {}
-        self.uptime: dict[tuple[str, str], float] = {}  # (target, window) -> ratio
+        self.durations: dict[str, Buckets] = {}
+        self.tracker = UptimeTracker(UPTIME_WINDOWS)
+        self.uptime_seeded = False
+        self.clock: Callable[[], float] = time.time
         self.reload_ok = True
         self.notifications_sent: dict[str, int] = {}
         self.notifications_failed: dict[str, int] = {}
         self.notification_queue: dict[str, int] = {}
-        self.uptime_refresh = UPTIME_REFRESH
-        self.lag = _Buckets(LAG_BUCKETS)  # how late probes start: `lag.observe(seconds)`
+        self.uptime_retry = UPTIME_RETRY
+        self._early: list[Event] | None = None  # events taken while the history is read
+        self.lag = Buckets(LAG_BUCKETS)  # how late probes start: `lag.observe(seconds)`
         self.own_errors = 0  # probes the monitor could not run for want of its own resources
+        # The constant label set put first on this instance's per-probe series.
+        self.labels = location_labels(monitor.cluster.location)
         self.registry.register(_Collector(self))
 
     def render(self, only: Collection[str] | None = None) -> bytes:
         """The `/metrics` text; with `only`, just those samples (by sample name), and
         the per-target families are not even built unless one of them is asked for."""
+        return "".join(self.pieces(only)).encode()
+
+    def pieces(self, only: Collection[str] | None = None) -> list[str]:
+        """`render()`'s text in pieces of whole lines, for a response that sends them
+        one by one instead of joining a copy of the whole (tens of MB at 20,000 targets)."""
         writer = Writer(only)
         for write, names in _GROUPS:
             if only is None or any(name.startswith(names) for name in only):
                 write(self, writer)
-        return writer.text().encode()
+        return writer.pieces()
 
     def observe(self, target_id: str, result: Result) -> None:
         buckets = self.durations.get(target_id)
         if buckets is None:
-            buckets = self.durations[target_id] = _Buckets(DURATION_BUCKETS)
+            buckets = self.durations[target_id] = Buckets(DURATION_BUCKETS)
         buckets.observe(result.duration)
 
     def forget_missing(self, target_ids: set[str]) -> None:
         """Drop the series of targets no longer configured."""
         # New dicts rather than deletions: a scrape may be iterating the old ones.
         self.durations = {t: b for t, b in self.durations.items() if t in target_ids}
-        self.uptime = {k: r for k, r in self.uptime.items() if k[0] in target_ids}
+        self.tracker.forget_missing(target_ids)
 
     def notified(self, notifier: str, ok: bool) -> None:
         """Count one alert's outcome through `notifier`: `ok` sent, else failed for good
@@ -134,24 +117,44 @@ class Metrics:
         """How many alerts wait undelivered for `notifier` in the outbox now."""
         self.notification_queue[notifier] = waiting
 
-    async def refresh_uptime(self, now: float | None = None) -> None:
-        """Read each configured target's availability over 24 h, 7 d and 30 d from the
-        store. A target without observed time yet has no ratio (no series rather than
-        a made-up 100 %). A failing read keeps the previous figures."""
-        now = time.time() if now is None else now
-        ids = list(self.monitor.config.targets)
-        fresh: dict[tuple[str, str], float] = {}
-        try:
-            for window, seconds in UPTIME_WINDOWS.items():
-                found = await self.monitor.store.uptime(ids, now - seconds, now)
-                for tid, uptime in found.items():
-                    if uptime.ratio is not None:
-                        fresh[(tid, window)] = uptime.ratio
-        except Exception as exc:  # the store's own health shows on /readyz
-            log.warning("uptime refresh failed", extra=kv(error=type(exc).__name__))
+    def changed(self, event: Event) -> None:
+        """A target's state changed (the event the store takes too)."""
+        self.tracker.change(event.target, event.at, event.new)
+        if self._early is not None:
+            self._early.append(event)
+
+    async def seed_uptime(self, states: Mapping[str, Event] | None = None) -> None:
+        """Read each configured target's history over the longest window from the store
+        (`states`: the last event of each, when the caller has them). A failing read
+        leaves the ratios unpublished; the runtime tries again."""
+        if self.uptime_seeded:
             return
-        configured = self.monitor.config.targets  # a reload may have come meanwhile
-        self.uptime = {key: ratio for key, ratio in fresh.items() if key[0] in configured}
+        now = self.clock()
+        ids = list(self.monitor.config.targets)
+        self._early = []
+        try:
+            segments = await self.monitor.store.segments(ids, now - self.tracker.longest, now)
+            if states is None:
+                states = await self.monitor.store.last_events()
+        except Exception as exc:  # the store's own health shows on /readyz
+            log.warning("uptime history read failed", extra=kv(error=type(exc).__name__))
+            return
+        finally:
+            early, self._early = self._early, None
+        self.tracker.seed(segments, now, {tid: event.new for tid, event in states.items() if tid in segments})
+        for event in early:  # taken while the history was read: the newest state wins
+            self.tracker.change(event.target, event.at, event.new)
+        self.uptime_seeded = True
+
+    def ratios(self) -> dict[str, tuple[tuple[str, float], ...]]:
+        """Each target's (window, ratio) pairs now; none before the history is read."""
+        return self.tracker.ratios(self.clock()) if self.uptime_seeded else {}
+
+    def ratios_at(self, now: float) -> Callable[[str, str], str]:
+        """One target's `monitor_target_uptime_ratio` lines at `now`, labelled as given."""
+        if not self.uptime_seeded:
+            return lambda target, labels: ""
+        return lambda target, labels: self.tracker.lines(target, now, UPTIME, labels)
 
 
 class _Collector:
@@ -170,66 +173,34 @@ class _Collector:
 def _probe_families(m: Metrics, writer: Writer) -> None:
     """The blackbox exporter's names, from each target's last result."""
     declare_blackbox(writer)
-    targets = m.monitor.config.targets
-    where = _where(m)
-    for tid, status in m.monitor.judge.statuses.items():
-        result, target = status.last, targets.get(tid)
-        if result is not None and target is not None:
-            add_blackbox(writer, f'{where}target="{label(tid)}"', target, result)
+    write_blackbox(writer, m.monitor.config.targets, m.monitor.judge.statuses, m.labels)
 
 
-def _where(m: Metrics) -> str:
-    """The `location` label of this instance's own probes: only once a location is set
-    (a constant per instance; a single instance's series stay as they were)."""
-    location = m.monitor.cluster.location  # the start's: a reload does not move an instance
+def location_labels(location: str) -> str:
+    """The `location` label of this instance's own probes (`Metrics.labels`): only once a
+    location is set (a constant per instance, the start's: a reload does not move an
+    instance; a single instance's series stay as they were)."""
     return "" if location == DEFAULT_LOCATION else f'location="{label(location)}",'
 
 
 def _target_families(m: Metrics, writer: Writer) -> None:
     # Label names in sorted order, as prometheus-client writes them (`target` is last
     # except before `window`), so text-matching readers see the same lines.
-    up = "monitor_target_up"
-    writer.family(up, "gauge", "State after thresholds: 1 UP/DEGRADED, 0 DOWN.")
-    state = "monitor_target_state"
-    writer.family(state, "gauge", "1 for the current state, 0 for the others.")
-    info = "monitor_target_info"
-    writer.family(info, "gauge", "Target metadata; always 1.")
-    maint = "monitor_target_maintenance"
-    writer.family(maint, "gauge", "1 inside a maintenance window.")
-    uptime = "monitor_target_uptime_ratio"
-    writer.family(uptime, "gauge", "Availability from the stored history, maintenance excluded.")
-    probes = "monitor_probes_total"
-    writer.family(probes, "counter", "Probes run, by result.")
-    hist = "monitor_probe_duration_seconds"
-    writer.family(hist, "histogram", "Probe durations in seconds.")
-    statuses, own, where = m.monitor.states.statuses, m.monitor.judge.statuses, _where(m)
-    for tid, target in m.monitor.config.targets.items():
-        st = statuses.get(tid)
-        if st is None:
-            continue
-        t = f'target="{label(tid)}"'
-        mine = own.get(tid, st)
-        writer.add(
-            info, f'group="{label(target.group)}",kind="{label(target.kind)}",name="{label(target.name)}",{t}', 1.0
-        )
-        if st.state is not State.UNKNOWN and st.underlying is not State.UNKNOWN:
-            writer.add(up, t, 1.0 if st.underlying.is_up else 0.0)
-        for s in State:
-            writer.add(state, f'state="{s.value}",{t}', 1.0 if st.state is s else 0.0)
-        writer.add(maint, t, 1.0 if st.maintenance else 0.0)
-        writer.add(probes, f'{where}result="success",{t}', mine.counts[True])
-        writer.add(probes, f'{where}result="failure",{t}', mine.counts[False])
-        buckets = m.durations.get(tid)
-        if buckets is not None:
-            buckets.write(writer, hist, f"{where}{t}")
-    for (tid, window), ratio in m.uptime.items():
-        writer.add(uptime, f'target="{label(tid)}",window="{window}"', ratio)
+    return write_targets(
+        writer,
+        m.monitor.config.targets,
+        m.monitor.states.statuses,
+        m.durations,
+        m.ratios_at(m.clock()),
+        m.labels,
+        m.monitor.judge.statuses,
+    )
 
 
 def _self_families(m: Metrics, writer: Writer) -> None:
     lag = "monitor_scheduler_lag_seconds"
     writer.family(lag, "histogram", "How late probes start against their slot, in seconds.")
-    m.lag.write(writer, lag, "")
+    writer.extend(lag, m.lag.text(lag, ""))
     flight = "monitor_probes_in_flight"
     writer.family(flight, "gauge", "Probes running now.")
     writer.add(flight, "", m.monitor.scheduler.in_flight)

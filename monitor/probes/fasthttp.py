@@ -300,7 +300,9 @@ class _Connection(asyncio.Protocol):
 
 
 async def _serialize(request: httpx.Request) -> bytes:
-    body = await request.aread()
+    stream = request.stream
+    # A plain isinstance: `aread` asserts `isinstance(stream, typing.AsyncIterable)`, slow.
+    body = b"".join(stream) if isinstance(stream, httpx.ByteStream) else await request.aread()
     chunked = any(k.lower() == b"transfer-encoding" and b"chunked" in v.lower() for k, v in request.headers.raw)
     parts = [request.method.encode("ascii"), b" ", request.url.raw_path, b" HTTP/1.1\r\n"]
     for name, value in request.headers.raw:

@@ -5,6 +5,8 @@
 - `HistoryReader`: the web app's, the report's and the metrics' reads. They are async and
   never scan raw results for long windows (rollups and events answer those).
 - `Annotations`: what people add at runtime: incident notes, planned maintenance.
+- `Timelines`: each target's state timeline, read once at start by what keeps
+  availability in memory from then on (`monitor.metrics.uptime`).
 - `Bulletins`: what operators write for citizens: declared incidents, updates on any
   incident, announcements.
 - `OnCallRecords`: what on-call staff set at runtime (acknowledgements, mutes) and the
@@ -60,6 +62,7 @@ from monitor.store.records import (
 
 if TYPE_CHECKING:
     from monitor.notifiers.base import Alert
+    from monitor.store.timeline import Segment
 
 
 class HistoryWriter(Protocol):
@@ -350,6 +353,17 @@ class Outbox(Protocol):
         """Forget delivered and failed entries and dedup memory past their keep times."""
 
 
+class Timelines(Protocol):
+    """Each target's timeline as availability is computed from it (`monitor.store.timeline`)."""
+
+    async def segments(self, target_ids: Collection[str] | None, start: float, end: float) -> dict[str, list[Segment]]:
+        """Each target's `timeline.segments` over `[start, end)`, oldest first: its states
+        from its events, UNKNOWN where no run of the monitor covered the time. This
+        process's own run counts as lasting until `end`. `HistoryReader.uptime` over any
+        window inside `[start, end)` is what these segments add up to there."""
+        ...
+
+
 class Locations(Protocol):
     """Each instance's word to the others (`monitor.cluster.locations`): its location's
     sign of life and its state of each target it probes, replaced as a whole every few
@@ -486,6 +500,7 @@ class Store(
     HistoryWriter,
     HistoryReader,
     Annotations,
+    Timelines,
     OnCallRecords,
     Audit,
     Bulletins,
@@ -494,7 +509,7 @@ class Store(
     Spooling,
     Protocol,
 ):
-    """A whole backend: the history, the annotations, the on-call records, the audit log,
+    """A whole backend: the history, the annotations, the timelines, the on-call records, the audit log,
     the bulletins, the locations' words, the membership and the outbox on one database."""
 
     async def open(self) -> None:

@@ -142,3 +142,24 @@ async def test_replicas_of_one_location_combine_each_others_targets_and_hand_the
     other.record(WEB, timeout(now + 10))
     await other.member.sync(now + 10)
     assert [e.new for e in store.changes] == [State.DOWN]  # still DOWN: no second event
+
+
+async def test_the_uptime_ratios_follow_the_combined_state_on_every_location(tmp_path: Path) -> None:
+    store, events = MemoryStore(), []
+    a, b = member(tmp_path, store, "a", events), member(tmp_path, store, "b", events)
+    now = time.time()
+    clock = [now]
+    for monitor in (a, b):
+        monitor.metrics.clock = lambda: clock[0]
+        await monitor.metrics.seed_uptime()
+    a.record(WEB, timeout(now))
+    b.record(WEB, timeout(now))
+    await settle(a, b, now=now)
+    assert [(who, e.new) for who, e in events] == [("a", State.DOWN)]  # only the decider emits
+    clock[0] = now + 40
+    b.record(WEB, ok(now + 30))
+    await sync(a, b, now=now + 30)
+    assert a.states.statuses["web"].state == b.states.statuses["web"].state == State.DEGRADED
+    ratios = a.metrics.ratios()["web"]
+    assert ratios == b.metrics.ratios()["web"]  # b stores nothing, yet its figure moved as a's
+    assert [ratio for _window, ratio in ratios] == [0.25] * 3  # 30 s DOWN, then 10 s DEGRADED (up)

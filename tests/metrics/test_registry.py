@@ -15,7 +15,7 @@ from prometheus_client import generate_latest
 from monitor.config import Config, NotifierConfig, Settings, Target
 from monitor.metrics.exposition import probe_text
 from monitor.probes import PROBES, ProbeContext, ProbeKind, Sample
-from monitor.result import Reason, Result
+from monitor.result import Event, Reason, Result, State
 from monitor.runtime import Monitor
 from tests.fakestore import MemoryStore
 from tests.integration import need
@@ -121,7 +121,8 @@ def test_an_unprobed_target_is_unknown_without_probe_results(monitor: Monitor) -
 def test_a_target_removed_by_a_reload_disappears_from_every_series(monitor: Monitor, store: MemoryStore) -> None:
     monitor.record(WEB, OK_HTTP)
     monitor.record(GATE, REFUSED)
-    monitor.metrics.uptime[("gateway", "24h")] = 0.5
+    monitor.metrics.uptime_seeded = True
+    monitor.metrics.changed(Event("gateway", 0.0, State.UNKNOWN, State.UP, "ok"))
     assert "probe_success" in series_of(monitor, "gateway")
     monitor.apply(config(WEB, notifiers=("oncall",)))
     assert series_of(monitor, "gateway") == []
@@ -129,27 +130,38 @@ def test_a_target_removed_by_a_reload_disappears_from_every_series(monitor: Moni
     assert sample(monitor, "monitor_notification_queue", notifier="helpdesk") is None
 
 
-async def test_uptime_ratios_come_from_the_store_per_window(monitor: Monitor, store: MemoryStore) -> None:
-    store.ratios = {
-        ("web", 86400.0): 0.99,
-        ("web", 7 * 86400.0): 0.995,
-        ("web", 30 * 86400.0): 0.999,
-        ("gateway", 86400.0): None,
-    }
-    await monitor.metrics.refresh_uptime(now=2_000_000_000.0)
-    assert sample(monitor, "monitor_target_uptime_ratio", target="web", window="24h") == 0.99
-    assert sample(monitor, "monitor_target_uptime_ratio", target="web", window="7d") == 0.995
-    assert sample(monitor, "monitor_target_uptime_ratio", target="web", window="30d") == 0.999
+async def test_uptime_ratios_are_seeded_from_the_store_and_follow_each_event(
+    monitor: Monitor, store: MemoryStore
+) -> None:
+    now = [2_000_000_000.0]
+    monitor.metrics.clock = lambda: now[0]
+    store.changes = [
+        Event("web", now[0] - 10 * 3600, State.UNKNOWN, State.UP, "ok"),
+        Event("web", now[0] - 3600, State.UP, State.DOWN, "timeout"),
+    ]
+    await monitor.metrics.seed_uptime()
+    # 9 h up and 1 h down in every window
+    assert sample(monitor, "monitor_target_uptime_ratio", target="web", window="24h") == pytest.approx(0.9)
+    assert sample(monitor, "monitor_target_uptime_ratio", target="web", window="30d") == pytest.approx(0.9)
     # nothing observed yet: no series rather than a made-up ratio
     assert sample(monitor, "monitor_target_uptime_ratio", target="gateway", window="24h") is None
+    monitor.record(GATE, Result(True, duration=0.01, started=now[0]))  # the first result: UP from now
+    now[0] += 60
+    assert sample(monitor, "monitor_target_uptime_ratio", target="gateway", window="7d") == 1.0
+    assert sample(monitor, "monitor_target_uptime_ratio", target="web", window="24h") == pytest.approx(
+        9 / (10 + 1 / 60)
+    )
 
 
-async def test_a_failing_store_keeps_the_previous_uptime(monitor: Monitor, store: MemoryStore) -> None:
-    store.ratios = {("web", 86400.0): 0.98}
-    await monitor.metrics.refresh_uptime()
+async def test_no_uptime_is_published_until_the_history_could_be_read(monitor: Monitor, store: MemoryStore) -> None:
     store.fail = OSError("disk gone")
-    await monitor.metrics.refresh_uptime()
-    assert sample(monitor, "monitor_target_uptime_ratio", target="web", window="24h") == 0.98
+    await monitor.metrics.seed_uptime()
+    monitor.record(WEB, OK_HTTP)
+    assert sample(monitor, "monitor_target_uptime_ratio", target="web", window="24h") is None
+    store.fail = None
+    monitor.metrics.clock = lambda: OK_HTTP.started + 30
+    await monitor.metrics.seed_uptime()
+    assert sample(monitor, "monitor_target_uptime_ratio", target="web", window="24h") == 1.0
 
 
 def test_notifications_are_counted_for_each_configured_notifier(monitor: Monitor) -> None:
@@ -255,7 +267,8 @@ def test_promtool_finds_nothing_to_lint(monitor: Monitor, tmp_path: Path, monkey
     monkeypatch.setitem(PROBES, "fake", FAKE)
     monitor.record(WEB, OK_HTTP)
     monitor.record(GATE, REFUSED)
-    monitor.metrics.uptime[("web", "24h")] = 0.99
+    monitor.metrics.uptime_seeded = True
+    monitor.metrics.changed(Event("web", 0.0, State.UNKNOWN, State.UP, "ok"))
     monitor.metrics.lag.observe(0.003)
     done = subprocess.run(
         [promtool, "check", "metrics"],
@@ -319,7 +332,8 @@ async def test_metrics_route_serves_the_text_and_picks_samples_by_name(monitor: 
 def test_the_text_is_what_prometheus_client_would_write(monitor: Monitor) -> None:
     monitor.record(WEB, OK_HTTP)
     monitor.record(GATE, REFUSED)
-    monitor.metrics.uptime[("web", "24h")] = 0.99
+    monitor.metrics.uptime_seeded = True
+    monitor.metrics.changed(Event("web", 0.0, State.UNKNOWN, State.UP, "ok"))
     monitor.metrics.lag.observe(0.003)
     monitor.metrics.notified("oncall", ok=False)
 

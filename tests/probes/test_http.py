@@ -204,6 +204,16 @@ async def test_it_sends_the_configured_method_headers_and_body(server: HttpServe
     assert request.headers["content-type"] == "application/json"
     assert request.headers["x-probe"] == "monitor"
     assert request.headers["host"] == f"127.0.0.1:{server.port}"
+    assert request.headers["content-length"] == str(len(body))
+
+
+async def test_a_post_without_a_body_says_so_and_a_get_sends_no_length(server: HttpServer, ctx: ProbeContext) -> None:
+    server.reply("/ping", 200)
+    assert (await probe(ctx, server.url("/ping"), method="post")).ok
+    assert (await probe(ctx, server.url("/ping"))).ok
+    post, get = server.requests
+    assert (post.method, post.headers["content-length"], post.body) == ("POST", "0", b"")
+    assert get.method == "GET" and "content-length" not in get.headers
 
 
 @pytest.mark.parametrize(

@@ -78,7 +78,7 @@ timeout = "5s"
         base = f"http://127.0.0.1:{port}"
         args = [exporter, f"--config.file={exporter_config}", f"--web.listen-address=127.0.0.1:{port}"]
         with (
-            live_monitor(config, uptime_refresh=60.0) as live,
+            live_monitor(config) as live,
             process(args, f"{base}/-/healthy", tmp / "blackbox.log"),
         ):
             yield live, targets, base

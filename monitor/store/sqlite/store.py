@@ -364,6 +364,20 @@ class SQLiteStore:
         found = await self._read(lambda conn: self._uptimes(conn, target_ids, windows, now))
         return {tid: [DayUptime(d, u) for d, u in zip(dates, ups, strict=False)] for tid, ups in found.items()}
 
+    async def segments(
+        self, target_ids: Collection[str] | None, start: float, end: float
+    ) -> dict[str, list[timeline.Segment]]:
+        def read(conn: sqlite3.Connection) -> dict[str, list[timeline.Segment]]:
+            wanted = list(target_ids) if target_ids is not None else q.target_ids(conn)
+            before = q.last_events(conn, start, target_ids)
+            inside: dict[str, list[Event]] = defaultdict(list)
+            for event in q.events(conn, target_ids, start, end):
+                inside[event.target].append(event)
+            runs = timeline.covered(self._runs(conn, end), start, end)
+            return {tid: timeline.segments(before.get(tid), inside[tid], runs, start, end) for tid in wanted}
+
+        return await self._read(read)
+
     def _uptimes(
         self, conn: sqlite3.Connection, ids: Collection[str] | None, windows: Windows, now: float
     ) -> dict[str, list[Uptime]]:
