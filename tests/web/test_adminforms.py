@@ -245,6 +245,11 @@ async def test_acknowledging_without_an_open_outage_is_refused_on_the_page(tmp_p
         assert (await client.post("/admin/targets/nope/ack", data={"csrf": csrf})).status_code == 404
         unmuted = await client.post("/admin/targets/portal/unmute", data={"csrf": csrf})
         assert unmuted.status_code == 404 and "not muted" in unmuted.text
+        long = await client.post("/admin/targets/portal/ack", data={"csrf": csrf, "note": "x" * 1001})
+        assert long.status_code == 400
+        assert problem_of(long.text, "ack-note") == "note: at most 1000 characters (1001 given)"
+        same = await client.post("/admin/api/targets/portal/ack", json={"note": "x" * 1001}, headers=BEARER)
+        assert same.status_code == 400 and same.json()["error"] == "note: at most 1000 characters (1001 given)"
 
 
 async def test_a_target_page_shows_its_state_at_each_location(tmp_path) -> None:

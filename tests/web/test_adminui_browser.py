@@ -243,7 +243,7 @@ async def test_an_operator_acknowledges_and_posts_an_update_through_the_forms(br
         assert "Saya menuju gudang" in (await page.text_content("#acked") or "")
         assert await violations(page, axe) == [], "the target page after an acknowledgement"
 
-        await page.click("a:has-text('Post an update')")
+        await page.click("section[aria-labelledby=oncall-actions] a:has-text('Post an update')")
         await page.fill("[id='f-title.id']", "Arsip tidak bisa diakses")
         await page.fill("[id='f-title.en']", "Archive unreachable")
         await page.select_option("[id='f-status']", "identified")

@@ -153,6 +153,7 @@ async def show_target(
         "row": row(target, runtime.states.statuses.get(tid), now),
         "keys": masked(values, secret_keys(values), urls=True),
         "incidents": incidents,
+        "incident_ids": [viewmodels.incident_id(tid, i.start) for i in incidents],
         "now": now,
         "history_days": HISTORY_DAYS,
         "actions": target_actions(request, tid, incidents, actions),
