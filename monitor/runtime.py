@@ -68,7 +68,7 @@ from monitor.subscriptions.service import Subscriptions
 log = logging.getLogger(__name__)
 
 Listener = Callable[[Event, Target], None]
-# Called after each incident update is stored (`monitor.web.adminincidents.post_update`).
+# Called after each incident update is stored (`monitor.web.admin.incidents.post_update`).
 IncidentListener = Callable[[PostedIncident, IncidentUpdate], Awaitable[None]]
 OWN_ERROR_RETRIES = (0.2, 1.0)  # pauses before probing again after the monitor's own error
 OWN_ERROR_LOG_SECONDS = 60.0

@@ -1,6 +1,6 @@
 """The on-call desk: the actions people take on an alert, one function each, called the
 same way from the chat (`monitor.notifiers.telegrambot`) and from the admin API
-(`monitor.web.adminoncall`).
+(`monitor.web.admin.oncall`).
 
 - `acknowledge(target, who, note)`: the target's open outage is taken
   (`monitor.alerting.ack`);

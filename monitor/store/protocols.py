@@ -203,7 +203,7 @@ class Annotations(Protocol):
 
 
 class Bulletins(Protocol):
-    """What operators write for citizens (the admin API, `monitor.web.adminincidents`).
+    """What operators write for citizens (the admin API, `monitor.web.admin.incidents`).
     Each write is committed before it returns. An automatic incident (a DOWN period of
     the history) has a record here only once it is given a title or an update, keyed by
     its target and the time it began."""

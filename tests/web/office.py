@@ -59,7 +59,7 @@ class Website:
         self.server.server_close()
 
 
-def office_toml(site: str, interval: str = "1s", timeout: str = "900ms") -> str:
+def office_toml(site: str, interval: str = "1s", timeout: str = "900ms", extra: str = "", monitor: str = "") -> str:
     accounts = "".join(
         f'[admins.{name}]\npassword_hash = "{CHEAP.hash(PASSWORD)}"\nrole = "{role}"\n\n'
         for name, role in (("siti", "admin"), ("budi", "operator"), ("tamu", "viewer"))
@@ -69,7 +69,7 @@ def office_toml(site: str, interval: str = "1s", timeout: str = "900ms") -> str:
 title = "Status Layanan"   # judul halaman
 language = "en"
 data_dir = "."
-
+{monitor}
 {accounts}# --- layanan publik ---
 [targets.portal]
 name = "Portal"        # nama di halaman status
@@ -81,7 +81,7 @@ timeout = "{timeout}"
 url = "{site}/mail"
 interval = "{interval}"
 timeout = "{timeout}"
-"""
+{extra}"""
 
 
 @dataclass
@@ -121,11 +121,20 @@ def version_of(html: str) -> str:
 
 @contextlib.asynccontextmanager
 async def office(
-    tmp_path: Path, interval: str = "1s", start: bool = True, timeout: str = "900ms"
+    tmp_path: Path,
+    interval: str = "1s",
+    start: bool = True,
+    timeout: str = "900ms",
+    extra: str = "",
+    settings: str = "",
 ) -> AsyncIterator[Office]:
+    """The office's monitor; `extra` is more of the file (`{site}` in it: the website),
+    `settings` more lines of its `[monitor]` table."""
     site = Website()
     path = tmp_path / "targets.toml"
-    path.write_text(office_toml(site.url, interval, timeout), encoding="utf-8")
+    path.write_text(
+        office_toml(site.url, interval, timeout, extra.replace("{site}", site.url), settings), encoding="utf-8"
+    )
     config = load_config(path)
     monitor = Monitor(config, open_store(config.settings))
     if start:

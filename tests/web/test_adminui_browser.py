@@ -210,3 +210,73 @@ async def test_the_admin_pages_have_no_serious_accessibility_violations(browser,
             await page.goto(url + path + "?lang=id" if "?" not in path else url + path + "&lang=id")
             assert await violations(page, axe) == [], (scheme, path)
         await ctx.close()
+
+
+async def test_an_operator_acknowledges_and_posts_an_update_through_the_forms(browser, axe, tmp_path: Path) -> None:
+    """An outage on a real probe: the operator opens it from the overview, acknowledges it
+    with a note, posts an update with its public title, and adds an announcement; each
+    shows on the public side, and the pages stay clean for axe-core in both schemes."""
+    out = shots(tmp_path)
+    extra = '\n[targets.gudang]\nname = "Gudang arsip"\nurl = "{site}/down"\ninterval = "1s"\ntimeout = "900ms"\n'
+    async with office(tmp_path, extra=extra + "failure_threshold = 1\n") as o, serving(o) as url:
+        ctx = await browser.new_context(viewport={"width": 1280, "height": 900})
+        page = await ctx.new_page()
+        problems: list[str] = []
+        page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        await page.goto(url + "/admin/login")
+        await page.fill("#username", "budi")
+        await page.fill("#password", PASSWORD)
+        await page.click("form.login button")
+        await page.wait_for_url(url + "/admin")
+
+        async def listed() -> bool:
+            await page.goto(url + "/admin")
+            return await page.locator("#ack-gudang a").count() > 0
+
+        await until(listed, timeout=20, what="gudang's outage on the overview")
+        await page.click("#ack-gudang a")
+        await page.fill("[id='f-ack-note']", "Saya menuju gudang")
+        await page.screenshot(path=str(out / "admin-oncall.png"), full_page=True)
+        await page.click("button[value=ack]")
+        await page.locator("#acked").wait_for()
+        assert "Saya menuju gudang" in (await page.text_content("#acked") or "")
+        assert await violations(page, axe) == [], "the target page after an acknowledgement"
+
+        await page.click("section[aria-labelledby=oncall-actions] a:has-text('Post an update')")
+        await page.fill("[id='f-title.id']", "Arsip tidak bisa diakses")
+        await page.fill("[id='f-title.en']", "Archive unreachable")
+        await page.select_option("[id='f-status']", "identified")
+        await page.fill("[id='f-text.id']", "Listrik gudang padam, petugas di lokasi.")
+        await page.click("button[type=submit]:has-text('Post the update')")
+        await page.locator("p.ok[role=status]").wait_for()
+        assert "Listrik gudang padam" in (await page.text_content("ol.timeline") or "")
+        await page.screenshot(path=str(out / "admin-incident-update.png"), full_page=True)
+
+        await page.goto(url + "/admin/incidents")
+        await page.select_option("[id='f-announce-level']", "warning")
+        await page.fill("[id='f-announce-text.id']", "Layanan arsip terganggu hari ini")
+        await page.click("button:has-text('Add')")
+        await page.locator("ul.banners li").wait_for()
+        await page.screenshot(path=str(out / "admin-incidents.png"), full_page=True)
+
+        public = await ctx.new_page()
+        await public.goto(url + "/?lang=en")
+        text = await public.text_content("#main") or ""
+        assert "Archive unreachable" in text and "Layanan arsip terganggu hari ini" in text
+        assert "Saya menuju gudang" not in text and "budi" not in text  # who and the note stay inside
+        assert problems == []
+
+        for scheme in ("light", "dark"):
+            await page.emulate_media(color_scheme=scheme)
+            for path in ("/admin/incidents", "/admin/targets/gudang", "/admin"):
+                for lang in ("id", "en"):
+                    await page.goto(f"{url}{path}?lang={lang}")
+                    assert await violations(page, axe) == [], (scheme, path, lang)
+            # A refused form, its problems next to their inputs.
+            await page.goto(url + "/admin/incidents")
+            await page.click("button:has-text('Declare')")
+            await page.locator("[id='p-declare-title.id']").wait_for()
+            assert await page.get_attribute("[id='f-declare-title.id']", "aria-invalid") == "true"
+            assert await violations(page, axe) == [], (scheme, "the declare form with problems")
+        await ctx.close()

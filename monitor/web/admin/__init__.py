@@ -16,9 +16,11 @@ Modules, one concept each:
   pages' frame), `payload` (reading a JSON body), `openapi` (this API's part of the
   OpenAPI document).
 
-Incidents, their updates and announcements are `monitor.web.adminincidents`, on call
-(acknowledge, mute, `GET /admin/api/oncall`) is `monitor.web.adminoncall`, both registered
-here. Another route family registers here with one line, behind `guarded(handler)` (viewer
+- `incidents` (incidents, their updates, announcements: JSON), `oncall` (acknowledge,
+  mute, `GET /admin/api/oncall`: JSON), `actionpages` (their forms for people, calling
+  the same functions as the JSON routes).
+
+ Another route family registers here with one line, behind `guarded(handler)` (viewer
 for GET, operator for other methods; `role="admin"` for configuration changes).
 """
 
@@ -26,9 +28,19 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute, Route
 
-from monitor.web import adminincidents, adminoncall
+from monitor.web.admin import (
+    actionpages,
+    incidents,
+    login,
+    maintenance,
+    oncall,
+    overview,
+    sectionpages,
+    subscribers,
+    targetpages,
+    targets,
+)
 from monitor.web.admin import audit as auditlog
-from monitor.web.admin import login, maintenance, overview, sectionpages, subscribers, targetpages, targets
 from monitor.web.admin.audit import audit
 from monitor.web.admin.auth import FAILURE_WINDOW, FAILURES, TOKEN_ENV, Handler, guarded
 from monitor.web.admin.payload import MAX_BODY
@@ -51,6 +63,15 @@ def _pages() -> list[BaseRoute]:
         Route("/admin/targets/{id}/delete", page(targetpages.delete, "admin"), methods=["POST"]),
         Route("/admin/targets/{id}/pause", page(targetpages.pause), methods=["POST"]),
         Route("/admin/targets/{id}/resume", page(targetpages.resume), methods=["POST"]),
+        Route("/admin/targets/{id}/ack", page(actionpages.ack_form), methods=["POST"]),
+        Route("/admin/targets/{id}/mute", page(actionpages.mute_form), methods=["POST"]),
+        Route("/admin/targets/{id}/unmute", page(actionpages.unmute_form), methods=["POST"]),
+        Route("/admin/incidents", page(actionpages.incidents_page), methods=["GET"]),
+        Route("/admin/incidents", page(actionpages.declare_form), methods=["POST"]),
+        Route("/admin/incidents/{id}/update", page(actionpages.update_page), methods=["GET"]),
+        Route("/admin/incidents/{id}/update", page(actionpages.update_form), methods=["POST"]),
+        Route("/admin/announcements", page(actionpages.announce_form), methods=["POST"]),
+        Route("/admin/announcements/{id:int}/remove", page(actionpages.withdraw_form), methods=["POST"]),
         Route("/admin/config/notifiers/{key}/test", page(sectionpages.test_saved), methods=["POST"]),
         Route("/admin/config/{section}", page(sectionpages.list_page), methods=["GET"]),
         Route("/admin/config/{section}/new", page(sectionpages.new_form, "admin"), methods=["GET"]),
@@ -74,8 +95,8 @@ def routes() -> list[BaseRoute]:
         Route("/admin/api/maintenance", guarded(maintenance.add_maintenance), methods=["POST"]),
         Route("/admin/api/maintenance/{id:int}", guarded(maintenance.remove_maintenance), methods=["DELETE"]),
         Route("/admin/api/targets/{id}/notes", guarded(maintenance.add_note), methods=["POST"]),
-        *adminincidents.routes(guarded),
-        *adminoncall.routes(guarded),
+        *incidents.routes(guarded),
+        *oncall.routes(guarded),
         Route("/admin/api/audit", guarded(auditlog.list_audit, role="admin"), methods=["GET"]),
         Route("/admin/api/targets/{id}", guarded(targets.get_target, role="admin"), methods=["GET"]),
         Route("/admin/api/targets/{id}", guarded(targets.put_target, role="admin"), methods=["PUT"]),

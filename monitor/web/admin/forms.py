@@ -1,6 +1,7 @@
 """Forms made from key declarations (`monitor.config.fields.Field`), for any table of
 `targets.toml`: a target of any kind, a notifier of any type, and whatever later forms
-need (incident updates, acknowledgements: a list of `Field`s and a template line).
+need (incident updates, acknowledgements, mutes, announcements: `Input`s made by
+`monitor.web.admin.actionpages`, a choice or a text of several lines where they ask).
 
 Each input is named by its TOML key. `shown(field, value)` is the text an input holds
 for a value read from the file, `read_form(fields, form, old)` turns what was posted
@@ -48,9 +49,16 @@ class Input:
     text: str = ""
     problems: tuple[str, ...] = ()
     secret_set: bool = False
+    choices: tuple[str, ...] = ()  # a choice of these (a select; "" for none yet)
+    multiline: bool = False  # a text of several lines (a textarea)
+    label: str = ""  # a text key naming the input for people, shown before its key
 
     @property
     def widget(self) -> str:
+        if self.choices:
+            return "choice"
+        if self.multiline:
+            return "textarea"
         if self.field.secret:
             return "password"
         if self.field.type == "boolean":

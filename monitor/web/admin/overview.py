@@ -5,7 +5,9 @@ view: `monitor.web.masking`), state and last error, the latest state changes wit
 probes' details, planned maintenance, and alerting: each notifier (settings with secrets
 masked, undelivered queue), the alerts that failed for good, the dead-man's switch and
 the last configuration reload, the locations of a cluster and each target's state at
-each, the on-call desk (who is on duty, acknowledgements, mutes); in the days before a watch period, its readiness
+each, the on-call desk (who is on duty, acknowledgements, mutes, each target not UP linked
+to its page's acknowledge, mute and update forms, each mute's unmute button), the active
+announcements with their remove buttons; in the days before a watch period, its readiness
 checklist first (`monitor.preflight.inside`).
 """
 
@@ -20,8 +22,8 @@ from starlette.responses import Response
 from monitor.config import Target
 from monitor.preflight.inside import admin_section
 from monitor.state import Status
-from monitor.web import adminoncall, alertview, viewmodels
-from monitor.web.admin import subscribers
+from monitor.web import alertview, viewmodels
+from monitor.web.admin import oncall, subscribers
 from monitor.web.admin.layout import render
 from monitor.web.locations import summaries, target_locations
 from monitor.web.masking import origin, scrub, target_secrets
@@ -50,7 +52,8 @@ async def admin_page(request: Request) -> Response:
         "alerts": alerts,
         "locations": summaries(runtime, now),
         "at_locations": {t.id: target_locations(runtime, t.id) for t in config.targets.values()},
-        "oncall": adminoncall.overview(runtime, now),
+        "oncall": oncall.overview(runtime, now),
+        "banners": await runtime.store.announcements(now),
         "subscribers": subscribers.overview(runtime),
     }
     context["preflight"] = await admin_section(request.app.state, runtime, now, language(request, config))

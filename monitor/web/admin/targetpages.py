@@ -4,8 +4,12 @@
   and filters (`group`, `kind`, `state`, `visibility` = public|private); its state (or
   paused), since how long, certificate or domain days left, the last error once
   (its reason in words, the code, the detail);
-- `GET /admin/targets/{id}` (viewer): one target: state, settings as the file has them
-  (secrets `***`), its incidents of the last 90 days; buttons for what the role may;
+- `GET /admin/targets/{id}` (viewer): one target: state, its state at each location
+  when there are several (state, latency, last check: `monitor.web.locations.
+  target_locations`), settings as the file has them (secrets `***`), its incidents of
+  the last 90 days; buttons for what the role may: with an open incident, acknowledge
+  (with a note) and post an update; mute for a duration, unmute
+  (`monitor.web.admin.actionpages`);
 - `GET /admin/targets/new?kind=KIND` · `GET /admin/targets/{id}/edit` (admin): the
   form made from the kind's key declarations (`monitor.config.fields`,
   `monitor.web.admin.forms`); posting it (`POST` to the same path) saves
@@ -36,6 +40,7 @@ from monitor.probes import PROBES
 from monitor.result import Result
 from monitor.state import Status
 from monitor.web import viewmodels
+from monitor.web.admin.actionpages import target_actions
 from monitor.web.admin.changes import config_file, runtime_of, save, secret_values
 from monitor.web.admin.forms import VERSION, inputs, problems_by_field, read_form
 from monitor.web.admin.layout import render
@@ -52,6 +57,7 @@ from monitor.web.admin.targets import (
     set_paused,
 )
 from monitor.web.bodies import read_body, too_large
+from monitor.web.locations import target_locations
 from monitor.web.masking import origin, scrub, target_secrets
 from monitor.web.templating import language
 
@@ -126,8 +132,16 @@ def _matches(r: Mapping[str, Any], query: Mapping[str, str]) -> bool:
 
 
 async def target_page(request: Request) -> Response:
+    return await show_target(request, request.path_params["id"])
+
+
+async def show_target(
+    request: Request, tid: str, *, actions: Mapping[str, Any] | None = None, status: int = 200
+) -> Response:
+    """A target's page; `actions` is what a refused ack or mute form held, with its
+    problems (`monitor.web.admin.actionpages`)."""
     runtime = runtime_of(request)
-    tid, config = request.path_params["id"], runtime.config
+    config = runtime.config
     target = config.targets.get(tid)
     if target is None:
         return Response("Not Found", 404, media_type="text/plain")
@@ -139,10 +153,13 @@ async def target_page(request: Request) -> Response:
         "row": row(target, runtime.states.statuses.get(tid), now),
         "keys": masked(values, secret_keys(values), urls=True),
         "incidents": incidents,
+        "incident_ids": [viewmodels.incident_id(tid, i.start) for i in incidents],
         "now": now,
         "history_days": HISTORY_DAYS,
+        "actions": target_actions(request, tid, incidents, actions),
+        "at_locations": target_locations(runtime, tid),
     }
-    return render(request, "admin_target.html.j2", config, lambda t: context)
+    return render(request, "admin_target.html.j2", config, lambda t: context, status_code=status)
 
 
 # --- the form -------------------------------------------------------------------------------

@@ -6,7 +6,10 @@
   `DELETE /admin/api/targets/{id}/mute`: end the mute (204; 404 when not muted);
 - `GET /admin/api/oncall`: acknowledgements, mutes and every roster now and next.
 
-They call the on-call desk (`monitor.alerting.oncall.OnCall`) exactly as the chat does,
+Each route hands its body (a dict) to one function (`ack_body`, `mute_body`,
+`unmute_id`) that the forms for people (`monitor.web.admin.actionpages`) call too; a
+refusal is a `Refusal` naming the input it is about. They call the on-call desk
+(`monitor.alerting.oncall.OnCall`) exactly as the chat does,
 which writes the audit log; the caller is whoever the guard let in (`request.state.who`),
 `token` for the bearer token.
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import Request
@@ -30,6 +34,7 @@ from monitor.web.templating import isotime
 
 Handler = Callable[[Request], Awaitable[Response]]
 MAX_BODY = 16 * 1024
+NOTE_MAX = 1000  # characters
 STATUS = {"no_target": 404, "no_incident": 409, "bad_duration": 400, "not_muted": 404}
 
 
@@ -42,7 +47,8 @@ def routes(guarded: Callable[[Handler], Handler]) -> list[BaseRoute]:
     ]
 
 
-def _desk(request: Request) -> OnCall | None:
+def desk_of(request: Request) -> OnCall | None:
+    """The running monitor's on-call desk (None without one)."""
     desk = getattr(request.app.state.monitor, "oncall", None)
     return desk if isinstance(desk, OnCall) else None
 
@@ -70,63 +76,99 @@ def _who(request: Request) -> str:
     return str(getattr(request.state, "who", "token"))
 
 
-def _refused(exc: OnCallError | StoreError) -> Response:
+@dataclass(frozen=True)
+class Refusal:
+    """Why an on-call action was refused: the HTTP status, the message, the desk's
+    code (`no_incident`, ..., `store`, or empty) and the input it is about (`note`,
+    `for`, or empty), so that a form shows it next to that input."""
+
+    status: int
+    error: str
+    code: str = ""
+    key: str = ""
+
+    def answer(self) -> JSONResponse:
+        shown = {"error": self.error, **({"code": self.code} if self.code else {})}
+        return JSONResponse(shown, self.status)
+
+
+def _refused(exc: OnCallError | StoreError, key: str = "") -> Refusal:
     if isinstance(exc, StoreError):  # nothing was kept: the caller may try again
-        return JSONResponse({"error": f"not saved: {exc}", "code": "store"}, 503)
-    return JSONResponse({"error": str(exc), "code": exc.code}, STATUS.get(exc.code, 400))
+        return Refusal(503, f"not saved: {exc}", "store")
+    return Refusal(STATUS.get(exc.code, 400), str(exc), exc.code, key if exc.code == "bad_duration" else "")
 
 
-def _no_desk() -> Response:
-    return JSONResponse({"error": "on-call actions need alerting (monitor run)"}, 503)
+NO_DESK = Refusal(503, "on-call actions need alerting (monitor run)")
 
 
 async def acknowledge(request: Request) -> Response:
-    desk, body = _desk(request), await _body(request)
+    body = await _body(request)
     if isinstance(body, Response):
         return body
+    done = await ack_body(request, request.path_params["id"], body)
+    return done.answer() if isinstance(done, Refusal) else JSONResponse(ack_json(done))
+
+
+async def ack_body(request: Request, target_id: str, body: dict[str, Any]) -> Ack | Refusal:
+    """Acknowledge `target_id`'s open outage as `body` says (`{"note"?}`): the one path
+    of the JSON route and the form (the desk writes the audit log)."""
+    desk = desk_of(request)
     if desk is None:
-        return _no_desk()
+        return NO_DESK
     note = body.get("note", "")
     if not isinstance(note, str):
-        return JSONResponse({"error": "note must be a string"}, 400)
+        return Refusal(400, "note must be a string", key="note")
+    if len(note) > NOTE_MAX:
+        return Refusal(400, f"note: at most {NOTE_MAX} characters ({len(note)} given)", key="note")
     try:
-        ack = await desk.acknowledge(request.path_params["id"], _who(request), note.strip())
+        return await desk.acknowledge(target_id, _who(request), note.strip())
     except (OnCallError, StoreError) as exc:
         return _refused(exc)
-    return JSONResponse(ack_json(ack))
 
 
 async def mute(request: Request) -> Response:
-    desk, body = _desk(request), await _body(request)
+    body = await _body(request)
     if isinstance(body, Response):
         return body
+    done = await mute_body(request, request.path_params["id"], body)
+    return done.answer() if isinstance(done, Refusal) else JSONResponse(mute_json(done))
+
+
+async def mute_body(request: Request, target_id: str, body: dict[str, Any]) -> Mute | Refusal:
+    """Mute `target_id` for `body["for"]` (`"1h"`): the one path of the JSON route and
+    the form."""
+    desk = desk_of(request)
     if desk is None:
-        return _no_desk()
+        return NO_DESK
     length = body.get("for")
-    if not isinstance(length, str):
-        return JSONResponse({"error": 'for is required: a duration such as "1h"'}, 400)
+    if not isinstance(length, str) or not length.strip():
+        return Refusal(400, 'for is required: a duration such as "1h"', key="for")
     try:
-        found = await desk.mute(request.path_params["id"], mute_seconds(length), _who(request))
+        return await desk.mute(target_id, mute_seconds(length), _who(request))
     except (OnCallError, StoreError) as exc:
-        return _refused(exc)
-    return JSONResponse(mute_json(found))
+        return _refused(exc, key="for")
 
 
 async def unmute(request: Request) -> Response:
-    desk = _desk(request)
+    done = await unmute_id(request, request.path_params["id"])
+    return done.answer() if isinstance(done, Refusal) else Response(status_code=204)
+
+
+async def unmute_id(request: Request, target_id: str) -> Mute | Refusal:
+    """End `target_id`'s mute: the one path of the JSON route and the form."""
+    desk = desk_of(request)
     if desk is None:
-        return _no_desk()
+        return NO_DESK
     try:
-        await desk.unmute(request.path_params["id"], _who(request))
+        return await desk.unmute(target_id, _who(request))
     except (OnCallError, StoreError) as exc:
         return _refused(exc)
-    return Response(status_code=204)
 
 
 async def view(request: Request) -> Response:
-    desk = _desk(request)
+    desk = desk_of(request)
     if desk is None:
-        return _no_desk()
+        return NO_DESK.answer()
     found = desk.overview()
     return JSONResponse(
         {

@@ -1,7 +1,10 @@
 """The admin API for what operators tell citizens: incidents, their updates, banners.
 
-Registered from `monitor.web.admin.routes()` behind the same guard (`guarded`: the
-bearer token) as the rest of the write API. Every body is JSON; a bad one is answered
+Registered from `monitor.web.admin.routes()` behind the same guard (`guarded`) as the
+rest of the write API. Each route reads its JSON body and hands the dict to one
+function (`declare_body`, `update_body`, `announce_body`, `withdraw_id`) that validates
+and acts; the forms for people (`monitor.web.admin.actionpages`) call the same ones, so
+both write the same records and audit entries. Every body is JSON; a bad one is answered
 400 with every problem named (`{"error": "a; b", "problems": ["a", "b"]}`), nothing
 written.
 
@@ -76,10 +79,18 @@ class Problems(list[str]):
 
 
 async def declare(request: Request) -> Response:
-    runtime: viewmodels.Runtime = request.app.state.monitor
     body = await _body(request)
     if isinstance(body, Response):
         return body
+    done = await declare_body(request, body)
+    return done.answer() if isinstance(done, Problems) else JSONResponse(posted_json(done), 201)
+
+
+async def declare_body(request: Request, body: dict[str, Any]) -> PostedIncident | Problems:
+    """Declare the incident `body` describes (the JSON route's body, or the form's as
+    `monitor.web.admin.actionpages` reads it): the one validation and action path of
+    both. Its problems, nothing written, or the incident with its first update."""
+    runtime: viewmodels.Runtime = request.app.state.monitor
     problems = Problems()
     targets = body.get("targets")
     if not isinstance(targets, list) or not targets or not all(isinstance(t, str) for t in targets):
@@ -90,12 +101,11 @@ async def declare(request: Request) -> Response:
     status, text = _step(body, problems)
     problems += _unknown(body, {"targets", "title", "status", "text"})
     if problems or title is None or text is None:
-        return problems.answer()
+        return problems
     now = viewmodels.clock(request.app.state)
     record = await runtime.store.declare_incident(list(dict.fromkeys(targets)), title, now)
     await audit(request, "incident.declare", public_id(record), {"targets": record.targets, "title": title})
-    record = await post_update(request, record, status, text, now)
-    return JSONResponse(posted_json(record), 201)
+    return await post_update(request, record, status, text, now)
 
 
 async def update(request: Request) -> Response:
@@ -106,6 +116,17 @@ async def update(request: Request) -> Response:
     body = await _body(request)
     if isinstance(body, Response):
         return body
+    done = await update_body(request, found, body)
+    return done.answer() if isinstance(done, Problems) else JSONResponse(posted_json(done), 201)
+
+
+async def update_body(
+    request: Request, found: PostedIncident | Period, body: dict[str, Any]
+) -> PostedIncident | Problems:
+    """Post the update `body` describes on `found` (as `find_incident` found it): the
+    one path of the JSON route and the form. Its problems, nothing written, or the
+    incident with the new step."""
+    runtime: viewmodels.Runtime = request.app.state.monitor
     problems = Problems()
     title = wording(body, "title", TITLE_MAX, problems, required=False)
     status, text = _step(body, problems)
@@ -113,15 +134,14 @@ async def update(request: Request) -> Response:
     if title is not None and isinstance(found, PostedIncident):
         problems.append("title: a declared incident keeps the title it was declared with")
     if problems or text is None:
-        return problems.answer()
+        return problems
     if isinstance(found, PostedIncident):
         record = found
     else:  # an automatic incident's record is made with its first title or update
         record = await runtime.store.automatic_incident(found.target, found.start, title)
         if title is not None:
             await audit(request, "incident.title", public_id(record), {"title": title})
-    record = await post_update(request, record, status, text, viewmodels.clock(request.app.state))
-    return JSONResponse(posted_json(record), 201)
+    return await post_update(request, record, status, text, viewmodels.clock(request.app.state))
 
 
 async def find_incident(runtime: viewmodels.Runtime, public_id: str) -> PostedIncident | Period | None:
@@ -251,10 +271,16 @@ async def list_announcements(request: Request) -> Response:
 
 
 async def announce(request: Request) -> Response:
-    runtime: viewmodels.Runtime = request.app.state.monitor
     body = await _body(request)
     if isinstance(body, Response):
         return body
+    done = await announce_body(request, body)
+    return done.answer() if isinstance(done, Problems) else JSONResponse(announcement_json(done), 201)
+
+
+async def announce_body(request: Request, body: dict[str, Any]) -> Announcement | Problems:
+    """Add the banner `body` describes: the one path of the JSON route and the form."""
+    runtime: viewmodels.Runtime = request.app.state.monitor
     problems = Problems()
     level = body.get("level")
     if level not in ANNOUNCEMENT_LEVELS:
@@ -268,11 +294,11 @@ async def announce(request: Request) -> Response:
         problems.append("end: must be after start")
     problems += _unknown(body, {"level", "text", "start", "end"})
     if problems or text is None:
-        return problems.answer()
+        return problems
     banner = await runtime.store.add_announcement(str(level), text, start, end, now)
     await audit(request, "announcement.add", str(banner.id), announcement_json(banner))
     invalidate(request.app.state)
-    return JSONResponse(announcement_json(banner), 201)
+    return banner
 
 
 def _time(body: dict[str, Any], key: str, problems: Problems) -> float | None:
@@ -287,12 +313,20 @@ def _time(body: dict[str, Any], key: str, problems: Problems) -> float | None:
 
 
 async def withdraw(request: Request) -> Response:
-    runtime: viewmodels.Runtime = request.app.state.monitor
-    if not await runtime.store.remove_announcement(request.path_params["id"]):
+    if not await withdraw_id(request, request.path_params["id"]):
         return JSONResponse({"error": "no such announcement"}, 404)
-    await audit(request, "announcement.remove", str(request.path_params["id"]))
-    invalidate(request.app.state)
     return Response(status_code=204)
+
+
+async def withdraw_id(request: Request, banner: int) -> bool:
+    """Remove banner number `banner` (audited); False if there is none. The one path of
+    the JSON route and the form."""
+    runtime: viewmodels.Runtime = request.app.state.monitor
+    if not await runtime.store.remove_announcement(banner):
+        return False
+    await audit(request, "announcement.remove", str(banner))
+    invalidate(request.app.state)
+    return True
 
 
 def announcement_json(banner: Announcement) -> dict[str, Any]:
