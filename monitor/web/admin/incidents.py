@@ -48,15 +48,14 @@ from monitor.store import (
     Wording,
 )
 from monitor.web import viewmodels
+from monitor.web.admin.payload import json_body
 from monitor.web.api import parse_time
-from monitor.web.bodies import read_body, too_large
 from monitor.web.cache import invalidate
 from monitor.web.templating import isotime
 
 log = logging.getLogger("monitor.web")
 Guard = Callable[..., Any]
 TITLE_MAX, TEXT_MAX = 200, 5000  # characters
-MAX_BODY = 64 * 1024
 AUTHOR = "token"  # who acts with the bearer token (the audit log's name for it)
 
 
@@ -79,7 +78,7 @@ class Problems(list[str]):
 
 
 async def declare(request: Request) -> Response:
-    body = await _body(request)
+    body = await json_body(request)
     if isinstance(body, Response):
         return body
     done = await declare_body(request, body)
@@ -113,7 +112,7 @@ async def update(request: Request) -> Response:
     found = await find_incident(runtime, request.path_params["id"])
     if found is None:
         return JSONResponse({"error": "no such incident"}, 404)
-    body = await _body(request)
+    body = await json_body(request)
     if isinstance(body, Response):
         return body
     done = await update_body(request, found, body)
@@ -271,7 +270,7 @@ async def list_announcements(request: Request) -> Response:
 
 
 async def announce(request: Request) -> Response:
-    body = await _body(request)
+    body = await json_body(request)
     if isinstance(body, Response):
         return body
     done = await announce_body(request, body)
@@ -337,19 +336,3 @@ def announcement_json(banner: Announcement) -> dict[str, Any]:
         "start": isotime(banner.start),
         "end": isotime(banner.end) if banner.end is not None else None,
     }
-
-
-async def _body(request: Request) -> dict[str, Any] | Response:
-    """The JSON object sent, or the answer refusing it (as the rest of the admin API)."""
-    if request.headers.get("content-type", "").split(";")[0].strip() != "application/json":
-        return JSONResponse({"error": "send application/json"}, 415)
-    raw = await read_body(request, MAX_BODY)
-    if raw is None:
-        return too_large(MAX_BODY)
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        return JSONResponse({"error": "body is not valid JSON"}, 400)
-    if not isinstance(body, dict):
-        return JSONResponse({"error": "body must be a JSON object"}, 400)
-    return body
