@@ -165,7 +165,8 @@ class LiveMonitor:
             with urllib.request.urlopen((base or self.url) + path, timeout=10) as answer:
                 return answer.status, answer.read().decode()
         except urllib.error.HTTPError as exc:
-            return exc.code, exc.read().decode()
+            with exc:  # it holds the answer's socket: closed here, not by the garbage collector
+                return exc.code, exc.read().decode()
 
 
 def _listening() -> tuple[socket.socket, int]:
@@ -228,8 +229,12 @@ def process(args: list[str], ready_url: str, log: Path) -> Iterator[subprocess.P
     def ready() -> bool:
         if proc.poll() is not None:
             raise RuntimeError(f"{args[0]} exited: {log.read_text()[-2000:]}")
-        with urllib.request.urlopen(ready_url, timeout=1) as ok:
-            return bool(ok.status == 200)
+        try:
+            with urllib.request.urlopen(ready_url, timeout=1) as ok:
+                return bool(ok.status == 200)
+        except urllib.error.HTTPError as exc:  # e.g. 503 while starting: close its socket now
+            exc.close()
+            return False
 
     try:
         try:

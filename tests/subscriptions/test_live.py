@@ -40,7 +40,8 @@ def post(live: LiveMonitor, path: str, body: bytes) -> tuple[int, str]:
         with urllib.request.urlopen(request, timeout=10) as answer:
             return answer.status, answer.read().decode()
     except urllib.error.HTTPError as exc:
-        return exc.code, exc.read().decode()
+        with exc:  # it holds the answer's socket: closed here, not by the garbage collector
+            return exc.code, exc.read().decode()
 
 
 def subscribers(live: LiveMonitor) -> int:
