@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Callable, Collection, Coroutine, Mapping, Sequence
 from typing import TYPE_CHECKING
@@ -30,7 +31,7 @@ from monitor.notifiers.email import EmailSpec
 from monitor.result import Event, State
 from monitor.store import IncidentUpdate, Outgoing, PostedIncident, Subscriber, Wording
 from monitor.subscriptions import tokens
-from monitor.subscriptions.delivery import MailSender
+from monitor.subscriptions.delivery import STOP_SECONDS, MailSender
 from monitor.subscriptions.mails import Mails, localized
 from monitor.subscriptions.tokens import CONFIRM_SECONDS, Request
 
@@ -54,7 +55,8 @@ class Subscriptions:
         self._fan_book = store.subscribers(clock)
         self.mails = self._mails(config)
         self.sender = MailSender(self.book, self._spec(config), clock=clock)
-        self._fan_lock = asyncio.Lock()
+        self._fan_lock = asyncio.Lock()  # one fan-out at a time on the loop's side
+        self._fan_guard = threading.Lock()  # held by the thread using `_fan_book`
         self._tasks: set[asyncio.Task[int]] = set()
         self._down_since: dict[str, float] = {}
 
@@ -76,12 +78,30 @@ class Subscriptions:
     def start(self) -> None:
         self.sender.start()
 
-    async def stop(self) -> None:
-        for task in list(self._tasks):
-            await asyncio.wait([task])
-        await self.sender.stop()
+    async def stop(self, deadline: float = STOP_SECONDS) -> None:
+        """Let the fan-outs under way finish (their mails are durable once queued), stop
+        the sender and close the tables, within about twice `deadline` seconds. A
+        fan-out still running then is cancelled; a worker thread still writing its mails
+        keeps the fan-out's connection, which is left to it rather than closed under it."""
+        busy = set(self._tasks)
+        if busy:
+            _, late = await asyncio.wait(busy, timeout=deadline)
+            if late:
+                log.error("queueing subscriber mail did not finish before the stop", extra=kv(fan_outs=len(late)))
+                for task in late:
+                    task.cancel()
+                await asyncio.wait(late, timeout=deadline)
+        await self.sender.stop(deadline)
         self.book.close()
-        self._fan_book.close()
+        if self._fan_guard.acquire(blocking=False):
+            try:
+                self._fan_book.close()
+            finally:
+                self._fan_guard.release()
+
+    def fanning(self) -> bool:
+        """Whether a worker thread is writing a fan-out's mails now."""
+        return self._fan_guard.locked()
 
     def reload(self, config: Config) -> None:
         """A new configuration (still with subscriptions enabled)."""
@@ -257,8 +277,9 @@ class Subscriptions:
         self.book.secret()  # read on the loop's connection: the thread only signs with it
 
         def work() -> int:
-            mails = [mail for s in self._fan_book.subscribers() if (mail := make(s)) is not None]
-            return self._fan_book.enqueue(mails) if mails else 0
+            with self._fan_guard:
+                mails = [mail for s in self._fan_book.subscribers() if (mail := make(s)) is not None]
+                return self._fan_book.enqueue(mails) if mails else 0
 
         async with self._fan_lock:
             queued = await asyncio.to_thread(work)
