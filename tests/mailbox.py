@@ -77,8 +77,10 @@ class Server(Controller):
 
 
 @contextlib.contextmanager
-def smtp_server(port: int | None = None) -> Iterator[tuple[Mailbox, int]]:
-    box, port = Mailbox(), port or free_port()
+def smtp_server(port: int | None = None, box: Mailbox | None = None) -> Iterator[tuple[Mailbox, int]]:
+    """A server on 127.0.0.1:`port` (a free one by default) keeping what it receives in
+    `box` (a new `Mailbox` by default)."""
+    box, port = box or Mailbox(), port or free_port()
     server = Server(box, hostname="127.0.0.1", port=port)
     server.start()
     try:
