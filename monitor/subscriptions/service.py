@@ -6,7 +6,8 @@
 - `confirm(token)` stores the subscriber; `unsubscribe(token)` forgets them;
 - `on_event(event, target)` (a runtime listener): a public target subscribed to going
   DOWN, and recovering (UP or DEGRADED after DOWN; through maintenance too);
-- `on_maintenance(window)`: planned maintenance added at runtime;
+- `on_maintenance(window)`, `on_maintenance_removed(window)`: planned maintenance added
+  at runtime, and removed before its start;
 - `on_configuration(windows)`: the configuration's `[[maintenance]]` windows, at the
   start and at each reload (the sender's): a window not told of before is announced, one
   told of is announced again when its times change and as cancelled when it goes before
@@ -186,6 +187,14 @@ class Subscriptions:
         covered = [t for t in self.config.targets.values() if t.public and window.covers(t)]
         if covered and window.end > self.clock():
             self._spawn(self._send_notice("maintenance", f"maintenance:{window.id}", window, covered))
+
+    def on_maintenance_removed(self, window: PlannedMaintenance) -> None:
+        """Planned maintenance was removed (the admin API): before its start, the
+        subscribers told of it by `on_maintenance` hear it is called off."""
+        covered = [t for t in self.config.targets.values() if t.public and window.covers(t)]
+        if covered and self.clock() < window.start:
+            about = f"maintenance-cancelled:{window.id}"
+            self._spawn(self._send_notice("maintenance_cancelled", about, window, covered))
 
     def on_configuration(self, windows: Sequence[Maintenance]) -> None:
         """A configuration was loaded (the start, a reload): announce its maintenance
