@@ -240,3 +240,36 @@ async def test_the_housekeeping_forgets_mail_sent_over_30_days_ago_and_keeps_the
     running.clock.now = T0 + KEEP_SENT_SECONDS + 1
     await until(lambda: "warga@example.go.id" not in statuses(running.db), what="the sent mail forgotten")
     assert statuses(running.db) == {"hilang@example.go.id": "failed", "nanti@example.go.id": "pending"}
+
+
+async def test_only_the_sender_mails_maintenance_and_a_new_sender_mails_what_it_finds_untold(
+    tmp_path: Path,
+) -> None:
+    clock = Clock(T0)
+    store = MemoryStore(subscribers_path=tmp_path / "monitor.db")  # one store, two instances
+    with smtp_server() as (box, smtp):
+        paths = [tmp_path / name / "targets.toml" for name in ("a", "b")]
+        for path in paths:
+            path.parent.mkdir()
+            write(path, smtp)  # each its own data_dir: two instance ids
+        first = Monitor(load_config(paths[0]), store, alerting=True, clock=clock)
+        second = Monitor(load_config(paths[1]), store, alerting=True, clock=clock)
+        started = [first, second]
+        try:
+            for monitor in started:
+                await monitor.start()
+            assert first.is_sender() and not second.is_sender()
+            service(second).book.confirm("warga@example.go.id", [], [], "en", clock())
+            write(paths[1], smtp, NIGHT)
+            assert second.reload()
+            assert not service(second).busy() and service(second).book.notices() == []
+            started.remove(first)
+            await first.stop()  # its lease goes: the other takes it at its next renewal
+            await until(lambda: second.is_sender(), timeout=20, what="the second instance sending")
+            await until(lambda: box.to("warga@example.go.id"), what="the window mailed by the new sender")
+            await settled(second)
+        finally:
+            for monitor in started:
+                await monitor.stop()
+    (mail,) = box.to("warga@example.go.id")
+    assert mail["Subject"] == "Planned maintenance from 16 Jan 2027 22:00 WIB"
