@@ -22,8 +22,9 @@ a member that died (their state and what was said about them read back from the 
 and hands over those a new member takes. Instances of several locations judge their own
 probes on `own` and show each target's combination of every location's state
 (`monitor.cluster.member`). One rule says who sends, `is_sender()`: the holder of the
-sender's lease drains the shared outbox, polls the chat bots and, once locations
-combine, stores the combined events and raises their alerts.
+sender's lease drains the shared outbox, polls the chat bots, tells the e-mail
+subscribers of the configuration's maintenance windows and prunes their sent mail and,
+once locations combine, stores the combined events and raises their alerts.
 """
 
 from __future__ import annotations

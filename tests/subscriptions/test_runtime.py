@@ -8,7 +8,7 @@ forgets the mails sent more than 30 days ago while waiting and failed ones stay.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
@@ -30,7 +30,6 @@ T0 = 1_800_000_000.0  # 15 Jan 2027 08:00 UTC, 15:00 WIB
 # Windows ahead of T0, written as targets.toml holds them (local times in Asia/Jakarta).
 NIGHT = ("2027-01-16T22:00:00", "2027-01-17T02:00:00")
 MOVED = ("2027-01-23T22:00:00", "2027-01-24T03:00:00")
-Start = Callable[[], Any]
 
 
 def write(path: Path, smtp: int, *windows: tuple[str, str], reason: str = "Penggantian server") -> None:
