@@ -22,8 +22,9 @@ a member that died (their state and what was said about them read back from the 
 and hands over those a new member takes. Instances of several locations judge their own
 probes on `own` and show each target's combination of every location's state
 (`monitor.cluster.member`). One rule says who sends, `is_sender()`: the holder of the
-sender's lease drains the shared outbox, polls the chat bots and, once locations
-combine, stores the combined events and raises their alerts.
+sender's lease drains the shared outbox, polls the chat bots, tells the e-mail
+subscribers of the configuration's maintenance windows and prunes their sent mail and,
+once locations combine, stores the combined events and raises their alerts.
 """
 
 from __future__ import annotations
@@ -76,6 +77,9 @@ MAINTENANCE_TICK = 5.0  # seconds between checks of the maintenance windows
 REFREEZE_SECONDS = 600.0  # seconds between `freeze_heap` runs while running (see there)
 UPLINK_CONCURRENCY = 16  # connectivity checks probed at once
 OUTBOX_POLL = 1.0  # seconds between two looks of the sender at the shared outbox
+# Seconds between two rounds of the subscriptions' housekeeping (the sender's): sent
+# mails pruned, the configuration's maintenance windows looked at again.
+SUBSCRIPTIONS_HOUSEKEEPING = 3600.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,6 +150,7 @@ class Monitor:
         concurrency: int = IN_FLIGHT,
         alerting: bool = False,
         prepare: Callable[[Config], Config] | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
         self._prepare = prepare or (lambda loaded: loaded)
@@ -214,7 +219,9 @@ class Monitor:
         self.oncall = OnCall(config, store, self.states, client, self.alerting)
         self.bots = Bots(client, store, self.oncall, self.is_sender) if self.alerting is not None else None
         # Citizens' e-mail subscriptions (`[subscriptions] enabled`): `monitor run` only.
-        self.subscriptions = Subscriptions(config, store) if alerting and _subscribing(config) else None
+        # `clock`: the subscriptions' (their mails' times, the retention of sent ones,
+        # which maintenance is still ahead).
+        self.subscriptions = Subscriptions(config, store, clock) if alerting and _subscribing(config) else None
         if self.subscriptions is not None:
             self.subscribe(self.subscriptions.on_event)
             self.on_incident_update(self.subscriptions.on_incident_update)
@@ -255,6 +262,7 @@ class Monitor:
             self.bots.sync(self.config)
         await self.metrics.seed_uptime(last_events)  # before the first event
         self._start_subscriptions()
+        self._announce_maintenance()
         await self._read_planned()  # before the first look: a restored window must not end
         self._apply_maintenance()
         self._hold_paused()
@@ -273,6 +281,8 @@ class Monitor:
             self._housekeeping.add_job(self.alerting.tick, "interval", seconds=TICK_SECONDS)
             self._housekeeping.add_job(self._poll_outbox, "interval", seconds=OUTBOX_POLL)
         self._housekeeping.add_job(self.oncall.tick, "interval", seconds=TICK_SECONDS)
+        if self.subscriptions is not None:
+            self._housekeeping.add_job(self._subscriptions_housekeeping, "interval", seconds=SUBSCRIPTIONS_HOUSEKEEPING)
         if self.deadman is not None:
             self._housekeeping.add_job(self.deadman.tick, "interval", seconds=PING_SECONDS)
         if self.announcer is not None:
@@ -334,6 +344,28 @@ class Monitor:
             self.subscriptions = None
             return
         self.subscriptions.start()
+
+    def _announce_maintenance(self) -> None:
+        """The sender tells the subscribers of the configuration's maintenance windows
+        (those not told of, changed or cancelled: `monitor.subscriptions.notices`)."""
+        if self.subscriptions is not None and self.is_sender():
+            self.subscriptions.on_configuration(self.config.maintenance)
+
+    async def _subscriptions_housekeeping(self) -> None:
+        """Hourly, the sender's: forget the subscriber mails sent long ago and look at the
+        maintenance windows again (one ends, a failed look is retried). A coroutine, so
+        APScheduler runs it on the loop, whose thread the subscriptions' connection is
+        used from (a plain function would run in its worker thread)."""
+        if self.subscriptions is None or not self.is_sender():
+            return
+        try:
+            pruned = self.subscriptions.prune()
+        except StoreError as exc:
+            log.error("pruning the subscriber mail failed", extra=kv(error=str(exc)))
+        else:
+            if pruned:
+                log.info("subscriber mail pruned", extra=kv(mails=pruned))
+        self._announce_maintenance()
 
     # -- several instances (`monitor.cluster`) ----------------------------------------
 
@@ -403,6 +435,8 @@ class Monitor:
     def _sender_changed(self, sender: bool) -> None:
         if sender and self.alerting is not None:
             self.alerting.dispatcher.wake()
+        if sender and self.ready:
+            self._announce_maintenance()
 
     async def _poll_outbox(self) -> None:
         """The sender looks at the shared outbox every `OUTBOX_POLL`: other instances
@@ -633,6 +667,8 @@ class Monitor:
             self.bots.sync(config)
         if self.subscriptions is not None and _subscribing(config):
             self.subscriptions.reload(config)
+            if self.ready:
+                self._announce_maintenance()
         self.metrics.forget_missing(set(config.targets))
         before, self.owned = self.owned, self._owned_ids()
         if self.alerting is not None and not self.cluster.active:  # combined: the sender's alerts

@@ -27,6 +27,8 @@ from monitor.store.sqlite.store import SQLiteStore
 from monitor.web import create_app, create_metrics_app
 from tests.waiting import NotInTime, wait_for
 
+STOP_SECONDS = 15.0  # the longest the live monitor's thread is waited for at the end
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -215,9 +217,11 @@ def live_monitor(config_path: Path) -> Iterator[LiveMonitor]:
     finally:
         if built:
             built[0][1].should_exit = True
-        thread.join(15)
+        thread.join(STOP_SECONDS)
         sock.close()
         metrics_sock.close()
+    if thread.is_alive():  # else it would hold the interpreter's exit, the suite stalled
+        raise RuntimeError(f"the monitor app did not stop within {STOP_SECONDS:g} s")
 
 
 @contextlib.contextmanager

@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP
 
 from monitor.config import Config, Subscriptions
 from monitor.notifiers.email import EmailSpec
@@ -21,6 +22,7 @@ from tests.alertkit import free_port
 
 PUBLIC_URL = "https://status.example.go.id"
 SENDER = "status@example.go.id"
+STOP_SECONDS = 10.0  # the longest the server's thread is waited for at its stop
 
 
 @dataclass
@@ -41,15 +43,50 @@ class Mailbox:
         return [m for m, r in zip(self.messages, self.recipients, strict=True) if address in r]
 
 
+class Server(Controller):
+    """aiosmtpd's threaded server whose `stop()` ends: the connections still open are
+    aborted first (since Python 3.12 asyncio's `Server.wait_closed`, which the server's
+    thread runs at its end, waits for every connection: aio-libs/aiosmtpd#394), and the
+    thread is joined with a deadline instead of for ever."""
+
+    def __init__(self, handler: Any, **kwargs: Any) -> None:
+        super().__init__(handler, **kwargs)
+        self.sessions: list[SMTP] = []
+
+    def factory(self) -> SMTP:
+        session = super().factory()
+        self.sessions.append(session)
+        return session
+
+    def _abort(self) -> None:
+        for session in self.sessions:
+            if session.transport is not None:
+                session.transport.abort()
+        self.cancel_tasks()
+
+    def stop(self, no_assert: bool = False) -> None:
+        thread = self._thread
+        if thread is None:
+            return
+        self.loop.call_soon_threadsafe(self._abort)
+        thread.join(STOP_SECONDS)
+        if thread.is_alive():
+            raise RuntimeError(f"the test SMTP server did not stop within {STOP_SECONDS:g} s")
+        self._thread = None
+        self._cleanup()
+
+
 @contextlib.contextmanager
-def smtp_server(port: int | None = None) -> Iterator[tuple[Mailbox, int]]:
-    box, port = Mailbox(), port or free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
-    controller.start()
+def smtp_server(port: int | None = None, box: Mailbox | None = None) -> Iterator[tuple[Mailbox, int]]:
+    """A server on 127.0.0.1:`port` (a free one by default) keeping what it receives in
+    `box` (a new `Mailbox` by default)."""
+    box, port = box or Mailbox(), port or free_port()
+    server = Server(box, hostname="127.0.0.1", port=port)
+    server.start()
     try:
         yield box, port
     finally:
-        controller.stop()
+        server.stop()
 
 
 def with_subscriptions(config: Config, port: int, public_url: str = PUBLIC_URL) -> Config:

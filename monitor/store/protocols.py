@@ -48,6 +48,7 @@ from monitor.store.records import (
     Member,
     Mute,
     Note,
+    Notice,
     Outgoing,
     Period,
     PlannedMaintenance,
@@ -433,8 +434,20 @@ class Subscribers(Protocol):
         ...
 
     def prune(self, before: float) -> int:
-        """Forget sent and failed mails done before `before`; return how many."""
+        """Forget the mails sent before `before`; return how many. A mail waiting or
+        given up (failed) is never forgotten here: it was not delivered."""
         ...
+
+    def notices(self) -> list[Notice]:
+        """The configuration's maintenance windows the subscribers were told of and that
+        are remembered still, by start."""
+        ...
+
+    def remember_notice(self, notice: Notice) -> None:
+        """Remember that the subscribers were told of `notice` (again: replaced)."""
+
+    def forget_notice(self, key: str) -> None:
+        """Forget a notice (its window changed, was cancelled or is over)."""
 
 
 class Membership(Protocol):

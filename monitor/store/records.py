@@ -450,6 +450,21 @@ class Outgoing:
 
 
 @dataclass(frozen=True)
+class Notice:
+    """A maintenance window of the configuration as its subscribers were told of it
+    (`Subscribers.notices`): `key` names the window and its times
+    (`monitor.subscriptions.notices`), the rest is what the mail said."""
+
+    key: str
+    start: float
+    end: float
+    targets: tuple[str, ...]
+    groups: tuple[str, ...]
+    reason: str
+    announced: float  # unix time the mails were queued
+
+
+@dataclass(frozen=True)
 class Mail:
     """One e-mail to one subscriber waiting in the subscriber mail queue: the whole
     message as RFC 5322 text, made when it was queued (its links included)."""

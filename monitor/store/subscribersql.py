@@ -1,6 +1,7 @@
 """The subscriptions' SQL, the same on both backends (`monitor.store.protocols.Subscribers`).
 
-The tables (`subscribers`, `subscriber_mail`; the signing key is the `meta` row
+The tables (`subscribers`, `subscriber_mail`, `maintenance_notices`: what the subscribers
+were told of the configuration's maintenance windows; the signing key is the `meta` row
 `subscription_secret`) are made by each backend's migrations. `SubscriberSQL` holds
 every statement, written with `%s` placeholders; a backend's subclass says how a
 transaction runs (`_transaction`, yielding a function that executes one statement and
@@ -8,6 +9,7 @@ returns its rows and row count) and which placeholder it takes (SQLite's `?`).
 
 A mail is sent at least once and queued once per `key` (the unique column): an event
 fanned out twice (a restart, two instances) is still one mail to each subscriber.
+`prune` forgets sent mails only: one waiting or given up (failed) stays.
 
 **Claims.** `next_mail()` claims the oldest waiting mail for this connection
 (`claimed_by`, a random id per object, until `CLAIM_SECONDS` past its `next_at`), so
@@ -27,12 +29,13 @@ import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
-from monitor.store.records import Mail, Outgoing, Subscriber
+from monitor.store.records import Mail, Notice, Outgoing, Subscriber
 
 Run = Callable[[str, Sequence[Any]], tuple[list[tuple[Any, ...]], int]]
 SECRET_KEY = "subscription_secret"
 _SUBSCRIBER = "id, address, targets, groups, lang, confirmed"
 _MAIL = "seq, key, subscriber, recipient, message, attempts, next_at, claimed_by, claimed_until"
+_NOTICE = "key, starts, ends, targets, groups, reason, announced"
 CLAIM_SECONDS = 120.0
 
 
@@ -144,8 +147,45 @@ class SubscriberSQL:
         return int(rows[0][0])
 
     def prune(self, before: float) -> int:
-        _, count = self._one("DELETE FROM subscriber_mail WHERE status <> 'pending' AND done_at < %s", (before,))
+        _, count = self._one("DELETE FROM subscriber_mail WHERE status = 'sent' AND done_at < %s", (before,))
         return count
+
+    def notices(self) -> list[Notice]:
+        rows, _ = self._one(f"SELECT {_NOTICE} FROM maintenance_notices ORDER BY starts, key")
+        return [_notice(row) for row in rows]
+
+    def remember_notice(self, notice: Notice) -> None:
+        self._one(
+            f"INSERT INTO maintenance_notices ({_NOTICE}) VALUES (%s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT (key) DO UPDATE SET starts = excluded.starts, ends = excluded.ends, "
+            "targets = excluded.targets, groups = excluded.groups, reason = excluded.reason, "
+            "announced = excluded.announced",
+            (
+                notice.key,
+                notice.start,
+                notice.end,
+                json.dumps(list(notice.targets)),
+                json.dumps(list(notice.groups)),
+                notice.reason,
+                notice.announced,
+            ),
+        )
+
+    def forget_notice(self, key: str) -> None:
+        self._one("DELETE FROM maintenance_notices WHERE key = %s", (key,))
+
+
+def _notice(row: tuple[Any, ...]) -> Notice:
+    key, start, end, targets, groups, reason, announced = row
+    return Notice(
+        str(key),
+        float(start),
+        float(end),
+        tuple(json.loads(targets)),
+        tuple(json.loads(groups)),
+        str(reason),
+        float(announced),
+    )
 
 
 def _subscriber(row: tuple[Any, ...]) -> Subscriber:

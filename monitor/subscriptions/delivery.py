@@ -10,6 +10,14 @@ outage's recovery never reaches a subscriber before its start, and a failing ser
 holds the queue back: it delays mail, it never drops any. Delivery is at least once.
 The queue is apart from the alert outbox: the on-call alert view never lists these
 mails, and a crowd of subscribers never delays an on-call alert.
+
+**Stopping.** `stop()` returns within `STOP_SECONDS` whatever the worker is doing. On
+Python 3.11 `asyncio.wait_for` swallows a cancellation that arrives in the loop turn its
+awaited future completes in (aiosmtplib waits for every server reply so, and a `wake()`
+just before `stop()` ended this worker's own wait so): the worker then ran on and
+`stop()` awaited it forever. So the worker waits with `asyncio.timeout` (which never
+swallows one), checks a stop flag at each turn, and `stop()` cancels again until the
+task is done or its deadline passes.
 """
 
 from __future__ import annotations
@@ -32,6 +40,8 @@ from monitor.store import Mail, Subscribers
 
 log = logging.getLogger("monitor.subscriptions")
 STORE_RETRY_SECONDS = 5.0
+STOP_SECONDS = 5.0  # the longest `stop()` waits for the worker
+RECANCEL_SECONDS = 0.1  # a swallowed cancellation is repeated this often while stopping
 
 
 class MailSender:
@@ -54,6 +64,7 @@ class MailSender:
         self._tls: ssl.SSLContext | None = None
         self._event = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def update(self, spec: EmailSpec) -> None:
         """A reloaded configuration's server."""
@@ -63,20 +74,37 @@ class MailSender:
 
     def start(self) -> None:
         if self._task is None:
+            self._stopping = False
             self._task = asyncio.create_task(self._work(), name="subscriber-mail")
 
-    async def stop(self) -> None:
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    async def stop(self, deadline: float = STOP_SECONDS) -> bool:
+        """End the worker (a mail being handed over is sent again later: at least once);
+        False if it was still running at `deadline` seconds (logged)."""
         task, self._task = self._task, None
-        if task is not None:
+        if task is None:
+            return True
+        self._stopping = True
+        end = asyncio.get_running_loop().time() + deadline
+        while not task.done():
+            left = end - asyncio.get_running_loop().time()
+            if left <= 0:
+                log.error("the subscriber mail worker did not stop", extra=kv(deadline=f"{deadline:g}s"))
+                return False
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            await asyncio.wait({task}, timeout=min(RECANCEL_SECONDS, left))
+        if not task.cancelled() and task.exception() is not None:
+            log.error("the subscriber mail worker failed", extra=kv(error=str(task.exception())))
+        return True
 
     def wake(self) -> None:
         self._event.set()
 
     async def _work(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 await self._drain()
             except StoreError as exc:
@@ -84,13 +112,14 @@ class MailSender:
                 await asyncio.sleep(STORE_RETRY_SECONDS)
 
     async def _drain(self) -> None:
-        while True:
+        while not self._stopping:
             mail = self.book.next_mail()
             wait = None if mail is None else mail.next_at - self.clock()
             if mail is None or (wait is not None and wait > 0):
                 self._event.clear()
                 with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._event.wait(), timeout=wait)
+                    async with asyncio.timeout(wait):  # not `wait_for`: see the module doc
+                        await self._event.wait()
                 continue
             await self._deliver(mail)
 

@@ -6,9 +6,16 @@
 - `confirm(token)` stores the subscriber; `unsubscribe(token)` forgets them;
 - `on_event(event, target)` (a runtime listener): a public target subscribed to going
   DOWN, and recovering (UP or DEGRADED after DOWN; through maintenance too);
-- `on_maintenance(window)`: planned maintenance added at runtime;
+- `on_maintenance(window)`, `on_maintenance_removed(window)`: planned maintenance added
+  at runtime, and removed before its start;
+- `on_configuration(windows)`: the configuration's `[[maintenance]]` windows, at the
+  start and at each reload (the sender's): a window not told of before is announced, one
+  told of is announced again when its times change and as cancelled when it goes before
+  its start (`monitor.subscriptions.notices`; what was told is kept in the store);
 - `send_incident_update(...)`: an update on an incident, for the incident-update path
-  to call (ARCHITECTURE.md).
+  to call (ARCHITECTURE.md);
+- `prune()`: forget the mails sent more than `KEEP_SENT_SECONDS` ago (the runtime's
+  housekeeping, hourly); waiting and failed ones stay.
 
 The fan-out (reading the subscribers, writing each one's message, queueing them in one
 transaction) runs in a worker thread on a connection of its own, one at a time, so a
@@ -21,6 +28,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import Callable, Collection, Coroutine, Mapping, Sequence
 from typing import TYPE_CHECKING
@@ -28,20 +36,21 @@ from typing import TYPE_CHECKING
 from monitor.log import kv
 from monitor.notifiers.email import EmailSpec
 from monitor.result import Event, State
-from monitor.store import IncidentUpdate, Outgoing, PostedIncident, Subscriber, Wording
-from monitor.subscriptions import tokens
-from monitor.subscriptions.delivery import MailSender
+from monitor.store import IncidentUpdate, Notice, Outgoing, PostedIncident, Subscriber, Wording
+from monitor.subscriptions import notices, tokens
+from monitor.subscriptions.delivery import STOP_SECONDS, MailSender
 from monitor.subscriptions.mails import Mails, localized
 from monitor.subscriptions.tokens import CONFIRM_SECONDS, Request
 
 if TYPE_CHECKING:
-    from monitor.config import Config, Target
+    from monitor.config import Config, Maintenance, Target
     from monitor.store import PlannedMaintenance, Store
 
 log = logging.getLogger("monitor.subscriptions")
 RECOVERED = (State.UP, State.DEGRADED)
 UPDATE_STATUSES = ("investigating", "identified", "monitoring", "resolved")
 ADMIN_LIST = 200  # subscribers listed on the admin view (all are counted)
+KEEP_SENT_SECONDS = 30 * 86400.0  # how long a sent mail is kept (its key: never sent twice)
 
 
 class Subscriptions:
@@ -54,7 +63,9 @@ class Subscriptions:
         self._fan_book = store.subscribers(clock)
         self.mails = self._mails(config)
         self.sender = MailSender(self.book, self._spec(config), clock=clock)
-        self._fan_lock = asyncio.Lock()
+        self._fan_lock = asyncio.Lock()  # one fan-out at a time on the loop's side
+        self._fan_guard = threading.Lock()  # held by the thread using `_fan_book`
+        self._notice_lock = asyncio.Lock()  # one look at the maintenance windows at a time
         self._tasks: set[asyncio.Task[int]] = set()
         self._down_since: dict[str, float] = {}
 
@@ -76,12 +87,35 @@ class Subscriptions:
     def start(self) -> None:
         self.sender.start()
 
-    async def stop(self) -> None:
-        for task in list(self._tasks):
-            await asyncio.wait([task])
-        await self.sender.stop()
+    async def stop(self, deadline: float = STOP_SECONDS) -> None:
+        """Let the fan-outs under way finish (their mails are durable once queued), stop
+        the sender and close the tables, within about twice `deadline` seconds. A
+        fan-out still running then is cancelled; a worker thread still writing its mails
+        keeps the fan-out's connection, which is left to it rather than closed under it."""
+        busy = set(self._tasks)
+        if busy:
+            _, late = await asyncio.wait(busy, timeout=deadline)
+            if late:
+                log.error("queueing subscriber mail did not finish before the stop", extra=kv(fan_outs=len(late)))
+                for task in late:
+                    task.cancel()
+                await asyncio.wait(late, timeout=deadline)
+        await self.sender.stop(deadline)
         self.book.close()
-        self._fan_book.close()
+        if self._fan_guard.acquire(blocking=False):
+            try:
+                self._fan_book.close()
+            finally:
+                self._fan_guard.release()
+
+    def busy(self) -> bool:
+        """Whether mails are being made and queued in the background now (a fan-out, a
+        look at the maintenance windows)."""
+        return bool(self._tasks)
+
+    def fanning(self) -> bool:
+        """Whether a worker thread is writing a fan-out's mails now."""
+        return self._fan_guard.locked()
 
     def reload(self, config: Config) -> None:
         """A new configuration (still with subscriptions enabled)."""
@@ -152,7 +186,59 @@ class Subscriptions:
         """Planned maintenance was added (the admin API): tell who it concerns."""
         covered = [t for t in self.config.targets.values() if t.public and window.covers(t)]
         if covered and window.end > self.clock():
-            self._spawn(self._send_maintenance(window, covered))
+            self._spawn(self._send_notice("maintenance", f"maintenance:{window.id}", window, covered))
+
+    def on_maintenance_removed(self, window: PlannedMaintenance) -> None:
+        """Planned maintenance was removed (the admin API): before its start, the
+        subscribers told of it by `on_maintenance` hear it is called off."""
+        covered = [t for t in self.config.targets.values() if t.public and window.covers(t)]
+        if covered and self.clock() < window.start:
+            about = f"maintenance-cancelled:{window.id}"
+            self._spawn(self._send_notice("maintenance_cancelled", about, window, covered))
+
+    def on_configuration(self, windows: Sequence[Maintenance]) -> None:
+        """A configuration was loaded (the start, a reload): announce its maintenance
+        windows as `announce_maintenance` says, in the background."""
+        self._spawn(self.announce_maintenance(windows))
+
+    async def announce_maintenance(self, windows: Sequence[Maintenance]) -> int:
+        """Mail what the module docstring says of the configuration's `windows`; returns
+        how many mails were queued. The mails are queued before the store remembers the
+        notice: a crash in between queues them again under the same keys (once)."""
+        async with self._notice_lock:
+            now = self.clock()
+            todo = notices.plan([notices.Window.of(w) for w in windows], self.book.notices(), now)
+            queued = 0
+            for tell in todo.tell:
+                queued += await self._tell(tell)
+                if tell.before is not None:
+                    self.book.forget_notice(tell.before.key)
+                if tell.what != notices.CANCELLED:
+                    self.book.remember_notice(tell.window.notice(now))
+                log.info(
+                    "maintenance told to subscribers",
+                    extra=kv(what=tell.what, start=tell.window.start, end=tell.window.end),
+                )
+            for key in todo.forget:
+                self.book.forget_notice(key)
+            return queued
+
+    async def _tell(self, tell: notices.Tell) -> int:
+        window, before = tell.window, tell.before
+        covered = [t for t in self.config.targets.values() if t.public and window.covers(t)]
+        if not covered:
+            return 0
+        if tell.what == notices.NEW:
+            return await self._send_notice("maintenance", f"maintenance:{window.key}", window, covered)
+        assert before is not None  # a change and a cancellation replace a notice
+        if tell.what == notices.CHANGED:
+            about = f"maintenance-changed:{window.key}:{before.key}"
+            return await self._send_notice("maintenance_changed", about, window, covered, before)
+        return await self._send_notice("maintenance_cancelled", f"maintenance-cancelled:{before.key}", window, covered)
+
+    def prune(self) -> int:
+        """Forget the mails sent more than `KEEP_SENT_SECONDS` ago; returns how many."""
+        return self.book.prune(self.clock() - KEEP_SENT_SECONDS)
 
     async def on_incident_update(self, incident: PostedIncident, update: IncidentUpdate) -> None:
         """The runtime's incident listener (`Monitor.on_incident_update`): each update an
@@ -223,19 +309,29 @@ class Subscriptions:
 
         return await self._fan_out(make)
 
-    async def _send_maintenance(self, window: PlannedMaintenance, covered: list[Target]) -> int:
+    async def _send_notice(
+        self,
+        kind: str,
+        about: str,
+        window: PlannedMaintenance | notices.Window,
+        covered: list[Target],
+        before: Notice | None = None,
+    ) -> int:
+        """A maintenance notice (`kind` names its template) to whom it concerns."""
+
         def make(subscriber: Subscriber) -> Outgoing | None:
             concerned = [t.name for t in covered if subscriber.covers(t)]
             if not concerned:
                 return None
             return self._outgoing(
                 subscriber,
-                f"maintenance:{window.id}",
-                "maintenance",
+                about,
+                kind,
                 start=window.start,
                 end=window.end,
                 names=concerned,
                 reason=window.reason,
+                before=before,
             )
 
         return await self._fan_out(make)
@@ -257,8 +353,9 @@ class Subscriptions:
         self.book.secret()  # read on the loop's connection: the thread only signs with it
 
         def work() -> int:
-            mails = [mail for s in self._fan_book.subscribers() if (mail := make(s)) is not None]
-            return self._fan_book.enqueue(mails) if mails else 0
+            with self._fan_guard:
+                mails = [mail for s in self._fan_book.subscribers() if (mail := make(s)) is not None]
+                return self._fan_book.enqueue(mails) if mails else 0
 
         async with self._fan_lock:
             queued = await asyncio.to_thread(work)

@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 import trustme
-from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
 from monitor.config.reader import Problems, Table
@@ -22,6 +21,7 @@ from monitor.errors import PermanentNotifyError, TransientNotifyError
 from monitor.notifiers.base import Alert, NotifyContext
 from monitor.notifiers.email import EmailNotifier, EmailSpec, parse
 from tests.alertkit import free_port
+from tests.mailbox import Server
 
 USER, PASSWORD = "monitor@example.go.id", "rahasia"
 
@@ -73,7 +73,7 @@ def server_context(ca: trustme.CA) -> ssl.SSLContext:
 @contextmanager
 def smtp_server(**kw: Any) -> Iterator[tuple[Mailbox, int]]:
     box, port = Mailbox(), free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port, **kw)
+    controller = Server(box, hostname="127.0.0.1", port=port, **kw)
     controller.start()
     try:
         yield box, port

@@ -13,7 +13,6 @@ from typing import Any
 
 import httpx
 import pytest
-from aiosmtpd.controller import Controller
 
 from monitor.alerting.policy import ADMIN_TOKEN_ENV, Policy
 from monitor.alerting.service import build_notifiers, texts_for
@@ -28,6 +27,7 @@ from monitor.notifiers.telegram import TelegramSpec
 from monitor.notifiers.webhook import WebhookSpec
 from monitor.result import Event, State
 from tests.alertkit import free_port, receiver
+from tests.mailbox import Server
 
 PUBLIC_URL = "https://status.example.go.id"
 AT = 1_800_000_000.0
@@ -46,7 +46,7 @@ class Mailbox:
 @contextmanager
 def smtp_server() -> Iterator[tuple[Mailbox, int]]:
     box, port = Mailbox(), free_port()
-    controller = Controller(box, hostname="127.0.0.1", port=port)
+    controller = Server(box, hostname="127.0.0.1", port=port)
     controller.start()
     try:
         yield box, port

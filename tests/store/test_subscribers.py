@@ -6,7 +6,7 @@ waiting mails go with it, and the signing key is made once and shared."""
 from __future__ import annotations
 
 from monitor.config import Target
-from monitor.store import Outgoing, Subscriber
+from monitor.store import Notice, Outgoing, Subscriber
 from tests.store.conftest import StoreFactory
 
 DAY = 86400.0
@@ -65,16 +65,42 @@ def test_removing_a_subscriber_drops_their_waiting_mails(backend: StoreFactory) 
     assert head is not None and head.recipient == "b@example.go.id" and book.pending() == 1
 
 
-def test_sent_mails_are_pruned_and_waiting_ones_kept(backend: StoreFactory) -> None:
+def test_sent_mails_are_pruned_and_waiting_and_failed_ones_kept(backend: StoreFactory) -> None:
     book = backend.subscribers()
-    book.enqueue([Outgoing("k1", None, "a@example.go.id", "m1")])
-    book.enqueue([Outgoing("k2", None, "a@example.go.id", "m2")])
-    head = book.next_mail()
-    assert head is not None
-    book.sent(head.seq)
-    assert book.prune(backend.clock.now - DAY) == 0
-    assert book.prune(backend.clock.now + 1) == 1
-    assert book.pending() == 1
+    book.enqueue([Outgoing(f"k{n}", None, "a@example.go.id", f"m{n}") for n in range(4)])
+    sent = book.next_mail()
+    assert sent is not None and sent.key == "k0"
+    book.sent(sent.seq)
+    sent_at = backend.clock.now
+    backend.clock.now += 60
+    failed = book.next_mail()
+    assert failed is not None and failed.key == "k1"
+    book.failed(failed.seq, "550 no such user")
+    retried = book.next_mail()
+    assert retried is not None and retried.key == "k2"
+    book.retry(retried.seq, backend.clock.now + 3600, "451 try again later")
+    assert book.prune(sent_at) == 0  # sent at that moment: not before it
+    backend.clock.now += 90 * DAY
+    assert book.prune(backend.clock.now) == 1  # the sent one only
+    assert book.prune(backend.clock.now) == 0
+    assert book.pending() == 2  # k2 waiting for its retry, k3 not tried yet
+    assert not book.enqueue([Outgoing("k1", None, "a@example.go.id", "given up, still known")])
+    assert book.enqueue([Outgoing("k0", None, "a@example.go.id", "forgotten once sent and pruned")])
+
+
+def test_a_notice_is_remembered_replaced_and_forgotten(backend: StoreFactory) -> None:
+    book = backend.subscribers()
+    later = Notice("w2", 2 * DAY, 3 * DAY, ("web",), (), "", 10.0)
+    first = Notice("w1", DAY, DAY + 3600, ("web", "dns"), ("Kesehatan",), "Ganti switch", 10.0)
+    book.remember_notice(later)
+    book.remember_notice(first)
+    assert book.notices() == [first, later]  # by start
+    moved = Notice("w1", DAY, DAY + 7200, ("web",), (), "Ganti switch inti", 20.0)
+    book.remember_notice(moved)
+    assert book.notices() == [moved, later]
+    book.forget_notice("w1")
+    book.forget_notice("nothing")
+    assert backend.subscribers().notices() == [later]  # shared by every connection
 
 
 def test_the_signing_key_is_made_once_and_shared(backend: StoreFactory) -> None:

@@ -161,3 +161,25 @@ async def test_maintenance_planned_through_the_admin_api_is_mailed_to_its_subscr
     (notice,) = box.to(health.address)
     assert notice["Subject"].startswith("Planned maintenance from ") and "Pindah ruang server" in notice.get_content()
     assert box.to(other.address) == []
+
+
+async def test_planned_maintenance_removed_before_its_start_is_mailed_as_cancelled(
+    client_for, runtime: FakeRuntime, mailbox: tuple[Mailbox, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    box, _ = mailbox
+    monkeypatch.setenv("MONITOR_ADMIN_TOKEN", "t0ken-admin")
+    health = runtime.subscriptions.book.confirm("sehat@example.go.id", [], ["Kesehatan"], "en", 1.0)
+    headers = {"Authorization": "Bearer t0ken-admin"}
+    client = client_for(runtime)
+    start = runtime.subscriptions.clock() + 3600
+    body = {"start": start, "end": start + 7200, "groups": ["Kesehatan"], "reason": "Pindah ruang server"}
+    window = (await client.post("/admin/api/maintenance", json=body, headers=headers)).json()
+    await until(lambda: box.to(health.address), what="the maintenance notice")
+    assert (await client.delete(f"/admin/api/maintenance/{window['id']}", headers=headers)).status_code == 204
+    await until(lambda: len(box.to(health.address)) == 2, what="the cancellation")
+    await until(lambda: runtime.subscriptions.book.pending() == 0, what="the queue empty")
+    added, cancelled = box.to(health.address)
+    when = added["Subject"].removeprefix("Planned maintenance from ")
+    assert cancelled["Subject"] == f"Planned maintenance cancelled: {when}"
+    assert "is cancelled for:" in cancelled.get_content() and "- Rumah sakit" in cancelled.get_content()
+    assert cancelled["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"

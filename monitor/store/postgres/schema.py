@@ -34,6 +34,9 @@ Versions:
    instance, renewed every few seconds), `leases` (the one sender's lease, with its
    expiry), and each incident event stored once (`events_once`: a batch written again
    after its commit went unacknowledged does not double its events).
+9. `maintenance_notices`: the configuration's maintenance windows the subscribers were
+   told of (`monitor.subscriptions.notices`), so a restart or another instance does not
+   tell them again.
 """
 
 from __future__ import annotations
@@ -212,6 +215,13 @@ DELETE FROM events a USING events b
 CREATE UNIQUE INDEX events_once ON events (target, location, at, old, new);
 """
 
+_NOTICES = """
+CREATE TABLE maintenance_notices (
+    key text PRIMARY KEY, starts double precision NOT NULL, ends double precision NOT NULL,
+    targets text NOT NULL, groups text NOT NULL, reason text NOT NULL,
+    announced double precision NOT NULL);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the first schema", _V1),
     Migration(2, "what the outbox said last about each target (outbox_said)", _V2),
@@ -221,6 +231,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "on-call: acknowledgements, mutes, chat bot offsets", _ONCALL),
     Migration(7, "citizens' e-mail subscriptions and their mail queue", _SUBSCRIPTIONS),
     Migration(8, "several instances: members, the sender's lease, events stored once", _MEMBERS),
+    Migration(9, "the maintenance windows the subscribers were told of", _NOTICES),
 )
 
 

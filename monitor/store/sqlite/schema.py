@@ -24,6 +24,9 @@ Versions:
 7. citizens' e-mail `subscribers` and the queue of mails to them, `subscriber_mail`
    (`monitor.store.subscribersql`); the key their links are signed with is a row of
    `meta`.
+8. `maintenance_notices`: the configuration's maintenance windows the subscribers were
+   told of (`monitor.subscriptions.notices`), so a restart or another instance does
+   not tell them again.
 
 Versions after 2 are additive steps in `STEPS` (the version a step brings, its SQL), run
 in order after a new database is created at version 2 or an old one is brought there."""
@@ -122,8 +125,21 @@ CREATE TABLE subscriber_mail (
 CREATE INDEX subscriber_mail_queue ON subscriber_mail (status, seq);
 """
 
+_NOTICES = """
+CREATE TABLE maintenance_notices (
+    key TEXT PRIMARY KEY, starts REAL NOT NULL, ends REAL NOT NULL, targets TEXT NOT NULL,
+    groups TEXT NOT NULL, reason TEXT NOT NULL, announced REAL NOT NULL);
+"""
+
 # (version, SQL) after version 2, oldest first.
-STEPS: tuple[tuple[int, str], ...] = ((3, _V3), (4, _V4), (5, _LOCATIONS), (6, _ONCALL), (7, _SUBSCRIPTIONS))
+STEPS: tuple[tuple[int, str], ...] = (
+    (3, _V3),
+    (4, _V4),
+    (5, _LOCATIONS),
+    (6, _ONCALL),
+    (7, _SUBSCRIPTIONS),
+    (8, _NOTICES),
+)
 SCHEMA_VERSION = STEPS[-1][0]
 
 

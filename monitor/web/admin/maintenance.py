@@ -2,7 +2,9 @@
 
 - `GET /admin/api/alerts`: the alerting part of `/admin` as JSON (`monitor.web.alertview`).
 - `GET|POST /admin/api/maintenance`, `DELETE /admin/api/maintenance/{id}`: maintenance
-  windows planned at runtime (`{"start", "end", "targets"|"groups", "reason"}`).
+  windows planned at runtime (`{"start", "end", "targets"|"groups", "reason"}`); the
+  subscribers they concern are mailed when one is added, and when one is removed
+  before its start.
 - `POST /admin/api/targets/{id}/notes`: a note (`{"text", "at"?}`) on the target's
   incident at that time; notes are public (they show under the incident).
 
@@ -109,8 +111,14 @@ def _window(window: PlannedMaintenance) -> dict[str, Any]:
 
 async def remove_maintenance(request: Request) -> Response:
     runtime: viewmodels.Runtime = request.app.state.monitor
-    if await runtime.store.remove_maintenance(request.path_params["id"]):
-        await audit(request, "maintenance.remove", str(request.path_params["id"]))
+    window_id = request.path_params["id"]
+    planned = await runtime.store.planned_maintenance(viewmodels.clock(request.app.state))
+    if await runtime.store.remove_maintenance(window_id):
+        service = getattr(runtime, "subscriptions", None)
+        removed = next((w for w in planned if w.id == window_id), None)
+        if service is not None and removed is not None:  # called off before its start: told so
+            service.on_maintenance_removed(removed)
+        await audit(request, "maintenance.remove", str(window_id))
         return Response(status_code=204)
     return JSONResponse({"error": "no such maintenance window"}, 404)
 
