@@ -34,6 +34,9 @@ Versions:
    instance, renewed every few seconds), `leases` (the one sender's lease, with its
    expiry), and each incident event stored once (`events_once`: a batch written again
    after its commit went unacknowledged does not double its events).
+9. `location_states.change`: the number of the publication that wrote a row (from the
+   sequence `location_changes`, indexed), so that each instance reads only the rows
+   published since its last look (`monitor.store.postgres.locations`).
 """
 
 from __future__ import annotations
@@ -212,6 +215,13 @@ DELETE FROM events a USING events b
 CREATE UNIQUE INDEX events_once ON events (target, location, at, old, new);
 """
 
+# Rows already there count as the first publication; the sequence goes on after it.
+_CHANGES = """
+CREATE SEQUENCE location_changes START 2;
+ALTER TABLE location_states ADD COLUMN change bigint NOT NULL DEFAULT 1;
+CREATE INDEX location_states_by_change ON location_states (change);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the first schema", _V1),
     Migration(2, "what the outbox said last about each target (outbox_said)", _V2),
@@ -221,6 +231,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(6, "on-call: acknowledgements, mutes, chat bot offsets", _ONCALL),
     Migration(7, "citizens' e-mail subscriptions and their mail queue", _SUBSCRIPTIONS),
     Migration(8, "several instances: members, the sender's lease, events stored once", _MEMBERS),
+    Migration(9, "locations: each state row numbered by its publication, read since a number", _CHANGES),
 )
 
 

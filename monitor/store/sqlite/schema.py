@@ -24,6 +24,8 @@ Versions:
 7. citizens' e-mail `subscribers` and the queue of mails to them, `subscriber_mail`
    (`monitor.store.subscribersql`); the key their links are signed with is a row of
    `meta`.
+8. `location_states.change`: the number of the publication that wrote a row (indexed),
+   so that a reader reads only the rows published since its last look.
 
 Versions after 2 are additive steps in `STEPS` (the version a step brings, its SQL), run
 in order after a new database is created at version 2 or an old one is brought there."""
@@ -122,8 +124,21 @@ CREATE TABLE subscriber_mail (
 CREATE INDEX subscriber_mail_queue ON subscriber_mail (status, seq);
 """
 
+# Rows already there count as the first publication.
+_CHANGES = """
+ALTER TABLE location_states ADD COLUMN change INTEGER NOT NULL DEFAULT 1;
+CREATE INDEX location_states_by_change ON location_states (change);
+"""
+
 # (version, SQL) after version 2, oldest first.
-STEPS: tuple[tuple[int, str], ...] = ((3, _V3), (4, _V4), (5, _LOCATIONS), (6, _ONCALL), (7, _SUBSCRIPTIONS))
+STEPS: tuple[tuple[int, str], ...] = (
+    (3, _V3),
+    (4, _V4),
+    (5, _LOCATIONS),
+    (6, _ONCALL),
+    (7, _SUBSCRIPTIONS),
+    (8, _CHANGES),
+)
 SCHEMA_VERSION = STEPS[-1][0]
 
 
