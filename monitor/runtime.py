@@ -50,6 +50,7 @@ from monitor.alerting.storage import combined
 from monitor.assess import assess
 from monitor.cluster import Replicas, instance_id
 from monitor.cluster.member import Member
+from monitor.cluster.view import ReplicaView
 from monitor.config import Config, Target
 from monitor.config.loader import load_config
 from monitor.config.watch import Source, follow
@@ -162,6 +163,8 @@ class Monitor:
         self.own = StateMachine()
         self.member = Member(self)
         self.cluster = self.member.cluster
+        # Replicas of the default location on a shared store show each other's targets.
+        self.view = ReplicaView(self)
         self.heartbeats = heartbeat_book()
         self.ctx = ctx or probe_context(self.heartbeats)
         self.metrics = Metrics(self, registry)
@@ -410,6 +413,8 @@ class Monitor:
             return
         for tid in lost:
             self.states.forget(tid)
+        if self.view.on:
+            self.view.handed(lost)
         if self.alerting is not None:
             self.alerting.forget(lost)
         log.warning(
@@ -508,7 +513,10 @@ class Monitor:
         self.metrics.observe(target.id, result)
         if judge is self.own:
             self.member.recorded(target, result.started)
-        elif event is not None:
+            return
+        if self.view.on:
+            self.view.recorded(target.id, result.started)
+        if event is not None:
             self._emit(event, target)
 
     def _cut_off(self, target: Target, result: Result) -> bool:
@@ -562,7 +570,10 @@ class Monitor:
             event = judge.withhold(target.id, now, Reason.MONITOR_OFFLINE)
             if judge is self.own:
                 self.member.combine(target, now)
-            elif event is not None:
+                continue
+            if self.view.on:
+                self.view.recorded(target.id, now)
+            if event is not None:
                 self._emit(event, target)
         return held
 
@@ -613,16 +624,20 @@ class Monitor:
         if not (self.config.maintenance or self._planned or any(s.maintenance for s in self.states.statuses.values())):
             return  # nothing to start or end: a walk of every target stalled the loop 30 ms at 20,000
         at = datetime.fromtimestamp(now, UTC)
-        # The combined states (several locations) are every instance's; alone, a
-        # replica's own targets.
-        shown = self.config.targets.values() if self.cluster.active else self._owned_targets()
+        # The combined states (several locations) and the replicas' view are every
+        # instance's to show; alone, a replica's own targets. The events are the sender's
+        # (combined) or the prober's.
+        combined = self.cluster.active
+        shown = self.config.targets.values() if combined or self.view.on else self._owned_targets()
         for target in shown:
             active = self.config.maintenance_for(target, at) is not None or any(
                 w.start <= now < w.end and w.covers(target) for w in self._planned
             )
             event = self.states.set_maintenance(target.id, active, now)
-            if event is not None and (not self.cluster.active or self.is_sender()):
+            if event is not None and (self.is_sender() if combined else target.id in self.owned):
                 self._emit(event, target)
+            elif event is not None and not combined:  # the replicas' view: the prober stores it
+                self.metrics.changed(event)
 
     def reload(self, path: Path | None = None) -> bool:
         """Load the configuration again; keep the running one if the new one is invalid

@@ -34,6 +34,7 @@ from monitor.store import (
     AuditEntry,
     DayUptime,
     IncidentUpdate,
+    LocationChanges,
     LocationSeen,
     LocationState,
     Member,
@@ -77,6 +78,8 @@ class MemoryStore:
     audit: list[AuditEntry] = field(default_factory=list)  # oldest first
     seen: dict[str, LocationSeen] = field(default_factory=dict)  # by location
     at_locations: dict[tuple[str, str], LocationState] = field(default_factory=dict)  # (target, location)
+    numbers: dict[tuple[str, str], int] = field(default_factory=dict)  # each row's change number
+    shared: bool = False  # as a database server's store (several instances may share it)
     members: dict[str, Member] = field(default_factory=dict)  # by instance
     sender: tuple[str, float] | None = None  # the lease: its holder and its expiry
     clock: Callable[[], float] = time.time  # the membership's and the lease's clock
@@ -241,6 +244,9 @@ class MemoryStore:
     async def publish_location(self, seen: LocationSeen, states: Sequence[LocationState]) -> None:
         self.seen[seen.location] = seen
         self.at_locations.update(((s.target, s.location), s) for s in states)
+        if states:
+            change = max(self.numbers.values(), default=0) + 1
+            self.numbers.update(((s.target, s.location), change) for s in states)
 
     # -- reads ----------------------------------------------------------------------
 
@@ -248,10 +254,12 @@ class MemoryStore:
         self._read("locations_seen")
         return [self.seen[name] for name in sorted(self.seen)]
 
-    async def location_states(self) -> list[LocationState]:
-        self._read("location_states")
+    async def location_changes(self, after: int = 0) -> LocationChanges:
+        self._read("location_changes")
         offline = {name for name, seen in self.seen.items() if seen.offline}
-        return [replace(self.at_locations[key], offline=key[1] in offline) for key in sorted(self.at_locations)]
+        keys = [key for key in sorted(self.at_locations) if self.numbers[key] > after]
+        states = tuple(replace(self.at_locations[key], offline=key[1] in offline) for key in keys)
+        return LocationChanges(states, max(self.numbers.values(), default=0))
 
     def _read(self, name: str) -> None:
         self.calls.append(name)

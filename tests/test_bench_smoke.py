@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from bench import blackbox, dbgrowth, runs, scale, scrape
+from bench import blackbox, dbgrowth, locsync, runs, scale, scrape
 from bench.farm import Farm, farm
 from bench.report import Figure, Report
 from tests.integration import need
+from tests.postgresql import PostgreSQL
 
 
 @pytest.fixture(scope="module")
@@ -102,6 +103,16 @@ def test_the_status_page_is_timed(targets: Farm, tmp_path: Path) -> None:
 def test_the_database_growth_is_simulated_through_the_store() -> None:
     growth = asyncio.run(dbgrowth.measure(1, 2, 30.0))
     assert growth.per_target_year > 0
+
+
+@pytest.mark.integration
+def test_the_locations_sync_counts_the_rows_each_read_returns(postgresql: PostgreSQL) -> None:
+    url = postgresql.create_database()
+    try:
+        found = asyncio.run(locsync.measure(url, 12, 2, 30.0, 5.0, 2))
+    finally:
+        postgresql.drop_database(url)
+    assert (found["full_rows"], found["since_rows"]) == (24, 4)  # 2 of 12 probed a round, at 2 locations
 
 
 def test_the_report_prints_and_writes_every_figure(tmp_path: Path) -> None:

@@ -10,7 +10,9 @@
 - `locations`: `Cluster`, what the other locations published through the store, which
   of them are stale;
 - `member`: `Member`, the runtime's side of several locations: publish and read every
-  few seconds, combine onto `Monitor.states`, stale locations to the alerting.
+  few seconds, combine onto `Monitor.states`, stale locations to the alerting;
+- `view`: `ReplicaView`, replicas of the default location on a shared store: each
+  publishes its targets' states and shows the others' (their prober decides and alerts).
 
 The rows live in the store (`monitor.store.protocols.Membership`, `Locations`); on a
 store of one instance (SQLite) the instance is alone, owns every target and sends.

@@ -19,15 +19,25 @@ probed since (`LocationState`), and reads the others' back (`Cluster.update`).
   takes the lease over within `LEASE_SECONDS + RENEW_SECONDS`.
 - **Replicas.** Several instances of one location each publish the targets they probe;
   a target another replica of this location probes is combined from that replica's row
-  (`here`).
+  (`here`) — or, with the default location alone, shown as it is
+  (`monitor.cluster.view`).
+- **Only what changed.** Every publication numbers its rows above any number before;
+  `Cluster` keeps the newest number it read (`mark`) and the rows themselves, and reads
+  only the rows published after `mark`: every row at its start (`mark` 0), and again
+  after a round that failed (`reset`: the database may have been restored meanwhile) or
+  when the store's newest number is below `mark` (another database). Staleness needs no
+  row: it is judged by time, from each location's `LocationSeen` (read whole every
+  round, one row per location) and each row's `at`, which age in memory as they would
+  in the store; a location's `offline`, read with its `LocationSeen`, is put on every
+  row of it held here when it flips.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from monitor.store.records import LocationSeen, LocationState
+from monitor.store.records import LocationChanges, LocationSeen, LocationState
 
 DEFAULT = "local"
 SYNC_SECONDS = 5.0  # between two rounds at most
@@ -59,25 +69,48 @@ class Cluster:
         self.states: dict[str, dict[str, LocationState]] = {}  # target -> location -> state, others only
         self.here: dict[str, LocationState] = {}  # target -> this location's row (its replicas')
         self.stale_since: dict[str, float] = {}  # locations stale now, with their last result
+        self.mark = 0  # the newest change number read: the next read asks for those after it
         self._active = location != DEFAULT
 
     @property
     def active(self) -> bool:
         return self._active
 
-    def update(self, seen: Iterable[LocationSeen], states: Iterable[LocationState]) -> None:
-        """The store's latest word of every location (this one's included)."""
+    def reset(self) -> None:
+        """Read every row again at the next round (after a failed round or another database)."""
+        self.mark = 0
+
+    def update(self, seen: Iterable[LocationSeen], changes: LocationChanges) -> None:
+        """The store's latest word: every location's sign of life (this one's included)
+        and the rows published after `mark` (every row when `mark` is 0)."""
+        before = self.seen
         self.seen = {s.location: s for s in seen}
-        grouped: dict[str, dict[str, LocationState]] = {}
-        here: dict[str, LocationState] = {}
-        for state in states:
-            if state.location != self.location:
-                grouped.setdefault(state.target, {})[state.location] = state
-            else:
-                here[state.target] = state
-        self.states, self.here = grouped, here
         if any(name != self.location for name in self.seen):
             self._active = True
+        if changes.newest < self.mark:  # another database: what it holds is read whole next
+            self.reset()
+            return
+        if self.mark == 0:
+            self.states, self.here = {}, {}
+        self._merge(changes.states)
+        self.mark = changes.newest
+        flipped = {name for name, now in self.seen.items() if name in before and before[name].offline != now.offline}
+        if flipped:
+            self._mark_offline(flipped)
+
+    def _merge(self, states: Iterable[LocationState]) -> None:
+        here, location = self.here, self.location
+        for state in states:
+            if state.location != location:
+                self.states.setdefault(state.target, {})[state.location] = state
+            else:
+                here[state.target] = state
+
+    def _mark_offline(self, names: set[str]) -> None:
+        """A location went offline or came back: the rows of it held here say so."""
+        for by_location in self.states.values():
+            for name in names & by_location.keys():
+                by_location[name] = replace(by_location[name], offline=self.seen[name].offline)
 
     def others(self, target_id: str) -> list[LocationState]:
         return list(self.states.get(target_id, {}).values())

@@ -56,7 +56,7 @@ class Member:
         return self.cluster.location
 
     def every(self) -> float:
-        if not self.cluster.active:  # only looking for another location: no hurry
+        if not self.cluster.active and not self.monitor.view.on:  # only looking for another location: no hurry
             return SYNC_SECONDS
         probed = [t.interval for t in self.monitor.config.targets.values() if t.probed_at(self.location)]
         return sync_every(shortest(probed))
@@ -72,7 +72,7 @@ class Member:
         probes it, else the row another replica of this location published."""
         if target_id not in self.monitor.owned:
             return self.cluster.here.get(target_id)
-        status = self.monitor.own.statuses.get(target_id)
+        status = self.monitor.judge.statuses.get(target_id)
         if status is None or status.last is None:
             return None
         last = status.last
@@ -128,12 +128,15 @@ class Member:
                 await self.sync(time.time())
             except Exception:  # the next round tries again; the store's health shows on /readyz
                 log.exception("exchanging states with the other locations failed")
+                self.cluster.reset()  # every row again: the database may have been restored
             await asyncio.sleep(self.every())
 
     async def sync(self, now: float) -> None:
-        """One round: publish (once active), read, act on stale locations, combine."""
+        """One round: publish (once active, or as a replica of the default location on a
+        shared store: `monitor.view`), read what changed, act on stale locations,
+        combine (or, as such a replica, show the others' targets)."""
         monitor = self.monitor
-        if self.cluster.active:
+        if self.cluster.active or monitor.view.on:
             probed = [t.interval for t in monitor.config.targets.values() if t.probed_at(self.location)]
             ids, self.changed = self.changed, set()
             states = [s for s in (self.own_state(tid) for tid in ids if tid in monitor.owned) if s is not None]
@@ -145,11 +148,16 @@ class Member:
             )
             await monitor.store.publish_location(seen, states)
         found = await monitor.store.locations_seen()
-        if not self.cluster.active and not any(s.location != self.location for s in found):
+        another = any(s.location != self.location for s in found)
+        if not self.cluster.active and not another and not monitor.view.on:
             return
-        if not self.cluster.active:
+        if not self.cluster.active and another:
             monitor.take_part()
-        self.cluster.update(found, await monitor.store.location_states())
+        changes = await monitor.store.location_changes(self.cluster.mark)
+        self.cluster.update(found, changes)
+        if not self.cluster.active:
+            monitor.view.show(changes.states)
+            return
         self.last_changes = self.cluster.changes(now)
         for change in self.last_changes:
             log.warning(

@@ -173,7 +173,7 @@ class _Collector:
 def _probe_families(m: Metrics, writer: Writer) -> None:
     """The blackbox exporter's names, from each target's last result."""
     declare_blackbox(writer)
-    write_blackbox(writer, m.monitor.config.targets, m.monitor.judge.statuses, m.labels)
+    write_blackbox(writer, m.monitor.config.targets, m.monitor.view.probed_here(m.monitor.judge.statuses), m.labels)
 
 
 def location_labels(location: str) -> str:

@@ -42,6 +42,7 @@ from monitor.store.records import (
     DayUptime,
     Entry,
     IncidentUpdate,
+    LocationChanges,
     LocationSeen,
     LocationState,
     Mail,
@@ -368,17 +369,28 @@ class Timelines(Protocol):
 class Locations(Protocol):
     """Each instance's word to the others (`monitor.cluster.locations`): its location's
     sign of life and its state of each target it probes, replaced as a whole every few
-    seconds (one small transaction); read back by every instance."""
+    seconds (one small transaction); read back by every instance, the states only as
+    far as they changed since the reader's last look."""
+
+    @property
+    def shared(self) -> bool:
+        """Whether other instances may share this store (a database server's): then
+        each replica publishes the states of the targets it probes for the others to
+        show (`monitor.cluster.view`). False for a store of one instance."""
+        ...
 
     async def publish_location(self, seen: LocationSeen, states: Sequence[LocationState]) -> None:
-        """Replace `seen.location`'s row and its rows of these targets (others stay)."""
+        """Replace `seen.location`'s row and its rows of these targets (others stay);
+        the rows written take a change number higher than any a reader saw before (in
+        the order the publications commit, whichever instance wrote them)."""
 
     async def locations_seen(self) -> list[LocationSeen]:
         """Every location the store heard of, by name."""
         ...
 
-    async def location_states(self) -> list[LocationState]:
-        """Every (target, location) row, by target and location."""
+    async def location_changes(self, after: int = 0) -> LocationChanges:
+        """The (target, location) rows published after change number `after` (0: every
+        row), each with its location's `offline` now, and the newest change number."""
         ...
 
 

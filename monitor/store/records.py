@@ -420,6 +420,18 @@ class LocationSeen:
     offline: bool = False
 
 
+@dataclass(frozen=True, slots=True)
+class LocationChanges:
+    """The (target, location) rows published after a change number, by target and
+    location, and `newest`: the highest change number the store holds (every
+    publication takes a higher one; 0 for none). A reader keeps `newest` and asks for
+    the rows after it next time; a `newest` below what it kept means another database
+    (restored, recreated): read everything again."""
+
+    states: tuple[LocationState, ...]
+    newest: int
+
+
 @dataclass(frozen=True)
 class Subscriber:
     """A citizen's confirmed e-mail subscription (`monitor.subscriptions`): every public

@@ -26,12 +26,52 @@ async def test_it_keeps_each_locations_word_and_replaces_it_with_the_next(backen
         LocationSeen("jakarta", T0 + 25, 30.0, offline=True),
         LocationSeen("sampit", T0 + 20, 10.0),
     ]
-    assert await store.location_states() == [replace(up, offline=True), down]
+    assert (await store.location_changes()).states == (replace(up, offline=True), down)
 
     back = replace(down, state=State.UP, since=T0 + 30, at=T0 + 30, reason="ok", detail="", latency=0.1)
     await store.publish_location(LocationSeen("sampit", T0 + 30, 10.0), [back])
-    assert await store.location_states() == [replace(up, offline=True), back]
+    assert (await store.location_changes()).states == (replace(up, offline=True), back)
     assert (await store.locations_seen())[1] == LocationSeen("sampit", T0 + 30, 10.0)
+
+
+async def test_it_reads_an_upsert_once_and_an_unchanged_row_never_again(backend: StoreFactory) -> None:
+    store = await backend.open()
+    web = LocationState("web", "sampit", State.UP, T0, T0 + 10, "ok", "", 0.02)
+    api = LocationState("api", "sampit", State.UP, T0, T0 + 10, "ok", "", 0.03)
+    await store.publish_location(LocationSeen("sampit", T0 + 10, 10.0), [web, api])
+    first = await store.location_changes(0)
+    assert first.states == (api, web) and first.newest > 0
+
+    down = replace(web, state=State.DOWN, since=T0 + 20, at=T0 + 20, reason="timeout", latency=None)
+    await store.publish_location(LocationSeen("sampit", T0 + 20, 10.0), [down])
+    second = await store.location_changes(first.newest)
+    assert second.states == (down,) and second.newest > first.newest
+
+    await store.publish_location(LocationSeen("sampit", T0 + 30, 10.0), [])  # a word, no row
+    third = await store.location_changes(second.newest)
+    assert third.states == () and third.newest == second.newest
+
+
+async def test_it_reads_every_row_again_from_zero(backend: StoreFactory) -> None:
+    store = await backend.open()
+    web = LocationState("web", "sampit", State.UP, T0, T0 + 10, "ok", "", 0.02)
+    api = LocationState("api", "jakarta", State.DEGRADED, T0, T0 + 10, "slow", "1.2 s", 1.2)
+    await store.publish_location(LocationSeen("sampit", T0 + 10, 10.0), [web])
+    await store.publish_location(LocationSeen("jakarta", T0 + 10, 10.0), [api])
+    newest = (await store.location_changes(0)).newest
+    assert (await store.location_changes(newest)).states == ()
+    again = await store.location_changes(0)
+    assert again.states == (api, web) and again.newest == newest
+
+
+async def test_it_numbers_each_publication_above_every_earlier_one(backend: StoreFactory) -> None:
+    store = await backend.open()
+    marks: list[int] = []
+    for n in range(3):
+        row = LocationState("web", "sampit", State.UP, T0, T0 + n, "ok", "", 0.01 * (n + 1))
+        await store.publish_location(LocationSeen("sampit", T0 + n, 10.0), [row])
+        marks.append((await store.location_changes(marks[-1] if marks else 0)).newest)
+    assert marks == sorted(set(marks))
 
 
 async def test_it_keeps_the_locations_that_saw_a_change_with_its_event(backend: StoreFactory) -> None:

@@ -37,6 +37,9 @@ Versions:
 9. `maintenance_notices`: the configuration's maintenance windows the subscribers were
    told of (`monitor.subscriptions.notices`), so a restart or another instance does not
    tell them again.
+10. `location_states.change`: the number of the publication that wrote a row (from the
+    sequence `location_changes`, indexed), so that each instance reads only the rows
+    published since its last look (`monitor.store.postgres.locations`).
 """
 
 from __future__ import annotations
@@ -222,6 +225,13 @@ CREATE TABLE maintenance_notices (
     announced double precision NOT NULL);
 """
 
+# Rows already there count as the first publication; the sequence goes on after it.
+_CHANGES = """
+CREATE SEQUENCE location_changes START 2;
+ALTER TABLE location_states ADD COLUMN change bigint NOT NULL DEFAULT 1;
+CREATE INDEX location_states_by_change ON location_states (change);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the first schema", _V1),
     Migration(2, "what the outbox said last about each target (outbox_said)", _V2),
@@ -232,6 +242,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(7, "citizens' e-mail subscriptions and their mail queue", _SUBSCRIPTIONS),
     Migration(8, "several instances: members, the sender's lease, events stored once", _MEMBERS),
     Migration(9, "the maintenance windows the subscribers were told of", _NOTICES),
+    Migration(10, "locations: each state row numbered by its publication, read since a number", _CHANGES),
 )
 
 

@@ -53,6 +53,7 @@ from monitor.store import (
     AuditEntry,
     DayUptime,
     IncidentUpdate,
+    LocationChanges,
     LocationSeen,
     LocationState,
     Member,
@@ -127,6 +128,7 @@ class PostgresStore:
         self._pool: AsyncConnectionPool[Conn] | None = None
         self._events: psycopg.Connection[tuple[Any, ...]] | None = None  # `add_event`'s, on the event loop
         self._members = Members(url)
+        self._publisher = loc.Publisher(url)  # this location's word, apart from the writer
         self._peers: tuple[str, ...] = ()  # the live members at the last renewal
 
     @classmethod
@@ -216,8 +218,13 @@ class PostgresStore:
             pool, self._pool = self._pool, None
             await pool.close()
         await self._members.close()
+        await self._publisher.close()
 
     # -- membership (`monitor.store.postgres.members`) --------------------------------
+
+    @property
+    def shared(self) -> bool:
+        return True
 
     async def renew(self, member: Member, dead_after: float) -> list[Member]:
         members = await self._members.renew(member, dead_after)
@@ -350,13 +357,15 @@ class PostgresStore:
             raise StoreError(f"cannot read {self.where()}: {str(exc).strip()}", reason(exc)) from exc
 
     async def publish_location(self, seen: LocationSeen, states: Sequence[LocationState]) -> None:
-        await self._write(lambda conn: loc.publish(conn, seen, states))
+        if self._pool is None:
+            raise StoreError("the store is not open")
+        await self._publisher.publish(seen, states)  # apart from the writer's batch: see there
 
     async def locations_seen(self) -> list[LocationSeen]:
         return await self._read(loc.seen)
 
-    async def location_states(self) -> list[LocationState]:
-        return await self._read(loc.states)
+    async def location_changes(self, after: int = 0) -> LocationChanges:
+        return await self._read(lambda conn: loc.changes(conn, after))
 
     async def last_events(self) -> dict[str, Event]:
         return await self._read(q.last_events)

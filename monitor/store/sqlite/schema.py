@@ -27,6 +27,8 @@ Versions:
 8. `maintenance_notices`: the configuration's maintenance windows the subscribers were
    told of (`monitor.subscriptions.notices`), so a restart or another instance does
    not tell them again.
+9. `location_states.change`: the number of the publication that wrote a row (indexed),
+   so that a reader reads only the rows published since its last look.
 
 Versions after 2 are additive steps in `STEPS` (the version a step brings, its SQL), run
 in order after a new database is created at version 2 or an old one is brought there."""
@@ -131,6 +133,12 @@ CREATE TABLE maintenance_notices (
     groups TEXT NOT NULL, reason TEXT NOT NULL, announced REAL NOT NULL);
 """
 
+# Rows already there count as the first publication.
+_CHANGES = """
+ALTER TABLE location_states ADD COLUMN change INTEGER NOT NULL DEFAULT 1;
+CREATE INDEX location_states_by_change ON location_states (change);
+"""
+
 # (version, SQL) after version 2, oldest first.
 STEPS: tuple[tuple[int, str], ...] = (
     (3, _V3),
@@ -139,6 +147,7 @@ STEPS: tuple[tuple[int, str], ...] = (
     (6, _ONCALL),
     (7, _SUBSCRIPTIONS),
     (8, _NOTICES),
+    (9, _CHANGES),
 )
 SCHEMA_VERSION = STEPS[-1][0]
 

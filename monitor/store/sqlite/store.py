@@ -43,6 +43,7 @@ from monitor.store import (
     AuditEntry,
     DayUptime,
     IncidentUpdate,
+    LocationChanges,
     LocationSeen,
     LocationState,
     Member,
@@ -215,6 +216,10 @@ class SQLiteStore:
 
     # -- membership: a file of one instance, alone and always the sender ------------
 
+    @property
+    def shared(self) -> bool:
+        return False
+
     async def renew(self, member: Member, dead_after: float) -> list[Member]:
         return [replace(member, renewed_at=time.time())]
 
@@ -311,8 +316,8 @@ class SQLiteStore:
     async def locations_seen(self) -> list[LocationSeen]:
         return await self._read(loc.seen)
 
-    async def location_states(self) -> list[LocationState]:
-        return await self._read(loc.states)
+    async def location_changes(self, after: int = 0) -> LocationChanges:
+        return await self._read(lambda conn: loc.changes(conn, after))
 
     async def last_events(self) -> dict[str, Event]:
         return await self._read(q.last_events)
