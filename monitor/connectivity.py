@@ -27,6 +27,7 @@ import time
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import lru_cache
 
 from monitor.config import Target
 from monitor.result import Result
@@ -158,12 +159,20 @@ def own_host(host: str | None, listens: Collection[str] = ()) -> bool:
     if not host:
         return False
     name = host.strip("[]").lower().rstrip(".")
+    if _loopback(name):
+        return True
+    own = {listen.rpartition(":")[0].strip("[]").lower() for listen in listens}
+    return name in own - _WILDCARDS
+
+
+@lru_cache(maxsize=4096)
+def _loopback(name: str) -> bool:
+    """`localhost`, a name under `.localhost`, or a loopback address. Cached: a
+    configuration's targets share a few hosts, and at 100,000 targets parsing each
+    address again was a second of a start."""
     if name == "localhost" or name.endswith(".localhost"):
         return True
     try:
-        if ipaddress.ip_address(name).is_loopback:
-            return True
+        return ipaddress.ip_address(name).is_loopback
     except ValueError:
-        pass
-    own = {listen.rpartition(":")[0].strip("[]").lower() for listen in listens}
-    return name in own - _WILDCARDS
+        return False

@@ -79,14 +79,15 @@ def load_config(path: str | Path, env: Mapping[str, str] | None = None, *, notif
     env = os.environ if env is None else env
     text, digest = _read_text(path)
     raw = _parse(path, text)
-    problems = Problems(str(path), LineIndex(text), path.parent)
+    index = LineIndex(text)
+    problems = Problems(str(path), index, path.parent)
     lacking: set[str] = set()  # notifiers missing a variable (notifier_secrets=False)
     data = _substitute(raw, "", env, problems, None if notifier_secrets else lacking)
     config = _read(path, Table(data, "", problems))
     problems.items = [p for p in problems.items if _notifier_of(p.path) not in lacking]
     if problems.items:
         raise ConfigError(problems.items)
-    warnings = Problems(str(path), LineIndex(text), path.parent)
+    warnings = Problems(str(path), index, path.parent)
     for roster, message in gaps(config.rosters, config.duty, config.settings.zone):
         warnings.add(f"rosters.{roster}", message)
     return dataclasses.replace(config, digest=digest, warnings=tuple(str(w) for w in warnings.items))

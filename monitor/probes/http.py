@@ -97,8 +97,11 @@ def parse(t: Table, url: SplitResult | None) -> HttpSpec:
     )
 
 
+_FALLBACK_URL = httpx.URL("http://invalid/")  # an invalid target's, never probed (immutable, so shared)
+
+
 def _read_url(t: Table, url: SplitResult | None) -> httpx.URL:
-    fallback = httpx.URL("http://invalid/")
+    fallback = _FALLBACK_URL
     if url is None or not url.hostname:
         t.problem("url", 'needs a host, e.g. "https://www.example.go.id/"')
         return fallback
