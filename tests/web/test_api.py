@@ -71,6 +71,10 @@ async def test_it_serves_the_openapi_document(client_for) -> None:
         "/admin/api/targets/{id}/pause",
         "/admin/api/targets/{id}/resume",
         "/admin/api/targets/{id}/probe",
+        "/admin/api/config/monitor",
+        "/admin/api/config/defaults",
+        "/admin/api/config/admins",
+        "/admin/api/config/admins/{name}",
         "/admin/api/audit",
     }
 

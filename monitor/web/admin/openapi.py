@@ -1,5 +1,7 @@
 """The admin JSON API's part of the OpenAPI document (`monitor.web.openapi`): the
-targets' routes of `monitor.web.admin.targets` and the audit log, with the two ways in
+targets' routes of `monitor.web.admin.targets`, the single tables `[monitor]` and
+`[defaults]` (`monitor.web.admin.settings`), the accounts (`monitor.web.admin.accounts`)
+and the audit log, with the two ways in
 (`bearer`: `MONITOR_ADMIN_TOKEN`, the admin role; `session`: the login cookie, whose
 writes carry `X-CSRF-Token`). tests/web/test_adminui.py validates real answers
 against these schemas."""
@@ -7,6 +9,8 @@ against these schemas."""
 from __future__ import annotations
 
 from typing import Any
+
+from monitor.config.model import RESTART_SETTINGS, ROLES
 
 _KEYS = {
     "type": "object",
@@ -20,6 +24,21 @@ _PROBLEM = {
         "key": {"type": "string", "description": "dotted key path, e.g. targets.web.interval"},
         "line": {"type": ["integer", "null"]},
         "message": {"type": "string"},
+    },
+    "additionalProperties": False,
+}
+
+
+_RESTART = {
+    "type": "array",
+    "items": {"type": "string", "enum": list(RESTART_SETTINGS)},
+    "description": "the keys whose value in the file waits for the monitor's next start",
+}
+_ACCOUNT = {
+    "type": "object",
+    "properties": {
+        "role": {"type": "string", "enum": list(ROLES), "description": "a new account's is viewer unless sent"},
+        "password": {"type": "string", "minLength": 8, "description": "needed for a new account; resets it"},
     },
     "additionalProperties": False,
 }
@@ -40,6 +59,29 @@ SCHEMAS: dict[str, Any] = {
     ),
     "Rejected": _obj({"error": {"type": "string"}, "problems": {"type": "array", "items": _PROBLEM}}),
     "Conflict": _obj({"error": {"type": "string"}, "diff": {"type": "string", "description": "the other change"}}),
+    "SettingsKeys": _obj(
+        {
+            "keys": {"type": "object", "description": "the table's TOML keys (a database URL's password ***)"},
+            "version": {"type": "string"},
+            "restart": _RESTART,
+        }
+    ),
+    "SettingsWritten": _obj(
+        {
+            "version": {"type": "string", "description": "the file's SHA-256 now (send as If-Match)"},
+            "backup": {"type": "string", "description": "the previous file, e.g. targets.toml.3"},
+            "restart": _RESTART,
+        }
+    ),
+    "Accounts": _obj(
+        {
+            "items": {
+                "type": "array",
+                "items": _obj({"name": {"type": "string"}, "role": {"type": "string", "enum": list(ROLES)}}),
+            },
+            "version": {"type": "string"},
+        }
+    ),
     "Paused": _obj({"id": {"type": "string"}, "paused": {"type": "boolean"}}),
     "Probed": _obj(
         {
@@ -99,9 +141,40 @@ _AUTH: list[dict[str, list[str]]] = [{"bearer": []}, {"session": []}]
 _REFUSED = {"400": _json("Rejected", "every problem; nothing written"), "403": _json("Error", "role or CSRF token")}
 
 
+_NAME = {"name": "name", "in": "path", "required": True, "schema": {"type": "string"}}
+
+
+def op(summary: str, op_id: str, role: str, **rest: Any) -> dict[str, Any]:
+    return {"summary": f"{summary} ({role} role)", "operationId": op_id, "security": _AUTH, **rest}
+
+
+def _single(name: str) -> dict[str, Any]:
+    """The routes of `[monitor]` or `[defaults]`."""
+    title = name.capitalize()
+    return {
+        "get": op(
+            f"[{name}] as the file has it, the file's version, and what waits for a restart",
+            f"get{title}",
+            "admin",
+            responses={"200": _json("SettingsKeys", "the table")},
+        ),
+        "put": op(
+            f"Replace [{name}] (every key of it): validated, written with the file's comments kept, backed up, "
+            "audited, reloaded; restart names the keys a reload cannot apply",
+            f"put{title}",
+            "admin",
+            parameters=[_IF_MATCH],
+            requestBody={"required": True, "content": {"application/json": {"schema": {"type": "object"}}}},
+            responses={
+                "200": _json("SettingsWritten", "written"),
+                **_REFUSED,
+                "409": _json("Conflict", "the file changed since If-Match"),
+            },
+        ),
+    }
+
+
 def paths() -> dict[str, Any]:
-    def op(summary: str, op_id: str, role: str, **rest: Any) -> dict[str, Any]:
-        return {"summary": f"{summary} ({role} role)", "operationId": op_id, "security": _AUTH, **rest}
 
     return {
         "/admin/api/targets/{id}": {
@@ -161,6 +234,38 @@ def paths() -> dict[str, Any]:
                 requestBody=_BODY,
                 responses={"200": _json("Probed", "the result"), **_REFUSED},
             )
+        },
+        **{f"/admin/api/config/{name}": _single(name) for name in ("monitor", "defaults")},
+        "/admin/api/config/admins": {
+            "get": op(
+                "Every account's name and role (never its password hash)",
+                "getAccounts",
+                "admin",
+                responses={"200": _json("Accounts", "the accounts")},
+            )
+        },
+        "/admin/api/config/admins/{name}": {
+            "put": op(
+                "Add an account (a password needed) or change its role and/or reset its password (its sessions "
+                "end); the last admin cannot be demoted, nor one's own account",
+                "putAccount",
+                "admin",
+                parameters=[_NAME, _IF_MATCH],
+                requestBody={"required": True, "content": {"application/json": {"schema": _ACCOUNT}}},
+                responses={
+                    "200": _json("Written", "changed"),
+                    "201": _json("Written", "added"),
+                    **_REFUSED,
+                    "409": _json("Conflict", "the file changed since If-Match"),
+                },
+            ),
+            "delete": op(
+                "Delete an account (its sessions end); never the last admin, nor one's own",
+                "deleteAccount",
+                "admin",
+                parameters=[_NAME, _IF_MATCH],
+                responses={"204": {"description": "deleted"}, **_REFUSED, "404": _json("Error", "no such account")},
+            ),
         },
         "/admin/api/audit": {
             "get": op(
