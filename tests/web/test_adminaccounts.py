@@ -9,7 +9,6 @@ import logging
 import re
 from pathlib import Path
 
-import httpx
 import pytest
 from argon2 import PasswordHasher
 
@@ -230,4 +229,3 @@ async def test_only_the_admin_role_sees_or_changes_accounts_and_every_write_need
         assert api.status_code == 403 and "CSRF" in api.json()["error"]
         assert csrf_of(page.text)
         assert o.path.read_bytes() == before
-        assert isinstance(admin, httpx.AsyncClient)
