@@ -72,8 +72,14 @@ def _values(request: Request) -> tuple[dict[str, Any], str]:
 
 
 def put_table(name: str, values: Mapping[str, Any]) -> Change:
-    """`[name]` holds exactly `values` (made at the file's end when it has none)."""
-    return lambda document: set_table(document, name, values)
+    """`[name]` holds exactly `values` (made at the file's end when it has none and
+    `values` are not all defaults)."""
+
+    def change(document: tomlkit.TOMLDocument) -> None:
+        if values or name in document:
+            set_table(document, name, values)
+
+    return change
 
 
 def _pending(request: Request) -> list[str]:
