@@ -198,6 +198,8 @@ async def test_the_json_api_adds_and_changes_accounts_and_refuses_bad_ones(tmp_p
             "/admin/api/config/admins/ani", json={"role": "operator"}, headers={**BEARER, "If-Match": '"stale"'}
         )
         assert stale.status_code == 409
+        nothing = await bot.put("/admin/api/config/admins/ani", json={}, headers=BEARER)
+        assert nothing.status_code == 400 and "send role, password or both" in nothing.text
         assert (await bot.delete("/admin/api/config/admins/nobody", headers=BEARER)).status_code == 404
 
 

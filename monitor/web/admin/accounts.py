@@ -212,6 +212,8 @@ async def api_put(request: Request) -> Response:
     if unknown:
         return JSONResponse({"error": f"unknown keys: {', '.join(unknown)} (send role, password)"}, 400)
     new = name not in accounts(tomlkit.parse(config_file(request).read()[0]))
+    if not new and not body:
+        return JSONResponse({"error": "send role, password or both"}, 400)
     try:
         written = await put_account(request, name, body.get("role"), body.get("password"), expected_version(request))
     except Refused as exc:
