@@ -247,3 +247,142 @@ async def test_only_the_admin_role_edits_settings_and_a_write_without_csrf_is_re
         nav = (await admin.get("/admin")).text
         assert 'href="/admin/config/monitor?lang=en">Settings' in nav and "/admin/config/admins?" in nav
         assert "/admin/config/monitor?" not in (await operator.get("/admin")).text
+
+
+# Not https: the session cookie would be Secure, and the test client talks plain HTTP.
+SUBSCRIBING = 'public_url = "http://127.0.0.1:8080"'
+
+
+async def test_the_subscriptions_form_keeps_its_password_apart_and_never_shows_it(tmp_path) -> None:
+    async with office(tmp_path, start=False, settings=SUBSCRIBING) as o:
+        client, csrf = await o.login("siti")
+        form = await client.get("/admin/config/subscriptions")
+        assert form.status_code == 200
+        names = inputs_of(form.text)
+        assert names[names.index("_version") + 1 : names.index("_version") + 8] == [
+            "enabled",
+            "host",
+            "port",
+            "security",
+            "from",
+            "username",
+            "password",
+        ]
+        assert {"ca_file", "verify_tls", "timeout", "_secrets"} <= set(names)
+        assert re.findall(r'<label for="f-([a-z_]+)">[^\n]*needs a restart', form.text) == ["enabled"]
+        assert 'type="password" id="f-password"' in form.text
+        before = o.path.read_text()
+        data = {
+            "csrf": csrf,
+            "_version": version_of(form.text),
+            "enabled": "true",
+            "host": "127.0.0.1",
+            "port": "2525",
+            "security": "none",
+            "from": "status@example.go.id",
+            "username": "status",
+            "password": "sandi-smtp-rahasia",
+        }
+        saved = await client.post("/admin/config/subscriptions", data=data)
+        assert saved.status_code == 303, saved.text
+        assert saved.headers["location"] == "/admin/config/subscriptions?saved=1&lang=en"
+        assert o.path.read_text() == before + (
+            '\n[subscriptions]\nenabled = true\nhost = "127.0.0.1"\nport = 2525\nsecurity = "none"\n'
+            'from = "status@example.go.id"\nusername = "status"\npassword = "${MONITOR_SUBSCRIPTIONS_PASSWORD}"\n\n'
+        )
+        assert "MONITOR_SUBSCRIPTIONS_PASSWORD=sandi-smtp-rahasia" in (tmp_path / "monitor.env").read_text()
+        subscriptions = o.monitor.config.subscriptions
+        assert subscriptions is not None and subscriptions.enabled
+        assert subscriptions.spec is not None and subscriptions.spec.password == "sandi-smtp-rahasia"
+        again = await client.get(saved.headers["location"])
+        assert "Saved to the file and reloaded." in again.text and "sandi-smtp-rahasia" not in again.text
+        assert "set; leave empty to keep it" in again.text
+        # Saved again with the password left empty: the reference stays.
+        kept = await client.post(
+            "/admin/config/subscriptions",
+            data={**data, "_version": version_of(again.text), "password": "", "port": "2526"},
+        )
+        assert kept.status_code == 303
+        assert "port = 2526\n" in o.path.read_text()
+        assert 'password = "${MONITOR_SUBSCRIPTIONS_PASSWORD}"' in o.path.read_text()
+        [update, first] = await o.monitor.store.audit_entries()
+        assert (first.who, first.action, first.subject) == ("siti", "config.subscriptions.update", "subscriptions")
+        assert all("sandi-smtp-rahasia" not in e.detail for e in (update, first))
+        indonesian = await client.get("/admin/config/subscriptions?lang=id")
+        assert "Langganan surel" in indonesian.text and "perlu restart" in indonesian.text
+
+
+@pytest.mark.parametrize(
+    ("settings", "key", "value", "problem"),
+    [
+        ("", "enabled", "true", "needs [monitor] public_url"),
+        (SUBSCRIBING, "security", "ssl", 'must be "starttls", "tls" or "none"'),
+        (SUBSCRIBING, "port", "70000", "must be between 1 and 65535"),
+        (SUBSCRIBING, "host", "", "is required"),
+    ],
+)
+async def test_an_invalid_subscriptions_value_shows_next_to_its_input_and_no_secret_is_written(
+    tmp_path, settings: str, key: str, value: str, problem: str
+) -> None:
+    async with office(tmp_path, start=False, settings=settings) as o:
+        client, csrf = await o.login("siti")
+        form = await client.get("/admin/config/subscriptions")
+        before = o.path.read_bytes()
+        data = {"csrf": csrf, "_version": version_of(form.text), "enabled": "true", "host": "127.0.0.1"}
+        data |= {"from": "status@example.go.id", "username": "status", "password": "sandi-smtp-rahasia", key: value}
+        bad = await client.post("/admin/config/subscriptions", data=data)
+        assert bad.status_code == 400
+        found = re.search(rf'<div class="problem" id="p-{key}"><p>([^<]*)</p>', bad.text)
+        assert found is not None and problem in html.unescape(found.group(1)), bad.text
+        assert "sandi-smtp-rahasia" not in bad.text
+        assert o.path.read_bytes() == before
+        assert not (tmp_path / "monitor.env").exists()  # the secret's value taken back with the change
+        assert not (tmp_path / "targets.toml.1").exists()
+        assert await o.monitor.store.audit_entries() == []
+
+
+async def test_the_subscriptions_json_masks_the_password_and_keeps_it_when_sent_back(tmp_path) -> None:
+    async with office(tmp_path, start=False, settings=SUBSCRIBING) as o:
+        client = o.client()
+        table = {"enabled": False, "host": "127.0.0.1", "from": "status@example.go.id"}
+        table |= {"username": "status", "password": "sandi-smtp-rahasia"}
+        put = await client.put("/admin/api/config/subscriptions", json=table, headers=BEARER)
+        assert put.status_code == 200, put.text
+        validate(put.json(), "SettingsWritten")
+        got = await client.get("/admin/api/config/subscriptions", headers=BEARER)
+        validate(got.json(), "SettingsKeys")
+        assert got.json()["keys"] == {**table, "password": "***"}
+        assert "sandi-smtp-rahasia" not in got.text
+        back = await client.put(
+            "/admin/api/config/subscriptions",
+            json={**got.json()["keys"], "enabled": True},
+            headers={**BEARER, "If-Match": f'"{got.json()["version"]}"'},
+        )
+        assert back.status_code == 200, back.text
+        assert "enabled = true\n" in o.path.read_text()
+        assert 'password = "sandi-smtp-rahasia"' in o.path.read_text()  # kept as it was
+        spec = o.monitor.config.subscriptions.spec if o.monitor.config.subscriptions else None
+        assert spec is not None and spec.password == "sandi-smtp-rahasia"
+        bad = await client.put("/admin/api/config/subscriptions", json={"enabled": True}, headers=BEARER)
+        assert bad.status_code == 400
+        assert {p["key"] for p in bad.json()["problems"]} == {"subscriptions.host", "subscriptions.from"}
+
+
+async def test_only_the_admin_role_opens_the_subscriptions_form(tmp_path) -> None:
+    async with office(tmp_path, start=False, settings=SUBSCRIBING) as o:
+        before = o.path.read_bytes()
+        for name in ("tamu", "budi"):
+            client, csrf = await o.login(name)
+            assert (await client.get("/admin/config/subscriptions")).status_code == 403
+            refused = await client.post("/admin/config/subscriptions", data={"csrf": csrf, "enabled": "false"})
+            assert refused.status_code == 403
+            assert (await client.get("/admin/api/config/subscriptions")).status_code == 403
+            assert "/admin/config/subscriptions?" not in (await client.get("/admin")).text
+        admin, _ = await o.login("siti")
+        page = await admin.get("/admin/config/subscriptions")
+        no_csrf = await admin.post(
+            "/admin/config/subscriptions", data={"_version": version_of(page.text), "enabled": "false"}
+        )
+        assert no_csrf.status_code == 403 and "CSRF" in no_csrf.text
+        assert "/admin/config/subscriptions?" in (await admin.get("/admin")).text
+        assert o.path.read_bytes() == before

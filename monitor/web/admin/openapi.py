@@ -1,7 +1,9 @@
 """The admin JSON API's part of the OpenAPI document (`monitor.web.openapi`): the
-targets' routes of `monitor.web.admin.targets`, the single tables `[monitor]` and
-`[defaults]` (`monitor.web.admin.settings`), the accounts (`monitor.web.admin.accounts`)
-and the audit log, with the two ways in
+targets' routes of `monitor.web.admin.targets`, the single tables `[monitor]`,
+`[defaults]` and `[subscriptions]` (`monitor.web.admin.settings`), the notifiers, watch
+periods, maintenance windows, duty rosters and shifts (`monitor.web.admin.sectionpages`,
+a path of its own each), the accounts (`monitor.web.admin.accounts`) and the audit log,
+with the two ways in
 (`bearer`: `MONITOR_ADMIN_TOKEN`, the admin role; `session`: the login cookie, whose
 writes carry `X-CSRF-Token`). tests/web/test_adminui.py validates real answers
 against these schemas."""
@@ -82,6 +84,33 @@ SCHEMAS: dict[str, Any] = {
             "version": {"type": "string"},
         }
     ),
+    "SectionItems": _obj(
+        {
+            "items": {
+                "type": "array",
+                "items": _obj(
+                    {
+                        "key": {"type": "string", "description": "a notifier's or roster's name, or a position from 0"},
+                        "keys": {"type": "object", "description": "the table's TOML keys (secrets ***)"},
+                    }
+                ),
+            },
+            "version": {"type": "string"},
+        }
+    ),
+    "SectionWritten": _obj(
+        {
+            "id": {"type": "string", "description": "the name or position written (empty for a table added)"},
+            "version": {"type": "string", "description": "the file's SHA-256 now (send as If-Match)"},
+            "backup": {"type": "string", "description": "the previous file, e.g. targets.toml.3"},
+            "warnings": {
+                "type": "array",
+                "items": {"type": "string"},
+                "description": "what monitor validate warns about now, e.g. a gap in a duty roster",
+            },
+        }
+    ),
+    "Tested": _obj({"delivered": {"type": "boolean"}, "error": {"type": ["string", "null"]}}),
     "Paused": _obj({"id": {"type": "string"}, "paused": {"type": "boolean"}}),
     "Probed": _obj(
         {
@@ -174,6 +203,77 @@ def _single(name: str) -> dict[str, Any]:
     }
 
 
+# The sections of `monitor.web.admin.sections`: (name, what a table is, keyed by name?).
+_SECTIONS = (
+    ("notifiers", "notifier", "[notifiers.NAME]", True),
+    ("watch", "watch period", "[[watch]]", False),
+    ("maintenance", "maintenance window", "[[maintenance]]", False),
+    ("rosters", "duty roster", "[rosters.NAME]", True),
+    ("duty", "duty shift", "[[duty]]", False),
+)
+_INDEX = {"name": "index", "in": "path", "required": True, "schema": {"type": "integer", "minimum": 0}}
+
+
+def _op_name(what: str) -> str:
+    return "".join(word.capitalize() for word in what.split())
+
+
+def _section(name: str, what: str, table: str, keyed: bool) -> dict[str, Any]:
+    """The routes of one section: its list, and a table by name or by position (a
+    table still named elsewhere, e.g. a notifier a target notifies, is not deleted: 400)."""
+    noun = _op_name(what)
+    written = {
+        **_REFUSED,
+        "409": _json("Conflict", "the file changed since If-Match"),
+    }
+    body = {"required": True, "content": {"application/json": {"schema": {"type": "object"}}}}
+    listed: dict[str, Any] = {
+        "get": op(
+            f"Every {table} table as the file has it (secrets ***), and the file's version",
+            f"get{noun}s",
+            "admin",
+            responses={"200": _json("SectionItems", "the tables")},
+        )
+    }
+    if not keyed:
+        listed["post"] = op(
+            f"Add a {what} (appended to the file's {table} tables; date-times as ISO 8601 strings)",
+            f"add{noun}",
+            "admin",
+            parameters=[_IF_MATCH],
+            requestBody=body,
+            responses={"201": _json("SectionWritten", "added"), **written},
+        )
+    key = _NAME if keyed else _INDEX
+    one = {
+        "put": op(
+            f"{'Create or replace' if keyed else 'Replace'} a {what} (every key of it): validated, written with the "
+            "file's comments kept, backed up, audited, reloaded",
+            f"put{noun}",
+            "admin",
+            parameters=[key, _IF_MATCH],
+            requestBody=body,
+            responses={
+                "200": _json("SectionWritten", "replaced"),
+                **({"201": _json("SectionWritten", "created")} if keyed else {}),
+                **written,
+                "404": _json("Error", f"no such {what}"),
+            },
+        ),
+        "delete": op(
+            f"Delete a {what} from the file",
+            f"delete{noun}",
+            "admin",
+            parameters=[key, _IF_MATCH],
+            responses={"204": {"description": "deleted"}, **written, "404": _json("Error", f"no such {what}")},
+        ),
+    }
+    return {
+        f"/admin/api/config/{name}": listed,
+        f"/admin/api/config/{name}/{{{'name' if keyed else 'index'}}}": one,
+    }
+
+
 def paths() -> dict[str, Any]:
 
     return {
@@ -235,7 +335,17 @@ def paths() -> dict[str, Any]:
                 responses={"200": _json("Probed", "the result"), **_REFUSED},
             )
         },
-        **{f"/admin/api/config/{name}": _single(name) for name in ("monitor", "defaults")},
+        **{f"/admin/api/config/{name}": _single(name) for name in ("monitor", "defaults", "subscriptions")},
+        **{path: item for section in _SECTIONS for path, item in _section(*section).items()},
+        "/admin/api/notifiers/{name}/test": {
+            "post": op(
+                "Send a test message through a saved notifier, now",
+                "testNotifier",
+                "operator",
+                parameters=[_NAME],
+                responses={"200": _json("Tested", "what happened"), "404": _json("Error", "no such notifier")},
+            )
+        },
         "/admin/api/config/admins": {
             "get": op(
                 "Every account's name and role (never its password hash)",

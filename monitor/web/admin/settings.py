@@ -1,10 +1,11 @@
-"""The file's single tables, `[monitor]` and `[defaults]`, edited by form and JSON
-(`TABLE` below is `monitor` or `defaults`):
+"""The file's single tables, `[monitor]`, `[defaults]` and `[subscriptions]`, edited by
+form and JSON (`TABLE` below is `monitor`, `defaults` or `subscriptions`):
 
 - `GET /admin/config/TABLE` (admin): the table's form, made from the loader's own
-  reading of it (`monitor.config.fields.settings_fields`, `defaults_fields`); each key a
-  reload cannot apply (`monitor.config.model.RESTART_SETTINGS`: the listeners, the
-  store, the data folder, the location) is marked so, and the keys whose value in the
+  reading of it (`monitor.config.fields.settings_fields`, `defaults_fields`,
+  `subscriptions_fields`); each key a reload cannot apply
+  (`monitor.config.model.RESTART_SETTINGS`: the listeners, the store, the data folder,
+  the location; `[subscriptions] enabled`) is marked so, and the keys whose value in the
   file is not the one the monitor started with are named above the form: they take
   effect at the next start;
 - `POST /admin/config/TABLE` (admin): save; problems show next to their fields and
@@ -17,7 +18,11 @@
 
 The table holds exactly the keys sent (an empty input, or a key left out of the JSON,
 is its default). A database URL's password is never shown (`***`, kept when sent
-back). Every write goes through `monitor.web.admin.changes.save`.
+back), nor a secret (`[subscriptions] password`: `***` unless it is a `${NAME}`
+reference, kept when sent back as `***`; one typed into the form is written as the
+notifier forms write theirs, `monitor.web.admin.changes.secret_values`: by default
+`${MONITOR_SUBSCRIPTIONS_PASSWORD}` with the value in the environment file). Every write
+goes through `monitor.web.admin.changes.save`.
 """
 
 from __future__ import annotations
@@ -32,14 +37,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from monitor.config.edit import Change, Conflict, Rejected, set_table
-from monitor.config.fields import Field, defaults_fields, settings_fields
+from monitor.config.fields import Field, defaults_fields, settings_fields, subscriptions_fields
 from monitor.config.model import RESTART_SETTINGS, pending_restart
-from monitor.web.admin.changes import config_file, runtime_of, save
+from monitor.web.admin.changes import config_file, runtime_of, save, secret_values
 from monitor.web.admin.forms import VERSION, hide_password, inputs, problems_by_field, read_form, restore_password
 from monitor.web.admin.layout import render
 from monitor.web.admin.payload import MAX_BODY, json_body
 from monitor.web.admin.targets import expected_version, masked, refused
 from monitor.web.bodies import read_body, too_large
+from monitor.web.masking import MASK
 from monitor.web.templating import language
 
 NOT_FOUND = Response("Not Found", 404, media_type="text/plain")
@@ -53,10 +59,15 @@ class Single:
     fields: Callable[[], tuple[Field, ...]]
     restart: tuple[str, ...] = ()
 
+    def secrets(self) -> set[str]:
+        return {f.key for f in self.fields() if f.secret}
+
 
 SINGLES: dict[str, Single] = {
     "monitor": Single("monitor", settings_fields, RESTART_SETTINGS),
     "defaults": Single("defaults", defaults_fields),
+    # Subscriptions are started (or not) with the monitor: `enabled` waits for a restart.
+    "subscriptions": Single("subscriptions", subscriptions_fields, ("enabled",)),
 }
 
 
@@ -128,14 +139,17 @@ async def save_form(request: Request) -> Response:
     form = {k: v[0] for k, v in parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True).items()}
     old, _ = _values(request)
     posted = read_form(single.fields(), form, old)
+    again = {**posted.values, **{k: old.get(k) for k in single.secrets()}}  # a typed secret is never shown
+    env = secret_values(posted, single.name, "")
     version = form.get(VERSION, "")
+    action = f"config.{single.name}.update"
     try:
-        await save(request, put_table(single.name, posted.values), version, f"config.{single.name}.update", single.name)
+        await save(request, put_table(single.name, posted.values), version, action, single.name, env)
     except Rejected as exc:
         mine, rest = problems_by_field(exc.problems, single.name)
-        return _form(request, posted.values, version, 400, mine, general=rest)
+        return _form(request, again, version, 400, mine, general=rest)
     except Conflict as exc:
-        return _form(request, posted.values, version, 409, conflict=exc.diff or "-")
+        return _form(request, again, version, 409, conflict=exc.diff or "-")
     lang = language(request, runtime_of(request).config)
     return RedirectResponse(f"/admin/config/{single.name}?saved=1&lang={lang}", 303)
 
@@ -143,8 +157,8 @@ async def save_form(request: Request) -> Response:
 # --- JSON -------------------------------------------------------------------------------
 
 
-def _shown(values: Mapping[str, Any]) -> dict[str, Any]:
-    shown = masked(values, set())
+def _shown(values: Mapping[str, Any], secrets: set[str]) -> dict[str, Any]:
+    shown = masked(values, secrets)
     if isinstance(shown.get("store"), str):
         shown["store"] = hide_password(shown["store"])
     return shown
@@ -152,7 +166,7 @@ def _shown(values: Mapping[str, Any]) -> dict[str, Any]:
 
 async def api_get(request: Request) -> Response:
     values, version = _values(request)
-    body = {"keys": _shown(values), "version": version, "restart": _pending(request)}
+    body = {"keys": _shown(values, _single(request).secrets()), "version": version, "restart": _pending(request)}
     return JSONResponse(body, headers={"ETag": f'"{version}"', "Cache-Control": "no-store"})
 
 
@@ -164,6 +178,11 @@ async def api_put(request: Request) -> Response:
     old, _ = _values(request)
     if isinstance(body.get("store"), str):
         body["store"] = restore_password(body["store"], old.get("store"))
+    for key in single.secrets() & {k for k, v in body.items() if v == MASK}:  # sent back as read: kept
+        if key in old:
+            body[key] = old[key]
+        else:
+            del body[key]
     action = f"config.{single.name}.update"
     try:
         written = await save(request, put_table(single.name, body), expected_version(request), action, single.name)
