@@ -332,3 +332,42 @@ async def test_an_admin_edits_the_settings_and_adds_an_account_by_form(browser, 
         assert o.monitor.config.admins["ani"].role == "operator"
         assert problems == []
         await ctx.close()
+
+
+async def test_an_admin_leaves_a_gap_in_a_roster_and_the_form_shows_the_warning(browser, axe, tmp_path: Path) -> None:
+    from tests.web.test_adminduty import DUTY
+
+    out = shots(tmp_path)
+    async with office(tmp_path, start=False, extra=DUTY) as o, serving(o) as url:
+        ctx = await browser.new_context(viewport={"width": 1280, "height": 900})
+        page = await ctx.new_page()
+        problems: list[str] = []
+        page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+        await page.goto(url + "/admin/login")
+        await page.fill("#username", "siti")
+        await page.fill("#password", PASSWORD)
+        await page.click("form.login button")
+        await page.wait_for_url(url + "/admin")
+        await page.click("nav.admin a:has-text('Duty shifts')")
+        await page.wait_for_url(url + "/admin/config/duty?lang=en")
+        await page.click("#duty-0 a:has-text('Edit')")
+        await page.fill("#f-weekly", "mon-fri 08:00-16:00")
+        await page.click("button[value=save]")
+        await page.wait_for_url(url + "/admin/config/duty/0/edit?saved=1&lang=en")
+        shown = await page.inner_text(".card[role=status]")
+        assert "Saved to the file and reloaded." in shown and "nobody is on duty from Mon 16:00 to Tue 08:00" in shown
+        assert o.monitor.config.duty[0].weekly[0] == (8 * 60, 16 * 60)
+        await page.screenshot(path=str(out / "admin-duty.png"), full_page=True)
+        assert await violations(page, axe) == [], "the shift's form with its warnings"
+        for path in (
+            "/admin/config/rosters",
+            "/admin/config/rosters/piket/edit",
+            "/admin/config/duty",
+            "/admin/config/duty/new",
+            "/admin/config/subscriptions",
+        ):
+            for lang in ("id", "en"):
+                await page.goto(f"{url}{path}?lang={lang}")
+                assert await violations(page, axe) == [], (path, lang)
+        assert problems == []
+        await ctx.close()

@@ -10,8 +10,9 @@ Modules, one concept each:
   (the audit log: `audit()` records a write; its JSON and its page);
 - `targets` (the targets' JSON API), `targetpages` (the targets for people: table,
   page, form, delete, pause), `sections` + `sectionpages` (notifiers, watch periods,
-  maintenance windows: their pages and JSON), `settings` (the single tables `[monitor]`
-  and `[defaults]`: form and JSON, what waits for a restart), `accounts` (`[admins.NAME]`:
+  maintenance windows, duty rosters and shifts: their pages and JSON), `settings` (the
+  single tables `[monitor]`, `[defaults]` and `[subscriptions]`: form and JSON, what
+  waits for a restart), `accounts` (`[admins.NAME]`:
   add, role, password, delete, the last admin kept; JSON) + `accountpages` (their forms);
 - `forms` (forms made from key declarations), `changes` (the one path of every
   configuration change: validate, write, back up, audit, reload), `layout` (the admin

@@ -81,7 +81,7 @@ async def list_page(request: Request, tested: dict[str, Any] | None = None) -> R
     document, _ = _document(request)
     config = runtime_of(request).config
     rows = [(key, _shown(section, values)) for key, values in items(document, section)]
-    warnings = config.warnings if section.name in DUTY_SECTIONS else ()
+    warnings = _warnings(config) if section.name in DUTY_SECTIONS else []
     context = {"section": section.name, "keyed": section.keyed, "rows": rows, "tested": tested, "warnings": warnings}
     return render(request, "admin_section.html.j2", config, lambda t: context)
 
@@ -115,7 +115,7 @@ async def edit_form(request: Request) -> Response:
         return NOT_FOUND
     config = runtime_of(request).config
     if request.query_params.get("saved") == "1":
-        return _form(request, config, section, key, fields, values, version, saved=True, warnings=config.warnings)
+        return _form(request, config, section, key, fields, values, version, saved=True, warnings=_warnings(config))
     return _form(request, config, section, key, fields, values, version)
 
 
@@ -212,6 +212,14 @@ async def save_form(request: Request) -> Response:
         saved = quote(new_id if section.keyed and new_id else where)
         return RedirectResponse(f"/admin/config/{section.name}/{saved}/edit?saved=1&lang={lang}", 303)
     return RedirectResponse(f"/admin/config/{section.name}?lang={lang}", 303)
+
+
+def _warnings(config: Config) -> list[str]:
+    """The configuration's warnings as `monitor validate` prints them, the file named by
+    its name (`targets.toml:40: rosters.piket: nobody is on duty ...`): the server's
+    folders are nobody's business on a page."""
+    where = str(config.path)
+    return [config.path.name + w[len(where) :] if w.startswith(where + ":") else w for w in config.warnings]
 
 
 def _rejected(redo: Any, exc: Rejected, section: Section, key: str | None) -> Response:
@@ -318,7 +326,7 @@ async def api_put(request: Request) -> Response:
         written = await save(request, put(section, key, body), expected_version(request), action, key or section.name)
     except (Rejected, Conflict) as exc:
         return refused(exc)
-    warnings = list(runtime_of(request).config.warnings)
+    warnings = _warnings(runtime_of(request).config)
     return JSONResponse(
         {"id": key or "", "version": written.digest, "backup": written.backup.name, "warnings": warnings},
         200 if exists else 201,
