@@ -53,6 +53,7 @@ from monitor.cluster.member import Member
 from monitor.cluster.view import ReplicaView
 from monitor.config import Config, Target
 from monitor.config.loader import load_config
+from monitor.config.model import Settings, pending_restart
 from monitor.config.watch import Source, follow
 from monitor.connectivity import Change, Connectivity, Uplink
 from monitor.errors import ConfigError, StoreError
@@ -154,6 +155,9 @@ class Monitor:
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.config = config
+        # What the listeners, the store and the data folder were set up with: a reload
+        # cannot change them (`pending_restart`).
+        self.started_settings: Settings = config.settings
         self._prepare = prepare or (lambda loaded: loaded)
         self.store = store
         self.states = StateMachine()
@@ -650,9 +654,8 @@ class Monitor:
         except Exception as exc:  # a bug while reading it must not take the monitor down
             log.exception("loading the configuration failed", extra=kv(path=str(path)))
             return self._rejected([f"{path}: cannot load the configuration: internal error ({type(exc).__name__})"])
-        for key in ("listen", "metrics_listen", "data_dir", "location"):
-            if getattr(config.settings, key) != getattr(self.config.settings, key):
-                log.warning("a change of this setting takes effect at the next start", extra=kv(setting=key))
+        for key in pending_restart(self.config.settings, config.settings):
+            log.warning("a change of this setting takes effect at the next start", extra=kv(setting=key))
         if _subscribing(config) != _subscribing(self.config):
             log.warning("a change of this setting takes effect at the next start", extra=kv(setting="subscriptions"))
         self.apply(config)

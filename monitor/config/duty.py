@@ -39,32 +39,38 @@ SCAN_DAYS = 62  # with weekly shifts, gaps are looked for minute by minute this 
 
 
 def read_rosters(root: Table) -> dict[str, Roster]:
-    rosters: dict[str, Roster] = {}
-    for name, t in root.children_of("rosters"):
-        rosters[name] = Roster(
-            name=name,
-            fallback=t.require_text("fallback"),
-            escalate_after=t.duration("escalate_after", 900.0, low=60.0),
-        )
-        t.finish()
-    return rosters
+    return {name: read_roster(name, t) for name, t in root.children_of("rosters")}
+
+
+def read_roster(name: str, t: Table) -> Roster:
+    """One `[rosters.NAME]` table."""
+    roster = Roster(
+        name=name,
+        fallback=t.require_text("fallback"),
+        escalate_after=t.duration("escalate_after", 900.0, low=60.0),
+    )
+    t.finish()
+    return roster
 
 
 def read_shifts(
     root: Table, zone: ZoneInfo, rosters: Mapping[str, Roster], notifiers: Mapping[str, NotifierConfig]
 ) -> tuple[Shift, ...]:
-    """Every `[[duty]]` entry; its `who` must be a notifier, its roster have its table."""
-    shifts = []
-    for t in root.array("duty"):
-        roster, who = t.require_text("roster"), t.require_text("who")
-        if who and who not in notifiers:
-            t.problem("who", f"no notifier named {who!r}")
-        if roster and roster not in rosters:
-            t.problem("roster", f"no [rosters.{roster}] table (it names the fallback)")
-        shift = _read_shift(t, zone, roster, who)
-        if shift is not None:
-            shifts.append(shift)
-    return tuple(shifts)
+    """Every `[[duty]]` entry (see `read_shift`)."""
+    shifts = (read_shift(t, zone, rosters, notifiers) for t in root.array("duty"))
+    return tuple(s for s in shifts if s is not None)
+
+
+def read_shift(
+    t: Table, zone: ZoneInfo, rosters: Mapping[str, Roster], notifiers: Mapping[str, NotifierConfig]
+) -> Shift | None:
+    """One `[[duty]]` table; its `who` must be a notifier, its roster have its table."""
+    roster, who = t.require_text("roster"), t.require_text("who")
+    if who and who not in notifiers:
+        t.problem("who", f"no notifier named {who!r}")
+    if roster and roster not in rosters:
+        t.problem("roster", f"no [rosters.{roster}] table (it names the fallback)")
+    return _read_shift(t, zone, roster, who)
 
 
 def _read_shift(t: Table, zone: ZoneInfo, roster: str, who: str) -> Shift | None:

@@ -18,6 +18,9 @@ does not touch stay byte for byte; a changed value keeps its line's comment. The
    resolves to (atomic; the mode is kept), and the `Written` outcome carries the diff
    for the audit log. The caller reloads (as SIGHUP would) and records the audit entry.
 
+No diff ever shows a password hash (`[admins.NAME] password_hash`, in the audit log, on a
+conflict): each argon2 hash in one reads `"…"`, on an added line `"…(changed)"`.
+
 A folder the monitor may not write (the validation's temporary file, the backup, the
 new file) is `Unwritable` (a `Rejected` with that one problem): nothing is changed.
 
@@ -30,6 +33,7 @@ import dataclasses
 import difflib
 import hashlib
 import os
+import re
 import tempfile
 import threading
 from collections import OrderedDict
@@ -39,7 +43,7 @@ from pathlib import Path
 from typing import Any
 
 import tomlkit
-from tomlkit.items import Item, Table
+from tomlkit.items import Comment, Item, Table, Whitespace
 
 from monitor.config.loader import load_config
 from monitor.config.model import Config
@@ -159,7 +163,20 @@ class ConfigFile:
 
 def _diff(old: str, new: str, old_name: str, new_name: str) -> str:
     lines = difflib.unified_diff(old.splitlines(True), new.splitlines(True), old_name, new_name)
-    return "".join(lines)
+    return "".join(_without_hashes(line) for line in lines)
+
+
+def _without_hashes(line: str) -> str:
+    if line.startswith(("+++", "---")):
+        return line
+    shown = HASH_CHANGED if line.startswith("+") else HASH_HIDDEN
+    return _HASH.sub(shown, line)
+
+
+# An argon2 hash as TOML quotes it (basic or literal string), or bare.
+_HASH = re.compile(r"""(["']?)\$argon2(?:id|i|d)\$[^\s"']*\1""")
+HASH_HIDDEN = '"…"'
+HASH_CHANGED = '"…(changed)"'
 
 
 def _backup(real: Path, data: bytes) -> Path:
@@ -204,12 +221,15 @@ def targets_table(document: tomlkit.TOMLDocument) -> Table:
 
 def set_table(parent: Table | tomlkit.TOMLDocument, name: str, values: Mapping[str, Any]) -> None:
     """`parent[name]` holds exactly `values`: an unchanged value keeps its text, a
-    changed one its line's comment, a new table goes at the end of its parent."""
+    changed one its line's comment, a new table goes at the end of its parent (before
+    the comment lines that close the parent's last table: they head what follows)."""
     if name not in parent:
         table = tomlkit.table()
         for key, value in values.items():
             table.add(key, value)
-        table.add(tomlkit.nl())
+        tail = _closing_comments(parent)
+        for item in tail or [tomlkit.nl()]:
+            table.value.append(None, item)
         parent.add(name, table)
         return
     table = parent[name]
@@ -218,6 +238,23 @@ def set_table(parent: Table | tomlkit.TOMLDocument, name: str, values: Mapping[s
         del table[key]
     for key, value in values.items():
         set_value(table, key, value)
+
+
+def _closing_comments(parent: Table | tomlkit.TOMLDocument) -> list[Item]:
+    """Take the blank and comment lines ending `parent`'s last table, when a comment is
+    among them (a table's trailing comment introduces the next one in the file)."""
+    last = next((v for v in reversed(list(parent.values())) if isinstance(v, Table)), None)
+    if last is None or not isinstance(parent, Table):
+        return []
+    body = last.value.body
+    start = len(body)
+    while start and body[start - 1][0] is None and isinstance(body[start - 1][1], Comment | Whitespace):
+        start -= 1
+    if not any(isinstance(item, Comment) for _, item in body[start:]):
+        return []
+    tail = [item for _, item in body[start:]]
+    del body[start:]
+    return tail
 
 
 def set_value(table: Table, key: str, value: Any) -> None:
@@ -229,6 +266,7 @@ def set_value(table: Table, key: str, value: Any) -> None:
     item = tomlkit.item(value)
     if isinstance(old, Item) and old.trivia.comment:
         item.comment(old.trivia.comment.lstrip("# "))
+        item.trivia.comment_ws = old.trivia.comment_ws  # the comment stays where it was
     table[key] = item
 
 

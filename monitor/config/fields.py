@@ -6,8 +6,13 @@ its accessor and default). `target_fields(kind)` runs the loader's own reader of
 only a URL of the kind's scheme (or `kind = "..."` for a passive kind), and collects what
 was read. A key read only when another is set (snmp's v3 keys once `username` is) is
 found by reading again with every key found so far set to a sample of its type, until
-nothing new appears. `notifier_fields(type)` does the same for `[notifiers.NAME]`, and
-`array_fields("watch" | "maintenance")` for a table of `[[watch]]` or `[[maintenance]]`.
+nothing new appears. `notifier_fields(type)` does the same for `[notifiers.NAME]`,
+`array_fields("watch" | "maintenance" | "duty")` for a table of `[[watch]]`,
+`[[maintenance]]` or `[[duty]]`, `roster_fields()` for `[rosters.NAME]`,
+`settings_fields()` for `[monitor]` (`connectivity` a `check_list`: each check a URL or
+a table), `defaults_fields()` for `[defaults]` (the keys a target inherits, as a
+target reads them) and `subscriptions_fields()` for `[subscriptions]` (its mail server's
+keys as the e-mail notifier reads them, `password` a secret).
 
 So the admin UI's form for a kind comes from the kind's parser: a new probe kind or
 notifier type gets its form, named by its TOML keys, without UI code. A field is
@@ -17,6 +22,7 @@ notifier type gets its form, named by its TOML keys, without UI code. A field is
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -66,7 +72,8 @@ COMMON = (
 class Field:
     """One key: its TOML name, the accessor type that reads it (`text`, `integer`,
     `number`, `boolean`, `duration`, `text_list`, `int_list`, `file`, `mapping`,
-    `text_mapping`, `time`, or `raw` for a key read as any TOML value), its default,
+    `text_mapping`, `time`, `check_list` (`[monitor] connectivity`: URLs or tables), or
+    `raw` for a key read as any TOML value), its default,
     whether it holds a secret, and whether it is one every target has."""
 
     key: str
@@ -129,17 +136,86 @@ def notifier_fields(type_name: str) -> tuple[Field, ...]:
 
 @functools.cache
 def array_fields(section: str) -> tuple[Field, ...]:
-    """The keys of one table of `[[watch]]` or `[[maintenance]]`."""
+    """The keys of one table of `[[watch]]`, `[[maintenance]]` or `[[duty]]`."""
     from zoneinfo import ZoneInfo
 
-    from monitor.config import loader
+    from monitor.config import duty, loader
 
     readers: dict[str, Callable[[Table, ZoneInfo], object]] = {
         "watch": loader._read_watch,
         "maintenance": loader._read_maintenance,
+        "duty": lambda t, zone: duty.read_shift(t, zone, {}, {}),
     }
     found = discover(lambda t: readers[section](t, ZoneInfo("UTC")), {}, f"{section}[0]")
     return _ordered(found, set(), ())
+
+
+@functools.cache
+def roster_fields() -> tuple[Field, ...]:
+    """The keys of a `[rosters.NAME]` table."""
+    from monitor.config.duty import read_roster
+
+    return _ordered(discover(lambda t: read_roster(SEED_NAME, t), {}, "rosters.new"), set(), ())
+
+
+# `[monitor]`'s keys in the order its form shows them: what people read first, what
+# needs a restart last.
+SETTINGS_ORDER = (
+    "title",
+    "language",
+    "timezone",
+    "public_url",
+    "heartbeat_url",
+    "connectivity",
+    "raw_retention",
+    "listen",
+    "metrics_listen",
+    "data_dir",
+    "store",
+    "location",
+)
+
+
+@functools.cache
+def settings_fields() -> tuple[Field, ...]:
+    """The keys of `[monitor]`."""
+    from pathlib import Path
+
+    from monitor.config import loader
+
+    found = discover(lambda t: loader._read_settings(t, Path(".")), {}, "monitor")
+    return tuple(dataclasses.replace(f, common=False) for f in _ordered(found, set(), SETTINGS_ORDER))
+
+
+@functools.cache
+def defaults_fields() -> tuple[Field, ...]:
+    """The keys of `[defaults]`: those a target inherits, typed and defaulted as a
+    target reads them."""
+    from monitor.config import loader
+
+    by_key = {f.key: f for f in target_fields("http")}
+    return tuple(dataclasses.replace(by_key[k], common=False) for k in loader._DEFAULTABLE if k in by_key)
+
+
+# `[subscriptions]`' keys in the order its form shows them: on or off, then the server.
+SUBSCRIPTIONS_ORDER = ("enabled", "host", "port", "security", "from", "username", "password")
+
+
+@functools.cache
+def subscriptions_fields() -> tuple[Field, ...]:
+    """The keys of `[subscriptions]`: `enabled`, then the mail server's keys, read (as
+    the loader reads them once `enabled` is true) by the e-mail notifier's own parser."""
+    from pathlib import Path
+
+    from monitor.config import loader
+    from monitor.notifiers import NOTIFIERS
+
+    def read(t: Table) -> None:
+        loader._read_subscriptions(t, loader._read_settings(Table({}, "monitor", t.problems), Path(".")))
+
+    found = discover(read, {"enabled": True}, "subscriptions")
+    secrets = set(NOTIFIERS["email"].secrets)
+    return tuple(dataclasses.replace(f, common=False) for f in _ordered(found, secrets, SUBSCRIPTIONS_ORDER))
 
 
 def _ordered(found: dict[str, tuple[str, Any]], secrets: set[str], common: tuple[str, ...]) -> tuple[Field, ...]:

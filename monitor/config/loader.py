@@ -265,6 +265,7 @@ def _read_connectivity(t: Table) -> tuple[Target, ...]:
     """`connectivity = ["dns://1.1.1.1/example.com", {url = "https://...", timeout = "3s"}]`:
     each entry a URL, or a table with `url`, `name`, `interval`, `timeout` and the kind's
     own keys. An empty string is no check (so `"${VAR:-}"` leaves one to the environment)."""
+    t.declare("connectivity", "check_list")  # the form's type: one URL or inline table a line
     value = t.raw("connectivity")
     if value is None:
         return ()
@@ -275,6 +276,9 @@ def _read_connectivity(t: Table) -> tuple[Target, ...]:
     for index, item in enumerate(value):
         path = f"{t.key('connectivity')}[{index}]"
         if item == "":
+            continue
+        if isinstance(item, str) and "://" not in item:
+            t.problems.add(path, f'must be a URL such as "dns://1.1.1.1/example.com", or a table, not {item!r}')
             continue
         if isinstance(item, str):
             item = {"url": item}

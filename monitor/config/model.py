@@ -45,6 +45,17 @@ class Settings:
         return ZoneInfo(self.timezone)
 
 
+# The `[monitor]` keys a reload cannot apply: the listeners are bound, the store opened
+# (with its `raw_retention`) and the data folder and location taken at start.
+RESTART_SETTINGS = ("listen", "metrics_listen", "data_dir", "store", "raw_retention", "location")
+
+
+def pending_restart(started: Settings, now: Settings) -> list[str]:
+    """The `RESTART_SETTINGS` keys whose value in `now` differs from the one the
+    instance `started` with: they take effect at the next start."""
+    return [key for key in RESTART_SETTINGS if getattr(started, key) != getattr(now, key)]
+
+
 @dataclass(frozen=True)
 class Watch:
     """`[[watch]]`: a period to watch closely and report on."""

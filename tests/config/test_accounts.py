@@ -74,3 +74,21 @@ def test_a_file_gone_from_under_the_editor_is_a_clear_refusal(tmp_path: Path) ->
         file.write(lambda d: set_table(targets_table(d), "b", {"url": "https://b.go.id/"}))
     assert "cannot write" in str(info.value) and "No such file" in str(info.value)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["moved.toml"]
+
+
+def test_no_diff_of_the_file_shows_a_password_hash_not_even_a_conflicts(tmp_path: Path) -> None:
+    import pytest
+
+    from monitor.config.edit import ConfigFile, Conflict, set_table, targets_table
+
+    old, new = hash_password("lama sekali"), hash_password("baru sekali")
+    path = write(tmp_path, f'[admins.siti]\npassword_hash = "{old}"\nrole = "admin"\n\n' + TARGET)
+    file = ConfigFile(path)
+    _, seen = file.read()
+    path.write_text(path.read_text().replace(old, new))  # a hand edit meanwhile: a new hash
+    with pytest.raises(Conflict) as info:
+        file.write(lambda d: set_table(targets_table(d), "b", {"url": "https://b.go.id/"}), seen)
+    assert '-password_hash = "…"\n+password_hash = "…(changed)"\n' in info.value.diff
+    written = file.write(lambda d: d["admins"]["siti"].update({"role": "operator"}))  # type: ignore[union-attr]
+    assert ' password_hash = "…"\n-role = "admin"\n+role = "operator"\n' in written.diff
+    assert "$argon2" not in info.value.diff + written.diff

@@ -280,3 +280,94 @@ async def test_an_operator_acknowledges_and_posts_an_update_through_the_forms(br
             assert await page.get_attribute("[id='f-declare-title.id']", "aria-invalid") == "true"
             assert await violations(page, axe) == [], (scheme, "the declare form with problems")
         await ctx.close()
+
+
+async def test_an_admin_edits_the_settings_and_adds_an_account_by_form(browser, axe, tmp_path: Path) -> None:
+    out = shots(tmp_path)
+    async with office(tmp_path, start=False) as o, serving(o) as url:
+        ctx = await browser.new_context(viewport={"width": 1280, "height": 900})
+        page = await ctx.new_page()
+        problems: list[str] = []
+        page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+        # (the console reports the refused save's 400 as an error: that one is expected)
+        await page.goto(url + "/admin/login")
+        await page.fill("#username", "siti")
+        await page.fill("#password", PASSWORD)
+        await page.click("form.login button")
+        await page.wait_for_url(url + "/admin")
+        await page.click("nav.admin a:has-text('Settings')")
+        await page.wait_for_url(url + "/admin/config/monitor?lang=en")
+        before = o.path.read_bytes()
+        await page.fill("#f-connectivity", "1.1.1.1")
+        await page.fill("#f-listen", "127.0.0.1:9099")
+        await page.click("button[value=save]")
+        problem = page.locator("#p-connectivity")
+        await problem.wait_for()
+        assert "must be a URL such as" in (await problem.text_content() or "")
+        assert await page.get_attribute("#f-connectivity", "aria-invalid") == "true"
+        assert o.path.read_bytes() == before
+        assert await violations(page, axe) == [], "the settings form with a problem"
+        await page.fill("#f-connectivity", f'{o.site.url}/uplink\n{{url = "{o.site.url}/uplink2", timeout = "2s"}}')
+        await page.click("button[value=save]")
+        await page.wait_for_url(url + "/admin/config/monitor?saved=1&lang=en")
+        assert "<code>listen</code>" in (await page.inner_html(".card.restart"))
+        assert [c.id for c in o.monitor.config.settings.connectivity] == ["http-1", "http-2"]
+        await page.screenshot(path=str(out / "admin-settings.png"), full_page=True)
+        assert await violations(page, axe) == [], "the settings form saved"
+
+        await page.click("nav.admin a:has-text('Accounts')")
+        await page.click("text=Add an account")
+        await page.fill("#f-new-name", "ani")
+        await page.select_option("#f-new-role", "operator")
+        await page.fill("#f-new-password", "kata-sandi-ani-1")
+        await page.fill("#f-new-password_again", "kata-sandi-ani-1")
+        await page.click("button[type=submit]:has-text('Save')")
+        await page.locator("#account-ani").wait_for()
+        assert "$argon2" not in await page.content()
+        await page.screenshot(path=str(out / "admin-accounts.png"), full_page=True)
+        for path in ("/admin/config/admins", "/admin/config/admins/ani/edit", "/admin/config/defaults"):
+            for lang in ("id", "en"):
+                await page.goto(f"{url}{path}?lang={lang}")
+                assert await violations(page, axe) == [], (path, lang)
+        assert o.monitor.config.admins["ani"].role == "operator"
+        assert problems == []
+        await ctx.close()
+
+
+async def test_an_admin_leaves_a_gap_in_a_roster_and_the_form_shows_the_warning(browser, axe, tmp_path: Path) -> None:
+    from tests.web.test_adminduty import DUTY
+
+    out = shots(tmp_path)
+    async with office(tmp_path, start=False, extra=DUTY) as o, serving(o) as url:
+        ctx = await browser.new_context(viewport={"width": 1280, "height": 900})
+        page = await ctx.new_page()
+        problems: list[str] = []
+        page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+        await page.goto(url + "/admin/login")
+        await page.fill("#username", "siti")
+        await page.fill("#password", PASSWORD)
+        await page.click("form.login button")
+        await page.wait_for_url(url + "/admin")
+        await page.click("nav.admin a:has-text('Duty shifts')")
+        await page.wait_for_url(url + "/admin/config/duty?lang=en")
+        await page.click("#duty-0 a:has-text('Edit')")
+        await page.fill("#f-weekly", "mon-fri 08:00-16:00")
+        await page.click("button[value=save]")
+        await page.wait_for_url(url + "/admin/config/duty/0/edit?saved=1&lang=en")
+        shown = await page.inner_text(".card[role=status]")
+        assert "Saved to the file and reloaded." in shown and "nobody is on duty from Mon 16:00 to Tue 08:00" in shown
+        assert o.monitor.config.duty[0].weekly[0] == (8 * 60, 16 * 60)
+        await page.screenshot(path=str(out / "admin-duty.png"), full_page=True)
+        assert await violations(page, axe) == [], "the shift's form with its warnings"
+        for path in (
+            "/admin/config/rosters",
+            "/admin/config/rosters/piket/edit",
+            "/admin/config/duty",
+            "/admin/config/duty/new",
+            "/admin/config/subscriptions",
+        ):
+            for lang in ("id", "en"):
+                await page.goto(f"{url}{path}?lang={lang}")
+                assert await violations(page, axe) == [], (path, lang)
+        assert problems == []
+        await ctx.close()

@@ -10,7 +10,10 @@ Modules, one concept each:
   (the audit log: `audit()` records a write; its JSON and its page);
 - `targets` (the targets' JSON API), `targetpages` (the targets for people: table,
   page, form, delete, pause), `sections` + `sectionpages` (notifiers, watch periods,
-  maintenance windows: their pages and JSON);
+  maintenance windows, duty rosters and shifts: their pages and JSON), `settings` (the
+  single tables `[monitor]`, `[defaults]` and `[subscriptions]`: form and JSON, what
+  waits for a restart), `accounts` (`[admins.NAME]`:
+  add, role, password, delete, the last admin kept; JSON) + `accountpages` (their forms);
 - `forms` (forms made from key declarations), `changes` (the one path of every
   configuration change: validate, write, back up, audit, reload), `layout` (the admin
   pages' frame), `payload` (reading a JSON body), `openapi` (this API's part of the
@@ -29,6 +32,8 @@ from __future__ import annotations
 from starlette.routing import BaseRoute, Route
 
 from monitor.web.admin import (
+    accountpages,
+    accounts,
     actionpages,
     incidents,
     login,
@@ -36,6 +41,7 @@ from monitor.web.admin import (
     oncall,
     overview,
     sectionpages,
+    settings,
     subscribers,
     targetpages,
     targets,
@@ -44,6 +50,7 @@ from monitor.web.admin import audit as auditlog
 from monitor.web.admin.audit import audit
 from monitor.web.admin.auth import FAILURE_WINDOW, FAILURES, TOKEN_ENV, Handler, guarded
 from monitor.web.admin.payload import MAX_BODY
+from monitor.web.admin.settings import SINGLES
 
 __all__ = ["FAILURES", "FAILURE_WINDOW", "MAX_BODY", "TOKEN_ENV", "audit", "guarded", "routes"]
 
@@ -72,6 +79,16 @@ def _pages() -> list[BaseRoute]:
         Route("/admin/incidents/{id}/update", page(actionpages.update_form), methods=["POST"]),
         Route("/admin/announcements", page(actionpages.announce_form), methods=["POST"]),
         Route("/admin/announcements/{id:int}/remove", page(actionpages.withdraw_form), methods=["POST"]),
+        *[Route(f"/admin/config/{name}", page(settings.form_page, "admin"), methods=["GET"]) for name in SINGLES],
+        *[Route(f"/admin/config/{name}", page(settings.save_form, "admin"), methods=["POST"]) for name in SINGLES],
+        Route("/admin/config/admins", page(accountpages.list_page, "admin"), methods=["GET"]),
+        Route("/admin/config/admins/new", page(accountpages.new_form, "admin"), methods=["GET"]),
+        Route("/admin/config/admins/new", page(accountpages.save_new, "admin"), methods=["POST"]),
+        Route("/admin/config/admins/{key}/edit", page(accountpages.edit_page, "admin"), methods=["GET"]),
+        Route("/admin/config/admins/{key}/edit", page(accountpages.save_role, "admin"), methods=["POST"]),
+        Route("/admin/config/admins/{key}/password", page(accountpages.save_password, "admin"), methods=["POST"]),
+        Route("/admin/config/admins/{key}/delete", page(accountpages.delete_page, "admin"), methods=["GET"]),
+        Route("/admin/config/admins/{key}/delete", page(accountpages.delete, "admin"), methods=["POST"]),
         Route("/admin/config/notifiers/{key}/test", page(sectionpages.test_saved), methods=["POST"]),
         Route("/admin/config/{section}", page(sectionpages.list_page), methods=["GET"]),
         Route("/admin/config/{section}/new", page(sectionpages.new_form, "admin"), methods=["GET"]),
@@ -105,6 +122,17 @@ def routes() -> list[BaseRoute]:
         Route("/admin/api/targets/{id}/resume", guarded(targets.resume), methods=["POST"]),
         Route("/admin/api/targets/{id}/probe", guarded(targets.probe, role="admin"), methods=["POST"]),
         Route("/admin/api/notifiers/{key}/test", guarded(sectionpages.api_test), methods=["POST"]),
+        *[
+            Route(f"/admin/api/config/{name}", guarded(settings.api_get, role="admin"), methods=["GET"])
+            for name in SINGLES
+        ],
+        *[
+            Route(f"/admin/api/config/{name}", guarded(settings.api_put, role="admin"), methods=["PUT"])
+            for name in SINGLES
+        ],
+        Route("/admin/api/config/admins", guarded(accounts.api_list, role="admin"), methods=["GET"]),
+        Route("/admin/api/config/admins/{key}", guarded(accounts.api_put, role="admin"), methods=["PUT"]),
+        Route("/admin/api/config/admins/{key}", guarded(accounts.api_delete, role="admin"), methods=["DELETE"]),
         Route("/admin/api/config/{section}", guarded(sectionpages.api_list, role="admin"), methods=["GET"]),
         Route("/admin/api/config/{section}", guarded(sectionpages.api_put, role="admin"), methods=["POST"]),
         Route("/admin/api/config/{section}/{key}", guarded(sectionpages.api_put, role="admin"), methods=["PUT"]),

@@ -26,7 +26,7 @@ from typing import Any, Protocol
 
 from starlette.requests import Request
 
-from monitor.config import Config, Target
+from monitor.config import Config, Settings, Target
 from monitor.config.edit import Change, ConfigFile, Unwritable, Written
 from monitor.config.envfile import env_file_for, write_values
 from monitor.errors import Problem
@@ -38,6 +38,8 @@ from monitor.web.admin.forms import Posted
 
 class Editable(viewmodels.Runtime, Protocol):
     """What the admin side's writes need of the runtime (`monitor.runtime.Monitor`)."""
+
+    started_settings: Settings  # what a reload cannot change (`monitor.config.model.pending_restart`)
 
     def reload(self, path: Path | None = None) -> bool: ...
 

@@ -8,9 +8,12 @@ for a value read from the file, `read_form(fields, form, old)` turns what was po
 back into TOML values (the inverse), leaving a value it cannot convert as the text typed
 so that the validator names the problem next to its field (`"abc"` for an integer:
 "must be an integer, not the string 'abc'"). An empty input is an absent key (its
-default). Lists are one item a line; tables are `key = value` lines in TOML.
+default). Lists are one item a line; tables are `key = value` lines in TOML; a
+`check_list` (`[monitor] connectivity`) is one check a line, a URL or an inline table
+(`{url = "https://example.com", timeout = "3s"}`).
 
-Secrets (`Field.secret`, and a URL's password) are never shown again: the input is
+Secrets (`Field.secret`, and a URL's password: a target's `url`, `[monitor] store`) are
+never shown again: the input is
 empty, and left empty it keeps the file's value (`${NAME}` or the text). A typed one is
 written, by default, as a `${NAME}` reference with the value in the environment file
 (`monitor.config.envfile`), or into the file itself when the form's `_secrets` is
@@ -37,6 +40,8 @@ VERSION = "_version"  # the file's digest when the form was made
 SECRETS = "_secrets"  # "env" (default) or "file": where a typed secret goes
 _ENV_REF = re.compile(r"^\$\{[A-Za-z_][A-Za-z0-9_]*\}$")
 _LISTS = ("text_list", "int_list")
+_URLS = ("url", "store")  # keys whose value may be a URL with a password
+CHECKS = "check_list"
 _TABLES = ("mapping", "text_mapping")
 
 
@@ -63,7 +68,7 @@ class Input:
             return "password"
         if self.field.type == "boolean":
             return "boolean"
-        if self.field.type in _LISTS or self.field.type in _TABLES or self.field.type == "raw":
+        if self.field.type in (*_LISTS, *_TABLES, CHECKS, "raw"):
             return "textarea"
         return "text"
 
@@ -88,7 +93,7 @@ def inputs(
         value = values.get(f.key)
         if f.secret:
             out.append(Input(f, "", tuple(problems.get(f.key, ())), secret_set=value not in (None, "")))
-        elif f.key == "url" and isinstance(value, str):
+        elif f.key in _URLS and isinstance(value, str):
             out.append(Input(f, hide_password(value), tuple(problems.get(f.key, ()))))
         else:
             out.append(Input(f, shown(f, value), tuple(problems.get(f.key, ()))))
@@ -105,8 +110,19 @@ def shown(f: Field, value: Any) -> str:
         return "\n".join(str(v) for v in value)
     if f.type in _TABLES and isinstance(value, dict):
         return tomlkit.dumps(value).strip()
+    if f.type == CHECKS and isinstance(value, list):
+        return "\n".join(v if isinstance(v, str) else _inline(v) for v in value)
     if isinstance(value, str):
         return value
+    return str(tomlkit.item(value).as_string())
+
+
+def _inline(value: Any) -> str:
+    """A value as TOML writes it inline (a table as `{url = "...", timeout = "3s"}`)."""
+    if isinstance(value, dict):
+        table = tomlkit.inline_table()
+        table.update(value)
+        return str(table.as_string())
     return str(tomlkit.item(value).as_string())
 
 
@@ -137,15 +153,15 @@ def read_form(fields: Iterable[Field], form: Mapping[str, str], old: Mapping[str
             elif f.key in old:
                 posted.values[f.key] = old[f.key]
             continue
-        if f.key == "url" and text:
-            text = _restore_password(text, old.get("url"))
+        if f.key in _URLS and text:
+            text = restore_password(text, old.get(f.key))
         if text.strip() == "":
             continue
         posted.values[f.key] = convert(f, text)
     return posted
 
 
-def _restore_password(url: str, old: Any) -> str:
+def restore_password(url: str, old: Any) -> str:
     """A URL posted with `***` for its password gets the file's password back."""
     try:
         parts = urlsplit(url)
@@ -177,6 +193,9 @@ def convert(f: Field, text: str) -> Any:
         return items
     if f.type in _TABLES:
         return _toml_lines(stripped)
+    if f.type == CHECKS:  # a line opening with "{" is a table; any other one a URL
+        lines = [line.strip() for line in text.split("\n") if line.strip()]
+        return [_toml_value(line) if line.startswith("{") else line for line in lines]
     if f.type in ("raw", "time"):
         return _toml_value(stripped)
     return text if f.type == "text" and "\n" in text else stripped

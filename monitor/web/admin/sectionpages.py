@@ -1,13 +1,18 @@
 """Pages and JSON API for the sections of `monitor.web.admin.sections`: notifiers,
-watch periods, maintenance windows (`SECTION` below is `notifiers`, `watch` or
-`maintenance`; `KEY` a notifier's name, or a period's position in the file, from 0).
+watch periods, maintenance windows, duty rosters and shifts (`SECTION` below is
+`notifiers`, `watch`, `maintenance`, `rosters` or `duty`; `KEY` a notifier's or a
+roster's name, or a period's or shift's position in the file, from 0).
 
 - `GET /admin/config/SECTION` (viewer): every table of the section, as the file has
-  it (secrets `***`, URLs cut to their scheme and host); for notifiers a "send test" button each (operator);
+  it (secrets `***`, URLs cut to their scheme and host); for notifiers a "send test"
+  button each (operator); for rosters and shifts the roster gaps `monitor validate`
+  warns about;
 - `GET|POST /admin/config/SECTION/new` (`?type=` for a notifier) and
   `GET|POST /admin/config/SECTION/KEY/edit` (admin): the form made from the section's
   fields; `_action=save` writes, `_action=test` (notifiers) sends a test message through
-  the notifier the form describes, before it is saved, and shows what happened;
+  the notifier the form describes, before it is saved, and shows what happened; a save
+  that leaves the configuration with warnings (a roster gap: written all the same)
+  comes back to the form (`?saved=1`) showing them;
 - `GET|POST /admin/config/SECTION/KEY/delete` (admin): confirm, then delete;
 - `POST /admin/config/notifiers/KEY/test` (operator): a test message through the saved
   notifier, shown on the list;
@@ -15,7 +20,8 @@ watch periods, maintenance windows (`SECTION` below is `notifiers`, `watch` or
   `PUT /admin/api/config/SECTION/KEY` (admin; a notifier by name, a period by position),
   `POST /admin/api/config/SECTION` (admin; a new period), `DELETE
   /admin/api/config/SECTION/KEY` (admin), `POST /admin/api/notifiers/KEY/test`
-  (operator: `{"delivered", "error"}`). `If-Match` and the answers as for targets.
+  (operator: `{"delivered", "error"}`). `If-Match` and the answers as for targets; a
+  write's answer has the configuration's `warnings` too.
 
 Problems show next to their fields, a conflict with the other change, as for targets;
 every write goes through `monitor.web.admin.changes.save`.
@@ -40,7 +46,7 @@ from monitor.web.admin.changes import config_file, preview, runtime_of, save, se
 from monitor.web.admin.forms import VERSION, convert, inputs, problems_by_field, read_form
 from monitor.web.admin.layout import render
 from monitor.web.admin.payload import MAX_BODY, json_body
-from monitor.web.admin.sections import SECTIONS, Section, item, items, put, remove
+from monitor.web.admin.sections import DUTY_SECTIONS, SECTIONS, Section, item, items, put, remove
 from monitor.web.admin.targets import expected_version, masked, refused
 from monitor.web.bodies import read_body, too_large
 from monitor.web.templating import language
@@ -73,9 +79,11 @@ async def list_page(request: Request, tested: dict[str, Any] | None = None) -> R
     if section is None:
         return NOT_FOUND
     document, _ = _document(request)
+    config = runtime_of(request).config
     rows = [(key, _shown(section, values)) for key, values in items(document, section)]
-    context = {"section": section.name, "keyed": section.keyed, "rows": rows, "tested": tested}
-    return render(request, "admin_section.html.j2", runtime_of(request).config, lambda t: context)
+    warnings = _warnings(config) if section.name in DUTY_SECTIONS else []
+    context = {"section": section.name, "keyed": section.keyed, "rows": rows, "tested": tested, "warnings": warnings}
+    return render(request, "admin_section.html.j2", config, lambda t: context)
 
 
 async def new_form(request: Request) -> Response:
@@ -105,7 +113,10 @@ async def edit_form(request: Request) -> Response:
     fields = section.fields_for(values or {})
     if values is None or fields is None:
         return NOT_FOUND
-    return _form(request, runtime_of(request).config, section, key, fields, values, version)
+    config = runtime_of(request).config
+    if request.query_params.get("saved") == "1":
+        return _form(request, config, section, key, fields, values, version, saved=True, warnings=_warnings(config))
+    return _form(request, config, section, key, fields, values, version)
 
 
 def _form(
@@ -138,6 +149,8 @@ def _form(
         "conflict": None,
         "tested": None,
         "new_id": "",
+        "saved": False,
+        "warnings": (),
         **extra,
     }
     return render(request, "admin_section_form.html.j2", config, lambda t: context, status_code=status)
@@ -194,7 +207,19 @@ async def save_form(request: Request) -> Response:
         return _rejected(redo, exc, section, new_id if section.keyed else where)
     except Conflict as exc:
         return redo(409, conflict=exc.diff or "-")
-    return RedirectResponse(f"/admin/config/{section.name}?lang={language(request, config)}", 303)
+    lang = language(request, config)
+    if runtime_of(request).config.warnings:  # written; the form says what to look at
+        saved = quote(new_id if section.keyed and new_id else where)
+        return RedirectResponse(f"/admin/config/{section.name}/{saved}/edit?saved=1&lang={lang}", 303)
+    return RedirectResponse(f"/admin/config/{section.name}?lang={lang}", 303)
+
+
+def _warnings(config: Config) -> list[str]:
+    """The configuration's warnings as `monitor validate` prints them, the file named by
+    its name (`targets.toml:40: rosters.piket: nobody is on duty ...`): the server's
+    folders are nobody's business on a page."""
+    where = str(config.path)
+    return [config.path.name + w[len(where) :] if w.startswith(where + ":") else w for w in config.warnings]
 
 
 def _rejected(redo: Any, exc: Rejected, section: Section, key: str | None) -> Response:
@@ -301,8 +326,10 @@ async def api_put(request: Request) -> Response:
         written = await save(request, put(section, key, body), expected_version(request), action, key or section.name)
     except (Rejected, Conflict) as exc:
         return refused(exc)
+    warnings = _warnings(runtime_of(request).config)
     return JSONResponse(
-        {"id": key or "", "version": written.digest, "backup": written.backup.name}, 200 if exists else 201
+        {"id": key or "", "version": written.digest, "backup": written.backup.name, "warnings": warnings},
+        200 if exists else 201,
     )
 
 

@@ -1,6 +1,7 @@
 """The rest of what the file holds, edited the way targets are: notifiers
-(`[notifiers.NAME]`, a form per `type`), watch periods (`[[watch]]`) and maintenance
-windows (`[[maintenance]]`), each table's form made from the loader's own reading of it
+(`[notifiers.NAME]`, a form per `type`), watch periods (`[[watch]]`), maintenance
+windows (`[[maintenance]]`), duty rosters (`[rosters.NAME]`) and their shifts
+(`[[duty]]`), each table's form made from the loader's own reading of it
 (`monitor.config.fields`).
 
 A `Section` says where its tables live (keyed by name, or an array whose items are
@@ -19,7 +20,7 @@ import tomlkit
 from tomlkit.items import AoT, Table
 
 from monitor.config.edit import Change, set_table, set_value
-from monitor.config.fields import Field, array_fields, notifier_fields
+from monitor.config.fields import Field, array_fields, notifier_fields, roster_fields
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,11 @@ SECTIONS: dict[str, Section] = {
     "notifiers": Section("notifiers", True, notifier_fields, "type", _notifier_types),
     "watch": Section("watch", False, lambda _: array_fields("watch")),
     "maintenance": Section("maintenance", False, lambda _: array_fields("maintenance")),
+    "rosters": Section("rosters", True, lambda _: roster_fields()),
+    "duty": Section("duty", False, lambda _: array_fields("duty")),
 }
+# The sections whose saves can leave a roster with a gap: their pages show the warnings.
+DUTY_SECTIONS = ("rosters", "duty")
 
 
 def items(document: tomlkit.TOMLDocument, section: Section) -> list[tuple[str, dict[str, Any]]]:
@@ -86,6 +91,8 @@ def put(section: Section, key: str | None, values: Mapping[str, Any]) -> Change:
         array = document[section.name]
         assert isinstance(array, AoT)
         if key is None:
+            if len(array) and not array[-1].as_string().endswith("\n\n"):
+                array[-1].add(tomlkit.nl())  # a blank line between the last one and the new one
             table = tomlkit.table()
             for name, value in values.items():
                 table.add(name, value)

@@ -11,7 +11,9 @@ the store, and a stolen cookie would live as long; logging in again after a rest
 cheap. A session also ends after `IDLE` seconds unused, after `LONGEST` seconds in all,
 at logout, and as soon as its account's `password_hash` changes or the account goes
 from the file (checked on every request, so a removed admin is out at the next reload);
-its role is always the file's current one.
+its role is always the file's current one. The admin pages also end an account's
+sessions themselves when they delete it or reset its password (`end_account`), keeping
+the session of whoever reset their own password (`rehash`).
 """
 
 from __future__ import annotations
@@ -76,6 +78,17 @@ class Sessions:
 
     def end(self, session_id: str) -> None:
         self._by_id.pop(session_id, None)
+
+    def end_account(self, name: str, keep: str | None = None) -> None:
+        """End every session of account `name` but `keep` (a session id)."""
+        for key in [k for k, s in self._by_id.items() if s.name == name and k != keep]:
+            del self._by_id[key]
+
+    def rehash(self, session_id: str, password_hash: str) -> None:
+        """Session `session_id` goes on under its account's new `password_hash`."""
+        session = self._by_id.get(session_id)
+        if session is not None:
+            session.password_hash = password_hash
 
     def _expire(self, now: float) -> None:
         for key in [k for k, s in self._by_id.items() if now - s.seen > IDLE or now - s.created > LONGEST]:
