@@ -167,9 +167,9 @@ def own_host(host: str | None, listens: Collection[str] = ()) -> bool:
 
 @lru_cache(maxsize=4096)
 def _loopback(name: str) -> bool:
-    """`localhost`, a name under `.localhost`, or a loopback address. Cached: a
-    configuration's targets share a few hosts, and at 100,000 targets parsing each
-    address again was a second of a start."""
+    """`localhost`, a name under `.localhost`, or a loopback address. Cached (a pure
+    function of the name): a configuration's targets share a few hosts, and the loader
+    asks once per target."""
     if name == "localhost" or name.endswith(".localhost"):
         return True
     try:

@@ -101,17 +101,16 @@ _FALLBACK_URL = httpx.URL("http://invalid/")  # an invalid target's, never probe
 
 
 def _read_url(t: Table, url: SplitResult | None) -> httpx.URL:
-    fallback = _FALLBACK_URL
     if url is None or not url.hostname:
         t.problem("url", 'needs a host, e.g. "https://www.example.go.id/"')
-        return fallback
+        return _FALLBACK_URL
     try:
         url.port  # noqa: B018  (raises on a port out of range)
         # Credentials in the URL become an Authorization header, not part of the URL.
         return httpx.URL(url._replace(netloc=url.netloc.rpartition("@")[2], fragment="").geturl())
     except (ValueError, httpx.InvalidURL) as exc:
         t.problem("url", f"is not a valid URL: {exc}")
-        return fallback
+        return _FALLBACK_URL
 
 
 def _read_ca_file(t: Table, verify: bool) -> str | None:
