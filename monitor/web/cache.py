@@ -7,6 +7,7 @@ that the next request gets the previous one at once while a single background ta
 reads a new one (stale-while-revalidate). A snapshot older than `STALE_LIMIT` is never
 served: that request waits for the new one. The targets' states are never stale: they
 are read again from the state machine whenever one has changed since the snapshot.
+The settled day bars and hours are kept longer still (`monitor.web.settled`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import asyncio
 import logging
 from typing import Any
 
+from monitor.web.settled import Settled
 from monitor.web.viewmodels import Runtime, Snapshot, clock, snapshot, with_live_states
 
 log = logging.getLogger(__name__)
@@ -29,7 +31,7 @@ async def current_snapshot(runtime: Runtime, state: Any) -> Snapshot:
     now = clock(state)
     ttl = getattr(state, "snapshot_seconds", SNAPSHOT_SECONDS)
     if ttl <= 0:
-        return await _refresh(runtime, state, now)
+        return await _refresh(runtime, state, now, cached=False)
     cached: Snapshot | None = getattr(state, "web_snapshot", None)
     if cached is None or not cached.now - ttl <= now < cached.now + STALE_LIMIT:
         # Every request waiting here shares one read; shielded, so a client that goes
@@ -67,8 +69,13 @@ def _log_failure(task: asyncio.Task[Snapshot]) -> None:
         log.error("status snapshot failed", exc_info=task.exception())
 
 
-async def _refresh(runtime: Runtime, state: Any, now: float) -> Snapshot:
-    fresh = await snapshot(runtime, now)
+async def _refresh(runtime: Runtime, state: Any, now: float, cached: bool = True) -> Snapshot:
+    kept: Settled | None = None
+    if cached:  # the settled days and hours kept between snapshots (`monitor.web.settled`)
+        kept = getattr(state, "settled", None)
+        if kept is None:
+            kept = state.settled = Settled()
+    fresh = await snapshot(runtime, now, kept)
     current: Snapshot | None = getattr(state, "web_snapshot", None)
     if current is None or current.now <= fresh.now:
         state.web_snapshot = fresh

@@ -37,6 +37,7 @@ from monitor.store import (
 )
 from monitor.web import daybars
 from monitor.web.graphics import Line, sparkline
+from monitor.web.settled import Settled
 
 if TYPE_CHECKING:
     from monitor.runtime import IncidentListener
@@ -284,16 +285,17 @@ def watch_progress(config: Config, now: float) -> WatchProgress | None:
     return None
 
 
-async def snapshot(runtime: Runtime, now: float) -> Snapshot:
-    """Gather the status page: a few batched store reads for every public target."""
+async def snapshot(runtime: Runtime, now: float, bars: Settled | None = None) -> Snapshot:
+    """Gather the status page: a few batched store reads for every public target (the
+    settled day bars and hours from `bars` when given: `monitor.web.settled`)."""
     config, store = runtime.config, runtime.store
     version = runtime.states.version
     targets = public_targets(config)
     ids = [t.id for t in targets]
     uptimes = {w: await store.uptime(ids, now - span, now) for w, span in WINDOWS.items()}
     watch = watch_progress(config, now)
-    daily = await _days(runtime, ids, watch, now)
-    hourly = await store.rollups(ids, now - 86400.0, now)
+    daily = await _days(runtime, ids, watch, now, bars)
+    hourly = await (bars.last_day(store, ids, now) if bars else store.rollups(ids, now - 86400.0, now))
     rows = []
     for t in targets:
         days = daily.get(t.id, ())
@@ -323,12 +325,12 @@ async def snapshot(runtime: Runtime, now: float) -> Snapshot:
 
 
 async def _days(
-    runtime: Runtime, ids: list[str], watch: WatchProgress | None, now: float
+    runtime: Runtime, ids: list[str], watch: WatchProgress | None, now: float, cache: Settled | None = None
 ) -> dict[str, tuple[DayUptime | None, ...]]:
     """The day bars of these targets: BAR_DAYS days, or every day of an open watch (the
     days still to come as None)."""
-    config = runtime.config
-    daily = await runtime.store.daily(ids, watch.day if watch else BAR_DAYS, config.settings.zone, now)
+    store, zone, count = runtime.store, runtime.config.settings.zone, watch.day if watch else BAR_DAYS
+    daily = await (cache.daily(store, ids, count, zone, now) if cache else store.daily(ids, count, zone, now))
     pad: tuple[None, ...] = (None,) * (watch.days - watch.day) if watch else ()
     return {tid: (*daily.get(tid, ()), *pad) for tid in ids}
 

@@ -368,10 +368,10 @@ async def test_a_crowd_arriving_with_no_snapshot_shares_one_read(client_for, mon
 
     reads = []
 
-    async def slow_snapshot(runtime: object, now: float) -> object:
+    async def slow_snapshot(runtime: object, now: float, bars: object = None) -> object:
         reads.append(now)
         await asyncio.sleep(0.05)  # a store read takes a while: the crowd is all waiting
-        return await views_snapshot(runtime, now)
+        return await views_snapshot(runtime, now, bars)
 
     views_snapshot = cache.snapshot
     monkeypatch.setattr(cache, "snapshot", slow_snapshot)
