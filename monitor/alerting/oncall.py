@@ -161,6 +161,7 @@ class OnCall:
 
     async def acknowledge(self, target_id: str, who: str, note: str = "", via: str = "api") -> Ack:
         target = self._target(target_id)
+        await self.follow()  # what another instance took meanwhile, before judging
         since = self.open_since(target_id)
         if since is None:
             raise OnCallError("no_incident", f"{target.name} has no open outage to acknowledge")
@@ -183,6 +184,7 @@ class OnCall:
 
     async def mute(self, target_id: str, seconds: float, who: str, via: str = "api") -> Mute:
         target = self._target(target_id)
+        await self.follow()  # the mute another instance set, whose silences this one replaces
         now = self.clock()
         old = self.mutes.by_target.get(target_id)
         comment = f"muted by {who} for {format_duration(seconds)}"

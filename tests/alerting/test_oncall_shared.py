@@ -138,7 +138,7 @@ async def test_the_first_acknowledgement_of_an_incident_stays_whoever_took_the_s
     clock.now = AT + MIN
     first = await decider.oncall.acknowledge("web", "Budi")
     clock.now = AT + 2 * MIN
-    second = await shower.oncall.acknowledge("web", "Sari")  # before it followed the store
+    second = await shower.oncall.acknowledge("web", "Sari")  # read from the store before judging
     assert second == first
     await shower.oncall.follow()
     assert shower.oncall.ack_of("web") == first
