@@ -43,6 +43,7 @@ import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 from prometheus_client import CollectorRegistry
 
+from monitor.alerting.book import FOLLOW_SECONDS
 from monitor.alerting.deadman import PING_SECONDS, STATE_FILE, DeadMan
 from monitor.alerting.oncall import OnCall
 from monitor.alerting.service import TICK_SECONDS, Alerting, http_client
@@ -223,7 +224,9 @@ class Monitor:
             client = self.alerting.client
         else:
             client = self._own_client = http_client()
-        self.oncall = OnCall(config, store, self.states, client, self.alerting)
+        self.oncall = OnCall(
+            config, store, self.states, client, self.alerting, decides=self.decides, sending=self.is_sender
+        )
         self.bots = Bots(client, store, self.oncall, self.is_sender) if self.alerting is not None else None
         # Citizens' e-mail subscriptions (`[subscriptions] enabled`): `monitor run` only.
         # `clock`: the subscriptions' (their mails' times, the retention of sent ones,
@@ -239,6 +242,11 @@ class Monitor:
         raises their alerts. One rule: it holds the sender's lease (`Replicas.sender`;
         on a store of one instance, always once started)."""
         return self.replicas.sender
+
+    def decides(self, target_id: str) -> bool:
+        """Whether this instance decides the target's alerts: the replica that probes
+        it, or, once several locations combine their states, the sender."""
+        return self.is_sender() if self.cluster.active else target_id in self.owned
 
     def subscribe(self, listener: Listener) -> None:
         """Call `listener(event, target)` for every change of state."""
@@ -288,6 +296,8 @@ class Monitor:
             self._housekeeping.add_job(self.alerting.tick, "interval", seconds=TICK_SECONDS)
             self._housekeeping.add_job(self._poll_outbox, "interval", seconds=OUTBOX_POLL)
         self._housekeeping.add_job(self.oncall.tick, "interval", seconds=TICK_SECONDS)
+        if self.store.shared:  # what other instances acknowledged or muted (alone, every change is made here)
+            self._housekeeping.add_job(self.oncall.follow, "interval", seconds=FOLLOW_SECONDS)
         if self.subscriptions is not None:
             self._housekeeping.add_job(self._subscriptions_housekeeping, "interval", seconds=SUBSCRIPTIONS_HOUSEKEEPING)
         if self.deadman is not None:
@@ -439,6 +449,7 @@ class Monitor:
             events, results = {}, {}
         self.heartbeats.restore({tid: r for tid, r in results.items() if tid in gained})
         self._resume([tid for tid in gained if tid in self.owned], events, results)
+        self.oncall.apply()  # their acknowledged outages stay quiet here too
         self.scheduler.set_targets(self._owned_targets())
 
     def _sender_changed(self, sender: bool) -> None:

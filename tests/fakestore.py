@@ -74,6 +74,7 @@ class MemoryStore:
     banners: list[Announcement] = field(default_factory=list)
     acks_: dict[tuple[str, float], Ack] = field(default_factory=dict)
     mutes_: dict[str, Mute] = field(default_factory=dict)
+    oncall_changed: int = 0
     offsets: dict[str, int] = field(default_factory=dict)
     audit: list[AuditEntry] = field(default_factory=list)  # oldest first
     seen: dict[str, LocationSeen] = field(default_factory=dict)  # by location
@@ -180,20 +181,28 @@ class MemoryStore:
         self.planned.append(window)
         return window
 
-    async def add_ack(self, ack: Ack) -> None:
-        self.acks_[(ack.target, ack.since)] = ack
+    async def add_ack(self, ack: Ack) -> Ack:
+        kept = self.acks_.setdefault((ack.target, ack.since), ack)
+        self.oncall_changed += kept is ack
+        return kept
 
     async def acks(self, since: float) -> list[Ack]:
         return sorted((a for a in self.acks_.values() if a.since >= since), key=lambda a: (a.since, a.target))
 
     async def set_mute(self, mute: Mute) -> None:
         self.mutes_[mute.target] = mute
+        self.oncall_changed += 1
 
     async def remove_mute(self, target_id: str) -> Mute | None:
-        return self.mutes_.pop(target_id, None)
+        found = self.mutes_.pop(target_id, None)
+        self.oncall_changed += found is not None
+        return found
 
     async def mutes(self) -> list[Mute]:
         return [self.mutes_[t] for t in sorted(self.mutes_)]
+
+    async def oncall_changes(self) -> int:
+        return self.oncall_changed
 
     async def bot_offset(self, bot: str) -> int | None:
         return self.offsets.get(bot)

@@ -5,11 +5,14 @@ outbox); it is still probed, its state shown, and its time counted in availabili
 usual (unlike maintenance, which is excluded). The admin view lists each mute with its
 end; the chat's `/mute ID 2h`, the button "Bisukan 1 jam" and
 `POST /admin/api/targets/{id}/mute` set one, `/unmute ID` and `DELETE .../mute` end it
-early. Kept in the store (`OnCallRecords.set_mute`), so a restart keeps the quiet.
+early. Kept in the store (`OnCallRecords.set_mute`), so a restart keeps the quiet, and
+read from there by every instance sharing the store (`monitor.alerting.oncall`), so the
+one that decides the target's alerts holds them whichever instance was asked.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from monitor.config.reader import format_duration, parse_duration
@@ -42,6 +45,10 @@ class Mutes:
     def active(self, target_id: str, now: float) -> Mute | None:
         mute = self.by_target.get(target_id)
         return mute if mute is not None and mute.start <= now < mute.until else None
+
+    def replace(self, mutes: Iterable[Mute]) -> None:
+        """Hold exactly these (the store's, read again)."""
+        self.by_target = {m.target: m for m in mutes}
 
     def expired(self, now: float) -> list[Mute]:
         """Forget and return the mutes that have ended."""

@@ -468,6 +468,11 @@ class Policy:
         problem.acked = True
         return problem.since
 
+    def follows(self, tid: str) -> bool:
+        """Whether this policy holds the target's track (it was resumed here, or an
+        event of it came here): else another instance decides its alerts."""
+        return tid in self.tracks
+
     def open_since(self, tid: str) -> float | None:
         """The start of the target's open outage, if it has one."""
         track = self.tracks.get(tid)

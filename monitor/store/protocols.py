@@ -9,8 +9,9 @@
   availability in memory from then on (`monitor.metrics.uptime`).
 - `Bulletins`: what operators write for citizens: declared incidents, updates on any
   incident, announcements.
-- `OnCallRecords`: what on-call staff set at runtime (acknowledgements, mutes) and the
-  chat bot's place in its update stream.
+- `OnCallRecords`: what on-call staff set at runtime (acknowledgements, mutes), with a
+  change counter the instances sharing a store follow, and the chat bot's place in its
+  update stream.
 - `Audit`: who changed what, when (append-only; the admin view and `/admin/api/audit`).
 - `Outbox`: the durable alert queue the dispatcher drains (`monitor.alerting.service`).
 - `Locations`: what the instances of several locations tell each other through the
@@ -253,11 +254,15 @@ class Bulletins(Protocol):
 class OnCallRecords(Protocol):
     """Acknowledgements, mutes and the chat bot's update offset (`monitor.alerting.oncall`,
     `monitor.notifiers.telegrambot`). Every write commits before it returns: an
-    acknowledgement or a mute survives a restart."""
+    acknowledgement or a mute survives a restart. The store is their one truth for
+    every instance sharing it: each write that changes an acknowledgement or a mute
+    also moves `oncall_changes` in the same transaction, so that an instance reads them
+    again only when another one changed them."""
 
-    async def add_ack(self, ack: Ack) -> None:
-        """Keep an acknowledgement; a second one of the same incident (target, since)
-        replaces the first."""
+    async def add_ack(self, ack: Ack) -> Ack:
+        """Keep an acknowledgement; of the same incident (target, since) the first one
+        stays (whichever instance took it). Returns the one kept."""
+        ...
 
     async def acks(self, since: float) -> list[Ack]:
         """Acknowledgements of incidents that began at or after `since`, oldest first."""
@@ -272,6 +277,12 @@ class OnCallRecords(Protocol):
 
     async def mutes(self) -> list[Mute]:
         """Every mute kept, expired ones too until removed, by target."""
+        ...
+
+    async def oncall_changes(self) -> int:
+        """How many changes to the acknowledgements and mutes were ever written: a
+        number that moves with each one (never back), for a reader to compare with the
+        one it last read."""
         ...
 
     async def bot_offset(self, bot: str) -> int | None:

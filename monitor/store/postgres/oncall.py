@@ -1,6 +1,8 @@
 """The SQL of the on-call records (`OnCallRecords`) on PostgreSQL: acknowledgements,
-mutes and the chat bots' update offsets; coroutines on the writer's connection (writes)
-or one of the reader pool (reads)."""
+mutes (each change counted in `oncall_changes`, in the same transaction: the row lock
+orders the writers of several instances, and a reader never sees the count move before
+the change it counts) and the chat bots' update offsets; coroutines on the writer's
+connection (writes) or one of the reader pool (reads)."""
 
 from __future__ import annotations
 
@@ -18,13 +20,26 @@ def _silences(text: str) -> tuple[tuple[str, str], ...]:
     return tuple((str(n), str(i)) for n, i in json.loads(text or "[]"))
 
 
-async def add_ack(conn: Conn, ack: Ack) -> None:
-    await conn.execute(
+async def _counted(conn: Conn) -> None:
+    await conn.execute("UPDATE oncall_changes SET changes = changes + 1")
+
+
+async def add_ack(conn: Conn, ack: Ack) -> Ack:
+    added = await conn.execute(
         "INSERT INTO acks (target, since, at, who, note, silences) VALUES (%s, %s, %s, %s, %s, %s) "
-        "ON CONFLICT (target, since) DO UPDATE SET at = excluded.at, who = excluded.who, "
-        "note = excluded.note, silences = excluded.silences",
+        "ON CONFLICT (target, since) DO NOTHING",
         (ack.target, ack.since, ack.at, ack.who, ack.note, json.dumps(ack.silences)),
     )
+    if added.rowcount:
+        await _counted(conn)
+        return ack
+    cur = await conn.execute(
+        "SELECT target, since, at, who, note, silences FROM acks WHERE target = %s AND since = %s",
+        (ack.target, ack.since),
+    )
+    r = await cur.fetchone()
+    assert r is not None  # the conflicting row: acknowledgements are never deleted
+    return Ack(r[0], r[1], r[2], r[3], r[4], _silences(r[5]))
 
 
 async def acks(conn: Conn, since: float) -> list[Ack]:
@@ -41,6 +56,7 @@ async def set_mute(conn: Conn, mute: Mute) -> None:
         "who = excluded.who, silences = excluded.silences",
         (mute.target, mute.start, mute.until, mute.who, json.dumps(mute.silences)),
     )
+    await _counted(conn)
 
 
 async def remove_mute(conn: Conn, target: str) -> Mute | None:
@@ -48,12 +64,20 @@ async def remove_mute(conn: Conn, target: str) -> Mute | None:
         "DELETE FROM mutes WHERE target = %s RETURNING target, start, until, who, silences", (target,)
     )
     found = await cur.fetchone()
+    if found:
+        await _counted(conn)
     return Mute(found[0], found[1], found[2], found[3], _silences(found[4])) if found else None
 
 
 async def mutes(conn: Conn) -> list[Mute]:
     cur = await conn.execute("SELECT target, start, until, who, silences FROM mutes ORDER BY target")
     return [Mute(r[0], r[1], r[2], r[3], _silences(r[4])) for r in await cur.fetchall()]
+
+
+async def changes(conn: Conn) -> int:
+    cur = await conn.execute("SELECT changes FROM oncall_changes")
+    row = await cur.fetchone()
+    return int(row[0]) if row else 0
 
 
 async def bot_offset(conn: Conn, bot: str) -> int | None:

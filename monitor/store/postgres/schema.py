@@ -40,6 +40,9 @@ Versions:
 10. `location_states.change`: the number of the publication that wrote a row (from the
     sequence `location_changes`, indexed), so that each instance reads only the rows
     published since its last look (`monitor.store.postgres.locations`).
+11. `oncall_changes`: one row counting the changes to `acks` and `mutes`, moved in each
+    change's transaction, so that every instance reads them again only when one of them
+    changed them (`monitor.alerting.oncall`).
 """
 
 from __future__ import annotations
@@ -232,6 +235,11 @@ ALTER TABLE location_states ADD COLUMN change bigint NOT NULL DEFAULT 1;
 CREATE INDEX location_states_by_change ON location_states (change);
 """
 
+_ONCALL_CHANGES = """
+CREATE TABLE oncall_changes (one integer PRIMARY KEY CHECK (one = 1), changes bigint NOT NULL);
+INSERT INTO oncall_changes (one, changes) VALUES (1, 0);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the first schema", _V1),
     Migration(2, "what the outbox said last about each target (outbox_said)", _V2),
@@ -243,6 +251,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(8, "several instances: members, the sender's lease, events stored once", _MEMBERS),
     Migration(9, "the maintenance windows the subscribers were told of", _NOTICES),
     Migration(10, "locations: each state row numbered by its publication, read since a number", _CHANGES),
+    Migration(11, "on-call: the changes to acknowledgements and mutes counted (oncall_changes)", _ONCALL_CHANGES),
 )
 
 

@@ -29,6 +29,9 @@ Versions:
    not tell them again.
 9. `location_states.change`: the number of the publication that wrote a row (indexed),
    so that a reader reads only the rows published since its last look.
+10. `oncall_changes`: one row counting the changes to `acks` and `mutes`, moved in each
+    change's transaction, so that the on-call desk reads them again only when they
+    changed (`monitor.alerting.oncall`).
 
 Versions after 2 are additive steps in `STEPS` (the version a step brings, its SQL), run
 in order after a new database is created at version 2 or an old one is brought there."""
@@ -139,6 +142,11 @@ ALTER TABLE location_states ADD COLUMN change INTEGER NOT NULL DEFAULT 1;
 CREATE INDEX location_states_by_change ON location_states (change);
 """
 
+_ONCALL_CHANGES = """
+CREATE TABLE oncall_changes (one INTEGER PRIMARY KEY CHECK (one = 1), changes INTEGER NOT NULL);
+INSERT INTO oncall_changes (one, changes) VALUES (1, 0);
+"""
+
 # (version, SQL) after version 2, oldest first.
 STEPS: tuple[tuple[int, str], ...] = (
     (3, _V3),
@@ -148,6 +156,7 @@ STEPS: tuple[tuple[int, str], ...] = (
     (7, _SUBSCRIPTIONS),
     (8, _NOTICES),
     (9, _CHANGES),
+    (10, _ONCALL_CHANGES),
 )
 SCHEMA_VERSION = STEPS[-1][0]
 

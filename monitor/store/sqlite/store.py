@@ -267,8 +267,8 @@ class SQLiteStore:
 
     # -- on-call (`OnCallRecords`) ----------------------------------------------------
 
-    async def add_ack(self, ack: Ack) -> None:
-        await self._write(lambda conn: oncall.add_ack(conn, ack))
+    async def add_ack(self, ack: Ack) -> Ack:
+        return await self._write(lambda conn: oncall.add_ack(conn, ack))
 
     async def acks(self, since: float) -> list[Ack]:
         return await self._read(lambda conn: oncall.acks(conn, since))
@@ -281,6 +281,9 @@ class SQLiteStore:
 
     async def mutes(self) -> list[Mute]:
         return await self._read(oncall.mutes)
+
+    async def oncall_changes(self) -> int:
+        return await self._read(oncall.changes)
 
     async def bot_offset(self, bot: str) -> int | None:
         return await self._read(lambda conn: oncall.bot_offset(conn, bot))
