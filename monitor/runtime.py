@@ -61,6 +61,7 @@ from monitor.log import kv
 from monitor.metrics.registry import Metrics
 from monitor.notifiers.telegrambot.bots import Bots
 from monitor.preflight.inside import Announcer
+from monitor.probeloop import ProbeLoop
 from monitor.probes import PROBES, ProbeContext, heartbeat_book, probe_context
 from monitor.result import UNREACHED, Event, Reason, Result, State
 from monitor.scheduler import IN_FLIGHT, Scheduler
@@ -172,7 +173,10 @@ class Monitor:
         self.heartbeats = heartbeat_book()
         self.ctx = ctx or probe_context(self.heartbeats)
         self.metrics = Metrics(self, registry)
-        self.scheduler = Scheduler(self._probe_and_record, concurrency=concurrency, on_lag=self.metrics.lag.observe)
+        # The schedulers, the probes and `ctx` live on the probe loop once started:
+        # reached through `probing.call`/`run`, results back through `probing.deliver`.
+        self.probing = ProbeLoop()
+        self.scheduler = Scheduler(self._probe_and_record, concurrency=concurrency, on_lag=self._lagged)
         self.connectivity = Connectivity(config.settings.connectivity)
         self.uplink = Scheduler(self._check_uplink, concurrency=UPLINK_CONCURRENCY)
         self.registry = self.metrics.registry
@@ -273,12 +277,13 @@ class Monitor:
         await self._read_planned()  # before the first look: a restored window must not end
         self._apply_maintenance()
         self._hold_paused()
-        self.scheduler.set_targets(self._owned_targets())
-        self._tasks.append(asyncio.create_task(self.scheduler.run(), name="scheduler"))
+        await self.probing.start()
+        self._schedule()
+        self.probing.spawn(self.scheduler.run(), name="scheduler")
         self._tasks.append(asyncio.create_task(self.replicas.run(), name="replicas"))
         self._tasks.append(asyncio.create_task(self.member.run(), name="locations"))
-        self.uplink.set_targets(self.config.settings.connectivity)
-        self._tasks.append(asyncio.create_task(self.uplink.run(), name="connectivity"))
+        self.probing.call(self.uplink.set_targets, self.config.settings.connectivity)
+        self.probing.spawn(self.uplink.run(), name="connectivity")
         if watch_config:
             self._tasks.append(asyncio.create_task(self._watch_config(), name="config-watch"))
         self._housekeeping = AsyncIOScheduler(timezone=UTC)
@@ -317,6 +322,9 @@ class Monitor:
         self.ready = False
         if self._housekeeping is not None:
             self._housekeeping.shutdown(wait=False)
+        # Probes in flight cancelled, the probe context closed on its loop, the results
+        # handed back meanwhile recorded: all before the store closes.
+        await self.probing.stop(self.ctx.aclose)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -336,7 +344,6 @@ class Monitor:
             await self.subscriptions.stop()
         if self.deadman is not None:
             await self.deadman.aclose()
-        await self.ctx.aclose()
         await self.store.close()
         log.info("monitor stopped")
 
@@ -413,7 +420,7 @@ class Monitor:
                 "targets moved",
                 extra=kv(members=len(members), owned=len(self.owned), taken=len(gained), handed=len(lost)),
             )
-            self.scheduler.set_targets(self._owned_targets())
+            self._schedule()
             return
         for tid in lost:
             self.states.forget(tid)
@@ -425,7 +432,7 @@ class Monitor:
             "targets moved", extra=kv(members=len(members), owned=len(self.owned), taken=len(gained), handed=len(lost))
         )
         if not gained:
-            self.scheduler.set_targets(self._owned_targets())
+            self._schedule()
             return
         task = asyncio.get_running_loop().create_task(self._take_over(gained), name="take-over")
         self._taking_over.add(task)
@@ -439,7 +446,7 @@ class Monitor:
             events, results = {}, {}
         self.heartbeats.restore({tid: r for tid, r in results.items() if tid in gained})
         self._resume([tid for tid in gained if tid in self.owned], events, results)
-        self.scheduler.set_targets(self._owned_targets())
+        self._schedule()
 
     def _sender_changed(self, sender: bool) -> None:
         if sender and self.alerting is not None:
@@ -458,8 +465,8 @@ class Monitor:
         return status.last if status else None
 
     def healthy(self) -> bool:
-        """Probing runs on time (used by /readyz and the dead-man's switch)."""
-        return self.ready and self.scheduler.healthy()
+        """Probing runs, and on time (used by /readyz and the dead-man's switch)."""
+        return self.ready and self.probing.alive and self.scheduler.healthy()
 
     def storage_health(self) -> StoreHealth:
         """Whether the history and the outbox take writes (for /readyz and the metrics)."""
@@ -469,19 +476,33 @@ class Monitor:
         return combined(history, self.alerting.outbox.health())
 
     async def probe_now(self, target: Target) -> Result:
-        return await run_probe(target, self.ctx)
+        """Probe `target` once, now, on the probe loop (the admin UI's "probe now", `/probe`)."""
+        return await self.probing.run(run_probe(target, self.ctx))
+
+    def _schedule(self) -> None:
+        """Hand the targets probed here to the scheduler, on the probe loop."""
+        self.probing.call(self.scheduler.set_targets, self._owned_targets())
+
+    def _lagged(self, lag: float) -> None:
+        # On the probe loop: the histogram is the main loop's, read by every scrape.
+        self.probing.deliver(self.metrics.lag.observe, lag)
 
     async def _probe_and_record(self, target: Target) -> None:
+        """On the probe loop: probe, retry the monitor's own errors, hand the result over."""
         result = await run_probe(target, self.ctx)
         for pause in OWN_ERROR_RETRIES:
             if result.reason != Reason.MONITOR_ERROR:
                 break
-            self._own_error(target, result)
+            self.probing.deliver(self._own_error, target, result)
             await asyncio.sleep(pause)
             result = await run_probe(target, self.ctx)
         if result.reason == Reason.MONITOR_ERROR:
-            self._own_error(target, result)  # no verdict on the target: its state stays
-        elif self.config.targets.get(target.id) is target:  # not removed/replaced meanwhile
+            self.probing.deliver(self._own_error, target, result)  # no verdict on the target: its state stays
+        else:
+            self.probing.deliver(self._take_result, target, result)
+
+    def _take_result(self, target: Target, result: Result) -> None:
+        if self.config.targets.get(target.id) is target:  # not removed/replaced meanwhile
             self.record(target, result)
 
     def _own_error(self, target: Target, result: Result) -> None:
@@ -531,7 +552,10 @@ class Monitor:
         return self.judge.status(target.id).underlying is not State.DOWN  # a DOWN one stays DOWN
 
     async def _check_uplink(self, check: Target) -> None:
-        result = await run_probe(check, self.ctx)
+        """On the probe loop: probe a connectivity check, hand its result over."""
+        self.probing.deliver(self._checked, check, await run_probe(check, self.ctx))
+
+    def _checked(self, check: Target, result: Result) -> None:
         if any(c is check for c in self.config.settings.connectivity):  # not replaced meanwhile
             self.record_check(check, result)
 
@@ -676,7 +700,7 @@ class Monitor:
         self.config = config
         self.states.sync(config.targets)
         self.connectivity.update(config.settings.connectivity)
-        self.uplink.set_targets(config.settings.connectivity)
+        self.probing.call(self.uplink.set_targets, config.settings.connectivity)
         self.heartbeats.retain(config.targets)
         if self.alerting is not None:
             self.alerting.reload(config)
@@ -694,7 +718,7 @@ class Monitor:
         self._apply_maintenance()
         self.own.sync(config.targets)
         self._hold_paused()
-        self.scheduler.set_targets(self._owned_targets())
+        self._schedule()
         freeze_heap()
 
     def _probed(self, config: Config) -> list[Target]:
