@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Mapping
@@ -100,6 +101,17 @@ async def test_before_start_and_after_stop_everything_runs_on_the_caller() -> No
     await loop.stop()
     loop.call(seen.append, "after")
     assert seen == ["call", "deliver", "run", "after"]
+
+
+async def test_the_switch_interval_is_shorter_while_it_runs_and_restored_after() -> None:
+    before = sys.getswitchinterval()
+    loop = ProbeLoop(switch_interval=before / 5)
+    await loop.start()
+    try:
+        assert sys.getswitchinterval() == pytest.approx(before / 5)
+    finally:
+        await loop.stop()
+    assert sys.getswitchinterval() == before
 
 
 async def test_stop_cancels_the_tasks_closes_there_and_joins_the_thread() -> None:
