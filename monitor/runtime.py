@@ -7,6 +7,11 @@ event listeners (alerting subscribes there). The on-call desk (`oncall`: acknowl
 mutes, duty rosters) is built with it, and with alerting the chat bots (`bots`), which
 poll only while `is_sender()`.
 
+The schedulers and the probes run on the probe loop (`probing`, a thread of its own:
+`monitor.probeloop`, whose docstring is the threading contract); every result comes back
+to this loop, where `record` and everything after it run, so a crowd served here cannot
+lengthen what probes measure.
+
 The connectivity checks (`[monitor] connectivity`) run on a scheduler of their own and
 feed `Connectivity`. While it finds this instance offline, a probe of an `external`
 target that did not reach it (`UNREACHED`: a timeout, a refused connection, no name...)
