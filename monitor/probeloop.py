@@ -1,5 +1,6 @@
 """The probe loop: the schedulers and the probes on an event loop of their own, in a
-thread of their own, so that serving the status page cannot delay probing.
+thread of their own, so that serving the status page no longer delays probes by its
+loop's iterations (the GIL still couples the two threads: `SWITCH_SECONDS`).
 
 On one loop, a crowd on `/` made every probe's response wait for the iterations that
 served the crowd before its timing mark was taken: a 100 ms target measured 105-227 ms

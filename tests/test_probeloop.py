@@ -27,6 +27,7 @@ from monitor.probes.base import ProbeKind
 from monitor.probes.fasthttp import AT, FastTransport
 from monitor.result import Result
 from monitor.runtime import Monitor
+from monitor.web import create_app
 from tests.fakestore import MemoryStore
 from tests.sites import Site
 from tests.waiting import until
@@ -205,6 +206,19 @@ async def test_probes_run_on_the_probe_thread_and_are_judged_on_the_serving_loop
     assert threading.get_ident() not in set(threads.probed)
     assert judged == {threading.get_ident()}
     assert (monitor.metrics.lag.total or 0) >= 1
+
+
+async def test_readyz_fails_naming_the_probing_thread_when_it_stopped(tmp_path: Path) -> None:
+    monitor = Monitor(config_of(tmp_path), MemoryStore())
+    monitor.ready = True
+    monitor.probing.failed = True  # as a probing task that ended leaves it
+    transport = httpx.ASGITransport(app=create_app(monitor))
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+        ready = await client.get("/readyz")
+    assert ready.status_code == 503
+    assert ready.json()["checks"]["probing_running"] is False
+    assert "the probing thread stopped (its error is in the log)" in ready.json()["problems"]
+    assert not monitor.healthy()
 
 
 async def test_a_reload_reaches_the_scheduler_on_the_probe_loop(threads: Threads, tmp_path: Path) -> None:
