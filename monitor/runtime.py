@@ -7,6 +7,11 @@ event listeners (alerting subscribes there). The on-call desk (`oncall`: acknowl
 mutes, duty rosters) is built with it, and with alerting the chat bots (`bots`), which
 poll only while `is_sender()`.
 
+The schedulers and the probes run on the probe loop (`probing`, a thread of its own:
+`monitor.probeloop`, whose docstring is the threading contract); every result comes back
+to this loop, where `record` and everything after it run, so a crowd served here cannot
+lengthen what probes measure.
+
 The connectivity checks (`[monitor] connectivity`) run on a scheduler of their own and
 feed `Connectivity`. While it finds this instance offline, a probe of an `external`
 target that did not reach it (`UNREACHED`: a timeout, a refused connection, no name...)
@@ -62,6 +67,7 @@ from monitor.log import kv
 from monitor.metrics.registry import Metrics
 from monitor.notifiers.telegrambot.bots import Bots
 from monitor.preflight.inside import Announcer
+from monitor.probeloop import ProbeLoop
 from monitor.probes import PROBES, ProbeContext, heartbeat_book, probe_context
 from monitor.result import UNREACHED, Event, Reason, Result, State
 from monitor.scheduler import IN_FLIGHT, Scheduler
@@ -173,7 +179,10 @@ class Monitor:
         self.heartbeats = heartbeat_book()
         self.ctx = ctx or probe_context(self.heartbeats)
         self.metrics = Metrics(self, registry)
-        self.scheduler = Scheduler(self._probe_and_record, concurrency=concurrency, on_lag=self.metrics.lag.observe)
+        # The schedulers, the probes and `ctx` live on the probe loop once started:
+        # reached through `probing.call`/`run`, results back through `probing.deliver`.
+        self.probing = ProbeLoop()
+        self.scheduler = Scheduler(self._probe_and_record, concurrency=concurrency, on_lag=self._lagged)
         self.connectivity = Connectivity(config.settings.connectivity)
         self.uplink = Scheduler(self._check_uplink, concurrency=UPLINK_CONCURRENCY)
         self.registry = self.metrics.registry
@@ -281,12 +290,13 @@ class Monitor:
         await self._read_planned()  # before the first look: a restored window must not end
         self._apply_maintenance()
         self._hold_paused()
-        self.scheduler.set_targets(self._owned_targets())
-        self._tasks.append(asyncio.create_task(self.scheduler.run(), name="scheduler"))
+        await self.probing.start()
+        self._schedule()
+        self.probing.spawn(self.scheduler.run(), name="scheduler")
         self._tasks.append(asyncio.create_task(self.replicas.run(), name="replicas"))
         self._tasks.append(asyncio.create_task(self.member.run(), name="locations"))
-        self.uplink.set_targets(self.config.settings.connectivity)
-        self._tasks.append(asyncio.create_task(self.uplink.run(), name="connectivity"))
+        self.probing.call(self.uplink.set_targets, self.config.settings.connectivity)
+        self.probing.spawn(self.uplink.run(), name="connectivity")
         if watch_config:
             self._tasks.append(asyncio.create_task(self._watch_config(), name="config-watch"))
         self._housekeeping = AsyncIOScheduler(timezone=UTC)
@@ -327,6 +337,9 @@ class Monitor:
         self.ready = False
         if self._housekeeping is not None:
             self._housekeeping.shutdown(wait=False)
+        # Probes in flight cancelled, the probe context closed on its loop, the results
+        # handed back meanwhile recorded: all before the store closes.
+        await self.probing.stop(self.ctx.aclose)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -346,7 +359,6 @@ class Monitor:
             await self.subscriptions.stop()
         if self.deadman is not None:
             await self.deadman.aclose()
-        await self.ctx.aclose()
         await self.store.close()
         log.info("monitor stopped")
 
@@ -423,7 +435,7 @@ class Monitor:
                 "targets moved",
                 extra=kv(members=len(members), owned=len(self.owned), taken=len(gained), handed=len(lost)),
             )
-            self.scheduler.set_targets(self._owned_targets())
+            self._schedule()
             return
         for tid in lost:
             self.states.forget(tid)
@@ -435,7 +447,7 @@ class Monitor:
             "targets moved", extra=kv(members=len(members), owned=len(self.owned), taken=len(gained), handed=len(lost))
         )
         if not gained:
-            self.scheduler.set_targets(self._owned_targets())
+            self._schedule()
             return
         task = asyncio.get_running_loop().create_task(self._take_over(gained), name="take-over")
         self._taking_over.add(task)
@@ -450,7 +462,7 @@ class Monitor:
         self.heartbeats.restore({tid: r for tid, r in results.items() if tid in gained})
         self._resume([tid for tid in gained if tid in self.owned], events, results)
         self.oncall.apply()  # their acknowledged outages stay quiet here too
-        self.scheduler.set_targets(self._owned_targets())
+        self._schedule()
 
     def _sender_changed(self, sender: bool) -> None:
         if sender and self.alerting is not None:
@@ -469,8 +481,8 @@ class Monitor:
         return status.last if status else None
 
     def healthy(self) -> bool:
-        """Probing runs on time (used by /readyz and the dead-man's switch)."""
-        return self.ready and self.scheduler.healthy()
+        """Probing runs, and on time (used by /readyz and the dead-man's switch)."""
+        return self.ready and self.probing.alive and self.scheduler.healthy()
 
     def storage_health(self) -> StoreHealth:
         """Whether the history and the outbox take writes (for /readyz and the metrics)."""
@@ -480,19 +492,33 @@ class Monitor:
         return combined(history, self.alerting.outbox.health())
 
     async def probe_now(self, target: Target) -> Result:
-        return await run_probe(target, self.ctx)
+        """Probe `target` once, now, on the probe loop (the admin UI's "probe now", `/probe`)."""
+        return await self.probing.run(run_probe(target, self.ctx))
+
+    def _schedule(self) -> None:
+        """Hand the targets probed here to the scheduler, on the probe loop."""
+        self.probing.call(self.scheduler.set_targets, self._owned_targets())
+
+    def _lagged(self, lag: float) -> None:
+        # On the probe loop: the histogram is the main loop's, read by every scrape.
+        self.probing.deliver(self.metrics.lag.observe, lag)
 
     async def _probe_and_record(self, target: Target) -> None:
+        """On the probe loop: probe, retry the monitor's own errors, hand the result over."""
         result = await run_probe(target, self.ctx)
         for pause in OWN_ERROR_RETRIES:
             if result.reason != Reason.MONITOR_ERROR:
                 break
-            self._own_error(target, result)
+            self.probing.deliver(self._own_error, target, result)
             await asyncio.sleep(pause)
             result = await run_probe(target, self.ctx)
         if result.reason == Reason.MONITOR_ERROR:
-            self._own_error(target, result)  # no verdict on the target: its state stays
-        elif self.config.targets.get(target.id) is target:  # not removed/replaced meanwhile
+            self.probing.deliver(self._own_error, target, result)  # no verdict on the target: its state stays
+        else:
+            self.probing.deliver(self._take_result, target, result)
+
+    def _take_result(self, target: Target, result: Result) -> None:
+        if self.config.targets.get(target.id) is target:  # not removed/replaced meanwhile
             self.record(target, result)
 
     def _own_error(self, target: Target, result: Result) -> None:
@@ -542,7 +568,10 @@ class Monitor:
         return self.judge.status(target.id).underlying is not State.DOWN  # a DOWN one stays DOWN
 
     async def _check_uplink(self, check: Target) -> None:
-        result = await run_probe(check, self.ctx)
+        """On the probe loop: probe a connectivity check, hand its result over."""
+        self.probing.deliver(self._checked, check, await run_probe(check, self.ctx))
+
+    def _checked(self, check: Target, result: Result) -> None:
         if any(c is check for c in self.config.settings.connectivity):  # not replaced meanwhile
             self.record_check(check, result)
 
@@ -687,7 +716,7 @@ class Monitor:
         self.config = config
         self.states.sync(config.targets)
         self.connectivity.update(config.settings.connectivity)
-        self.uplink.set_targets(config.settings.connectivity)
+        self.probing.call(self.uplink.set_targets, config.settings.connectivity)
         self.heartbeats.retain(config.targets)
         if self.alerting is not None:
             self.alerting.reload(config)
@@ -705,7 +734,7 @@ class Monitor:
         self._apply_maintenance()
         self.own.sync(config.targets)
         self._hold_paused()
-        self.scheduler.set_targets(self._owned_targets())
+        self._schedule()
         freeze_heap()
 
     def _probed(self, config: Config) -> list[Target]:

@@ -195,7 +195,8 @@ class Scheduler:
 
     def healthy(self, max_lag: float = 5.0) -> bool:
         """Probes start on time: the recent lags are all below `max_lag` seconds."""
-        window = self.stats.lag_window
+        # A copy: the probe loop appends while the serving loop asks (`monitor.probeloop`).
+        window = self.stats.lag_window.copy()
         return not window or max(window) < max_lag
 
 

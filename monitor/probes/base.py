@@ -251,21 +251,25 @@ class Stopwatch:
         """Seconds left of a `timeout` counted from the start (negative when past)."""
         return timeout - self.elapsed()
 
-    def failed(self, failure: Failure, **fields: Any) -> Result:
-        """A failed `Result` for `failure`, timed up to now; `fields` add the rest
-        (`cert_expiry`, `status_code`, `extra`)."""
+    def failed(self, failure: Failure, until: float | None = None, **fields: Any) -> Result:
+        """A failed `Result` for `failure`, timed up to `until` (a perf_counter time:
+        when the answer arrived) or now; `fields` add the rest (`cert_expiry`,
+        `status_code`, `extra`)."""
         return Result(
             ok=False,
             reason=failure.reason,
             detail=failure.detail,
             started=self.started,
-            duration=self.elapsed(),
+            duration=self._until(until),
             **fields,
         )
 
-    def outcome(self, failure: Failure | None, detail: str, **fields: Any) -> Result:
+    def outcome(self, failure: Failure | None, detail: str, until: float | None = None, **fields: Any) -> Result:
         """`failed(failure)`, or with no failure a passed `Result` saying `detail`,
-        timed up to now; `fields` add the facts gathered either way."""
+        timed up to `until` or now; `fields` add the facts gathered either way."""
         if failure is not None:
-            return self.failed(failure, **fields)
-        return Result(ok=True, detail=detail, started=self.started, duration=self.elapsed(), **fields)
+            return self.failed(failure, until, **fields)
+        return Result(ok=True, detail=detail, started=self.started, duration=self._until(until), **fields)
+
+    def _until(self, until: float | None) -> float:
+        return (until if until is not None else time.perf_counter()) - self.begun

@@ -7,7 +7,11 @@ httpx's default transport. It exists because the default transport (httpcore's p
 anyio streams) costs more CPU than everything else a probe does together; a protocol
 callback per read and no pool halve a probe's cost. It keeps what the probe relies on:
 
-- the extensions `trace` (httpcore's event names, so phase timings are the same),
+- the extensions `trace` (httpcore's event names, so phase timings are the same; the
+  events that mark something arriving carry `AT`, the `time.perf_counter()` of the
+  protocol callback that saw it: the connection made, the response head parsed, the
+  body's last byte. A consumer that read its own clock instead would be late by every
+  loop turn between that callback and the trace's, and under load those are many),
   `timeout` (connect/read/write, as httpx sets them), `sni_hostname` and `ssl_context`
   (the cached context of the target's TLS settings; a default verifying one otherwise);
 - `network_stream` on the response, whose `get_extra_info("ssl_object")` gives the peer
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 import asyncio
 import ssl
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, cast
 
@@ -37,6 +42,7 @@ Trace = Callable[[str, Mapping[str, Any]], Awaitable[None]]
 MAX_HEAD = 64 * 1024  # bytes of status line and headers before we call it invalid
 HIGH_WATER = 256 * 1024  # unread body bytes at which reading from the socket pauses
 _NO_BODY_STATUS = frozenset((204, 304))
+AT = "at"  # the key of a trace event's arrival time (perf_counter seconds)
 
 
 class FastTransport(httpx.AsyncBaseTransport):
@@ -110,7 +116,7 @@ async def _connect(request: httpx.Request, trace: Trace | None, timeout: float |
 async def _open(conn: _Connection, request: httpx.Request, trace: Trace | None, host: str, port: int) -> None:
     await conn.loop.create_connection(lambda: conn, host, port)
     if trace is not None:
-        await trace("connection.connect_tcp.complete", {"return_value": conn})
+        await trace("connection.connect_tcp.complete", {"return_value": conn, AT: conn.made_at})
     if request.url.scheme == "https":
         await _start_tls(conn, request, trace)
 
@@ -144,12 +150,16 @@ class _Connection(asyncio.Protocol):
         self.waiter: asyncio.Future[None] | None = None
         self.paused = False
         self.head_only = False  # HEAD request: a response never has a body
+        # When the callbacks saw it happen (perf_counter): the trace's `AT`.
+        self.made_at = self.head_at = self.done_at = 0.0
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.made_at = time.perf_counter()
         self.transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass
 
     def data_received(self, data: bytes) -> None:
+        self.done_at = time.perf_counter()  # the latest arrival: the last byte's, once done
         if self.body is not None:
             self._body_data(data)
             return
@@ -164,6 +174,7 @@ class _Connection(asyncio.Protocol):
         if self.body is not None and not self.body.done:
             if self.body.until_close:
                 self.body.done = True
+                self.done_at = time.perf_counter()
             else:
                 self._fail(httpx.RemoteProtocolError("peer closed connection without sending complete message body"))
         elif self.head is None:
@@ -191,6 +202,7 @@ class _Connection(asyncio.Protocol):
             if 100 <= head.status < 200 and head.status != 101:
                 continue  # an interim response (100 Continue): the real one follows
             self.head = head
+            self.head_at = self.done_at
             no_body = self.head_only or head.status in _NO_BODY_STATUS or head.status == 101
             self.body = BodyParser.for_head(head, no_body)
             rest = bytes(self.buffer)
@@ -272,7 +284,7 @@ class _Connection(asyncio.Protocol):
             head = self.head
             await trace(
                 "http11.receive_response_headers.complete",
-                {"return_value": (head.version, head.status, head.reason, head.headers)},
+                {"return_value": (head.version, head.status, head.reason, head.headers), AT: self.head_at},
             )
         return self.head
 
@@ -334,7 +346,7 @@ class _ResponseStream(httpx.AsyncByteStream):
         async for chunk in self._conn.chunks_of_body(timeout):
             yield chunk
         if trace is not None:
-            await trace("http11.receive_response_body.complete", {"return_value": None})
+            await trace("http11.receive_response_body.complete", {"return_value": None, AT: self._conn.done_at})
 
     async def aclose(self) -> None:
         if self._closed:

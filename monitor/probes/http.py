@@ -222,6 +222,9 @@ async def probe(target: Target, ctx: ProbeContext) -> Result:
     return clock.outcome(
         failure,
         f"HTTP {exchange.status_code}",
+        # When the answer's last byte arrived, not when its checks ended: the time is
+        # the target's, not the monitor's (a busy loop would add its own).
+        until=exchange.finished,
         status_code=exchange.status_code,
         cert_expiry=exchange.cert_expiry,
         phases=exchange.phases,

@@ -6,7 +6,9 @@ a transport's `handle_async_request`, with no `AsyncClient` (whose construction 
 more than a loopback request). The name is resolved here, timed as its own phase, and
 the request is sent to the address with `Host` and the `sni_hostname` extension naming
 the host, so certificate checks still see the name. The other phases come from
-httpcore's `trace` extension.
+httpcore's `trace` extension; an event carrying the transport's arrival time (`AT`,
+`monitor.probes.fasthttp`) is marked at that time rather than when the trace runs, and
+`finished` is when the last body's last byte arrived: the end of the probe's duration.
 
 The transport: without `ctx.http_transport`, httpx's default transport is built per
 probe around the cached `SSLContext` (cheap: no context, no client), which guarantees a
@@ -36,6 +38,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from monitor.probes import tlsutil
+from monitor.probes.fasthttp import AT
 from monitor.probes.http_decode import BodyDecoder, UnsupportedEncoding, too_large
 from monitor.probes.httpauth import offered, pick_challenge
 from monitor.probes.network import Failure, ProbeFailed, classify, resolve, verification_error
@@ -79,6 +82,7 @@ class Exchange:
         self.body = b""
         self.stage = "resolving the name"
         self._marks: dict[str, float] = {}
+        self.finished: float | None = None  # perf_counter time the last body was complete
         self._ssl = ctx.tls.client(spec.verify_tls, spec.ca_file)
         self._own = ctx.http_transport is None
         self._transport = ctx.http_transport or httpx.AsyncHTTPTransport(verify=self._ssl)
@@ -227,7 +231,7 @@ class Exchange:
             self.cert_expiry = expiry
 
     async def _trace(self, event: str, info: Mapping[str, Any]) -> None:
-        self._marks[event] = time.perf_counter()
+        self._marks[event] = info.get(AT) or time.perf_counter()
         self.stage = _STAGES.get(event, self.stage)
 
     def _add_spans(self) -> None:
@@ -241,8 +245,9 @@ class Exchange:
         begun = self._marks.get("http11.receive_response_headers.complete", time.perf_counter())
         try:
             await self._consume(response)
+            self.finished = self._marks.get("http11.receive_response_body.complete")
         finally:
-            self.phases["transfer"] += time.perf_counter() - begun
+            self.phases["transfer"] += (self.finished or time.perf_counter()) - begun
 
     async def _consume(self, response: httpx.Response) -> None:
         limit = self.spec.max_body

@@ -12,6 +12,7 @@ restore the book after a restart (`HeartbeatBook.restore`).
 from __future__ import annotations
 
 import dataclasses
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -64,25 +65,36 @@ class HeartbeatBook:
 
     A target that never sent one is judged from `since(id)`: the first time the monitor
     asked about it in this process (its start, or the reload that added the target).
+    Shared by two threads (`monitor.probeloop`): the push route records and the runtime
+    restores and retains on the serving loop, the probe reads on the probe loop; a lock
+    keeps `retain`'s walk from meeting a `since` that adds a target.
     """
 
     def __init__(self, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
         self._last: dict[str, Result] = {}
         self._since: dict[str, float] = {}
+        self._lock = threading.Lock()
 
     def record(self, target_id: str, heartbeat: Result) -> None:
-        self._last[target_id] = heartbeat
+        with self._lock:
+            self._last[target_id] = heartbeat
 
     def last(self, target_id: str) -> Result | None:
-        return self._last.get(target_id)
+        with self._lock:
+            return self._last.get(target_id)
 
     def since(self, target_id: str) -> float:
-        return self._since.setdefault(target_id, self._clock())
+        with self._lock:
+            return self._since.setdefault(target_id, self._clock())
 
     def restore(self, results: Mapping[str, Result]) -> None:
         """Rebuild the book from the store's last result of each target (any kind:
         results without a heartbeat time are ignored)."""
+        with self._lock:
+            self._restore(results)
+
+    def _restore(self, results: Mapping[str, Result]) -> None:
         for target_id, result in results.items():
             arrived = result.extra.get(LAST_HEARTBEAT)
             if arrived is None or target_id in self._last:
@@ -96,9 +108,10 @@ class HeartbeatBook:
     def retain(self, target_ids: Iterable[str]) -> None:
         """Forget targets no longer configured (after a reload)."""
         keep = set(target_ids)
-        for book in (self._last, self._since):
-            for target_id in [t for t in book if t not in keep]:
-                del book[target_id]
+        with self._lock:
+            for book in (self._last, self._since):
+                for target_id in [t for t in book if t not in keep]:
+                    del book[target_id]
 
 
 def heartbeat(arrived: float, down: bool = False, msg: str = "", duration: float = 0.0) -> Result:

@@ -14,6 +14,7 @@ async def healthz(request: Request) -> Response:
 _PROBLEMS = {
     "started": "not started yet",
     "scheduler_on_time": "probes start late (scheduler lag above 5 s)",
+    "probing_running": "the probing thread stopped (its error is in the log)",
     "probing_possible": "probes failed for want of the monitor's own resources (open files, memory) in the last minute",
 }
 
@@ -26,6 +27,7 @@ async def readyz(request: Request) -> Response:
     checks = {
         "started": monitor.ready,
         "scheduler_on_time": monitor.scheduler.healthy(),
+        "probing_running": monitor.probing.alive,
         "probing_possible": monitor.probing_possible(),
         "store_writable": storage.ok,
     }
