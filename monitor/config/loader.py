@@ -147,7 +147,7 @@ def _read_text(path: Path) -> tuple[str, str]:
 def _parse(path: Path, text: str) -> dict[str, Any]:
     try:
         # tomli, not the standard library's tomllib: the same parser, compiled (mypyc);
-        # a 100,000-target file parses in a third of the time.
+        # a 100,000-target file parses in 2.0-2.1 CPU-s instead of 4.5-4.9.
         return tomli.loads(text)
     except tomli.TOMLDecodeError as exc:
         # Python < 3.14 puts the position only in the message: "... (at line 2, column 25)".
