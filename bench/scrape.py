@@ -74,8 +74,8 @@ async def measure(n: int, rounds: int = 3) -> ScrapeCost:
 
         def timed() -> tuple[float, int]:
             began = time.thread_time()
-            pieces = monitor.metrics.pieces()
-            return time.thread_time() - began, sum(len(p) for p in pieces)
+            size = sum(len(p) for p in monitor.metrics.pieces())  # written as it is taken
+            return time.thread_time() - began, size
 
         cpu, ticks, exchanges, size = [], [], [], 0
         for _ in range(rounds):

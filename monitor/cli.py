@@ -153,7 +153,8 @@ def _store_sound(config: Config) -> bool:
 
 
 def _load(args: argparse.Namespace) -> Config:
-    loaded = load_config(args.config, notifier_secrets=args.command not in SEND_NOTHING)
+    # `run` keeps its configuration for its life (until a reload): see `load_config`.
+    loaded = load_config(args.config, notifier_secrets=args.command not in SEND_NOTHING, keep=args.command == "run")
     return _overrides(args)(loaded)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from types import MappingProxyType
 
 
 class Reason:
@@ -99,6 +100,9 @@ UNREACHED: frozenset[str] = frozenset(
 )
 
 
+_NOTHING: Mapping[str, float] = MappingProxyType({})
+
+
 @dataclass(frozen=True, slots=True)
 class Result:
     """One probe's outcome. Probes return these, they never raise for a failing target.
@@ -119,8 +123,10 @@ class Result:
     degraded: bool = False
     status_code: int | None = None
     cert_expiry: float | None = None  # unix time of the earliest certificate expiry seen
-    phases: Mapping[str, float] = field(default_factory=dict)
-    extra: Mapping[str, float] = field(default_factory=dict)
+    # One shared empty mapping by default, not a dict per result (100,000 targets each
+    # keep their last result); nothing writes into a result's mappings.
+    phases: Mapping[str, float] = field(default_factory=lambda: _NOTHING)
+    extra: Mapping[str, float] = field(default_factory=lambda: _NOTHING)
 
 
 class State(StrEnum):

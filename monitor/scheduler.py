@@ -30,7 +30,7 @@ RunFn = Callable[[Target], Awaitable[None]]
 EARLY = 0.001  # seconds before its slot a due probe may start (the timers' resolution)
 
 
-@dataclass
+@dataclass(slots=True)
 class _Entry:
     target: Target
     due: float

@@ -33,9 +33,11 @@ from monitor.result import Event, Reason, Result, State
 _LIVE = (State.UP, State.DEGRADED, State.DOWN)
 
 
-@dataclass
+@dataclass(slots=True)
 class Status:
-    """One target's live status. Mutated only by `StateMachine`."""
+    """One target's live status. Mutated only by `StateMachine`. Slotted, and its probe
+    counts a two-item list indexed by `ok` (`counts[True]`: passed), not a dict: one of
+    these per target, 100,000 in one process."""
 
     state: State = State.UNKNOWN  # as shown
     underlying: State = State.UNKNOWN  # ignoring maintenance
@@ -48,7 +50,7 @@ class Status:
     successes: int = 0  # consecutive passed probes
     clean: int = 0  # consecutive passed probes that were not degraded
     degraded: int = 0  # consecutive passed probes that were degraded
-    counts: dict[bool, int] = field(default_factory=lambda: {True: 0, False: 0})
+    counts: list[int] = field(default_factory=lambda: [0, 0])  # [failed, passed]
     # When each streak above began (the start of its first probe): a change is dated so.
     failed_at: float = 0.0
     passed_at: float = 0.0

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from rich.console import Console
 
-from bench import blackbox, dbgrowth, locsync, runs, scale, scrape
+from bench import blackbox, dbgrowth, locsync, memory, runs, scale, scrape, startup
 from bench.farm import Farm, farm
 from bench.report import Figure, Report
 from tests.integration import need
@@ -70,6 +70,16 @@ def test_the_scaled_run_reads_start_up_lag_scrapes_and_memory(targets: Farm, tmp
 def test_a_scrape_s_cost_is_measured_in_one_process() -> None:
     cost = asyncio.run(scrape.measure(50, rounds=1))
     assert cost.cpu and cost.size > 0 and cost.exchange_p99 > 0
+
+
+def test_the_start_up_is_timed_to_the_first_healthy_answer(tmp_path: Path) -> None:
+    wall, cpu = startup.startup(tmp_path, 20)
+    assert wall > 0 and cpu > 0
+
+
+def test_the_memory_each_target_holds_is_measured_in_one_process() -> None:
+    held = asyncio.run(memory.measure(50, top=5))
+    assert held.per_target > held.config > 0 and len(held.sites) == 5
 
 
 def test_the_farm_serves_https_with_an_rsa_leaf_signed_by_the_same_ca(targets: Farm) -> None:

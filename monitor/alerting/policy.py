@@ -50,8 +50,8 @@ import heapq
 import itertools
 import os
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from urllib.parse import quote
 
@@ -89,17 +89,21 @@ class _Problem:
     acked: bool = False  # someone took it: no reminders, no escalation
 
 
-@dataclass
+@dataclass(slots=True)
 class _Track:
+    """One target's alerting state. One per target (100,000 in one process): slotted,
+    its changes a list (an empty deque is 760 bytes; these hold a few times at most)
+    and the notifiers told of its flapping a shared empty frozenset until it flaps."""
+
     state: State = State.UNKNOWN
     since: float = 0.0
     reason: str = ""
     detail: str = ""
     maintenance: bool = False
-    changes: deque[float] = field(default_factory=deque)
+    changes: list[float] = field(default_factory=list)
     flapping: bool = False
     flap_from: State = State.UNKNOWN
-    flap_notified: set[str] = field(default_factory=set)
+    flap_notified: AbstractSet[str] = frozenset()
     problem: _Problem | None = None
     pending: float | None = None  # a deferred "down" is due then
     pending_from: State = State.UNKNOWN  # the state the deferred "down" left
@@ -138,7 +142,7 @@ class Policy:
         # Each duty ladder worked out once per (roster, outage start): a tick walks every
         # open outage, and a roster's next shift is a search.
         self._ladders: dict[tuple[str, float], list[tuple[str, ...]]] = {}
-        self.dependents: dict[str, list[str]] = {tid: [] for tid in config.targets}
+        self.dependents: dict[str, list[str]] = {}  # roots only: most targets have no dependents
         for target in config.targets.values():
             for root in target.depends_on:
                 self.dependents.setdefault(root, []).append(target.id)
@@ -218,7 +222,7 @@ class Policy:
         track.flapping = True
         track.flap_from = State(said.alert.old) if said.alert.old in State.__members__ else State.UNKNOWN
         track.flap_notified = set(said.notifiers)
-        track.changes = deque([since])  # "stable" once no change for `flap_window` after the last one
+        track.changes = [since]  # "stable" once no change for `flap_window` after the last one
         track.refreshed.update(dict.fromkeys(said.notifiers, self.clock()))
 
     def _resume_down(self, tid: str, track: _Track, since: float, notified: Iterable[str]) -> None:
@@ -258,7 +262,7 @@ class Policy:
         if event.old in _LIVE and event.new in _LIVE:
             track.changes.append(event.at)
             while track.changes and track.changes[0] < event.at - self.flap_window:
-                track.changes.popleft()
+                del track.changes[0]
             if not track.flapping and len(track.changes) >= self.flap_changes:
                 return self._flapping(target, track, event)
         if track.flapping:
@@ -544,7 +548,7 @@ class Policy:
         began = track.changes[0] if track.changes else now
         alert = self._alert(target, track, "stable", now, began, old=track.flap_from)
         out = self._out(alert, sorted(track.flap_notified))
-        track.flap_notified, track.changes = set(), deque()
+        track.flap_notified, track.changes = frozenset(), []
         # Settle the open problem with the state the target came to rest in.
         return out + self._transition(target, track, track.flap_from, track.since)
 

@@ -17,17 +17,21 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime, tzinfo
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, overload
 
 from monitor.errors import Problem
 
+_RAW = ("raw", None)  # what `raw` declares a key as
 _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|s|m|h|d|w)")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0, "w": 604800.0}
 
 
+@lru_cache(maxsize=1024)
 def parse_duration(text: str) -> float:
-    """`"500ms"`, `"30s"`, `"5m"`, `"2h"`, `"14d"`, `"1h30m"` -> seconds. ValueError if not."""
+    """`"500ms"`, `"30s"`, `"5m"`, `"2h"`, `"14d"`, `"1h30m"` -> seconds. ValueError if not.
+    Cached: a pure function of the text, and a file's targets share a few durations."""
     compact = text.strip().replace(" ", "")
     if not compact:
         raise ValueError("empty duration")
@@ -177,9 +181,11 @@ class Table:
         return name in self.data
 
     def raw(self, name: str) -> Any:
-        self.declared.setdefault(name, ("raw", None))
-        self.used.add(name)
-        return self.data.get(name)
+        self.declared.setdefault(name, _RAW)
+        value = self.data.get(name)  # TOML has no null: None is a key not written
+        if value is not None:
+            self.used.add(name)  # `finish` looks at the keys written only
+        return value
 
     def _typed(self, name: str, kinds: tuple[type, ...], what: str) -> Any:
         value = self.raw(name)
@@ -195,9 +201,16 @@ class Table:
     @overload
     def text(self, name: str, default: None = None) -> str | None: ...
     def text(self, name: str, default: str | None = None) -> str | None:
-        self.declare(name, "text", default)
-        value = self._typed(name, (str,), "a string")
-        return default if value is None else str(value)
+        # Written out (the most read accessor: ~15 keys a target, most of them absent).
+        self.declared.setdefault(name, ("text", default))
+        value = self.data.get(name)
+        if value is None:
+            return default
+        self.used.add(name)
+        if isinstance(value, str):
+            return value
+        self.problem(name, f"must be a string, not {_describe(value)}")
+        return default
 
     def require_text(self, name: str) -> str:
         self.declare(name, "text", None)
@@ -214,6 +227,8 @@ class Table:
         self, name: str, default: int | None = None, low: int | None = None, high: int | None = None
     ) -> int | None:
         self.declare(name, "integer", default)
+        if name not in self.data:
+            return default
         value = self._typed(name, (int,), "an integer")
         if value is None:
             return default
@@ -224,6 +239,8 @@ class Table:
 
     def number(self, name: str, default: float, low: float | None = None, high: float | None = None) -> float:
         self.declare(name, "number", default)
+        if name not in self.data:
+            return default
         value = self._typed(name, (int, float), "a number")
         if value is None:
             return default
@@ -234,6 +251,8 @@ class Table:
 
     def boolean(self, name: str, default: bool) -> bool:
         self.declare(name, "boolean", default)
+        if name not in self.data:
+            return default
         value = self._typed(name, (bool,), "true or false")
         return default if value is None else bool(value)
 
@@ -243,6 +262,8 @@ class Table:
     def duration(self, name: str, default: None = None, low: float = ...) -> float | None: ...
     def duration(self, name: str, default: float | None = None, low: float = 0.0) -> float | None:
         self.declare(name, "duration", default)
+        if name not in self.data:
+            return default
         value = self.raw(name)
         if value is None:
             return default
@@ -261,6 +282,8 @@ class Table:
 
     def text_list(self, name: str, default: tuple[str, ...] = ()) -> tuple[str, ...]:
         self.declare(name, "text_list", list(default))
+        if name not in self.data:
+            return default
         value = self.raw(name)
         if value is None:
             return default
@@ -273,6 +296,8 @@ class Table:
 
     def int_list(self, name: str, default: tuple[int, ...] = ()) -> tuple[int, ...]:
         self.declare(name, "int_list", list(default))
+        if name not in self.data:
+            return default
         value = self.raw(name)
         if value is None:
             return default

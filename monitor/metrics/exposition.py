@@ -14,7 +14,7 @@ A family is written as its `# HELP`/`# TYPE` lines and its samples, contiguous;
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from monitor.probes import PROBES
@@ -60,13 +60,18 @@ def _help(text: str) -> str:
 
 
 class Writer:
-    """Collects sample lines per family; `text()` writes the families out in the order
+    """Collects sample lines per family; `pieces()` writes the families out in the order
     they were declared. A family declared but left empty is written without samples.
     With `only` (sample names, as `/metrics?name[]=...` gives them) every other sample is
-    dropped, and so is a family left without samples, as prometheus-client does."""
+    dropped, and so is a family left without samples, as prometheus-client does.
+
+    Families may also be filled late, by a source (`fill`) run when `pieces()` reaches
+    them: its text is passed on as it comes, so a scrape of 100,000 targets never holds
+    more than a chunk of it (the whole text is ~2 KB a target)."""
 
     def __init__(self, only: Collection[str] | None = None) -> None:
         self._families: dict[str, tuple[str, str, list[str]]] = {}
+        self._sources: dict[str, tuple[tuple[str, ...], Callable[[], Iterator[tuple[str, str]]]]] = {}
         self.only = None if only is None else frozenset(only)
 
     def family(self, name: str, kind: str, doc: str) -> list[str]:
@@ -92,15 +97,64 @@ class Writer:
         if text:
             self._families[family][2].append(text)
 
-    def pieces(self) -> list[str]:
+    def names(self, first: str) -> tuple[str, ...]:
+        """The families declared so far from `first` on, in order."""
+        declared = list(self._families)
+        return tuple(declared[declared.index(first) :])
+
+    def fill(self, names: Sequence[str], source: Callable[[], Iterator[tuple[str, str]]]) -> None:
+        """The families `names` (declared, consecutive in the order of declaration) get
+        their lines from `source()`, run when `pieces()` reaches the first of them: it
+        yields (family, whole lines), each family's contiguously, in that order."""
+        for name in names:
+            self._sources[name] = (tuple(names), source)
+
+    def pieces(self) -> Iterator[str]:
         """The text in pieces (each whole lines), in order: what `text()` joins."""
-        out: list[str] = []
-        for name, (kind, doc, lines) in self._families.items():
+        families = self._families
+        skip: set[str] = set()
+        for name, (_kind, _doc, lines) in families.items():
+            if name in skip:
+                continue
+            group = self._sources.get(name)
+            if group is not None:
+                skip.update(group[0])
+                yield from self._run(*group)
+                continue
             if self.only is not None and not lines:
                 continue
-            out.append(f"# HELP {name} {_help(doc)}\n# TYPE {name} {kind}\n")
-            out.extend(lines)
-        return out
+            yield self._head(name)
+            yield from lines
+
+    def _run(self, names: tuple[str, ...], source: Callable[[], Iterator[tuple[str, str]]]) -> Iterator[str]:
+        """One source's families, each head before its lines; with `only`, filtered and
+        held until the source is done (a family left empty is then not written)."""
+        if self.only is not None:
+            for family, text in source():
+                self.extend(family, text)
+            for name in names:
+                lines = self._families[name][2]
+                if lines:
+                    yield self._head(name)
+                    yield from lines
+            return
+        order = iter(names)
+        current = None
+        for family, text in source():
+            while current != family:  # the families before it are done: heads, earlier lines
+                current = next(order, None)
+                if current is None:
+                    raise ValueError(f"a source wrote {family!r} out of the order of {names}")
+                yield self._head(current)
+                yield from self._families[current][2]
+            yield text
+        for name in order:
+            yield self._head(name)
+            yield from self._families[name][2]
+
+    def _head(self, name: str) -> str:
+        kind, doc, _lines = self._families[name]
+        return f"# HELP {name} {_help(doc)}\n# TYPE {name} {kind}\n"
 
     def text(self) -> str:
         return "".join(self.pieces())

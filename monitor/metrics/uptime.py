@@ -122,6 +122,7 @@ class UptimeTracker:
         self._tracks: dict[str, _Track] = {}
         self._steady = (tuple((n, 1.0) for n in self.names), tuple((n, 0.0) for n in self.names))
         self._lines: dict[tuple[int, str], str] = {}
+        self._floor = float("-inf")  # the seed's `end`: no change of a seeded target is earlier
 
     def lines(self, target: str, now: float, family: str, labels: str) -> str:
         """`ratios_of` as the family's sample lines (`window` after `labels`), the steady
@@ -145,19 +146,27 @@ class UptimeTracker:
         """The history up to `end` (`Timelines.segments` over the longest window before
         it) and each target's state at `end` by its events (`states`: the last event's
         new state; a target missing is UNKNOWN), before any `change` of those targets.
-        From `end` on this process's run covers the time."""
+        From `end` on this process's run covers the time. A target with nothing observed
+        in the window and UNKNOWN at `end` (every target of a new store) gets no track:
+        its first `change` makes the one seeding would have (at `end` at the earliest)."""
+        self._floor = end
         for tid in segments.keys() | states.keys():
+            state = states.get(tid, State.UNKNOWN)
+            if state not in _OBSERVED and all(seg.state not in _OBSERVED for seg in segments.get(tid, ())):
+                self._tracks.pop(tid, None)
+                continue
             since = end - self.longest
             track = _Track(_NO_PIECES, self._empty, State.UNKNOWN, since, since)
             for seg in segments.get(tid, ()):
                 if seg.start < end:
                     track = _moved(track, self.seconds, seg.start, seg.state, seg.start)
-            self._tracks[tid] = _moved(track, self.seconds, end, states.get(tid, State.UNKNOWN), end)
+            self._tracks[tid] = _moved(track, self.seconds, end, state, end)
 
     def change(self, target: str, at: float, state: State) -> None:
         """`target` is in `state` from `at` on (an event, as the store takes it)."""
         track = self._tracks.get(target)
         if track is None:
+            at = max(at, self._floor)
             self._tracks[target] = _Track(_NO_PIECES, self._empty, state, at, at)
             return
         at = max(at, track.since)

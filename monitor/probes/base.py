@@ -110,12 +110,16 @@ ProbeFn = Callable[["Target", ProbeContext], Awaitable[Result]]
 Sample = tuple[str, str, float]
 """(gauge name, labels already rendered for the text format or "", value)."""
 SamplesFn = Callable[["Target", Result], Iterable[Sample]]
+# `ProbeKind.values`: the samples' values alone, as floats, in the order of its `shape`.
+ValuesFn = Callable[["Target", Result], tuple[float, ...]]
 
 
 def escape_label(value: str) -> str:
     """A label value escaped for the text format, for a kind rendering its `Sample`s'
     labels (`monitor.metrics.exposition` writes every label through this too)."""
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+    if "\\" in value or "\n" in value or '"' in value:  # rare: most values go back as they are
+        return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+    return value
 
 
 @dataclass(frozen=True)
@@ -189,6 +193,10 @@ class ProbeKind:
       the status code and the duration of each phase, 0 for what it did not reach, as
       the blackbox exporter writes them), and their samples for one result, in the
       order of `gauges`. Labels sort before `target`, which the exposition appends.
+      A kind whose samples are always the same gauges with the same labels also
+      declares them as `shape` ((gauge, labels) each) and `values(target, result)`
+      (their values, floats, in that order): `/metrics` then writes them by a template
+      per gauge (http's six samples a target, 100,000 targets a scrape);
       What all kinds share is written from the `Result`'s own fields, for every kind
       alike (`monitor.metrics.exposition`);
     - `metrics`: the kind's own gauges (full name -> help) that a `Result.extra` may
@@ -223,6 +231,8 @@ class ProbeKind:
     probe: ProbeFn
     gauges: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     samples: SamplesFn | None = None
+    shape: tuple[tuple[str, str], ...] = ()
+    values: ValuesFn | None = None
     metrics: Mapping[str, str] = field(default_factory=lambda: MappingProxyType({}))
     passive: bool = False
     expiry: Expiry = CERTIFICATE

@@ -54,19 +54,34 @@ class Expectations:
 
 def read_expectations(t: Table) -> Expectations:
     status, status_text = _read_status(t)
-    return Expectations(
-        status=status,
-        status_text=status_text,
-        headers=tuple(_read_header_patterns(t)),
-        contains=t.text_list("body_contains"),
-        not_contains=t.text_list("body_not_contains"),
-        regex=_compile(t, "body_regex", t.text("body_regex")),
-        json=tuple(_read_json(t)),
+    return _shared_expectations(
+        Expectations(
+            status=status,
+            status_text=status_text,
+            headers=tuple(_read_header_patterns(t)),
+            contains=t.text_list("body_contains"),
+            not_contains=t.text_list("body_not_contains"),
+            regex=_compile(t, "body_regex", t.text("body_regex")),
+            json=tuple(_read_json(t)),
+        )
     )
+
+
+def _shared_expectations(expect: Expectations) -> Expectations:
+    """One instance per distinct set of checks (most targets have the default's). One
+    with JSON checks is its own: their expected values compare loosely (`1 == True`)."""
+    return expect if expect.json else _same_expectations(expect)
+
+
+@lru_cache(maxsize=1024)
+def _same_expectations(expect: Expectations) -> Expectations:
+    return expect
 
 
 def _read_status(t: Table) -> tuple[frozenset[int], str]:
     raw = t.raw("expect_status")
+    if raw is None:  # the default, most targets': made once
+        return _ANY_2XX, "2xx"
     items = ["2xx"] if raw is None else raw if isinstance(raw, list) else [raw]
     codes: set[int] = set()
     for item in items:
@@ -91,7 +106,13 @@ def _shared(codes: frozenset[int]) -> frozenset[int]:
     return codes
 
 
+_ANY_2XX = _shared(frozenset(range(200, 300)))
+
+
 def _read_header_patterns(t: Table) -> list[tuple[str, re.Pattern[str]]]:
+    if not t.has("expect_headers"):
+        t.declare("expect_headers", "mapping")  # as `sub` does: what the forms learn
+        return []
     sub = t.sub("expect_headers")
     out = []
     for name, pattern in t.text_mapping("expect_headers").items():
@@ -124,7 +145,10 @@ def _read_json(t: Table) -> list[JsonExpectation]:
             else:
                 t.problems.add(f"{t.key('json')}.{path}", "must be a string, number, boolean, list or table")
 
-    walk("", t.mapping("json"))
+    if t.has("json"):
+        walk("", t.mapping("json"))
+    else:
+        t.declare("json", "mapping")
     return out
 
 
