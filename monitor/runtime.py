@@ -50,6 +50,7 @@ from monitor.alerting.storage import combined
 from monitor.assess import assess
 from monitor.cluster import Replicas, instance_id
 from monitor.cluster.member import Member
+from monitor.cluster.renewals import Renewals
 from monitor.cluster.view import ReplicaView
 from monitor.config import Config, Target
 from monitor.config.loader import load_config
@@ -188,6 +189,7 @@ class Monitor:
         # This instance among the replicas of its location, and the sender's lease; alone
         # (and not the sender) until `start` joins.
         self.replicas = Replicas(store, f"unstarted-{id(self):x}", config.settings.location)
+        self.renewals: Renewals | None = None  # the membership's own thread, once started
         self.owned: frozenset[str] = self._owned_ids()  # the targets probed here
         self._taking_over: set[asyncio.Task[None]] = set()
         # Alerting (policy, outbox, notifiers) and the dead-man's switch: `monitor run` only.
@@ -275,7 +277,8 @@ class Monitor:
         self._hold_paused()
         self.scheduler.set_targets(self._owned_targets())
         self._tasks.append(asyncio.create_task(self.scheduler.run(), name="scheduler"))
-        self._tasks.append(asyncio.create_task(self.replicas.run(), name="replicas"))
+        self.renewals = Renewals(self.replicas, asyncio.get_running_loop())
+        self.renewals.start()
         self._tasks.append(asyncio.create_task(self.member.run(), name="locations"))
         self.uplink.set_targets(self.config.settings.connectivity)
         self._tasks.append(asyncio.create_task(self.uplink.run(), name="connectivity"))
@@ -331,7 +334,12 @@ class Monitor:
             await self.alerting.stop()
         if self._own_client is not None:
             await self._own_client.aclose()
-        await self.replicas.leave()  # the others take this one's targets and lease at once
+        # The others take this one's targets and lease at once.
+        if self.renewals is not None:
+            await self.renewals.stop()
+            self.renewals = None
+        else:
+            await self.replicas.leave()
         if self.subscriptions is not None:
             await self.subscriptions.stop()
         if self.deadman is not None:

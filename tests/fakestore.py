@@ -131,19 +131,19 @@ class MemoryStore:
     def health(self) -> StoreHealth:
         return StoreHealth()
 
-    async def renew(self, member: Member, dead_after: float) -> list[Member]:
+    def renew(self, member: Member, dead_after: float) -> list[Member]:
         now = self.clock()
         self.members[member.instance] = replace(member, renewed_at=now)
         live = [m for m in self.members.values() if m.location == member.location and m.renewed_at > now - dead_after]
         return sorted(live, key=lambda m: m.instance)
 
-    async def lease(self, holder: str, ttl: float) -> bool:
+    def lease(self, holder: str, ttl: float) -> bool:
         now = self.clock()
         if self.sender is None or self.sender[0] == holder or self.sender[1] < now:
             self.sender = (holder, now + ttl)
         return self.sender[0] == holder
 
-    async def leave(self, instance: str) -> None:
+    def leave(self, instance: str) -> None:
         self.members.pop(instance, None)
         if self.sender is not None and self.sender[0] == instance:
             self.sender = None

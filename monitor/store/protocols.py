@@ -466,21 +466,26 @@ class Membership(Protocol):
     """The instances sharing one store (`monitor.cluster`). Times are the database's
     clock, so instances whose clocks differ still agree on who is alive. A store of one
     instance (SQLite) answers that this instance is alone and holds the lease. Errors of
-    the backend are `monitor.errors.StoreError`."""
+    the backend are `monitor.errors.StoreError`.
 
-    async def renew(self, member: Member, dead_after: float) -> list[Member]:
+    The calls are synchronous and block: they run in the membership's own thread
+    (`monitor.cluster.renewals`), on a connection of their own with deadlines of their
+    own, never on the event loop, so that a busy loop never makes a live member look
+    dead. One thread at a time calls them."""
+
+    def renew(self, member: Member, dead_after: float) -> list[Member]:
         """Write `member`'s row as renewed now; return the members of its location whose
         rows were renewed within `dead_after` seconds (`member` among them), by instance."""
         ...
 
-    async def lease(self, holder: str, ttl: float) -> bool:
+    def lease(self, holder: str, ttl: float) -> bool:
         """Take or keep the sender's lease for `ttl` seconds from now; True while `holder`
         holds it. When this process starts holding it (taken from a holder whose lease
         expired, or kept from this instance's own run before a crash), every outbox claim
         is given up: only the holder sends, so any claim left is a dead sender's."""
         ...
 
-    async def leave(self, instance: str) -> None:
+    def leave(self, instance: str) -> None:
         """Delete `instance`'s row and give up its lease: the others take over at once."""
 
 

@@ -22,8 +22,9 @@ meets it (`health()` then fails, "database corrupt"); the check before a command
 connects and reads the schema version (`schema.check_url`).
 
 The membership of the instances sharing the database and the sender's lease are
-`monitor.store.postgres.members`, on a connection of their own; while another instance
-holds the lease, this one's writer leaves retention and packing to it.
+`monitor.store.postgres.members`, on a connection of their own used from the
+membership's thread; while another instance holds the lease, this one's writer leaves
+retention and packing to it.
 """
 
 from __future__ import annotations
@@ -217,7 +218,7 @@ class PostgresStore:
         if self._pool is not None:
             pool, self._pool = self._pool, None
             await pool.close()
-        await self._members.close()
+        await asyncio.to_thread(self._members.close)
         await self._publisher.close()
 
     # -- membership (`monitor.store.postgres.members`) --------------------------------
@@ -226,21 +227,24 @@ class PostgresStore:
     def shared(self) -> bool:
         return True
 
-    async def renew(self, member: Member, dead_after: float) -> list[Member]:
-        members = await self._members.renew(member, dead_after)
+    # Called from the membership's thread: the writer's two flags below are plain
+    # attributes it reads at its next batch, which is safe from another thread.
+
+    def renew(self, member: Member, dead_after: float) -> list[Member]:
+        members = self._members.renew(member, dead_after)
         peers = tuple(m.instance for m in members)
         if peers != self._peers:  # targets moved between instances: rollups reread
             self._peers = peers
             self._writer.reload_rollups()
         return members
 
-    async def lease(self, holder: str, ttl: float) -> bool:
-        held = await self._members.lease(holder, ttl)
+    def lease(self, holder: str, ttl: float) -> bool:
+        held = self._members.lease(holder, ttl)
         self._writer.housekeeper = held  # retention and packing by the sender only
         return held
 
-    async def leave(self, instance: str) -> None:
-        await self._members.leave(instance)
+    def leave(self, instance: str) -> None:
+        self._members.leave(instance)
 
     # -- writes ---------------------------------------------------------------------
 

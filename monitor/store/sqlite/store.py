@@ -220,13 +220,13 @@ class SQLiteStore:
     def shared(self) -> bool:
         return False
 
-    async def renew(self, member: Member, dead_after: float) -> list[Member]:
+    def renew(self, member: Member, dead_after: float) -> list[Member]:
         return [replace(member, renewed_at=time.time())]
 
-    async def lease(self, holder: str, ttl: float) -> bool:
+    def lease(self, holder: str, ttl: float) -> bool:
         return True
 
-    async def leave(self, instance: str) -> None:
+    def leave(self, instance: str) -> None:
         return None
 
     def spool(self) -> None:
