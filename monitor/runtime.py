@@ -49,6 +49,7 @@ from monitor.alerting.service import TICK_SECONDS, Alerting, http_client
 from monitor.alerting.storage import combined
 from monitor.assess import assess
 from monitor.cluster import Replicas, instance_id
+from monitor.cluster.heartbeats import Pushes
 from monitor.cluster.member import Member
 from monitor.cluster.renewals import Renewals
 from monitor.cluster.view import ReplicaView
@@ -171,6 +172,7 @@ class Monitor:
         # Replicas of the default location on a shared store show each other's targets.
         self.view = ReplicaView(self)
         self.heartbeats = heartbeat_book()
+        self.pushes = Pushes(self)  # heartbeats shared with the other replicas
         self.ctx = ctx or probe_context(self.heartbeats)
         self.metrics = Metrics(self, registry)
         self.scheduler = Scheduler(self._probe_and_record, concurrency=concurrency, on_lag=self.metrics.lag.observe)
@@ -259,6 +261,7 @@ class Monitor:
         self.owned = self._owned_ids()
         results = await self.store.last_results()
         self.heartbeats.restore(results)
+        await self.pushes.start()  # after the results: a newer shared heartbeat wins
         last_events = await self.store.last_events()
         # Combined states are every instance's to show: all of them resume; alone, the
         # targets this replica probes.
@@ -280,6 +283,7 @@ class Monitor:
         self.renewals = Renewals(self.replicas, asyncio.get_running_loop())
         self.renewals.start()
         self._tasks.append(asyncio.create_task(self.member.run(), name="locations"))
+        self._tasks.append(asyncio.create_task(self.pushes.run(), name="heartbeats"))
         self.uplink.set_targets(self.config.settings.connectivity)
         self._tasks.append(asyncio.create_task(self.uplink.run(), name="connectivity"))
         if watch_config:
@@ -446,6 +450,7 @@ class Monitor:
             log.error("cannot read the state of the targets taken over", extra=kv(error=str(exc)))
             events, results = {}, {}
         self.heartbeats.restore({tid: r for tid, r in results.items() if tid in gained})
+        await self.pushes.catch_up(gained)  # what the former owner had not judged yet
         self._resume([tid for tid in gained if tid in self.owned], events, results)
         self.scheduler.set_targets(self._owned_targets())
 
@@ -506,8 +511,16 @@ class Monitor:
         return time.monotonic() - self.last_own_error >= OWN_ERROR_LOG_SECONDS
 
     async def record_heartbeat(self, target: Target, result: Result) -> None:
-        """A passive target's job reported in (`monitor.web.push`): keep it as its last
-        heartbeat and judge it now."""
+        """A passive target's job reported in (`monitor.web.push`): alone, keep it as its
+        last heartbeat and judge it now; among replicas, store it for the target's owner
+        to judge (`monitor.cluster.heartbeats`; `StoreError` when it was not stored)."""
+        if self.pushes.shared:
+            await self.pushes.send(target, result)
+            return
+        self.judge_heartbeat(target, result)
+
+    def judge_heartbeat(self, target: Target, result: Result) -> None:
+        """Keep `result` as the target's last heartbeat and judge it."""
         self.heartbeats.record(target.id, result)
         self.record(target, assess(target, result))
 

@@ -43,6 +43,7 @@ from monitor.store import (
     Period,
     PlannedMaintenance,
     PostedIncident,
+    PushedHeartbeat,
     Rollup,
     Store,
     StoredResult,
@@ -83,6 +84,7 @@ class MemoryStore:
     members: dict[str, Member] = field(default_factory=dict)  # by instance
     sender: tuple[str, float] | None = None  # the lease: its holder and its expiry
     clock: Callable[[], float] = time.time  # the membership's and the lease's clock
+    pushes: list[PushedHeartbeat] = field(default_factory=list)  # shared heartbeats, numbered from 1
     raw_retention: float = 48 * 3600.0
     outbox_path: Path | str = ":memory:"
     subscribers_path: Path | str = ":memory:"
@@ -147,6 +149,23 @@ class MemoryStore:
         self.members.pop(instance, None)
         if self.sender is not None and self.sender[0] == instance:
             self.sender = None
+
+    async def add_heartbeat(self, heartbeat: PushedHeartbeat) -> None:
+        if self.fail is not None:
+            raise self.fail
+        self.pushes.append(replace(heartbeat, change=len(self.pushes) + 1))
+
+    async def heartbeats_since(self, after: int, limit: int) -> list[PushedHeartbeat]:
+        return [h for h in self.pushes if h.change > after][:limit]
+
+    async def heartbeat_mark(self) -> int:
+        return len(self.pushes)
+
+    async def latest_heartbeats(self, target_ids: Collection[str]) -> dict[str, PushedHeartbeat]:
+        return {h.target: h for h in self.pushes if h.target in target_ids}
+
+    async def prune_heartbeats(self, before: float) -> int:
+        return 0
 
     def spool(self) -> None:
         return None

@@ -19,6 +19,8 @@
   mails to them (`monitor.subscriptions`), apart from the alert outbox.
 - `Membership`: the instances sharing the store (`monitor.cluster`): a row per instance
   renewed every few seconds, and the one sender's lease.
+- `SharedHeartbeats`: push heartbeats received by any instance of a cluster, numbered
+  in the order they were stored, for the owner of their target to judge.
 - `Spool` (and `Spooling`, the store's side): the local file where a store on a database
   server keeps what waits for the database, so that a restart does not lose it.
 
@@ -54,6 +56,7 @@ from monitor.store.records import (
     Period,
     PlannedMaintenance,
     PostedIncident,
+    PushedHeartbeat,
     Rollup,
     StoredResult,
     StoreHealth,
@@ -489,6 +492,37 @@ class Membership(Protocol):
         """Delete `instance`'s row and give up its lease: the others take over at once."""
 
 
+class SharedHeartbeats(Protocol):
+    """Push heartbeats shared by the instances of a cluster (`monitor.cluster.heartbeats`):
+    the instance a job's push reached stores it, the one that owns the target reads the
+    heartbeats stored since the last number it read and judges them. Only a store that
+    several instances share (`shared`) keeps them; a store of one instance (SQLite)
+    keeps none and its instance judges every push in memory. Errors are `StoreError`."""
+
+    async def add_heartbeat(self, heartbeat: PushedHeartbeat) -> None:
+        """Store `heartbeat` (its `change` is ignored: the store numbers it) and commit:
+        once this returns, the owner will read it."""
+
+    async def heartbeats_since(self, after: int, limit: int) -> list[PushedHeartbeat]:
+        """At most `limit` heartbeats numbered after `after`, by number. A number is
+        never read before a smaller one is: heartbeats are numbered as they commit."""
+        ...
+
+    async def heartbeat_mark(self) -> int:
+        """The newest heartbeat's number (0 when there is none)."""
+        ...
+
+    async def latest_heartbeats(self, target_ids: Collection[str]) -> dict[str, PushedHeartbeat]:
+        """The newest heartbeat of each of these targets that has one (a take-over's
+        catching up: what the dead owner had not judged yet)."""
+        ...
+
+    async def prune_heartbeats(self, before: float) -> int:
+        """Delete the heartbeats that arrived before `before`, except each target's
+        newest; return how many."""
+        ...
+
+
 SpoolItem = tuple[str, Result, bool] | Event  # a result (target, result, in maintenance) or an event
 
 
@@ -536,6 +570,7 @@ class Store(
     Bulletins,
     Locations,
     Membership,
+    SharedHeartbeats,
     Spooling,
     Protocol,
 ):

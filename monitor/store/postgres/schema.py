@@ -40,6 +40,10 @@ Versions:
 10. `location_states.change`: the number of the publication that wrote a row (from the
     sequence `location_changes`, indexed), so that each instance reads only the rows
     published since its last look (`monitor.store.postgres.locations`).
+11. `heartbeats`: the push heartbeats one instance of a cluster received, numbered from
+    the sequence `heartbeat_changes` as they commit, for the owner of their target to
+    read since the last number it read (`monitor.store.postgres.heartbeats`); indexed by
+    target and number for a take-over's newest heartbeat of each target.
 """
 
 from __future__ import annotations
@@ -232,6 +236,15 @@ ALTER TABLE location_states ADD COLUMN change bigint NOT NULL DEFAULT 1;
 CREATE INDEX location_states_by_change ON location_states (change);
 """
 
+_HEARTBEATS = """
+CREATE SEQUENCE heartbeat_changes;
+CREATE TABLE heartbeats (
+    change bigint PRIMARY KEY, target text NOT NULL, arrived double precision NOT NULL,
+    down boolean NOT NULL, detail text NOT NULL, duration double precision NOT NULL,
+    received_by text NOT NULL);
+CREATE INDEX heartbeats_by_target ON heartbeats (target, change);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the first schema", _V1),
     Migration(2, "what the outbox said last about each target (outbox_said)", _V2),
@@ -243,6 +256,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(8, "several instances: members, the sender's lease, events stored once", _MEMBERS),
     Migration(9, "the maintenance windows the subscribers were told of", _NOTICES),
     Migration(10, "locations: each state row numbered by its publication, read since a number", _CHANGES),
+    Migration(11, "push heartbeats shared by the instances, read since a number", _HEARTBEATS),
 )
 
 

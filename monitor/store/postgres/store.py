@@ -63,6 +63,7 @@ from monitor.store import (
     Period,
     PlannedMaintenance,
     PostedIncident,
+    PushedHeartbeat,
     Rollup,
     Spool,
     StoredResult,
@@ -78,6 +79,7 @@ from monitor.store.postgres import locations as loc
 from monitor.store.postgres import oncall
 from monitor.store.postgres import reads as q
 from monitor.store.postgres.failures import reason
+from monitor.store.postgres.heartbeats import HeartbeatLog
 from monitor.store.postgres.members import Members
 from monitor.store.postgres.outbox import PostgresOutbox
 from monitor.store.postgres.schema import (
@@ -130,6 +132,7 @@ class PostgresStore:
         self._events: psycopg.Connection[tuple[Any, ...]] | None = None  # `add_event`'s, on the event loop
         self._members = Members(url)
         self._publisher = loc.Publisher(url)  # this location's word, apart from the writer
+        self._heartbeats = HeartbeatLog(url)  # pushes shared with the other instances
         self._peers: tuple[str, ...] = ()  # the live members at the last renewal
 
     @classmethod
@@ -220,6 +223,7 @@ class PostgresStore:
             await pool.close()
         await asyncio.to_thread(self._members.close)
         await self._publisher.close()
+        await self._heartbeats.close()
 
     # -- membership (`monitor.store.postgres.members`) --------------------------------
 
@@ -245,6 +249,23 @@ class PostgresStore:
 
     def leave(self, instance: str) -> None:
         self._members.leave(instance)
+
+    # -- push heartbeats shared by the instances (`monitor.store.postgres.heartbeats`) -
+
+    async def add_heartbeat(self, heartbeat: PushedHeartbeat) -> None:
+        await self._heartbeats.add(heartbeat)
+
+    async def heartbeats_since(self, after: int, limit: int) -> list[PushedHeartbeat]:
+        return await self._heartbeats.since(after, limit)
+
+    async def heartbeat_mark(self) -> int:
+        return await self._heartbeats.mark()
+
+    async def latest_heartbeats(self, target_ids: Collection[str]) -> dict[str, PushedHeartbeat]:
+        return await self._heartbeats.latest(target_ids)
+
+    async def prune_heartbeats(self, before: float) -> int:
+        return await self._heartbeats.prune(before)
 
     # -- writes ---------------------------------------------------------------------
 

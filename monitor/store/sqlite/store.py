@@ -52,6 +52,7 @@ from monitor.store import (
     Period,
     PlannedMaintenance,
     PostedIncident,
+    PushedHeartbeat,
     Rollup,
     StoredResult,
     StoreHealth,
@@ -228,6 +229,23 @@ class SQLiteStore:
 
     def leave(self, instance: str) -> None:
         return None
+
+    # -- push heartbeats: none shared; the one instance judges every push in memory --
+
+    async def add_heartbeat(self, heartbeat: PushedHeartbeat) -> None:
+        raise StoreError("a store of one instance shares no heartbeats: the instance judges them in memory")
+
+    async def heartbeats_since(self, after: int, limit: int) -> list[PushedHeartbeat]:
+        return []
+
+    async def heartbeat_mark(self) -> int:
+        return 0
+
+    async def latest_heartbeats(self, target_ids: Collection[str]) -> dict[str, PushedHeartbeat]:
+        return {}
+
+    async def prune_heartbeats(self, before: float) -> int:
+        return 0
 
     def spool(self) -> None:
         """None: the file is local already, and a spool beside it would fail with it."""
