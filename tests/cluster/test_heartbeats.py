@@ -71,6 +71,8 @@ async def test_a_target_taken_over_gets_the_heartbeat_its_former_owner_had_not_j
     await y.record_heartbeat(x.config.targets[JOB], heartbeat(arrived, msg="nightly backup"))
     store.leave("x")  # x died before its next read; y takes JOB over
     await y.replicas.renew()
+    for task in list(y._taking_over):  # the take-over catches JOB up too
+        await task
     await y.pushes.read()  # read while x still owned it in y's view, or after: either way it is y's now
     await y.pushes.catch_up([JOB])
     last = y.heartbeats.last(JOB)

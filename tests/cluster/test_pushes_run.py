@@ -1,6 +1,6 @@
 """Push heartbeats between real `monitor run` replicas on a real PostgreSQL server of the
-test's own: a push sent to the replica that does not own the push target is stored, and
-the owner judges it (a reported DOWN, then UP, then DOWN once the pushes stop); with the
+test's own: pushes sent to the replica that does not own the push target are stored,
+and the owner judges them (UP, a reported DOWN, UP, then DOWN once they stop); with the
 server stopped the push is answered 503 with the reason, never a 200 for a heartbeat
 that was not kept."""
 
@@ -62,20 +62,22 @@ def test_a_push_to_the_replica_that_does_not_own_it_is_judged_by_the_owner(serve
     with hits_server() as hits, instances(tmp_path, url, hits, ["web"], ["a", "b"], extra=PUSH) as (a, b):
         a.start()
         b.start()
-        for instance in (a, b):
-            wait_for(lambda i=instance: "members=a,b" in i.log.read_text(), 30, what=f"{instance.name} seeing both")
+        wait_for(lambda: all("members=a,b" in i.log.read_text() for i in (a, b)), 30, what="both seeing both")
         judge, other = (a, b) if owner("job", ["a", "b"]) == "a" else (b, a)
 
-        assert _push(other, "down").status_code == 200
-        wait_for(lambda: _job(judge) == ("DOWN", "reported_down"), 20, what="the owner judging the reported DOWN")
-        assert _received_by(url) == {other.name}
+        # No push yet: DOWN by the owner's own probe; only pushes judged by it lift it.
+        wait_for(lambda: _job(judge) == ("DOWN", "no_heartbeat"), 30, what="DOWN before any push")
 
         def up() -> bool:
             assert _push(other).status_code == 200
             return _job(judge)[0] == "UP"
 
         wait_for(up, 20, every=0.5, what="the owner judging the pushes UP")
+        assert _push(other, "down").status_code == 200
+        wait_for(lambda: _job(judge) == ("DOWN", "reported_down"), 20, what="the owner judging the reported DOWN")
+        wait_for(up, 20, every=0.5, what="UP again")
         wait_for(lambda: _job(judge) == ("DOWN", "no_heartbeat"), 30, what="DOWN once the pushes stopped")
+        assert _received_by(url) == {other.name}
 
         server.halt()
         try:
