@@ -258,6 +258,9 @@ class Monitor:
         self.replicas = Replicas(self.store, instance_id(settings.data_dir), settings.location)
         self.replicas.on_change, self.replicas.on_sender = self._members_changed, self._sender_changed
         await self.replicas.renew()  # the live members decide the targets probed here
+        # Renewed from now on by its own thread, whatever the rest of the start takes.
+        self.renewals = Renewals(self.replicas, asyncio.get_running_loop())
+        self.renewals.start()
         self.owned = self._owned_ids()
         results = await self.store.last_results()
         self.heartbeats.restore(results)
@@ -280,8 +283,7 @@ class Monitor:
         self._hold_paused()
         self.scheduler.set_targets(self._owned_targets())
         self._tasks.append(asyncio.create_task(self.scheduler.run(), name="scheduler"))
-        self.renewals = Renewals(self.replicas, asyncio.get_running_loop())
-        self.renewals.start()
+        self.renewals.tell()  # a change of members moves targets from here on
         self._tasks.append(asyncio.create_task(self.member.run(), name="locations"))
         self._tasks.append(asyncio.create_task(self.pushes.run(), name="heartbeats"))
         self.uplink.set_targets(self.config.settings.connectivity)

@@ -11,6 +11,11 @@ statement deadlines), whatever the loop is doing. After each attempt it hands th
 `Replicas.apply` (`call_soon_threadsafe`): the loop takes the members read and reacts
 to a change (hand-overs, take-overs) between two of its own callbacks.
 
+The thread starts right after the first renewal, before the runtime's start reads the
+history (which takes seconds at tens of thousands of targets: the row must not expire
+meanwhile), but the loop is told only from `tell()` on, once the start is done: a change
+of members must not move targets under a start that is resuming them.
+
 A failed renewal (the database gone, a statement past its deadline) is retried after a
 backoff (`BACKOFF_FIRST` doubling up to `renew_every`) on a new session; the store's
 failure is logged once until a renewal works again (`Replicas.renew_rows`), and any
@@ -44,9 +49,16 @@ class Renewals:
         self._stopping = threading.Event()
         self._thread = threading.Thread(target=self._run, name=NAME, daemon=True)
         self._crashed = False  # an unexpected error was logged (once until a renewal works)
+        self._telling = False  # the loop is handed each renewal's reading (from `tell`)
 
     def start(self) -> None:
         self._thread.start()
+
+    def tell(self) -> None:
+        """On the loop, once the start is done: apply the last reading now, and hand the
+        loop every reading from now on."""
+        self._telling = True
+        self.replicas.apply()
 
     def alive(self) -> bool:
         return self._thread.is_alive()
@@ -91,6 +103,8 @@ class Renewals:
         return done
 
     def _tell_loop(self) -> None:
+        if not self._telling:
+            return
         try:
             self.loop.call_soon_threadsafe(self.replicas.apply)
         except RuntimeError:  # the loop is closed: the process is ending

@@ -40,6 +40,7 @@ async def pair(url: str) -> AsyncIterator[tuple[Renewals, Renewals]]:
         await renewals.replicas.renew()
     for renewals in made:
         renewals.start()
+        renewals.tell()
     yield made[0], made[1]
     for renewals, members in zip(made, rows, strict=True):
         await renewals.stop()
