@@ -7,6 +7,8 @@ throw-away cluster of Debian's `postgresql`), against the local farm:
 - PostgreSQL's CPU over the same window (the postmaster and every backend, from /proc:
   the backends alive and those reaped), its commits and rows written a second, its WAL
   and its database's growth a second;
+- the membership's stability: the "cluster members changed" lines each instance logged
+  from the settling to the end of the window (0 when no live member looked dead);
 - the sender's failover: the sender (the `leases` row's holder) killed with SIGKILL, the
   seconds until another instance holds the lease, and until every survivor has taken
   its share of the dead one's targets ("targets moved" in its log).
@@ -51,6 +53,7 @@ class Figures:
     lag_p99: list[float] = field(default_factory=list)  # per instance, seconds (a bucket bound)
     probes_per_second: list[float] = field(default_factory=list)
     owned: list[int] = field(default_factory=list)
+    member_changes: list[int] = field(default_factory=list)  # per instance, over the window
     pg_cpu: float = 0.0  # cores PostgreSQL used on average over the window
     commits: float = 0.0  # a second
     rows: float = 0.0  # inserted + updated a second
@@ -71,6 +74,7 @@ class Figures:
                 f"  instance {i}: {owned:,} targets, {rate:,.0f} probes/s, scheduler lag p99 ≤ {lag * 1000:.0f} ms"
             )
         found += [
+            f"  members changed during the window: {' / '.join(str(c) for c in self.member_changes)}",
             f"  PostgreSQL: {self.pg_cpu:.0%} of a core, {self.commits:,.1f} commits/s, "
             f"{self.rows:,.0f} rows written/s, WAL {self.wal / 1e6:.2f} MB/s, database +{self.growth / 1e3:,.0f} kB/s",
             f"  sender killed (SIGKILL): lease taken over after {seconds(self.lease_failover)}, "
@@ -151,9 +155,13 @@ def measure(folder: Path, targets: Farm, n: int, per: int, interval: float, wind
             _settle(conn, mons, n, interval)
             figures.owned = [_moved_or_started(m) for m in mons]
             before = [m.metrics(light=True) for m in mons]
+            changed = [_log(m).count("cluster members changed") for m in mons]
             cpu0, c0, began = pg_cpu(postmaster), _counters(conn), time.monotonic()
             time.sleep(window)
             after = [m.metrics(light=True) for m in mons]
+            figures.member_changes = [
+                _log(m).count("cluster members changed") - c for m, c in zip(mons, changed, strict=True)
+            ]
             cpu1, c1, wall = pg_cpu(postmaster), _counters(conn), time.monotonic() - began
             figures.lag_p99 = [lag_quantile(b, a, 0.99)[0] for b, a in zip(before, after, strict=True)]
             figures.probes_per_second = [(a.started - b.started) / wall for b, a in zip(before, after, strict=True)]

@@ -55,7 +55,9 @@ from monitor.alerting.service import TICK_SECONDS, Alerting, http_client
 from monitor.alerting.storage import combined
 from monitor.assess import assess
 from monitor.cluster import Replicas, instance_id
+from monitor.cluster.heartbeats import Pushes
 from monitor.cluster.member import Member
+from monitor.cluster.renewals import Renewals
 from monitor.cluster.view import ReplicaView
 from monitor.config import Config, Target
 from monitor.config.loader import load_config
@@ -177,6 +179,7 @@ class Monitor:
         # Replicas of the default location on a shared store show each other's targets.
         self.view = ReplicaView(self)
         self.heartbeats = heartbeat_book()
+        self.pushes = Pushes(self)  # heartbeats shared with the other replicas
         self.ctx = ctx or probe_context(self.heartbeats)
         self.metrics = Metrics(self, registry)
         # The schedulers, the probes and `ctx` live on the probe loop once started:
@@ -198,6 +201,7 @@ class Monitor:
         # This instance among the replicas of its location, and the sender's lease; alone
         # (and not the sender) until `start` joins.
         self.replicas = Replicas(store, f"unstarted-{id(self):x}", config.settings.location)
+        self.renewals: Renewals | None = None  # the membership's own thread, once started
         self.owned: frozenset[str] = self._owned_ids()  # the targets probed here
         self._taking_over: set[asyncio.Task[None]] = set()
         # Alerting (policy, outbox, notifiers) and the dead-man's switch: `monitor run` only.
@@ -271,9 +275,13 @@ class Monitor:
         self.replicas = Replicas(self.store, instance_id(settings.data_dir), settings.location)
         self.replicas.on_change, self.replicas.on_sender = self._members_changed, self._sender_changed
         await self.replicas.renew()  # the live members decide the targets probed here
+        # Renewed from now on by its own thread, whatever the rest of the start takes.
+        self.renewals = Renewals(self.replicas, asyncio.get_running_loop())
+        self.renewals.start()
         self.owned = self._owned_ids()
         results = await self.store.last_results()
         self.heartbeats.restore(results)
+        await self.pushes.start()  # after the results: a newer shared heartbeat wins
         last_events = await self.store.last_events()
         # Combined states are every instance's to show: all of them resume; alone, the
         # targets this replica probes.
@@ -293,8 +301,9 @@ class Monitor:
         await self.probing.start()
         self._schedule()
         self.probing.spawn(self.scheduler.run(), name="scheduler")
-        self._tasks.append(asyncio.create_task(self.replicas.run(), name="replicas"))
+        self.renewals.tell()  # a change of members moves targets from here on
         self._tasks.append(asyncio.create_task(self.member.run(), name="locations"))
+        self._tasks.append(asyncio.create_task(self.pushes.run(), name="heartbeats"))
         self.probing.call(self.uplink.set_targets, self.config.settings.connectivity)
         self.probing.spawn(self.uplink.run(), name="connectivity")
         if watch_config:
@@ -354,7 +363,12 @@ class Monitor:
             await self.alerting.stop()
         if self._own_client is not None:
             await self._own_client.aclose()
-        await self.replicas.leave()  # the others take this one's targets and lease at once
+        # The others take this one's targets and lease at once.
+        if self.renewals is not None:
+            await self.renewals.stop()
+            self.renewals = None
+        else:
+            await self.replicas.leave()
         if self.subscriptions is not None:
             await self.subscriptions.stop()
         if self.deadman is not None:
@@ -460,6 +474,7 @@ class Monitor:
             log.error("cannot read the state of the targets taken over", extra=kv(error=str(exc)))
             events, results = {}, {}
         self.heartbeats.restore({tid: r for tid, r in results.items() if tid in gained})
+        await self.pushes.catch_up(gained)  # what the former owner had not judged yet
         self._resume([tid for tid in gained if tid in self.owned], events, results)
         self.oncall.apply()  # their acknowledged outages stay quiet here too
         self._schedule()
@@ -535,8 +550,16 @@ class Monitor:
         return time.monotonic() - self.last_own_error >= OWN_ERROR_LOG_SECONDS
 
     async def record_heartbeat(self, target: Target, result: Result) -> None:
-        """A passive target's job reported in (`monitor.web.push`): keep it as its last
-        heartbeat and judge it now."""
+        """A passive target's job reported in (`monitor.web.push`): alone, keep it as its
+        last heartbeat and judge it now; among replicas, store it for the target's owner
+        to judge (`monitor.cluster.heartbeats`; `StoreError` when it was not stored)."""
+        if self.pushes.shared:
+            await self.pushes.send(target, result)
+            return
+        self.judge_heartbeat(target, result)
+
+    def judge_heartbeat(self, target: Target, result: Result) -> None:
+        """Keep `result` as the target's last heartbeat and judge it."""
         self.heartbeats.record(target.id, result)
         self.record(target, assess(target, result))
 

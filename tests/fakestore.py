@@ -43,6 +43,7 @@ from monitor.store import (
     Period,
     PlannedMaintenance,
     PostedIncident,
+    PushedHeartbeat,
     Rollup,
     Store,
     StoredResult,
@@ -84,6 +85,7 @@ class MemoryStore:
     members: dict[str, Member] = field(default_factory=dict)  # by instance
     sender: tuple[str, float] | None = None  # the lease: its holder and its expiry
     clock: Callable[[], float] = time.time  # the membership's and the lease's clock
+    pushes: list[PushedHeartbeat] = field(default_factory=list)  # shared heartbeats, numbered from 1
     raw_retention: float = 48 * 3600.0
     outbox_path: Path | str = ":memory:"
     subscribers_path: Path | str = ":memory:"
@@ -132,22 +134,39 @@ class MemoryStore:
     def health(self) -> StoreHealth:
         return StoreHealth()
 
-    async def renew(self, member: Member, dead_after: float) -> list[Member]:
+    def renew(self, member: Member, dead_after: float) -> list[Member]:
         now = self.clock()
         self.members[member.instance] = replace(member, renewed_at=now)
         live = [m for m in self.members.values() if m.location == member.location and m.renewed_at > now - dead_after]
         return sorted(live, key=lambda m: m.instance)
 
-    async def lease(self, holder: str, ttl: float) -> bool:
+    def lease(self, holder: str, ttl: float) -> bool:
         now = self.clock()
         if self.sender is None or self.sender[0] == holder or self.sender[1] < now:
             self.sender = (holder, now + ttl)
         return self.sender[0] == holder
 
-    async def leave(self, instance: str) -> None:
+    def leave(self, instance: str) -> None:
         self.members.pop(instance, None)
         if self.sender is not None and self.sender[0] == instance:
             self.sender = None
+
+    async def add_heartbeat(self, heartbeat: PushedHeartbeat) -> None:
+        if self.fail is not None:
+            raise self.fail
+        self.pushes.append(replace(heartbeat, change=len(self.pushes) + 1))
+
+    async def heartbeats_since(self, after: int, limit: int) -> list[PushedHeartbeat]:
+        return [h for h in self.pushes if h.change > after][:limit]
+
+    async def heartbeat_mark(self) -> int:
+        return len(self.pushes)
+
+    async def latest_heartbeats(self, target_ids: Collection[str]) -> dict[str, PushedHeartbeat]:
+        return {h.target: h for h in self.pushes if h.target in target_ids}
+
+    async def prune_heartbeats(self, before: float) -> int:
+        return 0
 
     def spool(self) -> None:
         return None

@@ -5,6 +5,10 @@
   membership row renewed every `RENEW_SECONDS`, the live members read back, the
   targets it owns) and the sender's lease, taken or kept at each renewal: the one
   sender of the whole store stores the combined events and sends the alerts;
+- `renewals`: `Renewals`, the membership's own thread: the renewals on their own clock
+  and deadlines whatever the event loop is doing, each reading handed to the loop;
+- `heartbeats`: `Pushes`, push heartbeats among replicas: stored by whichever instance
+  a push reached, judged by the owner of its target;
 - `quorum`: a target's combined state from the states of the locations that probe it
   (pure logic, no I/O);
 - `locations`: `Cluster`, what the other locations published through the store, which

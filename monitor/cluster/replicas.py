@@ -18,6 +18,14 @@ When the store cannot be reached, the last members seen stay (a member that died
 meanwhile is noticed when the store is back) and the lease lapses: what this instance
 holds in memory it delivers itself (`monitor.alerting.fallback`), the shared outbox
 waits for a sender.
+
+Two sides, so that a busy event loop never makes a live member look dead: `renew_rows`
+talks to the store (blocking; in the membership's own thread, `monitor.cluster.renewals`,
+or a worker thread) and leaves what it read in `_live` and `_leased_at`, plain
+attributes replaced whole; `apply` runs on the loop, takes the members read as the
+loop's own `members` and calls `on_change` / `on_sender` there. The loop's view of the
+members therefore changes only on the loop, between two of its callbacks, while the row
+and the lease are renewed on time whatever the loop is doing.
 """
 
 from __future__ import annotations
@@ -68,7 +76,7 @@ def instance_id(data_dir: Path) -> str:
 
 class Replicas:
     """This instance's membership and lease; see the module doc. `on_change(members)`
-    is called after a renewal that changed the live members."""
+    is called on the loop after a renewal that changed the live members."""
 
     def __init__(
         self,
@@ -83,7 +91,9 @@ class Replicas:
         self.membership, self.clock = membership, clock
         self.renew_every, self.lease_seconds = renew_every, lease_seconds
         self.me = Member(instance, location, time.time())
-        self.members: tuple[str, ...] = (instance,)
+        self.members: tuple[str, ...] = (instance,)  # the loop's view (changed by `apply` only)
+        self._live: tuple[str, ...] = (instance,)  # the last renewal's reading (any thread)
+        self.renewals = 0  # successful renewals so far
         self.on_change: Callable[[tuple[str, ...]], None] | None = None
         self.on_sender: Callable[[bool], None] | None = None
         self._leased_at: float | None = None  # monotonic start of the last renewal that kept the lease
@@ -96,31 +106,43 @@ class Replicas:
 
     @property
     def sender(self) -> bool:
-        """This instance sends alerts and keeps house now."""
+        """This instance sends alerts and keeps house now (safe from any thread)."""
         at = self._leased_at
         return at is not None and self.clock() - at < self.lease_seconds - self.renew_every
 
     def owns(self, target_id: str) -> bool:
         """`target_id` is probed here."""
-        return len(self.members) == 1 or owner(target_id, self.members) == self.instance
+        members = self.members
+        return len(members) == 1 or owner(target_id, members) == self.instance
 
     async def renew(self) -> None:
-        """One renewal: the row, the live members, the lease. Never raises for the store."""
+        """One renewal in a worker thread, applied on the loop (at start, and in tests)."""
+        await asyncio.to_thread(self.renew_rows)
+        self.apply()
+
+    def renew_rows(self) -> bool:
+        """The row, the live members, the lease, from the store (blocking: never on the
+        loop). False when the store failed (logged once until it works again)."""
         started = self.clock()
         try:
-            live = await self.membership.renew(self.me, self.renew_every * 2)
-            held = await self.membership.lease(self.instance, self.lease_seconds)
+            live = self.membership.renew(self.me, self.renew_every * 2)
+            held = self.membership.lease(self.instance, self.lease_seconds)
         except StoreError as exc:
             if not self.failure:
                 log.error("cluster membership not renewed", extra=kv(reason=exc.reason or str(exc)))
             self.failure = exc.reason or str(exc)
-            self._sender_changed()
-            return
+            return False
         if self.failure:
             log.warning("cluster membership renewed again")
             self.failure = ""
         self._leased_at = started if held else None
-        members = tuple(sorted({m.instance for m in live} | {self.instance}))
+        self._live = tuple(sorted({m.instance for m in live} | {self.instance}))
+        self.renewals += 1
+        return True
+
+    def apply(self) -> None:
+        """On the loop: take the members last read, tell `on_change` and `on_sender`."""
+        members = self._live
         if members != self.members:
             log.warning(
                 "cluster members changed",
@@ -139,16 +161,14 @@ class Replicas:
             if self.on_sender is not None:
                 self.on_sender(now)
 
-    async def run(self) -> None:
-        """Renew every `renew_every` seconds until cancelled."""
-        while True:
-            await asyncio.sleep(self.renew_every)
-            await self.renew()
-
-    async def leave(self) -> None:
-        """At a stop: the row and the lease given up, so the others take over at once."""
+    def leave_rows(self) -> None:
+        """The row and the lease given up, so the others take over at once (blocking)."""
         self._leased_at = None
         try:
-            await self.membership.leave(self.instance)
+            self.membership.leave(self.instance)
         except StoreError as exc:
             log.warning("cluster membership not given up", extra=kv(reason=exc.reason or str(exc)))
+
+    async def leave(self) -> None:
+        """`leave_rows` in a worker thread (a stop without the membership's thread)."""
+        await asyncio.to_thread(self.leave_rows)

@@ -4,7 +4,7 @@
   definition;
 - `protocols`: what each consumer needs (`HistoryWriter`, `HistoryReader`,
   `Annotations`, `Audit`, `Bulletins`, `Locations`, `OnCallRecords`, `Outbox`,
-  `Membership`, `Spool`/`Spooling`, `Subscribers`) and `Store`, all of them;
+  `Membership`, `SharedHeartbeats`, `Spool`/`Spooling`, `Subscribers`) and `Store`, all of them;
 - `rollup`, `timeline`: the backend-independent maths (hourly accumulators; state
   periods and time-based availability from events and runs);
 - `backlog`: what a backend's writer keeps in memory while its writes fail;
@@ -25,6 +25,7 @@ from monitor.store.protocols import (
     Membership,
     OnCallRecords,
     Outbox,
+    SharedHeartbeats,
     Spool,
     Spooling,
     SpoolItem,
@@ -59,6 +60,7 @@ from monitor.store.records import (
     Period,
     PlannedMaintenance,
     PostedIncident,
+    PushedHeartbeat,
     Rollup,
     StoredResult,
     StoreHealth,
@@ -106,7 +108,9 @@ __all__ = [
     "Period",
     "PlannedMaintenance",
     "PostedIncident",
+    "PushedHeartbeat",
     "Rollup",
+    "SharedHeartbeats",
     "Spool",
     "SpoolItem",
     "Spooling",

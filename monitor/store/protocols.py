@@ -20,6 +20,8 @@
   mails to them (`monitor.subscriptions`), apart from the alert outbox.
 - `Membership`: the instances sharing the store (`monitor.cluster`): a row per instance
   renewed every few seconds, and the one sender's lease.
+- `SharedHeartbeats`: push heartbeats received by any instance of a cluster, numbered
+  in the order they were stored, for the owner of their target to judge.
 - `Spool` (and `Spooling`, the store's side): the local file where a store on a database
   server keeps what waits for the database, so that a restart does not lose it.
 
@@ -55,6 +57,7 @@ from monitor.store.records import (
     Period,
     PlannedMaintenance,
     PostedIncident,
+    PushedHeartbeat,
     Rollup,
     StoredResult,
     StoreHealth,
@@ -477,22 +480,58 @@ class Membership(Protocol):
     """The instances sharing one store (`monitor.cluster`). Times are the database's
     clock, so instances whose clocks differ still agree on who is alive. A store of one
     instance (SQLite) answers that this instance is alone and holds the lease. Errors of
-    the backend are `monitor.errors.StoreError`."""
+    the backend are `monitor.errors.StoreError`.
 
-    async def renew(self, member: Member, dead_after: float) -> list[Member]:
+    The calls are synchronous and block: they run in the membership's own thread
+    (`monitor.cluster.renewals`), on a connection of their own with deadlines of their
+    own, never on the event loop, so that a busy loop never makes a live member look
+    dead. One thread at a time calls them."""
+
+    def renew(self, member: Member, dead_after: float) -> list[Member]:
         """Write `member`'s row as renewed now; return the members of its location whose
         rows were renewed within `dead_after` seconds (`member` among them), by instance."""
         ...
 
-    async def lease(self, holder: str, ttl: float) -> bool:
+    def lease(self, holder: str, ttl: float) -> bool:
         """Take or keep the sender's lease for `ttl` seconds from now; True while `holder`
         holds it. When this process starts holding it (taken from a holder whose lease
         expired, or kept from this instance's own run before a crash), every outbox claim
         is given up: only the holder sends, so any claim left is a dead sender's."""
         ...
 
-    async def leave(self, instance: str) -> None:
+    def leave(self, instance: str) -> None:
         """Delete `instance`'s row and give up its lease: the others take over at once."""
+
+
+class SharedHeartbeats(Protocol):
+    """Push heartbeats shared by the instances of a cluster (`monitor.cluster.heartbeats`):
+    the instance a job's push reached stores it, the one that owns the target reads the
+    heartbeats stored since the last number it read and judges them. Only a store that
+    several instances share (`shared`) keeps them; a store of one instance (SQLite)
+    keeps none and its instance judges every push in memory. Errors are `StoreError`."""
+
+    async def add_heartbeat(self, heartbeat: PushedHeartbeat) -> None:
+        """Store `heartbeat` (its `change` is ignored: the store numbers it) and commit:
+        once this returns, the owner will read it."""
+
+    async def heartbeats_since(self, after: int, limit: int) -> list[PushedHeartbeat]:
+        """At most `limit` heartbeats numbered after `after`, by number. A number is
+        never read before a smaller one is: heartbeats are numbered as they commit."""
+        ...
+
+    async def heartbeat_mark(self) -> int:
+        """The newest heartbeat's number (0 when there is none)."""
+        ...
+
+    async def latest_heartbeats(self, target_ids: Collection[str]) -> dict[str, PushedHeartbeat]:
+        """The newest heartbeat of each of these targets that has one (a take-over's
+        catching up: what the dead owner had not judged yet)."""
+        ...
+
+    async def prune_heartbeats(self, before: float) -> int:
+        """Delete the heartbeats that arrived before `before`, except each target's
+        newest; return how many."""
+        ...
 
 
 SpoolItem = tuple[str, Result, bool] | Event  # a result (target, result, in maintenance) or an event
@@ -542,6 +581,7 @@ class Store(
     Bulletins,
     Locations,
     Membership,
+    SharedHeartbeats,
     Spooling,
     Protocol,
 ):

@@ -316,6 +316,22 @@ class Member:
     renewed_at: float = 0.0
 
 
+@dataclass(frozen=True, slots=True)
+class PushedHeartbeat:
+    """A push heartbeat one instance of a cluster received (`protocols.SharedHeartbeats`),
+    for the instance that owns its target to judge: its number (`change`, in the order
+    the heartbeats were stored), its target, when it arrived (unix seconds), what the job
+    said (`down`, its message, its run time) and the instance that received it."""
+
+    change: int
+    target: str
+    arrived: float
+    down: bool = False
+    detail: str = ""
+    duration: float = 0.0
+    received_by: str = ""
+
+
 # What operators write for citizens (`protocols.Bulletins`): an incident's status, and an
 # announcement's level.
 INCIDENT_STATUSES = ("investigating", "identified", "monitoring", "resolved")

@@ -10,6 +10,10 @@ a client that got `FAILURES` of those 404s within `FAILURE_WINDOW` seconds is an
 per client: another client's pushes go on). A body over `MAX_BODY` bytes is refused (413)
 before it is read.
 The heartbeat becomes a `Result` handed to the runtime (`PushRuntime.record_heartbeat`).
+Among replicas the runtime stores it for the instance that owns the target
+(`monitor.cluster.heartbeats`); when the database cannot take it the answer is 503 with
+the reason and `Retry-After`, never a 200 for a heartbeat that was not kept: the job's
+retry keeps it.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from monitor.config.reader import parse_duration
+from monitor.errors import StoreError
 from monitor.probes.push import PushSpec, heartbeat
 from monitor.result import Result
 from monitor.web.bodies import read_body, too_large
@@ -36,6 +41,7 @@ if TYPE_CHECKING:
 
 MAX_BODY = 8192
 MAX_MSG = 500
+RETRY_AFTER = 10  # seconds a job is asked to wait before sending a refused heartbeat again
 FAILURES, FAILURE_WINDOW = 30, 60.0  # wrong tokens or ids a client may send per minute
 _NOT_FOUND = {"error": "not found"}
 # Compared against when the id is unknown, so both answers cost the same.
@@ -50,7 +56,8 @@ class PushRuntime(Protocol):
 
     async def record_heartbeat(self, target: Target, result: Result) -> None:
         """Keep `result` as the target's last heartbeat (`HeartbeatBook.record`) and store
-        it as the target's result, so it survives a restart."""
+        it as the target's result, so it survives a restart; among replicas, store it for
+        the target's owner. `StoreError` when it was not kept."""
 
 
 def routes() -> list[BaseRoute]:
@@ -78,7 +85,14 @@ async def push(request: Request) -> Response:
     except ValueError:
         return JSONResponse({"error": "duration must be seconds or e.g. 1500ms"}, status_code=400)
     result = heartbeat(time.time(), down=status == "down", msg=params.get("msg", "")[:MAX_MSG], duration=duration)
-    await runtime.record_heartbeat(target, result)
+    try:
+        await runtime.record_heartbeat(target, result)
+    except StoreError as exc:
+        return JSONResponse(
+            {"error": "the heartbeat was not stored, send it again", "reason": exc.reason or str(exc)},
+            status_code=503,
+            headers={"Retry-After": str(RETRY_AFTER)},
+        )
     return JSONResponse({"ok": True})
 
 

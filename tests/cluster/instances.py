@@ -85,8 +85,11 @@ def hits_server() -> Iterator[Hits]:
         thread.join(5)
 
 
-def config(instance: str, port: int, data: Path, hits: Hits, targets: list[str], hook: str | None) -> str:
-    """A `targets.toml` of one instance: the targets probed every second, failing after 2."""
+def config(
+    instance: str, port: int, data: Path, hits: Hits, targets: list[str], hook: str | None, extra: str = ""
+) -> str:
+    """A `targets.toml` of one instance: the targets probed every second, failing after 2;
+    `extra`, more tables as they are (push targets)."""
     lines = [
         "[monitor]",
         'title = "Cluster"',
@@ -109,13 +112,22 @@ def config(instance: str, port: int, data: Path, hits: Hits, targets: list[str],
             f'url = "{hits.url(target)}"',
             f'headers = {{"X-Instance" = "{instance}"}}',
         ]
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + extra
 
 
 class Instance:
     """One `monitor run` of the cluster; see the module doc."""
 
-    def __init__(self, folder: Path, name: str, database: str, hits: Hits, targets: list[str], hook: str | None):
+    def __init__(
+        self,
+        folder: Path,
+        name: str,
+        database: str,
+        hits: Hits,
+        targets: list[str],
+        hook: str | None,
+        extra: str = "",
+    ):
         self.name, self.database = name, database
         self.folder = folder / name
         data = self.folder / "data"
@@ -123,7 +135,7 @@ class Instance:
         (data / "instance-id").write_text(name + "\n")
         self.port = free_port()
         self.path = self.folder / "targets.toml"
-        self.path.write_text(config(name, self.port, data, hits, targets, hook))
+        self.path.write_text(config(name, self.port, data, hits, targets, hook, extra))
         self.log = self.folder / "log"
         self.proc: subprocess.Popen[bytes] | None = None
 
@@ -175,10 +187,16 @@ class Instance:
 
 @contextlib.contextmanager
 def instances(
-    folder: Path, database: str, hits: Hits, targets: list[str], names: list[str], hook: str | None = None
+    folder: Path,
+    database: str,
+    hits: Hits,
+    targets: list[str],
+    names: list[str],
+    hook: str | None = None,
+    extra: str = "",
 ) -> Iterator[list[Instance]]:
     """The instances, not started yet; each stopped at the end."""
-    made = [Instance(folder, name, database, hits, targets, hook) for name in names]
+    made = [Instance(folder, name, database, hits, targets, hook, extra) for name in names]
     try:
         yield made
     finally:

@@ -22,18 +22,18 @@ class Rows:
     failing: bool = False
     left: list[str] = field(default_factory=list)
 
-    async def renew(self, member: Member, dead_after: float) -> list[Member]:
+    def renew(self, member: Member, dead_after: float) -> list[Member]:
         if self.failing:
             raise StoreError("cannot renew", "database unreachable")
         return [Member(i, member.location) for i in sorted({*self.live, member.instance})]
 
-    async def lease(self, holder: str, ttl: float) -> bool:
+    def lease(self, holder: str, ttl: float) -> bool:
         if self.failing:
             raise StoreError("cannot lease", "database unreachable")
         self.holder = self.holder or holder
         return self.holder == holder
 
-    async def leave(self, instance: str) -> None:
+    def leave(self, instance: str) -> None:
         self.left.append(instance)
 
 

@@ -4,7 +4,7 @@ holder, and each incident event stored once however often a batch is written."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import psycopg
 import pytest
@@ -30,10 +30,10 @@ def url(postgresql: PostgreSQL) -> Iterator[str]:
 
 
 @pytest.fixture
-async def members(url: str) -> AsyncIterator[Members]:
+def members(url: str) -> Iterator[Members]:
     found = Members(url)
     yield found
-    await found.close()
+    found.close()
 
 
 def _age(url: str, table: str, column: str, seconds: float) -> None:
@@ -42,38 +42,38 @@ def _age(url: str, table: str, column: str, seconds: float) -> None:
         conn.execute(f"UPDATE {table} SET {column} = {column} - %s", (seconds,))
 
 
-async def test_members_of_one_location_see_each_other_and_not_the_other_location(members: Members) -> None:
-    await members.renew(Member("b", "sampit", 1.0), 10.0)
-    await members.renew(Member("c", "jakarta", 1.0), 10.0)
-    live = await members.renew(Member("a", "sampit", 2.0), 10.0)
+def test_members_of_one_location_see_each_other_and_not_the_other_location(members: Members) -> None:
+    members.renew(Member("b", "sampit", 1.0), 10.0)
+    members.renew(Member("c", "jakarta", 1.0), 10.0)
+    live = members.renew(Member("a", "sampit", 2.0), 10.0)
     assert [m.instance for m in live] == ["a", "b"]
 
 
-async def test_a_member_whose_row_is_older_than_two_renewals_is_dead(url: str, members: Members) -> None:
-    await members.renew(Member("b"), 10.0)
+def test_a_member_whose_row_is_older_than_two_renewals_is_dead(url: str, members: Members) -> None:
+    members.renew(Member("b"), 10.0)
     _age(url, "members", "renewed_at", 11.0)
-    live = await members.renew(Member("a"), 10.0)
+    live = members.renew(Member("a"), 10.0)
     assert [m.instance for m in live] == ["a"]
 
 
-async def test_only_one_member_holds_the_lease_until_it_expires(url: str, members: Members) -> None:
-    assert await members.lease("a", 15.0)
-    assert not await members.lease("b", 15.0)
-    assert await members.lease("a", 15.0)
+def test_only_one_member_holds_the_lease_until_it_expires(url: str, members: Members) -> None:
+    assert members.lease("a", 15.0)
+    assert not members.lease("b", 15.0)
+    assert members.lease("a", 15.0)
     _age(url, "leases", "expires_at", 16.0)
-    assert await members.lease("b", 15.0)
-    assert not await members.lease("a", 15.0)
+    assert members.lease("b", 15.0)
+    assert not members.lease("a", 15.0)
 
 
-async def test_a_member_leaving_frees_its_lease_and_row_at_once(members: Members) -> None:
-    await members.renew(Member("a"), 10.0)
-    assert await members.lease("a", 15.0)
-    await members.leave("a")
-    assert await members.lease("b", 15.0)
-    assert [m.instance for m in await members.renew(Member("b"), 10.0)] == ["b"]
+def test_a_member_leaving_frees_its_lease_and_row_at_once(members: Members) -> None:
+    members.renew(Member("a"), 10.0)
+    assert members.lease("a", 15.0)
+    members.leave("a")
+    assert members.lease("b", 15.0)
+    assert [m.instance for m in members.renew(Member("b"), 10.0)] == ["b"]
 
 
-async def test_a_new_sender_can_claim_at_once_what_the_dead_one_had_claimed(url: str, members: Members) -> None:
+def test_a_new_sender_can_claim_at_once_what_the_dead_one_had_claimed(url: str, members: Members) -> None:
     clock = Clock(T0)
     dead, alive = PostgresOutbox(url, clock), PostgresOutbox(url, clock)
     killed = Members(url)  # the dead instance's; `members` is the one alive
@@ -81,23 +81,23 @@ async def test_a_new_sender_can_claim_at_once_what_the_dead_one_had_claimed(url:
     alive.open()
     try:
         dead.enqueue(alert("down-1"), ["hook"])
-        assert await killed.lease("dead", 15.0)
+        assert killed.lease("dead", 15.0)
         claimed = dead.head("hook")
         assert claimed is not None
         seen = alive.head("hook")
         assert seen is not None and seen.next_at > clock()  # claimed: waited for, not sent
         _age(url, "leases", "expires_at", 16.0)  # the dead sender's lease ran out
-        assert await members.lease("alive", 15.0)
+        assert members.lease("alive", 15.0)
         taken = alive.head("hook")
         assert taken is not None and taken.seq == claimed.seq and taken.next_at <= clock()
     finally:
         dead.db.close()  # killed: its session ends without giving its claims up
         dead.close()
         alive.close()
-        await killed.close()
+        killed.close()
 
 
-async def test_an_instance_restarted_after_a_crash_frees_the_claims_of_its_run_before(url: str) -> None:
+def test_an_instance_restarted_after_a_crash_frees_the_claims_of_its_run_before(url: str) -> None:
     clock = Clock(T0)
     before, after = Members(url), Members(url)
     crashed, box = PostgresOutbox(url, clock), PostgresOutbox(url, clock)
@@ -105,17 +105,17 @@ async def test_an_instance_restarted_after_a_crash_frees_the_claims_of_its_run_b
     box.open()
     try:
         crashed.enqueue(alert("down-1"), ["hook"])
-        assert await before.lease("a", 15.0)
+        assert before.lease("a", 15.0)
         assert crashed.head("hook") is not None  # claimed, then the process died
-        assert await after.lease("a", 15.0)  # the same instance, restarted: still its lease
+        assert after.lease("a", 15.0)  # the same instance, restarted: still its lease
         taken = box.head("hook")
         assert taken is not None and taken.next_at <= clock()
     finally:
         crashed.db.close()
         crashed.close()
         box.close()
-        await before.close()
-        await after.close()
+        before.close()
+        after.close()
 
 
 async def test_an_event_written_twice_is_stored_once(url: str) -> None:

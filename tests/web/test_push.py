@@ -10,6 +10,7 @@ from starlette.applications import Starlette
 
 from monitor.config import Config, Target
 from monitor.config.loader import load_config
+from monitor.errors import StoreError
 from monitor.probes import PROBES
 from monitor.probes.base import ProbeContext
 from monitor.probes.push import HeartbeatBook
@@ -27,8 +28,11 @@ class Runtime:
         self.config = config
         self.book = HeartbeatBook()
         self.recorded: list[tuple[str, Result]] = []
+        self.refusing: StoreError | None = None  # a shared store that cannot take heartbeats
 
     async def record_heartbeat(self, target: Target, result: Result) -> None:
+        if self.refusing is not None:
+            raise self.refusing
         self.recorded.append((target.id, result))
         self.book.record(target.id, result)
 
@@ -64,6 +68,16 @@ async def test_a_get_heartbeat_makes_the_target_up(client: httpx.AsyncClient, ru
     [(target_id, heartbeat)] = runtime.recorded
     assert target_id == "backup" and heartbeat.ok and heartbeat.duration == 1.5
     assert (await probe(runtime)).ok
+
+
+async def test_a_heartbeat_the_shared_store_cannot_take_is_a_503_with_the_reason(
+    client: httpx.AsyncClient, runtime: Runtime
+) -> None:
+    runtime.refusing = StoreError("cannot store the heartbeat", "database unreachable")
+    response = await client.get("/push/backup", params={"token": TOKEN})
+    assert response.status_code == 503 and response.headers["retry-after"] == "10"
+    assert response.json() == {"error": "the heartbeat was not stored, send it again", "reason": "database unreachable"}
+    assert runtime.recorded == []
 
 
 async def test_a_post_with_a_form_body_reports_down_with_its_message(

@@ -10,6 +10,9 @@ whose history must live on a server, and later for several instances as one moni
 - `schema`: the tables, the versioned migrations (under an advisory lock), connecting;
 - `outbox`: the durable alert queue, on a synchronous connection, rows claimed with
   `FOR UPDATE SKIP LOCKED`;
+- `members`: the membership rows and the sender's lease (synchronous, from the
+  membership thread);
+- `heartbeats`: the push heartbeats shared by replicas, numbered as they commit;
 - `failures`: PostgreSQL's errors as short reasons ("database unreachable", "disk full", ...);
 - `url`: the URL as messages show it (never the password).
 """

@@ -13,27 +13,33 @@ gone without a word) keeps it until the server's keepalives notice; a row's expi
 explicit, the same for every instance, and visible to people
 (`SELECT * FROM leases`).
 
-All of it runs on one async connection of its own (`monitor members`), connected again
-after it broke, in statements that each commit by themselves (no row stays locked while
-the loop does something else), from `monitor.cluster.Replicas`'s own task.
+All of it runs on one synchronous connection of its own (`monitor members`), from the
+membership's own thread (`monitor.cluster.renewals`), never on the event loop: a loop
+busy with a storm of results must not make a live member look dead. The connection has
+deadlines of its own (`CONNECT_SECONDS` to connect, `STATEMENT_TIMEOUT` a statement,
+the session's TCP timeouts), far inside a renewal's period, and is connected again at
+the next call after it broke. Every statement commits by itself: no row stays locked
+between two renewals.
 """
 
 from __future__ import annotations
 
 import contextlib
+import threading
 from typing import Any
 
 import psycopg
-from psycopg import AsyncConnection
 
 from monitor.errors import StoreError
 from monitor.store.postgres.failures import reason
-from monitor.store.postgres.schema import LOOP_TIMEOUT, session
+from monitor.store.postgres.schema import session
 from monitor.store.postgres.url import redacted
 from monitor.store.records import Member
 
-Conn = AsyncConnection[tuple[Any, ...]]
+Conn = psycopg.Connection[tuple[Any, ...]]
 NAME = "monitor members"  # its application_name
+CONNECT_SECONDS = 3  # a renewal waits this long for a new session at most
+STATEMENT_TIMEOUT = "3s"  # and this long for each statement (a renewal is every 5 s)
 SENDER = "sender"  # the lease's name
 FORGET_SECONDS = 86400.0  # rows of members gone this long are deleted
 _NOW = "extract(epoch FROM statement_timestamp())"
@@ -62,64 +68,76 @@ _RELEASE_CLAIMS = "UPDATE outbox SET claimed_by = NULL, claimed_until = NULL WHE
 
 
 class Members:
-    """The membership rows and the lease; see the module doc."""
+    """The membership rows and the lease; see the module doc. Safe to call from any
+    thread (one call at a time)."""
 
     def __init__(self, url: str) -> None:
         self.url = url
         self._conn: Conn | None = None
         self._held = False  # this process held the lease at its last renewal
+        self._lock = threading.Lock()
 
-    async def _connection(self) -> Conn:
-        if self._conn is None or self._conn.closed or self._conn.broken:
-            if self._conn is not None:
-                with contextlib.suppress(psycopg.Error):
-                    await self._conn.close()
-            self._conn = None
+    def _connection(self) -> Conn:
+        if self._conn is not None and (self._conn.closed or self._conn.broken):
+            self._drop()
+        if self._conn is None:
             try:
-                self._conn = await AsyncConnection.connect(
-                    session(self.url), autocommit=True, connect_timeout=LOOP_TIMEOUT, application_name=NAME
+                conn = psycopg.connect(
+                    session(self.url), autocommit=True, connect_timeout=CONNECT_SECONDS, application_name=NAME
                 )
             except psycopg.Error as exc:
                 raise StoreError(f"cannot connect to {redacted(self.url)}: {str(exc).strip()}", reason(exc)) from exc
+            try:
+                conn.execute(f"SET statement_timeout = '{STATEMENT_TIMEOUT}'")
+            except psycopg.Error as exc:
+                conn.close()
+                raise StoreError(f"cannot set up the session: {str(exc).strip()}", reason(exc)) from exc
+            self._conn = conn
         return self._conn
 
-    async def renew(self, member: Member, dead_after: float) -> list[Member]:
-        try:
-            conn = await self._connection()
-            await conn.execute(_RENEW, (member.instance, member.location, member.started))
-            cur = await conn.execute(_LIVE, (member.location, dead_after))
-            rows = await cur.fetchall()
-            await conn.execute(_FORGET, (FORGET_SECONDS,))
-        except psycopg.Error as exc:
-            raise StoreError(f"cannot renew the membership: {str(exc).strip()}", reason(exc)) from exc
+    def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(psycopg.Error):
+                conn.close()
+
+    def renew(self, member: Member, dead_after: float) -> list[Member]:
+        with self._lock:
+            try:
+                conn = self._connection()
+                conn.execute(_RENEW, (member.instance, member.location, member.started))
+                rows = conn.execute(_LIVE, (member.location, dead_after)).fetchall()
+                conn.execute(_FORGET, (FORGET_SECONDS,))
+            except psycopg.Error as exc:
+                self._drop()  # a statement that timed out leaves a session of unknown state
+                raise StoreError(f"cannot renew the membership: {str(exc).strip()}", reason(exc)) from exc
         return [Member(str(i), str(loc), float(s), float(r)) for i, loc, s, r in rows]
 
-    async def lease(self, holder: str, ttl: float) -> bool:
-        try:
-            conn = await self._connection()
-            # Each statement commits by itself: no lock is held while this loop does other
-            # work (a synchronous outbox call waiting on it would never let it commit).
-            cur = await conn.execute(_LEASE, (SENDER, holder, ttl))
-            held = await cur.fetchone() is not None
-            if held and not self._held:
-                await conn.execute(_RELEASE_CLAIMS)
-        except psycopg.Error as exc:
-            self._held = False
-            raise StoreError(f"cannot take the sender's lease: {str(exc).strip()}", reason(exc)) from exc
-        self._held = held
+    def lease(self, holder: str, ttl: float) -> bool:
+        with self._lock:
+            try:
+                conn = self._connection()
+                held = conn.execute(_LEASE, (SENDER, holder, ttl)).fetchone() is not None
+                if held and not self._held:
+                    conn.execute(_RELEASE_CLAIMS)
+            except psycopg.Error as exc:
+                self._held = False
+                self._drop()
+                raise StoreError(f"cannot take the sender's lease: {str(exc).strip()}", reason(exc)) from exc
+            self._held = held
         return held
 
-    async def leave(self, instance: str) -> None:
-        try:
-            conn = await self._connection()
-            await conn.execute("DELETE FROM members WHERE instance = %s", (instance,))
-            await conn.execute("DELETE FROM leases WHERE holder = %s", (instance,))
-            self._held = False
-        except psycopg.Error as exc:
-            raise StoreError(f"cannot leave the membership: {str(exc).strip()}", reason(exc)) from exc
+    def leave(self, instance: str) -> None:
+        with self._lock:
+            try:
+                conn = self._connection()
+                conn.execute("DELETE FROM members WHERE instance = %s", (instance,))
+                conn.execute("DELETE FROM leases WHERE holder = %s", (instance,))
+                self._held = False
+            except psycopg.Error as exc:
+                self._drop()
+                raise StoreError(f"cannot leave the membership: {str(exc).strip()}", reason(exc)) from exc
 
-    async def close(self) -> None:
-        if self._conn is not None:
-            with contextlib.suppress(psycopg.Error):
-                await self._conn.close()
-            self._conn = None
+    def close(self) -> None:
+        with self._lock:
+            self._drop()

@@ -43,6 +43,10 @@ Versions:
 11. `oncall_changes`: one row counting the changes to `acks` and `mutes`, moved in each
     change's transaction, so that every instance reads them again only when one of them
     changed them (`monitor.alerting.oncall`).
+12. `heartbeats`: the push heartbeats one instance of a cluster received, numbered from
+    the sequence `heartbeat_changes` as they commit, for the owner of their target to
+    read since the last number it read (`monitor.store.postgres.heartbeats`); indexed by
+    target and number for a take-over's newest heartbeat of each target.
 """
 
 from __future__ import annotations
@@ -240,6 +244,15 @@ CREATE TABLE oncall_changes (one integer PRIMARY KEY CHECK (one = 1), changes bi
 INSERT INTO oncall_changes (one, changes) VALUES (1, 0);
 """
 
+_HEARTBEATS = """
+CREATE SEQUENCE heartbeat_changes;
+CREATE TABLE heartbeats (
+    change bigint PRIMARY KEY, target text NOT NULL, arrived double precision NOT NULL,
+    down boolean NOT NULL, detail text NOT NULL, duration double precision NOT NULL,
+    received_by text NOT NULL);
+CREATE INDEX heartbeats_by_target ON heartbeats (target, change);
+"""
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "the first schema", _V1),
     Migration(2, "what the outbox said last about each target (outbox_said)", _V2),
@@ -252,6 +265,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(9, "the maintenance windows the subscribers were told of", _NOTICES),
     Migration(10, "locations: each state row numbered by its publication, read since a number", _CHANGES),
     Migration(11, "on-call: the changes to acknowledgements and mutes counted (oncall_changes)", _ONCALL_CHANGES),
+    Migration(12, "push heartbeats shared by the instances, read since a number", _HEARTBEATS),
 )
 
 

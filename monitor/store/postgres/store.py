@@ -22,8 +22,9 @@ meets it (`health()` then fails, "database corrupt"); the check before a command
 connects and reads the schema version (`schema.check_url`).
 
 The membership of the instances sharing the database and the sender's lease are
-`monitor.store.postgres.members`, on a connection of their own; while another instance
-holds the lease, this one's writer leaves retention and packing to it.
+`monitor.store.postgres.members`, on a connection of their own used from the
+membership's thread; while another instance holds the lease, this one's writer leaves
+retention and packing to it.
 """
 
 from __future__ import annotations
@@ -62,6 +63,7 @@ from monitor.store import (
     Period,
     PlannedMaintenance,
     PostedIncident,
+    PushedHeartbeat,
     Rollup,
     Spool,
     StoredResult,
@@ -77,6 +79,7 @@ from monitor.store.postgres import locations as loc
 from monitor.store.postgres import oncall
 from monitor.store.postgres import reads as q
 from monitor.store.postgres.failures import reason
+from monitor.store.postgres.heartbeats import HeartbeatLog
 from monitor.store.postgres.members import Members
 from monitor.store.postgres.outbox import PostgresOutbox
 from monitor.store.postgres.schema import (
@@ -129,6 +132,7 @@ class PostgresStore:
         self._events: psycopg.Connection[tuple[Any, ...]] | None = None  # `add_event`'s, on the event loop
         self._members = Members(url)
         self._publisher = loc.Publisher(url)  # this location's word, apart from the writer
+        self._heartbeats = HeartbeatLog(url)  # pushes shared with the other instances
         self._peers: tuple[str, ...] = ()  # the live members at the last renewal
 
     @classmethod
@@ -217,8 +221,9 @@ class PostgresStore:
         if self._pool is not None:
             pool, self._pool = self._pool, None
             await pool.close()
-        await self._members.close()
+        await asyncio.to_thread(self._members.close)
         await self._publisher.close()
+        await self._heartbeats.close()
 
     # -- membership (`monitor.store.postgres.members`) --------------------------------
 
@@ -226,21 +231,41 @@ class PostgresStore:
     def shared(self) -> bool:
         return True
 
-    async def renew(self, member: Member, dead_after: float) -> list[Member]:
-        members = await self._members.renew(member, dead_after)
+    # Called from the membership's thread: the writer's two flags below are plain
+    # attributes it reads at its next batch, which is safe from another thread.
+
+    def renew(self, member: Member, dead_after: float) -> list[Member]:
+        members = self._members.renew(member, dead_after)
         peers = tuple(m.instance for m in members)
         if peers != self._peers:  # targets moved between instances: rollups reread
             self._peers = peers
             self._writer.reload_rollups()
         return members
 
-    async def lease(self, holder: str, ttl: float) -> bool:
-        held = await self._members.lease(holder, ttl)
+    def lease(self, holder: str, ttl: float) -> bool:
+        held = self._members.lease(holder, ttl)
         self._writer.housekeeper = held  # retention and packing by the sender only
         return held
 
-    async def leave(self, instance: str) -> None:
-        await self._members.leave(instance)
+    def leave(self, instance: str) -> None:
+        self._members.leave(instance)
+
+    # -- push heartbeats shared by the instances (`monitor.store.postgres.heartbeats`) -
+
+    async def add_heartbeat(self, heartbeat: PushedHeartbeat) -> None:
+        await self._heartbeats.add(heartbeat)
+
+    async def heartbeats_since(self, after: int, limit: int) -> list[PushedHeartbeat]:
+        return await self._heartbeats.since(after, limit)
+
+    async def heartbeat_mark(self) -> int:
+        return await self._heartbeats.mark()
+
+    async def latest_heartbeats(self, target_ids: Collection[str]) -> dict[str, PushedHeartbeat]:
+        return await self._heartbeats.latest(target_ids)
+
+    async def prune_heartbeats(self, before: float) -> int:
+        return await self._heartbeats.prune(before)
 
     # -- writes ---------------------------------------------------------------------
 

@@ -584,26 +584,35 @@ def _scan(items: list[Result3 | Event]) -> tuple[set[str], set[tuple[str, int]]]
     return ids, hours
 
 
+# One statement, so one round trip and one commit in autocommit: an event is written on
+# the event loop, and a storm of state changes must not hold it for five round trips
+# each. A target already numbered is found by the scalar subquery (the CTE's RETURNING is
+# empty then); a new one is numbered by the CTE (which the subquery cannot see yet).
+_EVENT = (
+    "WITH new AS (INSERT INTO targets (id) VALUES (%(target)s) ON CONFLICT (id) DO NOTHING RETURNING key) "
+    "INSERT INTO events (target, location, at, old, new, reason, detail, locations) "
+    "SELECT COALESCE((SELECT key FROM new), (SELECT key FROM targets WHERE id = %(target)s)), "
+    "%(location)s, %(at)s, %(old)s, %(new)s, %(reason)s, %(detail)s, %(locations)s "
+    "ON CONFLICT (target, location, at, old, new) DO NOTHING"
+)
+
+
 def write_event(conn: psycopg.Connection[tuple[Any, ...]], event: Event, location: int = LOCAL) -> None:
-    """Commit one incident event now, in a transaction of its own (`PostgresStore.add_event`)."""
-    with conn.transaction():
-        conn.execute("INSERT INTO targets (id) VALUES (%s) ON CONFLICT (id) DO NOTHING", (event.target,))
-        row = conn.execute("SELECT key FROM targets WHERE id = %s", (event.target,)).fetchone()
-        assert row is not None  # inserted just before, in this transaction
-        conn.execute(
-            "INSERT INTO events (target, location, at, old, new, reason, detail, locations) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s) ON CONFLICT (target, location, at, old, new) DO NOTHING",
-            (
-                row[0],
-                location,
-                event.at,
-                event.old.value,
-                event.new.value,
-                _text(event.reason),
-                _text(event.detail),
-                ",".join(event.locations),
-            ),
-        )
+    """Commit one incident event now, in one statement (`PostgresStore.add_event`; `conn`
+    in autocommit)."""
+    conn.execute(
+        _EVENT,
+        {
+            "target": event.target,
+            "location": location,
+            "at": event.at,
+            "old": event.old.value,
+            "new": event.new.value,
+            "reason": _text(event.reason),
+            "detail": _text(event.detail),
+            "locations": ",".join(event.locations),
+        },
+    )
 
 
 def _text(value: str) -> str:

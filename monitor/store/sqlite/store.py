@@ -52,6 +52,7 @@ from monitor.store import (
     Period,
     PlannedMaintenance,
     PostedIncident,
+    PushedHeartbeat,
     Rollup,
     StoredResult,
     StoreHealth,
@@ -220,14 +221,31 @@ class SQLiteStore:
     def shared(self) -> bool:
         return False
 
-    async def renew(self, member: Member, dead_after: float) -> list[Member]:
+    def renew(self, member: Member, dead_after: float) -> list[Member]:
         return [replace(member, renewed_at=time.time())]
 
-    async def lease(self, holder: str, ttl: float) -> bool:
+    def lease(self, holder: str, ttl: float) -> bool:
         return True
 
-    async def leave(self, instance: str) -> None:
+    def leave(self, instance: str) -> None:
         return None
+
+    # -- push heartbeats: none shared; the one instance judges every push in memory --
+
+    async def add_heartbeat(self, heartbeat: PushedHeartbeat) -> None:
+        raise StoreError("a store of one instance shares no heartbeats: the instance judges them in memory")
+
+    async def heartbeats_since(self, after: int, limit: int) -> list[PushedHeartbeat]:
+        return []
+
+    async def heartbeat_mark(self) -> int:
+        return 0
+
+    async def latest_heartbeats(self, target_ids: Collection[str]) -> dict[str, PushedHeartbeat]:
+        return {}
+
+    async def prune_heartbeats(self, before: float) -> int:
+        return 0
 
     def spool(self) -> None:
         """None: the file is local already, and a spool beside it would fail with it."""
