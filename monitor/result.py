@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
-from types import MappingProxyType
+from typing import NoReturn
 
 
 class Reason:
@@ -100,7 +100,20 @@ UNREACHED: frozenset[str] = frozenset(
 )
 
 
-_NOTHING: Mapping[str, float] = MappingProxyType({})
+class _Sealed(dict[str, float]):
+    """An empty dict nothing may fill: the one every result without phases or extras
+    shares. A dict, so a result still pickles, deep-copies (`dataclasses.asdict`) and
+    serializes as JSON, which a mappingproxy does not."""
+
+    __slots__ = ()
+
+    def _refuse(self, *args: object, **kwargs: object) -> NoReturn:
+        raise TypeError("a result's phases and extras are read-only")
+
+    __setitem__ = __delitem__ = update = setdefault = pop = popitem = clear = __ior__ = _refuse
+
+
+_NOTHING: Mapping[str, float] = _Sealed()
 
 
 @dataclass(frozen=True, slots=True)
