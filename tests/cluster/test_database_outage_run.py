@@ -8,7 +8,6 @@ one "up" reached the webhook receiver."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import psycopg
@@ -20,15 +19,6 @@ from tests.postgresql import PostgreSQL
 from tests.waiting import wait_for
 
 pytestmark = pytest.mark.integration
-
-
-@pytest.fixture
-def server() -> Iterator[PostgreSQL]:
-    """A server of its own: stopping it must not stop the other tests' databases."""
-    found = PostgreSQL()
-    found.start()
-    yield found
-    found.stop()
 
 
 def test_postgresql_stopped_for_a_while_loses_nothing_and_doubles_nothing(server: PostgreSQL, tmp_path: Path) -> None:

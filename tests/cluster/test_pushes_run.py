@@ -6,7 +6,6 @@ that was not kept."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -28,15 +27,6 @@ period = "2s"
 grace = "1s"
 token = "{TOKEN}"
 """
-
-
-@pytest.fixture
-def server() -> Iterator[PostgreSQL]:
-    """A server of its own: stopping it must not stop the other tests' databases."""
-    found = PostgreSQL()
-    found.start()
-    yield found
-    found.stop()
 
 
 def _push(instance: Instance, status: str = "up") -> httpx.Response:
