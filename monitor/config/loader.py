@@ -594,19 +594,21 @@ def _cycles(targets: Mapping[str, Target]) -> list[list[str]]:
     """Each dependency cycle once, as the path that closes it."""
     done: set[str] = set()
     found: list[list[str]] = []
-
-    def visit(tid: str, stack: list[str]) -> None:
-        if tid in stack:
-            found.append([*stack[stack.index(tid) :], tid])
-            return
-        if tid in done or tid not in targets:
-            return
-        stack.append(tid)
-        for dep in targets[tid].depends_on:
-            visit(dep, stack)
-        stack.pop()
-        done.add(tid)
-
     for tid in targets:
-        visit(tid, [])
+        _visit(targets, tid, [], done, found)
     return found
+
+
+def _visit(targets: Mapping[str, Target], tid: str, stack: list[str], done: set[str], found: list[list[str]]) -> None:
+    # Not a closure calling itself: that is a reference cycle, kept for good once the
+    # load is frozen (`load_config`'s `keep`).
+    if tid in stack:
+        found.append([*stack[stack.index(tid) :], tid])
+        return
+    if tid in done or tid not in targets:
+        return
+    stack.append(tid)
+    for dep in targets[tid].depends_on:
+        _visit(targets, dep, stack, done, found)
+    stack.pop()
+    done.add(tid)

@@ -134,22 +134,25 @@ def _compile(t: Table, key: str, pattern: str | None) -> re.Pattern[str] | None:
 
 def _read_json(t: Table) -> list[JsonExpectation]:
     out: list[JsonExpectation] = []
-
-    def walk(prefix: str, table: Mapping[str, Any]) -> None:
-        for key, value in table.items():
-            path = f"{prefix}.{key}" if prefix else key
-            if isinstance(value, dict) and value:
-                walk(path, value)  # `json = { data.status = "ok" }` nests tables in TOML
-            elif isinstance(value, str | int | float | bool | list | dict):
-                out.append(JsonExpectation(path, tuple(path.split(".")), value))
-            else:
-                t.problems.add(f"{t.key('json')}.{path}", "must be a string, number, boolean, list or table")
-
     if t.has("json"):
-        walk("", t.mapping("json"))
+        _walk_json(t, "", t.mapping("json"), out)
     else:
         t.declare("json", "mapping")
     return out
+
+
+def _walk_json(t: Table, prefix: str, table: Mapping[str, Any], out: list[JsonExpectation]) -> None:
+    # A function of the module, not a closure: a closure that calls itself is a reference
+    # cycle (function, cell), which would keep `t` and all it holds until a cyclic
+    # collection, and for `monitor run` for ever (the load is frozen: `load_config`).
+    for key, value in table.items():
+        path = f"{prefix}.{key}" if prefix else key
+        if isinstance(value, dict) and value:
+            _walk_json(t, path, value, out)  # `json = { data.status = "ok" }` nests tables in TOML
+        elif isinstance(value, str | int | float | bool | list | dict):
+            out.append(JsonExpectation(path, tuple(path.split(".")), value))
+        else:
+            t.problems.add(f"{t.key('json')}.{path}", "must be a string, number, boolean, list or table")
 
 
 def check(expect: Expectations, status: int, headers: Mapping[str, str], body: bytes) -> Failure | None:
