@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import ctypes
 import dataclasses
 import gc
 import logging
@@ -138,9 +139,33 @@ def freeze_heap() -> None:
     not walked again. Cyclic garbage is collected before each freeze; afterwards frozen
     objects are freed only by reference counting, so a reference cycle among frozen
     objects that later becomes garbage would stay (a last result or an alert track,
-    replaced or dropped, is freed as its count falls to zero)."""
+    replaced or dropped, is freed as its count falls to zero). What the collection freed
+    is then given back to the system (`trim_heap`)."""
     gc.collect()
     gc.freeze()
+    trim_heap()
+
+
+def _malloc_trim() -> Callable[[int], int] | None:
+    try:
+        trim: Callable[[int], int] = ctypes.CDLL(None).malloc_trim
+    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to call
+        return None
+    return trim
+
+
+_MALLOC_TRIM = _malloc_trim()
+
+
+def trim_heap() -> bool:
+    """Give the pages glibc's malloc holds free back to the system (`malloc_trim(0)`, every
+    arena); whether it had any. Freed memory stays resident otherwise: in the arena of
+    the thread that freed it, for that thread's next allocations only. Called after a
+    `freeze_heap` (the start, each reload) and after each `/metrics` (its 50 MB of text
+    at 20,000 targets, written in its own thread: `monitor.web.scrape`); a few
+    milliseconds each (BENCHMARKS.md). Python's own small objects live in pymalloc's
+    arenas, which are not malloc's: this does not touch them. Without glibc, nothing."""
+    return bool(_MALLOC_TRIM(0)) if _MALLOC_TRIM is not None else False
 
 
 def probed(config: Config) -> list[Target]:

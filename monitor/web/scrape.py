@@ -4,14 +4,21 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import BaseRoute, Route
 
 from monitor.metrics.exposition import CONTENT_TYPE
+from monitor.runtime import trim_heap
 
 SEND = 256 * 1024  # characters sent at once: small pieces gathered, large ones as they are
+# Every scrape's batches are written on this one thread, for the process's life: glibc's
+# malloc gives each thread that allocates an arena of its own and keeps what that thread
+# freed there, so batches spread over the default pool's threads left a scrape's worth of
+# freed text resident in each of them (BENCHMARKS.md). Two scrapes at once take turns.
+WRITER = ThreadPoolExecutor(max_workers=1, thread_name_prefix="monitor-scrape")
 
 
 async def metrics(request: Request) -> Response:
@@ -21,19 +28,27 @@ async def metrics(request: Request) -> Response:
     # Written off the event loop: 20,000 targets take a quarter of a CPU-second, which
     # would otherwise hold every probe's start. The state is only read; a reload swaps
     # whole dicts, so the thread never iterates one being changed. The pieces are sent
-    # batch by batch, each written and encoded in the thread as it goes, so the whole
-    # text is never held at once.
+    # batch by batch, each written and encoded in the thread (`WRITER`) as it goes, so
+    # the whole text is never held at once; after the last, what the text took is given
+    # back to the system (`trim_heap`).
     names = request.query_params.getlist("name[]") or None
     pieces = request.app.state.monitor.metrics.pieces(names)  # a generator: nothing written yet
-    first = await asyncio.to_thread(_batch, pieces)  # a failure here is still a 500
+    first = await _written(pieces)  # a failure here is still a 500
     return StreamingResponse(_encoded(first, pieces), media_type=CONTENT_TYPE)
 
 
+async def _written(pieces: Iterator[str]) -> bytes:
+    return await asyncio.get_running_loop().run_in_executor(WRITER, _batch, pieces)
+
+
 async def _encoded(first: bytes, pieces: Iterator[str]) -> AsyncIterator[bytes]:
-    batch = first
+    batch, sent = first, 0
     while batch:
         yield batch
-        batch = await asyncio.to_thread(_batch, pieces)
+        sent += 1
+        batch = await _written(pieces)
+    if sent > 1:  # a whole text's worth was freed (a read of a few `name[]` is one batch)
+        await asyncio.get_running_loop().run_in_executor(WRITER, trim_heap)
 
 
 def _batch(pieces: Iterator[str]) -> bytes:
