@@ -4,7 +4,14 @@ server for `b` and `c` and a closed port for `a`: the one location cut off from 
 not make it DOWN under the majority quorum (2 of 3); it is DEGRADED with the failing
 location named. When the server stops, every location fails: DOWN, and one alert (not
 one per location) reaches the local webhook receiver. Then `c` is killed (SIGKILL): one
-"location c stopped reporting" alert, and `monitor_location_up{location="c"}` goes 0."""
+"location c stopped reporting" alert, and `monitor_location_up{location="c"}` goes 0.
+
+`b` and `c` start first and `a` once both have heard each other: an instance that
+starts before any other location's word is in the store judges alone for a moment
+(`settling` lasts as long as a location may be silent), and `a` alone would call the
+portal DOWN. The targets are probed every second, not every 500 ms: a location
+counts as stale after 3 intervals and 2 rounds, and on a busy machine a location's
+word came 2.5 s late (a transient "1 of 1 locations", a DOWN of its own)."""
 
 from __future__ import annotations
 
@@ -40,8 +47,8 @@ store = "{url}"
 location = "{location}"
 
 [defaults]
-interval = "500ms"
-timeout = "400ms"
+interval = "1s"
+timeout = "1s"
 failure_threshold = 1
 success_threshold = 1
 notify = ["hook"]
@@ -104,9 +111,16 @@ def test_one_location_cut_off_is_no_outage_all_are_and_a_silent_one_is_told(
         live = server.enter_context(http_server())
         dead = closed_port()
         hook_url = hook.url + "/hook"
-        a, _ = stack.enter_context(instance(tmp_path, "a", url, dead, hook_url))
         b, _ = stack.enter_context(instance(tmp_path, "b", url, live, hook_url))
         c, killed = stack.enter_context(instance(tmp_path, "c", url, live, hook_url))
+        for base, other in ((b, "c"), (c, "b")):  # both reporting, each heard by the other
+            wait_for(
+                lambda base=base, other=other: location_up(base, other) == 1.0,
+                60,
+                what=f"{base}: location {other} up",
+                ignoring=(OSError, httpx.HTTPError),
+            )
+        a, _ = stack.enter_context(instance(tmp_path, "a", url, dead, hook_url))
 
         settled = ("DEGRADED", "locations_failing")
         for base in (a, b, c):
@@ -127,8 +141,9 @@ def test_one_location_cut_off_is_no_outage_all_are_and_a_silent_one_is_told(
         wait_for(lambda: ("down", "portal") in events(hook), 30, what="the down alert")
         with psycopg.connect(url, autocommit=True) as conn:
             stored = conn.execute("SELECT new, locations FROM events ORDER BY id").fetchall()
-        assert [new for new, _ in stored] == ["DEGRADED", "DOWN"]  # one writer: the sender
-        assert stored[0][1] == "a" and len(stored[1][1].split(",")) >= 2
+        # One writer, the sender: UP (b and c), DEGRADED (a joined, failing), DOWN.
+        assert [new for new, _ in stored] == ["UP", "DEGRADED", "DOWN"]
+        assert stored[1][1] == "a" and len(stored[2][1].split(",")) >= 2
 
         killed.kill()  # SIGKILL: location c falls silent
         killed.wait(5)
