@@ -29,13 +29,13 @@ from __future__ import annotations
 
 import asyncio
 import ssl
-import time
+import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, cast
 
 import httpx
 
-from monitor.probes import tlsutil
+from monitor.probes import stamped, tlsutil
 from monitor.probes.fasthttp_parse import BodyParser, ResponseHead, parse_head
 
 Trace = Callable[[str, Mapping[str, Any]], Awaitable[None]]
@@ -50,6 +50,18 @@ class FastTransport(httpx.AsyncBaseTransport):
 
     def __init__(self, fallback: httpx.AsyncBaseTransport | None = None) -> None:
         self._fallback = fallback
+        # The epoll set of each loop this transport connects on (the probe loop's, the
+        # serving loop's for `/probe`), gone with its loop.
+        self._pollers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, stamped.Poller] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def _poller(self) -> stamped.Poller:
+        loop = asyncio.get_running_loop()
+        poller = self._pollers.get(loop)
+        if poller is None:
+            poller = self._pollers[loop] = stamped.Poller(loop)
+        return poller
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         if request.url.scheme not in ("http", "https"):
@@ -59,7 +71,7 @@ class FastTransport(httpx.AsyncBaseTransport):
         ext = request.extensions
         trace: Trace | None = ext.get("trace")
         timeouts: Mapping[str, float | None] = ext.get("timeout") or {}
-        conn = await _connect(request, trace, timeouts.get("connect"))
+        conn = await _connect(self._poller(), request, trace, timeouts.get("connect"))
         try:
             head = await conn.exchange(request, trace, timeouts)
         except BaseException:
@@ -77,16 +89,20 @@ class FastTransport(httpx.AsyncBaseTransport):
         )
 
     async def aclose(self) -> None:
+        poller = self._pollers.pop(asyncio.get_running_loop(), None)
+        if poller is not None:
+            poller.close()
         if self._fallback is not None:
             await self._fallback.aclose()
 
 
-async def _connect(request: httpx.Request, trace: Trace | None, timeout: float | None) -> _Connection:
+async def _connect(
+    poller: stamped.Poller, request: httpx.Request, trace: Trace | None, timeout: float | None
+) -> _Connection:
     url = request.url
     host = url.host
     port = url.port or (443 if url.scheme == "https" else 80)
-    loop = asyncio.get_running_loop()
-    conn = _Connection(loop)
+    conn = _Connection(poller)
     if trace is not None:
         await trace(
             "connection.connect_tcp.started",
@@ -114,7 +130,7 @@ async def _connect(request: httpx.Request, trace: Trace | None, timeout: float |
 
 
 async def _open(conn: _Connection, request: httpx.Request, trace: Trace | None, host: str, port: int) -> None:
-    await conn.loop.create_connection(lambda: conn, host, port)
+    await stamped.open_connection(conn.poller, conn, host, port)
     if trace is not None:
         await trace("connection.connect_tcp.complete", {"return_value": conn, AT: conn.made_at})
     if request.url.scheme == "https":
@@ -137,9 +153,10 @@ async def _start_tls(conn: _Connection, request: httpx.Request, trace: Trace | N
 class _Connection(asyncio.Protocol):
     """One connection's protocol: writes one request, parses one response."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
-        self.transport: asyncio.Transport | None = None
+    def __init__(self, poller: stamped.Poller) -> None:
+        self.poller = poller
+        self.loop = poller.loop
+        self.transport: stamped.StampedTransport | None = None
         self.buffer = bytearray()
         self.head: ResponseHead | None = None
         self.body: BodyParser | None = None
@@ -155,11 +172,12 @@ class _Connection(asyncio.Protocol):
 
     # asyncio.Protocol
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.made_at = time.perf_counter()
-        self.transport = cast(asyncio.Transport, transport)  # uvloop's is no subclass
+        self.transport = cast(stamped.StampedTransport, transport)
+        self.made_at = self.transport.connected_at
 
     def data_received(self, data: bytes) -> None:
-        self.done_at = time.perf_counter()  # the latest arrival: the last byte's, once done
+        assert self.transport is not None
+        self.done_at = self.transport.arrived  # the latest arrival: the last byte's, once done
         if self.body is not None:
             self._body_data(data)
             return
@@ -174,7 +192,8 @@ class _Connection(asyncio.Protocol):
         if self.body is not None and not self.body.done:
             if self.body.until_close:
                 self.body.done = True
-                self.done_at = time.perf_counter()
+                if self.transport is not None:
+                    self.done_at = self.transport.arrived  # the FIN's arrival
             else:
                 self._fail(httpx.RemoteProtocolError("peer closed connection without sending complete message body"))
         elif self.head is None:
@@ -257,10 +276,7 @@ class _Connection(asyncio.Protocol):
     # what the transport calls
     async def start_tls(self, context: ssl.SSLContext, hostname: str) -> None:
         assert self.transport is not None
-        tls = await self.loop.start_tls(self.transport, self, context, server_hostname=hostname)
-        if tls is None:
-            raise ConnectionResetError("connection closed during the TLS handshake")
-        self.transport = tls
+        await self.transport.start_tls(context, hostname)
 
     async def exchange(
         self, request: httpx.Request, trace: Trace | None, timeouts: Mapping[str, float | None]
