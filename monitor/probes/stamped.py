@@ -299,7 +299,7 @@ class StampedTransport:
         assert tls is not None
         chunks: list[bytes] = []
         ended = False
-        error: BaseException | None = None
+        error: Exception | None = None
         while True:
             try:
                 chunk = tls.read(READ_SIZE)
@@ -370,7 +370,7 @@ class StampedTransport:
         self._watch()
         self._sock.close()
 
-    def _shut(self, exc: BaseException | None) -> None:
+    def _shut(self, exc: Exception | None) -> None:
         if self._closed:
             return
         self._closed = True
