@@ -8,10 +8,11 @@ anyio streams) costs more CPU than everything else a probe does together; a prot
 callback per read and no pool halve a probe's cost. It keeps what the probe relies on:
 
 - the extensions `trace` (httpcore's event names, so phase timings are the same; the
-  events that mark something arriving carry `AT`, the `time.perf_counter()` of the
-  protocol callback that saw it: the connection made, the response head parsed, the
-  body's last byte. A consumer that read its own clock instead would be late by every
-  loop turn between that callback and the trace's, and under load those are many),
+  events that mark something arriving carry `AT`, its arrival on the
+  `time.perf_counter()` scale as `stamped` took it from the kernel: the connection made,
+  the response head's last packet, the body's last byte. A consumer that read its own
+  clock instead would be late by every loop turn before the trace, and under load those
+  are many),
   `timeout` (connect/read/write, as httpx sets them), `sni_hostname` and `ssl_context`
   (the cached context of the target's TLS settings; a default verifying one otherwise);
 - `network_stream` on the response, whose `get_extra_info("ssl_object")` gives the peer
@@ -167,7 +168,7 @@ class _Connection(asyncio.Protocol):
         self.waiter: asyncio.Future[None] | None = None
         self.paused = False
         self.head_only = False  # HEAD request: a response never has a body
-        # When the callbacks saw it happen (perf_counter): the trace's `AT`.
+        # When it arrived (perf_counter scale, the kernel's stamps): the trace's `AT`.
         self.made_at = self.head_at = self.done_at = 0.0
 
     # asyncio.Protocol
